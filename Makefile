@@ -1,0 +1,48 @@
+# meshctl — thin aliases over deno tasks. Uses `deno` from PATH when it is the pinned
+# version, otherwise installs the pinned Deno from npm into .tools/ (git-ignored).
+DENO_VERSION := 2.9.6
+LOCAL_DENO := .tools/node_modules/.bin/deno
+DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "^deno $(DENO_VERSION) "; then echo deno; else echo $(LOCAL_DENO); fi)
+# The exact permissions the binary gets; `deno task meshctl` uses the same list (tests/permissions_test.ts checks).
+RUN_FLAGS := --no-prompt --allow-net --allow-read --allow-write --allow-sys=hostname,osRelease --allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM
+CONFIG ?= config/meshctl.yaml
+
+.PHONY: deno deps run test build bench check lint fmt clean
+
+deno:
+	@if [ "$(DENO)" = "$(LOCAL_DENO)" ] && [ ! -x $(LOCAL_DENO) ]; then \
+	  echo "installing deno@$(DENO_VERSION) from npm into .tools/"; \
+	  mkdir -p .tools && npm install --prefix .tools --no-audit --no-fund --silent deno@$(DENO_VERSION); \
+	fi
+
+deps: deno
+	@$(DENO) install --frozen >/dev/null
+
+run: deps
+	$(DENO) run $(RUN_FLAGS) main.ts serve $(CONFIG)
+
+test: deps
+	$(DENO) task test
+
+check: deps
+	$(DENO) task check
+
+lint: deps
+	$(DENO) lint
+
+fmt: deps
+	$(DENO) fmt
+
+bench: deps
+	$(DENO) run -A bench/run.ts
+
+build: deps
+	@mkdir -p dist
+	@if [ -n "$$DENORT_BIN" ] && [ ! -x "$$DENORT_BIN" ]; then \
+	  echo "make build: DENORT_BIN=$$DENORT_BIN is not an executable denort binary." >&2; exit 1; fi
+	@$(DENO) compile $(RUN_FLAGS) --output dist/meshctl main.ts || { \
+	  echo "make build: deno compile could not obtain the denort runtime; download the denort $(DENO_VERSION) release for this platform and run 'DENORT_BIN=/path/to/denort make build'." >&2; exit 1; }
+	@echo "built dist/meshctl"
+
+clean:
+	rm -rf dist bench/out

@@ -1,0 +1,178 @@
+/**
+ * The codec contract every protocol implements (MOSN's stream.Register / xprotocol model).
+ *
+ * A codec turns one connection's bytes into stream events keyed by stream id and encodes the other way.
+ * The server side (downstream) decodes requests and encodes responses; the client side (upstream)
+ * encodes requests and decodes responses, allocating the upstream stream id itself. HTTP/1.1 is the
+ * one-stream-at-a-time case; bolt/dubbo/HTTP/2 multiplex many streams on one connection.
+ *
+ * Bytes handed to `feed()` and body chunks handed to receivers are views into a reused read buffer:
+ * they are valid only until the returned promise settles (or the call returns, if it returns void).
+ * Anything kept longer must be copied. A returned promise is backpressure: the read loop does not read
+ * again until it settles.
+ */
+import type { ProxyError } from "../core/mod.ts";
+
+/** Result of sniffing the first bytes of a connection. */
+export type MatchResult = "match" | "again" | "fail";
+
+/** Header map view shared by all protocols. Names are matched case-insensitively (pass lowercase). */
+export interface HeaderMap {
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+  /** Replaces every value of `name`. */
+  set(name: string, value: string): void;
+  /** Adds another value (HTTP) or replaces (protocols without repeated headers). */
+  add(name: string, value: string): void;
+  delete(name: string): void;
+  /** Calls fn for each entry with the name as received (original case). */
+  forEach(fn: (value: string, name: string) => void): void;
+  readonly size: number;
+}
+
+/** What router, filters and load balancers read from a request, whatever the protocol. */
+export interface RequestHead {
+  readonly protocol: string;
+  /** HTTP method; for RPC the method name when the frame carries one, else "". */
+  method: string;
+  /** HTTP path without the query; "" for RPC. Mutable for prefix/regex rewrites. */
+  path: string;
+  /** The query including its "?", or "". */
+  query: string;
+  /** Host / authority, lowercased, for virtual host matching; "" when absent. */
+  host: string;
+  readonly headers: HeaderMap;
+  /** Per-request timeout the frame itself carries (bolt's timeout field), in ms; undefined = none. */
+  readonly frameTimeoutMs?: number;
+}
+
+/** A response head. RPC codecs map their status to an HTTP-like status (bolt: 0→200, 4→503, 7→504…). */
+export interface ResponseHead {
+  status: number;
+  reason?: string;
+  readonly headers: HeaderMap;
+}
+
+/** Thin, write-coalescing wrapper over a socket that codecs write through. */
+export interface ConnectionIO {
+  /** Queues data; bytes are copied or written before the promise settles. Resolves when written. */
+  write(data: Uint8Array): Promise<void>;
+  /** Closes the socket (idempotent). */
+  close(): void;
+  readonly closed: boolean;
+  readonly remoteAddress: string;
+}
+
+/** Options a codec gets from the listener/cluster config (`extend_config` and limits). */
+export interface CodecOptions {
+  /** Max bytes of request line + headers (HTTP) or of a frame's header section (RPC). */
+  readonly maxHeaderBytes: number;
+  /** Max frame size for framed protocols (bytes). */
+  readonly maxFrameBytes: number;
+  /** Protocol-specific extend_config, as configured. */
+  readonly extend: Readonly<Record<string, unknown>>;
+}
+
+export const defaultCodecOptions: CodecOptions = {
+  maxHeaderBytes: 64 * 1024,
+  maxFrameBytes: 16 * 1024 * 1024,
+  extend: {},
+};
+
+// === Server (downstream) side ===
+
+/** Receives a request's body after its head. */
+export interface BodyReceiver {
+  onData(chunk: Uint8Array, endStream: boolean): void | Promise<void>;
+  onTrailers(trailers: HeaderMap): void | Promise<void>;
+  /** The stream was reset (peer closed, protocol error) before it ended. */
+  onReset(error: ProxyError): void;
+}
+
+export interface ServerStream {
+  readonly id: number;
+  readonly request: RequestHead;
+  /** True when the request had no body (its head ended the stream). */
+  readonly headOnly: boolean;
+  /** Where body events go. Until set, the codec holds body bytes (read backpressure). */
+  setBodyReceiver(receiver: BodyReceiver): void;
+  sendResponse(head: ResponseHead, endStream: boolean): Promise<void>;
+  sendData(chunk: Uint8Array, endStream: boolean): Promise<void>;
+  sendTrailers(trailers: HeaderMap): Promise<void>;
+  /**
+   * Replies locally in the protocol's own terms (HTTP status + short body, bolt status code, dubbo status),
+   * e.g. no route → 404 / NO_PROCESSOR.
+   */
+  sendLocalReply(error: ProxyError, body?: string): Promise<void>;
+  /** Aborts the stream (HTTP/1: closes the connection; multiplexed: resets just this stream). */
+  reset(error: ProxyError): void;
+  /** For `Upgrade`: after a 101, the codec hands over the raw socket (HTTP/1 only). */
+  readonly upgrade?: string;
+}
+
+export interface ServerConnectionHandler {
+  /** A request's head is decoded. Body (if any) follows via the stream's BodyReceiver. */
+  onRequest(stream: ServerStream): void;
+  /** The codec rejected the connection's bytes; it has replied if it could and will close. */
+  onProtocolError(error: ProxyError): void;
+  /** A heartbeat was answered locally (counted, never forwarded). */
+  onHeartbeat?(): void;
+}
+
+export interface ServerConnection {
+  feed(data: Uint8Array): void | Promise<void>;
+  /** The peer closed its write side. */
+  onEof(): void;
+  /** Graceful shutdown: stop taking requests after the in-flight ones (Connection: close, GoAway). */
+  drain(): void;
+  readonly activeStreams: number;
+}
+
+// === Client (upstream) side ===
+
+export interface ResponseReceiver {
+  onResponse(head: ResponseHead, endStream: boolean): void | Promise<void>;
+  onData(chunk: Uint8Array, endStream: boolean): void | Promise<void>;
+  onTrailers(trailers: HeaderMap): void | Promise<void>;
+  /** The upstream stream failed (connection closed or reset, protocol error) before it ended. */
+  onReset(error: ProxyError): void;
+}
+
+export interface ClientStream {
+  /** The upstream id the codec allocated. */
+  readonly id: number;
+  sendRequest(head: RequestHead, endStream: boolean): Promise<void>;
+  sendData(chunk: Uint8Array, endStream: boolean): Promise<void>;
+  sendTrailers(trailers: HeaderMap): Promise<void>;
+  /** Cancels the stream (HTTP/1: closes the connection; multiplexed: forgets the id). */
+  reset(error: ProxyError): void;
+}
+
+export interface ClientConnectionHandler {
+  /** The connection can no longer be used (closed, protocol error, GoAway received). */
+  onUnusable(reason: ProxyError): void;
+}
+
+export interface ClientConnection {
+  feed(data: Uint8Array): void | Promise<void>;
+  onEof(): void;
+  newStream(receiver: ResponseReceiver): ClientStream;
+  readonly activeStreams: number;
+  /** False after Connection: close, GoAway, a protocol error or EOF. */
+  readonly reusable: boolean;
+  /** Builds a heartbeat request frame for keepalive, if the protocol has one. */
+  heartbeat?(receiver: ResponseReceiver): ClientStream | undefined;
+}
+
+// === Registration ===
+
+export interface ProtocolCodec {
+  /** The config name: "Http1", "bolt", "boltv2", "dubbo". */
+  readonly name: string;
+  /** Many streams at once on one connection. */
+  readonly multiplexed: boolean;
+  /** Sniffs the first bytes of a downstream connection. */
+  match(data: Uint8Array): MatchResult;
+  newServerConnection(io: ConnectionIO, handler: ServerConnectionHandler, options: CodecOptions): ServerConnection;
+  newClientConnection(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions): ClientConnection;
+}

@@ -1,0 +1,210 @@
+/**
+ * The validated, immutable configuration snapshot. Field names follow MOSN's v2 schema; values are
+ * normalized (durations in milliseconds, addresses parsed, defaults filled). The raw YAML/JSON is
+ * parsed and validated into this shape by `loadConfig`; every consumer reads only this.
+ */
+import type { LogFormat, LogLevel, SocketAddress } from "../core/mod.ts";
+
+export interface ConfigSnapshot {
+  readonly servers: readonly ServerConfig[];
+  readonly clusters: readonly ClusterConfig[];
+  readonly admin: AdminConfig;
+  /** Where the snapshot came from (file path), for config_dump and logs. */
+  readonly source: string;
+  /** The original document as parsed (after key normalization), for /api/v1/config_dump. */
+  readonly raw: unknown;
+}
+
+export interface AdminConfig {
+  readonly address: SocketAddress; // default 127.0.0.1:34901
+}
+
+export interface ServerConfig {
+  readonly defaultLogLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly gracefulTimeoutMs: number; // drain timeout, default 30 s
+  readonly routers: readonly RouterConfig[];
+  readonly listeners: readonly ListenerConfig[];
+}
+
+// === Listeners ===
+
+export interface ListenerConfig {
+  readonly name: string;
+  readonly address: SocketAddress;
+  readonly bindPort: boolean;
+  readonly accessLogs: readonly AccessLogConfig[];
+  /** The one filter chain's network filters, in order (`proxy`, `tcp_proxy`). */
+  readonly networkFilters: readonly NetworkFilterConfig[];
+  readonly streamFilters: readonly StreamFilterConfig[];
+  readonly connectionIdleTimeoutMs: number | undefined;
+}
+
+export interface AccessLogConfig {
+  readonly path: string; // "stdout", "stderr" or a file path
+  readonly format: string; // MOSN %variable% format
+}
+
+export type NetworkFilterConfig = ProxyFilterConfig | TcpProxyFilterConfig;
+
+export interface ProxyFilterConfig {
+  readonly type: "proxy";
+  /** Protocol names the listener accepts: one, several (comma list), or every registered one for Auto. */
+  readonly downstreamProtocols: readonly string[];
+  /** True when `Auto` (or a list) was configured: sniff the first bytes. */
+  readonly autoDetect: boolean;
+  readonly upstreamProtocol: string | undefined;
+  readonly routerConfigName: string;
+  readonly fallbackForUnknownProtocol: boolean;
+  /** Per-protocol options, e.g. { Http1: { max_header_size } }. */
+  readonly extendConfig: Readonly<Record<string, unknown>>;
+}
+
+export interface TcpProxyFilterConfig {
+  readonly type: "tcp_proxy";
+  readonly cluster: string;
+  readonly idleTimeoutMs: number | undefined;
+  readonly maxConnectAttempts: number; // default 1
+}
+
+export interface StreamFilterConfig {
+  readonly type: string;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+// === Routers ===
+
+export interface RouterConfig {
+  readonly routerConfigName: string;
+  readonly virtualHosts: readonly VirtualHostConfig[];
+  readonly requestHeadersToAdd: readonly HeaderValueOption[];
+  readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+export interface VirtualHostConfig {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routers: readonly RouteConfig[];
+  readonly requestHeadersToAdd: readonly HeaderValueOption[];
+  readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+export interface HeaderValueOption {
+  readonly key: string;
+  readonly value: string;
+  readonly append: boolean;
+}
+
+export interface HeaderMatcherConfig {
+  readonly name: string; // lowercased; "method" matches the HTTP method
+  readonly value: string;
+  readonly regex: boolean;
+}
+
+export interface RouteMatchConfig {
+  readonly prefix?: string;
+  readonly path?: string;
+  readonly regex?: string;
+  readonly headers: readonly HeaderMatcherConfig[];
+}
+
+export interface RouteConfig {
+  readonly match: RouteMatchConfig;
+  readonly route?: RouteActionConfig;
+  readonly directResponse?: DirectResponseConfig;
+  readonly redirect?: RedirectConfig;
+}
+
+export interface WeightedClusterConfig {
+  readonly name: string;
+  readonly weight: number;
+}
+
+export interface RetryPolicyConfig {
+  readonly retryOn: boolean;
+  readonly retryTimeoutMs: number | undefined; // per try
+  readonly numRetries: number;
+  readonly statusCodes: readonly number[]; // empty = any 5xx
+}
+
+export type HashPolicyConfig =
+  | { readonly type: "header"; readonly key: string }
+  | { readonly type: "source_ip" }
+  | { readonly type: "cookie"; readonly name: string };
+
+export interface RouteActionConfig {
+  readonly clusterName?: string;
+  readonly weightedClusters: readonly WeightedClusterConfig[];
+  readonly timeoutMs: number; // default 60 s (MOSN)
+  readonly retryPolicy?: RetryPolicyConfig;
+  readonly hashPolicy: readonly HashPolicyConfig[];
+  readonly upstreamProtocol?: string;
+  readonly prefixRewrite?: string;
+  readonly regexRewrite?: { readonly pattern: string; readonly substitution: string };
+  readonly hostRewrite?: string;
+  readonly requestHeadersToAdd: readonly HeaderValueOption[];
+  readonly responseHeadersToAdd: readonly HeaderValueOption[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+export interface DirectResponseConfig {
+  readonly status: number;
+  readonly body: string;
+}
+
+export interface RedirectConfig {
+  readonly responseCode: number; // 301 default; 302/303/307/308
+  readonly pathRedirect?: string;
+  readonly hostRedirect?: string;
+  readonly schemeRedirect?: string;
+}
+
+// === Clusters ===
+
+export type ClusterType = "SIMPLE" | "STRICT_DNS";
+export type LbType =
+  | "LB_RANDOM"
+  | "LB_ROUNDROBIN"
+  | "LB_WEIGHTED_ROUNDROBIN"
+  | "LB_LEAST_REQUEST"
+  | "LB_MAGLEV";
+
+export interface CircuitBreakersConfig {
+  readonly maxConnections: number; // 0 = unlimited
+  readonly maxPendingRequests: number;
+  readonly maxRequests: number;
+  readonly maxRetries: number;
+}
+
+export interface HostConfig {
+  readonly address: SocketAddress;
+  readonly hostname?: string;
+  readonly weight: number; // 1..128, default 1
+}
+
+export interface KeepaliveConfig {
+  readonly intervalMs: number; // default 15 s
+  readonly timeoutMs: number; // default 3 s
+  readonly maxFailures: number; // default 6
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  readonly type: ClusterType;
+  readonly lbType: LbType;
+  readonly hosts: readonly HostConfig[];
+  readonly connectTimeoutMs: number; // default 10 s
+  readonly idleTimeoutMs: number | undefined;
+  readonly maxRequestPerConn: number; // default 1024 (0 = unlimited)
+  readonly circuitBreakers: CircuitBreakersConfig;
+  readonly dnsRefreshRateMs: number; // STRICT_DNS, default 5 s
+  /** Connections per host for multiplexed protocols (bolt); default 1. */
+  readonly maxConnectionsPerHost: number;
+  readonly leastRequestChoiceCount: number; // default 2
+  readonly keepalive: KeepaliveConfig | undefined;
+}

@@ -1,0 +1,14 @@
+/**
+ * The bottom layer: the proxy error type, time, logging, durations, addresses. Imports nothing above it.
+ * @module
+ */
+export { localReplyStatus, ProxyError } from "./error.ts";
+export type { ErrorKind, ErrorSource } from "./error.ts";
+export { formatDuration, parseDuration } from "./duration.ts";
+export { formatAddress, parseAddress } from "./address.ts";
+export type { SocketAddress } from "./address.ts";
+export { didYouMean, editDistance } from "./did_you_mean.ts";
+export { systemClock } from "./clock.ts";
+export type { Clock } from "./clock.ts";
+export { isLogLevel, Logger, silentLogger } from "./log.ts";
+export type { LogFormat, LogLevel } from "./log.ts";
