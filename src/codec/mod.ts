@@ -3,4 +3,5 @@
  * @module
  */
 export * from "./types.ts";
+export { SimpleHeaderMap } from "./header_map.ts";
 export { codecNames, detectProtocol, getCodec, registerCodec } from "./registry.ts";

@@ -1,8 +1,8 @@
 /** Time source for timers that tests can replace. Monotonic milliseconds. */
 export interface Clock {
   now(): number;
-  setTimeout(fn: () => void, ms: number): number;
-  clearTimeout(id: number): void;
+  setTimeout(fn: () => void, ms: number): TimerId;
+  clearTimeout(id: TimerId): void;
 }
 
 export const systemClock: Clock = {
@@ -10,3 +10,6 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id),
 };
+
+/** A timer handle as `setTimeout` returns it (a number in Deno's types, an object in Node's). */
+export type TimerId = ReturnType<typeof setTimeout>;

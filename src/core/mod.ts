@@ -9,6 +9,6 @@ export { formatAddress, parseAddress } from "./address.ts";
 export type { SocketAddress } from "./address.ts";
 export { didYouMean, editDistance } from "./did_you_mean.ts";
 export { systemClock } from "./clock.ts";
-export type { Clock } from "./clock.ts";
+export type { Clock, TimerId } from "./clock.ts";
 export { isLogLevel, Logger, silentLogger } from "./log.ts";
 export type { LogFormat, LogLevel } from "./log.ts";

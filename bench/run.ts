@@ -1,0 +1,995 @@
+/**
+ * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1), and
+ * with a direct connection and the raw relay (bolt), following /work/shared/notes/performance.md:
+ * load generator on core 0, proxy (one worker) and origin on core 1, a 2 s warm-up on a freshly
+ * started proxy, interleaved rounds, medians with min–max, ratios within the same round.
+ *
+ *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|bolt] [--quick]
+ *
+ * Writes bench/RESULTS.md (overwritten) and the raw per-round data to bench/out/<timestamp>.json.
+ */
+import { parseArgs } from "node:util";
+import * as configs from "./_configs.ts";
+import {
+  freePort,
+  installSignalHandlers,
+  run,
+  type Server,
+  sleep,
+  start,
+  stopAll,
+  treeCpuMicros,
+  treePeakRssKiB,
+  versionOf,
+} from "./_proc.ts";
+import { BOLT_REQUEST, FrameBuffer, readU16, readU32, writeAll } from "./_bolt_frames.ts";
+import type { LoadResult } from "./bolt_load.ts";
+import { fmt, fmtRatio, fmtSpread, type Spread, spread } from "./_stats.ts";
+
+const LOAD_CORE = 0;
+const PROXY_CORE = 1;
+const READY_TIMEOUT_MS = 8000;
+const BENCH_DIR = new URL(".", import.meta.url).pathname;
+const MAIN_TS = new URL("../main.ts", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const MESHCTL_FLAGS = [
+  "--no-prompt",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys=hostname,osRelease",
+  "--allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM",
+];
+
+// === Options ===
+
+interface Options {
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  only: "http" | "bolt" | undefined;
+  quick: boolean;
+  boltRate: number;
+  boltConnections: number;
+  boltMaxConnections: number;
+  boltMaxInflight: number;
+  argv: string[];
+}
+
+const HELP = `deno run -A bench/run.ts [options]
+
+  --rounds N            interleaved rounds (default 3)
+  --duration S          measured seconds per run (default 10)
+  --warmup S            warm-up seconds on each freshly started proxy (default 2)
+  --only http|bolt      run one part only
+  --quick               smoke run: 1 round, 3 s
+  --bolt-rate R         open-loop bolt rate, req/s (default 2000)
+  --bolt-connections N  open-loop bolt connections (default 200)
+  --bolt-max-connections N, --bolt-max-inflight N
+                        closed-loop max-throughput run (default 50 connections × 8 in flight)`;
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rounds: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      only: { type: "string" },
+      quick: { type: "boolean", default: false },
+      "bolt-rate": { type: "string", default: "2000" },
+      "bolt-connections": { type: "string", default: "200" },
+      "bolt-max-connections": { type: "string", default: "50" },
+      "bolt-max-inflight": { type: "string", default: "8" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  const num = (name: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) {
+      console.error(`bench: --${name} must be a positive number, got "${v}"\n\n${HELP}`);
+      Deno.exit(2);
+    }
+    return n;
+  };
+  if (values.only !== undefined && values.only !== "http" && values.only !== "bolt") {
+    console.error(`bench: --only must be http or bolt, got "${values.only}"`);
+    Deno.exit(2);
+  }
+  return {
+    rounds: Math.round(num("rounds", values.rounds, values.quick ? 1 : 3)),
+    durationS: num("duration", values.duration, values.quick ? 3 : 10),
+    warmupS: num("warmup", values.warmup, 2),
+    only: values.only as "http" | "bolt" | undefined,
+    quick: values.quick,
+    boltRate: num("bolt-rate", values["bolt-rate"], 2000),
+    boltConnections: Math.round(num("bolt-connections", values["bolt-connections"], 200)),
+    boltMaxConnections: Math.round(num("bolt-max-connections", values["bolt-max-connections"], 50)),
+    boltMaxInflight: Math.round(num("bolt-max-inflight", values["bolt-max-inflight"], 8)),
+    argv,
+  };
+}
+
+// === Probes: is a proxy serving? ===
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One HTTP/1.1 GET over a fresh connection; resolves with the status code, or undefined. */
+async function httpStatus(port: number, path: string, timeoutMs: number): Promise<number | undefined> {
+  let conn: Deno.TcpConn | undefined;
+  const attempt = async () => {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await writeAll(
+      conn,
+      new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`),
+    );
+    const buf = new Uint8Array(4096);
+    let text = "";
+    while (!text.includes("\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  try {
+    return await withTimeout(attempt().catch(() => undefined), timeoutMs);
+  } finally {
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** One bolt request over a fresh connection; true when a status-0 response with the same id comes back. */
+async function boltOk(port: number, timeoutMs: number): Promise<boolean> {
+  let conn: Deno.TcpConn | undefined;
+  const attempt = async () => {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const req = BOLT_REQUEST.slice();
+    req.set([0, 0, 0x12, 0x34], 5); // id 0x1234
+    await writeAll(conn, req);
+    const rx = new FrameBuffer();
+    let ok: boolean | undefined;
+    while (ok === undefined) {
+      const n = await conn.read(rx.space());
+      if (n === null) return false;
+      rx.commit(n);
+      rx.frames((b, off) => {
+        ok ??= b[off + 1] === 0 && readU32(b, off + 5) === 0x1234 && readU16(b, off + 10) === 0;
+      });
+    }
+    return ok;
+  };
+  try {
+    return (await withTimeout(attempt().catch(() => false), timeoutMs)) ?? false;
+  } finally {
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** Polls `probe` until it passes, the server exits, or the timeout; returns why it is not ready. */
+async function waitReady(
+  server: Server,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (server.hasExited()) return `exited with code ${await server.exited}`;
+    if (await probe()) return undefined;
+    await sleep(100);
+  }
+  return `no good answer within ${timeoutMs / 1000} s`;
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split("\n").slice(-n).map((l) => `    | ${l}`).join("\n");
+}
+
+// === Proxies under test ===
+
+interface Proxy {
+  name: string;
+  /** Starts a fresh instance listening on `port` in front of `upstreamPort`. */
+  start(dir: string, port: number, upstreamPort: number): Server;
+}
+
+function nginxProxy(): Proxy {
+  return {
+    name: "nginx",
+    start(dir, port, upstreamPort) {
+      const conf = `${dir}/nginx.conf`;
+      Deno.writeTextFileSync(conf, configs.proxyNginx(dir, port, upstreamPort));
+      return start("nginx", ["nginx", "-p", dir, "-e", `${dir}/nginx.error.log`, "-c", conf], {
+        core: PROXY_CORE,
+      });
+    },
+  };
+}
+
+function haproxyProxy(): Proxy {
+  return {
+    name: "HAProxy",
+    start(dir, port, upstreamPort) {
+      const conf = `${dir}/haproxy.cfg`;
+      Deno.writeTextFileSync(conf, configs.proxyHaproxy(dir, port, upstreamPort));
+      return start("HAProxy", ["haproxy", "-db", "-f", conf], { core: PROXY_CORE });
+    },
+  };
+}
+
+function relayProxy(): Proxy {
+  return {
+    name: "Deno raw TCP relay",
+    start(_dir, port, upstreamPort) {
+      return start("relay", [
+        DENO,
+        "run",
+        "--no-prompt",
+        "--allow-net=127.0.0.1",
+        `${BENCH_DIR}tcp_relay.ts`,
+        `127.0.0.1:${port}`,
+        `127.0.0.1:${upstreamPort}`,
+      ], { core: PROXY_CORE });
+    },
+  };
+}
+
+function meshctlProxy(protocol: "http" | "bolt"): Proxy {
+  return {
+    name: "meshctl",
+    start(dir, port, upstreamPort) {
+      const conf = `${dir}/meshctl-${protocol}.yaml`;
+      const yaml = configs.meshctlYaml({ listenPort: port, adminPort: freePort(), upstreamPort, protocol });
+      Deno.writeTextFileSync(conf, yaml);
+      return start("meshctl", [DENO, "run", ...MESHCTL_FLAGS, MAIN_TS, "serve", conf], {
+        core: PROXY_CORE,
+        env: { MESHCTL_LOG_LEVEL: "error", NO_COLOR: "1" },
+      });
+    },
+  };
+}
+
+// === HTTP/1.1 ===
+
+interface HttpSample {
+  round: number;
+  size: "5 B" | "64 KiB";
+  config: string;
+  /** undefined when measured; otherwise why not (e.g. "not serving"). */
+  na?: string;
+  rps?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  requests?: number;
+  socketErrors?: number;
+  non2xx?: number;
+  cpuUsPerReq?: number;
+  peakRssMiB?: number;
+  command?: string;
+}
+
+interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  socketErrors: number;
+  non2xx: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const v = Number(value);
+  return unit === "us" ? v / 1000 : unit === "s" ? v * 1000 : unit === "m" ? v * 60000 : v;
+}
+
+export function parseWrk(out: string): WrkResult | undefined {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const req = /(\d+) requests in/.exec(out);
+  if (!rps || !req) return undefined;
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
+    return m ? toMs(m[1]!, m[2]!) : NaN;
+  };
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return {
+    rps: Number(rps[1]),
+    p50Ms: pct("50"),
+    p99Ms: pct("99"),
+    requests: Number(req[1]),
+    socketErrors: se ? Number(se[1]) + Number(se[2]) + Number(se[3]) + Number(se[4]) : 0,
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+  };
+}
+
+function wrkArgv(port: number, path: string, seconds: number): string[] {
+  return ["wrk", "-t1", "-c50", `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}${path}`];
+}
+
+interface Context {
+  opts: Options;
+  dir: string;
+  commands: Map<string, string>;
+}
+
+async function measureHttp(
+  ctx: Context,
+  proxy: Proxy,
+  round: number,
+  size: HttpSample["size"],
+  originPort: number,
+): Promise<HttpSample> {
+  const path = size === "5 B" ? "/" : "/big";
+  const sample: HttpSample = { round, size, config: proxy.name };
+  const port = freePort();
+  const server = proxy.start(ctx.dir, port, originPort);
+  try {
+    ctx.commands.set(proxy.name, server.argv.join(" "));
+    const notReady = await waitReady(
+      server,
+      async () => (await httpStatus(port, path, 1000)) === 200,
+      READY_TIMEOUT_MS,
+    );
+    if (notReady !== undefined) {
+      sample.na = "not serving";
+      console.log(`    ${proxy.name}: n/a (not serving: ${notReady})`);
+      if (server.output().trim() !== "") console.log(lastLines(server.output(), 6));
+      return sample;
+    }
+    const bound = (s: number) => s * 1000 + 15000;
+    await run(wrkArgv(port, path, ctx.opts.warmupS), bound(ctx.opts.warmupS), { core: LOAD_CORE });
+    const cpu0 = treeCpuMicros(server.pid);
+    const argv = wrkArgv(port, path, ctx.opts.durationS);
+    sample.command = `taskset -c ${LOAD_CORE} ${argv.join(" ")}`;
+    const res = await run(argv, bound(ctx.opts.durationS), { core: LOAD_CORE });
+    const cpu1 = treeCpuMicros(server.pid);
+    sample.peakRssMiB = treePeakRssKiB(server.pid) / 1024;
+    const w = parseWrk(res.output);
+    if (res.timedOut || w === undefined) {
+      sample.na = res.timedOut ? "load run timed out" : "wrk failed";
+      console.log(`    ${proxy.name}: n/a (${sample.na})\n${lastLines(res.output, 6)}`);
+      return sample;
+    }
+    Object.assign(sample, w);
+    if (server.hasExited()) sample.na = "proxy exited during the run";
+    sample.cpuUsPerReq = w.requests > 0 ? (cpu1 - cpu0) / w.requests : undefined;
+    console.log(
+      `    ${proxy.name.padEnd(20)} ${fmt(w.rps).padStart(7)} req/s  p50 ${fmt(w.p50Ms)} ms  p99 ${
+        fmt(w.p99Ms)
+      } ms  ` +
+        `${fmt(sample.cpuUsPerReq ?? NaN)} µs/req  RSS ${fmt(sample.peakRssMiB)} MiB` +
+        (w.socketErrors + w.non2xx > 0 ? `  errors ${w.socketErrors} non-2xx ${w.non2xx}` : "") +
+        (sample.na ? `  (${sample.na})` : ""),
+    );
+    return sample;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function runHttp(ctx: Context): Promise<HttpSample[]> {
+  console.log("\n== HTTP/1.1: wrk -t1 -c50 --latency (core 0) → proxy (core 1) → origin nginx (core 1) ==");
+  const bigFile = `${ctx.dir}/big.bin`;
+  Deno.writeFileSync(bigFile, new Uint8Array(64 * 1024).fill(0x61));
+  const originPort = freePort();
+  const originConf = `${ctx.dir}/origin.conf`;
+  Deno.writeTextFileSync(originConf, configs.originNginx(ctx.dir, originPort, bigFile));
+  const origin = start("origin", [
+    "nginx",
+    "-p",
+    ctx.dir,
+    "-e",
+    `${ctx.dir}/origin.error.log`,
+    "-c",
+    originConf,
+  ], {
+    core: PROXY_CORE,
+  });
+  const samples: HttpSample[] = [];
+  try {
+    ctx.commands.set("origin", origin.argv.join(" "));
+    const notReady = await waitReady(
+      origin,
+      async () => (await httpStatus(originPort, "/big", 1000)) === 200,
+      5000,
+    );
+    if (notReady !== undefined) {
+      console.log(
+        `origin nginx is not serving (${notReady}); skipping HTTP\n${lastLines(origin.output(), 10)}`,
+      );
+      return samples;
+    }
+    const proxies = [nginxProxy(), haproxyProxy(), relayProxy(), meshctlProxy("http")];
+    const notServing = new Set<string>();
+    for (let round = 1; round <= ctx.opts.rounds; round++) {
+      for (const size of ["5 B", "64 KiB"] as const) {
+        console.log(`  round ${round}/${ctx.opts.rounds}, body ${size}`);
+        for (const proxy of proxies) {
+          if (notServing.has(proxy.name)) {
+            console.log(`    ${proxy.name}: n/a (not serving, skipped)`);
+            samples.push({ round, size, config: proxy.name, na: "not serving" });
+            continue;
+          }
+          const s = await measureHttp(ctx, proxy, round, size, originPort);
+          if (s.na === "not serving") notServing.add(proxy.name);
+          samples.push(s);
+        }
+      }
+    }
+  } finally {
+    await origin.stop();
+  }
+  return samples;
+}
+
+// === Bolt ===
+
+interface BoltSample {
+  round: number;
+  kind: "open" | "max";
+  config: string;
+  na?: string;
+  load?: LoadResult;
+  cpuUsPerReq?: number;
+  peakRssMiB?: number;
+  command?: string;
+}
+
+function boltLoadArgv(ctx: Context, port: number, kind: "open" | "max"): string[] {
+  const o = ctx.opts;
+  const mode = kind === "open"
+    ? ["--mode", "open", "--rate", String(o.boltRate), "--connections", String(o.boltConnections)]
+    : [
+      "--mode",
+      "closed",
+      "--connections",
+      String(o.boltMaxConnections),
+      "--inflight",
+      String(o.boltMaxInflight),
+    ];
+  return [
+    DENO,
+    "run",
+    "--no-prompt",
+    "--allow-net=127.0.0.1",
+    `${BENCH_DIR}bolt_load.ts`,
+    "--target",
+    `127.0.0.1:${port}`,
+    ...mode,
+    "--warmup",
+    String(o.warmupS),
+    "--duration",
+    String(o.durationS),
+  ];
+}
+
+async function measureBolt(
+  ctx: Context,
+  proxy: Proxy | undefined,
+  round: number,
+  kind: "open" | "max",
+  serverPort: number,
+): Promise<BoltSample> {
+  const name = proxy?.name ?? "direct (no proxy)";
+  const sample: BoltSample = { round, kind, config: name };
+  let server: Server | undefined;
+  try {
+    let port = serverPort;
+    if (proxy !== undefined) {
+      port = freePort();
+      server = proxy.start(ctx.dir, port, serverPort);
+      ctx.commands.set(`bolt ${proxy.name}`, server.argv.join(" "));
+      const s = server;
+      const notReady = await waitReady(s, () => boltOk(port, 1000), READY_TIMEOUT_MS);
+      if (notReady !== undefined) {
+        sample.na = "not serving";
+        console.log(`    ${name}: n/a (not serving: ${notReady})`);
+        if (s.output().trim() !== "") console.log(lastLines(s.output(), 6));
+        return sample;
+      }
+    }
+    const argv = boltLoadArgv(ctx, port, kind);
+    sample.command = `taskset -c ${LOAD_CORE} ${argv.join(" ")}`;
+    const cpu0 = server ? treeCpuMicros(server.pid) : 0;
+    const res = await run(argv, (ctx.opts.warmupS + ctx.opts.durationS) * 1000 + 20000, { core: LOAD_CORE });
+    const cpu1 = server ? treeCpuMicros(server.pid) : 0;
+    if (server) sample.peakRssMiB = treePeakRssKiB(server.pid) / 1024;
+    const line = res.output.split("\n").find((l) => l.startsWith("{"));
+    if (res.timedOut || line === undefined) {
+      sample.na = res.timedOut ? "load run timed out" : "load generator failed";
+      console.log(`    ${name}: n/a (${sample.na})\n${lastLines(res.output, 6)}`);
+      return sample;
+    }
+    const load = JSON.parse(line) as LoadResult;
+    sample.load = load;
+    if (load.error) sample.na = load.error;
+    if (server?.hasExited()) sample.na = "proxy exited during the run";
+    if (server && load.totalReceived > 0) sample.cpuUsPerReq = (cpu1 - cpu0) / load.totalReceived;
+    const l = load.latencyUs;
+    console.log(
+      `    ${name.padEnd(20)} ${fmt(load.achievedRps).padStart(7)} req/s  ` +
+        (l
+          ? `p50 ${fmt(l.p50 / 1000)} ms  p99 ${fmt(l.p99 / 1000)} ms  p99.9 ${fmt(l.p999 / 1000)} ms  `
+          : "") +
+        (sample.cpuUsPerReq !== undefined ? `${fmt(sample.cpuUsPerReq)} µs/req  ` : "") +
+        (sample.peakRssMiB !== undefined ? `RSS ${fmt(sample.peakRssMiB)} MiB` : "") +
+        (load.lost + load.errors > 0 ? `  lost ${load.lost} errors ${load.errors}` : "") +
+        (sample.na ? `  (${sample.na})` : ""),
+    );
+    return sample;
+  } finally {
+    await server?.stop();
+  }
+}
+
+async function runBolt(ctx: Context): Promise<BoltSample[]> {
+  const o = ctx.opts;
+  console.log(
+    `\n== bolt: open loop ${o.boltRate} req/s over ${o.boltConnections} connections, then closed loop ` +
+      `${o.boltMaxConnections} conns × ${o.boltMaxInflight} in flight (client core 0; proxy + server core 1) ==`,
+  );
+  const serverPort = freePort();
+  const boltServer = start("bolt server", [
+    DENO,
+    "run",
+    "--no-prompt",
+    "--allow-net=127.0.0.1",
+    `${BENCH_DIR}bolt_server.ts`,
+    `127.0.0.1:${serverPort}`,
+  ], { core: PROXY_CORE });
+  const samples: BoltSample[] = [];
+  try {
+    ctx.commands.set("bolt server", boltServer.argv.join(" "));
+    const notReady = await waitReady(boltServer, () => boltOk(serverPort, 1000), 8000);
+    if (notReady !== undefined) {
+      console.log(
+        `bolt server is not serving (${notReady}); skipping bolt\n${lastLines(boltServer.output(), 10)}`,
+      );
+      return samples;
+    }
+    const proxies: (Proxy | undefined)[] = [undefined, relayProxy(), meshctlProxy("bolt")];
+    const notServing = new Set<string>();
+    for (const kind of ["open", "max"] as const) {
+      for (let round = 1; round <= o.rounds; round++) {
+        console.log(`  ${kind === "open" ? "open loop" : "max throughput"}, round ${round}/${o.rounds}`);
+        for (const proxy of proxies) {
+          const name = proxy?.name ?? "direct (no proxy)";
+          if (notServing.has(name)) {
+            console.log(`    ${name}: n/a (not serving, skipped)`);
+            samples.push({ round, kind, config: name, na: "not serving" });
+            continue;
+          }
+          const s = await measureBolt(ctx, proxy, round, kind, serverPort);
+          if (s.na === "not serving") notServing.add(name);
+          samples.push(s);
+        }
+      }
+    }
+  } finally {
+    await boltServer.stop();
+  }
+  return samples;
+}
+
+// === Report ===
+
+/** Cores' worth of CPU the machine spends over `ms` (before the harness starts anything). */
+async function busyCores(ms: number): Promise<number> {
+  const sample = () => {
+    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3]! + (f[4] ?? 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = sample();
+    await sleep(ms);
+    const b = sample();
+    const total = b.total - a.total;
+    return total > 0 ? (1 - (b.idle - a.idle) / total) * navigator.hardwareConcurrency : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The busiest processes right now (for the "machine was busy" warning). */
+function topProcesses(): string {
+  const out = versionOf([
+    "sh",
+    "-c",
+    "ps -eo pcpu=,args= --sort=-pcpu | head -3 | cut -c1-100 | tr '\\n' ';'",
+  ]);
+  return out.replace(/\s+/g, " ").trim();
+}
+
+interface MachineFacts {
+  date: string;
+  /** Cores busy with other work during the second before the run. */
+  busyBefore: number;
+  busyNote?: string;
+  nproc: number;
+  cpu: string;
+  kernel: string;
+  deno: string;
+  nginx: string;
+  haproxy: string;
+  wrk: string;
+}
+
+function machineFacts(): MachineFacts {
+  let cpu = "unknown";
+  try {
+    cpu = /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1]?.trim() ?? cpu;
+  } catch { /* not Linux */ }
+  return {
+    date: new Date().toISOString(),
+    busyBefore: 0,
+    nproc: navigator.hardwareConcurrency,
+    cpu,
+    kernel: Deno.osRelease(),
+    deno: `deno ${Deno.version.deno} (V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript})`,
+    nginx: versionOf(["nginx", "-v"]),
+    haproxy: versionOf(["haproxy", "-v"]),
+    wrk: versionOf(["wrk", "-v"]),
+  };
+}
+
+interface HttpRow {
+  config: string;
+  rps?: Spread;
+  rpsRatio?: Spread;
+  p50?: Spread;
+  p99?: Spread;
+  p99Ratio?: Spread;
+  cpu?: Spread;
+  cpuRatio?: Spread;
+  rss?: Spread;
+  errors: number;
+  na?: string;
+}
+
+function httpRows(samples: HttpSample[], size: HttpSample["size"]): HttpRow[] {
+  const ofSize = samples.filter((s) => s.size === size);
+  const names = [...new Set(ofSize.map((s) => s.config))];
+  const nginxOf = (round: number) => ofSize.find((s) => s.round === round && s.config === "nginx" && !s.na);
+  const ratio = (s: HttpSample, key: "rps" | "p99Ms" | "cpuUsPerReq") => {
+    const base = nginxOf(s.round)?.[key];
+    const v = s[key];
+    return base && v !== undefined ? v / base : undefined;
+  };
+  return names.map((config) => {
+    const all = ofSize.filter((s) => s.config === config);
+    const ok = all.filter((s) => !s.na);
+    return {
+      config,
+      rps: spread(ok.map((s) => s.rps)),
+      rpsRatio: spread(ok.map((s) => ratio(s, "rps"))),
+      p50: spread(ok.map((s) => s.p50Ms)),
+      p99: spread(ok.map((s) => s.p99Ms)),
+      p99Ratio: spread(ok.map((s) => ratio(s, "p99Ms"))),
+      cpu: spread(ok.map((s) => s.cpuUsPerReq)),
+      cpuRatio: spread(ok.map((s) => ratio(s, "cpuUsPerReq"))),
+      rss: spread(all.map((s) => s.peakRssMiB)),
+      errors: all.reduce((n, s) => n + (s.socketErrors ?? 0) + (s.non2xx ?? 0), 0),
+      na: ok.length === 0 ? all[0]?.na ?? "n/a" : undefined,
+    };
+  });
+}
+
+function httpTable(rows: HttpRow[]): string {
+  const head =
+    "| configuration | req/s | × nginx | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | " +
+    "peak RSS MiB | errors + non-2xx |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  return head +
+    rows.map((r) =>
+      r.na
+        ? `| ${r.config} | n/a (${r.na}) | | | | | | | | |`
+        : `| ${r.config} | ${fmtSpread(r.rps)} | ${fmtRatio(r.rpsRatio)} | ${fmtSpread(r.p50)} | ${
+          fmtSpread(r.p99)
+        } | ` +
+          `${fmtRatio(r.p99Ratio)} | ${fmtSpread(r.cpu)} | ${fmtRatio(r.cpuRatio)} | ${
+            fmtSpread(r.rss)
+          } | ${r.errors} |`
+    ).join("\n");
+}
+
+interface BoltRow {
+  config: string;
+  rps?: Spread;
+  rpsRatio?: Spread;
+  p50?: Spread;
+  p99?: Spread;
+  p999?: Spread;
+  max?: Spread;
+  cpu?: Spread;
+  rss?: Spread;
+  lostErrors: number;
+  sendLagP99?: Spread;
+  na?: string;
+}
+
+function boltRows(samples: BoltSample[], kind: "open" | "max"): BoltRow[] {
+  const ofKind = samples.filter((s) => s.kind === kind);
+  const names = [...new Set(ofKind.map((s) => s.config))];
+  const relayOf = (round: number) =>
+    ofKind.find((s) => s.round === round && s.config === "Deno raw TCP relay" && !s.na)?.load?.achievedRps;
+  const ms = (v: number | undefined) => v === undefined ? undefined : v / 1000;
+  return names.map((config) => {
+    const all = ofKind.filter((s) => s.config === config);
+    const ok = all.filter((s) => !s.na && s.load);
+    return {
+      config,
+      rps: spread(ok.map((s) => s.load!.achievedRps)),
+      rpsRatio: spread(ok.map((s) => {
+        const base = relayOf(s.round);
+        return base ? s.load!.achievedRps / base : undefined;
+      })),
+      p50: spread(ok.map((s) => ms(s.load!.latencyUs?.p50))),
+      p99: spread(ok.map((s) => ms(s.load!.latencyUs?.p99))),
+      p999: spread(ok.map((s) => ms(s.load!.latencyUs?.p999))),
+      max: spread(ok.map((s) => ms(s.load!.latencyUs?.max))),
+      cpu: spread(ok.map((s) => s.cpuUsPerReq)),
+      rss: spread(all.map((s) => s.peakRssMiB)),
+      lostErrors: all.reduce((n, s) => n + (s.load ? s.load.lost + s.load.errors : 0), 0),
+      sendLagP99: spread(ok.map((s) => ms(s.load!.sendLagUs?.p99))),
+      na: ok.length === 0 ? all[0]?.na ?? "n/a" : undefined,
+    };
+  });
+}
+
+function boltOpenTable(rows: BoltRow[]): string {
+  const head = "| configuration | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | lost + errors | " +
+    "proxy CPU µs/req | peak RSS MiB | generator send lag p99 ms |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  return head +
+    rows.map((r) =>
+      r.na
+        ? `| ${r.config} | n/a (${r.na}) | | | | | | | | |`
+        : `| ${r.config} | ${fmtSpread(r.rps)} | ${fmtSpread(r.p50)} | ${fmtSpread(r.p99)} | ${
+          fmtSpread(r.p999)
+        } | ` +
+          `${fmtSpread(r.max)} | ${r.lostErrors} | ${fmtSpread(r.cpu)} | ${fmtSpread(r.rss)} | ${
+            fmtSpread(r.sendLagP99)
+          } |`
+    ).join("\n");
+}
+
+function boltMaxTable(rows: BoltRow[]): string {
+  const head =
+    "| configuration | req/s | × relay | p50 ms | p99 ms | proxy CPU µs/req | peak RSS MiB | lost + errors |\n" +
+    "|---|---|---|---|---|---|---|---|\n";
+  return head +
+    rows.map((r) =>
+      r.na
+        ? `| ${r.config} | n/a (${r.na}) | | | | | | |`
+        : `| ${r.config} | ${fmtSpread(r.rps)} | ${fmtRatio(r.rpsRatio)} | ${fmtSpread(r.p50)} | ${
+          fmtSpread(r.p99)
+        } | ` +
+          `${fmtSpread(r.cpu)} | ${fmtSpread(r.rss)} | ${r.lostErrors} |`
+    ).join("\n");
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  verdict: "pass" | "FAIL" | "n/a";
+}
+
+function check(
+  name: string,
+  value: Spread | undefined,
+  ok: (v: number) => boolean,
+  show: (v: Spread) => string,
+): Target {
+  if (value === undefined) return { name, measured: "n/a (meshctl not measured)", verdict: "n/a" };
+  return { name, measured: show(value), verdict: ok(value.median) ? "pass" : "FAIL" };
+}
+
+function targets(http: HttpSample[], bolt: BoltSample[], opts: Options): Target[] {
+  const out: Target[] = [];
+  if (opts.only !== "bolt") {
+    const small = httpRows(http, "5 B").find((r) => r.config === "meshctl");
+    const big = httpRows(http, "64 KiB").find((r) => r.config === "meshctl");
+    out.push(check("5 B: req/s ≥ 0.9× nginx", small?.rpsRatio, (v) => v >= 0.9, fmtRatio));
+    out.push(check("5 B: CPU µs/req ≤ 1.3× nginx", small?.cpuRatio, (v) => v <= 1.3, fmtRatio));
+    out.push(check("5 B: p99 ≤ 1.5× nginx", small?.p99Ratio, (v) => v <= 1.5, fmtRatio));
+    out.push(check("64 KiB: req/s ≥ 1.0× nginx", big?.rpsRatio, (v) => v >= 1.0, fmtRatio));
+    const rss = spread(http.filter((s) => s.config === "meshctl" && !s.na).map((s) => s.peakRssMiB));
+    // RSS is judged on the worst run, not the median.
+    out.push(
+      rss === undefined
+        ? {
+          name: "meshctl peak RSS ≤ 80 MiB (HTTP, worst run)",
+          measured: "n/a (meshctl not measured)",
+          verdict: "n/a",
+        }
+        : {
+          name: "meshctl peak RSS ≤ 80 MiB (HTTP, worst run)",
+          measured: `${fmt(rss.max)} MiB`,
+          verdict: rss.max <= 80 ? "pass" : "FAIL",
+        },
+    );
+  }
+  if (opts.only !== "http") {
+    const open = boltRows(bolt, "open").find((r) => r.config === "meshctl");
+    const max = boltRows(bolt, "max").find((r) => r.config === "meshctl");
+    out.push(
+      check(
+        `bolt: p99 ≤ 1 ms at ${opts.boltRate} req/s over ${opts.boltConnections} conns`,
+        open?.p99,
+        (v) => v <= 1,
+        (s) => `${fmtSpread(s)} ms`,
+      ),
+    );
+    out.push(check("bolt: max throughput ≥ 0.9× raw relay", max?.rpsRatio, (v) => v >= 0.9, fmtRatio));
+  }
+  return out;
+}
+
+function report(
+  facts: MachineFacts,
+  opts: Options,
+  ctx: Context,
+  http: HttpSample[],
+  bolt: BoltSample[],
+  jsonPath: string,
+): string {
+  const sizes = ["5 B", "64 KiB"] as const;
+  const t = targets(http, bolt, opts);
+  const cmd = (k: string) => ctx.commands.get(k) ?? "(not started)";
+  const httpWrk = http.find((s) => s.command)?.command ?? "(not run)";
+  const boltOpenCmd = bolt.find((s) => s.kind === "open" && s.command)?.command ?? "(not run)";
+  const boltMaxCmd = bolt.find((s) => s.kind === "max" && s.command)?.command ?? "(not run)";
+  const lines: string[] = [];
+  lines.push(`# meshctl side-by-side benchmark`);
+  lines.push("");
+  lines.push(
+    `Generated by \`deno run -A bench/run.ts ${opts.argv.join(" ")}\`${
+      opts.quick ? " — **quick smoke run: 1 round, not for decisions**" : ""
+    }` +
+      ` on ${facts.date}. Raw per-round data: \`${jsonPath}\` (git-ignored).`,
+  );
+  lines.push("");
+  lines.push("## Machine");
+  lines.push("");
+  lines.push(`- nproc: ${facts.nproc}; CPU: ${facts.cpu}; kernel: ${facts.kernel}`);
+  lines.push(`- ${facts.deno}; ${facts.nginx}; ${facts.haproxy}; ${facts.wrk}`);
+  lines.push(`- CPU busy with other work in the second before the run: ${facts.busyBefore} cores`);
+  if (facts.busyNote) lines.push(`- **Warning:** ${facts.busyNote}`);
+  lines.push("");
+  lines.push("## Method");
+  lines.push("");
+  lines.push(
+    `As in \`/work/shared/notes/performance.md\`: load generator pinned to core ${LOAD_CORE}, the proxy under test ` +
+      `(one worker: nginx \`worker_processes 1\`, HAProxy \`nbthread 1\`, Deno single-threaded) and the origin pinned to ` +
+      `core ${PROXY_CORE}. Each run starts a fresh proxy, waits until it answers (at most ${
+        READY_TIMEOUT_MS / 1000
+      } s, ` +
+      `else "n/a (not serving)"), warms up ${opts.warmupS} s, then measures ${opts.durationS} s. Configurations are ` +
+      `interleaved (A B C D A B C D …) for ${opts.rounds} round(s); tables show the median and (min–max) over rounds, ` +
+      `and ratios are taken to nginx (HTTP) or the raw relay (bolt max throughput) **within the same round**. ` +
+      `Proxy CPU µs/req = Δ(utime+stime+cutime+cstime) of the proxy's process tree from \`/proc/PID/stat\` over the ` +
+      `measured run ÷ requests completed; peak RSS = VmHWM summed over the proxy's process tree (nginx: master + ` +
+      `worker). All on 127.0.0.1; every process is stopped by PID.`,
+  );
+  lines.push("");
+  lines.push("## Commands");
+  lines.push("");
+  lines.push("```");
+  lines.push(`# origin (/ = 5 bytes, /big = 64 KiB)\n${cmd("origin")}`);
+  lines.push(`# proxies (configs generated into a temp dir; ports chosen at run time)`);
+  for (const k of ["nginx", "HAProxy", "Deno raw TCP relay", "meshctl"]) lines.push(cmd(k));
+  lines.push(
+    `# load: ${opts.warmupS} s warm-up with the same command and -d${opts.warmupS}s, then\n${httpWrk}`,
+  );
+  lines.push(`# bolt\n${cmd("bolt server")}\n${cmd("bolt Deno raw TCP relay")}\n${cmd("bolt meshctl")}`);
+  lines.push(`${boltOpenCmd}\n${boltMaxCmd}`);
+  lines.push("```");
+  lines.push("");
+  lines.push("## Targets (from the issue)");
+  lines.push("");
+  lines.push("| target | meshctl (median, min–max) | verdict |\n|---|---|---|");
+  for (const x of t) lines.push(`| ${x.name} | ${x.measured} | ${x.verdict} |`);
+  if (opts.only !== "bolt") {
+    for (const size of sizes) {
+      lines.push("");
+      lines.push(`## HTTP/1.1, ${size} body (\`${size === "5 B" ? "/" : "/big"}\`)`);
+      lines.push("");
+      lines.push(httpTable(httpRows(http, size)));
+    }
+  }
+  if (opts.only !== "http") {
+    lines.push("");
+    lines.push(`## bolt, open loop: ${opts.boltRate} req/s over ${opts.boltConnections} connections`);
+    lines.push("");
+    lines.push(
+      "Latency from the intended send time (no coordinated omission). The send-lag column is how late the " +
+        'generator itself was; "direct" is the floor of generator + server.',
+    );
+    lines.push("");
+    lines.push(boltOpenTable(boltRows(bolt, "open")));
+    lines.push("");
+    lines.push(
+      `## bolt, max throughput: closed loop, ${opts.boltMaxConnections} connections × ${opts.boltMaxInflight} in flight`,
+    );
+    lines.push("");
+    lines.push(
+      'Proxy and bolt server share core 1. "direct" shows what the client and server reach without a proxy; ' +
+        "a proxy close to it means the client, not the proxy, was the limit.",
+    );
+    lines.push("");
+    lines.push(boltMaxTable(boltRows(bolt, "max")));
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+// === Main ===
+
+async function main(): Promise<number> {
+  const opts = parseOptions(Deno.args);
+  installSignalHandlers();
+  for (const tool of ["taskset", ...(opts.only === "bolt" ? [] : ["nginx", "haproxy", "wrk"])]) {
+    if (versionOf([tool, "-v"]) === "not installed" && versionOf([tool, "-V"]) === "not installed") {
+      console.error(`bench: ${tool} is not installed (apt-get install nginx haproxy wrk util-linux)`);
+      return 1;
+    }
+  }
+  const facts = machineFacts();
+  facts.busyBefore = Math.round((await busyCores(1000)) * 100) / 100;
+  if (facts.busyBefore > 0.15) {
+    facts.busyNote =
+      `the machine was busy before the run (${facts.busyBefore} cores in use: ${topProcesses()}); ` +
+      `other work on these cores makes the numbers noisy — rerun on an idle machine`;
+    console.log(`WARNING: ${facts.busyNote}`);
+  }
+  console.log(`meshctl bench — ${facts.date}`);
+  console.log(`${facts.nproc} cores, ${facts.cpu}, kernel ${facts.kernel}`);
+  console.log(`${facts.deno}; ${facts.nginx}; ${facts.haproxy}; ${facts.wrk}`);
+  console.log(`rounds ${opts.rounds}, warm-up ${opts.warmupS} s, measured ${opts.durationS} s per run`);
+  const dir = await Deno.makeTempDir({ prefix: "meshctl-bench-" });
+  const ctx: Context = { opts, dir, commands: new Map() };
+  let http: HttpSample[] = [];
+  let bolt: BoltSample[] = [];
+  try {
+    if (opts.only !== "bolt") http = await runHttp(ctx);
+    if (opts.only !== "http") bolt = await runBolt(ctx);
+  } finally {
+    await stopAll();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+
+  const outDir = `${BENCH_DIR}out`;
+  await Deno.mkdir(outDir, { recursive: true });
+  const stamp = facts.date.replace(/[:.]/g, "-");
+  const jsonPath = `bench/out/${stamp}.json`;
+  await Deno.writeTextFile(
+    `${outDir}/${stamp}.json`,
+    JSON.stringify({ facts, options: opts, commands: Object.fromEntries(ctx.commands), http, bolt }, null, 2),
+  );
+  const md = report(facts, opts, ctx, http, bolt, jsonPath);
+  await Deno.writeTextFile(`${BENCH_DIR}RESULTS.md`, md);
+  // Keep the generated file `deno fmt --check`-clean (tables get aligned).
+  await run([DENO, "fmt", "--quiet", `${BENCH_DIR}RESULTS.md`], 30000);
+  console.log("\n" + md.slice(md.indexOf("## Targets")));
+  console.log(`wrote bench/RESULTS.md and ${jsonPath}`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,102 @@
+import { parseArgs } from "node:util";
+import { isLogLevel, Logger, type LogFormat, type LogLevel, parseDuration } from "../core/mod.ts";
+import { formatConfigError, loadConfigFile } from "../config/mod.ts";
+import { Server, validationContext } from "../server/mod.ts";
+import { VERSION } from "./version.ts";
+
+export const help = `meshctl serve — run the proxy
+
+Usage: meshctl serve [options] <config>
+
+Starts every listener in the config (YAML or JSON, MOSN's schema), the upstream clusters and the
+admin server (127.0.0.1:34901 unless the config's admin.address says otherwise).
+SIGTERM or SIGINT drain gracefully: stop accepting, let in-flight requests finish (up to the drain
+timeout), then exit 0. A second signal exits at once.
+
+Options:
+  --log-level LEVEL     debug|info|warn|error (default: the config's default_log_level, else info;
+                        env MESHCTL_LOG_LEVEL)
+  --log-format FORMAT   text|json (default text; env MESHCTL_LOG_FORMAT)
+  --drain-timeout DUR   how long to wait for in-flight requests on shutdown (default: the config's
+                        graceful_timeout, 30s)
+  -h, --help            show this help`;
+
+export default async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
+        "drain-timeout": { type: "string" },
+      },
+    });
+  } catch (e) {
+    console.error(`meshctl serve: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) {
+    console.error(`meshctl serve: expected exactly one config file\n\n${help}`);
+    return 2;
+  }
+  const format = values["log-format"] ?? Deno.env.get("MESHCTL_LOG_FORMAT") ?? "text";
+  if (format !== "text" && format !== "json") {
+    console.error(`meshctl serve: --log-format must be text or json, got "${format}"`);
+    return 2;
+  }
+  const levelText = (values["log-level"] ?? Deno.env.get("MESHCTL_LOG_LEVEL"))?.toLowerCase();
+  if (levelText !== undefined && !isLogLevel(levelText)) {
+    console.error(`meshctl serve: --log-level must be debug, info, warn or error, got "${levelText}"`);
+    return 2;
+  }
+  let drainMs: number | undefined;
+  if (values["drain-timeout"] !== undefined) {
+    drainMs = parseDuration(values["drain-timeout"]);
+    if (drainMs === undefined) {
+      console.error(`meshctl serve: --drain-timeout must be a duration such as "30s", got "${values["drain-timeout"]}"`);
+      return 2;
+    }
+  }
+
+  const file = positionals[0]!;
+  const { snapshot, errors } = await loadConfigFile(file, validationContext());
+  if (snapshot === undefined) {
+    for (const e of errors) console.error(formatConfigError(e));
+    console.error(`meshctl serve: ${file} is not valid (${errors.length} error${errors.length === 1 ? "" : "s"})`);
+    return 1;
+  }
+  const level: LogLevel = (levelText as LogLevel | undefined) ?? snapshot.servers[0]?.defaultLogLevel ?? "info";
+  const logger = new Logger({ level, format: format as LogFormat });
+
+  const server = new Server({ snapshot, logger, version: VERSION });
+  try {
+    server.start();
+  } catch (e) {
+    logger.error((e as Error).message);
+    return 1;
+  }
+  logger.info("meshctl started", { version: VERSION, config: file, pid: Deno.pid });
+
+  const { promise: stopSignal, resolve: stop } = Promise.withResolvers<string>();
+  let stopping = false;
+  const onSignal = (sig: Deno.Signal) => () => {
+    if (stopping) {
+      logger.warn("second signal: exiting now", { signal: sig });
+      Deno.exit(1);
+    }
+    stopping = true;
+    stop(sig);
+  };
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  const handlers = signals.map((s) => [s, onSignal(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  const sig = await stopSignal;
+  logger.info("draining", { signal: sig });
+  await server.stop(drainMs);
+  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  logger.info("stopped");
+  return 0;
+}

@@ -1,0 +1,246 @@
+/** The upstream (client) side of a bolt connection: allocates request ids and matches responses. */
+import { ProxyError } from "../../core/mod.ts";
+import type {
+  ClientConnection,
+  ClientConnectionHandler,
+  ClientStream,
+  CodecOptions,
+  ConnectionIO,
+  HeaderMap,
+  RequestHead,
+  ResponseReceiver,
+} from "../types.ts";
+import { FrameReader, type FrameSink, StreamMap, type StreamTimeoutSink } from "../xprotocol/mod.ts";
+import {
+  CMD_GOAWAY,
+  CMD_HEARTBEAT,
+  CMD_REQUEST,
+  CODEC_HESSIAN2,
+  MAX_HEADER_BYTES,
+  STATUS_SUCCESS,
+  TYPE_REQUEST,
+} from "./constants.ts";
+import {
+  boltFrameLength,
+  BoltRequestHead,
+  BoltResponseHead,
+  type BoltVersion,
+  decodeBoltFrame,
+  encodeBoltFrame,
+  encodeHeartbeatRequest,
+  encodeHeartbeatResponse,
+  encodeStatusResponse,
+  frameErrorMessage,
+} from "./frame.ts";
+
+/** How long a keepalive heartbeat waits for its answer unless extend_config says otherwise. */
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3000;
+
+export class BoltClientConnection implements ClientConnection, FrameSink, StreamTimeoutSink<BoltClientStream> {
+  readonly #io: ConnectionIO;
+  readonly #handler: ClientConnectionHandler;
+  readonly #version: BoltVersion;
+  readonly #reader: FrameReader;
+  readonly #streams: StreamMap<BoltClientStream>;
+  readonly #maxHeaderBytes: number;
+  readonly #heartbeatTimeoutMs: number;
+  #reusable = true;
+  #closed = false;
+  /** Responses whose id matched no pending stream (late after a reset/timeout, or a confused peer). */
+  unknownResponses = 0;
+
+  /** @param version the bolt version of frames this side builds itself (heartbeats, non-bolt heads). */
+  constructor(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions, version: BoltVersion) {
+    this.#io = io;
+    this.#handler = handler;
+    this.#version = version;
+    this.#maxHeaderBytes = Math.min(options.maxHeaderBytes, 0xffff);
+    this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes);
+    this.#streams = new StreamMap(this);
+    const t = options.extend["heartbeat_timeout_ms"];
+    this.#heartbeatTimeoutMs = typeof t === "number" && t > 0 ? t : DEFAULT_HEARTBEAT_TIMEOUT_MS;
+  }
+
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  get reusable(): boolean {
+    return this.#reusable;
+  }
+
+  feed(data: Uint8Array): void | Promise<void> {
+    try {
+      return this.#reader.push(data);
+    } catch (cause) {
+      this.#fail(new ProxyError("internal", "internal", "bolt client receiver failed", { cause }));
+    }
+  }
+
+  onEof(): void {
+    this.#fail(new ProxyError("upstream_reset", "upstream", "upstream closed the connection"));
+  }
+
+  newStream(receiver: ResponseReceiver): BoltClientStream {
+    const id = this.#streams.allocate();
+    const stream = new BoltClientStream(this, id, receiver);
+    this.#streams.set(id, stream);
+    return stream;
+  }
+
+  /** Sends a heartbeat; its response (cmd 0) reaches `receiver`, or onReset(timeout) after the deadline. */
+  heartbeat(receiver: ResponseReceiver): BoltClientStream | undefined {
+    if (this.#closed) return undefined;
+    const id = this.#streams.allocate();
+    const stream = new BoltClientStream(this, id, receiver);
+    this.#streams.set(id, stream, this.#heartbeatTimeoutMs);
+    this.#io.write(encodeHeartbeatRequest(this.#version, id)).catch(ignore);
+    return stream;
+  }
+
+  // === FrameSink ===
+
+  frameLength(buf: Uint8Array, off: number, end: number): number {
+    return boltFrameLength(buf, off, end, this.#maxHeaderBytes);
+  }
+
+  onFrameError(code: number): void {
+    this.#fail(new ProxyError("upstream_protocol_error", "upstream", frameErrorMessage(code)));
+  }
+
+  onFrame(frame: Uint8Array): void | Promise<void> {
+    const head = decodeBoltFrame(frame);
+    if (head === undefined) {
+      return this.#fail(new ProxyError("upstream_protocol_error", "upstream", "malformed bolt header map"));
+    }
+    if (head instanceof BoltResponseHead) {
+      const stream = this.#streams.take(head.requestId);
+      if (stream === undefined) {
+        this.unknownResponses++;
+        return;
+      }
+      return stream.receiver.onResponse(head, true);
+    }
+    if (head.cmdCode === CMD_GOAWAY) {
+      this.#unusable(new ProxyError("upstream_reset", "upstream", "upstream sent a bolt GoAway", { retryable: true }));
+    } else if (head.cmdCode === CMD_HEARTBEAT && !head.oneway) {
+      this.#io.write(encodeHeartbeatResponse(head.version, head.requestId)).catch(ignore);
+    }
+  }
+
+  // === StreamTimeoutSink (heartbeats only: the proxy times requests itself) ===
+
+  onStreamTimeout(_id: number, stream: BoltClientStream): void {
+    stream.receiver.onReset(new ProxyError("timeout", "upstream", "bolt heartbeat timed out"));
+  }
+
+  // === used by BoltClientStream ===
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Frame for a request head that did not come from a bolt downstream. */
+  encodeForeign(head: RequestHead, id: number): Uint8Array {
+    const timeout = head.frameTimeoutMs ?? -1;
+    return encodeBoltFrame(
+      this.#version,
+      TYPE_REQUEST,
+      CMD_REQUEST,
+      id,
+      CODEC_HESSIAN2,
+      0,
+      timeout,
+      undefined,
+      head.headers,
+      undefined,
+    );
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return this.#io.write(bytes);
+  }
+
+  forget(id: number): BoltClientStream | undefined {
+    return this.#streams.take(id);
+  }
+
+  #unusable(reason: ProxyError): void {
+    if (!this.#reusable) return;
+    this.#reusable = false;
+    this.#handler.onUnusable(reason);
+  }
+
+  /** Closes the connection: every pending stream is reset with `error` (not retryable: it may have arrived). */
+  #fail(error: ProxyError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reader.stop();
+    this.#unusable(error);
+    this.#io.close();
+    const reset = error.kind === "upstream_reset"
+      ? error
+      : new ProxyError("upstream_reset", "upstream", error.message, { cause: error });
+    for (const s of this.#streams.drain()) s.receiver.onReset(reset);
+  }
+}
+
+/** One upstream request, identified by the id its connection allocated. */
+export class BoltClientStream implements ClientStream {
+  readonly id: number;
+  readonly receiver: ResponseReceiver;
+  readonly #conn: BoltClientConnection;
+
+  constructor(conn: BoltClientConnection, id: number, receiver: ResponseReceiver) {
+    this.#conn = conn;
+    this.id = id;
+    this.receiver = receiver;
+  }
+
+  /**
+   * Writes the request as this stream's id: a BoltRequestHead's own frame patched in place (re-encoded if
+   * its headers changed), any other head as a fresh bolt request with its headers and no content.
+   * A oneway request ends at once: the receiver gets a synthetic success response after the write.
+   */
+  sendRequest(head: RequestHead, _endStream: boolean): Promise<void> {
+    if (this.#conn.closed) {
+      this.#conn.forget(this.id);
+      return Promise.reject(
+        new ProxyError("upstream_reset", "upstream", "bolt connection is closed", { retryable: true }),
+      );
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = head instanceof BoltRequestHead ? head.encode(this.id) : this.#conn.encodeForeign(head, this.id);
+    } catch (cause) {
+      this.#conn.forget(this.id);
+      return Promise.reject(new ProxyError("internal", "internal", "cannot encode bolt request", { cause }));
+    }
+    const written = this.#conn.write(bytes);
+    if (head instanceof BoltRequestHead && head.oneway) return this.#onewaySent(written, head.version);
+    return written;
+  }
+
+  async #onewaySent(written: Promise<void>, version: BoltVersion): Promise<void> {
+    await written;
+    if (this.#conn.forget(this.id) === undefined) return;
+    const ack = encodeStatusResponse(version, this.id, STATUS_SUCCESS);
+    await this.receiver.onResponse(decodeBoltFrame(ack) as BoltResponseHead, true);
+  }
+
+  /** Bolt requests are single frames: the body travels inside the head's frame. */
+  sendData(_chunk: Uint8Array, _endStream: boolean): Promise<void> {
+    return Promise.resolve();
+  }
+
+  sendTrailers(_trailers: HeaderMap): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Forgets the id; a late response for it is counted as unknown and dropped. */
+  reset(_error: ProxyError): void {
+    this.#conn.forget(this.id);
+  }
+}
+
+function ignore(): void {}

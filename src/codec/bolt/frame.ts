@@ -1,0 +1,393 @@
+/**
+ * Bolt frames: length sniffing, decoding into request/response heads that keep the raw frame, and
+ * encoding. v1 and v2 share one field order; v2 adds ver1 after the protocol byte and a switch byte
+ * after codec, so every field after `proto` shifts by one (up to codec) or two (after it).
+ */
+import type { HeaderMap, RequestHead, ResponseHead } from "../types.ts";
+import {
+  decodeString,
+  KvHeaderMap,
+  readI32,
+  readU16,
+  readU32,
+  utf8Length,
+  writeString,
+  writeU16,
+  writeU32,
+} from "../xprotocol/mod.ts";
+import {
+  boltStatusToHttp,
+  CMD_GOAWAY,
+  CMD_HEARTBEAT,
+  CMD_REQUEST,
+  CMD_RESPONSE,
+  CODEC_HESSIAN2,
+  MAX_HEADER_MAP_BYTES,
+  PROTOCOL_V1,
+  PROTOCOL_V2,
+  STATUS_SUCCESS,
+  TYPE_ONEWAY,
+  TYPE_REQUEST,
+  TYPE_RESPONSE,
+} from "./constants.ts";
+
+export type BoltVersion = 1 | 2;
+
+/** frameLength error codes (negative, as FrameSink wants). */
+export const ERR_UNKNOWN_PROTOCOL = -1;
+export const ERR_UNKNOWN_TYPE = -2;
+export const ERR_UNSUPPORTED_VER1 = -3;
+export const ERR_HEADER_TOO_LARGE = -4;
+
+/** Human-readable reason for a frameLength error code. */
+export function frameErrorMessage(code: number): string {
+  switch (code) {
+    case ERR_UNKNOWN_PROTOCOL:
+      return "unknown bolt protocol code";
+    case ERR_UNKNOWN_TYPE:
+      return "unknown bolt command type";
+    case ERR_UNSUPPORTED_VER1:
+      return "unsupported boltv2 ver1 (CRC32 frames are not supported)";
+    case ERR_HEADER_TOO_LARGE:
+      return "bolt header map larger than the configured limit";
+    default:
+      return "bolt frame larger than the configured limit";
+  }
+}
+
+/** Header size for a version and command type. */
+function headerSize(version: BoltVersion, type: number): number {
+  return (type === TYPE_RESPONSE ? 20 : 22) + (version === 2 ? 2 : 0);
+}
+
+/**
+ * Total length of the frame at `buf[off]`, 0 when more bytes are needed, < 0 on garbage.
+ * In every layout the header ends with classLen u16, headerLen u16, contentLen u32.
+ */
+export function boltFrameLength(buf: Uint8Array, off: number, end: number, maxHeaderBytes: number): number {
+  const avail = end - off;
+  if (avail < 1) return 0;
+  const proto = buf[off];
+  let hdr: number;
+  if (proto === PROTOCOL_V1) {
+    if (avail < 2) return 0;
+    const type = buf[off + 1];
+    if (type > TYPE_ONEWAY) return ERR_UNKNOWN_TYPE;
+    hdr = headerSize(1, type);
+  } else if (proto === PROTOCOL_V2) {
+    if (avail < 3) return 0;
+    if (buf[off + 1] !== 1) return ERR_UNSUPPORTED_VER1;
+    const type = buf[off + 2];
+    if (type > TYPE_ONEWAY) return ERR_UNKNOWN_TYPE;
+    hdr = headerSize(2, type);
+  } else {
+    return ERR_UNKNOWN_PROTOCOL;
+  }
+  if (avail < hdr) return 0;
+  const headerLen = readU16(buf, off + hdr - 6);
+  if (headerLen > maxHeaderBytes) return ERR_HEADER_TOO_LARGE;
+  return hdr + readU16(buf, off + hdr - 8) + headerLen + readU32(buf, off + hdr - 4);
+}
+
+/** Decodes the header map in `b[start, end)`; undefined when an entry overruns it. */
+function decodeHeaderMap(b: Uint8Array, start: number, end: number): KvHeaderMap | undefined {
+  const names: string[] = [];
+  const values: string[] = [];
+  let i = start;
+  while (i < end) {
+    if (i + 4 > end) return undefined;
+    const kl = readU32(b, i);
+    i += 4;
+    let key: string | undefined;
+    if (kl !== 0xffffffff) {
+      if (i + kl > end) return undefined;
+      key = decodeString(b, i, i + kl);
+      i += kl;
+    }
+    if (i + 4 > end) return undefined;
+    const vl = readU32(b, i);
+    i += 4;
+    let value: string | undefined;
+    if (vl !== 0xffffffff) {
+      if (i + vl > end) return undefined;
+      value = decodeString(b, i, i + vl);
+      i += vl;
+    }
+    // A null key or value (length 0xFFFFFFFF) drops the entry.
+    if (key !== undefined && value !== undefined) {
+      names.push(key);
+      values.push(value);
+    }
+  }
+  return new KvHeaderMap(names, values);
+}
+
+/** Fields shared by request and response heads; offsets into `frame`. */
+abstract class BoltHead {
+  /** The whole frame as received; `encode` patches its id in place. */
+  frame: Uint8Array;
+  readonly version: BoltVersion;
+  /** 0 response, 1 request, 2 oneway. */
+  readonly type: number;
+  readonly cmdCode: number;
+  /** The id the frame arrived with. */
+  readonly requestId: number;
+  /** Serialization of the content (1 = hessian2). */
+  readonly codec: number;
+  /** v2 switch byte (0 in v1). */
+  readonly switchCode: number;
+  readonly headers: KvHeaderMap;
+  readonly #hdr: number;
+  readonly #classLen: number;
+  readonly #headerLen: number;
+
+  constructor(frame: Uint8Array, version: BoltVersion, headers: KvHeaderMap) {
+    this.frame = frame;
+    this.version = version;
+    const s = version - 1;
+    this.type = frame[1 + s];
+    this.cmdCode = readU16(frame, 2 + s);
+    this.requestId = readU32(frame, 5 + s);
+    this.codec = frame[9 + s];
+    this.switchCode = version === 2 ? frame[11] : 0;
+    this.#hdr = headerSize(version, this.type);
+    this.#classLen = readU16(frame, this.#hdr - 8);
+    this.#headerLen = readU16(frame, this.#hdr - 6);
+    this.headers = headers;
+  }
+
+  /** Offset of the request id (5 in v1, 6 in v2). */
+  get idOffset(): number {
+    return this.version === 2 ? 6 : 5;
+  }
+
+  /** The class name bytes (e.g. com.alipay.sofa.rpc.core.request.SofaRequest). */
+  get classBytes(): Uint8Array {
+    return this.frame.subarray(this.#hdr, this.#hdr + this.#classLen);
+  }
+
+  get className(): string {
+    return decodeString(this.frame, this.#hdr, this.#hdr + this.#classLen);
+  }
+
+  /** The serialized content (a view into `frame`). */
+  get content(): Uint8Array {
+    return this.frame.subarray(this.#hdr + this.#classLen + this.#headerLen);
+  }
+
+  /** Writes `id` into the frame in place and returns the frame (the unchanged-frame fast path). */
+  patchId(id: number): Uint8Array {
+    writeU32(this.frame, this.idOffset, id);
+    return this.frame;
+  }
+}
+
+/** A decoded bolt request (or heartbeat/GoAway); the proxy forwards `frame` with only the id patched. */
+export class BoltRequestHead extends BoltHead implements RequestHead {
+  readonly protocol: "bolt" | "boltv2";
+  method: string;
+  path = "";
+  query = "";
+  host = "";
+  /**
+   * The raw timeout field (ms): > 0 a deadline, 0 = use the route's timeout, < 0 = no timer (MOSN).
+   * `frameTimeoutMs` is set only for > 0, so the proxy falls back to the route for both 0 and < 0;
+   * check `timeout < 0` to skip the timer altogether.
+   */
+  readonly timeout: number;
+  readonly frameTimeoutMs: number | undefined;
+
+  constructor(frame: Uint8Array, version: BoltVersion, headers: KvHeaderMap) {
+    super(frame, version, headers);
+    this.protocol = version === 2 ? "boltv2" : "bolt";
+    this.timeout = readI32(frame, version === 2 ? 12 : 10);
+    this.frameTimeoutMs = this.timeout > 0 ? this.timeout : undefined;
+    // SOFA Java puts the method in sofa_head_method_name; others use `method`.
+    this.method = headers.get("method") ?? headers.get("sofa_head_method_name") ?? "";
+  }
+
+  /** Oneway requests get no response. */
+  get oneway(): boolean {
+    return this.type === TYPE_ONEWAY;
+  }
+
+  get heartbeat(): boolean {
+    return this.cmdCode === CMD_HEARTBEAT;
+  }
+
+  /**
+   * The bytes to send upstream as `id`: the original frame patched in place when the headers are
+   * unchanged, else a freshly encoded frame (`frame` itself stays as received).
+   */
+  encode(id: number): Uint8Array {
+    if (!this.headers.dirty) return this.patchId(id);
+    return encodeBoltFrame(
+      this.version,
+      this.type,
+      this.cmdCode,
+      id,
+      this.codec,
+      this.switchCode,
+      this.timeout,
+      this.classBytes,
+      this.headers,
+      this.content,
+    );
+  }
+}
+
+/** A decoded bolt response; `status` is HTTP-like, `boltStatus` the wire value. */
+export class BoltResponseHead extends BoltHead implements ResponseHead {
+  /** HTTP-like status for stats and access logs (0→200, 4→503, 7→504, 16→502, else 500). */
+  status: number;
+  reason?: string;
+  /** The raw bolt response status. */
+  readonly boltStatus: number;
+
+  constructor(frame: Uint8Array, version: BoltVersion, headers: KvHeaderMap) {
+    super(frame, version, headers);
+    this.boltStatus = readU16(frame, version === 2 ? 12 : 10);
+    this.status = boltStatusToHttp(this.boltStatus);
+  }
+
+  /**
+   * The bytes to send downstream as `id` in `version`: the original frame with the id patched when
+   * nothing changed, else a re-encoded frame (headers edited, or the downstream speaks the other version).
+   */
+  encode(id: number, version: BoltVersion = this.version): Uint8Array {
+    if (!this.headers.dirty && version === this.version) return this.patchId(id);
+    return encodeBoltFrame(
+      version,
+      TYPE_RESPONSE,
+      this.cmdCode,
+      id,
+      this.codec,
+      this.switchCode,
+      this.boltStatus,
+      this.classBytes,
+      this.headers,
+      this.content,
+    );
+  }
+}
+
+/** Decodes a complete frame (as FrameReader delivers it); undefined when the header map is malformed. */
+export function decodeBoltFrame(frame: Uint8Array): BoltRequestHead | BoltResponseHead | undefined {
+  const version: BoltVersion = frame[0] === PROTOCOL_V2 ? 2 : 1;
+  const type = frame[version];
+  const hdr = headerSize(version, type);
+  const start = hdr + readU16(frame, hdr - 8);
+  const headers = decodeHeaderMap(frame, start, start + readU16(frame, hdr - 6));
+  if (headers === undefined) return undefined;
+  return type === TYPE_RESPONSE
+    ? new BoltResponseHead(frame, version, headers)
+    : new BoltRequestHead(frame, version, headers);
+}
+
+/** True for the command codes meshctl understands in a request frame. */
+export function isKnownRequestCmd(cmd: number): boolean {
+  return cmd === CMD_REQUEST || cmd === CMD_HEARTBEAT || cmd === CMD_GOAWAY;
+}
+
+/** True for the command codes meshctl understands in a response frame. */
+export function isKnownResponseCmd(cmd: number): boolean {
+  return cmd === CMD_RESPONSE || cmd === CMD_HEARTBEAT;
+}
+
+function headerMapSize(headers: HeaderMap | undefined): number {
+  if (headers === undefined || headers.size === 0) return 0;
+  let size = 0;
+  headers.forEach((v, k) => {
+    size += 8 + utf8Length(k) + utf8Length(v);
+  });
+  return size;
+}
+
+/**
+ * Encodes a whole frame. `timeoutOrStatus` is the timeout for requests and the status for responses.
+ * Throws RangeError when the header map exceeds 65535 bytes (its length field is a u16).
+ */
+export function encodeBoltFrame(
+  version: BoltVersion,
+  type: number,
+  cmdCode: number,
+  id: number,
+  codec: number,
+  switchCode: number,
+  timeoutOrStatus: number,
+  classBytes: Uint8Array | undefined,
+  headers: HeaderMap | undefined,
+  content: Uint8Array | undefined,
+): Uint8Array {
+  const hdr = headerSize(version, type);
+  const classLen = classBytes?.length ?? 0;
+  const headerLen = headerMapSize(headers);
+  if (headerLen > MAX_HEADER_MAP_BYTES) {
+    throw new RangeError(`Cannot encode a bolt header map of ${headerLen} bytes (max ${MAX_HEADER_MAP_BYTES})`);
+  }
+  if (classLen > 0xffff) throw new RangeError(`Cannot encode a bolt class name of ${classLen} bytes`);
+  const contentLen = content?.length ?? 0;
+  const b = new Uint8Array(hdr + classLen + headerLen + contentLen);
+  const s = version - 1;
+  b[0] = version === 2 ? PROTOCOL_V2 : PROTOCOL_V1;
+  if (version === 2) b[1] = 1; // ver1: 1 = no CRC32 trailer
+  b[1 + s] = type;
+  writeU16(b, 2 + s, cmdCode);
+  b[4 + s] = 1; // ver2
+  writeU32(b, 5 + s, id);
+  b[9 + s] = codec;
+  if (version === 2) b[11] = switchCode;
+  if (type === TYPE_RESPONSE) writeU16(b, 10 + 2 * s, timeoutOrStatus);
+  else writeU32(b, 10 + 2 * s, timeoutOrStatus);
+  writeU16(b, hdr - 8, classLen);
+  writeU16(b, hdr - 6, headerLen);
+  writeU32(b, hdr - 4, contentLen);
+  let off = hdr;
+  if (classBytes !== undefined) {
+    b.set(classBytes, off);
+    off += classLen;
+  }
+  if (headerLen > 0) {
+    headers!.forEach((v, k) => {
+      const kStart = off + 4;
+      const kEnd = writeString(b, kStart, k);
+      writeU32(b, off, kEnd - kStart);
+      const vEnd = writeString(b, kEnd + 4, v);
+      writeU32(b, kEnd, vEnd - kEnd - 4);
+      off = vEnd;
+    });
+  }
+  if (content !== undefined) b.set(content, off);
+  return b;
+}
+
+/** A heartbeat request (type 1, cmd 0, timeout -1, no body). */
+export function encodeHeartbeatRequest(version: BoltVersion, id: number): Uint8Array {
+  return encodeBoltFrame(version, TYPE_REQUEST, CMD_HEARTBEAT, id, CODEC_HESSIAN2, 0, -1, undefined, undefined, undefined);
+}
+
+/** The heartbeat answer MOSN sends: cmd 0, status 0, same id, no body (20 bytes v1, 22 v2). */
+export function encodeHeartbeatResponse(version: BoltVersion, id: number): Uint8Array {
+  return encodeBoltFrame(
+    version,
+    TYPE_RESPONSE,
+    CMD_HEARTBEAT,
+    id,
+    CODEC_HESSIAN2,
+    0,
+    STATUS_SUCCESS,
+    undefined,
+    undefined,
+    undefined,
+  );
+}
+
+/** A GoAway request (v1 only: type 1, cmd 100). */
+export function encodeGoAway(id: number): Uint8Array {
+  return encodeBoltFrame(1, TYPE_REQUEST, CMD_GOAWAY, id, CODEC_HESSIAN2, 0, -1, undefined, undefined, undefined);
+}
+
+/** A locally generated RPC response (cmd 2, codec hessian2) carrying only a status. */
+export function encodeStatusResponse(version: BoltVersion, id: number, status: number, headers?: HeaderMap): Uint8Array {
+  return encodeBoltFrame(version, TYPE_RESPONSE, CMD_RESPONSE, id, CODEC_HESSIAN2, 0, status, undefined, headers, undefined);
+}

@@ -1,0 +1,233 @@
+/** The downstream (server) side of a bolt connection: v1 and v2 frames may be mixed. */
+import { ProxyError } from "../../core/mod.ts";
+import type {
+  BodyReceiver,
+  CodecOptions,
+  ConnectionIO,
+  HeaderMap,
+  ResponseHead,
+  ServerConnection,
+  ServerConnectionHandler,
+  ServerStream,
+} from "../types.ts";
+import { FrameReader, type FrameSink } from "../xprotocol/mod.ts";
+import { CMD_GOAWAY, CMD_HEARTBEAT, CMD_REQUEST, httpToBoltStatus, MAX_HEADER_BYTES, TYPE_RESPONSE } from "./constants.ts";
+import {
+  boltFrameLength,
+  BoltRequestHead,
+  BoltResponseHead,
+  type BoltVersion,
+  decodeBoltFrame,
+  encodeGoAway,
+  encodeHeartbeatResponse,
+  encodeStatusResponse,
+  frameErrorMessage,
+} from "./frame.ts";
+
+export class BoltServerConnection implements ServerConnection, FrameSink {
+  readonly #io: ConnectionIO;
+  readonly #handler: ServerConnectionHandler;
+  readonly #reader: FrameReader;
+  readonly #maxHeaderBytes: number;
+  readonly #goAway: boolean;
+  readonly #streams = new Set<BoltServerStream>();
+  #draining = false;
+  #done = false;
+  /** Frames meshctl does not act on (responses from a client, GoAway from a client). */
+  ignoredFrames = 0;
+
+  /** @param goAway send a bolt GoAway on drain (extend_config enable_bolt_goaway; v1 only). */
+  constructor(io: ConnectionIO, handler: ServerConnectionHandler, options: CodecOptions, goAway: boolean) {
+    this.#io = io;
+    this.#handler = handler;
+    this.#maxHeaderBytes = Math.min(options.maxHeaderBytes, 0xffff);
+    this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes);
+    this.#goAway = goAway;
+  }
+
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  feed(data: Uint8Array): void | Promise<void> {
+    try {
+      return this.#reader.push(data);
+    } catch (cause) {
+      // A handler threw: fail this connection only, never the read loop.
+      this.#fail(new ProxyError("internal", "internal", "bolt server handler failed", { cause }));
+    }
+  }
+
+  onEof(): void {
+    if (this.#done) return;
+    if (this.#reader.buffered > 0) {
+      this.#fail(protocolError("truncated bolt frame at end of stream"));
+      return;
+    }
+    this.#close(new ProxyError("downstream_reset", "downstream", "downstream closed the connection"));
+  }
+
+  drain(): void {
+    if (this.#draining || this.#done) return;
+    this.#draining = true;
+    if (this.#goAway) this.#io.write(encodeGoAway(0)).catch(ignore);
+    if (this.#streams.size === 0) this.#close(undefined);
+  }
+
+  // === FrameSink ===
+
+  frameLength(buf: Uint8Array, off: number, end: number): number {
+    return boltFrameLength(buf, off, end, this.#maxHeaderBytes);
+  }
+
+  onFrameError(code: number): void {
+    this.#fail(protocolError(frameErrorMessage(code)));
+  }
+
+  onFrame(frame: Uint8Array): void {
+    const head = decodeBoltFrame(frame);
+    if (head === undefined) return this.#fail(protocolError("malformed bolt header map"));
+    if (head.type === TYPE_RESPONSE || !(head instanceof BoltRequestHead)) {
+      this.ignoredFrames++;
+      return;
+    }
+    switch (head.cmdCode) {
+      case CMD_REQUEST: {
+        const stream = new BoltServerStream(this, head);
+        this.#streams.add(stream);
+        this.#handler.onRequest(stream);
+        return;
+      }
+      case CMD_HEARTBEAT:
+        if (!head.oneway) this.#io.write(encodeHeartbeatResponse(head.version, head.requestId)).catch(ignore);
+        this.#handler.onHeartbeat?.();
+        return;
+      case CMD_GOAWAY:
+        this.ignoredFrames++;
+        return;
+      default:
+        return this.#fail(protocolError(`unknown bolt command code ${head.cmdCode}`));
+    }
+  }
+
+  // === used by BoltServerStream ===
+
+  /** Writes a stream's last frame (if any) and forgets the stream. */
+  finish(stream: BoltServerStream, bytes: Uint8Array | undefined): Promise<void> {
+    this.#streams.delete(stream);
+    const written = bytes !== undefined && !this.#io.closed ? this.#io.write(bytes) : Promise.resolve();
+    if (this.#draining && this.#streams.size === 0) {
+      return written.finally(() => this.#close(undefined));
+    }
+    return written;
+  }
+
+  #fail(error: ProxyError): void {
+    if (this.#done) return;
+    this.#reader.stop();
+    this.#handler.onProtocolError(error);
+    this.#close(error);
+  }
+
+  /** Closes the socket; with `error`, in-flight streams hear onReset. */
+  #close(error: ProxyError | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#reader.stop();
+    const streams = [...this.#streams];
+    this.#streams.clear();
+    this.#io.close();
+    if (error === undefined) return;
+    for (const s of streams) s.abort(error);
+  }
+}
+
+/** One downstream request. The frame is the whole request: `headOnly` is always true. */
+export class BoltServerStream implements ServerStream {
+  readonly id: number;
+  readonly request: BoltRequestHead;
+  readonly headOnly = true;
+  readonly #conn: BoltServerConnection;
+  #receiver: BodyReceiver | undefined;
+  #ended = false;
+
+  constructor(conn: BoltServerConnection, request: BoltRequestHead) {
+    this.#conn = conn;
+    this.request = request;
+    this.id = request.requestId;
+  }
+
+  /** Kept only to report resets: there are no body events (the frame carried the whole request). */
+  setBodyReceiver(receiver: BodyReceiver): void {
+    this.#receiver = receiver;
+  }
+
+  /**
+   * Sends `head` as this request's response. A BoltResponseHead goes out raw with the id patched back
+   * (re-encoded if its headers changed or the downstream speaks the other bolt version); any other
+   * ResponseHead becomes a bolt response with its status mapped. Oneway requests get nothing.
+   */
+  sendResponse(head: ResponseHead, _endStream: boolean): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    this.#ended = true;
+    if (this.request.oneway) return this.#conn.finish(this, undefined);
+    let bytes: Uint8Array;
+    try {
+      bytes = head instanceof BoltResponseHead
+        ? head.encode(this.id, this.request.version)
+        : encodeStatusResponse(
+          this.request.version,
+          this.id,
+          httpToBoltStatus(head.status, this.request.version),
+          head.headers,
+        );
+    } catch (cause) {
+      const error = new ProxyError("internal", "internal", "cannot encode bolt response", { cause });
+      bytes = encodeStatusResponse(this.request.version, this.id, httpToBoltStatus(500, this.request.version));
+      return this.#conn.finish(this, bytes).then(() => Promise.reject(error));
+    }
+    return this.#conn.finish(this, bytes);
+  }
+
+  /** Bolt responses are single frames: body bytes travel inside the response head's frame. */
+  sendData(_chunk: Uint8Array, _endStream: boolean): Promise<void> {
+    return Promise.resolve();
+  }
+
+  sendTrailers(_trailers: HeaderMap): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Replies with a bolt response (cmd 2, codec hessian2, no class or content) whose status maps the
+   * error per protocols.md. `body` is not sent: bolt content is hessian, a plain string would not parse.
+   */
+  sendLocalReply(error: ProxyError, _body?: string): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    this.#ended = true;
+    if (this.request.oneway) return this.#conn.finish(this, undefined);
+    const v: BoltVersion = this.request.version;
+    const status = httpToBoltStatus(error.status, v, error.kind === "downstream_protocol_error");
+    return this.#conn.finish(this, encodeStatusResponse(v, this.id, status));
+  }
+
+  /** Multiplexed: forgets just this stream; the client sees no response for it. */
+  reset(_error: ProxyError): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#conn.finish(this, undefined);
+  }
+
+  /** The connection went away before this stream ended. */
+  abort(error: ProxyError): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#receiver?.onReset(error);
+  }
+}
+
+function protocolError(message: string): ProxyError {
+  return new ProxyError("downstream_protocol_error", "downstream", message);
+}
+
+function ignore(): void {}

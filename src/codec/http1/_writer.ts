@@ -1,0 +1,241 @@
+/**
+ * Output side: encodes heads straight into a per-connection byte buffer and coalesces a held head with
+ * the first body bytes into one `io.write`. Strings are written as latin1 (one byte per char) so parsed
+ * values round-trip byte-exact; CR, LF and NUL in names/values become spaces so a header value set by a
+ * filter can never split the message.
+ */
+import type { ConnectionIO, HeaderMap } from "../types.ts";
+import { Http1Headers } from "./headers.ts";
+
+/** Bodies at least this large are written as their own `write` (no copy); smaller ones are copied. */
+export const COPY_LIMIT = 16 * 1024;
+
+export class Writer {
+  #io: ConnectionIO;
+  #buf: Uint8Array = new Uint8Array(2048);
+  #len = 0;
+  /** #buf is referenced by a write that has not settled: encode into a new buffer. */
+  #busy = false;
+
+  constructor(io: ConnectionIO) {
+    this.#io = io;
+  }
+
+  /** Bytes encoded but not yet written (a held head). */
+  get held(): number {
+    return this.#len;
+  }
+
+  /** Makes room for n more bytes. */
+  ensure(n: number): void {
+    const need = this.#len + n;
+    if (!this.#busy && need <= this.#buf.length) return;
+    let cap = this.#buf.length;
+    while (cap < need) cap *= 2;
+    const b = new Uint8Array(cap);
+    if (this.#len > 0) b.set(this.#buf.subarray(0, this.#len));
+    this.#buf = b;
+    this.#busy = false;
+  }
+
+  /** Writes a string as latin1. The caller ensured room for s.length bytes. */
+  str(s: string): void {
+    const b = this.#buf;
+    let p = this.#len;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      b[p++] = c === 13 || c === 10 || c === 0 ? 32 : c > 0xff ? 63 : c;
+    }
+    this.#len = p;
+  }
+
+  bytes(u: Uint8Array): void {
+    this.#buf.set(u, this.#len);
+    this.#len += u.length;
+  }
+
+  byte(c: number): void {
+    this.#buf[this.#len++] = c;
+  }
+
+  crlf(): void {
+    const b = this.#buf;
+    b[this.#len] = 13;
+    b[this.#len + 1] = 10;
+    this.#len += 2;
+  }
+
+  /** One header line "name: value\r\n". */
+  field(name: string, value: string): void {
+    this.ensure(name.length + value.length + 4);
+    this.str(name);
+    this.byte(58);
+    this.byte(32);
+    this.str(value);
+    this.crlf();
+  }
+
+  /** Chunk-size line "HEX\r\n". */
+  hex(n: number): void {
+    this.ensure(16);
+    this.str(n.toString(16));
+    this.crlf();
+  }
+
+  /** Writes everything held as one write. */
+  flush(): Promise<void> {
+    const n = this.#len;
+    if (n === 0) return Promise.resolve();
+    const buf = this.#buf;
+    this.#len = 0;
+    this.#busy = true;
+    const p = this.#io.write(buf.subarray(0, n));
+    // Free the buffer for reuse once the write is done, unless it was replaced meanwhile.
+    p.then(() => {
+      if (this.#buf === buf) this.#busy = false;
+    }, () => {});
+    return p;
+  }
+
+  /** Writes held bytes (if any) then `data` uncopied; returns the last write's promise. */
+  flushThen(data: Uint8Array): Promise<void> {
+    if (this.#len > 0) void this.flush().catch(() => {});
+    return this.#io.write(data);
+  }
+}
+
+/** Literal names the encoder compares against (ASCII-lowercase). */
+export function nameIs(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** What writeFields saw among the headers it was given. */
+export const seen = { contentLength: false, close: false, upgrade: false, host: false };
+
+const HOP_CONNECTION = 1, HOP_KEEP_ALIVE = 2, HOP_TE = 3, F_CL = 4, F_UPGRADE = 5, F_HOST = 6;
+
+function classify(name: string): number {
+  switch (name.length) {
+    case 4:
+      return nameIs(name, "host") ? F_HOST : 0;
+    case 7:
+      return nameIs(name, "upgrade") ? F_UPGRADE : 0;
+    case 10:
+      return nameIs(name, "connection") ? HOP_CONNECTION : nameIs(name, "keep-alive") ? HOP_KEEP_ALIVE : 0;
+    case 14:
+      return nameIs(name, "content-length") ? F_CL : 0;
+    case 17:
+      return nameIs(name, "transfer-encoding") ? HOP_TE : 0;
+    default:
+      return 0;
+  }
+}
+
+function hasCloseToken(v: string): boolean {
+  // Rare path (the proxy strips Connection); a lowercase scan is fine here.
+  const l = v.toLowerCase();
+  let i = l.indexOf("close");
+  while (i >= 0) {
+    const before = i === 0 ? 44 : l.charCodeAt(i - 1);
+    const after = i + 5 >= l.length ? 44 : l.charCodeAt(i + 5);
+    if ((before === 44 || before === 32 || before === 9) && (after === 44 || after === 32 || after === 9)) return true;
+    i = l.indexOf("close", i + 5);
+  }
+  return false;
+}
+
+/**
+ * Writes the header fields the codec does not own. Connection, Keep-Alive and Transfer-Encoding are
+ * connection-level and re-emitted by the codec; a Host field gets `host` when that is non-empty.
+ */
+export function writeFields(w: Writer, headers: HeaderMap, host: string): void {
+  seen.contentLength = false;
+  seen.close = false;
+  seen.upgrade = false;
+  seen.host = false;
+  if (headers instanceof Http1Headers) {
+    const n = headers.size;
+    for (let i = 0; i < n; i++) writeField(w, headers.nameAt(i), headers.valueAt(i), host);
+  } else {
+    headers.forEach((value, name) => writeField(w, name, value, host));
+  }
+}
+
+function writeField(w: Writer, name: string, value: string, host: string): void {
+  switch (classify(name)) {
+    case HOP_CONNECTION:
+      if (hasCloseToken(value)) seen.close = true;
+      return;
+    case HOP_KEEP_ALIVE:
+    case HOP_TE:
+      return;
+    case F_CL:
+      seen.contentLength = true;
+      break;
+    case F_UPGRADE:
+      seen.upgrade = true;
+      break;
+    case F_HOST:
+      if (seen.host) return;
+      seen.host = true;
+      if (host !== "") value = host;
+      break;
+  }
+  w.field(name, value);
+}
+
+const REASONS: Record<number, string> = {
+  100: "Continue",
+  101: "Switching Protocols",
+  103: "Early Hints",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  499: "Client Closed Request",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  509: "Bandwidth Limit Exceeded",
+};
+
+export function defaultReason(status: number): string {
+  return REASONS[status] ?? "";
+}
+
+const statusLines = new Map<number, Uint8Array>();
+
+/** "HTTP/1.1 200 OK\r\n" as cached bytes for the default reason phrase. */
+export function statusLine(status: number): Uint8Array {
+  let l = statusLines.get(status);
+  if (l === undefined) {
+    const s = "HTTP/1.1 " + status + " " + defaultReason(status) + "\r\n";
+    l = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) l[i] = s.charCodeAt(i);
+    statusLines.set(status, l);
+  }
+  return l;
+}

@@ -1,0 +1,114 @@
+import type { HeaderMap } from "../types.ts";
+
+/**
+ * HTTP/1 header fields in wire order with the names as received. Lookups are case-insensitive: callers
+ * pass lowercase names; an entry's lowercase form is computed once, only when its length matches.
+ * Parallel arrays instead of objects per field keep a parsed head to three allocations.
+ */
+export class Http1Headers implements HeaderMap {
+  #names: string[];
+  #values: string[];
+  #lower: (string | undefined)[];
+
+  constructor(init?: Iterable<readonly [string, string]>) {
+    this.#names = [];
+    this.#values = [];
+    this.#lower = [];
+    if (init !== undefined) for (const [n, v] of init) this.add(n, v);
+  }
+
+  /** Builds from parallel arrays the parser filled (taken over, not copied). */
+  static fromArrays(names: string[], values: string[]): Http1Headers {
+    const h = new Http1Headers();
+    h.#names = names;
+    h.#values = values;
+    h.#lower = new Array<string | undefined>(names.length);
+    return h;
+  }
+
+  #find(name: string, from: number): number {
+    const names = this.#names;
+    const len = name.length;
+    for (let i = from; i < names.length; i++) {
+      const n = names[i];
+      if (n.length !== len) continue;
+      if (n === name) return i;
+      const l = this.#lower[i] ??= n.toLowerCase();
+      if (l === name) return i;
+    }
+    return -1;
+  }
+
+  /** The value; several fields of one name are joined with ", " (RFC 9110 §5.3). */
+  get(name: string): string | undefined {
+    const i = this.#find(name, 0);
+    if (i < 0) return undefined;
+    const j = this.#find(name, i + 1);
+    if (j < 0) return this.#values[i];
+    let v = this.#values[i] + ", " + this.#values[j];
+    for (let k = this.#find(name, j + 1); k >= 0; k = this.#find(name, k + 1)) v += ", " + this.#values[k];
+    return v;
+  }
+
+  /** Every value of `name` as separate fields (for set-cookie). */
+  getAll(name: string): string[] {
+    const out: string[] = [];
+    for (let k = this.#find(name, 0); k >= 0; k = this.#find(name, k + 1)) out.push(this.#values[k]);
+    return out;
+  }
+
+  has(name: string): boolean {
+    return this.#find(name, 0) >= 0;
+  }
+
+  /** Replaces the first field's value in place (keeping its name case and position) and drops the rest. */
+  set(name: string, value: string): void {
+    const i = this.#find(name, 0);
+    if (i < 0) {
+      this.add(name, value);
+      return;
+    }
+    this.#values[i] = value;
+    for (let k = this.#find(name, i + 1); k >= 0; k = this.#find(name, k)) this.#removeAt(k);
+  }
+
+  add(name: string, value: string): void {
+    this.#names.push(name);
+    this.#values.push(value);
+    this.#lower.push(undefined);
+  }
+
+  delete(name: string): void {
+    for (let k = this.#find(name, 0); k >= 0; k = this.#find(name, k)) this.#removeAt(k);
+  }
+
+  #removeAt(i: number): void {
+    this.#names.splice(i, 1);
+    this.#values.splice(i, 1);
+    this.#lower.splice(i, 1);
+  }
+
+  forEach(fn: (value: string, name: string) => void): void {
+    const names = this.#names;
+    const values = this.#values;
+    for (let i = 0; i < names.length; i++) fn(values[i], names[i]);
+  }
+
+  get size(): number {
+    return this.#names.length;
+  }
+
+  /** Name of the i-th field as received (encoder fast path, no callback). */
+  nameAt(i: number): string {
+    return this.#names[i];
+  }
+
+  valueAt(i: number): string {
+    return this.#values[i];
+  }
+
+  /** The i-th name lowercased (cached). */
+  lowerNameAt(i: number): string {
+    return this.#lower[i] ??= this.#names[i].toLowerCase();
+  }
+}

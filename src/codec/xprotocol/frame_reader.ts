@@ -1,0 +1,164 @@
+/**
+ * Splits a byte stream into whole frames for length-prefixed protocols (bolt, dubbo, …).
+ *
+ * Each complete frame is copied exactly once into its own buffer, since the proxy keeps and forwards it
+ * after the read buffer is reused. Frames wholly inside one read are sliced straight out of it; a frame
+ * split across reads is copied into a buffer of its final size as soon as its length is known, and only a
+ * header prefix shorter than `headerBytes` waits in a small reused buffer.
+ */
+
+/** What a protocol tells the reader about its frames; implemented by the connection itself (no closures). */
+export interface FrameSink {
+  /**
+   * The total length of the frame starting at `buf[off]`, looking only at `buf[off, end)`:
+   * > 0 the length, 0 more bytes are needed to know it, < 0 the bytes are not this protocol (error code).
+   * Must return non-zero once `headerBytes` bytes are available.
+   */
+  frameLength(buf: Uint8Array, off: number, end: number): number;
+  /** A complete frame, owned by the sink. May return a promise (backpressure). */
+  onFrame(frame: Uint8Array): void | Promise<void>;
+  /** The stream is broken: `code` is frameLength's negative result, or FRAME_TOO_LARGE. */
+  onFrameError(code: number): void;
+}
+
+/** Error code passed to onFrameError when a frame exceeds maxFrameBytes. */
+export const FRAME_TOO_LARGE = -1000;
+
+export class FrameReader {
+  readonly #sink: FrameSink;
+  readonly #maxFrameBytes: number;
+  /** Reused buffer for a header prefix whose frame length is not known yet. */
+  readonly #head: Uint8Array;
+  #headLen = 0;
+  /** The frame being filled across reads, once its length is known. */
+  #frame: Uint8Array | undefined;
+  #fill = 0;
+  #stopped = false;
+  #waits: Promise<void>[] | undefined;
+
+  /**
+   * @param headerBytes the most bytes frameLength needs to know a frame's length.
+   * @param maxFrameBytes larger frames are an error (FRAME_TOO_LARGE).
+   */
+  constructor(sink: FrameSink, headerBytes: number, maxFrameBytes: number) {
+    this.#sink = sink;
+    this.#head = new Uint8Array(headerBytes);
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Bytes of an incomplete frame held between reads (non-zero at EOF means a truncated frame). */
+  get buffered(): number {
+    return this.#frame ? this.#fill : this.#headLen;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Stops decoding for good (after an error or close); frames after the current one are dropped. */
+  stop(): void {
+    this.#stopped = true;
+    this.#frame = undefined;
+    this.#headLen = 0;
+  }
+
+  /** Consumes one read. Returns a promise when a sink's onFrame did (settles when all of them have). */
+  push(data: Uint8Array): void | Promise<void> {
+    if (this.#stopped) return;
+    const end = data.length;
+    let off = 0;
+    if (this.#headLen > 0) off = this.#fillHead(data);
+    if (this.#frame !== undefined && off >= 0 && !this.#stopped) off = this.#fillFrame(data, off);
+    if (off >= 0) {
+      while (off < end && !this.#stopped) {
+        const len = this.#length(data, off, end);
+        if (len <= 0) {
+          if (len === 0) this.#keepHead(data, off);
+          break;
+        }
+        if (off + len > end) {
+          const frame = new Uint8Array(len);
+          frame.set(data.subarray(off, end));
+          this.#frame = frame;
+          this.#fill = end - off;
+          break;
+        }
+        this.#emit(data.slice(off, off + len));
+        off += len;
+      }
+    }
+    const waits = this.#waits;
+    if (waits === undefined) return;
+    this.#waits = undefined;
+    return Promise.all(waits).then(ignore);
+  }
+
+  /** Returns the frame length, reporting errors; 0 = need more, -1 = error (reported). */
+  #length(buf: Uint8Array, off: number, end: number): number {
+    const len = this.#sink.frameLength(buf, off, end);
+    if (len < 0 || len > this.#maxFrameBytes) {
+      this.stop();
+      this.#sink.onFrameError(len < 0 ? len : FRAME_TOO_LARGE);
+      return -1;
+    }
+    return len;
+  }
+
+  /** Completes a pending header prefix from `data`; returns the offset consumed, or -1 when done. */
+  #fillHead(data: Uint8Array): number {
+    const head = this.#head;
+    const n = Math.min(data.length, head.length - this.#headLen);
+    head.set(data.subarray(0, n), this.#headLen);
+    const had = this.#headLen;
+    this.#headLen += n;
+    const len = this.#length(head, 0, this.#headLen);
+    if (len < 0) return -1;
+    if (len === 0) {
+      if (this.#headLen >= head.length) {
+        // The sink broke its contract (must know the length from headerBytes bytes).
+        this.stop();
+        this.#sink.onFrameError(FRAME_TOO_LARGE);
+      }
+      return -1;
+    }
+    // The length is known: move the prefix into the frame buffer, giving back any bytes past the frame.
+    const frame = new Uint8Array(len);
+    const keep = Math.min(this.#headLen, len);
+    frame.set(head.subarray(0, keep));
+    this.#headLen = 0;
+    this.#frame = frame;
+    this.#fill = keep;
+    return keep - had;
+  }
+
+  /** Fills the pending frame from `data[off..]`; returns the next offset, or -1 when data ran out. */
+  #fillFrame(data: Uint8Array, off: number): number {
+    const frame = this.#frame!;
+    const n = Math.min(data.length - off, frame.length - this.#fill);
+    frame.set(data.subarray(off, off + n), this.#fill);
+    this.#fill += n;
+    if (this.#fill < frame.length) return -1;
+    this.#frame = undefined;
+    this.#fill = 0;
+    this.#emit(frame);
+    return off + n;
+  }
+
+  #keepHead(data: Uint8Array, off: number): void {
+    if (data.length - off >= this.#head.length) {
+      // The sink broke its contract (must know the length from headerBytes bytes).
+      this.stop();
+      this.#sink.onFrameError(FRAME_TOO_LARGE);
+      return;
+    }
+    this.#head.set(data.subarray(off), 0);
+    this.#headLen = data.length - off;
+  }
+
+  #emit(frame: Uint8Array): void {
+    const r = this.#sink.onFrame(frame);
+    if (r !== undefined) (this.#waits ??= []).push(r);
+  }
+}
+
+function ignore(): void {}

@@ -1,0 +1,244 @@
+import { didYouMean, parseAddress, type SocketAddress } from "../core/mod.ts";
+import { MOSN_NETWORK_FILTERS, MOSN_STREAM_FILTERS, type ValidationContext } from "./context.ts";
+import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
+import { checkRegex } from "./_regex.ts";
+import type { ConfigDocument } from "./schema.ts";
+
+/** The walker's output: shaped like the schema, but any field may be missing after an error. */
+export type Loose<T> = T extends readonly (infer U)[] ? readonly (Loose<U> | undefined)[]
+  : T extends object ? { readonly [K in keyof T]?: Loose<T[K]> }
+  : T;
+
+export type Report = (path: string, message: string) => void;
+
+type Doc = Loose<ConfigDocument>;
+type Server = NonNullable<NonNullable<Doc["servers"]>[number]>;
+type RouterConf = NonNullable<NonNullable<Server["routers"]>[number]>;
+type Route = NonNullable<NonNullable<NonNullable<NonNullable<RouterConf["virtual_hosts"]>[number]>["routers"]>[number]>;
+type Listener = NonNullable<NonNullable<Server["listeners"]>[number]>;
+
+const SCHEMA_FILTERS = ["proxy", "tcp_proxy"];
+
+/**
+ * The semantic pass: cross references (routes → clusters, proxies → route tables), uniqueness,
+ * address clashes, protocol and filter names, and the one-of rules. Runs even after structural
+ * errors, skipping whatever is missing, so one run reports everything.
+ */
+export function checkSemantics(doc: Doc, ctx: ValidationContext, report: Report): void {
+  const clusters = new Set<string>();
+  uniqueNames(
+    (doc.cluster_manager?.clusters ?? []).map((c, i): [string | undefined, string] => [c?.name, `cluster_manager.clusters[${i}].name`]),
+    "cluster",
+    report,
+    clusters,
+  );
+  const servers = doc.servers ?? [];
+  const routers = new Set<string>();
+  uniqueNames(
+    servers.flatMap((s, si) =>
+      (s?.routers ?? []).map((r, ri): [string | undefined, string] => [
+        r?.router_config_name,
+        `servers[${si}].routers[${ri}].router_config_name`,
+      ])
+    ),
+    "router_config_name",
+    report,
+    routers,
+  );
+  servers.forEach((s, si) => {
+    s?.routers?.forEach((r, ri) => r && checkRouter(r, `servers[${si}].routers[${ri}]`, clusters, ctx, report));
+  });
+  const listeners: [Listener, string][] = [];
+  servers.forEach((s, si) => s?.listeners?.forEach((l, li) => l && listeners.push([l, `servers[${si}].listeners[${li}]`])));
+  uniqueNames(listeners.map(([l, p]): [string | undefined, string] => [l.name ?? l.address, `${p}.${l.name ? "name" : "address"}`]), "listener", report);
+  checkAddressClashes(listeners, report);
+  for (const [l, p] of listeners) checkListener(l, p, clusters, routers, ctx, report);
+}
+
+function uniqueNames(
+  entries: [string | undefined, string][],
+  what: string,
+  report: Report,
+  into: Set<string> = new Set(),
+): void {
+  const first = new Map<string, string>();
+  for (const [name, path] of entries) {
+    if (name === undefined) continue;
+    const prev = first.get(name);
+    if (prev !== undefined) report(path, `duplicate ${what} "${name}" (also at ${prev})`);
+    else first.set(name, path);
+    into.add(name);
+  }
+}
+
+function checkRouter(r: RouterConf, path: string, clusters: Set<string>, ctx: ValidationContext, report: Report): void {
+  const domains = new Map<string, string>();
+  r.virtual_hosts?.forEach((vh, vi) => {
+    vh?.domains?.forEach((d, di) => {
+      if (d === undefined) return;
+      const p = `${path}.virtual_hosts[${vi}].domains[${di}]`;
+      const key = d.toLowerCase();
+      const prev = domains.get(key);
+      if (prev !== undefined) report(p, `domain "${d}" is already served by ${prev}`);
+      else domains.set(key, `${path}.virtual_hosts[${vi}]`);
+    });
+    vh?.routers?.forEach((route, i) => {
+      if (route) checkRoute(route, `${path}.virtual_hosts[${vi}].routers[${i}]`, clusters, ctx, report);
+    });
+  });
+}
+
+function checkRoute(route: Route, path: string, clusters: Set<string>, ctx: ValidationContext, report: Report): void {
+  const actions = (["route", "direct_response", "redirect"] as const).filter((k) => route[k] !== undefined);
+  if (actions.length !== 1) {
+    report(
+      path,
+      actions.length === 0
+        ? "a route needs one of route, direct_response or redirect"
+        : `a route takes only one of route, direct_response or redirect (got ${actions.join(", ")})`,
+    );
+  }
+  const m = route.match;
+  if (m) {
+    const kinds = (["prefix", "path", "regex"] as const).filter((k) => m[k] !== undefined);
+    if (kinds.length > 1) report(`${path}.match`, `match takes at most one of prefix, path or regex (got ${kinds.join(", ")})`);
+    m.headers?.forEach((h, i) => {
+      if (h?.regex && h.value !== undefined) {
+        const problem = checkRegex(h.value);
+        if (problem) report(`${path}.match.headers[${i}].value`, `invalid regex "${h.value}": ${problem}`);
+      }
+    });
+  }
+  const a = route.route;
+  if (a) {
+    const p = `${path}.route`;
+    const hasName = a.cluster_name !== undefined;
+    const hasWeighted = a.weighted_clusters !== undefined;
+    if (hasName && hasWeighted) report(p, "set either cluster_name or weighted_clusters, not both");
+    else if (!hasName && !hasWeighted) report(p, "a route needs cluster_name or weighted_clusters");
+    if (a.cluster_name !== undefined) checkCluster(a.cluster_name, `${p}.cluster_name`, clusters, report);
+    a.weighted_clusters?.forEach((w, i) => {
+      const name = w?.cluster?.name;
+      if (name !== undefined) checkCluster(name, `${p}.weighted_clusters[${i}].cluster.name`, clusters, report);
+    });
+    if (a.upstream_protocol !== undefined) {
+      const r = resolveUpstream(a.upstream_protocol, undefined, ctx);
+      if (!r.ok) report(`${p}.upstream_protocol`, r.message);
+    }
+    a.hash_policy?.forEach((h, i) => {
+      if (!h) return;
+      const n = [h.header, h.source_ip, h.cookie].filter((x) => x !== undefined).length;
+      if (n !== 1) report(`${p}.hash_policy[${i}]`, "a hash policy needs exactly one of header, source_ip or cookie");
+    });
+  }
+  const rd = route.redirect;
+  if (rd && rd.path_redirect === undefined && rd.host_redirect === undefined && rd.scheme_redirect === undefined) {
+    report(`${path}.redirect`, "a redirect needs at least one of path_redirect, host_redirect or scheme_redirect");
+  }
+}
+
+function checkCluster(name: string, path: string, clusters: Set<string>, report: Report): void {
+  if (clusters.has(name)) return;
+  const hint = didYouMean(name, clusters);
+  report(path, `unknown cluster "${name}"${hint ? `; did you mean "${hint}"?` : ""}`);
+}
+
+function checkAddressClashes(listeners: [Listener, string][], report: Report): void {
+  const seen: [SocketAddress, string][] = [];
+  for (const [l, p] of listeners) {
+    const a = l.address === undefined ? undefined : parseAddress(l.address);
+    if (a === undefined || l.bind_port === false) continue;
+    const clash = seen.find(([b]) =>
+      b.port === a.port && (b.hostname === a.hostname || isWildcard(a.hostname) || isWildcard(b.hostname))
+    );
+    if (clash) report(`${p}.address`, `address "${l.address}" is already used by ${clash[1]}`);
+    else seen.push([a, p]);
+  }
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
+function checkListener(
+  l: Listener,
+  path: string,
+  clusters: Set<string>,
+  routers: Set<string>,
+  ctx: ValidationContext,
+  report: Report,
+): void {
+  if (l.bind_port === false) report(`${path}.bind_port`, "bind_port: false (virtual listeners) is not supported yet");
+  l.filter_chains?.forEach((chain, ci) => {
+    const filters = chain?.filters ?? [];
+    const types = filters.map((f) => f?.type);
+    filters.forEach((f, fi) => {
+      if (!f || f.type === undefined) return;
+      const p = `${path}.filter_chains[${ci}].filters[${fi}]`;
+      if (!checkFilterType(f.type, ctx.networkFilters, MOSN_NETWORK_FILTERS, "network filter", `${p}.type`, report)) return;
+      if (!SCHEMA_FILTERS.includes(f.type)) {
+        report(`${p}.type`, `network filter "${f.type}" has no config schema in meshctl`);
+        return;
+      }
+      if (types.indexOf(f.type) !== fi) report(`${p}.type`, `only one ${f.type} filter per chain`);
+      const config = f.config;
+      if (config === undefined) return;
+      if (f.type === "tcp_proxy") {
+        if (typeof config.cluster === "string") checkCluster(config.cluster, `${p}.config.cluster`, clusters, report);
+        return;
+      }
+      // proxy
+      const extend = config.extend_config as Readonly<Record<string, unknown>> | undefined;
+      const down = resolveDownstream(config.downstream_protocol as string | undefined, extend, ctx);
+      if (!down.ok) report(`${p}.config.downstream_protocol`, down.message);
+      if (typeof config.upstream_protocol === "string") {
+        const up = resolveUpstream(config.upstream_protocol, extend, ctx);
+        if (!up.ok) report(`${p}.config.upstream_protocol`, up.message);
+      }
+      const rcn = config.router_config_name;
+      if (typeof rcn === "string" && !routers.has(rcn)) {
+        const hint = didYouMean(rcn, routers);
+        report(
+          `${p}.config.router_config_name`,
+          `no router named "${rcn}" in servers[].routers${hint ? `; did you mean "${hint}"?` : ""}`,
+        );
+      }
+      const next = types[fi + 1];
+      if (config.fallback_for_unknown_protocol === true && next === undefined) {
+        report(`${p}.config.fallback_for_unknown_protocol`, "fallback needs a following filter (tcp_proxy) to hand the connection to");
+      }
+      if (config.fallback_for_unknown_protocol !== true && next !== undefined) {
+        report(
+          `${path}.filter_chains[${ci}].filters[${fi + 1}]`,
+          `${next} after proxy is never reached; set fallback_for_unknown_protocol: true on the proxy`,
+        );
+      }
+    });
+  });
+  l.stream_filters?.forEach((f, i) => {
+    if (f?.type !== undefined) {
+      checkFilterType(f.type, ctx.streamFilters, Object.fromEntries(MOSN_STREAM_FILTERS.map((n) => [n, ""])), "stream filter", `${path}.stream_filters[${i}].type`, report);
+    }
+  });
+}
+
+/** True when `type` is registered; otherwise reports "not supported yet" (MOSN has it) or "unknown". */
+function checkFilterType(
+  type: string,
+  registered: readonly string[],
+  mosn: Readonly<Record<string, string>>,
+  what: string,
+  path: string,
+  report: Report,
+): boolean {
+  if (registered.includes(type)) return true;
+  if (type in mosn) {
+    const hint = mosn[type];
+    report(path, `${what} "${type}" is not supported yet${hint ? ` (${hint})` : ""}`);
+    return false;
+  }
+  const suggestion = didYouMean(type, registered);
+  const known = registered.length > 0 ? `expected one of ${registered.join(", ")}` : `no ${what}s are registered`;
+  report(path, `unknown ${what} "${type}"; ${suggestion ? `did you mean "${suggestion}"?` : known}`);
+  return false;
+}

@@ -1,0 +1,52 @@
+/**
+ * What the validator must know from higher layers: the registered protocols and filters. The
+ * config layer sits below codecs and filters, so callers pass their registries' names in.
+ */
+export interface ValidationContext {
+  /** Registered protocol names (codec registry), e.g. Http1, bolt. */
+  readonly protocols: readonly string[];
+  /** Registered stream filter names. */
+  readonly streamFilters: readonly string[];
+  /** Registered network filter names. */
+  readonly networkFilters: readonly string[];
+}
+
+export const DEFAULT_VALIDATION_CONTEXT: ValidationContext = Object.freeze({
+  protocols: Object.freeze(["Http1", "bolt", "boltv2"]),
+  streamFilters: Object.freeze([]),
+  networkFilters: Object.freeze(["proxy", "tcp_proxy"]),
+});
+
+/** MOSN protocol names meshctl does not implement yet: "not supported" instead of "unknown". */
+export const MOSN_PROTOCOLS: readonly string[] = ["Http2", "dubbo", "dubbo-thrift", "tars"];
+
+/** MOSN stream filters meshctl does not implement yet. */
+export const MOSN_STREAM_FILTERS: readonly string[] = [
+  "fault",
+  "flowControlFilter",
+  "mirror",
+  "dsl",
+  "ip_access",
+  "payload_limit",
+  "gzip",
+  "header_to_metadata",
+  "fault_tolerance",
+  "dubbo_stream",
+  "grpc_metric",
+  "transcoder",
+  "proxywasm",
+  "seata",
+  "jwt_authn",
+  "mixer",
+  "istio.stats",
+  "healthcheck",
+];
+
+/** MOSN network filters meshctl does not implement yet, with a hint. */
+export const MOSN_NETWORK_FILTERS: Readonly<Record<string, string>> = {
+  connection_manager: "put route tables in servers[].routers",
+  udp_proxy: "",
+  grpc: "",
+  tunnel: "",
+  fault_inject: "",
+};

@@ -1,0 +1,319 @@
+/**
+ * The config schema meshctl implements: MOSN v2 field names, written once. The validator walks it and
+ * `meshctl schema` prints it as JSON Schema. Fields MOSN has and meshctl lacks are listed as
+ * `unsupported(...)` so they are reported by name instead of being dropped or "did-you-mean"-ed.
+ */
+import type { Static } from "@sinclair/typebox";
+import {
+  address,
+  bool,
+  duration,
+  filterItem,
+  freeMap,
+  ignored,
+  int,
+  intOneOf,
+  list,
+  oneOf,
+  Opt,
+  regex,
+  struct,
+  text,
+  unsupported,
+} from "./_kit.ts";
+
+export const CLUSTER_TYPES = ["SIMPLE", "STRICT_DNS"] as const;
+export const UNSUPPORTED_CLUSTER_TYPES = ["STATIC", "DYNAMIC", "EDS", "ORIGINAL_DST"] as const;
+export const LB_TYPES = [
+  "LB_RANDOM",
+  "LB_ROUNDROBIN",
+  "LB_WEIGHTED_ROUNDROBIN",
+  "LB_LEAST_REQUEST",
+  "LB_MAGLEV",
+] as const;
+export const UNSUPPORTED_LB_TYPES = [
+  "LB_LEAST_CONNECTION",
+  "LB_REQUEST_ROUNDROBIN",
+  "LB_PEAK_EWMA",
+  "LB_ORIGINAL_DST",
+] as const;
+/** MOSN's level names; FATAL maps to error and TRACE to debug. */
+export const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] as const;
+
+// === Routing ===
+
+const HeaderValueOption = struct("A header to add", {
+  header: struct("Header name and value", {
+    key: text("Header name"),
+    value: text("Header value"),
+  }),
+  append: Opt(bool("Append to an existing value instead of replacing it (default true)")),
+});
+
+const headerEdits = {
+  request_headers_to_add: Opt(list("Headers added to the request", HeaderValueOption)),
+  request_headers_to_remove: Opt(list("Header names removed from the request", text("Header name"))),
+  response_headers_to_add: Opt(list("Headers added to the response", HeaderValueOption)),
+  response_headers_to_remove: Opt(list("Header names removed from the response", text("Header name"))),
+};
+
+const HeaderMatcher = struct("Matches one request header (name `method` = HTTP method)", {
+  name: text("Header name (matched case-insensitively)"),
+  value: text("Exact value, or a regex when `regex` is true"),
+  regex: Opt(bool("Treat `value` as an unanchored RE2 regex")),
+});
+
+const RouteMatch = struct("Which requests this route takes; at most one of prefix/path/regex", {
+  prefix: Opt(text("Path prefix (case-sensitive)")),
+  path: Opt(text("Exact path (case-insensitive)")),
+  regex: Opt(regex("Unanchored path regex")),
+  headers: Opt(list("Headers that must all match", HeaderMatcher)),
+  variables: Opt(unsupported()),
+  dsl_expressions: Opt(unsupported()),
+});
+
+const RetryPolicy = struct("Retries", {
+  retry_on: Opt(bool("Retry on 5xx / listed status codes, connection failure and per-try timeout")),
+  retry_timeout: Opt(duration("Per-try timeout")),
+  num_retries: Opt(int("Number of retries", 0)),
+  status_codes: Opt(list("Status codes to retry on (default: any 5xx)", int("Status code", 100, 599))),
+});
+
+const HashPolicy = struct("Hash key for LB_MAGLEV; exactly one of header/source_ip/cookie", {
+  header: Opt(struct("Hash a request header", { key: text("Header name") })),
+  source_ip: Opt(struct("Hash the client IP", {})),
+  cookie: Opt(struct("Hash a cookie", {
+    name: text("Cookie name"),
+    path: Opt(unsupported("cookie generation")),
+    ttl: Opt(unsupported("cookie generation")),
+  })),
+});
+
+const WeightedCluster = struct("One weighted cluster", {
+  cluster: struct("Cluster and weight", {
+    name: text("Cluster name"),
+    weight: int("Relative weight", 1),
+    metadata_match: Opt(unsupported("subsets")),
+  }),
+});
+
+const RouteAction = struct("Forward to a cluster: exactly one of cluster_name/weighted_clusters", {
+  cluster_name: Opt(text("Upstream cluster")),
+  weighted_clusters: Opt(list("Split traffic by weight", WeightedCluster, { minItems: 1 })),
+  timeout: Opt(duration("Whole-request timeout (default 60s)")),
+  retry_policy: Opt(RetryPolicy),
+  hash_policy: Opt(list("Hash keys for LB_MAGLEV (default: source IP)", HashPolicy)),
+  upstream_protocol: Opt(text("Protocol towards the cluster (default: same as downstream)")),
+  prefix_rewrite: Opt(text("Replace the matched prefix")),
+  regex_rewrite: Opt(struct("Rewrite the path by regex", {
+    pattern: struct("The pattern", { regex: regex("RE2 regex") }),
+    substitution: text("Replacement (\\1 for groups)"),
+  })),
+  host_rewrite: Opt(text("Replace the Host header")),
+  ...headerEdits,
+  metadata_match: Opt(unsupported("subsets")),
+  cluster_header: Opt(unsupported()),
+  cluster_variable: Opt(unsupported()),
+  auto_host_rewrite: Opt(unsupported()),
+  auto_host_rewrite_header: Opt(unsupported()),
+});
+
+const Route = struct("One route; exactly one of route/direct_response/redirect", {
+  match: Opt(RouteMatch),
+  route: Opt(RouteAction),
+  direct_response: Opt(struct("Answer locally", {
+    status: int("Status code", 100, 599),
+    body: Opt(text("Response body")),
+  })),
+  redirect: Opt(struct("Answer with a redirect", {
+    response_code: Opt(intOneOf("Redirect status (default 301)", [301, 302, 303, 307, 308])),
+    path_redirect: Opt(text("New path")),
+    host_redirect: Opt(text("New host")),
+    scheme_redirect: Opt(text("New scheme")),
+  })),
+  metadata: Opt(unsupported("subsets")),
+  per_filter_config: Opt(unsupported()),
+  request_mirror_policies: Opt(unsupported()),
+});
+
+const VirtualHost = struct("A virtual host: requests whose host matches `domains`", {
+  name: text("Virtual host name"),
+  domains: list("Host names: exact, `*.suffix` or `*`", text("Domain"), { minItems: 1 }),
+  routers: Opt(list("Routes, first match wins", Route)),
+  require_tls: Opt(ignored("Unused by MOSN")),
+  per_filter_config: Opt(unsupported()),
+  ...headerEdits,
+});
+
+const RouterConfiguration = struct("A named route table", {
+  router_config_name: text("Name referenced by proxy `router_config_name`"),
+  virtual_hosts: Opt(list("Virtual hosts", VirtualHost)),
+  router_configs: Opt(unsupported("routes from a directory")),
+  ...headerEdits,
+});
+
+// === Listeners ===
+
+const ProxyConfig = struct("`proxy` network filter", {
+  downstream_protocol: Opt(text('Protocol(s) accepted: a name, a comma list, "Auto" (default) or legacy "X"')),
+  upstream_protocol: Opt(text("Ignored by MOSN routing; use route upstream_protocol")),
+  router_config_name: text("Route table from servers[].routers"),
+  fallback_for_unknown_protocol: Opt(bool("Hand unrecognized connections to the next filter (tcp_proxy)")),
+  extend_config: Opt(freeMap("Per-protocol options; legacy X uses {sub_protocol}")),
+  name: Opt(ignored("Filter instance name")),
+  validate_clusters: Opt(ignored("Unused by MOSN")),
+  router_handler_name: Opt(unsupported()),
+  concurrency_num: Opt(unsupported()),
+  transparent_proxy: Opt(unsupported()),
+});
+
+const TcpProxyConfig = struct("`tcp_proxy` network filter", {
+  cluster: text("Upstream cluster"),
+  idle_timeout: Opt(duration("Close after this long without traffic")),
+  max_connect_attempts: Opt(int("Connect attempts (default 1)", 1)),
+  stat_prefix: Opt(ignored("Stats prefix")),
+  routes: Opt(unsupported("per-address routes")),
+  transparent_proxy: Opt(unsupported()),
+});
+
+const NetworkFilter = filterItem("A network filter", { proxy: ProxyConfig, tcp_proxy: TcpProxyConfig });
+
+const StreamFilter = struct("A stream filter", {
+  type: text("Stream filter name"),
+  config: Opt(freeMap("Filter config")),
+});
+
+const FilterChain = struct("The listener's filter chain", {
+  filters: list("Network filters, in order", NetworkFilter, { minItems: 1 }),
+  match: Opt(ignored("Unused by MOSN")),
+  tls_context: Opt(unsupported("TLS")),
+  tls_context_set: Opt(unsupported("TLS")),
+});
+
+const AccessLog = struct("An access log", {
+  log_path: text('"stdout", "stderr" or a file path'),
+  log_format: Opt(text("MOSN %variable% format")),
+});
+
+const Listener = struct("A listener", {
+  name: Opt(text("Listener name (default: the address)")),
+  address: address('"host:port" or "tcp://host:port"'),
+  bind_port: Opt(bool("Bind the address (default true)")),
+  type: Opt(oneOf("ingress/egress label", ["ingress", "egress"], { caseInsensitive: true })),
+  network: Opt(oneOf("Transport", ["tcp"], { caseInsensitive: true, unsupported: ["udp", "unix"] })),
+  access_logs: Opt(list("Access logs", AccessLog)),
+  filter_chains: list("Exactly one filter chain", FilterChain, { minItems: 1, maxItems: 1 }),
+  stream_filters: Opt(list("Stream filters, in order", StreamFilter)),
+  connection_idle_timeout: Opt(duration("Close idle downstream connections")),
+  log_path: Opt(ignored("Old per-listener log path")),
+  log_level: Opt(ignored("Old per-listener log level")),
+  reuseport: Opt(unsupported()),
+  use_original_dst: Opt(unsupported()),
+  listener_filters: Opt(unsupported()),
+  inspector: Opt(unsupported("TLS")),
+  per_conn_buffer_limit_bytes: Opt(ignored("Buffer limit")),
+});
+
+const Server = struct("A server: log settings, route tables and listeners", {
+  default_log_level: Opt(oneOf("Log level", LOG_LEVELS, { caseInsensitive: true })),
+  default_log_path: Opt(ignored('Log destination; meshctl logs to stderr ("stdout"/"stderr" accepted)')),
+  graceful_timeout: Opt(duration("Drain timeout on shutdown (default 30s)")),
+  routers: Opt(list("Route tables", RouterConfiguration)),
+  listeners: Opt(list("Listeners", Listener)),
+  mosn_server_name: Opt(ignored("Server name")),
+  global_log_roller: Opt(ignored("Log rotation")),
+  processor: Opt(ignored("GOMAXPROCS")),
+  use_netpoll_mode: Opt(ignored("Go netpoll")),
+});
+
+// === Clusters ===
+
+const Host = struct("An upstream host", {
+  address: address('"host:port"'),
+  hostname: Opt(text("Label for stats and logs")),
+  weight: Opt(int("Weight 1..128 (default 1)", 1, 128)),
+  tls_disable: Opt(ignored("TLS")),
+  metadata: Opt(unsupported("subsets")),
+});
+
+const Thresholds = struct("Circuit breaker limits (0 = unlimited)", {
+  max_connections: Opt(int("Connections", 0)),
+  max_pending_requests: Opt(int("Pending requests", 0)),
+  max_requests: Opt(int("Active requests", 0)),
+  max_retries: Opt(int("Active retries", 0)),
+});
+
+const Cluster = struct("An upstream cluster", {
+  name: text("Cluster name"),
+  type: Opt(oneOf("Discovery type (default SIMPLE)", CLUSTER_TYPES, { unsupported: UNSUPPORTED_CLUSTER_TYPES })),
+  lb_type: Opt(oneOf("Load balancer (default LB_RANDOM)", LB_TYPES, { unsupported: UNSUPPORTED_LB_TYPES })),
+  hosts: Opt(list("Hosts", Host)),
+  connect_timeout: Opt(duration("Connect timeout (default 10s)")),
+  idle_timeout: Opt(duration("Close idle upstream connections")),
+  max_request_per_conn: Opt(int("Requests per connection (default 1024, 0 = unlimited)", 0)),
+  circuit_breakers: Opt(list("Limits (MOSN reads the first element)", Thresholds, { maxItems: 1 })),
+  dns_refresh_rate: Opt(duration("STRICT_DNS re-resolve interval (default 5s)")),
+  conn_buffer_limit_bytes: Opt(ignored("Buffer limit")),
+  lbconfig: Opt(struct("Load balancer options", {
+    choice_count: Opt(int("LB_LEAST_REQUEST choices (default 2)", 1)),
+    active_request_bias: Opt(unsupported()),
+  })),
+  keepalive: Opt(struct("bolt heartbeats on idle upstream connections", {
+    interval: Opt(duration("Heartbeat interval (default 15s)")),
+    timeout: Opt(duration("Heartbeat timeout (default 3s)")),
+    max_failures: Opt(int("Close after this many failures in a row (default 6)", 1)),
+  })),
+  max_connections_per_host: Opt(int("meshctl extension: connections per host for multiplexed protocols (default 1)", 1)),
+  sub_type: Opt(ignored("Unused by MOSN")),
+  health_check: Opt(unsupported()),
+  lb_subset_config: Opt(unsupported()),
+  original_dst_lb_config: Opt(unsupported()),
+  slow_start: Opt(unsupported()),
+  spec: Opt(unsupported()),
+  cluster_manager_tls: Opt(unsupported("TLS")),
+  tls_context: Opt(unsupported("TLS")),
+  respect_dns_ttl: Opt(unsupported()),
+  dns_lookup_family: Opt(unsupported()),
+  dns_resolvers: Opt(unsupported()),
+  dns_resolver_file: Opt(unsupported()),
+  dns_resolver_port: Opt(unsupported()),
+});
+
+const Admin = struct("The admin API", {
+  address: struct("Where it listens", {
+    socket_address: struct("Default 127.0.0.1:34901", {
+      address: text("IP address"),
+      port_value: int("Port", 0, 65535),
+    }),
+  }),
+});
+
+export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
+  servers: list("Servers", Server, { minItems: 1 }),
+  cluster_manager: Opt(struct("Upstream clusters", {
+    clusters: Opt(list("Clusters", Cluster)),
+    clusters_configs: Opt(unsupported("clusters from a directory")),
+    tls_context: Opt(unsupported("TLS")),
+  })),
+  admin: Opt(Admin),
+  dynamic_resources: Opt(unsupported("xDS")),
+  static_resources: Opt(unsupported("xDS")),
+  tracing: Opt(unsupported()),
+  metrics: Opt(unsupported("use the admin /stats endpoints")),
+  pprof: Opt(unsupported()),
+  plugin: Opt(unsupported()),
+  third_part_codec: Opt(unsupported()),
+  extends: Opt(unsupported()),
+  wasm_global_plugins: Opt(unsupported()),
+  node: Opt(unsupported("xDS")),
+  pid: Opt(ignored("PID file")),
+  uds_dir: Opt(ignored("Hot-upgrade socket directory")),
+  disable_upgrade: Opt(ignored("Hot upgrade switch")),
+  close_graceful: Opt(ignored("Hot upgrade")),
+  inherit_old_mosnconfig: Opt(ignored("Hot upgrade")),
+});
+
+/** The normalized document after the structural walk (canonical keys, values as written). */
+export type ConfigDocument = Static<typeof ConfigSchema>;
+export type ProxyDocument = Static<typeof ProxyConfig>;
+export type TcpProxyDocument = Static<typeof TcpProxyConfig>;

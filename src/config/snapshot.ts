@@ -1,0 +1,239 @@
+import { type LogLevel, parseAddress, parseDuration, type SocketAddress } from "../core/mod.ts";
+import type { ValidationContext } from "./context.ts";
+import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
+import type { ConfigDocument, ProxyDocument, TcpProxyDocument } from "./schema.ts";
+import type {
+  AccessLogConfig,
+  ClusterConfig,
+  ConfigSnapshot,
+  HashPolicyConfig,
+  HeaderValueOption,
+  ListenerConfig,
+  NetworkFilterConfig,
+  RouteActionConfig,
+  RouteConfig,
+  RouterConfig,
+  ServerConfig,
+  VirtualHostConfig,
+} from "./types.ts";
+
+type Server = ConfigDocument["servers"][number];
+type RouterDoc = NonNullable<Server["routers"]>[number];
+type VirtualHostDoc = NonNullable<RouterDoc["virtual_hosts"]>[number];
+type RouteDoc = NonNullable<VirtualHostDoc["routers"]>[number];
+type ListenerDoc = NonNullable<Server["listeners"]>[number];
+type ClusterDoc = NonNullable<NonNullable<ConfigDocument["cluster_manager"]>["clusters"]>[number];
+type HeaderEditsDoc = Pick<RouterDoc, "request_headers_to_add" | "request_headers_to_remove" | "response_headers_to_add" | "response_headers_to_remove">;
+
+const DEFAULT_ADMIN: SocketAddress = { hostname: "127.0.0.1", port: 34901 };
+/** MOSN's default access log format. */
+export const DEFAULT_ACCESS_LOG_FORMAT =
+  "%start_time% %request_received_duration% %response_received_duration% %bytes_sent% %bytes_received% %protocol% %response_code% %duration% %response_flag% %response_code% %upstream_local_address% %downstream_local_address% %downstream_remote_address% %upstream_host%";
+
+/**
+ * Builds the immutable snapshot from a document that passed validation: durations in ms, addresses
+ * parsed, defaults filled, matcher header names lowercased. Deep-frozen, `raw` included.
+ */
+export function buildSnapshot(doc: ConfigDocument, source: string, ctx: ValidationContext): ConfigSnapshot {
+  const admin = doc.admin?.address.socket_address;
+  return deepFreeze({
+    servers: doc.servers.map((s) => server(s, ctx)),
+    clusters: (doc.cluster_manager?.clusters ?? []).map(cluster),
+    admin: { address: admin ? { hostname: admin.address, port: admin.port_value } : DEFAULT_ADMIN },
+    source,
+    raw: structuredClone(doc),
+  });
+}
+
+function ms(d: string | number | undefined): number | undefined {
+  if (d === undefined) return undefined;
+  return typeof d === "number" ? d : parseDuration(d);
+}
+
+function msOr(d: string | number | undefined, fallback: number): number {
+  return ms(d) ?? fallback;
+}
+
+function addr(text: string): SocketAddress {
+  const a = parseAddress(text);
+  if (a === undefined) throw new RangeError(`Cannot parse validated address "${text}"`);
+  return a;
+}
+
+function logLevel(level: string | undefined): LogLevel {
+  switch (level) {
+    case "TRACE":
+    case "DEBUG":
+      return "debug";
+    case "WARN":
+      return "warn";
+    case "ERROR":
+    case "FATAL":
+      return "error";
+    default:
+      return "info";
+  }
+}
+
+function server(s: Server, ctx: ValidationContext): ServerConfig {
+  return {
+    defaultLogLevel: logLevel(s.default_log_level),
+    logFormat: "text",
+    gracefulTimeoutMs: msOr(s.graceful_timeout, 30_000),
+    routers: (s.routers ?? []).map((r) => router(r, ctx)),
+    listeners: (s.listeners ?? []).map((l) => listener(l, ctx)),
+  };
+}
+
+function headerEdits(d: HeaderEditsDoc) {
+  const add = (list: HeaderEditsDoc["request_headers_to_add"]): HeaderValueOption[] =>
+    (list ?? []).map((h) => ({ key: h.header.key, value: h.header.value, append: h.append ?? true }));
+  return {
+    requestHeadersToAdd: add(d.request_headers_to_add),
+    responseHeadersToAdd: add(d.response_headers_to_add),
+    requestHeadersToRemove: d.request_headers_to_remove ?? [],
+    responseHeadersToRemove: d.response_headers_to_remove ?? [],
+  };
+}
+
+function router(r: RouterDoc, ctx: ValidationContext): RouterConfig {
+  return {
+    routerConfigName: r.router_config_name,
+    virtualHosts: (r.virtual_hosts ?? []).map((v) => virtualHost(v, ctx)),
+    ...headerEdits(r),
+  };
+}
+
+function virtualHost(v: VirtualHostDoc, ctx: ValidationContext): VirtualHostConfig {
+  return { name: v.name, domains: v.domains, routers: (v.routers ?? []).map((r) => route(r, ctx)), ...headerEdits(v) };
+}
+
+function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
+  const m = r.match;
+  return {
+    match: {
+      ...(m?.prefix === undefined ? {} : { prefix: m.prefix }),
+      ...(m?.path === undefined ? {} : { path: m.path }),
+      ...(m?.regex === undefined ? {} : { regex: m.regex }),
+      headers: (m?.headers ?? []).map((h) => ({ name: h.name.toLowerCase(), value: h.value, regex: h.regex ?? false })),
+    },
+    ...(r.route === undefined ? {} : { route: action(r.route, ctx) }),
+    ...(r.direct_response === undefined
+      ? {}
+      : { directResponse: { status: r.direct_response.status, body: r.direct_response.body ?? "" } }),
+    ...(r.redirect === undefined ? {} : {
+      redirect: {
+        responseCode: r.redirect.response_code ?? 301,
+        ...(r.redirect.path_redirect === undefined ? {} : { pathRedirect: r.redirect.path_redirect }),
+        ...(r.redirect.host_redirect === undefined ? {} : { hostRedirect: r.redirect.host_redirect }),
+        ...(r.redirect.scheme_redirect === undefined ? {} : { schemeRedirect: r.redirect.scheme_redirect }),
+      },
+    }),
+  };
+}
+
+function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): RouteActionConfig {
+  const rp = a.retry_policy;
+  const up = a.upstream_protocol === undefined ? undefined : resolveUpstream(a.upstream_protocol, undefined, ctx);
+  const retryTimeoutMs = ms(rp?.retry_timeout);
+  return {
+    ...(a.cluster_name === undefined ? {} : { clusterName: a.cluster_name }),
+    weightedClusters: (a.weighted_clusters ?? []).map((w) => ({ name: w.cluster.name, weight: w.cluster.weight })),
+    timeoutMs: msOr(a.timeout, 60_000),
+    ...(rp === undefined ? {} : {
+      retryPolicy: {
+        retryOn: rp.retry_on ?? false,
+        retryTimeoutMs,
+        numRetries: rp.num_retries ?? 0,
+        statusCodes: rp.status_codes ?? [],
+      },
+    }),
+    hashPolicy: (a.hash_policy ?? []).map((h): HashPolicyConfig =>
+      h.header ? { type: "header", key: h.header.key } : h.cookie ? { type: "cookie", name: h.cookie.name } : { type: "source_ip" }
+    ),
+    ...(up?.ok ? { upstreamProtocol: up.value } : {}),
+    ...(a.prefix_rewrite === undefined ? {} : { prefixRewrite: a.prefix_rewrite }),
+    ...(a.regex_rewrite === undefined
+      ? {}
+      : { regexRewrite: { pattern: a.regex_rewrite.pattern.regex, substitution: a.regex_rewrite.substitution } }),
+    ...(a.host_rewrite === undefined ? {} : { hostRewrite: a.host_rewrite }),
+    ...headerEdits(a),
+  };
+}
+
+function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
+  const filters = l.filter_chains[0]?.filters ?? [];
+  return {
+    name: l.name ?? l.address,
+    address: addr(l.address),
+    bindPort: l.bind_port ?? true,
+    accessLogs: (l.access_logs ?? []).map((a): AccessLogConfig => ({
+      path: a.log_path,
+      format: a.log_format ?? DEFAULT_ACCESS_LOG_FORMAT,
+    })),
+    networkFilters: filters.map((f) => networkFilter(f.type, f.config ?? {}, ctx)),
+    streamFilters: (l.stream_filters ?? []).map((f) => ({ type: f.type, config: f.config ?? {} })),
+    connectionIdleTimeoutMs: ms(l.connection_idle_timeout),
+  };
+}
+
+function networkFilter(type: string, config: Record<string, unknown>, ctx: ValidationContext): NetworkFilterConfig {
+  if (type === "tcp_proxy") {
+    const c = config as TcpProxyDocument;
+    return { type, cluster: c.cluster, idleTimeoutMs: ms(c.idle_timeout), maxConnectAttempts: c.max_connect_attempts ?? 1 };
+  }
+  const c = config as ProxyDocument;
+  const extend = c.extend_config ?? {};
+  const down = resolveDownstream(c.downstream_protocol, extend, ctx);
+  if (!down.ok) throw new RangeError(`Cannot resolve validated downstream_protocol: ${down.message}`);
+  const up = c.upstream_protocol === undefined ? undefined : resolveUpstream(c.upstream_protocol, extend, ctx);
+  return {
+    type: "proxy",
+    downstreamProtocols: down.value.protocols,
+    autoDetect: down.value.autoDetect,
+    upstreamProtocol: up?.ok ? up.value : undefined,
+    routerConfigName: c.router_config_name,
+    fallbackForUnknownProtocol: c.fallback_for_unknown_protocol ?? false,
+    extendConfig: extend,
+  };
+}
+
+function cluster(c: ClusterDoc): ClusterConfig {
+  const cb = c.circuit_breakers?.[0];
+  return {
+    name: c.name,
+    type: c.type ?? "SIMPLE",
+    lbType: c.lb_type ?? "LB_RANDOM",
+    hosts: (c.hosts ?? []).map((h) => ({
+      address: addr(h.address),
+      ...(h.hostname === undefined ? {} : { hostname: h.hostname }),
+      weight: h.weight ?? 1,
+    })),
+    connectTimeoutMs: msOr(c.connect_timeout, 10_000),
+    idleTimeoutMs: ms(c.idle_timeout),
+    maxRequestPerConn: c.max_request_per_conn ?? 1024,
+    circuitBreakers: {
+      maxConnections: cb?.max_connections ?? 0,
+      maxPendingRequests: cb?.max_pending_requests ?? 0,
+      maxRequests: cb?.max_requests ?? 0,
+      maxRetries: cb?.max_retries ?? 0,
+    },
+    dnsRefreshRateMs: msOr(c.dns_refresh_rate, 5_000),
+    maxConnectionsPerHost: c.max_connections_per_host ?? 1,
+    leastRequestChoiceCount: c.lbconfig?.choice_count ?? 2,
+    keepalive: c.keepalive === undefined ? undefined : {
+      intervalMs: msOr(c.keepalive.interval, 15_000),
+      timeoutMs: msOr(c.keepalive.timeout, 3_000),
+      maxFailures: c.keepalive.max_failures ?? 6,
+    },
+  };
+}
+
+/** Freezes a value and everything reachable from it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,14 @@
+/**
+ * Stream filters: named phases with no-op defaults, registered by type. Importing this module registers
+ * the built-in filters.
+ * @module
+ */
+import { registerStreamFilter } from "./registry.ts";
+import { faultFilter } from "./fault/fault.ts";
+
+export type { FilterContext, FilterResult, StreamFilter, StreamFilterDefinition, StreamFilterFactory } from "./types.ts";
+export { getStreamFilter, registerStreamFilter, streamFilterNames } from "./registry.ts";
+export { buildFilters, runPhase } from "./chain.ts";
+export type { Phase } from "./chain.ts";
+
+registerStreamFilter(faultFilter);

@@ -1,0 +1,252 @@
+import { type Logger, ProxyError, type TimerId } from "../core/mod.ts";
+import type { ListenerConfig } from "../config/mod.ts";
+import {
+  type CodecOptions,
+  defaultCodecOptions,
+  detectProtocol,
+  getCodec,
+  type ProtocolCodec,
+  type ServerConnection,
+} from "../codec/mod.ts";
+import { type ConnectionInfo, DownstreamStats, ProxyConnectionHandler, type ProxyContext } from "../proxy/mod.ts";
+import { runReadLoop, SocketIO } from "../transport/mod.ts";
+import type { TcpProxy } from "./tcp_proxy.ts";
+
+/** What a listener runs, built by the server from a config snapshot. */
+export interface ListenerPlan {
+  readonly config: ListenerConfig;
+  readonly stats: DownstreamStats;
+  /** The `proxy` network filter, if configured. */
+  readonly proxy: ProxyContext | undefined;
+  /** Codecs the proxy accepts (one, or several sniffed in order). */
+  readonly codecs: readonly ProtocolCodec[];
+  readonly autoDetect: boolean;
+  readonly codecOptions: CodecOptions;
+  /** `tcp_proxy`: the only filter, or the fallback for unknown protocols. */
+  readonly tcpProxy: TcpProxy | undefined;
+  readonly fallbackToTcpProxy: boolean;
+  readonly logger: Logger;
+}
+
+interface LiveConnection {
+  readonly io: SocketIO;
+  server: ServerConnection | undefined;
+  lastActive: number;
+}
+
+/** Longest we wait for enough bytes to tell the protocol apart before giving up on a connection. */
+const SNIFF_TIMEOUT_MS = 15_000;
+
+/**
+ * A bound listener: accepts connections, picks the codec (sniffing the first bytes for Auto or a list),
+ * and hands each connection to the proxy or tcp_proxy. Drains gracefully.
+ */
+export class Listener {
+  readonly plan: ListenerPlan;
+  #listener: Deno.TcpListener | undefined;
+  #conns = new Set<LiveConnection>();
+  #idleCheck: TimerId | undefined;
+  #accepting: Promise<void> | undefined;
+
+  constructor(plan: ListenerPlan) {
+    this.plan = plan;
+  }
+
+  get name(): string {
+    return this.plan.config.name;
+  }
+
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /** Binds the address; throws a clear error when it is in use. */
+  start(): Deno.NetAddr {
+    const { hostname, port } = this.plan.config.address;
+    try {
+      this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
+    } catch (e) {
+      const why = e instanceof Deno.errors.AddrInUse ? "address already in use" : (e as Error).message;
+      throw new Error(`Cannot bind listener "${this.name}" on ${hostname}:${port}: ${why}`);
+    }
+    const idle = this.plan.config.connectionIdleTimeoutMs;
+    if (idle !== undefined && idle > 0) {
+      this.#idleCheck = setInterval(() => this.#closeIdle(idle), Math.min(1000, idle));
+    }
+    this.#accepting = this.#acceptLoop(this.#listener);
+    return this.#listener.addr as Deno.NetAddr;
+  }
+
+  async #acceptLoop(l: Deno.TcpListener): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await l.accept();
+      } catch (e) {
+        if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return; // closed
+        this.plan.logger.warn("accept failed", { listener: this.name, error: String(e) });
+        await new Promise((r) => setTimeout(r, 50)); // e.g. EMFILE: back off rather than spin
+        continue;
+      }
+      this.#serve(conn).catch((e) => {
+        this.plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
+      });
+    }
+  }
+
+  async #serve(conn: Deno.TcpConn): Promise<void> {
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // not fatal
+    }
+    const io = new SocketIO(conn);
+    const live: LiveConnection = { io, server: undefined, lastActive: performance.now() };
+    const stats = this.plan.stats;
+    stats.connectionTotal.inc();
+    stats.connectionActive.inc();
+    this.#conns.add(live);
+    try {
+      await this.#dispatch(live);
+    } finally {
+      io.close();
+      this.#conns.delete(live);
+      stats.connectionActive.dec();
+      stats.connectionDestroy.inc();
+      stats.bytesWriteTotal.inc(io.bytesWritten);
+    }
+  }
+
+  async #dispatch(live: LiveConnection): Promise<void> {
+    const plan = this.plan;
+    const io = live.io;
+    if (plan.proxy === undefined) {
+      if (plan.tcpProxy !== undefined) await plan.tcpProxy.handle(io, undefined);
+      return;
+    }
+    let codec: ProtocolCodec | undefined;
+    let initial: Uint8Array | undefined;
+    if (plan.codecs.length === 1 && !plan.autoDetect) codec = plan.codecs[0];
+    else {
+      const sniffed = await this.#sniff(io, plan.codecs);
+      initial = sniffed.bytes;
+      if (sniffed.codec === undefined) {
+        if (initial === undefined) return; // closed before saying anything
+        plan.stats.unknownProtocol.inc();
+        if (plan.fallbackToTcpProxy && plan.tcpProxy !== undefined) return await plan.tcpProxy.handle(io, initial);
+        plan.logger.debug("unknown protocol; closing", { listener: this.name, remote: io.remoteAddress });
+        return;
+      }
+      codec = sniffed.codec;
+    }
+    const info: ConnectionInfo = {
+      remoteAddress: io.remoteAddress,
+      remoteIp: ipOf(io.remoteAddress),
+      localAddress: io.localAddress,
+    };
+    const server = codec!.newServerConnection(io, new ProxyConnectionHandler(plan.proxy, info), plan.codecOptions);
+    live.server = server;
+    const onBytes = (n: number) => {
+      live.lastActive = performance.now();
+      plan.stats.bytesReadTotal.inc(n);
+    };
+    if (initial !== undefined) onBytes(initial.length);
+    await runReadLoop(io.conn, server, initial, onBytes);
+  }
+
+  /** Reads until the candidates can tell the protocol; returns the bytes read so far either way. */
+  async #sniff(
+    io: SocketIO,
+    codecs: readonly ProtocolCodec[],
+  ): Promise<{ codec: ProtocolCodec | undefined; bytes: Uint8Array | undefined }> {
+    let bytes = new Uint8Array(0);
+    const buf = new Uint8Array(4096);
+    const timer = setTimeout(() => io.close(), SNIFF_TIMEOUT_MS);
+    try {
+      for (;;) {
+        let n: number | null;
+        try {
+          n = await io.conn.read(buf);
+        } catch {
+          n = null;
+        }
+        if (n === null) return { codec: undefined, bytes: bytes.length > 0 ? bytes : undefined };
+        const next = new Uint8Array(bytes.length + n);
+        next.set(bytes);
+        next.set(buf.subarray(0, n), bytes.length);
+        bytes = next;
+        const r = detectProtocol(bytes, codecs);
+        if (r === "fail") return { codec: undefined, bytes };
+        if (r !== "again") return { codec: r, bytes };
+        if (bytes.length > 64 * 1024) return { codec: undefined, bytes };
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #closeIdle(idleMs: number): void {
+    const now = performance.now();
+    for (const c of this.#conns) {
+      if (now - c.lastActive >= idleMs && (c.server === undefined || c.server.activeStreams === 0)) c.io.close();
+    }
+  }
+
+  /**
+   * Graceful drain: stop accepting, tell every connection to finish (Connection: close / GoAway), close
+   * idle ones, and wait for in-flight requests up to `timeoutMs`; then close what is left.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#stopAccepting();
+    for (const c of this.#conns) {
+      c.server?.drain();
+      if (c.server === undefined || c.server.activeStreams === 0) c.io.close();
+    }
+    const deadline = performance.now() + timeoutMs;
+    while (this.#busy() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.close();
+  }
+
+  #busy(): boolean {
+    for (const c of this.#conns) if (c.server !== undefined && c.server.activeStreams > 0) return true;
+    return false;
+  }
+
+  #stopAccepting(): void {
+    clearInterval(this.#idleCheck);
+    this.#idleCheck = undefined;
+    try {
+      this.#listener?.close();
+    } catch {
+      // already closed
+    }
+    this.#listener = undefined;
+  }
+
+  close(): void {
+    this.#stopAccepting();
+    for (const c of this.#conns) c.io.close();
+  }
+
+  /** Resolves once the accept loop has ended (after close/drain). */
+  get stopped(): Promise<void> {
+    return this.#accepting ?? Promise.resolve();
+  }
+}
+
+function ipOf(address: string): string {
+  if (address.startsWith("[")) return address.slice(1, address.indexOf("]"));
+  const i = address.lastIndexOf(":");
+  return i < 0 ? address : address.slice(0, i);
+}
+
+/** Resolves protocol names to registered codecs; throws naming an unknown one. */
+export function resolveCodecs(names: readonly string[]): ProtocolCodec[] {
+  return names.map((n) => {
+    const c = getCodec(n);
+    if (c === undefined) throw new ProxyError("internal", "internal", `protocol "${n}" has no registered codec`);
+    return c;
+  });
+}
+
+export { defaultCodecOptions };

@@ -1,0 +1,33 @@
+import type { Logger } from "../core/mod.ts";
+import type { RouteTable } from "../router/mod.ts";
+import type { ClusterManager } from "../upstream/mod.ts";
+import type { StreamFilterFactory } from "../filter/mod.ts";
+import type { AccessLogRecord, AccessLogWriter } from "../accesslog/mod.ts";
+import type { DownstreamStats } from "./downstream_stats.ts";
+
+export interface AccessLogSink {
+  readonly format: (r: AccessLogRecord) => string;
+  readonly writer: AccessLogWriter;
+}
+
+/** Everything a proxied stream needs from its listener, built once per listener per config snapshot. */
+export interface ProxyContext {
+  readonly listenerName: string;
+  readonly routeTable: RouteTable;
+  readonly clusters: ClusterManager;
+  readonly stats: DownstreamStats;
+  readonly logger: Logger;
+  readonly filterFactories: readonly StreamFilterFactory[];
+  readonly accessLogs: readonly AccessLogSink[];
+  /** proxy.upstream_protocol (MOSN ignores it in favour of the route's; we use it as a fallback). */
+  readonly upstreamProtocol: string | undefined;
+  /** Largest request body kept for replay on retry; bigger bodies make the request non-retriable. */
+  readonly retryBufferLimit: number;
+}
+
+/** Per downstream connection. */
+export interface ConnectionInfo {
+  readonly remoteAddress: string;
+  readonly remoteIp: string;
+  readonly localAddress: string;
+}

@@ -1,0 +1,9 @@
+/**
+ * The proxy: per-request sessions from downstream stream to upstream stream and back.
+ * @module
+ */
+export { ProxyStream, UpstreamRequest } from "./proxy_stream.ts";
+export { ProxyConnectionHandler } from "./proxy_connection.ts";
+export { DownstreamStats } from "./downstream_stats.ts";
+export type { AccessLogSink, ConnectionInfo, ProxyContext } from "./context.ts";
+export { prepareHttpRequest, stripHopByHop } from "./http_headers.ts";

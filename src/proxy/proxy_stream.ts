@@ -1,0 +1,633 @@
+import { ProxyError, type TimerId } from "../core/mod.ts";
+import {
+  type BodyReceiver,
+  type ClientStream,
+  type HeaderMap,
+  type RequestHead,
+  type ResponseHead,
+  type ResponseReceiver,
+  type ServerStream,
+  SimpleHeaderMap,
+} from "../codec/mod.ts";
+import type { CompiledRoute } from "../router/mod.ts";
+import type { Cluster, ConnectionPool, Host, UpstreamConnection } from "../upstream/mod.ts";
+import { buildFilters, type FilterContext, type FilterResult, runPhase, type StreamFilter } from "../filter/mod.ts";
+import type { AccessLogRecord } from "../accesslog/mod.ts";
+import type { ConnectionInfo, ProxyContext } from "./context.ts";
+import { prepareHttpRequest, stripHopByHop } from "./http_headers.ts";
+
+const NO_FILTERS: StreamFilter[] = [];
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+/** Response flags for stats and access logs (Envoy/MOSN style). */
+const FLAG_BY_KIND: Partial<Record<ProxyError["kind"], string>> = {
+  no_route: "NR",
+  no_healthy_upstream: "UH",
+  connect_failure: "UF",
+  overflow: "UO",
+  timeout: "UT",
+  per_try_timeout: "UT",
+  upstream_reset: "UR",
+  upstream_protocol_error: "UPE",
+  downstream_reset: "DC",
+  downstream_protocol_error: "DPE",
+  forbidden: "FI",
+  rate_limited: "RL",
+};
+
+/**
+ * One downstream request through the proxy: filters → router → cluster/LB → pool → upstream stream,
+ * and the response back, with retries, timeouts, local replies, stats and the access log.
+ * It is the BodyReceiver of the downstream request; each upstream attempt is an `UpstreamRequest`.
+ */
+export class ProxyStream implements BodyReceiver {
+  readonly #ctx: ProxyContext;
+  readonly #conn: ConnectionInfo;
+  readonly #ds: ServerStream;
+  readonly #head: RequestHead;
+  readonly #start = performance.now();
+  readonly #startEpoch = Date.now();
+  #filters: StreamFilter[] = NO_FILTERS;
+  #filterCtx: FilterContext | undefined;
+
+  #route: CompiledRoute | undefined;
+  #cluster: Cluster | undefined;
+  #protocol = "";
+  #upstream: UpstreamRequest | undefined;
+  #attempts = 0;
+  #raceRetried = false;
+
+  /** The downstream request body has fully arrived. */
+  #requestEnded: boolean;
+  #bodyReceiverSet = false;
+  /** Copies of the request body for replay on retry; undefined when not kept or over the limit. */
+  #replay: Uint8Array[] | undefined;
+  #replayBytes = 0;
+
+  #responseStarted = false;
+  #done = false;
+  #timer: TimerId | undefined;
+
+  #status = 0;
+  #flag = "-";
+  #bytesReceived = 0;
+  #bytesSent = 0;
+  #requestReceivedMs = 0;
+  #responseReceivedMs = 0;
+  #responseHead: ResponseHead | undefined;
+  #upstreamHost = "";
+  #upstreamLocal = "";
+
+  constructor(ctx: ProxyContext, conn: ConnectionInfo, ds: ServerStream) {
+    this.#ctx = ctx;
+    this.#conn = conn;
+    this.#ds = ds;
+    this.#head = ds.request;
+    this.#requestEnded = ds.headOnly;
+  }
+
+  start(): void {
+    const stats = this.#ctx.stats;
+    stats.requestTotal.inc();
+    stats.requestActive.inc();
+    // Always listen: resets of the downstream (client gone) arrive through onReset, body or not.
+    if (this.#ds.headOnly) this.#setBodyReceiver();
+    if (this.#ctx.filterFactories.length > 0) {
+      this.#filters = buildFilters(this.#ctx.filterFactories);
+      this.#runFilters("beforeRoute", () => this.#routeRequest());
+    } else {
+      this.#routeRequest();
+    }
+  }
+
+  // === Routing ===
+
+  #routeRequest(): void {
+    if (this.#done) return;
+    const head = this.#head;
+    const m = this.#ctx.routeTable.match(head);
+    if (m === undefined) return this.#localReply(new ProxyError("no_route", "downstream", "no route matched"));
+    if (m.kind === "direct_response") {
+      const dr = m.route.directResponse!;
+      return this.#reply(dr.status, dr.body, undefined);
+    }
+    if (m.kind === "redirect") {
+      const location = m.route.redirectLocation(head);
+      return this.#reply(m.route.redirect!.responseCode, "", location);
+    }
+    const route = m.route;
+    this.#route = route;
+    const clusterName = route.pickCluster(Math.random);
+    const cluster = this.#ctx.clusters.get(clusterName);
+    if (cluster === undefined) {
+      return this.#localReply(
+        new ProxyError("no_healthy_upstream", "internal", `route names unknown cluster "${clusterName}"`),
+      );
+    }
+    this.#cluster = cluster;
+    this.#protocol = route.upstreamProtocol ?? this.#ctx.upstreamProtocol ?? head.protocol;
+    route.rewrite(head);
+    route.applyRequestHeaders(head.headers);
+    if (head.protocol === "Http1") prepareHttpRequest(head, this.#conn.remoteIp);
+    const timeoutMs = head.frameTimeoutMs !== undefined && head.frameTimeoutMs > 0 ? head.frameTimeoutMs : route.timeoutMs;
+    if (timeoutMs > 0) this.#timer = setTimeout(() => this.#onGlobalTimeout(), timeoutMs);
+    if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) this.#replay = [];
+    if (this.#filters.length > 0) this.#runFilters("afterRoute", () => this.#attempt());
+    else this.#attempt();
+  }
+
+  #runFilters(phase: "beforeRoute" | "afterRoute" | "afterChooseHost", next: () => void): void {
+    const r = runPhase(this.#filters, phase, this.#filterContext());
+    const apply = (res: FilterResult) => {
+      if (this.#done) return;
+      if (res !== undefined) return this.#reply(res.localReply.status, res.localReply.body, undefined);
+      next();
+    };
+    if (r instanceof Promise) {
+      r.then(apply, (e) => this.#localReply(new ProxyError("internal", "internal", `filter failed: ${e}`)));
+    } else apply(r);
+  }
+
+  #filterContext(): FilterContext {
+    // Built lazily: requests on listeners without filters never allocate it.
+    const self = this;
+    return this.#filterCtx ??= {
+      request: this.#head,
+      listener: this.#ctx.listenerName,
+      remoteAddress: this.#conn.remoteAddress,
+      get cluster() {
+        return self.#cluster?.name;
+      },
+      get upstreamHost() {
+        return self.#upstreamHost || undefined;
+      },
+    };
+  }
+
+  // === Upstream attempts ===
+
+  #attempt(): void {
+    if (this.#done) return;
+    const cluster = this.#cluster!;
+    this.#attempts++;
+    if (!cluster.canStartRequest()) {
+      cluster.stats.requestPendingOverflow.inc();
+      return this.#localReply(new ProxyError("overflow", "upstream", "cluster max_requests reached"));
+    }
+    const host = cluster.chooseHost(this.#hashKey());
+    if (host === undefined) {
+      cluster.stats.requestNoHealthyHost.inc();
+      return this.#localReply(new ProxyError("no_healthy_upstream", "upstream", "no healthy upstream host"));
+    }
+    this.#upstreamHost = host.address;
+    let pool: ConnectionPool;
+    try {
+      pool = cluster.pool(host, this.#protocol);
+    } catch (e) {
+      return this.#localReply(e instanceof ProxyError ? e : new ProxyError("internal", "internal", String(e)));
+    }
+    const up = new UpstreamRequest(this, cluster, host, pool);
+    this.#upstream = up;
+    const perTry = this.#route!.retryPolicy?.retryTimeoutMs;
+    if (perTry !== undefined && perTry > 0) up.startPerTryTimer(perTry);
+    let acquired: UpstreamConnection | Promise<UpstreamConnection>;
+    try {
+      acquired = pool.acquire();
+    } catch (e) {
+      return up.fail(asProxyError(e));
+    }
+    if (acquired instanceof Promise) acquired.then((c) => up.onConnection(c), (e) => up.fail(asProxyError(e)));
+    else up.onConnection(acquired);
+  }
+
+  #hashKey(): string | undefined {
+    const policies = this.#route!.hashPolicy;
+    for (let i = 0; i < policies.length; i++) {
+      const p = policies[i]!;
+      if (p.type === "header") {
+        const v = this.#head.headers.get(p.key);
+        if (v !== undefined) return v;
+      } else if (p.type === "source_ip") return this.#conn.remoteIp;
+      else if (p.type === "cookie") {
+        const v = cookieValue(this.#head.headers.get("cookie"), p.name);
+        if (v !== undefined) return v;
+      }
+    }
+    return undefined;
+  }
+
+  /** Called by the attempt once it has an upstream stream: send the head, then the body. */
+  sendToUpstream(up: UpstreamRequest, stream: ClientStream): void {
+    if (this.#ds.headOnly) {
+      up.track(stream.sendRequest(this.#head, true));
+      return;
+    }
+    if (this.#attempts > 1 || this.#bodyReceiverSet) {
+      // A retry: replay the buffered body (retries happen only when it is complete).
+      up.track(stream.sendRequest(this.#head, false));
+      const body = concat(this.#replay!, this.#replayBytes);
+      up.track(stream.sendData(body, true));
+      return;
+    }
+    up.track(stream.sendRequest(this.#head, false));
+    this.#setBodyReceiver(); // the codec now releases body bytes to onData
+  }
+
+  #setBodyReceiver(): void {
+    if (this.#bodyReceiverSet) return;
+    this.#bodyReceiverSet = true;
+    this.#ds.setBodyReceiver(this);
+  }
+
+  // === BodyReceiver: the downstream request body (and, after an Upgrade, the client's raw bytes) ===
+
+  onData(chunk: Uint8Array, endStream: boolean): void | Promise<void> {
+    this.#bytesReceived += chunk.length;
+    if (endStream) {
+      this.#requestEnded = true;
+      this.#requestReceivedMs = performance.now() - this.#start;
+    }
+    if (this.#replay !== undefined) {
+      if (this.#replayBytes + chunk.length > this.#ctx.retryBufferLimit) this.#replay = undefined;
+      else {
+        this.#replay.push(chunk.slice());
+        this.#replayBytes += chunk.length;
+      }
+    }
+    const up = this.#upstream;
+    if (up === undefined || up.stream === undefined || this.#done) return;
+    return up.stream.sendData(chunk, endStream);
+  }
+
+  onTrailers(trailers: HeaderMap): void | Promise<void> {
+    this.#requestEnded = true;
+    this.#replay = undefined; // trailers are not replayed
+    const s = this.#upstream?.stream;
+    if (s !== undefined && !this.#done) return s.sendTrailers(trailers);
+  }
+
+  onReset(error: ProxyError): void {
+    if (this.#done) return;
+    this.#ctx.stats.requestReset.inc();
+    this.#flag = "DC";
+    this.#upstream?.abort(error);
+    this.#finish(this.#responseStarted ? this.#status : 499);
+  }
+
+  // === Upstream events (from UpstreamRequest) ===
+
+  /** The upstream answered. Returns the downstream write (backpressure) or undefined when retrying. */
+  onUpstreamResponse(up: UpstreamRequest, head: ResponseHead, endStream: boolean): void | Promise<void> {
+    if (this.#done || up !== this.#upstream) return;
+    if (!this.#responseStarted && this.#shouldRetryStatus(head.status)) {
+      up.abort(new ProxyError("upstream_reset", "upstream", `retrying on status ${head.status}`));
+      this.#retry();
+      return;
+    }
+    this.#responseStarted = true;
+    this.#status = head.status;
+    this.#responseHead = head;
+    this.#responseReceivedMs = performance.now() - this.#start;
+    clearTimeout(this.#timer); // the route timeout bounds the wait for a response, not a long download
+    this.#timer = undefined;
+    this.#route!.applyResponseHeaders(head.headers);
+    if (this.#head.protocol === "Http1") stripHopByHop(head.headers, head.status === 101);
+    for (let i = 0; i < this.#filters.length; i++) this.#filters[i]!.beforeSend?.(this.#filterContext(), head);
+    const p = this.#ds.sendResponse(head, endStream);
+    if (endStream) this.#upstreamFinished(up);
+    return p;
+  }
+
+  onUpstreamData(up: UpstreamRequest, chunk: Uint8Array, endStream: boolean): void | Promise<void> {
+    if (this.#done || up !== this.#upstream) return;
+    this.#bytesSent += chunk.length;
+    const p = this.#ds.sendData(chunk, endStream);
+    if (endStream) this.#upstreamFinished(up);
+    return p;
+  }
+
+  onUpstreamTrailers(up: UpstreamRequest, trailers: HeaderMap): void | Promise<void> {
+    if (this.#done || up !== this.#upstream) return;
+    const p = this.#ds.sendTrailers(trailers);
+    this.#upstreamFinished(up);
+    return p;
+  }
+
+  #upstreamFinished(up: UpstreamRequest): void {
+    up.complete(this.#requestEnded);
+    this.#finish(this.#status);
+  }
+
+  /** An attempt failed: retry when safe, else reply locally (or reset if the response already started). */
+  onUpstreamFailure(up: UpstreamRequest, err: ProxyError): void {
+    if (this.#done || up !== this.#upstream) return;
+    if (this.#responseStarted) {
+      this.#flag = FLAG_BY_KIND[err.kind] ?? "UR";
+      this.#ds.reset(err);
+      this.#finish(this.#status);
+      return;
+    }
+    if (this.#shouldRetry(err, up)) return this.#retry();
+    this.#localReply(err);
+  }
+
+  #replayable(): boolean {
+    return this.#ds.headOnly || (this.#requestEnded && this.#replay !== undefined);
+  }
+
+  #shouldRetry(err: ProxyError, up: UpstreamRequest): boolean {
+    if (!this.#replayable()) return false;
+    // A kept-alive connection the upstream closed just as we reused it: nothing was processed, so
+    // resend once on a fresh connection, as nginx and Envoy do, without spending a configured retry.
+    if (err.kind === "upstream_reset" && up.reusedConnection && !up.gotResponseBytes && !this.#raceRetried) {
+      this.#raceRetried = true;
+      this.#attempts--;
+      return true;
+    }
+    const rp = this.#route?.retryPolicy;
+    if (rp === undefined || this.#attempts > rp.numRetries) return false;
+    const cluster = this.#cluster!;
+    if (!cluster.canRetry()) {
+      cluster.stats.requestRetryOverflow.inc();
+      return false;
+    }
+    if (err.kind === "connect_failure") return true; // MOSN retries connection failures even without retry_on
+    if (!rp.retryOn) return false;
+    return err.kind === "upstream_reset" || err.kind === "per_try_timeout" || err.kind === "upstream_protocol_error" ||
+      err.kind === "no_healthy_upstream";
+  }
+
+  #shouldRetryStatus(status: number): boolean {
+    const rp = this.#route?.retryPolicy;
+    if (rp === undefined || !rp.retryOn || this.#attempts > rp.numRetries || !this.#replayable()) return false;
+    const match = rp.statusCodes.length > 0 ? rp.statusCodes.includes(status) : status >= 500;
+    if (!match) return false;
+    if (!this.#cluster!.canRetry()) {
+      this.#cluster!.stats.requestRetryOverflow.inc();
+      return false;
+    }
+    return true;
+  }
+
+  #retry(): void {
+    const cluster = this.#cluster!;
+    cluster.stats.requestRetry.inc();
+    cluster.activeRetries++;
+    this.#upstream = undefined;
+    // A short jittered back-off so a dying host is not hammered in a tight loop.
+    setTimeout(() => {
+      cluster.activeRetries--;
+      this.#attempt();
+    }, Math.floor(Math.random() * 10));
+  }
+
+  #onGlobalTimeout(): void {
+    this.#timer = undefined;
+    if (this.#done) return;
+    this.#cluster?.stats.requestTimeout.inc();
+    const err = new ProxyError("timeout", "upstream", "upstream request timed out");
+    this.#upstream?.abort(err);
+    if (this.#responseStarted) {
+      this.#flag = "UT";
+      this.#ds.reset(err);
+      this.#finish(this.#status);
+    } else this.#localReply(err);
+  }
+
+  // === Replies and completion ===
+
+  #localReply(err: ProxyError): void {
+    if (this.#done) return;
+    this.#flag = FLAG_BY_KIND[err.kind] ?? "-";
+    this.#upstream?.abort(err);
+    this.#upstream = undefined;
+    this.#ctx.stats.requestFailed.inc();
+    this.#ds.sendLocalReply(err).catch(() => {});
+    this.#finish(err.status);
+  }
+
+  #reply(status: number, body: string, location: string | undefined): void {
+    const headers = new SimpleHeaderMap();
+    const bytes = body.length > 0 ? encoder.encode(body) : EMPTY;
+    if (location !== undefined) headers.set("location", location);
+    if (bytes.length > 0) headers.set("content-type", "text/plain");
+    headers.set("content-length", String(bytes.length));
+    const head: ResponseHead = { status, headers };
+    this.#responseStarted = true;
+    this.#responseHead = head;
+    this.#bytesSent = bytes.length;
+    if (bytes.length === 0) this.#ds.sendResponse(head, true).catch(() => {});
+    else {
+      this.#ds.sendResponse(head, false).catch(() => {});
+      this.#ds.sendData(bytes, true).catch(() => {});
+    }
+    this.#finish(status);
+  }
+
+  #finish(status: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#status = status;
+    const ctx = this.#ctx;
+    const durationMs = performance.now() - this.#start;
+    ctx.stats.requestActive.dec();
+    ctx.stats.countStatus(status);
+    ctx.stats.requestTime.record(durationMs);
+    for (let i = 0; i < this.#filters.length; i++) this.#filters[i]!.log?.(this.#filterContext(), status);
+    if (ctx.accessLogs.length > 0) this.#writeAccessLog(durationMs);
+  }
+
+  #writeAccessLog(durationMs: number): void {
+    const self = this;
+    const record: AccessLogRecord = {
+      startTime: this.#startEpoch,
+      requestReceivedMs: this.#requestReceivedMs,
+      responseReceivedMs: this.#responseReceivedMs,
+      durationMs,
+      bytesSent: this.#bytesSent,
+      bytesReceived: this.#bytesReceived,
+      protocol: this.#head.protocol,
+      responseCode: this.#status,
+      responseFlag: this.#flag,
+      downstreamLocalAddress: this.#conn.localAddress,
+      downstreamRemoteAddress: this.#conn.remoteAddress,
+      upstreamLocalAddress: this.#upstreamLocal,
+      upstreamHost: this.#upstreamHost,
+      upstreamCluster: this.#cluster?.name ?? "",
+      method: this.#head.method,
+      path: this.#head.path,
+      requestHeader: (n) => self.#head.headers.get(n),
+      responseHeader: (n) => self.#responseHead?.headers.get(n),
+    };
+    for (const sink of this.#ctx.accessLogs) sink.writer.write(sink.format(record));
+  }
+
+  /** For the attempt: remember the upstream socket's local address for the access log. */
+  noteUpstreamLocal(addr: string): void {
+    this.#upstreamLocal = addr;
+  }
+}
+
+/**
+ * One attempt at the upstream (Envoy's UpstreamRequest): owns the pooled connection and the client stream
+ * for that attempt, its per-try timer and the host/cluster accounting. It is the stream's ResponseReceiver.
+ */
+export class UpstreamRequest implements ResponseReceiver {
+  readonly #parent: ProxyStream;
+  readonly #cluster: Cluster;
+  readonly #host: Host;
+  readonly #pool: ConnectionPool;
+  readonly #start = performance.now();
+  #conn: UpstreamConnection | undefined;
+  stream: ClientStream | undefined;
+  #ended = false;
+  #perTryTimer: TimerId | undefined;
+  reusedConnection = false;
+  gotResponseBytes = false;
+
+  constructor(parent: ProxyStream, cluster: Cluster, host: Host, pool: ConnectionPool) {
+    this.#parent = parent;
+    this.#cluster = cluster;
+    this.#host = host;
+    this.#pool = pool;
+    host.activeRequests++;
+    cluster.stats.requestTotal.inc();
+    cluster.stats.requestActive.inc();
+    host.stats.requestTotal.inc();
+    host.stats.requestActive.inc();
+  }
+
+  startPerTryTimer(ms: number): void {
+    this.#perTryTimer = setTimeout(() => {
+      this.#perTryTimer = undefined;
+      if (this.#ended) return;
+      this.#cluster.stats.requestTimeout.inc();
+      const err = new ProxyError("per_try_timeout", "upstream", `upstream attempt timed out after ${ms}ms`, {
+        retryable: true,
+      });
+      this.abort(err);
+      this.#parent.onUpstreamFailure(this, err);
+    }, ms);
+  }
+
+  onConnection(conn: UpstreamConnection): void {
+    if (this.#ended) {
+      // The request ended (timeout, client gone) while we waited for a connection.
+      this.#pool.release(conn);
+      return;
+    }
+    this.#conn = conn;
+    this.reusedConnection = conn.requests > 1;
+    this.#parent.noteUpstreamLocal(conn.io.localAddress);
+    let stream: ClientStream;
+    try {
+      stream = conn.codec.newStream(this);
+    } catch (e) {
+      return this.fail(asProxyError(e));
+    }
+    this.stream = stream;
+    this.#parent.sendToUpstream(this, stream);
+  }
+
+  /** Writes to the upstream never reject in practice, but a codec bug must not become an unhandled rejection. */
+  track(p: Promise<void>): void {
+    p.catch((e) => this.fail(asProxyError(e)));
+  }
+
+  /** The attempt failed before or while talking to the upstream. */
+  fail(err: ProxyError): void {
+    if (this.#ended) return;
+    this.#end(false, err);
+    this.#parent.onUpstreamFailure(this, err);
+  }
+
+  /** The response fully arrived. The connection goes back to the pool if the request was fully sent too. */
+  complete(requestFullySent: boolean): void {
+    if (this.#ended) return;
+    if (!requestFullySent) this.stream?.reset(new ProxyError("upstream_reset", "internal", "response ended first"));
+    this.#end(true, undefined);
+  }
+
+  /** Cancels the attempt (timeout, retry, client gone). */
+  abort(err: ProxyError): void {
+    if (this.#ended) return;
+    this.#cluster.stats.requestLocalReset.inc();
+    this.stream?.reset(err);
+    this.#end(false, err);
+  }
+
+  #end(success: boolean, err: ProxyError | undefined): void {
+    this.#ended = true;
+    clearTimeout(this.#perTryTimer);
+    const cs = this.#cluster.stats;
+    const hs = this.#host.stats;
+    this.#host.activeRequests--;
+    cs.requestActive.dec();
+    hs.requestActive.dec();
+    cs.requestDurationTime.record(performance.now() - this.#start);
+    if (success) {
+      cs.responseSuccess.inc();
+      hs.responseSuccess.inc();
+    } else {
+      cs.responseFailed.inc();
+      hs.responseFailed.inc();
+      if (err !== undefined && err.source === "upstream" && err.kind === "upstream_reset") cs.requestRemoteReset.inc();
+    }
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn !== undefined) this.#pool.release(conn);
+  }
+
+  // === ResponseReceiver ===
+
+  onResponse(head: ResponseHead, endStream: boolean): void | Promise<void> {
+    if (this.#ended) return;
+    this.gotResponseBytes = true;
+    clearTimeout(this.#perTryTimer);
+    this.#perTryTimer = undefined;
+    return this.#parent.onUpstreamResponse(this, head, endStream);
+  }
+
+  onData(chunk: Uint8Array, endStream: boolean): void | Promise<void> {
+    if (this.#ended) return;
+    return this.#parent.onUpstreamData(this, chunk, endStream);
+  }
+
+  onTrailers(trailers: HeaderMap): void | Promise<void> {
+    if (this.#ended) return;
+    return this.#parent.onUpstreamTrailers(this, trailers);
+  }
+
+  onReset(error: ProxyError): void {
+    if (this.#ended) return;
+    this.#end(false, error);
+    this.#parent.onUpstreamFailure(this, error);
+  }
+}
+
+function asProxyError(e: unknown): ProxyError {
+  return e instanceof ProxyError ? e : new ProxyError("internal", "internal", String(e), { cause: e });
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

@@ -1,0 +1,90 @@
+import type { RequestHead } from "../codec/mod.ts";
+import type { RouterConfig, VirtualHostConfig } from "../config/types.ts";
+import type { HeaderEdits } from "./_header_ops.ts";
+import { CompiledRoute } from "./compiled_route.ts";
+import type { CompiledVirtualHost, RouteMatch, RouteTable } from "./types.ts";
+import { VirtualHostIndex } from "./virtual_host_index.ts";
+
+/**
+ * Compiles a router config into an immutable route table: domains indexed, regexes compiled, header
+ * edits flattened. Throws RangeError or SyntaxError (message "Cannot …") for a config it cannot use:
+ * repeated or malformed domains, a bad regex, an unsupported redirect code.
+ */
+export function compileRouteTable(config: RouterConfig): RouteTable {
+  return new CompiledRouteTable(config);
+}
+
+class CompiledVirtualHostImpl implements CompiledVirtualHost {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly CompiledRoute[];
+  readonly #matches: readonly RouteMatch[];
+
+  constructor(router: RouterConfig, config: VirtualHostConfig, index: number) {
+    this.name = config.name;
+    this.domains = Object.freeze([...config.domains]);
+    const vhostRequest: HeaderEdits = {
+      add: config.requestHeadersToAdd,
+      remove: config.requestHeadersToRemove,
+    };
+    const vhostResponse: HeaderEdits = {
+      add: config.responseHeadersToAdd,
+      remove: config.responseHeadersToRemove,
+    };
+    const routerRequest: HeaderEdits = {
+      add: router.requestHeadersToAdd,
+      remove: router.requestHeadersToRemove,
+    };
+    const routerResponse: HeaderEdits = {
+      add: router.responseHeadersToAdd,
+      remove: router.responseHeadersToRemove,
+    };
+    const outer = { request: [vhostRequest, routerRequest], response: [vhostResponse, routerResponse] };
+    const vhostName = config.name || `#${index}`;
+    this.routes = Object.freeze(
+      config.routers.map((r, i) =>
+        new CompiledRoute(
+          r,
+          outer,
+          `router "${router.routerConfigName}" virtual host "${vhostName}" route ${i}`,
+        )
+      ),
+    );
+    this.#matches = Object.freeze(
+      this.routes.map((route) => Object.freeze({ kind: route.kind, vhost: this, route })),
+    );
+  }
+
+  matchRoute(head: RequestHead): RouteMatch | undefined {
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      if (routes[i]!.matches(head)) return this.#matches[i];
+    }
+    return undefined;
+  }
+}
+
+class CompiledRouteTable implements RouteTable {
+  readonly name: string;
+  readonly virtualHosts: readonly CompiledVirtualHostImpl[];
+  readonly #index = new VirtualHostIndex<CompiledVirtualHostImpl>();
+
+  constructor(config: RouterConfig) {
+    this.name = config.routerConfigName;
+    this.virtualHosts = Object.freeze(
+      config.virtualHosts.map((vh, i) => new CompiledVirtualHostImpl(config, vh, i)),
+    );
+    this.virtualHosts.forEach((vh, i) => {
+      const where = `router "${config.routerConfigName}" virtual host "${vh.name || `#${i}`}"`;
+      for (const domain of vh.domains) this.#index.add(domain, vh, where);
+    });
+  }
+
+  findVirtualHost(host: string): CompiledVirtualHost | undefined {
+    return this.#index.find(host);
+  }
+
+  match(head: RequestHead): RouteMatch | undefined {
+    return this.#index.find(head.host)?.matchRoute(head);
+  }
+}

@@ -1,0 +1,152 @@
+import {
+  deepStrictEqual as assertEquals,
+  strictEqual as assertStrictEquals,
+  throws as assertThrows,
+} from "node:assert/strict";
+import { compileRouteTable } from "./compile_route_table.ts";
+import { head, route, router, vhost } from "./_test_utils.ts";
+
+Deno.test("compileRouteTable() picks the virtual host by the request host", () => {
+  const table = compileRouteTable(router([
+    vhost("api", ["api.example.com"], [route({ prefix: "/" }, { clusterName: "api" })]),
+    vhost("default", ["*"], [route({ prefix: "/" }, { clusterName: "default" })]),
+  ]));
+  assertEquals(table.match(head({ host: "api.example.com:8080" }))?.route.clusterName, "api");
+  assertEquals(table.match(head({ host: "other.example.com" }))?.vhost.name, "default");
+  assertEquals(table.findVirtualHost("api.example.com")?.name, "api");
+});
+
+Deno.test("compileRouteTable() returns undefined without a virtual host or route", () => {
+  const table = compileRouteTable(router([vhost("api", ["api.example.com"], [route({ prefix: "/api" })])]));
+  assertEquals(table.match(head({ host: "nope.example.com", path: "/api" })), undefined);
+  assertEquals(table.match(head({ host: "api.example.com", path: "/web" })), undefined);
+});
+
+Deno.test("RouteTable.match() matches prefix case-sensitively", () => {
+  const table = compileRouteTable(router([vhost("v", ["*"], [route({ prefix: "/Api/" })])]));
+  assertEquals(table.match(head({ path: "/Api/users" }))?.kind, "route");
+  assertEquals(table.match(head({ path: "/api/users" })), undefined);
+  assertEquals(table.match(head({ path: "/Api" })), undefined);
+});
+
+Deno.test("RouteTable.match() matches path exactly but ignoring case", () => {
+  const table = compileRouteTable(router([vhost("v", ["*"], [route({ path: "/Health" })])]));
+  assertEquals(table.match(head({ path: "/health" }))?.kind, "route");
+  assertEquals(table.match(head({ path: "/HEALTH" }))?.kind, "route");
+  assertEquals(table.match(head({ path: "/health/x" })), undefined);
+  assertEquals(table.match(head({ path: "/Héalth" })), undefined);
+});
+
+Deno.test("RouteTable.match() matches regex unanchored and converts RE2 named groups", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({ regex: "/v[0-9]+/" }, { clusterName: "versioned" }),
+      route({ regex: "^/(?P<id>[a-z]+)$" }, { clusterName: "named" }),
+    ]),
+  ]));
+  assertEquals(table.match(head({ path: "/api/v2/users" }))?.route.clusterName, "versioned");
+  assertEquals(table.match(head({ path: "/abc" }))?.route.clusterName, "named");
+  assertEquals(table.match(head({ path: "/abc/" })), undefined);
+});
+
+Deno.test("RouteTable.match() lets the first matching route win", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({ prefix: "/a" }, { clusterName: "first" }),
+      route({ prefix: "/a/b" }, { clusterName: "second" }),
+    ]),
+  ]));
+  assertEquals(table.match(head({ path: "/a/b/c" }))?.route.clusterName, "first");
+});
+
+Deno.test("RouteTable.match() requires every header condition, exact or regex", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({
+        prefix: "/",
+        headers: [{ name: "x-env", value: "canary", regex: false }, {
+          name: "x-user",
+          value: "^vip-",
+          regex: true,
+        }],
+      }, { clusterName: "canary" }),
+      route({ prefix: "/" }, { clusterName: "stable" }),
+    ]),
+  ]));
+  const pick = (headers: Record<string, string>) => table.match(head({ headers }))?.route.clusterName;
+  assertEquals(pick({ "x-env": "canary", "x-user": "vip-7" }), "canary");
+  assertEquals(pick({ "x-env": "canary", "x-user": "std-vip-7" }), "stable");
+  assertEquals(pick({ "x-env": "Canary", "x-user": "vip-7" }), "stable");
+  assertEquals(pick({ "x-env": "canary" }), "stable");
+});
+
+Deno.test("RouteTable.match() reads header condition `method` from the request method", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({ prefix: "/", headers: [{ name: "method", value: "POST|PUT", regex: true }] }, {
+        clusterName: "write",
+      }),
+      route({ prefix: "/", headers: [{ name: "method", value: "GET", regex: false }] }, {
+        clusterName: "read",
+      }),
+    ]),
+  ]));
+  assertEquals(table.match(head({ method: "PUT" }))?.route.clusterName, "write");
+  assertEquals(table.match(head({ method: "GET" }))?.route.clusterName, "read");
+  assertEquals(table.match(head({ method: "DELETE" })), undefined);
+});
+
+Deno.test("RouteTable.match() routes RPC requests (empty path) by headers alone", () => {
+  const table = compileRouteTable(router([
+    vhost("rpc", ["*"], [
+      route({ headers: [{ name: "service", value: "com.foo.Svc:1.0", regex: false }] }, {
+        clusterName: "foo",
+      }),
+      route({ headers: [{ name: "service", value: ".*", regex: true }] }, { clusterName: "any" }),
+    ]),
+  ]));
+  const rpc = (service: string) => ({
+    ...head({ path: "", method: "" }),
+    protocol: "bolt",
+    headers: head({ headers: { service } }).headers,
+  });
+  assertEquals(table.match(rpc("com.foo.Svc:1.0"))?.route.clusterName, "foo");
+  assertEquals(table.match(rpc("com.bar.Svc:1.0"))?.route.clusterName, "any");
+});
+
+Deno.test("RouteTable.match() returns the same frozen match object for a route", () => {
+  const table = compileRouteTable(router([vhost("v", ["*"], [route({ prefix: "/" })])]));
+  const a = table.match(head({ path: "/x" }));
+  assertStrictEquals(a, table.match(head({ path: "/y" })));
+  assertEquals(Object.isFrozen(a), true);
+});
+
+Deno.test("RouteTable.match() reports direct_response and redirect kinds", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({ prefix: "/dr" }, { directResponse: { status: 503, body: "down" } }),
+      route({ prefix: "/old" }, { redirect: { responseCode: 302, pathRedirect: "/new" } }),
+    ]),
+  ]));
+  const dr = table.match(head({ path: "/dr" }));
+  assertEquals(dr?.kind, "direct_response");
+  assertEquals(dr?.route.directResponse, { status: 503, body: "down" });
+  const rd = table.match(head({ path: "/old" }));
+  assertEquals(rd?.kind, "redirect");
+  assertEquals(rd?.route.redirect?.responseCode, 302);
+});
+
+Deno.test("compileRouteTable() rejects bad regexes, duplicate domains and redirect codes", () => {
+  assertThrows(() => compileRouteTable(router([vhost("v", ["*"], [route({ regex: "([" })])])), SyntaxError);
+  assertThrows(
+    () => compileRouteTable(router([vhost("a", ["x.com"], []), vhost("b", ["x.com"], [])])),
+    /Cannot use domain "x\.com" twice in router "r" virtual host "b"/,
+  );
+  assertThrows(
+    () =>
+      compileRouteTable(
+        router([vhost("v", ["*"], [route({ prefix: "/" }, { redirect: { responseCode: 300 } })])]),
+      ),
+    RangeError,
+  );
+});

@@ -1,0 +1,261 @@
+import type { RequestHead } from "../codec/mod.ts";
+import type {
+  HashPolicyConfig,
+  RedirectConfig,
+  RetryPolicyConfig,
+  RouteConfig,
+  WeightedClusterConfig,
+} from "../config/types.ts";
+import { HeaderMatcher } from "./_header_matcher.ts";
+import { type HeaderEdits, HeaderOps } from "./_header_ops.ts";
+import { compileRe2, parseSubstitution, replaceAllExpand } from "./_regex.ts";
+import type { HeaderMap } from "../codec/mod.ts";
+
+/** Header that keeps the request path as it was before a prefix or regex rewrite (MOSN's name). */
+export const ORIGINAL_PATH_HEADER = "x-mosn-original-path";
+
+/** What a matched route does. */
+export type RouteKind = "route" | "direct_response" | "redirect";
+
+/** A direct response's status and body. */
+export interface DirectResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+const PATH = 0;
+const PREFIX = 1;
+const REGEX = 2;
+const ANY = 3;
+
+const REDIRECT_CODES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+const SCHEME = /^[a-z][a-z0-9.+-]*$/;
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/**
+ * One route of a virtual host, compiled once from its config: the match criteria (path, prefix or
+ * regex plus header conditions), the action, and the header edits of route, virtual host and router
+ * flattened into one list per direction.
+ */
+export class CompiledRoute {
+  readonly kind: RouteKind;
+  /** `cluster_name`; "" when only weighted clusters (or no route action) are configured. */
+  readonly clusterName: string;
+  readonly weightedClusters: readonly WeightedClusterConfig[];
+  readonly timeoutMs: number;
+  readonly retryPolicy: RetryPolicyConfig | undefined;
+  readonly hashPolicy: readonly HashPolicyConfig[];
+  readonly upstreamProtocol: string | undefined;
+  readonly directResponse: DirectResponse | undefined;
+  /** The redirect rule, response code checked and scheme lowercased. */
+  readonly redirect: RedirectConfig | undefined;
+
+  readonly #pathKind: number;
+  readonly #matchValue: string;
+  readonly #matchRegex: RegExp | undefined;
+  readonly #headers: HeaderMatcher;
+  readonly #cumulativeWeights: Float64Array;
+  readonly #totalWeight: number;
+  readonly #prefixRewrite: string | undefined;
+  readonly #regexRewrite: RegExp | undefined;
+  readonly #substitution: ReturnType<typeof parseSubstitution>;
+  readonly #hostRewrite: string | undefined;
+  readonly #requestOps: HeaderOps;
+  readonly #responseOps: HeaderOps;
+
+  /**
+   * @param config the route as configured
+   * @param outer header edits of the enclosing levels, innermost first (virtual host, router)
+   * @param where a description for error messages, e.g. `router "r1" virtual host "vh" route 2`
+   */
+  constructor(
+    config: RouteConfig,
+    outer: { request: HeaderEdits[]; response: HeaderEdits[] },
+    where: string,
+  ) {
+    const m = config.match;
+    if (m.path) {
+      this.#pathKind = PATH;
+      this.#matchValue = m.path;
+    } else if (m.prefix) {
+      this.#pathKind = PREFIX;
+      this.#matchValue = m.prefix;
+    } else if (m.regex) {
+      this.#pathKind = REGEX;
+      this.#matchValue = m.regex;
+      this.#matchRegex = compileRe2(m.regex, where);
+    } else {
+      this.#pathKind = ANY;
+      this.#matchValue = "";
+    }
+    this.#headers = new HeaderMatcher(m.headers, where);
+
+    const action = config.route;
+    this.kind = config.directResponse ? "direct_response" : config.redirect ? "redirect" : "route";
+    this.clusterName = action?.clusterName ?? "";
+    this.weightedClusters = action?.weightedClusters ?? [];
+    this.timeoutMs = action?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retryPolicy = action?.retryPolicy;
+    this.hashPolicy = action?.hashPolicy ?? [];
+    this.upstreamProtocol = action?.upstreamProtocol || undefined;
+    this.directResponse = config.directResponse
+      ? Object.freeze({ status: config.directResponse.status, body: config.directResponse.body })
+      : undefined;
+    this.redirect = config.redirect ? checkRedirect(config.redirect, where) : undefined;
+
+    this.#cumulativeWeights = new Float64Array(this.weightedClusters.length);
+    let total = 0;
+    this.weightedClusters.forEach((c, i) => {
+      if (!(c.weight >= 0)) {
+        throw new RangeError(`Cannot use weight ${c.weight} of cluster "${c.name}" in ${where}`);
+      }
+      total += c.weight;
+      this.#cumulativeWeights[i] = total;
+    });
+    this.#totalWeight = total;
+
+    this.#prefixRewrite = action?.prefixRewrite || undefined;
+    if (this.#prefixRewrite === undefined && action?.regexRewrite?.pattern) {
+      this.#regexRewrite = compileRe2(action.regexRewrite.pattern, where, true);
+      this.#substitution = parseSubstitution(action.regexRewrite.substitution);
+    } else {
+      this.#substitution = [];
+    }
+    this.#hostRewrite = action?.hostRewrite || undefined;
+
+    const own = {
+      request: { add: action?.requestHeadersToAdd ?? [], remove: action?.requestHeadersToRemove ?? [] },
+      response: { add: action?.responseHeadersToAdd ?? [], remove: action?.responseHeadersToRemove ?? [] },
+    };
+    this.#requestOps = new HeaderOps([own.request, ...outer.request]);
+    this.#responseOps = new HeaderOps([own.response, ...outer.response]);
+  }
+
+  /**
+   * True when the request matches: `path` exactly but ignoring case, `prefix` case-sensitively,
+   * `regex` anywhere in the path (unanchored), then every header condition.
+   */
+  matches(head: RequestHead): boolean {
+    switch (this.#pathKind) {
+      case PATH:
+        if (!equalFold(head.path, this.#matchValue)) return false;
+        break;
+      case PREFIX:
+        if (!head.path.startsWith(this.#matchValue)) return false;
+        break;
+      case REGEX:
+        if (!this.#matchRegex!.test(head.path)) return false;
+        break;
+    }
+    return this.#headers.size === 0 || this.#headers.matches(head);
+  }
+
+  /**
+   * The upstream cluster: `cluster_name`, or one of the weighted clusters picked in proportion to
+   * its weight using `random()` in [0, 1).
+   */
+  pickCluster(random: () => number = Math.random): string {
+    const cumulative = this.#cumulativeWeights;
+    if (cumulative.length === 0 || this.#totalWeight <= 0) return this.clusterName;
+    const point = random() * this.#totalWeight;
+    for (let i = 0; i < cumulative.length; i++) {
+      if (point < cumulative[i]!) return this.weightedClusters[i]!.name;
+    }
+    return this.weightedClusters[cumulative.length - 1]!.name;
+  }
+
+  /**
+   * Applies `prefix_rewrite` (the matched prefix, or the whole path of a `path` route, is replaced),
+   * else `regex_rewrite` (every match of the pattern replaced by the substitution, Go `$1`/`${name}`
+   * syntax), saving the old path in `x-mosn-original-path`; then `host_rewrite` (head.host and, when
+   * present, the `host` header). Returns true when the path changed.
+   */
+  rewrite(head: RequestHead): boolean {
+    const path = head.path;
+    let rewritten: string | undefined;
+    if (this.#prefixRewrite !== undefined) {
+      if (this.#pathKind === PREFIX && path.startsWith(this.#matchValue)) {
+        rewritten = this.#prefixRewrite + path.slice(this.#matchValue.length);
+      } else if (this.#pathKind === PATH && equalFold(path, this.#matchValue)) {
+        rewritten = this.#prefixRewrite;
+      }
+    } else if (this.#regexRewrite !== undefined) {
+      const out = replaceAllExpand(path, this.#regexRewrite, this.#substitution);
+      if (out !== path) rewritten = out;
+    }
+    if (rewritten !== undefined) {
+      head.headers.set(ORIGINAL_PATH_HEADER, path);
+      head.path = rewritten;
+    }
+    if (this.#hostRewrite !== undefined) {
+      head.host = this.#hostRewrite;
+      if (head.headers.has("host")) head.headers.set("host", this.#hostRewrite);
+    }
+    return rewritten !== undefined;
+  }
+
+  /** Route, then virtual host, then router `request_headers_to_add` / `_to_remove`. */
+  applyRequestHeaders(headers: HeaderMap): void {
+    if (this.#requestOps.size !== 0) this.#requestOps.apply(headers);
+  }
+
+  /** Route, then virtual host, then router `response_headers_to_add` / `_to_remove`. */
+  applyResponseHeaders(headers: HeaderMap): void {
+    if (this.#responseOps.size !== 0) this.#responseOps.apply(headers);
+  }
+
+  /**
+   * The `Location` of a redirect route: configured scheme/host/path, else the request's, plus the
+   * request's query. When the scheme changes, a port that is the other scheme's default is dropped.
+   * @param scheme the scheme the request arrived with
+   */
+  redirectLocation(head: RequestHead, scheme = "http"): string {
+    const r = this.redirect;
+    const target = r?.schemeRedirect || scheme;
+    let host = r?.hostRedirect || head.host;
+    const path = r?.pathRedirect || head.path;
+    if (target !== scheme) {
+      const colon = host.lastIndexOf(":");
+      const port = colon >= 0 && host.indexOf("]", colon) < 0 ? host.slice(colon + 1) : "";
+      if ((target === "http" && port === "443") || (target === "https" && port === "80")) {
+        host = host.slice(0, colon);
+      }
+    }
+    const slash = path === "" || path.charCodeAt(0) === 0x2f ? "" : "/";
+    return `${target}://${host}${slash}${path}${head.query}`;
+  }
+}
+
+function checkRedirect(r: RedirectConfig, where: string): RedirectConfig {
+  const responseCode = r.responseCode || 301;
+  if (!REDIRECT_CODES.has(responseCode)) {
+    throw new RangeError(
+      `Cannot redirect with response code ${responseCode} in ${where}: use 301, 302, 303, 307 or 308`,
+    );
+  }
+  const schemeRedirect = r.schemeRedirect?.toLowerCase() || undefined;
+  if (schemeRedirect !== undefined && !SCHEME.test(schemeRedirect)) {
+    throw new RangeError(`Cannot redirect to scheme "${r.schemeRedirect}" in ${where}`);
+  }
+  const out: { -readonly [K in keyof RedirectConfig]: RedirectConfig[K] } = { responseCode };
+  if (r.pathRedirect) out.pathRedirect = r.pathRedirect;
+  if (r.hostRedirect) out.hostRedirect = r.hostRedirect;
+  if (schemeRedirect !== undefined) out.schemeRedirect = schemeRedirect;
+  return Object.freeze(out);
+}
+
+/** ASCII case-insensitive equality without allocating; falls back to toLowerCase beyond ASCII. */
+function equalFold(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x > 0x7f || y > 0x7f) return a.toLowerCase() === b.toLowerCase();
+    if (x >= 0x41 && x <= 0x5a) x += 0x20;
+    if (y >= 0x41 && y <= 0x5a) y += 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}

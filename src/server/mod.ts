@@ -1,0 +1,8 @@
+/**
+ * The composition root: turns a config snapshot into running listeners, clusters and the admin server.
+ * @module
+ */
+export { Server } from "./server.ts";
+export type { ServerOptions } from "./server.ts";
+export { Runtime } from "./runtime.ts";
+export { validationContext } from "./validation_context.ts";

@@ -1,0 +1,131 @@
+import type { Logger } from "../core/mod.ts";
+import type { ConfigSnapshot, ListenerConfig, ProxyFilterConfig, TcpProxyFilterConfig } from "../config/mod.ts";
+import { type CodecOptions, defaultCodecOptions } from "../codec/mod.ts";
+import { compileRouteTable, type RouteTable } from "../router/mod.ts";
+import { ClusterManager } from "../upstream/mod.ts";
+import { getStreamFilter, type StreamFilterFactory } from "../filter/mod.ts";
+import { AccessLogWriter, compileAccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../accesslog/mod.ts";
+import { type AccessLogSink, DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
+import { Listener, type ListenerPlan, resolveCodecs, TcpProxy } from "../listener/mod.ts";
+import type { StatsRegistry } from "../stats/mod.ts";
+
+/** Largest request body buffered for replay when a route has a retry policy. */
+const RETRY_BUFFER_LIMIT = 1024 * 1024;
+
+/**
+ * Everything one config snapshot runs: clusters, compiled route tables and listeners. Built whole from
+ * an immutable snapshot; a reload builds a new Runtime and drains the old one, never patching in place.
+ */
+export class Runtime {
+  readonly snapshot: ConfigSnapshot;
+  readonly clusters: ClusterManager;
+  readonly routeTables: ReadonlyMap<string, RouteTable>;
+  readonly listeners: readonly Listener[];
+  readonly #accessLogWriters: AccessLogWriter[] = [];
+
+  constructor(snapshot: ConfigSnapshot, registry: StatsRegistry, logger: Logger) {
+    this.snapshot = snapshot;
+    this.clusters = new ClusterManager(snapshot.clusters, registry, logger);
+    const tables = new Map<string, RouteTable>();
+    for (const server of snapshot.servers) {
+      for (const r of server.routers) tables.set(r.routerConfigName, compileRouteTable(r));
+    }
+    this.routeTables = tables;
+    const writers = new Map<string, AccessLogWriter>();
+    const listeners: Listener[] = [];
+    for (const server of snapshot.servers) {
+      for (const l of server.listeners) listeners.push(new Listener(this.#plan(l, registry, logger, writers)));
+    }
+    this.listeners = listeners;
+    this.#accessLogWriters = [...writers.values()];
+  }
+
+  #plan(l: ListenerConfig, registry: StatsRegistry, logger: Logger, writers: Map<string, AccessLogWriter>): ListenerPlan {
+    const stats = new DownstreamStats(registry.scope("downstream", { listener: l.name }));
+    const proxyCfg = l.networkFilters.find((f): f is ProxyFilterConfig => f.type === "proxy");
+    const tcpCfg = l.networkFilters.find((f): f is TcpProxyFilterConfig => f.type === "tcp_proxy");
+    const listenerLogger = logger.with({ listener: l.name });
+    const accessLogs: AccessLogSink[] = l.accessLogs.map((a) => {
+      let writer = writers.get(a.path);
+      if (writer === undefined) writers.set(a.path, writer = new AccessLogWriter(a.path));
+      return { format: compileAccessLogFormat(a.format || DEFAULT_ACCESS_LOG_FORMAT), writer };
+    });
+    let proxy: ProxyContext | undefined;
+    let codecOptions: CodecOptions = defaultCodecOptions;
+    if (proxyCfg !== undefined) {
+      const table = this.routeTables.get(proxyCfg.routerConfigName);
+      if (table === undefined) throw new RangeError(`Cannot find router "${proxyCfg.routerConfigName}"`);
+      const factories: StreamFilterFactory[] = l.streamFilters.map((f) => {
+        const made = getStreamFilter(f.type)!.create(f.config);
+        if ("errors" in made) throw new RangeError(`Cannot build stream filter ${f.type}: ${made.errors.join("; ")}`);
+        return made;
+      });
+      proxy = {
+        listenerName: l.name,
+        routeTable: table,
+        clusters: this.clusters,
+        stats,
+        logger: listenerLogger,
+        filterFactories: factories,
+        accessLogs,
+        upstreamProtocol: proxyCfg.upstreamProtocol,
+        retryBufferLimit: RETRY_BUFFER_LIMIT,
+      };
+      codecOptions = codecOptionsFor(proxyCfg);
+    }
+    return {
+      config: l,
+      stats,
+      proxy,
+      codecs: proxyCfg ? resolveCodecs(proxyCfg.downstreamProtocols) : [],
+      autoDetect: proxyCfg?.autoDetect ?? false,
+      codecOptions,
+      tcpProxy: tcpCfg ? new TcpProxy(tcpCfg, this.clusters, listenerLogger) : undefined,
+      fallbackToTcpProxy: proxyCfg?.fallbackForUnknownProtocol ?? false,
+      logger: listenerLogger,
+    };
+  }
+
+  /** Binds every listener; on a bind failure closes the ones already bound and rethrows. */
+  start(logger: Logger): void {
+    const started: Listener[] = [];
+    try {
+      for (const l of this.listeners) {
+        const addr = l.start();
+        started.push(l);
+        const p = l.plan;
+        logger.info("listener started", {
+          listener: l.name,
+          address: `${addr.hostname}:${addr.port}`,
+          protocols: p.proxy ? (p.autoDetect ? `auto(${p.codecs.map((c) => c.name).join(",")})` : p.codecs[0]?.name) : "tcp",
+          tcp_proxy: p.tcpProxy !== undefined,
+        });
+      }
+    } catch (e) {
+      for (const l of started) l.close();
+      throw e;
+    }
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.drain(timeoutMs)));
+    this.clusters.close();
+    for (const w of this.#accessLogWriters) w.close();
+  }
+
+  close(): void {
+    for (const l of this.listeners) l.close();
+    this.clusters.close();
+    for (const w of this.#accessLogWriters) w.close();
+  }
+}
+
+function codecOptionsFor(cfg: ProxyFilterConfig): CodecOptions {
+  // extend_config is keyed by protocol (MOSN: { Http1: { max_header_size } }); flatten the one that applies.
+  const extend: Record<string, unknown> = {};
+  for (const v of Object.values(cfg.extendConfig)) {
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) Object.assign(extend, v);
+  }
+  const maxHeader = typeof extend["max_header_size"] === "number" ? extend["max_header_size"] : undefined;
+  return { ...defaultCodecOptions, maxHeaderBytes: maxHeader ?? defaultCodecOptions.maxHeaderBytes, extend };
+}

@@ -1,0 +1,86 @@
+import { Scope } from "./scope.ts";
+import { renderMosnJson } from "./mosn_json.ts";
+import type { MosnStats } from "./mosn_json.ts";
+import { renderPrometheus } from "./prometheus.ts";
+import type { Labels, StatsSnapshot } from "./types.ts";
+
+function sortedLabels(labels: Labels): Labels {
+  const keys = Object.keys(labels).sort();
+  const out: Record<string, string> = {};
+  for (const k of keys) out[k] = labels[k]!;
+  return Object.freeze(out);
+}
+
+function scopeKey(type: string, labels: Labels): string {
+  let key = type;
+  for (const [k, v] of Object.entries(labels)) key += `\0${k}\0${v}`;
+  return key;
+}
+
+/**
+ * All stats of one process, grouped into scopes by MOSN type and labels. Name-agnostic: callers pick
+ * MOSN names (`request_total`, `connection_active`, ...).
+ *
+ * @example
+ * ```ts
+ * const registry = new StatsRegistry();
+ * const requests = registry.scope("downstream", { listener: "ingress" }).counter("request_total");
+ * requests.inc();
+ * ```
+ */
+export class StatsRegistry {
+  readonly #scopes = new Map<string, Scope>();
+
+  /** The scope for `type` and `labels`; the same arguments return the same object. */
+  scope(type: string, labels: Labels = {}): Scope {
+    if (type.length === 0) throw new TypeError("Cannot create a stats scope with an empty type");
+    const sorted = sortedLabels(labels);
+    const key = scopeKey(type, sorted);
+    let scope = this.#scopes.get(key);
+    if (scope === undefined) {
+      scope = new Scope(type, sorted);
+      this.#scopes.set(key, scope);
+    }
+    return scope;
+  }
+
+  /**
+   * Drops a scope (e.g. a host that went away) from every output. Returns false when it was not
+   * registered. Metric objects callers still hold keep working but are no longer reported.
+   */
+  removeScope(scope: Scope): boolean;
+  removeScope(type: string, labels?: Labels): boolean;
+  removeScope(scopeOrType: Scope | string, labels: Labels = {}): boolean {
+    const key = typeof scopeOrType === "string"
+      ? scopeKey(scopeOrType, sortedLabels(labels))
+      : scopeKey(scopeOrType.type, scopeOrType.labels);
+    const found = this.#scopes.get(key);
+    if (found === undefined || (typeof scopeOrType !== "string" && found !== scopeOrType)) return false;
+    return this.#scopes.delete(key);
+  }
+
+  /** Every scope, sorted by type then namespace. */
+  scopes(): Scope[] {
+    return [...this.#scopes.values()].sort((a, b) =>
+      a.type === b.type ? compare(a.namespace, b.namespace) : compare(a.type, b.type)
+    );
+  }
+
+  snapshot(): StatsSnapshot {
+    return { scopes: this.scopes().map((s) => s.snapshot()) };
+  }
+
+  /** The MOSN `/api/v1/stats` document: `{ "<type>": { "<namespace>": { name: "value" } } }`. */
+  toMosnJson(): MosnStats {
+    return renderMosnJson(this.snapshot());
+  }
+
+  /** Prometheus text exposition format 0.0.4. */
+  toPrometheus(): string {
+    return renderPrometheus(this.snapshot());
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

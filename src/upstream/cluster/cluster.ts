@@ -1,0 +1,231 @@
+import { type Logger, ProxyError, type TimerId } from "../../core/mod.ts";
+import type { ClusterConfig } from "../../config/mod.ts";
+import { defaultCodecOptions, getCodec } from "../../codec/mod.ts";
+import type { Counter, Gauge, Histogram, StatsRegistry } from "../../stats/mod.ts";
+import { type LoadBalancer, newLoadBalancer } from "../lb/mod.ts";
+import { ExclusivePool } from "../pool/http1_pool.ts";
+import { MultiplexPool } from "../pool/multiplex_pool.ts";
+import type { ConnectionPool, PoolHooks } from "../pool/types.ts";
+import { Host, hostStats } from "./host.ts";
+
+/** Cluster-wide counters (MOSN's upstream stats with the cluster label). */
+export interface ClusterStats {
+  readonly requestTotal: Counter;
+  readonly requestActive: Gauge;
+  readonly requestTimeout: Counter;
+  readonly requestPendingOverflow: Counter;
+  readonly requestPendingActive: Gauge;
+  readonly requestRetry: Counter;
+  readonly requestRetryOverflow: Counter;
+  readonly requestLocalReset: Counter;
+  readonly requestRemoteReset: Counter;
+  readonly requestNoHealthyHost: Counter;
+  readonly connectionTotal: Counter;
+  readonly connectionActive: Gauge;
+  readonly connectionConFail: Counter;
+  readonly connectionBytesRead: Counter;
+  readonly responseSuccess: Counter;
+  readonly responseFailed: Counter;
+  readonly requestDurationTime: Histogram;
+}
+
+/**
+ * A cluster at run time: its hosts and load balancer, circuit breakers, per-host pools and stats.
+ * The host list is immutable per load balancer; STRICT_DNS re-resolution builds a new one.
+ */
+export class Cluster {
+  readonly name: string;
+  readonly config: ClusterConfig;
+  readonly stats: ClusterStats;
+  #hosts: Host[] = [];
+  #lb: LoadBalancer;
+  #registry: StatsRegistry;
+  #logger: Logger;
+  #dnsTimer: TimerId | undefined;
+  #dnsStopped = false;
+  #pendingRequests = 0;
+  #connections = 0;
+  activeRetries = 0;
+
+  constructor(config: ClusterConfig, registry: StatsRegistry, logger: Logger) {
+    this.name = config.name;
+    this.config = config;
+    this.#registry = registry;
+    this.#logger = logger;
+    const s = registry.scope("upstream", { cluster: config.name });
+    this.stats = {
+      requestTotal: s.counter("request_total"),
+      requestActive: s.gauge("request_active"),
+      requestTimeout: s.counter("request_timeout"),
+      requestPendingOverflow: s.counter("request_pending_overflow"),
+      requestPendingActive: s.gauge("request_pending_active"),
+      requestRetry: s.counter("request_retry"),
+      requestRetryOverflow: s.counter("request_retry_overflow"),
+      requestLocalReset: s.counter("request_local_reset"),
+      requestRemoteReset: s.counter("request_remote_reset"),
+      requestNoHealthyHost: s.counter("request_no_healthy_host"),
+      connectionTotal: s.counter("connection_total"),
+      connectionActive: s.gauge("connection_active"),
+      connectionConFail: s.counter("connection_con_fail"),
+      connectionBytesRead: s.counter("connection_bytes_read_total"),
+      responseSuccess: s.counter("response_success"),
+      responseFailed: s.counter("response_failed"),
+      requestDurationTime: s.histogram("request_duration_time"),
+    };
+    this.#setHosts(config.hosts.map((h) => ({ hostname: h.address.hostname, port: h.address.port, weight: h.weight })));
+    this.#lb = this.#buildLb();
+    if (config.type === "STRICT_DNS") this.#startDns();
+  }
+
+  get hosts(): readonly Host[] {
+    return this.#hosts;
+  }
+
+  /** Picks a healthy host for a request (hashKey drives LB_MAGLEV). */
+  chooseHost(hashKey?: string): Host | undefined {
+    return this.#lb.choose(hashKey === undefined ? undefined : { hashKey }) as Host | undefined;
+  }
+
+  /** circuit_breakers.max_requests: may one more request start? */
+  canStartRequest(): boolean {
+    const max = this.config.circuitBreakers.maxRequests;
+    return max === 0 || this.stats.requestActive.value < max;
+  }
+
+  /** circuit_breakers.max_retries: may one more retry start? */
+  canRetry(): boolean {
+    const max = this.config.circuitBreakers.maxRetries;
+    return max === 0 || this.activeRetries < max;
+  }
+
+  /** The pool for `host` speaking `protocol`, created on first use. */
+  pool(host: Host, protocol: string): ConnectionPool {
+    let p = host.pools.get(protocol);
+    if (p !== undefined) return p;
+    const codec = getCodec(protocol);
+    if (codec === undefined) throw new ProxyError("internal", "internal", `no codec registered for ${protocol}`);
+    const base = {
+      hostname: host.hostname,
+      port: host.port,
+      codec,
+      codecOptions: defaultCodecOptions,
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+      maxRequestsPerConnection: this.config.maxRequestPerConn,
+      hooks: this.#hooks(host),
+    };
+    p = codec.multiplexed
+      ? new MultiplexPool({ ...base, maxRequestsPerConnection: 0, connectionsPerHost: this.config.maxConnectionsPerHost })
+      : new ExclusivePool(base);
+    host.pools.set(protocol, p);
+    return p;
+  }
+
+  #hooks(host: Host): PoolHooks {
+    const cb = this.config.circuitBreakers;
+    const cs = this.stats;
+    const hs = host.stats;
+    return {
+      canOpenConnection: () => cb.maxConnections === 0 || this.#connections < cb.maxConnections,
+      canQueue: () => cb.maxPendingRequests === 0 || this.#pendingRequests < cb.maxPendingRequests,
+      onConnectionOpened: () => {
+        this.#connections++;
+        cs.connectionTotal.inc();
+        cs.connectionActive.inc();
+        hs.connectionTotal.inc();
+        hs.connectionActive.inc();
+      },
+      onConnectionClosed: () => {
+        this.#connections--;
+        cs.connectionActive.dec();
+        hs.connectionActive.dec();
+      },
+      onConnectFailure: (err) => {
+        cs.connectionConFail.inc();
+        hs.connectionConFail.inc();
+        this.#logger.debug("upstream connect failed", { cluster: this.name, host: host.address, error: err.message });
+      },
+      onPendingChange: (d) => {
+        this.#pendingRequests += d;
+        cs.requestPendingActive.set(this.#pendingRequests);
+      },
+      onBytesRead: (n) => cs.connectionBytesRead.inc(n),
+    };
+  }
+
+  #setHosts(list: { hostname: string; port: number; weight: number }[]): void {
+    const old = new Map(this.#hosts.map((h) => [h.address, h]));
+    const next: Host[] = [];
+    for (const h of list) {
+      const key = h.hostname.includes(":") ? `[${h.hostname}]:${h.port}` : `${h.hostname}:${h.port}`;
+      const existing = old.get(key);
+      if (existing !== undefined && existing.weight === h.weight) {
+        next.push(existing);
+        old.delete(key);
+        continue;
+      }
+      const scope = this.#registry.scope("upstream", { cluster: this.name, host: key });
+      next.push(new Host(h.hostname, h.port, h.weight, hostStats(scope)));
+    }
+    for (const gone of old.values()) {
+      gone.closePools();
+      this.#registry.removeScope("upstream", { cluster: this.name, host: gone.address });
+    }
+    this.#hosts = next;
+  }
+
+  #buildLb(): LoadBalancer {
+    return newLoadBalancer(this.config.lbType, this.#hosts, { choiceCount: this.config.leastRequestChoiceCount });
+  }
+
+  #startDns(): void {
+    const resolve = async () => {
+      const resolved: { hostname: string; port: number; weight: number }[] = [];
+      for (const h of this.config.hosts) {
+        const name = h.address.hostname;
+        if (/^[\d.]+$/.test(name) || name.includes(":")) {
+          resolved.push({ hostname: name, port: h.address.port, weight: h.weight });
+          continue;
+        }
+        try {
+          const ips = name === "localhost" ? ["127.0.0.1"] : await Deno.resolveDns(name, "A");
+          for (const ip of ips) resolved.push({ hostname: ip, port: h.address.port, weight: h.weight });
+        } catch (e) {
+          this.#logger.warn("dns resolution failed; keeping previous hosts", {
+            cluster: this.name,
+            host: name,
+            error: e instanceof Error ? e.message : String(e),
+          });
+          return; // keep what we had rather than emptying the cluster on a transient failure
+        }
+      }
+      const before = this.#hosts.map((h) => h.address).join(",");
+      this.#setHosts(resolved);
+      if (this.#hosts.map((h) => h.address).join(",") !== before) {
+        this.#lb = this.#buildLb();
+        this.#logger.info("cluster hosts updated from dns", {
+          cluster: this.name,
+          hosts: this.#hosts.map((h) => h.address),
+        });
+      }
+    };
+    const tick = () => {
+      resolve().finally(() => {
+        if (!this.#dnsStopped) this.#dnsTimer = setTimeout(tick, this.config.dnsRefreshRateMs);
+      });
+    };
+    tick();
+  }
+
+  /** Stops DNS refresh and closes idle connections; in-flight streams finish. */
+  drain(): void {
+    clearTimeout(this.#dnsTimer);
+    this.#dnsStopped = true;
+    for (const h of this.#hosts) h.closePools();
+  }
+
+  close(): void {
+    this.drain();
+    for (const h of this.#hosts) for (const p of h.pools.values()) p.close();
+  }
+}

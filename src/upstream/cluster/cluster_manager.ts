@@ -1,0 +1,29 @@
+import type { Logger } from "../../core/mod.ts";
+import type { ClusterConfig } from "../../config/mod.ts";
+import type { StatsRegistry } from "../../stats/mod.ts";
+import { Cluster } from "./cluster.ts";
+
+/** All clusters of a snapshot, by name. */
+export class ClusterManager {
+  #clusters = new Map<string, Cluster>();
+
+  constructor(configs: readonly ClusterConfig[], registry: StatsRegistry, logger: Logger) {
+    for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger));
+  }
+
+  get(name: string): Cluster | undefined {
+    return this.#clusters.get(name);
+  }
+
+  get all(): Iterable<Cluster> {
+    return this.#clusters.values();
+  }
+
+  drain(): void {
+    for (const c of this.#clusters.values()) c.drain();
+  }
+
+  close(): void {
+    for (const c of this.#clusters.values()) c.close();
+  }
+}

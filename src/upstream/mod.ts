@@ -1,0 +1,13 @@
+/**
+ * Upstream: clusters, hosts, load balancers and connection pools.
+ * @module
+ */
+export { Cluster } from "./cluster/cluster.ts";
+export type { ClusterStats } from "./cluster/cluster.ts";
+export { ClusterManager } from "./cluster/cluster_manager.ts";
+export { Host } from "./cluster/host.ts";
+export type { HostStats } from "./cluster/host.ts";
+export type { ConnectionPool } from "./pool/types.ts";
+export type { UpstreamConnection } from "./pool/dial.ts";
+export { dialUpstream } from "./pool/dial.ts";
+export { loadBalancerNames, newLoadBalancer, registerLoadBalancer } from "./lb/mod.ts";

@@ -1,0 +1,90 @@
+import { ProxyError, type TimerId } from "../../core/mod.ts";
+import type { ClientConnection, ClientConnectionHandler, CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
+import { runReadLoop, SocketIO } from "../../transport/mod.ts";
+
+/** A live upstream connection: the socket, the codec's client connection, and pool bookkeeping. */
+export interface UpstreamConnection {
+  readonly io: SocketIO;
+  readonly codec: ClientConnection;
+  /** Streams started on this connection over its life (for max_request_per_conn). */
+  requests: number;
+  /** Set when the codec says it can no longer be used. */
+  unusable: boolean;
+  idleTimer: TimerId | undefined;
+  /** Resolves when the socket closed and its read loop ended. */
+  readonly closed: Promise<void>;
+}
+
+export interface DialOptions {
+  hostname: string;
+  port: number;
+  connectTimeoutMs: number;
+  codec: ProtocolCodec;
+  codecOptions: CodecOptions;
+  onUnusable: (conn: UpstreamConnection, reason: ProxyError) => void;
+  onBytesRead?: (n: number) => void;
+}
+
+/** Connects to an upstream host within the connect timeout and starts its read loop. */
+export async function dialUpstream(opts: DialOptions): Promise<UpstreamConnection> {
+  const sock = await connectWithTimeout(opts.hostname, opts.port, opts.connectTimeoutMs);
+  try {
+    sock.setNoDelay(true);
+  } catch {
+    // not fatal
+  }
+  const io = new SocketIO(sock);
+  // deno-lint-ignore prefer-const
+  let conn: UpstreamConnection;
+  const handler: ClientConnectionHandler = {
+    onUnusable: (reason) => {
+      if (conn.unusable) return;
+      conn.unusable = true;
+      opts.onUnusable(conn, reason);
+    },
+  };
+  const codec = opts.codec.newClientConnection(io, handler, opts.codecOptions);
+  let markClosed!: () => void;
+  const closed = new Promise<void>((r) => markClosed = r);
+  conn = { io, codec, requests: 0, unusable: false, idleTimer: undefined, closed };
+  runReadLoop(sock, codec, undefined, opts.onBytesRead).catch(() => {}).finally(() => {
+    io.close();
+    handler.onUnusable(new ProxyError("upstream_reset", "upstream", "upstream connection closed"));
+    markClosed();
+  });
+  return conn;
+}
+
+async function connectWithTimeout(hostname: string, port: number, timeoutMs: number): Promise<Deno.TcpConn> {
+  let timer: TimerId | undefined;
+  const attempt = Deno.connect({ hostname, port, transport: "tcp" });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ProxyError("connect_failure", "upstream", `connect to ${hostname}:${port} timed out after ${timeoutMs}ms`, {
+            retryable: true,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([attempt, timeout]);
+  } catch (e) {
+    // A connect that completes after the timeout must not leak its socket.
+    attempt.then((c) => c.close(), () => {});
+    if (e instanceof ProxyError) throw e;
+    throw new ProxyError("connect_failure", "upstream", `connect to ${hostname}:${port} failed: ${errorText(e)}`, {
+      retryable: true,
+      cause: e,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
+  return e instanceof Error ? e.message : String(e);
+}
