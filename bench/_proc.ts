@@ -27,14 +27,27 @@ export async function stopAll(): Promise<void> {
 }
 
 let signalsInstalled = false;
+const cleanups: (() => void)[] = [];
 
-/** On Ctrl-C or SIGTERM, stop every started process by PID and exit 130. */
+/** Registers a synchronous cleanup (e.g. removing the temp dir) that also runs on Ctrl-C. */
+export function onInterruptCleanup(fn: () => void): void {
+  cleanups.push(fn);
+}
+
+/** On Ctrl-C or SIGTERM, stop every started process by PID, run the cleanups and exit 130. */
 export function installSignalHandlers(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
   const onSignal = () => {
     console.error("\nbench: interrupted, stopping started processes…");
-    stopAll().finally(() => Deno.exit(130));
+    stopAll().finally(() => {
+      for (const fn of cleanups) {
+        try {
+          fn();
+        } catch { /* best effort */ }
+      }
+      Deno.exit(130);
+    });
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -245,5 +258,34 @@ export function versionOf(argv: readonly string[]): string {
     return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? "unknown";
   } catch {
     return "not installed";
+  }
+}
+
+/** CPU time (µs) the whole machine spent in user+nice+system since boot (no idle, irq or steal). */
+function machineBusyMicros(): number {
+  try {
+    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return ((f[0]! + f[1]! + f[2]!) * 1e6) / clockTicksPerSecond();
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Measures how much CPU other work (anything outside this harness's process tree: proxies, origin,
+ * load generators) used over an interval, in cores. Other engineers' jobs on a shared machine show
+ * up here and explain noisy rounds.
+ */
+export class NoiseMeter {
+  #t0 = performance.now();
+  #machine0 = machineBusyMicros();
+  #ours0 = treeCpuMicros(Deno.pid);
+
+  /** Cores' worth of CPU used by other processes since construction. */
+  otherCores(): number {
+    const wallUs = (performance.now() - this.#t0) * 1000;
+    if (wallUs <= 0) return 0;
+    const other = machineBusyMicros() - this.#machine0 - (treeCpuMicros(Deno.pid) - this.#ours0);
+    return Math.max(0, other / wallUs);
   }
 }

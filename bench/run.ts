@@ -13,6 +13,8 @@ import * as configs from "./_configs.ts";
 import {
   freePort,
   installSignalHandlers,
+  NoiseMeter,
+  onInterruptCleanup,
   run,
   type Server,
   sleep,
@@ -203,6 +205,19 @@ function lastLines(text: string, n: number): string {
   return text.trim().split("\n").slice(-n).map((l) => `    | ${l}`).join("\n");
 }
 
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/** Flags a run during which other processes used a noticeable share of the machine. */
+const NOISE_CORES = 0.1;
+
+function noiseNote(otherCores: number | undefined): string {
+  return otherCores !== undefined && otherCores > NOISE_CORES
+    ? `  [noisy: other work used ${otherCores} cores]`
+    : "";
+}
+
 // === Proxies under test ===
 
 interface Proxy {
@@ -283,6 +298,8 @@ interface HttpSample {
   non2xx?: number;
   cpuUsPerReq?: number;
   peakRssMiB?: number;
+  /** Cores' worth of CPU other processes used during the measured run (noise). */
+  otherCores?: number;
   command?: string;
 }
 
@@ -359,8 +376,10 @@ async function measureHttp(
     const cpu0 = treeCpuMicros(server.pid);
     const argv = wrkArgv(port, path, ctx.opts.durationS);
     sample.command = `taskset -c ${LOAD_CORE} ${argv.join(" ")}`;
+    const noise = new NoiseMeter();
     const res = await run(argv, bound(ctx.opts.durationS), { core: LOAD_CORE });
     const cpu1 = treeCpuMicros(server.pid);
+    sample.otherCores = round2(noise.otherCores());
     sample.peakRssMiB = treePeakRssKiB(server.pid) / 1024;
     const w = parseWrk(res.output);
     if (res.timedOut || w === undefined) {
@@ -377,6 +396,7 @@ async function measureHttp(
       } ms  ` +
         `${fmt(sample.cpuUsPerReq ?? NaN)} µs/req  RSS ${fmt(sample.peakRssMiB)} MiB` +
         (w.socketErrors + w.non2xx > 0 ? `  errors ${w.socketErrors} non-2xx ${w.non2xx}` : "") +
+        noiseNote(sample.otherCores) +
         (sample.na ? `  (${sample.na})` : ""),
     );
     return sample;
@@ -450,6 +470,7 @@ interface BoltSample {
   load?: LoadResult;
   cpuUsPerReq?: number;
   peakRssMiB?: number;
+  otherCores?: number;
   command?: string;
 }
 
@@ -509,8 +530,10 @@ async function measureBolt(
     const argv = boltLoadArgv(ctx, port, kind);
     sample.command = `taskset -c ${LOAD_CORE} ${argv.join(" ")}`;
     const cpu0 = server ? treeCpuMicros(server.pid) : 0;
+    const noise = new NoiseMeter();
     const res = await run(argv, (ctx.opts.warmupS + ctx.opts.durationS) * 1000 + 20000, { core: LOAD_CORE });
     const cpu1 = server ? treeCpuMicros(server.pid) : 0;
+    sample.otherCores = round2(noise.otherCores());
     if (server) sample.peakRssMiB = treePeakRssKiB(server.pid) / 1024;
     const line = res.output.split("\n").find((l) => l.startsWith("{"));
     if (res.timedOut || line === undefined) {
@@ -532,6 +555,7 @@ async function measureBolt(
         (sample.cpuUsPerReq !== undefined ? `${fmt(sample.cpuUsPerReq)} µs/req  ` : "") +
         (sample.peakRssMiB !== undefined ? `RSS ${fmt(sample.peakRssMiB)} MiB` : "") +
         (load.lost + load.errors > 0 ? `  lost ${load.lost} errors ${load.errors}` : "") +
+        noiseNote(sample.otherCores) +
         (sample.na ? `  (${sample.na})` : ""),
     );
     return sample;
@@ -591,22 +615,11 @@ async function runBolt(ctx: Context): Promise<BoltSample[]> {
 
 // === Report ===
 
-/** Cores' worth of CPU the machine spends over `ms` (before the harness starts anything). */
+/** Cores' worth of CPU other processes (outside this harness) use over `ms`. */
 async function busyCores(ms: number): Promise<number> {
-  const sample = () => {
-    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const idle = f[3]! + (f[4] ?? 0);
-    return { idle, total: f.reduce((a, b) => a + b, 0) };
-  };
-  try {
-    const a = sample();
-    await sleep(ms);
-    const b = sample();
-    const total = b.total - a.total;
-    return total > 0 ? (1 - (b.idle - a.idle) / total) * navigator.hardwareConcurrency : 0;
-  } catch {
-    return 0;
-  }
+  const meter = new NoiseMeter();
+  await sleep(ms);
+  return meter.otherCores();
 }
 
 /** The busiest processes right now (for the "machine was busy" warning). */
@@ -902,6 +915,23 @@ function report(
   lines.push(`${boltOpenCmd}\n${boltMaxCmd}`);
   lines.push("```");
   lines.push("");
+  const noisy = [...http, ...bolt].filter((x) => (x.otherCores ?? 0) > NOISE_CORES);
+  const maxOther = Math.max(0, ...[...http, ...bolt].map((x) => x.otherCores ?? 0));
+  lines.push("## Noise");
+  lines.push("");
+  lines.push(
+    `CPU used by processes outside the harness during the measured runs: at most ${maxOther} cores; ` +
+      `${noisy.length} of ${http.length + bolt.length} runs above ${NOISE_CORES} cores` +
+      (noisy.length > 0
+        ? ` (${
+          noisy.map((x) => `${"size" in x ? x.size : x.kind} ${x.config} r${x.round}: ${x.otherCores}`).join(
+            ", ",
+          )
+        }). ` +
+          "Other work on the machine distorts those runs, latency tails first; rerun on an idle machine before deciding."
+        : "."),
+  );
+  lines.push("");
   lines.push("## Targets (from the issue)");
   lines.push("");
   lines.push("| target | meshctl (median, min–max) | verdict |\n|---|---|---|");
@@ -964,6 +994,7 @@ async function main(): Promise<number> {
   console.log(`${facts.deno}; ${facts.nginx}; ${facts.haproxy}; ${facts.wrk}`);
   console.log(`rounds ${opts.rounds}, warm-up ${opts.warmupS} s, measured ${opts.durationS} s per run`);
   const dir = await Deno.makeTempDir({ prefix: "meshctl-bench-" });
+  onInterruptCleanup(() => Deno.removeSync(dir, { recursive: true }));
   const ctx: Context = { opts, dir, commands: new Map() };
   let http: HttpSample[] = [];
   let bolt: BoltSample[] = [];
@@ -987,7 +1018,7 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(`${BENCH_DIR}RESULTS.md`, md);
   // Keep the generated file `deno fmt --check`-clean (tables get aligned).
   await run([DENO, "fmt", "--quiet", `${BENCH_DIR}RESULTS.md`], 30000);
-  console.log("\n" + md.slice(md.indexOf("## Targets")));
+  console.log("\n" + md.slice(md.indexOf("## Noise")));
   console.log(`wrote bench/RESULTS.md and ${jsonPath}`);
   return 0;
 }

@@ -3,34 +3,11 @@
  * origin servers on 127.0.0.1, and raw-socket clients. Everything started here is stopped by its owner.
  */
 import { stringify } from "yaml";
+import { ROOT, RUN_FLAGS } from "./_util.ts";
 
-export const RUN_FLAGS = [
-  "--no-prompt",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys=hostname,osRelease",
-  "--allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM",
-];
-export const ROOT = new URL("../", import.meta.url).pathname;
+export { RUN_FLAGS, ROOT } from "./_util.ts";
+export { runMeshctl as runCli } from "./_util.ts";
 export const MAIN = `${ROOT}main.ts`;
-
-/** Runs the CLI to completion and returns exit code, stdout and stderr. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{
-  code: number;
-  stdout: string;
-  stderr: string;
-}> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_FLAGS, MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 /** A free TCP port on 127.0.0.1 (bound and released; fine for tests). */
 export function freePort(): number {
@@ -260,8 +237,16 @@ export function httpProxyConfig(opts: {
   };
 }
 
-/** Reads a running instance's MOSN stats JSON. */
+/** Reads a running instance's MOSN stats JSON (MOSN renders values as strings; these are numbers). */
 export async function adminStats(adminPort: number): Promise<Record<string, Record<string, Record<string, number>>>> {
   const r = await fetch(`http://127.0.0.1:${adminPort}/api/v1/stats`);
-  return await r.json();
+  const raw: Record<string, Record<string, Record<string, string>>> = await r.json();
+  const out: Record<string, Record<string, Record<string, number>>> = {};
+  for (const [type, scopes] of Object.entries(raw)) {
+    out[type] = {};
+    for (const [key, metrics] of Object.entries(scopes)) {
+      out[type]![key] = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Number(v)]));
+    }
+  }
+  return out;
 }

@@ -2,13 +2,11 @@
  * `meshctl validate <config>...`: checks config files without binding anything. One summary line
  * per valid file on stdout; every error of every file, one per line, on stderr.
  */
-import { codecNames } from "../codec/mod.ts";
+import { validationContext } from "../server/mod.ts";
 import {
   type ConfigSnapshot,
-  DEFAULT_VALIDATION_CONTEXT,
   formatConfigError,
   loadConfigFile,
-  type ValidationContext,
 } from "../config/mod.ts";
 
 export const help = `meshctl validate — check config files and print every error
@@ -34,7 +32,7 @@ export default async function run(args: string[]): Promise<number> {
     console.error(`meshctl validate: no config file given\n\n${help}`);
     return 2;
   }
-  const ctx = validationContext();
+  const ctx = validationContext(); // the names this build registers, as serve uses
   const colour = useColour();
   let failed = false;
   for (const file of files) {
@@ -52,16 +50,12 @@ export default async function run(args: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-/** The registered codecs when there are any, else the defaults (Http1, bolt, boltv2). */
-function validationContext(): ValidationContext {
-  const protocols = codecNames();
-  return protocols.length > 0 ? { ...DEFAULT_VALIDATION_CONTEXT, protocols } : DEFAULT_VALIDATION_CONTEXT;
-}
-
 function summary(s: ConfigSnapshot): string {
   const listeners = s.servers.reduce((n, srv) => n + srv.listeners.length, 0);
   const routers = s.servers.reduce((n, srv) => n + srv.routers.length, 0);
-  return `${plural(listeners, "listener")}, ${plural(s.clusters.length, "cluster")}, ${plural(routers, "router")}`;
+  return `${plural(listeners, "listener")}, ${plural(s.clusters.length, "cluster")}, ${
+    plural(routers, "router")
+  }`;
 }
 
 function plural(n: number, word: string): string {

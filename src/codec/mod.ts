@@ -5,3 +5,11 @@
 export * from "./types.ts";
 export { SimpleHeaderMap } from "./header_map.ts";
 export { codecNames, detectProtocol, getCodec, registerCodec } from "./registry.ts";
+export * from "./http1/register.ts";
+
+import { registerCodec } from "./registry.ts";
+import { boltCodec, boltV2Codec } from "./bolt/mod.ts";
+export { boltCodec, boltV2Codec } from "./bolt/mod.ts";
+export type { BoltRequestHead, BoltResponseHead } from "./bolt/mod.ts";
+registerCodec(boltCodec);
+registerCodec(boltV2Codec);

@@ -3,7 +3,14 @@
  * walk (`walk.ts`) and the JSON Schema output (`json_schema.ts`) both read it. meshctl-only semantics
  * live under the `x-meshctl` keyword, which the JSON Schema output strips or translates.
  */
-import { type Static, type TObject, type TProperties, type TSchema, Type, type TUnsafe } from "@sinclair/typebox";
+import {
+  type Static,
+  type TObject,
+  type TProperties,
+  type TSchema,
+  type TUnsafe,
+  Type,
+} from "@sinclair/typebox";
 
 /** String kinds the walker parses beyond JSON types. */
 export type ValueKind = "duration" | "address" | "regex";
@@ -107,7 +114,10 @@ export function unsupported(hint = ""): TUnsafe<unknown> {
 
 /** A MOSN field accepted for compatibility that has no effect in meshctl. */
 export function ignored(description: string): TUnsafe<unknown> {
-  return Type.Unsafe<unknown>({ description: `${description} (accepted, no effect in meshctl)`, [META]: { ignored: true } satisfies Meta });
+  return Type.Unsafe<unknown>({
+    description: `${description} (accepted, no effect in meshctl)`,
+    [META]: { ignored: true } satisfies Meta,
+  });
 }
 
 /** A `{type, config}` filter whose config schema depends on `type`. */

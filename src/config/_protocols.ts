@@ -1,19 +1,27 @@
 import { didYouMean } from "../core/mod.ts";
 import { MOSN_PROTOCOLS, type ValidationContext } from "./context.ts";
 
-export type Resolved<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+export type Resolved<T> = { readonly ok: true; readonly value: T } | {
+  readonly ok: false;
+  readonly message: string;
+};
 
 /** A protocol name as registered (matched case-insensitively), or why it is not one. */
 export function resolveProtocol(name: string, ctx: ValidationContext): Resolved<string> {
   const found = ctx.protocols.find((p) => p.toLowerCase() === name.toLowerCase());
   if (found !== undefined) return { ok: true, value: found };
   if (MOSN_PROTOCOLS.some((p) => p.toLowerCase() === name.toLowerCase())) {
-    return { ok: false, message: `protocol "${name}" is not supported yet (supported: ${ctx.protocols.join(", ")})` };
+    return {
+      ok: false,
+      message: `protocol "${name}" is not supported yet (supported: ${ctx.protocols.join(", ")})`,
+    };
   }
   const hint = didYouMean(name, ctx.protocols);
   return {
     ok: false,
-    message: `unknown protocol "${name}"; ${hint ? `did you mean "${hint}"?` : `expected one of ${ctx.protocols.join(", ")}`}`,
+    message: `unknown protocol "${name}"; ${
+      hint ? `did you mean "${hint}"?` : `expected one of ${ctx.protocols.join(", ")}`
+    }`,
   };
 }
 
@@ -61,7 +69,9 @@ export function resolveUpstream(
   if (text.trim() === "X") {
     const sub = extendConfig?.sub_protocol;
     const first = typeof sub === "string" ? sub.split(",")[0]?.trim() : undefined;
-    if (!first) return { ok: false, message: 'legacy upstream_protocol "X" needs extend_config.sub_protocol' };
+    if (!first) {
+      return { ok: false, message: 'legacy upstream_protocol "X" needs extend_config.sub_protocol' };
+    }
     return resolveProtocol(first, ctx);
   }
   return resolveProtocol(text.trim(), ctx);

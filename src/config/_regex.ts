@@ -7,7 +7,9 @@ export function checkRegex(pattern: string): string | undefined {
     new RegExp(toJsRegex(pattern));
     return undefined;
   } catch (e) {
-    return e instanceof Error ? e.message.replace(/^Invalid regular expression: /, "") : String(e);
+    return e instanceof Error
+      ? e.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "")
+      : String(e);
   }
 }
 

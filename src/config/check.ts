@@ -14,7 +14,9 @@ export type Report = (path: string, message: string) => void;
 type Doc = Loose<ConfigDocument>;
 type Server = NonNullable<NonNullable<Doc["servers"]>[number]>;
 type RouterConf = NonNullable<NonNullable<Server["routers"]>[number]>;
-type Route = NonNullable<NonNullable<NonNullable<NonNullable<RouterConf["virtual_hosts"]>[number]>["routers"]>[number]>;
+type Route = NonNullable<
+  NonNullable<NonNullable<NonNullable<RouterConf["virtual_hosts"]>[number]>["routers"]>[number]
+>;
 type Listener = NonNullable<NonNullable<Server["listeners"]>[number]>;
 
 const SCHEMA_FILTERS = ["proxy", "tcp_proxy"];
@@ -27,7 +29,10 @@ const SCHEMA_FILTERS = ["proxy", "tcp_proxy"];
 export function checkSemantics(doc: Doc, ctx: ValidationContext, report: Report): void {
   const clusters = new Set<string>();
   uniqueNames(
-    (doc.cluster_manager?.clusters ?? []).map((c, i): [string | undefined, string] => [c?.name, `cluster_manager.clusters[${i}].name`]),
+    (doc.cluster_manager?.clusters ?? []).map((
+      c,
+      i,
+    ): [string | undefined, string] => [c?.name, `cluster_manager.clusters[${i}].name`]),
     "cluster",
     report,
     clusters,
@@ -46,11 +51,21 @@ export function checkSemantics(doc: Doc, ctx: ValidationContext, report: Report)
     routers,
   );
   servers.forEach((s, si) => {
-    s?.routers?.forEach((r, ri) => r && checkRouter(r, `servers[${si}].routers[${ri}]`, clusters, ctx, report));
+    s?.routers?.forEach((r, ri) =>
+      r && checkRouter(r, `servers[${si}].routers[${ri}]`, clusters, ctx, report)
+    );
   });
   const listeners: [Listener, string][] = [];
-  servers.forEach((s, si) => s?.listeners?.forEach((l, li) => l && listeners.push([l, `servers[${si}].listeners[${li}]`])));
-  uniqueNames(listeners.map(([l, p]): [string | undefined, string] => [l.name ?? l.address, `${p}.${l.name ? "name" : "address"}`]), "listener", report);
+  servers.forEach((s, si) =>
+    s?.listeners?.forEach((l, li) => l && listeners.push([l, `servers[${si}].listeners[${li}]`]))
+  );
+  uniqueNames(
+    listeners.map((
+      [l, p],
+    ): [string | undefined, string] => [l.name ?? l.address, `${p}.${l.name ? "name" : "address"}`]),
+    "listener",
+    report,
+  );
   checkAddressClashes(listeners, report);
   for (const [l, p] of listeners) checkListener(l, p, clusters, routers, ctx, report);
 }
@@ -71,7 +86,13 @@ function uniqueNames(
   }
 }
 
-function checkRouter(r: RouterConf, path: string, clusters: Set<string>, ctx: ValidationContext, report: Report): void {
+function checkRouter(
+  r: RouterConf,
+  path: string,
+  clusters: Set<string>,
+  ctx: ValidationContext,
+  report: Report,
+): void {
   const domains = new Map<string, string>();
   r.virtual_hosts?.forEach((vh, vi) => {
     vh?.domains?.forEach((d, di) => {
@@ -88,7 +109,13 @@ function checkRouter(r: RouterConf, path: string, clusters: Set<string>, ctx: Va
   });
 }
 
-function checkRoute(route: Route, path: string, clusters: Set<string>, ctx: ValidationContext, report: Report): void {
+function checkRoute(
+  route: Route,
+  path: string,
+  clusters: Set<string>,
+  ctx: ValidationContext,
+  report: Report,
+): void {
   const actions = (["route", "direct_response", "redirect"] as const).filter((k) => route[k] !== undefined);
   if (actions.length !== 1) {
     report(
@@ -101,7 +128,9 @@ function checkRoute(route: Route, path: string, clusters: Set<string>, ctx: Vali
   const m = route.match;
   if (m) {
     const kinds = (["prefix", "path", "regex"] as const).filter((k) => m[k] !== undefined);
-    if (kinds.length > 1) report(`${path}.match`, `match takes at most one of prefix, path or regex (got ${kinds.join(", ")})`);
+    if (kinds.length > 1) {
+      report(`${path}.match`, `match takes at most one of prefix, path or regex (got ${kinds.join(", ")})`);
+    }
     m.headers?.forEach((h, i) => {
       if (h?.regex && h.value !== undefined) {
         const problem = checkRegex(h.value);
@@ -119,7 +148,9 @@ function checkRoute(route: Route, path: string, clusters: Set<string>, ctx: Vali
     if (a.cluster_name !== undefined) checkCluster(a.cluster_name, `${p}.cluster_name`, clusters, report);
     a.weighted_clusters?.forEach((w, i) => {
       const name = w?.cluster?.name;
-      if (name !== undefined) checkCluster(name, `${p}.weighted_clusters[${i}].cluster.name`, clusters, report);
+      if (name !== undefined) {
+        checkCluster(name, `${p}.weighted_clusters[${i}].cluster.name`, clusters, report);
+      }
     });
     if (a.upstream_protocol !== undefined) {
       const r = resolveUpstream(a.upstream_protocol, undefined, ctx);
@@ -128,12 +159,19 @@ function checkRoute(route: Route, path: string, clusters: Set<string>, ctx: Vali
     a.hash_policy?.forEach((h, i) => {
       if (!h) return;
       const n = [h.header, h.source_ip, h.cookie].filter((x) => x !== undefined).length;
-      if (n !== 1) report(`${p}.hash_policy[${i}]`, "a hash policy needs exactly one of header, source_ip or cookie");
+      if (n !== 1) {
+        report(`${p}.hash_policy[${i}]`, "a hash policy needs exactly one of header, source_ip or cookie");
+      }
     });
   }
   const rd = route.redirect;
-  if (rd && rd.path_redirect === undefined && rd.host_redirect === undefined && rd.scheme_redirect === undefined) {
-    report(`${path}.redirect`, "a redirect needs at least one of path_redirect, host_redirect or scheme_redirect");
+  if (
+    rd && rd.path_redirect === undefined && rd.host_redirect === undefined && rd.scheme_redirect === undefined
+  ) {
+    report(
+      `${path}.redirect`,
+      "a redirect needs at least one of path_redirect, host_redirect or scheme_redirect",
+    );
   }
 }
 
@@ -168,14 +206,25 @@ function checkListener(
   ctx: ValidationContext,
   report: Report,
 ): void {
-  if (l.bind_port === false) report(`${path}.bind_port`, "bind_port: false (virtual listeners) is not supported yet");
+  if (l.bind_port === false) {
+    report(`${path}.bind_port`, "bind_port: false (virtual listeners) is not supported yet");
+  }
   l.filter_chains?.forEach((chain, ci) => {
     const filters = chain?.filters ?? [];
     const types = filters.map((f) => f?.type);
     filters.forEach((f, fi) => {
       if (!f || f.type === undefined) return;
       const p = `${path}.filter_chains[${ci}].filters[${fi}]`;
-      if (!checkFilterType(f.type, ctx.networkFilters, MOSN_NETWORK_FILTERS, "network filter", `${p}.type`, report)) return;
+      if (
+        !checkFilterType(
+          f.type,
+          ctx.networkFilters,
+          MOSN_NETWORK_FILTERS,
+          "network filter",
+          `${p}.type`,
+          report,
+        )
+      ) return;
       if (!SCHEMA_FILTERS.includes(f.type)) {
         report(`${p}.type`, `network filter "${f.type}" has no config schema in meshctl`);
         return;
@@ -184,7 +233,9 @@ function checkListener(
       const config = f.config;
       if (config === undefined) return;
       if (f.type === "tcp_proxy") {
-        if (typeof config.cluster === "string") checkCluster(config.cluster, `${p}.config.cluster`, clusters, report);
+        if (typeof config.cluster === "string") {
+          checkCluster(config.cluster, `${p}.config.cluster`, clusters, report);
+        }
         return;
       }
       // proxy
@@ -205,7 +256,10 @@ function checkListener(
       }
       const next = types[fi + 1];
       if (config.fallback_for_unknown_protocol === true && next === undefined) {
-        report(`${p}.config.fallback_for_unknown_protocol`, "fallback needs a following filter (tcp_proxy) to hand the connection to");
+        report(
+          `${p}.config.fallback_for_unknown_protocol`,
+          "fallback needs a following filter (tcp_proxy) to hand the connection to",
+        );
       }
       if (config.fallback_for_unknown_protocol !== true && next !== undefined) {
         report(
@@ -217,7 +271,14 @@ function checkListener(
   });
   l.stream_filters?.forEach((f, i) => {
     if (f?.type !== undefined) {
-      checkFilterType(f.type, ctx.streamFilters, Object.fromEntries(MOSN_STREAM_FILTERS.map((n) => [n, ""])), "stream filter", `${path}.stream_filters[${i}].type`, report);
+      checkFilterType(
+        f.type,
+        ctx.streamFilters,
+        Object.fromEntries(MOSN_STREAM_FILTERS.map((n) => [n, ""])),
+        "stream filter",
+        `${path}.stream_filters[${i}].type`,
+        report,
+      );
     }
   });
 }
@@ -238,7 +299,9 @@ function checkFilterType(
     return false;
   }
   const suggestion = didYouMean(type, registered);
-  const known = registered.length > 0 ? `expected one of ${registered.join(", ")}` : `no ${what}s are registered`;
+  const known = registered.length > 0
+    ? `expected one of ${registered.join(", ")}`
+    : `no ${what}s are registered`;
   report(path, `unknown ${what} "${type}"; ${suggestion ? `did you mean "${suggestion}"?` : known}`);
   return false;
 }

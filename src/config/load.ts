@@ -1,7 +1,7 @@
 import { checkSemantics, type Loose } from "./check.ts";
 import { DEFAULT_VALIDATION_CONTEXT, type ValidationContext } from "./context.ts";
 import type { ConfigError } from "./error.ts";
-import { type ParsedConfigDocument, parseConfigDocument } from "./parse.ts";
+import { parseConfigDocument, type ParsedConfigDocument } from "./parse.ts";
 import { type ConfigDocument, ConfigSchema } from "./schema.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import type { ConfigSnapshot } from "./types.ts";
@@ -62,7 +62,9 @@ export async function loadConfigFile(
       : e instanceof Error
       ? e.message
       : String(e);
-    return { errors: [{ file: path, line: 1, col: 1, path: "", message: `cannot read the config: ${reason}` }] };
+    return {
+      errors: [{ file: path, line: 1, col: 1, path: "", message: `cannot read the config: ${reason}` }],
+    };
   }
   return parseConfigText(text, path, ctx);
 }

@@ -155,7 +155,9 @@ const RouterConfiguration = struct("A named route table", {
 // === Listeners ===
 
 const ProxyConfig = struct("`proxy` network filter", {
-  downstream_protocol: Opt(text('Protocol(s) accepted: a name, a comma list, "Auto" (default) or legacy "X"')),
+  downstream_protocol: Opt(
+    text('Protocol(s) accepted: a name, a comma list, "Auto" (default) or legacy "X"'),
+  ),
   upstream_protocol: Opt(text("Ignored by MOSN routing; use route upstream_protocol")),
   router_config_name: text("Route table from servers[].routers"),
   fallback_for_unknown_protocol: Opt(bool("Hand unrecognized connections to the next filter (tcp_proxy)")),
@@ -245,7 +247,9 @@ const Thresholds = struct("Circuit breaker limits (0 = unlimited)", {
 
 const Cluster = struct("An upstream cluster", {
   name: text("Cluster name"),
-  type: Opt(oneOf("Discovery type (default SIMPLE)", CLUSTER_TYPES, { unsupported: UNSUPPORTED_CLUSTER_TYPES })),
+  type: Opt(
+    oneOf("Discovery type (default SIMPLE)", CLUSTER_TYPES, { unsupported: UNSUPPORTED_CLUSTER_TYPES }),
+  ),
   lb_type: Opt(oneOf("Load balancer (default LB_RANDOM)", LB_TYPES, { unsupported: UNSUPPORTED_LB_TYPES })),
   hosts: Opt(list("Hosts", Host)),
   connect_timeout: Opt(duration("Connect timeout (default 10s)")),
@@ -263,7 +267,9 @@ const Cluster = struct("An upstream cluster", {
     timeout: Opt(duration("Heartbeat timeout (default 3s)")),
     max_failures: Opt(int("Close after this many failures in a row (default 6)", 1)),
   })),
-  max_connections_per_host: Opt(int("meshctl extension: connections per host for multiplexed protocols (default 1)", 1)),
+  max_connections_per_host: Opt(
+    int("meshctl extension: connections per host for multiplexed protocols (default 1)", 1),
+  ),
   sub_type: Opt(ignored("Unused by MOSN")),
   health_check: Opt(unsupported()),
   lb_subset_config: Opt(unsupported()),
@@ -296,8 +302,8 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
     tls_context: Opt(unsupported("TLS")),
   })),
   admin: Opt(Admin),
-  dynamic_resources: Opt(unsupported("xDS")),
-  static_resources: Opt(unsupported("xDS")),
+  dynamic_resources: Opt(unsupported("reserved for xDS")),
+  static_resources: Opt(unsupported("reserved for xDS")),
   tracing: Opt(unsupported()),
   metrics: Opt(unsupported("use the admin /stats endpoints")),
   pprof: Opt(unsupported()),

@@ -23,7 +23,13 @@ type VirtualHostDoc = NonNullable<RouterDoc["virtual_hosts"]>[number];
 type RouteDoc = NonNullable<VirtualHostDoc["routers"]>[number];
 type ListenerDoc = NonNullable<Server["listeners"]>[number];
 type ClusterDoc = NonNullable<NonNullable<ConfigDocument["cluster_manager"]>["clusters"]>[number];
-type HeaderEditsDoc = Pick<RouterDoc, "request_headers_to_add" | "request_headers_to_remove" | "response_headers_to_add" | "response_headers_to_remove">;
+type HeaderEditsDoc = Pick<
+  RouterDoc,
+  | "request_headers_to_add"
+  | "request_headers_to_remove"
+  | "response_headers_to_add"
+  | "response_headers_to_remove"
+>;
 
 const DEFAULT_ADMIN: SocketAddress = { hostname: "127.0.0.1", port: 34901 };
 /** MOSN's default access log format. */
@@ -105,7 +111,12 @@ function router(r: RouterDoc, ctx: ValidationContext): RouterConfig {
 }
 
 function virtualHost(v: VirtualHostDoc, ctx: ValidationContext): VirtualHostConfig {
-  return { name: v.name, domains: v.domains, routers: (v.routers ?? []).map((r) => route(r, ctx)), ...headerEdits(v) };
+  return {
+    name: v.name,
+    domains: v.domains,
+    routers: (v.routers ?? []).map((r) => route(r, ctx)),
+    ...headerEdits(v),
+  };
 }
 
 function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
@@ -115,7 +126,11 @@ function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
       ...(m?.prefix === undefined ? {} : { prefix: m.prefix }),
       ...(m?.path === undefined ? {} : { path: m.path }),
       ...(m?.regex === undefined ? {} : { regex: m.regex }),
-      headers: (m?.headers ?? []).map((h) => ({ name: h.name.toLowerCase(), value: h.value, regex: h.regex ?? false })),
+      headers: (m?.headers ?? []).map((h) => ({
+        name: h.name.toLowerCase(),
+        value: h.value,
+        regex: h.regex ?? false,
+      })),
     },
     ...(r.route === undefined ? {} : { route: action(r.route, ctx) }),
     ...(r.direct_response === undefined
@@ -134,11 +149,16 @@ function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
 
 function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): RouteActionConfig {
   const rp = a.retry_policy;
-  const up = a.upstream_protocol === undefined ? undefined : resolveUpstream(a.upstream_protocol, undefined, ctx);
+  const up = a.upstream_protocol === undefined
+    ? undefined
+    : resolveUpstream(a.upstream_protocol, undefined, ctx);
   const retryTimeoutMs = ms(rp?.retry_timeout);
   return {
     ...(a.cluster_name === undefined ? {} : { clusterName: a.cluster_name }),
-    weightedClusters: (a.weighted_clusters ?? []).map((w) => ({ name: w.cluster.name, weight: w.cluster.weight })),
+    weightedClusters: (a.weighted_clusters ?? []).map((w) => ({
+      name: w.cluster.name,
+      weight: w.cluster.weight,
+    })),
     timeoutMs: msOr(a.timeout, 60_000),
     ...(rp === undefined ? {} : {
       retryPolicy: {
@@ -149,13 +169,17 @@ function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): Rout
       },
     }),
     hashPolicy: (a.hash_policy ?? []).map((h): HashPolicyConfig =>
-      h.header ? { type: "header", key: h.header.key } : h.cookie ? { type: "cookie", name: h.cookie.name } : { type: "source_ip" }
+      h.header
+        ? { type: "header", key: h.header.key }
+        : h.cookie
+        ? { type: "cookie", name: h.cookie.name }
+        : { type: "source_ip" }
     ),
     ...(up?.ok ? { upstreamProtocol: up.value } : {}),
     ...(a.prefix_rewrite === undefined ? {} : { prefixRewrite: a.prefix_rewrite }),
-    ...(a.regex_rewrite === undefined
-      ? {}
-      : { regexRewrite: { pattern: a.regex_rewrite.pattern.regex, substitution: a.regex_rewrite.substitution } }),
+    ...(a.regex_rewrite === undefined ? {} : {
+      regexRewrite: { pattern: a.regex_rewrite.pattern.regex, substitution: a.regex_rewrite.substitution },
+    }),
     ...(a.host_rewrite === undefined ? {} : { hostRewrite: a.host_rewrite }),
     ...headerEdits(a),
   };
@@ -177,16 +201,27 @@ function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
   };
 }
 
-function networkFilter(type: string, config: Record<string, unknown>, ctx: ValidationContext): NetworkFilterConfig {
+function networkFilter(
+  type: string,
+  config: Record<string, unknown>,
+  ctx: ValidationContext,
+): NetworkFilterConfig {
   if (type === "tcp_proxy") {
     const c = config as TcpProxyDocument;
-    return { type, cluster: c.cluster, idleTimeoutMs: ms(c.idle_timeout), maxConnectAttempts: c.max_connect_attempts ?? 1 };
+    return {
+      type,
+      cluster: c.cluster,
+      idleTimeoutMs: ms(c.idle_timeout),
+      maxConnectAttempts: c.max_connect_attempts ?? 1,
+    };
   }
   const c = config as ProxyDocument;
   const extend = c.extend_config ?? {};
   const down = resolveDownstream(c.downstream_protocol, extend, ctx);
   if (!down.ok) throw new RangeError(`Cannot resolve validated downstream_protocol: ${down.message}`);
-  const up = c.upstream_protocol === undefined ? undefined : resolveUpstream(c.upstream_protocol, extend, ctx);
+  const up = c.upstream_protocol === undefined
+    ? undefined
+    : resolveUpstream(c.upstream_protocol, extend, ctx);
   return {
     type: "proxy",
     downstreamProtocols: down.value.protocols,

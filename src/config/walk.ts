@@ -1,4 +1,4 @@
-import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter, type YAMLMap } from "yaml";
+import { type Document, isAlias, isMap, isNode, isScalar, isSeq, type LineCounter, type YAMLMap } from "yaml";
 import type { TSchema } from "@sinclair/typebox";
 import { didYouMean, parseAddress, parseDuration } from "../core/mod.ts";
 import { type Meta, metaOf } from "./_kit.ts";
@@ -80,7 +80,11 @@ export class Walker {
         const out: unknown[] = [];
         node.items.forEach((item, i) => out.push(this.walk(item, shape.items!, `${path}[${i}]`)));
         if (shape.minItems !== undefined && out.length < shape.minItems) {
-          this.error(pos, path, shape.minItems === 1 ? "must not be empty" : `needs at least ${shape.minItems} items`);
+          this.error(
+            pos,
+            path,
+            shape.minItems === 1 ? "must not be empty" : `needs at least ${shape.minItems} items`,
+          );
         }
         if (shape.maxItems !== undefined && out.length > shape.maxItems) {
           this.error(pos, path, `must have at most ${shape.maxItems} item${shape.maxItems === 1 ? "" : "s"}`);
@@ -126,7 +130,7 @@ export class Walker {
       }
       const first = seen.get(name);
       if (first) {
-        this.error(keyPos, keyPath, `duplicate field "${key}" (first set at line ${first.line})`);
+        this.error(keyPos, keyPath, `duplicate field "${key}" (first set at ${first.line}:${first.col})`);
         continue;
       }
       seen.set(name, keyPos);
@@ -182,7 +186,9 @@ export class Walker {
     if (typeof v !== "string") return this.#typeError(node, "a string", path, pos);
     if (shape.enum) {
       const values = shape.enum.map(String);
-      const exact = meta?.caseInsensitive ? values.find((e) => e.toLowerCase() === v.toLowerCase()) : values.find((e) => e === v);
+      const exact = meta?.caseInsensitive
+        ? values.find((e) => e.toLowerCase() === v.toLowerCase())
+        : values.find((e) => e === v);
       if (exact !== undefined) return exact;
       const unsupported = meta?.unsupportedValues?.find((e) => e.toLowerCase() === v.toLowerCase());
       if (unsupported !== undefined) {
@@ -190,7 +196,11 @@ export class Walker {
         return undefined;
       }
       const hint = didYouMean(v, values);
-      this.error(pos, path, `unknown value "${v}"; ${hint ? `did you mean "${hint}"?` : `expected one of ${values.join(", ")}`}`);
+      this.error(
+        pos,
+        path,
+        `unknown value "${v}"; ${hint ? `did you mean "${hint}"?` : `expected one of ${values.join(", ")}`}`,
+      );
       return undefined;
     }
     if (meta?.kind === "address" && parseAddress(v) === undefined) {
@@ -216,7 +226,11 @@ export class Walker {
     }
     const { minimum: min, maximum: max } = shape;
     if ((min !== undefined && v < min) || (max !== undefined && v > max)) {
-      const range = max === undefined ? `at least ${min}` : min === undefined ? `at most ${max}` : `${min}..${max}`;
+      const range = max === undefined
+        ? `at least ${min}`
+        : min === undefined
+        ? `at most ${max}`
+        : `${min}..${max}`;
       this.error(pos, path, `${v} is out of range; expected ${range}`);
       return undefined;
     }
@@ -227,7 +241,11 @@ export class Walker {
     const v = isScalar(node) ? node.value : undefined;
     if (v === 0) return 0;
     if (typeof v === "number") {
-      this.error(pos, path, `expected a duration string like "${v}s" or "${v}ms" (MOSN reads bare numbers as nanoseconds)`);
+      this.error(
+        pos,
+        path,
+        `expected a duration string like "${v}s" or "${v}ms" (MOSN reads bare numbers as nanoseconds)`,
+      );
       return undefined;
     }
     if (typeof v !== "string") return this.#typeError(node, 'a duration like "1s"', path, pos);

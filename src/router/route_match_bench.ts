@@ -4,7 +4,7 @@
  */
 import { compileRouteTable } from "./mod.ts";
 import { head, route, router, vhost } from "./_test_utils.ts";
-import type { RouteConfig } from "../config/types.ts";
+import type { RouteConfig, VirtualHostConfig } from "../config/types.ts";
 
 function routesFor(v: number): RouteConfig[] {
   const routes: RouteConfig[] = [];
@@ -22,7 +22,7 @@ function routesFor(v: number): RouteConfig[] {
   return routes;
 }
 
-const hosts = [];
+const hosts: VirtualHostConfig[] = [];
 for (let v = 0; v < 49; v++) {
   hosts.push(
     vhost(

@@ -54,9 +54,6 @@ export class Server {
       this.#runtime.close();
       throw e;
     }
-    this.#logger.info("admin server started", {
-      address: `${this.#admin.addr.hostname}:${this.#admin.addr.port}`,
-    });
     this.#ready = true;
   }
 

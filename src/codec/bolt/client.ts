@@ -36,7 +36,8 @@ import {
 /** How long a keepalive heartbeat waits for its answer unless extend_config says otherwise. */
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 3000;
 
-export class BoltClientConnection implements ClientConnection, FrameSink, StreamTimeoutSink<BoltClientStream> {
+export class BoltClientConnection
+  implements ClientConnection, FrameSink, StreamTimeoutSink<BoltClientStream> {
   readonly #io: ConnectionIO;
   readonly #handler: ClientConnectionHandler;
   readonly #version: BoltVersion;
@@ -50,7 +51,12 @@ export class BoltClientConnection implements ClientConnection, FrameSink, Stream
   unknownResponses = 0;
 
   /** @param version the bolt version of frames this side builds itself (heartbeats, non-bolt heads). */
-  constructor(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions, version: BoltVersion) {
+  constructor(
+    io: ConnectionIO,
+    handler: ClientConnectionHandler,
+    options: CodecOptions,
+    version: BoltVersion,
+  ) {
     this.#io = io;
     this.#handler = handler;
     this.#version = version;
@@ -122,7 +128,9 @@ export class BoltClientConnection implements ClientConnection, FrameSink, Stream
       return stream.receiver.onResponse(head, true);
     }
     if (head.cmdCode === CMD_GOAWAY) {
-      this.#unusable(new ProxyError("upstream_reset", "upstream", "upstream sent a bolt GoAway", { retryable: true }));
+      this.#unusable(
+        new ProxyError("upstream_reset", "upstream", "upstream sent a bolt GoAway", { retryable: true }),
+      );
     } else if (head.cmdCode === CMD_HEARTBEAT && !head.oneway) {
       this.#io.write(encodeHeartbeatResponse(head.version, head.requestId)).catch(ignore);
     }
@@ -211,7 +219,9 @@ export class BoltClientStream implements ClientStream {
     }
     let bytes: Uint8Array;
     try {
-      bytes = head instanceof BoltRequestHead ? head.encode(this.id) : this.#conn.encodeForeign(head, this.id);
+      bytes = head instanceof BoltRequestHead
+        ? head.encode(this.id)
+        : this.#conn.encodeForeign(head, this.id);
     } catch (cause) {
       this.#conn.forget(this.id);
       return Promise.reject(new ProxyError("internal", "internal", "cannot encode bolt request", { cause }));

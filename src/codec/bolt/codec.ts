@@ -30,13 +30,21 @@ class BoltCodec implements ProtocolCodec {
     return data[0] === this.#code ? "match" : "fail";
   }
 
-  newServerConnection(io: ConnectionIO, handler: ServerConnectionHandler, options: CodecOptions): BoltServerConnection {
+  newServerConnection(
+    io: ConnectionIO,
+    handler: ServerConnectionHandler,
+    options: CodecOptions,
+  ): BoltServerConnection {
     // GoAway exists only in v1 and is opt-in, as MOSN's enable_bolt_goaway.
     const goAway = this.#version === 1 && options.extend["enable_bolt_goaway"] === true;
     return new BoltServerConnection(io, handler, options, goAway);
   }
 
-  newClientConnection(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions): BoltClientConnection {
+  newClientConnection(
+    io: ConnectionIO,
+    handler: ClientConnectionHandler,
+    options: CodecOptions,
+  ): BoltClientConnection {
     return new BoltClientConnection(io, handler, options, this.#version);
   }
 }

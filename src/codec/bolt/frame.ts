@@ -323,7 +323,9 @@ export function encodeBoltFrame(
   const classLen = classBytes?.length ?? 0;
   const headerLen = headerMapSize(headers);
   if (headerLen > MAX_HEADER_MAP_BYTES) {
-    throw new RangeError(`Cannot encode a bolt header map of ${headerLen} bytes (max ${MAX_HEADER_MAP_BYTES})`);
+    throw new RangeError(
+      `Cannot encode a bolt header map of ${headerLen} bytes (max ${MAX_HEADER_MAP_BYTES})`,
+    );
   }
   if (classLen > 0xffff) throw new RangeError(`Cannot encode a bolt class name of ${classLen} bytes`);
   const contentLen = content?.length ?? 0;
@@ -363,7 +365,18 @@ export function encodeBoltFrame(
 
 /** A heartbeat request (type 1, cmd 0, timeout -1, no body). */
 export function encodeHeartbeatRequest(version: BoltVersion, id: number): Uint8Array {
-  return encodeBoltFrame(version, TYPE_REQUEST, CMD_HEARTBEAT, id, CODEC_HESSIAN2, 0, -1, undefined, undefined, undefined);
+  return encodeBoltFrame(
+    version,
+    TYPE_REQUEST,
+    CMD_HEARTBEAT,
+    id,
+    CODEC_HESSIAN2,
+    0,
+    -1,
+    undefined,
+    undefined,
+    undefined,
+  );
 }
 
 /** The heartbeat answer MOSN sends: cmd 0, status 0, same id, no body (20 bytes v1, 22 v2). */
@@ -384,10 +397,37 @@ export function encodeHeartbeatResponse(version: BoltVersion, id: number): Uint8
 
 /** A GoAway request (v1 only: type 1, cmd 100). */
 export function encodeGoAway(id: number): Uint8Array {
-  return encodeBoltFrame(1, TYPE_REQUEST, CMD_GOAWAY, id, CODEC_HESSIAN2, 0, -1, undefined, undefined, undefined);
+  return encodeBoltFrame(
+    1,
+    TYPE_REQUEST,
+    CMD_GOAWAY,
+    id,
+    CODEC_HESSIAN2,
+    0,
+    -1,
+    undefined,
+    undefined,
+    undefined,
+  );
 }
 
 /** A locally generated RPC response (cmd 2, codec hessian2) carrying only a status. */
-export function encodeStatusResponse(version: BoltVersion, id: number, status: number, headers?: HeaderMap): Uint8Array {
-  return encodeBoltFrame(version, TYPE_RESPONSE, CMD_RESPONSE, id, CODEC_HESSIAN2, 0, status, undefined, headers, undefined);
+export function encodeStatusResponse(
+  version: BoltVersion,
+  id: number,
+  status: number,
+  headers?: HeaderMap,
+): Uint8Array {
+  return encodeBoltFrame(
+    version,
+    TYPE_RESPONSE,
+    CMD_RESPONSE,
+    id,
+    CODEC_HESSIAN2,
+    0,
+    status,
+    undefined,
+    headers,
+    undefined,
+  );
 }

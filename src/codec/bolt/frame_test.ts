@@ -121,7 +121,8 @@ Deno.test("encodeBoltFrame() writes the v2 request layout", () => {
   );
   assert.equal(
     toHex(frame),
-    "02" + "01" + "01" + "0001" + "01" + "0a0b0c0d" + "01" + "5a" + "000005dc" + "0001" + "0000" + "00000002" +
+    "02" + "01" + "01" + "0001" + "01" + "0a0b0c0d" + "01" + "5a" + "000005dc" + "0001" + "0000" +
+      "00000002" +
       "43" + "0909",
   );
   const head = decodeBoltFrame(frame) as BoltRequestHead;

@@ -11,7 +11,14 @@ import type {
   ServerStream,
 } from "../types.ts";
 import { FrameReader, type FrameSink } from "../xprotocol/mod.ts";
-import { CMD_GOAWAY, CMD_HEARTBEAT, CMD_REQUEST, httpToBoltStatus, MAX_HEADER_BYTES, TYPE_RESPONSE } from "./constants.ts";
+import {
+  CMD_GOAWAY,
+  CMD_HEARTBEAT,
+  CMD_REQUEST,
+  httpToBoltStatus,
+  MAX_HEADER_BYTES,
+  TYPE_RESPONSE,
+} from "./constants.ts";
 import {
   boltFrameLength,
   BoltRequestHead,
@@ -183,7 +190,11 @@ export class BoltServerStream implements ServerStream {
         );
     } catch (cause) {
       const error = new ProxyError("internal", "internal", "cannot encode bolt response", { cause });
-      bytes = encodeStatusResponse(this.request.version, this.id, httpToBoltStatus(500, this.request.version));
+      bytes = encodeStatusResponse(
+        this.request.version,
+        this.id,
+        httpToBoltStatus(500, this.request.version),
+      );
       return this.#conn.finish(this, bytes).then(() => Promise.reject(error));
     }
     return this.#conn.finish(this, bytes);

@@ -15,7 +15,7 @@ import {
 import { boltCodec, boltV2Codec } from "./codec.ts";
 import {
   BoltRequestHead,
-  BoltResponseHead,
+  type BoltResponseHead,
   decodeBoltFrame,
   encodeBoltFrame,
   encodeHeartbeatRequest,
@@ -220,18 +220,24 @@ const garbage: [string, Uint8Array, Partial<CodecOptions>?][] = [
   ["unknown type byte", hex("0105000100")],
   ["unknown v2 type byte", hex("02010700")],
   ["CRC32 v2 frame", hex("02020100")],
-  ["unknown cmdcode", (() => {
-    const f = CAPTURED_REQUEST.slice();
-    f[3] = 7;
-    return f;
-  })()],
+  [
+    "unknown cmdcode",
+    (() => {
+      const f = CAPTURED_REQUEST.slice();
+      f[3] = 7;
+      return f;
+    })(),
+  ],
   ["frame over maxFrameBytes", CAPTURED_REQUEST.slice(0, 30), { maxFrameBytes: 300 }],
   ["header map over maxHeaderBytes", CAPTURED_REQUEST.slice(0, 30), { maxHeaderBytes: 16 }],
-  ["malformed header map", (() => {
-    const f = CAPTURED_REQUEST.slice();
-    f[22 + 0x2c + 3] = 0x40;
-    return f;
-  })()],
+  [
+    "malformed header map",
+    (() => {
+      const f = CAPTURED_REQUEST.slice();
+      f[22 + 0x2c + 3] = 0x40;
+      return f;
+    })(),
+  ],
 ];
 
 for (const [name, bytes, opts] of garbage) {

@@ -39,13 +39,11 @@ export function decodeString(b: Uint8Array, start: number, end: number): string 
   const n = end - start;
   if (n === 0) return "";
   if (n <= 64) {
-    let s = "";
     for (let i = start; i < end; i++) {
-      const c = b[i];
-      if (c >= 0x80) return utf8Decoder.decode(b.subarray(start, end));
-      s += String.fromCharCode(c);
+      if (b[i] >= 0x80) return utf8Decoder.decode(b.subarray(start, end));
     }
-    return s;
+    // ASCII: one native call instead of a per-character concatenation.
+    return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
   }
   return utf8Decoder.decode(b.subarray(start, end));
 }

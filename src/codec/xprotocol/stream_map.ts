@@ -22,8 +22,10 @@ export class StreamMap<T> {
   #timerAt = 0;
   #withDeadline = 0;
 
-  constructor(sink?: StreamTimeoutSink<T>) {
+  /** @param lastId the id allocation continues after (tests start near 2^32 to see the wrap). */
+  constructor(sink?: StreamTimeoutSink<T>, lastId = 0) {
     this.#sink = sink;
+    this.#next = lastId >>> 0;
   }
 
   get size(): number {

@@ -1,0 +1,63 @@
+/** A fake ConnectionIO for codec tests: records every write (copied) and close. */
+import type { ConnectionIO } from "./types.ts";
+
+const latin1 = new TextDecoder("latin1");
+
+export class FakeConnectionIO implements ConnectionIO {
+  /** Copies of each write, in order. */
+  readonly writes: Uint8Array[] = [];
+  closed = false;
+  closeCalls = 0;
+  /** Writes issued after close() (a codec bug unless the close was in flight). */
+  writesAfterClose = 0;
+  readonly remoteAddress: string;
+  #manual: boolean;
+  #pending: (() => void)[] = [];
+
+  /** With `manual`, write promises settle only on `settleWrites()` (tests buffer reuse / backpressure). */
+  constructor(options: { manual?: boolean; remoteAddress?: string } = {}) {
+    this.#manual = options.manual ?? false;
+    this.remoteAddress = options.remoteAddress ?? "127.0.0.1:40000";
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.closed) this.writesAfterClose++;
+    this.writes.push(data.slice());
+    if (!this.#manual) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#pending.push(resolve));
+  }
+
+  settleWrites(): void {
+    const p = this.#pending;
+    this.#pending = [];
+    for (const r of p) r();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.closeCalls++;
+  }
+
+  /** All bytes written so far. */
+  bytes(): Uint8Array {
+    let n = 0;
+    for (const w of this.writes) n += w.length;
+    const out = new Uint8Array(n);
+    let p = 0;
+    for (const w of this.writes) {
+      out.set(w, p);
+      p += w.length;
+    }
+    return out;
+  }
+
+  /** All bytes written so far, as latin1 text. */
+  text(): string {
+    return latin1.decode(this.bytes());
+  }
+
+  /** Forgets recorded writes. */
+  clear(): void {
+    this.writes.length = 0;
+  }
+}

@@ -1,0 +1,566 @@
+/**
+ * Server (downstream) side of the HTTP/1.1 codec.
+ *
+ * One stream at a time: the next pipelined request is not parsed until the previous response has ended
+ * (and its request body has been read), so responses are always in request order and `activeStreams` is
+ * 0 or 1. Bytes of later requests stay in the caller's read buffer meanwhile (feed returns a promise).
+ */
+import { ProxyError } from "../../core/mod.ts";
+import type {
+  BodyReceiver,
+  CodecOptions,
+  ConnectionIO,
+  HeaderMap,
+  ResponseHead,
+  ServerConnection,
+  ServerConnectionHandler,
+  ServerStream,
+} from "../types.ts";
+import { headerCountLimit, headLimit } from "./_options.ts";
+import { info, parseRequestHead, parseTrailers } from "./_parse.ts";
+import { EMPTY, MessageReader, type ReaderOwner, S_HEAD } from "./_reader.ts";
+import { COPY_LIMIT, defaultReason, seen, statusLine, Writer, writeFields } from "./_writer.ts";
+import { Http1Headers } from "./headers.ts";
+import type { Http1RequestHead } from "./head.ts";
+import { Http1ResponseHead } from "./head.ts";
+
+// Response framing.
+const R_NONE = 0, R_LENGTH = 1, R_CHUNKED = 2, R_CLOSE = 3, R_TUNNEL = 4;
+// Response progress.
+const RES_IDLE = 0, RES_STARTED = 1, RES_ENDED = 2;
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+const LAST_CHUNK = new TextEncoder().encode("0\r\n\r\n");
+const utf8 = new TextEncoder();
+
+/** A short text body for a local reply of this kind. */
+export function localReplyBody(kind: string): string {
+  return kind.replaceAll("_", " ") + "\n";
+}
+
+export class Http1ServerStream implements ServerStream {
+  readonly id: number;
+  readonly request: Http1RequestHead;
+  readonly headOnly: boolean;
+  readonly upgrade: string | undefined;
+  #conn: Http1ServerConnection;
+
+  constructor(conn: Http1ServerConnection, id: number, request: Http1RequestHead, headOnly: boolean) {
+    this.#conn = conn;
+    this.id = id;
+    this.request = request;
+    this.headOnly = headOnly;
+    this.upgrade = request.upgrade;
+  }
+
+  setBodyReceiver(receiver: BodyReceiver): void {
+    this.#conn._setReceiver(this, receiver);
+  }
+  sendResponse(head: ResponseHead, endStream: boolean): Promise<void> {
+    return this.#conn._sendResponse(this, head, endStream);
+  }
+  sendData(chunk: Uint8Array, endStream: boolean): Promise<void> {
+    return this.#conn._sendData(this, chunk, endStream);
+  }
+  sendTrailers(trailers: HeaderMap): Promise<void> {
+    return this.#conn._sendTrailers(this, trailers);
+  }
+  sendLocalReply(error: ProxyError, body?: string): Promise<void> {
+    return this.#conn._sendLocalReply(this, error, body);
+  }
+  reset(error: ProxyError): void {
+    this.#conn._reset(this, error);
+  }
+}
+
+const resolved: Promise<void> = Promise.resolve();
+
+export class Http1ServerConnection implements ServerConnection, ReaderOwner {
+  #io: ConnectionIO;
+  #handler: ServerConnectionHandler;
+  #reader: MessageReader;
+  #w: Writer;
+  #maxHeaders: number;
+  #nextId = 1;
+  #closed = false;
+  #draining = false;
+
+  // State of the one current stream (request being read and/or response being written).
+  #stream: Http1ServerStream | null = null;
+  #receiver: BodyReceiver | null = null;
+  /** Resolves a data() call waiting for setBodyReceiver. */
+  #receiverWait: (() => void) | null = null;
+  /** Resolves the parse gate waiting for the response to end. */
+  #headWait: (() => void) | null = null;
+  #reqDone = true;
+  #bodySeen = false;
+  #continueSent = false;
+  /** The response ended before the body was wanted: drop the rest of the body. */
+  #discard = false;
+  #tunnel = false;
+  #tunnelAfterBody = false;
+  #res = RES_IDLE;
+  #framing = R_NONE;
+  #closeAfter = false;
+  #closeNow: () => void;
+
+  constructor(io: ConnectionIO, handler: ServerConnectionHandler, options: CodecOptions) {
+    this.#io = io;
+    this.#handler = handler;
+    this.#reader = new MessageReader(this, headLimit(options));
+    this.#w = new Writer(io);
+    this.#maxHeaders = headerCountLimit(options);
+    this.#closeNow = () => this.#close();
+  }
+
+  get activeStreams(): number {
+    return this.#stream === null ? 0 : 1;
+  }
+
+  feed(data: Uint8Array): void | Promise<void> {
+    if (this.#closed) return;
+    return this.#reader.feed(data);
+  }
+
+  onEof(): void {
+    if (this.#closed) return;
+    if (this.#tunnel) {
+      // The client finished its side of the tunnel; the proxy closes once the upstream side ends too.
+      const r = this.#receiver;
+      this.#reader.stop();
+      if (r !== null) void r.onData(EMPTY, true);
+      else this.#close();
+      return;
+    }
+    if (this.#stream !== null && !this.#reqDone) {
+      const err = new ProxyError("downstream_reset", "downstream", "Cannot read the request body: client closed");
+      const r = this.#receiver;
+      this.#close();
+      if (r !== null) r.onReset(err);
+      return;
+    }
+    if (this.#reader.buffered > 0 || this.#reader.state !== S_HEAD) {
+      this.#close();
+      this.#handler.onProtocolError(
+        new ProxyError("downstream_protocol_error", "downstream", "Cannot parse a truncated request"),
+      );
+      return;
+    }
+    if (this.#stream !== null && this.#res !== RES_ENDED) {
+      // Request complete, response in flight: finish it, then close.
+      this.#reader.stop();
+      this.#closeAfter = true;
+      return;
+    }
+    this.#close();
+  }
+
+  drain(): void {
+    this.#draining = true;
+    if (this.#stream === null) this.#close();
+    else this.#closeAfter = true;
+  }
+
+  // === ReaderOwner ===
+
+  beforeHead(): Promise<void> | undefined {
+    if (this.#stream === null) return undefined;
+    if (this.#res === RES_ENDED && this.#reqDone) {
+      this.#stream = null;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.#headWait = resolve);
+  }
+
+  head(b: Uint8Array, start: number, end: number): void {
+    const req = parseRequestHead(b, start, end, this.#maxHeaders);
+    if (req === null) {
+      this.#reader.stop();
+      this.fail(info.error === "header_too_large" ? "header_too_large" : "protocol", info.message);
+      return;
+    }
+    let headOnly = false;
+    if (info.chunked) this.#reader.bodyChunked();
+    else if (info.contentLength > 0) this.#reader.bodyLength(info.contentLength);
+    else {
+      this.#reader.bodyLength(0);
+      headOnly = true;
+    }
+    const stream = new Http1ServerStream(this, this.#nextId++, req, headOnly);
+    this.#stream = stream;
+    this.#receiver = null;
+    this.#reqDone = headOnly;
+    this.#bodySeen = false;
+    this.#continueSent = false;
+    this.#discard = false;
+    this.#tunnelAfterBody = false;
+    this.#res = RES_IDLE;
+    this.#framing = R_NONE;
+    this.#closeAfter = !req.keepAlive || this.#draining;
+    this.#handler.onRequest(stream);
+  }
+
+  data(chunk: Uint8Array, endStream: boolean): void | Promise<void> {
+    if (this.#closed) return;
+    if (this.#tunnel) return this.#deliver(chunk, false);
+    this.#bodySeen = true;
+    if (this.#discard) {
+      if (endStream) this.#requestEnded();
+      return;
+    }
+    return this.#deliver(chunk, endStream);
+  }
+
+  trailers(b: Uint8Array, start: number, end: number): void | Promise<void> {
+    const t = parseTrailers(b, start, end, this.#maxHeaders);
+    if (t === null) {
+      this.#reader.stop();
+      this.fail(info.error === "header_too_large" ? "header_too_large" : "protocol", info.message);
+      return;
+    }
+    if (this.#discard) {
+      this.#requestEnded();
+      return;
+    }
+    const r = this.#receiver;
+    if (r === null) return this.#waitReceiver().then(() => this.#deliverTrailers(t));
+    return this.#deliverTrailers(t);
+  }
+
+  fail(kind: "header_too_large" | "protocol", message: string): void {
+    if (this.#closed) return;
+    const err = new ProxyError(
+      kind === "header_too_large" ? "header_too_large" : "downstream_protocol_error",
+      "downstream",
+      message,
+    );
+    const r = this.#stream !== null && !this.#reqDone ? this.#receiver : null;
+    if (this.#stream === null || this.#res === RES_IDLE) {
+      // Nothing of a response is out: reply, then close.
+      this.#reader.stop();
+      this.#closeAfter = true;
+      const p = this.#writeLocal(err.status, localReplyBody(err.kind), false);
+      this.#res = RES_ENDED;
+      p.then(this.#closeNow, this.#closeNow);
+      this.#markClosed();
+    } else {
+      this.#close();
+    }
+    if (r !== null) r.onReset(err);
+    this.#handler.onProtocolError(err);
+  }
+
+  // === body delivery ===
+
+  #deliver(chunk: Uint8Array, endStream: boolean): void | Promise<void> {
+    const r = this.#receiver;
+    if (r === null) return this.#waitReceiver().then(() => this.#deliverLate(chunk, endStream));
+    const p = r.onData(chunk, endStream);
+    if (endStream && !this.#tunnel) this.#requestEnded();
+    return p;
+  }
+
+  #deliverLate(chunk: Uint8Array, endStream: boolean): void | Promise<void> {
+    if (this.#closed && !this.#tunnel) return;
+    if (this.#receiver === null) {
+      // Woken by the response ending first: the body is discarded.
+      if (endStream) this.#requestEnded();
+      return;
+    }
+    return this.#deliver(chunk, endStream);
+  }
+
+  #deliverTrailers(t: Http1Headers): void | Promise<void> {
+    const r = this.#receiver;
+    this.#requestEnded();
+    if (r === null || this.#closed) return;
+    return r.onTrailers(t);
+  }
+
+  #waitReceiver(): Promise<void> {
+    return new Promise<void>((resolve) => this.#receiverWait = resolve);
+  }
+
+  #requestEnded(): void {
+    this.#reqDone = true;
+    if (this.#tunnelAfterBody) {
+      this.#tunnel = true;
+      this.#reader.raw();
+    } else if (this.#res === RES_ENDED) {
+      this.#stream = null;
+    }
+  }
+
+  // === stream operations (called by Http1ServerStream) ===
+
+  /** @internal */
+  _setReceiver(stream: Http1ServerStream, receiver: BodyReceiver): void {
+    if (stream !== this.#stream) return;
+    this.#receiver = receiver;
+    const req = stream.request;
+    if (
+      req.expectContinue && !this.#continueSent && !this.#bodySeen && !this.#reqDone && this.#res === RES_IDLE &&
+      !this.#closed
+    ) {
+      // The body is wanted now: tell the client to send it.
+      this.#continueSent = true;
+      void this.#io.write(CONTINUE).catch(() => {});
+    }
+    this.#wakeReceiver();
+  }
+
+  #wakeReceiver(): void {
+    const w = this.#receiverWait;
+    if (w !== null) {
+      this.#receiverWait = null;
+      w();
+    }
+  }
+
+  /** @internal */
+  _sendResponse(stream: ServerStream, head: ResponseHead, endStream: boolean): Promise<void> {
+    if (stream !== this.#stream || this.#closed) return resolved;
+    if (this.#res !== RES_IDLE) {
+      return Promise.reject(new ProxyError("internal", "internal", "Cannot send a second response head"));
+    }
+    const req = (stream as Http1ServerStream).request;
+    const status = head.status;
+    const w = this.#w;
+    if (status >= 100 && status < 200 && status !== 101) {
+      // Interim responses (e.g. 103) go out at once; HTTP/1.0 clients do not understand them.
+      if (req.minorVersion === 0 || (status === 100 && this.#continueSent)) return resolved;
+      if (status === 100) this.#continueSent = true;
+      this.#statusLine(status, head.reason);
+      writeFields(w, head.headers, "");
+      w.ensure(2);
+      w.crlf();
+      return w.flush();
+    }
+    this.#res = RES_STARTED;
+    this.#statusLine(status, head.reason);
+    writeFields(w, head.headers, "");
+    let close = this.#closeAfter || seen.close || this.#draining;
+    let framing: number;
+    if (status === 101) {
+      framing = R_TUNNEL;
+      w.field("connection", "upgrade");
+      if (!seen.upgrade && req.upgrade !== undefined) w.field("upgrade", req.upgrade);
+    } else if (req.method === "HEAD" || status === 204 || status === 304) {
+      framing = R_NONE;
+    } else if (endStream) {
+      framing = R_NONE;
+      if (!seen.contentLength) w.field("content-length", "0");
+    } else if (seen.contentLength) {
+      framing = R_LENGTH;
+    } else if (req.minorVersion >= 1) {
+      framing = R_CHUNKED;
+      w.field("transfer-encoding", "chunked");
+    } else {
+      framing = R_CLOSE;
+      close = true;
+    }
+    if (framing !== R_TUNNEL) {
+      if (close) w.field("connection", "close");
+      else if (req.minorVersion === 0) w.field("connection", "keep-alive");
+    }
+    w.ensure(2);
+    w.crlf();
+    this.#framing = framing;
+    this.#closeAfter = close;
+    if (framing === R_TUNNEL) {
+      // Both peers wait for the 101 before speaking the new protocol: write it now.
+      const p = w.flush();
+      if (this.#reqDone) {
+        this.#tunnel = true;
+        this.#reader.raw();
+        this.#wakeHead();
+      } else {
+        this.#tunnelAfterBody = true;
+      }
+      return p;
+    }
+    if (endStream) return this.#endResponse(w.flush());
+    return resolved; // held until the first data, so head + small body leave in one write
+  }
+
+  #statusLine(status: number, reason: string | undefined): void {
+    const w = this.#w;
+    if (reason === undefined || reason === defaultReason(status)) {
+      const l = statusLine(status);
+      w.ensure(l.length);
+      w.bytes(l);
+    } else {
+      w.ensure(reason.length + 16);
+      w.str("HTTP/1.1 " + status + " " + reason);
+      w.crlf();
+    }
+  }
+
+  /** @internal */
+  _sendData(stream: ServerStream, chunk: Uint8Array, endStream: boolean): Promise<void> {
+    if (stream !== this.#stream || this.#closed) return resolved;
+    if (this.#res !== RES_STARTED) {
+      return Promise.reject(new ProxyError("internal", "internal", "Cannot send data before the response head"));
+    }
+    const w = this.#w;
+    const n = chunk.length;
+    let p: Promise<void>;
+    switch (this.#framing) {
+      case R_NONE:
+        p = w.flush();
+        break;
+      case R_CHUNKED:
+        if (n === 0) {
+          if (!endStream) return w.held > 0 ? w.flush() : resolved;
+          w.ensure(5);
+          w.bytes(LAST_CHUNK);
+          p = w.flush();
+        } else if (n < COPY_LIMIT) {
+          w.hex(n);
+          w.ensure(n + 7);
+          w.bytes(chunk);
+          w.crlf();
+          if (endStream) w.bytes(LAST_CHUNK);
+          p = w.flush();
+        } else {
+          w.hex(n);
+          void w.flush().catch(() => {});
+          void this.#io.write(chunk).catch(() => {});
+          w.ensure(7);
+          w.crlf();
+          if (endStream) w.bytes(LAST_CHUNK);
+          p = w.flush();
+        }
+        break;
+      default:
+        // Content-Length, close-delimited and tunnel bytes go out as they are.
+        if (w.held > 0 && n < COPY_LIMIT) {
+          w.ensure(n);
+          w.bytes(chunk);
+          p = w.flush();
+        } else if (w.held > 0) {
+          p = w.flushThen(chunk);
+        } else if (n > 0) {
+          p = this.#io.write(chunk);
+        } else {
+          p = resolved;
+        }
+        if (endStream && (this.#framing === R_CLOSE || this.#framing === R_TUNNEL)) this.#closeAfter = true;
+    }
+    if (endStream) return this.#endResponse(p);
+    return p;
+  }
+
+  /** @internal */
+  _sendTrailers(stream: ServerStream, trailers: HeaderMap): Promise<void> {
+    if (stream !== this.#stream || this.#closed) return resolved;
+    if (this.#res !== RES_STARTED) {
+      return Promise.reject(new ProxyError("internal", "internal", "Cannot send trailers before the response head"));
+    }
+    const w = this.#w;
+    if (this.#framing === R_CHUNKED) {
+      w.ensure(3);
+      w.byte(48);
+      w.crlf();
+      writeFields(w, trailers, "");
+      w.ensure(2);
+      w.crlf();
+    } else if (this.#framing === R_CLOSE) {
+      this.#closeAfter = true;
+    }
+    // Other framings cannot carry trailers: they are dropped and the body just ends.
+    return this.#endResponse(w.flush());
+  }
+
+  /** @internal */
+  _sendLocalReply(stream: ServerStream, error: ProxyError, body?: string): Promise<void> {
+    if (stream !== this.#stream || this.#closed) return resolved;
+    if (this.#res !== RES_IDLE) {
+      this.#close();
+      return resolved;
+    }
+    if (
+      error.kind === "downstream_protocol_error" || error.kind === "header_too_large" ||
+      error.kind === "body_too_large"
+    ) {
+      this.#closeAfter = true;
+    }
+    const text = body ?? localReplyBody(error.kind);
+    const headers = new Http1Headers();
+    const bytes = utf8.encode(text);
+    headers.add("content-type", "text/plain; charset=utf-8");
+    headers.add("content-length", String(bytes.length));
+    void this._sendResponse(stream, new Http1ResponseHead(error.status, headers), false);
+    return this._sendData(stream, bytes, true);
+  }
+
+  /** @internal */
+  _reset(stream: ServerStream, _error: ProxyError): void {
+    if (stream !== this.#stream) return;
+    this.#close();
+  }
+
+  // === connection lifecycle ===
+
+  #endResponse(p: Promise<void>): Promise<void> {
+    this.#res = RES_ENDED;
+    if (
+      !this.#reqDone && this.#stream !== null && this.#stream.request.expectContinue && !this.#continueSent &&
+      !this.#bodySeen
+    ) {
+      // The client may or may not send the body it announced; the connection cannot be reused.
+      this.#closeAfter = true;
+    }
+    if (this.#closeAfter) {
+      this.#reader.stop();
+      p.then(this.#closeNow, this.#closeNow);
+      this.#markClosed();
+      return p;
+    }
+    if (!this.#reqDone) {
+      if (this.#receiver === null) {
+        this.#discard = true;
+        this.#wakeReceiver();
+      }
+      return p;
+    }
+    this.#stream = null;
+    this.#wakeHead();
+    return p;
+  }
+
+  #wakeHead(): void {
+    const h = this.#headWait;
+    if (h !== null) {
+      this.#headWait = null;
+      h();
+    }
+  }
+
+  /** Stops parsing and releases waiters; the socket itself is closed by the caller or after a write. */
+  #markClosed(): void {
+    this.#closed = true;
+    this.#reader.stop();
+    this.#wakeHead();
+    this.#wakeReceiver();
+  }
+
+  #close(): void {
+    this.#markClosed();
+    this.#io.close();
+  }
+
+  /** A complete local reply (head + body) in one write; used for protocol errors. */
+  #writeLocal(status: number, text: string, keepAlive: boolean): Promise<void> {
+    const w = this.#w;
+    const body = utf8.encode(text);
+    this.#statusLine(status, undefined);
+    w.field("content-type", "text/plain; charset=utf-8");
+    w.field("content-length", String(body.length));
+    w.field("connection", keepAlive ? "keep-alive" : "close");
+    w.ensure(body.length + 2);
+    w.crlf();
+    w.bytes(body);
+    return w.flush();
+  }
+}

@@ -1,0 +1,178 @@
+import { deepStrictEqual as assertEquals, equal, ok, throws } from "node:assert/strict";
+import { type ConfigError, formatConfigError, loadConfigFile, parseConfigText } from "./mod.ts";
+
+const BASE = `
+servers:
+  - routers:
+      - router_config_name: r
+        virtual_hosts:
+          - name: v
+            domains: ["*"]
+            routers:
+              - match: { prefix: / }
+                route: { cluster_name: c }
+    listeners:
+      - name: l
+        address: 127.0.0.1:2045
+        filter_chains:
+          - filters:
+              - type: proxy
+                config: { downstream_protocol: Http1, router_config_name: r }
+cluster_manager:
+  clusters:
+    - name: c
+      hosts: [{ address: 127.0.0.1:2046 }]
+`;
+
+function errorsOf(text: string): string[] {
+  return parseConfigText(text, "t.yaml").errors.map((e: ConfigError) =>
+    `${e.line}:${e.col} ${e.path}: ${e.message}`
+  );
+}
+
+Deno.test("parseConfigText() builds a frozen snapshot with defaults filled", () => {
+  const { snapshot, errors } = parseConfigText(BASE, "t.yaml");
+  assertEquals(errors, []);
+  ok(snapshot);
+  ok(Object.isFrozen(snapshot) && Object.isFrozen(snapshot.clusters[0]!.hosts[0]));
+  assertEquals(snapshot.admin.address, { hostname: "127.0.0.1", port: 34901 });
+  const server = snapshot.servers[0]!;
+  equal(server.gracefulTimeoutMs, 30_000);
+  equal(server.defaultLogLevel, "info");
+  const l = server.listeners[0]!;
+  assertEquals(l.address, { hostname: "127.0.0.1", port: 2045 });
+  assertEquals(l.networkFilters[0], {
+    type: "proxy",
+    downstreamProtocols: ["Http1"],
+    autoDetect: false,
+    upstreamProtocol: undefined,
+    routerConfigName: "r",
+    fallbackForUnknownProtocol: false,
+    extendConfig: {},
+  });
+  const c = snapshot.clusters[0]!;
+  equal(c.type, "SIMPLE");
+  equal(c.lbType, "LB_RANDOM");
+  equal(c.connectTimeoutMs, 10_000);
+  equal(c.maxRequestPerConn, 1024);
+  equal(c.maxConnectionsPerHost, 1);
+  equal(server.routers[0]!.virtualHosts[0]!.routers[0]!.route!.timeoutMs, 60_000);
+  throws(() => (snapshot.clusters as unknown as unknown[]).push(1));
+});
+
+Deno.test("parseConfigText() reads JSON with the same positions and case-insensitive keys", () => {
+  const json = JSON.stringify(
+    {
+      Servers: [{ listeners: [] }],
+      cluster_manager: { clusters: [{ Name: "a", LB_TYPE: "LB_RANDOMM" }] },
+    },
+    null,
+    2,
+  );
+  assertEquals(errorsOf(json), [
+    '11:20 cluster_manager.clusters[0].lb_type: unknown value "LB_RANDOMM"; did you mean "LB_RANDOM"?',
+  ]);
+});
+
+Deno.test("validateConfig() reports unknown lb_type with did-you-mean", () => {
+  assertEquals(errorsOf(BASE.replace("- name: c", "- name: c\n      lb_type: LB_ROUNDROBN")), [
+    '21:16 cluster_manager.clusters[0].lb_type: unknown value "LB_ROUNDROBN"; did you mean "LB_ROUNDROBIN"?',
+  ]);
+});
+
+Deno.test("validateConfig() reports a missing required field at its parent mapping", () => {
+  assertEquals(errorsOf(BASE.replace("router_config_name: r }", "}")), [
+    '17:25 servers[0].listeners[0].filter_chains[0].filters[0].config.router_config_name: missing required field "router_config_name"',
+  ]);
+});
+
+Deno.test("validateConfig() checks weighted cluster names and weights", () => {
+  const text = BASE.replace(
+    "route: { cluster_name: c }",
+    "route: { weighted_clusters: [{ cluster: { name: c, weight: 0 } }, { cluster: { name: d, weight: 5 } }] }",
+  );
+  assertEquals(errorsOf(text), [
+    "10:76 servers[0].routers[0].virtual_hosts[0].routers[0].route.weighted_clusters[0].cluster.weight: 0 is out of range; expected at least 1",
+    '10:102 servers[0].routers[0].virtual_hosts[0].routers[0].route.weighted_clusters[1].cluster.name: unknown cluster "d"; did you mean "c"?',
+  ]);
+});
+
+Deno.test("validateConfig() accepts MOSN zero values for unsupported fields and rejects real ones", () => {
+  equal(errorsOf(BASE.replace("- filters:", "- tls_context: {}\n            filters:")).length, 0);
+  assertEquals(
+    errorsOf(BASE.replace("- filters:", "- tls_context: { status: true }\n            filters:")),
+    [
+      "15:26 servers[0].listeners[0].filter_chains[0].tls_context: tls_context is not supported yet (TLS)",
+    ],
+  );
+});
+
+Deno.test("validateConfig() resolves Auto, comma lists and legacy X protocols", () => {
+  const auto = parseConfigText(
+    BASE.replace("downstream_protocol: Http1", "downstream_protocol: Auto"),
+    "t.yaml",
+  );
+  const filter = auto.snapshot!.servers[0]!.listeners[0]!.networkFilters[0]!;
+  ok(filter.type === "proxy");
+  assertEquals([filter.downstreamProtocols, filter.autoDetect], [["Http1", "bolt", "boltv2"], true]);
+  const list = parseConfigText(
+    BASE.replace("downstream_protocol: Http1", 'downstream_protocol: "BOLT,http1"'),
+    "t.yaml",
+  );
+  const f2 = list.snapshot!.servers[0]!.listeners[0]!.networkFilters[0]!;
+  ok(f2.type === "proxy");
+  assertEquals(f2.downstreamProtocols, ["bolt", "Http1"]);
+  assertEquals(errorsOf(BASE.replace("downstream_protocol: Http1", "downstream_protocol: X")), [
+    '17:48 servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: legacy downstream_protocol "X" needs extend_config.sub_protocol',
+  ]);
+  const x = BASE.replace(
+    "downstream_protocol: Http1",
+    "downstream_protocol: X, extend_config: { sub_protocol: bolt }",
+  );
+  equal(errorsOf(x).length, 0);
+});
+
+Deno.test("validateConfig() asks for a fallback before a tcp_proxy and checks its cluster", () => {
+  const text = BASE.replace(
+    "router_config_name: r }",
+    "router_config_name: r }\n              - type: tcp_proxy\n                config: { cluster: nope }",
+  );
+  assertEquals(errorsOf(text), [
+    "18:17 servers[0].listeners[0].filter_chains[0].filters[1]: tcp_proxy after proxy is never reached; set fallback_for_unknown_protocol: true on the proxy",
+    '19:36 servers[0].listeners[0].filter_chains[0].filters[1].config.cluster: unknown cluster "nope"',
+  ]);
+});
+
+Deno.test("validateConfig() lowercases matcher header names and converts durations", () => {
+  const text = BASE.replace(
+    "- match: { prefix: / }\n                route: { cluster_name: c }",
+    "- match: { headers: [{ name: X-Tenant, value: a }] }\n                route: { cluster_name: c, timeout: 1m30s, retry_policy: { retry_timeout: 500ms } }",
+  );
+  const { snapshot, errors } = parseConfigText(text, "t.yaml");
+  assertEquals(errors, []);
+  const route = snapshot!.servers[0]!.routers[0]!.virtualHosts[0]!.routers[0]!;
+  assertEquals(route.match.headers, [{ name: "x-tenant", value: "a", regex: false }]);
+  equal(route.route!.timeoutMs, 90_000);
+  equal(route.route!.retryPolicy!.retryTimeoutMs, 500);
+});
+
+Deno.test("validateConfig() reports duplicate keys case-insensitively", () => {
+  assertEquals(errorsOf(BASE.replace("- name: c", "- name: c\n      NAME: d")), [
+    '21:7 cluster_manager.clusters[0].name: duplicate field "NAME" (first set at 20:7)',
+  ]);
+});
+
+Deno.test("validateConfig() reports an empty document", () => {
+  assertEquals(errorsOf("# nothing\n"), ["1:1 : the config is empty"]);
+});
+
+Deno.test("loadConfigFile() turns an unreadable file into an error", async () => {
+  const { snapshot, errors } = await loadConfigFile("/nonexistent/meshctl.yaml");
+  equal(snapshot, undefined);
+  equal(formatConfigError(errors[0]!), "/nonexistent/meshctl.yaml:1:1: cannot read the config: no such file");
+});
+
+Deno.test("formatConfigError() leaves out an empty path", () => {
+  equal(formatConfigError({ file: "f", line: 2, col: 3, path: "", message: "m" }), "f:2:3: m");
+  equal(formatConfigError({ file: "f", line: 2, col: 3, path: "a.b", message: "m" }), "f:2:3: a.b: m");
+});

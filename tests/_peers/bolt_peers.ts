@@ -1,0 +1,225 @@
+/**
+ * Real SOFA bolt peers for tests: a `sofa-rpc-node` RpcServer bound to 127.0.0.1 and an RpcClient that
+ * calls a direct address (no registry). Everything returned is stoppable and leaves no timers or sockets.
+ *
+ * Services on every server (interface:version):
+ * - `com.nodejs.test.TestService:1.0`: `plus(a, b)` → a + b; `slow(ms)` → ms after waiting ms;
+ *   `whoami()` → the server's name; `crash()` destroys every connection of the server mid-call
+ *   (the caller sees the connection close, never a response); `fail(msg)` throws (bolt status 1).
+ * - `com.nodejs.test.EchoService:1.0`: `echo(s)` → s.
+ * @module
+ */
+import net from "node:net";
+import sofa from "sofa-rpc-node";
+
+export const TEST_SERVICE = "com.nodejs.test.TestService";
+export const ECHO_SERVICE = "com.nodejs.test.EchoService";
+
+/** A hessian-typed argument in sofa-rpc-node's `{ $class, $ }` form. */
+export interface JavaArg {
+  $class: string;
+  $: unknown;
+}
+
+export function int(n: number): JavaArg {
+  return { $class: "int", $: n };
+}
+
+export function str(s: string): JavaArg {
+  return { $class: "java.lang.String", $: s };
+}
+
+// === the untyped library, narrowed to what is used here ===
+
+interface SofaLogger {
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+}
+
+interface SofaServerConnection {
+  socket: { destroy(): void };
+}
+
+interface SofaServer {
+  publishPort: number;
+  _connections: Map<string, SofaServerConnection>;
+  _handleSocket(socket: unknown): void;
+  emit(event: string, ...args: unknown[]): boolean;
+  on(event: string, fn: (...args: unknown[]) => void): unknown;
+  addService(info: { interfaceName: string; version?: string }, delegate: Record<string, unknown>): void;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface SofaConsumer {
+  ready(): Promise<void>;
+  invoke(method: string, args: unknown[], options?: { responseTimeout?: number }): Promise<unknown>;
+}
+
+interface SofaClient {
+  createConsumer(options: Record<string, unknown>): SofaConsumer;
+  on(event: string, fn: (...args: unknown[]) => void): unknown;
+  close(): Promise<void>;
+}
+
+interface SofaModule {
+  server: { RpcServer: new (options: Record<string, unknown>) => SofaServer };
+  client: { RpcClient: new (options: Record<string, unknown>) => SofaClient };
+}
+
+const lib = sofa as unknown as SofaModule;
+
+function noop(): void {}
+
+/** Keeps the library quiet: its default logging would flood test output. */
+const silentLogger: SofaLogger = { info: noop, warn: noop, error: noop, debug: noop };
+
+/** Listens on 127.0.0.1 only (the library's own _startServer binds every interface). */
+class LoopbackRpcServer extends lib.server.RpcServer {
+  _startServer(port: number): net.Server {
+    const server = net.createServer();
+    server.once("error", (err: unknown) => this.emit("error", err));
+    server.on("connection", (socket: unknown) => this._handleSocket(socket));
+    server.listen(port, "127.0.0.1", () => {
+      const addr = server.address();
+      if (port === 0 && addr !== null && typeof addr === "object") this.publishPort = addr.port;
+    });
+    return server;
+  }
+}
+
+export interface BoltServerPeer {
+  readonly name: string;
+  readonly port: number;
+  /** "127.0.0.1:port". */
+  readonly address: string;
+  /** Calls served so far (any method). */
+  readonly calls: number;
+  stop(): Promise<void>;
+}
+
+export interface BoltServerOptions {
+  /** 0 (default) = an ephemeral port. */
+  port?: number;
+  /** What whoami() returns; defaults to "server-<port>". */
+  name?: string;
+}
+
+/** Starts a sofa-rpc-node bolt server on 127.0.0.1 with the test services. */
+export async function startBoltServer(options: BoltServerOptions = {}): Promise<BoltServerPeer> {
+  const server = new LoopbackRpcServer({
+    appName: "meshctl-test",
+    port: options.port ?? 0,
+    logger: silentLogger,
+  });
+  server.on("error", noop); // errors surface to the caller as failed calls
+  let calls = 0;
+  let name = options.name ?? "";
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  server.addService({ interfaceName: TEST_SERVICE, version: "1.0" }, {
+    async plus(a: number, b: number) {
+      calls++;
+      return await Promise.resolve(a + b);
+    },
+    async slow(ms: number) {
+      calls++;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        timers.add(t);
+      });
+      return ms;
+    },
+    async whoami() {
+      calls++;
+      return await Promise.resolve(name);
+    },
+    async fail(msg: string) {
+      calls++;
+      await Promise.resolve();
+      throw new Error(msg);
+    },
+    async crash() {
+      calls++;
+      for (const conn of server._connections.values()) conn.socket.destroy();
+      // Never answers: the connection is gone.
+      await new Promise(noop);
+    },
+  });
+  server.addService({ interfaceName: ECHO_SERVICE, version: "1.0" }, {
+    async echo(s: string) {
+      calls++;
+      return await Promise.resolve(s);
+    },
+  });
+  await server.start();
+  const port = server.publishPort;
+  if (!name) name = `server-${port}`;
+  return {
+    name,
+    port,
+    address: `127.0.0.1:${port}`,
+    get calls() {
+      return calls;
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await server.close();
+    },
+  };
+}
+
+export interface BoltClientPeer {
+  /** Calls `service`:1.0 `method` with hessian-typed args; rejects on RPC errors and timeouts. */
+  invoke(service: string, method: string, args: JavaArg[], timeoutMs?: number): Promise<unknown>;
+  plus(a: number, b: number): Promise<unknown>;
+  /** `n` concurrent plus(i, i) calls; resolves with each result or the Error it failed with. */
+  plusMany(n: number): Promise<(unknown | Error)[]>;
+  close(): Promise<void>;
+}
+
+/** A sofa-rpc-node client that calls `address` ("host:port") directly, without a registry. */
+export function boltClient(address: string): BoltClientPeer {
+  const client = new lib.client.RpcClient({ logger: silentLogger });
+  client.on("error", noop);
+  const consumers = new Map<string, SofaConsumer>();
+  function consumer(service: string): SofaConsumer {
+    let c = consumers.get(service);
+    if (c === undefined) {
+      c = client.createConsumer({ interfaceName: service, version: "1.0", serverHost: address });
+      consumers.set(service, c);
+    }
+    return c;
+  }
+  async function invoke(
+    service: string,
+    method: string,
+    args: JavaArg[],
+    timeoutMs = 3000,
+  ): Promise<unknown> {
+    const c = consumer(service);
+    await c.ready();
+    return await c.invoke(method, args, { responseTimeout: timeoutMs });
+  }
+  return {
+    invoke,
+    plus: (a, b) => invoke(TEST_SERVICE, "plus", [int(a), int(b)]),
+    plusMany(n) {
+      const calls: Promise<unknown | Error>[] = [];
+      for (let i = 0; i < n; i++) {
+        calls.push(
+          invoke(TEST_SERVICE, "plus", [int(i), int(i)]).catch((e: unknown) =>
+            e instanceof Error ? e : new Error(String(e))
+          ),
+        );
+      }
+      return Promise.all(calls);
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The layer rules, checked: a module imports another only through its `mod.ts`, and only modules in a
+ * lower layer (or the same layer when listed). Upward or sideways imports fail with the offending line.
+ */
+import { assertEquals } from "node:assert/strict";
+import { ROOT } from "./_e2e.ts";
+
+/** Layer of each top-level module under src/; a module may import modules of a strictly lower layer. */
+const LAYER: Record<string, number> = {
+  core: 0,
+  config: 1,
+  stats: 1,
+  accesslog: 1,
+  codec: 2,
+  transport: 3,
+  filter: 3,
+  router: 3,
+  admin: 3,
+  upstream: 4,
+  proxy: 5,
+  listener: 6,
+  server: 7,
+  cli: 8,
+};
+
+async function* tsFiles(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* tsFiles(p);
+    else if (e.name.endsWith(".ts")) yield p;
+  }
+}
+
+Deno.test("src/ modules import only lower layers, and only through mod.ts", async () => {
+  const src = `${ROOT}src`;
+  const violations: string[] = [];
+  for await (const file of tsFiles(src)) {
+    const rel = file.slice(src.length + 1);
+    const from = rel.split("/")[0]!;
+    if (file.endsWith("_test.ts") || file.endsWith("_bench.ts")) continue;
+    const text = await Deno.readTextFile(file);
+    for (const m of text.matchAll(/(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g)) {
+      const spec = m[1] ?? m[2]!;
+      const target = new URL(spec, `file://${file}`).pathname;
+      if (!target.startsWith(src + "/")) {
+        if (!target.endsWith("/deno.json")) violations.push(`${rel}: imports outside src/: ${spec}`);
+        continue;
+      }
+      const targetRel = target.slice(src.length + 1);
+      const to = targetRel.split("/")[0]!;
+      if (to === from) continue;
+      if (!(from in LAYER) || !(to in LAYER)) {
+        violations.push(`${rel}: unknown module ${from} or ${to} (add it to LAYER)`);
+        continue;
+      }
+      if (LAYER[to]! >= LAYER[from]!) violations.push(`${rel}: ${from} (layer ${LAYER[from]}) imports ${to} (layer ${LAYER[to]})`);
+      if (targetRel !== `${to}/mod.ts`) violations.push(`${rel}: reaches past ${to}/mod.ts to ${targetRel}`);
+    }
+  }
+  assertEquals(violations, []);
+});
+
+Deno.test("Makefile RUN_FLAGS, deno task meshctl and the e2e harness grant the same permissions", async () => {
+  const make = await Deno.readTextFile(`${ROOT}Makefile`);
+  const makeFlags = make.match(/^RUN_FLAGS := (.*)$/m)![1]!.trim().split(/\s+/);
+  const deno = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task: string = deno.tasks.meshctl.command;
+  const taskFlags = task.replace(/^deno run /, "").replace(/ main\.ts$/, "").split(/\s+/);
+  assertEquals(taskFlags, makeFlags);
+  const { RUN_FLAGS } = await import("./_e2e.ts");
+  assertEquals(RUN_FLAGS, makeFlags);
+  const shebang = (await Deno.readTextFile(`${ROOT}main.ts`)).split("\n")[0]!;
+  assertEquals(shebang.replace("#!/usr/bin/env -S deno run ", "").split(/\s+/), makeFlags);
+});

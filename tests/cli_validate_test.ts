@@ -1,0 +1,129 @@
+import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
+import { ROOT, runMeshctl } from "./_util.ts";
+
+Deno.test("meshctl validate prints one ok line per valid file and exits 0", async () => {
+  const r = await runMeshctl([
+    "validate",
+    "config/meshctl.yaml",
+    "config/mosn_examples/proxy-fallback-example_config.json",
+  ]);
+  assertEquals(r.stderr.trim(), "");
+  assertEquals(
+    r.stdout,
+    "config/meshctl.yaml: ok (3 listeners, 2 clusters, 3 routers)\n" +
+      "config/mosn_examples/proxy-fallback-example_config.json: ok (1 listener, 2 clusters, 1 router)\n",
+  );
+  assertEquals(r.code, 0);
+});
+
+Deno.test("meshctl validate accepts every example config", async () => {
+  const files = [...walkConfigs(`${ROOT}config`)].map((f) => f.slice(ROOT.length)).sort();
+  assertEquals(files.length > 10, true);
+  const r = await runMeshctl(["validate", ...files]);
+  assertEquals(r.stderr.trim(), "");
+  assertEquals(r.stdout.trim().split("\n").length, files.length);
+  assertEquals(r.code, 0);
+});
+
+Deno.test("meshctl validate reports every error at once with file:line:col", async () => {
+  const r = await runMeshctl(["validate", "config/invalid/mistakes.yaml"]);
+  const f = "config/invalid/mistakes.yaml";
+  const route = "servers[0].routers[0].virtual_hosts[0].routers";
+  const filters = "servers[0].listeners[0].filter_chains[0].filters[0].config";
+  assertEquals(r.stdout, "");
+  assertEquals(r.stderr.trim().split("\n"), [
+    `${f}:3:24: servers[0].default_log_level: unknown value "VERBOSE"; expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL`,
+    `${f}:4:23: servers[0].graceful_timeout: expected a duration string like "30s" or "30ms" (MOSN reads bare numbers as nanoseconds)`,
+    `${f}:11:17: ${route}[0]: a route takes only one of route, direct_response or redirect (got route, direct_response)`,
+    `${f}:11:24: ${route}[0].match: match takes at most one of prefix, path or regex (got prefix, path)`,
+    `${f}:12:58: ${route}[0].route.timeout: invalid duration "5 seconds"; expected Go syntax like "1s", "500ms", "1m30s"`,
+    `${f}:14:33: ${route}[1].match.regex: invalid regex "([a-z": Unterminated character class`,
+    `${f}:15:40: ${route}[1].route.cluster_name: unknown cluster "backnd"; did you mean "backend"?`,
+    `${f}:17:44: ${route}[2].direct_response.status: 700 is out of range; expected 100..599`,
+    `${f}:24:48: ${filters}.downstream_protocol: unknown protocol "Htp1"; did you mean "Http1"?`,
+    `${f}:24:74: ${filters}.router_config_name: no router named "mian" in servers[].routers; did you mean "main"?`,
+    `${f}:25:15: servers[0].listeners[1].name: duplicate listener "web" (also at servers[0].listeners[0].name)`,
+    `${f}:26:18: servers[0].listeners[1].address: address "0.0.0.0:8080" is already used by servers[0].listeners[0]`,
+    `${f}:30:25: servers[0].listeners[1].filter_chains[0].filters[0].config.router_config_name: missing required field "router_config_name"`,
+    `${f}:34:16: cluster_manager.clusters[0].lb_type: unknown value "LB_RANDOMM"; did you mean "LB_RANDOM"?`,
+    `${f}:35:7: cluster_manager.clusters[0].conect_timeout: unknown field "conect_timeout"; did you mean "connect_timeout"?`,
+    `${f}:37:22: cluster_manager.clusters[0].hosts[0].address: invalid address "127.0.0.1"; expected "host:port" or "tcp://host:port"`,
+    `${f}:37:41: cluster_manager.clusters[0].hosts[0].weight: 0 is out of range; expected 1..128`,
+    `${f}:38:13: cluster_manager.clusters[1].name: duplicate cluster "backend" (also at cluster_manager.clusters[0].name)`,
+    `${f}:39:49: cluster_manager.clusters[1].hosts[0].weight: 200 is out of range; expected 1..128`,
+  ]);
+  assertEquals(r.code, 1);
+});
+
+Deno.test("meshctl validate names each unsupported MOSN feature", async () => {
+  const r = await runMeshctl(["validate", "config/invalid/unsupported.yaml"]);
+  const f = "config/invalid/unsupported.yaml";
+  assertEquals(r.stderr.trim().split("\n"), [
+    `${f}:3:3: dynamic_resources: dynamic_resources is not supported yet (reserved for xDS)`,
+    `${f}:4:10: tracing: tracing is not supported yet`,
+    `${f}:14:42: servers[0].routers[0].virtual_hosts[0].routers[0].request_mirror_policies: request_mirror_policies is not supported yet`,
+    `${f}:19:26: servers[0].listeners[0].filter_chains[0].tls_context: tls_context is not supported yet (TLS)`,
+    `${f}:22:48: servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: protocol "Http2" is not supported yet (supported: Http1, bolt, boltv2)`,
+    `${f}:24:19: servers[0].listeners[0].stream_filters[0].type: stream filter "fault" is not supported yet`,
+    `${f}:29:13: cluster_manager.clusters[0].type: "STATIC" is not supported yet (supported: SIMPLE, STRICT_DNS)`,
+    `${f}:30:16: cluster_manager.clusters[0].lb_type: "LB_LEAST_CONNECTION" is not supported yet (supported: LB_RANDOM, LB_ROUNDROBIN, LB_WEIGHTED_ROUNDROBIN, LB_LEAST_REQUEST, LB_MAGLEV)`,
+    `${f}:31:21: cluster_manager.clusters[0].health_check: health_check is not supported yet`,
+    `${f}:32:25: cluster_manager.clusters[0].lb_subset_config: lb_subset_config is not supported yet`,
+  ]);
+  assertEquals(r.code, 1);
+});
+
+Deno.test("meshctl validate reports syntax errors, duplicate keys and missing files, checking every file", async () => {
+  const r = await runMeshctl([
+    "validate",
+    "config/invalid/syntax_error.conf",
+    "config/invalid/duplicate_keys.json",
+    "config/nope.yaml",
+    "config/meshctl.yaml",
+  ]);
+  assertEquals(r.stdout, "config/meshctl.yaml: ok (3 listeners, 2 clusters, 3 routers)\n");
+  const lines = r.stderr.trim().split("\n");
+  assertEquals(lines.length, 3);
+  assertMatch(lines[0]!, /^config\/invalid\/syntax_error\.conf:6:1: syntax error: /);
+  assertEquals(
+    lines[1],
+    'config/invalid/duplicate_keys.json:9:22: cluster_manager.clusters[0].name: duplicate field "Name" (first set at 9:9)',
+  );
+  assertEquals(lines[2], "config/nope.yaml:1:1: cannot read the config: no such file");
+  assertEquals(r.code, 1);
+});
+
+Deno.test("meshctl validate exits 2 on usage errors", async () => {
+  const none = await runMeshctl(["validate"]);
+  assertEquals(none.code, 2);
+  assertMatch(none.stderr, /no config file given/);
+  const flag = await runMeshctl(["validate", "--strict", "config/meshctl.yaml"]);
+  assertEquals(flag.code, 2);
+  assertMatch(flag.stderr, /unknown option "--strict"/);
+  assertEquals(flag.stdout, "");
+});
+
+Deno.test("meshctl validate prints no colour when NO_COLOR is set or output is piped", async () => {
+  const r = await runMeshctl(["validate", "config/invalid/syntax_error.conf"], { NO_COLOR: "" });
+  assertEquals(r.stderr.includes("\x1b["), false);
+});
+
+Deno.test("meshctl schema prints a JSON Schema", async () => {
+  const r = await runMeshctl(["schema"]);
+  assertEquals(r.code, 0);
+  const schema = JSON.parse(r.stdout);
+  assertEquals(schema.$schema, "http://json-schema.org/draft-07/schema#");
+  assertEquals(schema.required, ["servers"]);
+  assertEquals(
+    schema.properties.cluster_manager.properties.clusters.items.properties.lb_type.enum.includes("LB_MAGLEV"),
+    true,
+  );
+});
+
+function* walkConfigs(dir: string): Generator<string> {
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory && e.name !== "invalid") yield* walkConfigs(p);
+    else if (e.isFile && /\.(ya?ml|json)$/.test(e.name)) yield p;
+  }
+}
