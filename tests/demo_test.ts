@@ -1,5 +1,5 @@
 /** `make run`'s demo: config/meshctl.yaml answers curl 127.0.0.1:2045/ through two listeners. */
-import { assertEquals, assertMatch } from "node:assert/strict";
+import { assertEquals, assertMatch } from "./_assert.ts";
 import { curl, ROOT, runCli, startMeshctl } from "./_e2e.ts";
 
 Deno.test("config/meshctl.yaml serves MOSN's classic demo on 127.0.0.1:2045", {

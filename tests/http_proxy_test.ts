@@ -2,7 +2,7 @@
  * HTTP/1.1 through the real meshctl: routing, keep-alive reuse, bodies, WebSocket, failures, smuggling,
  * retries, two hops. Peers: curl, Deno origins, raw sockets.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import {
   adminStats,
   curl,
@@ -114,7 +114,7 @@ Deno.test("meshctl answers 404 when no route matches and counts it", opts, async
       const stats = await adminStats(mesh.adminPort);
       const ds = Object.entries(stats["downstream"] ?? {}).find(([k]) => k.includes("ingress"))?.[1];
       assert(ds !== undefined, JSON.stringify(stats));
-      assertEquals(ds["request_404_total"], 1);
+      assertEquals(ds!["request_404_total"], 1);
     });
   } finally {
     await origin.close();
@@ -396,7 +396,9 @@ Deno.test("meshctl drains in-flight requests on SIGTERM and exits 0", opts, asyn
     return new Response("finished");
   });
   const port = freePort();
-  const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: [origin.address] }));
+  const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: [origin.address] }), {
+    env: { MESHCTL_LOG_LEVEL: "info" },
+  });
   try {
     const inFlight = curl([`http://127.0.0.1:${port}/`]);
     await new Promise((r) => setTimeout(r, 200));

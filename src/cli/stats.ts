@@ -389,9 +389,10 @@ export default async function run(args: string[]): Promise<number> {
   let previous: RateState | undefined;
   let status = EXIT_OK;
   try {
-    for (let i = 0; count === undefined || i < count; i++) {
+    const refreshes = watch === undefined ? 1 : count ?? Infinity;
+    for (let i = 0; i < refreshes; i++) {
       if (i > 0) {
-        await sleep(watch! * 1000, stop.signal);
+        await sleep((watch ?? 0) * 1000, stop.signal);
         if (stop.signal.aborted) break;
       }
       let frame: string;

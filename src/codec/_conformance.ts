@@ -163,7 +163,10 @@ class RecordingReceiver implements ResponseReceiver {
   }
 }
 
-async function feedAll(conn: { feed(d: Uint8Array): void | Promise<void> }, parts: Uint8Array[]): Promise<void> {
+async function feedAll(
+  conn: { feed(d: Uint8Array): void | Promise<void> },
+  parts: Uint8Array[],
+): Promise<void> {
   for (const p of parts) {
     // Each part is a fresh copy that is then scribbled over, to catch views kept past the call.
     const copy = p.slice();
@@ -180,7 +183,11 @@ async function clientSend(
 ): Promise<{ conn: ClientConnection; io: FakeConnectionIO; rec: RecordingReceiver; unusable: ProxyError[] }> {
   const io = new FakeConnectionIO();
   const unusable: ProxyError[] = [];
-  const conn = fx.codec.newClientConnection(io, { onUnusable: (e) => unusable.push(e) }, fx.options ?? defaultCodecOptions);
+  const conn = fx.codec.newClientConnection(
+    io,
+    { onUnusable: (e) => unusable.push(e) },
+    fx.options ?? defaultCodecOptions,
+  );
   const rec = new RecordingReceiver();
   const s = conn.newStream(rec);
   const req = ex.request;
@@ -191,7 +198,11 @@ async function clientSend(
   return { conn, io, rec, unusable };
 }
 
-async function serverRun(fx: ConformanceFixture, parts: Uint8Array[], responses: ConformanceExchange["response"][]) {
+async function serverRun(
+  fx: ConformanceFixture,
+  parts: Uint8Array[],
+  responses: ConformanceExchange["response"][],
+) {
   const srv = new RecordingServer(fx.codec, fx.options ?? defaultCodecOptions, responses);
   await feedAll(srv.conn, parts);
   // Let queued response writes run.
@@ -224,7 +235,10 @@ function rng(seed: number): () => number {
 /**
  * Runs the suite as steps of `t`, or as one `Deno.test` named `t` when given a string.
  */
-export function runCodecConformance(t: Deno.TestContext | string, fixture: ConformanceFixture): Promise<void> | void {
+export function runCodecConformance(
+  t: Deno.TestContext | string,
+  fixture: ConformanceFixture,
+): Promise<void> | void {
   if (typeof t === "string") {
     Deno.test(t, (ctx) => runSteps(ctx, fixture));
     return;
@@ -293,7 +307,11 @@ async function runSteps(t: Deno.TestContext, fx: ConformanceFixture): Promise<vo
           const c = await clientSend(fx, ex);
           await feedAll(c.conn, parts);
           if (ex.closeDelimited) c.conn.onEof();
-          deepStrictEqual(c.rec.events, base.rec.events, `client split ${parts.map((p) => p.length).join("+")}`);
+          deepStrictEqual(
+            c.rec.events,
+            base.rec.events,
+            `client split ${parts.map((p) => p.length).join("+")}`,
+          );
         }
       });
     }

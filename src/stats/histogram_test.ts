@@ -62,7 +62,7 @@ Deno.test("Histogram keeps exact count, sum, min and max", () => {
 
 Deno.test("Histogram reports zeros when empty", () => {
   const h = new Histogram();
-  assert.equal(h.snapshot(), {
+  assert.deepEqual(h.snapshot(), {
     count: 0,
     sum: 0,
     min: 0,

@@ -41,7 +41,6 @@ const L_CHUNKED = lit("chunked");
 const L_CLOSE = lit("close");
 const L_KEEP_ALIVE = lit("keep-alive");
 const L_100_CONTINUE = lit("100-continue");
-const L_HTTP = lit("http/1.");
 
 // Known-header slots found during the field scan.
 const K_NONE = 0, K_HOST = 1, K_EXPECT = 2, K_UPGRADE = 3, K_CONNECTION = 4, K_CL = 5, K_TE = 6;
@@ -132,7 +131,7 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
     if (c0 === SP || c0 === HTAB) return fail("protocol", "Cannot accept obs-fold header line"), -1;
     let q = p;
     while (TOKEN[b[q]] === 1) q++;
-    if (b[q] !== COLON) {
+    if (q === p || b[q] !== COLON) {
       const c = b[q];
       return fail(
         "protocol",
@@ -141,7 +140,8 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
           : c === SP || c === HTAB
           ? "Cannot accept whitespace between header name and colon"
           : "Cannot accept invalid character in header name",
-      ), -1;
+      ),
+        -1;
     }
     let v = q + 1;
     while (b[v] === SP || b[v] === HTAB) v++;
@@ -149,7 +149,9 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
     let c = b[ve];
     let h = 0;
     while (c !== CR) {
-      if (FIELD_VALUE[c] === 0) return fail("protocol", "Cannot accept control character in header value"), -1;
+      if (FIELD_VALUE[c] === 0) {
+        return fail("protocol", "Cannot accept control character in header value"), -1;
+      }
       h |= c;
       c = b[++ve];
     }
@@ -157,7 +159,9 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
     const next = ve + 2;
     while (ve > v && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
     high |= h;
-    if (n >= maxHeaders) return fail("header_too_large", "Cannot accept more than " + maxHeaders + " headers"), -1;
+    if (n >= maxHeaders) {
+      return fail("header_too_large", "Cannot accept more than " + maxHeaders + " headers"), -1;
+    }
     const o = n * 4;
     if (o + 4 > offs.length) {
       const g = new Int32Array(offs.length * 2);
@@ -271,12 +275,14 @@ export function parseRequestHead(
   const method = methodString(b, start, methodLen, str, start);
   const te = q < 0 ? i : q;
   let path: string;
-  let query = q < 0 ? "" : str.slice(q - start, i - start);
+  const query = q < 0 ? "" : str.slice(q - start, i - start);
   let host = hostIdx >= 0 ? str.slice(offs[hostIdx * 4 + 2] - start, offs[hostIdx * 4 + 3] - start) : "";
   if (b[t] === 47) {
     path = te - t === 1 ? "/" : str.slice(t - start, te - start);
   } else if (te - t === 1 && b[t] === 42) {
-    if (method !== "OPTIONS") return fail("protocol", "Cannot accept asterisk-form target except for OPTIONS");
+    if (method !== "OPTIONS") {
+      return fail("protocol", "Cannot accept asterisk-form target except for OPTIONS");
+    }
     path = "*";
   } else if (method === "CONNECT") {
     // authority-form: the codec parses it but does not tunnel CONNECT.
@@ -316,7 +322,9 @@ export function parseRequestHead(
 function isScheme(s: string, end: number): boolean {
   for (let i = 0; i < end; i++) {
     const c = s.charCodeAt(i) | 0x20;
-    if (!((c >= 97 && c <= 122) || (i > 0 && (c === 0x2b || c === 0x2d || c === 0x2e || (c >= 48 && c <= 57))))) {
+    if (
+      !((c >= 97 && c <= 122) || (i > 0 && (c === 0x2b || c === 0x2d || c === 0x2e || (c >= 48 && c <= 57))))
+    ) {
       return false;
     }
   }
@@ -335,7 +343,9 @@ export function parseResponseHead(
   const minor = version(b, start);
   if (minor < 0 || b[start + 8] !== SP) return fail("protocol", "Cannot parse response status line");
   const d0 = b[start + 9] - 48, d1 = b[start + 10] - 48, d2 = b[start + 11] - 48;
-  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return fail("protocol", "Cannot parse status code");
+  if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) {
+    return fail("protocol", "Cannot parse status code");
+  }
   const status = d0 * 100 + d1 * 10 + d2;
   let p = start + 12;
   let r = p;
@@ -359,7 +369,12 @@ export function parseResponseHead(
 }
 
 /** Parses the trailer section in b[start, end) (end just past the final CRLF) into headers. */
-export function parseTrailers(b: Uint8Array, start: number, end: number, maxHeaders: number): Http1Headers | null {
+export function parseTrailers(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  maxHeaders: number,
+): Http1Headers | null {
   reset();
   high = 0;
   const n = scanFields(b, start, end, maxHeaders);

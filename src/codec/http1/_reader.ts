@@ -155,7 +155,9 @@ export class MessageReader {
         case S_CHUNK_SIZE: {
           const lf = b.indexOf(LF, p);
           if (lf < 0) {
-            if (e - p > MAX_CHUNK_LINE) return this.#fail("protocol", "Cannot accept an overlong chunk-size line");
+            if (e - p > MAX_CHUNK_LINE) {
+              return this.#fail("protocol", "Cannot accept an overlong chunk-size line");
+            }
             if (this.#more(p, MAX_CHUNK_LINE)) continue;
             return;
           }
@@ -186,18 +188,24 @@ export class MessageReader {
         }
         case S_CHUNK_END: {
           if (e - p < 2) {
-            if (e - p === 1 && b[p] !== CR) return this.#fail("protocol", "Cannot find CRLF after chunk data");
+            if (e - p === 1 && b[p] !== CR) {
+              return this.#fail("protocol", "Cannot find CRLF after chunk data");
+            }
             if (this.#more(p, 2)) continue;
             return;
           }
-          if (b[p] !== CR || b[p + 1] !== LF) return this.#fail("protocol", "Cannot find CRLF after chunk data");
+          if (b[p] !== CR || b[p + 1] !== LF) {
+            return this.#fail("protocol", "Cannot find CRLF after chunk data");
+          }
           this.#pos = p + 2;
           this.#state = S_CHUNK_SIZE;
           continue;
         }
         case S_TRAILERS: {
           if (e - p < 2) {
-            if (e - p === 1 && b[p] !== CR && b[p] <= 32) return this.#fail("protocol", "Cannot parse trailers");
+            if (e - p === 1 && b[p] !== CR && b[p] <= 32) {
+              return this.#fail("protocol", "Cannot parse trailers");
+            }
             if (this.#more(p, 2)) continue;
             return;
           }
@@ -248,13 +256,19 @@ export class MessageReader {
     for (;;) {
       const lf = b.indexOf(LF, i);
       if (lf < 0) {
-        if (b.length - p > limit) return this.#fail("header_too_large", "Cannot accept a header section this large"), -2;
+        if (b.length - p > limit) {
+          return this.#fail("header_too_large", "Cannot accept a header section this large"), -2;
+        }
         // Resume at the start of the incomplete line: the empty-line test needs line starts.
         this.#scan = i - p;
         return -1;
       }
-      if (lf === p || b[lf - 1] !== CR) return this.#fail("protocol", "Cannot accept bare LF as line end"), -2;
-      if (lf + 1 - p > limit) return this.#fail("header_too_large", "Cannot accept a header section this large"), -2;
+      if (lf === p || b[lf - 1] !== CR) {
+        return this.#fail("protocol", "Cannot accept bare LF as line end"), -2;
+      }
+      if (lf + 1 - p > limit) {
+        return this.#fail("header_too_large", "Cannot accept a header section this large"), -2;
+      }
       if (lf - 1 === i) {
         if (i !== p) return lf + 1;
         if (!skipEmpty) return lf + 1;
@@ -316,7 +330,9 @@ export class MessageReader {
       grown.set(b.subarray(p));
       this.#acc = acc = grown;
     } else if (fromAcc) {
-      if (p > 0) acc.copyWithin(0, b.byteOffset - acc.byteOffset + p, b.byteOffset - acc.byteOffset + b.length);
+      if (p > 0) {
+        acc.copyWithin(0, b.byteOffset - acc.byteOffset + p, b.byteOffset - acc.byteOffset + b.length);
+      }
     } else {
       acc.set(b.subarray(p));
     }

@@ -19,7 +19,7 @@ import type {
 import { headerCountLimit, headLimit } from "./_options.ts";
 import { info, parseResponseHead, parseTrailers } from "./_parse.ts";
 import { EMPTY, MessageReader, type ReaderOwner, S_RAW } from "./_reader.ts";
-import { COPY_LIMIT, seen, Writer, writeFields } from "./_writer.ts";
+import { COPY_LIMIT, seen, writeFields, Writer } from "./_writer.ts";
 import { Http1RequestHead } from "./head.ts";
 
 const Q_NONE = 0, Q_LENGTH = 1, Q_CHUNKED = 2, Q_TUNNEL = 3;
@@ -88,7 +88,9 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
   }
 
   newStream(receiver: ResponseReceiver): ClientStream {
-    if (this.#stream !== null) throw new RangeError("Cannot open a second stream on a busy HTTP/1 connection");
+    if (this.#stream !== null) {
+      throw new RangeError("Cannot open a second stream on a busy HTTP/1 connection");
+    }
     if (!this.reusable) throw new RangeError("Cannot open a stream on an unusable HTTP/1 connection");
     const s = new Http1ClientStream(this, this.#nextId++);
     this.#stream = s;
@@ -113,7 +115,11 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     const r = this.#receiver;
     const active = this.#stream !== null && !this.#resDone;
     const untilClose = this.#resStarted && this.#reader.state === S_RAW;
-    const err = new ProxyError("upstream_reset", "upstream", "Cannot read the response: upstream closed the connection");
+    const err = new ProxyError(
+      "upstream_reset",
+      "upstream",
+      "Cannot read the response: upstream closed the connection",
+    );
     this.#close();
     if (active && r !== null) {
       // A close-delimited body or a tunnel ends here; anything else was cut short.
@@ -220,7 +226,9 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     if (this.#noReuse) {
       // Connection: close / HTTP/1.0 / unfinished request: the connection is done.
       this.#close();
-      this.#handler.onUnusable(new ProxyError("upstream_reset", "upstream", "Connection not reusable after response"));
+      this.#handler.onUnusable(
+        new ProxyError("upstream_reset", "upstream", "Connection not reusable after response"),
+      );
     }
   }
 
@@ -285,9 +293,13 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
 
   /** @internal */
   _sendData(stream: ClientStream, chunk: Uint8Array, endStream: boolean): Promise<void> {
-    if (this.#closed || (stream !== this.#stream && !(this.#tunnel && this.#stream === null))) return resolved;
+    if (this.#closed || (stream !== this.#stream && !(this.#tunnel && this.#stream === null))) {
+      return resolved;
+    }
     if (!this.#reqStarted) {
-      return Promise.reject(new ProxyError("internal", "internal", "Cannot send data before the request head"));
+      return Promise.reject(
+        new ProxyError("internal", "internal", "Cannot send data before the request head"),
+      );
     }
     const w = this.#w;
     const n = chunk.length;

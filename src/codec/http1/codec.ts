@@ -34,10 +34,18 @@ export const http1Codec: ProtocolCodec = {
   name: "Http1",
   multiplexed: false,
   match,
-  newServerConnection(io: ConnectionIO, handler: ServerConnectionHandler, options: CodecOptions): ServerConnection {
+  newServerConnection(
+    io: ConnectionIO,
+    handler: ServerConnectionHandler,
+    options: CodecOptions,
+  ): ServerConnection {
     return new Http1ServerConnection(io, handler, options);
   },
-  newClientConnection(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions): ClientConnection {
+  newClientConnection(
+    io: ConnectionIO,
+    handler: ClientConnectionHandler,
+    options: CodecOptions,
+  ): ClientConnection {
     return new Http1ClientConnection(io, handler, options);
   },
 };

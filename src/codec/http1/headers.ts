@@ -14,7 +14,7 @@ export class Http1Headers implements HeaderMap {
     this.#names = [];
     this.#values = [];
     this.#lower = [];
-    if (init !== undefined) for (const [n, v] of init) this.add(n, v);
+    if (init !== undefined) { for (const [n, v] of init) this.add(n, v); }
   }
 
   /** Builds from parallel arrays the parser filled (taken over, not copied). */

@@ -19,7 +19,7 @@ import type {
 import { headerCountLimit, headLimit } from "./_options.ts";
 import { info, parseRequestHead, parseTrailers } from "./_parse.ts";
 import { EMPTY, MessageReader, type ReaderOwner, S_HEAD } from "./_reader.ts";
-import { COPY_LIMIT, defaultReason, seen, statusLine, Writer, writeFields } from "./_writer.ts";
+import { COPY_LIMIT, defaultReason, seen, statusLine, writeFields, Writer } from "./_writer.ts";
 import { Http1Headers } from "./headers.ts";
 import type { Http1RequestHead } from "./head.ts";
 import { Http1ResponseHead } from "./head.ts";
@@ -133,7 +133,11 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       return;
     }
     if (this.#stream !== null && !this.#reqDone) {
-      const err = new ProxyError("downstream_reset", "downstream", "Cannot read the request body: client closed");
+      const err = new ProxyError(
+        "downstream_reset",
+        "downstream",
+        "Cannot read the request body: client closed",
+      );
       const r = this.#receiver;
       this.#close();
       if (r !== null) r.onReset(err);
@@ -299,7 +303,8 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
     this.#receiver = receiver;
     const req = stream.request;
     if (
-      req.expectContinue && !this.#continueSent && !this.#bodySeen && !this.#reqDone && this.#res === RES_IDLE &&
+      req.expectContinue && !this.#continueSent && !this.#bodySeen && !this.#reqDone &&
+      this.#res === RES_IDLE &&
       !this.#closed
     ) {
       // The body is wanted now: tell the client to send it.
@@ -400,7 +405,9 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
   _sendData(stream: ServerStream, chunk: Uint8Array, endStream: boolean): Promise<void> {
     if (stream !== this.#stream || this.#closed) return resolved;
     if (this.#res !== RES_STARTED) {
-      return Promise.reject(new ProxyError("internal", "internal", "Cannot send data before the response head"));
+      return Promise.reject(
+        new ProxyError("internal", "internal", "Cannot send data before the response head"),
+      );
     }
     const w = this.#w;
     const n = chunk.length;
@@ -455,7 +462,9 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
   _sendTrailers(stream: ServerStream, trailers: HeaderMap): Promise<void> {
     if (stream !== this.#stream || this.#closed) return resolved;
     if (this.#res !== RES_STARTED) {
-      return Promise.reject(new ProxyError("internal", "internal", "Cannot send trailers before the response head"));
+      return Promise.reject(
+        new ProxyError("internal", "internal", "Cannot send trailers before the response head"),
+      );
     }
     const w = this.#w;
     if (this.#framing === R_CHUNKED) {
