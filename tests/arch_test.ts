@@ -2,7 +2,7 @@
  * The layer rules, checked: a module imports another only through its `mod.ts`, and only modules in a
  * lower layer (or the same layer when listed). Upward or sideways imports fail with the offending line.
  */
-import { assertEquals } from "node:assert/strict";
+import { assertEquals } from "./_assert.ts";
 import { ROOT } from "./_e2e.ts";
 
 /** Layer of each top-level module under src/; a module may import modules of a strictly lower layer. */

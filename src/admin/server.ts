@@ -1,4 +1,4 @@
-import type { Logger, SocketAddress } from "../core/mod.ts";
+import type { SocketAddress } from "../core/mod.ts";
 import { formatAddress } from "../core/mod.ts";
 import { createAdminHandler } from "./handler.ts";
 import type { AdminViews } from "./handler.ts";
@@ -9,7 +9,6 @@ export interface AdminOptions extends AdminViews {
   readonly hostname: string;
   /** Port to bind; 0 picks a free one (tests). */
   readonly port: number;
-  readonly logger?: Logger;
   /** Aborting it shuts the server down, like `shutdown()`. */
   readonly signal?: AbortSignal;
 }

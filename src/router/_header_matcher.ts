@@ -1,5 +1,5 @@
 import type { RequestHead } from "../codec/mod.ts";
-import type { HeaderMatcherConfig } from "../config/types.ts";
+import type { HeaderMatcherConfig } from "../config/mod.ts";
 import { compileRe2 } from "./_regex.ts";
 
 /** A route's header conditions, all of which must hold. Name `method` reads the request method. */

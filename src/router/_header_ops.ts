@@ -1,5 +1,5 @@
 import type { HeaderMap } from "../codec/mod.ts";
-import type { HeaderValueOption } from "../config/types.ts";
+import type { HeaderValueOption } from "../config/mod.ts";
 
 const ADD = 0;
 const SET = 1;

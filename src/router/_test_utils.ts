@@ -6,7 +6,7 @@ import type {
   RouteMatchConfig,
   RouterConfig,
   VirtualHostConfig,
-} from "../config/types.ts";
+} from "../config/mod.ts";
 
 /** A multi-valued, case-insensitive header map for tests; `entries()` shows the order of edits. */
 export class TestHeaders implements HeaderMap {

@@ -1,5 +1,5 @@
 import type { RequestHead } from "../codec/mod.ts";
-import type { RouterConfig, VirtualHostConfig } from "../config/types.ts";
+import type { RouterConfig, VirtualHostConfig } from "../config/mod.ts";
 import type { HeaderEdits } from "./_header_ops.ts";
 import { CompiledRoute } from "./compiled_route.ts";
 import type { CompiledVirtualHost, RouteMatch, RouteTable } from "./types.ts";

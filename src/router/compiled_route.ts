@@ -5,7 +5,7 @@ import type {
   RetryPolicyConfig,
   RouteConfig,
   WeightedClusterConfig,
-} from "../config/types.ts";
+} from "../config/mod.ts";
 import { HeaderMatcher } from "./_header_matcher.ts";
 import { type HeaderEdits, HeaderOps } from "./_header_ops.ts";
 import { compileRe2, parseSubstitution, replaceAllExpand } from "./_regex.ts";

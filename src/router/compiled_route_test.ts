@@ -3,7 +3,7 @@ import { compileRouteTable } from "./compile_route_table.ts";
 import type { CompiledRoute } from "./compiled_route.ts";
 import { ORIGINAL_PATH_HEADER } from "./compiled_route.ts";
 import { head, hv, route, router, TestHeaders, vhost } from "./_test_utils.ts";
-import type { RouteConfig, RouterConfig } from "../config/types.ts";
+import type { RouteConfig, RouterConfig } from "../config/mod.ts";
 
 function only(
   r: RouteConfig,

@@ -4,7 +4,7 @@
  */
 import { compileRouteTable } from "./mod.ts";
 import { head, route, router, vhost } from "./_test_utils.ts";
-import type { RouteConfig, VirtualHostConfig } from "../config/types.ts";
+import type { RouteConfig, VirtualHostConfig } from "../config/mod.ts";
 
 function routesFor(v: number): RouteConfig[] {
   const routes: RouteConfig[] = [];
