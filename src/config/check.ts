@@ -271,7 +271,7 @@ function checkListener(
   });
   l.stream_filters?.forEach((f, i) => {
     if (f?.type !== undefined) {
-      checkFilterType(
+      const known = checkFilterType(
         f.type,
         ctx.streamFilters,
         Object.fromEntries(MOSN_STREAM_FILTERS.map((n) => [n, ""])),
@@ -279,6 +279,13 @@ function checkListener(
         `${path}.stream_filters[${i}].type`,
         report,
       );
+      // The filter validates its own config (it lives in a higher layer; the context carries the check).
+      if (known && ctx.checkStreamFilterConfig !== undefined) {
+        const config = (f.config ?? {}) as Record<string, unknown>;
+        for (const msg of ctx.checkStreamFilterConfig(f.type, config)) {
+          report(`${path}.stream_filters[${i}].config`, msg);
+        }
+      }
     }
   });
 }

@@ -9,6 +9,8 @@ export interface ValidationContext {
   readonly streamFilters: readonly string[];
   /** Registered network filter names. */
   readonly networkFilters: readonly string[];
+  /** Validates a registered stream filter's `config`; returns error messages (none when valid). */
+  readonly checkStreamFilterConfig?: (type: string, config: Readonly<Record<string, unknown>>) => string[];
 }
 
 export const DEFAULT_VALIDATION_CONTEXT: ValidationContext = Object.freeze({
@@ -22,7 +24,6 @@ export const MOSN_PROTOCOLS: readonly string[] = ["Http2", "dubbo", "dubbo-thrif
 
 /** MOSN stream filters meshctl does not implement yet. */
 export const MOSN_STREAM_FILTERS: readonly string[] = [
-  "fault",
   "flowControlFilter",
   "mirror",
   "dsl",

@@ -9,6 +9,7 @@
  * - `com.nodejs.test.EchoService:1.0`: `echo(s)` → s.
  * @module
  */
+import { createRequire } from "node:module";
 import net from "node:net";
 import sofa from "sofa-rpc-node";
 
@@ -71,6 +72,94 @@ interface SofaModule {
 
 const lib = sofa as unknown as SofaModule;
 
+// === sofa-bolt-node, the protocol library sofa-rpc-node itself uses (a dependency of it) ===
+
+interface BoltEncoder {
+  protocolType: string;
+  on(event: "data", fn: (chunk: Uint8Array) => void): unknown;
+  writeRequest(id: number, req: Record<string, unknown>, cb?: (err: unknown) => void): void;
+  writeHeartbeat(id: number, hb: Record<string, unknown>, cb?: (err: unknown) => void): void;
+}
+
+interface BoltDecoder {
+  on(event: string, fn: (packet: { packetId: number }) => void): unknown;
+}
+
+interface BoltProtocol {
+  name?: string;
+  encoder(options: Record<string, unknown>): BoltEncoder;
+  decoder(options: Record<string, unknown>): BoltDecoder;
+}
+
+/** Loaded from sofa-rpc-node's own dependency tree, so it is exactly the copy the peers use. */
+const boltProtocol = createRequire(import.meta.resolve("sofa-rpc-node"))("sofa-bolt-node") as BoltProtocol;
+
+/** Wraps the protocol so every encoder speaks `version` and callers see each encoder and decoder made. */
+function tappedProtocol(
+  version: 1 | 2,
+  onEncoder: (e: BoltEncoder) => void,
+  onDecoder: (d: BoltDecoder) => void,
+): BoltProtocol {
+  return {
+    ...boltProtocol,
+    encoder(options) {
+      const e = boltProtocol.encoder(options);
+      if (version === 2) e.protocolType = "bolt2";
+      onEncoder(e);
+      return e;
+    },
+    decoder(options) {
+      const d = boltProtocol.decoder(options);
+      onDecoder(d);
+      return d;
+    },
+  };
+}
+
+export interface RequestFrameOptions {
+  id: number;
+  /** interface:version, e.g. "com.nodejs.test.TestService:1.0" (the `service` header). */
+  service: string;
+  method: string;
+  args: JavaArg[];
+  /** The frame's timeout field (ms); 0 = "use the proxy's route timeout". */
+  timeout: number;
+  oneway?: boolean;
+  version?: 1 | 2;
+}
+
+/** Encodes one request frame exactly as sofa-rpc-node's client would put it on the wire. */
+export function encodeRequestFrame(o: RequestFrameOptions): Promise<Uint8Array> {
+  const encoder = boltProtocol.encoder({ sentReqs: new Map(), classCache: new Map() });
+  if (o.version === 2) encoder.protocolType = "bolt2";
+  return new Promise((resolve, reject) => {
+    encoder.on("data", (chunk) => resolve(new Uint8Array(chunk)));
+    encoder.writeRequest(o.id, {
+      serverSignature: o.service,
+      methodName: o.method,
+      args: o.args,
+      timeout: o.timeout,
+      oneway: o.oneway === true,
+      requestProps: { service: o.service },
+      meta: { start: Date.now() },
+    }, (err) => {
+      if (err) reject(err);
+    });
+  });
+}
+
+/** Encodes a heartbeat request as sofa-rpc-node's client sends it (timeout 3000). */
+export function encodeHeartbeatFrame(id: number, version: 1 | 2 = 1): Promise<Uint8Array> {
+  const encoder = boltProtocol.encoder({ sentReqs: new Map(), classCache: new Map() });
+  if (version === 2) encoder.protocolType = "bolt2";
+  return new Promise((resolve, reject) => {
+    encoder.on("data", (chunk) => resolve(new Uint8Array(chunk)));
+    encoder.writeHeartbeat(id, { timeout: 3000, clientUrl: "meshctl-test" }, (err) => {
+      if (err) reject(err);
+    });
+  });
+}
+
 function noop(): void {}
 
 /** Keeps the library quiet: its default logging would flood test output. */
@@ -97,6 +186,10 @@ export interface BoltServerPeer {
   readonly address: string;
   /** Calls served so far (any method). */
   readonly calls: number;
+  /** Heartbeat requests received (answered by the library). */
+  readonly heartbeats: number;
+  /** Oneway requests received. */
+  readonly oneways: number;
   stop(): Promise<void>;
 }
 
@@ -109,10 +202,18 @@ export interface BoltServerOptions {
 
 /** Starts a sofa-rpc-node bolt server on 127.0.0.1 with the test services. */
 export async function startBoltServer(options: BoltServerOptions = {}): Promise<BoltServerPeer> {
+  let heartbeats = 0;
+  let oneways = 0;
   const server = new LoopbackRpcServer({
     appName: "meshctl-test",
     port: options.port ?? 0,
     logger: silentLogger,
+    protocol: tappedProtocol(1, () => {}, (d) => {
+      d.on("heartbeat", () => heartbeats++);
+      d.on("request", (req) => {
+        if ((req as unknown as { oneway?: boolean }).oneway === true) oneways++;
+      });
+    }),
   });
   server.on("error", noop); // errors surface to the caller as failed calls
   let calls = 0;
@@ -166,6 +267,12 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
     get calls() {
       return calls;
     },
+    get heartbeats() {
+      return heartbeats;
+    },
+    get oneways() {
+      return oneways;
+    },
     async stop() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
@@ -180,12 +287,33 @@ export interface BoltClientPeer {
   plus(a: number, b: number): Promise<unknown>;
   /** `n` concurrent plus(i, i) calls; resolves with each result or the Error it failed with. */
   plusMany(n: number): Promise<(unknown | Error)[]>;
+  /**
+   * Sends a heartbeat on every connection the client has opened (through the library's own encoder, as
+   * its idle keepalive does) and resolves with how many were acknowledged within `timeoutMs`.
+   */
+  heartbeat(timeoutMs?: number): Promise<number>;
   close(): Promise<void>;
 }
 
+export interface BoltClientOptions {
+  /** Bolt version the client encodes (2 = boltv2 without CRC). Default 1. */
+  version?: 1 | 2;
+}
+
 /** A sofa-rpc-node client that calls `address` ("host:port") directly, without a registry. */
-export function boltClient(address: string): BoltClientPeer {
-  const client = new lib.client.RpcClient({ logger: silentLogger });
+export function boltClient(address: string, options: BoltClientOptions = {}): BoltClientPeer {
+  const encoders: BoltEncoder[] = [];
+  const acks = new Set<number>();
+  const protocol = tappedProtocol(options.version ?? 1, (e) => encoders.push(e), (d) => {
+    d.on("heartbeat_ack", (p) => acks.add(p.packetId));
+  });
+  // Its own connectionOpts: the library would otherwise write `protocol` into its shared defaults.
+  const client = new lib.client.RpcClient({
+    logger: silentLogger,
+    protocol,
+    connectionOpts: { protocol, noDelay: true, connectTimeout: 3000 },
+  });
+  let nextHeartbeatId = 0x7000_0000;
   client.on("error", noop);
   const consumers = new Map<string, SofaConsumer>();
   function consumer(service: string): SofaConsumer {
@@ -219,6 +347,19 @@ export function boltClient(address: string): BoltClientPeer {
         );
       }
       return Promise.all(calls);
+    },
+    async heartbeat(timeoutMs = 2000) {
+      const ids: number[] = [];
+      for (const e of encoders) {
+        const id = nextHeartbeatId++;
+        ids.push(id);
+        e.writeHeartbeat(id, { timeout: 3000, clientUrl: "meshctl-test" });
+      }
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && !ids.every((id) => acks.has(id))) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return ids.filter((id) => acks.has(id)).length;
     },
     close: () => client.close(),
   };
