@@ -8,6 +8,9 @@
  *
  * Bytes handed to `feed()` and body chunks handed to receivers are views into a reused read buffer:
  * they are valid only until the returned promise settles (or the call returns, if it returns void).
+ *
+ * Codecs own their framing: when encoding a head they ignore any Connection, Keep-Alive and
+ * Transfer-Encoding headers they are given and write their own, so the proxy never strips those.
  * Anything kept longer must be copied. A returned promise is backpressure: the read loop does not read
  * again until it settles.
  */

@@ -12,3 +12,5 @@ export { systemClock } from "./clock.ts";
 export type { Clock, TimerId } from "./clock.ts";
 export { isLogLevel, Logger, silentLogger } from "./log.ts";
 export type { LogFormat, LogLevel } from "./log.ts";
+export { DeadlineQueue, requestDeadlines } from "./deadline_queue.ts";
+export type { Deadline } from "./deadline_queue.ts";

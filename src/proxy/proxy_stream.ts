@@ -1,4 +1,4 @@
-import { ProxyError, type TimerId } from "../core/mod.ts";
+import { type Deadline, ProxyError, requestDeadlines } from "../core/mod.ts";
 import {
   type BodyReceiver,
   type ClientStream,
@@ -67,7 +67,7 @@ export class ProxyStream implements BodyReceiver {
 
   #responseStarted = false;
   #done = false;
-  #timer: TimerId | undefined;
+  #timer: Deadline | undefined;
 
   #status = 0;
   #flag = "-";
@@ -131,7 +131,7 @@ export class ProxyStream implements BodyReceiver {
     route.applyRequestHeaders(head.headers);
     if (head.protocol === "Http1") prepareHttpRequest(head, this.#conn.remoteIp);
     const timeoutMs = head.frameTimeoutMs !== undefined && head.frameTimeoutMs > 0 ? head.frameTimeoutMs : route.timeoutMs;
-    if (timeoutMs > 0) this.#timer = setTimeout(() => this.#onGlobalTimeout(), timeoutMs);
+    if (timeoutMs > 0) this.#timer = requestDeadlines.add(timeoutMs, () => this.#onGlobalTimeout());
     if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) this.#replay = [];
     if (this.#filters.length > 0) this.#runFilters("afterRoute", () => this.#attempt());
     else this.#attempt();
@@ -289,7 +289,7 @@ export class ProxyStream implements BodyReceiver {
     this.#status = head.status;
     this.#responseHead = head;
     this.#responseReceivedMs = performance.now() - this.#start;
-    clearTimeout(this.#timer); // the route timeout bounds the wait for a response, not a long download
+    this.#timer?.cancel(); // the route timeout bounds the wait for a response, not a long download
     this.#timer = undefined;
     this.#route!.applyResponseHeaders(head.headers);
     if (this.#head.protocol === "Http1") stripHopByHop(head.headers, head.status === 101);
@@ -428,7 +428,7 @@ export class ProxyStream implements BodyReceiver {
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     this.#status = status;
     const ctx = this.#ctx;
@@ -484,7 +484,7 @@ export class UpstreamRequest implements ResponseReceiver {
   #conn: UpstreamConnection | undefined;
   stream: ClientStream | undefined;
   #ended = false;
-  #perTryTimer: TimerId | undefined;
+  #perTryTimer: Deadline | undefined;
   reusedConnection = false;
   gotResponseBytes = false;
 
@@ -501,7 +501,7 @@ export class UpstreamRequest implements ResponseReceiver {
   }
 
   startPerTryTimer(ms: number): void {
-    this.#perTryTimer = setTimeout(() => {
+    this.#perTryTimer = requestDeadlines.add(ms, () => {
       this.#perTryTimer = undefined;
       if (this.#ended) return;
       this.#cluster.stats.requestTimeout.inc();
@@ -510,7 +510,7 @@ export class UpstreamRequest implements ResponseReceiver {
       });
       this.abort(err);
       this.#parent.onUpstreamFailure(this, err);
-    }, ms);
+    });
   }
 
   onConnection(conn: UpstreamConnection): void {
@@ -561,7 +561,7 @@ export class UpstreamRequest implements ResponseReceiver {
 
   #end(success: boolean, err: ProxyError | undefined): void {
     this.#ended = true;
-    clearTimeout(this.#perTryTimer);
+    this.#perTryTimer?.cancel();
     const cs = this.#cluster.stats;
     const hs = this.#host.stats;
     this.#host.activeRequests--;
@@ -586,7 +586,7 @@ export class UpstreamRequest implements ResponseReceiver {
   onResponse(head: ResponseHead, endStream: boolean): void | Promise<void> {
     if (this.#ended) return;
     this.gotResponseBytes = true;
-    clearTimeout(this.#perTryTimer);
+    this.#perTryTimer?.cancel();
     this.#perTryTimer = undefined;
     return this.#parent.onUpstreamResponse(this, head, endStream);
   }

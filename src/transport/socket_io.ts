@@ -9,6 +9,8 @@ import type { ConnectionIO } from "../codec/mod.ts";
  * Writes never reject: after a failure or close the data is dropped and `closed` is true; the read loop
  * sees the failure too and tears the connection down. A rejected promise nobody awaited would crash Deno.
  */
+const RESOLVED = Promise.resolve();
+
 export class SocketIO implements ConnectionIO {
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -22,6 +24,9 @@ export class SocketIO implements ConnectionIO {
   #queue: Uint8Array[] = [];
   #queueBytes = 0;
   #batch: Promise<void> | undefined;
+  #inFlight: Uint8Array | undefined;
+  /** Settles when the write (or batch) in flight is done. */
+  #current: Promise<void> = RESOLVED;
   #resolveBatch: (() => void) | undefined;
 
   constructor(conn: Deno.Conn) {
@@ -42,7 +47,7 @@ export class SocketIO implements ConnectionIO {
     if (this.#closed || data.length === 0) return RESOLVED;
     if (!this.#writing) {
       this.#writing = true;
-      return this.#drain(data);
+      return this.#current = this.#writeNow(data);
     }
     this.#queue.push(data);
     this.#queueBytes += data.length;
@@ -50,28 +55,34 @@ export class SocketIO implements ConnectionIO {
     return this.#batch;
   }
 
-  async #drain(first: Uint8Array): Promise<void> {
-    let chunk = first;
-    let done: (() => void) | undefined;
-    try {
-      for (;;) {
-        let off = 0;
-        while (off < chunk.length) off += await this.#conn.write(off === 0 ? chunk : chunk.subarray(off));
-        this.bytesWritten += chunk.length;
-        done?.();
-        if (this.#queue.length === 0) break;
-        chunk = this.#takeQueue();
-        done = this.#resolveBatch;
-        this.#batch = undefined;
-        this.#resolveBatch = undefined;
-      }
-    } catch {
-      done?.();
-      this.close();
-    } finally {
-      this.#writing = false;
-    }
+  // Plain promise callbacks rather than an async loop: an async function per write costs ~800 bytes of
+  // garbage (its promise, the await's, the generator frame) on the hottest path there is.
+  #writeNow(chunk: Uint8Array): Promise<void> {
+    this.#inFlight = chunk;
+    return this.#conn.write(chunk).then(this.#onWritten, this.#onFailed);
   }
+
+  readonly #onWritten = (n: number): void | Promise<void> => {
+    const chunk = this.#inFlight!;
+    if (n < chunk.length) return this.#writeNow(chunk.subarray(n)); // partial write: finish it first
+    this.bytesWritten += chunk.length;
+    this.#inFlight = undefined;
+    if (this.#closed) return;
+    if (this.#queue.length === 0) {
+      this.#writing = false;
+      return;
+    }
+    const resolve = this.#resolveBatch!;
+    const batch = this.#takeQueue();
+    this.#batch = undefined;
+    this.#resolveBatch = undefined;
+    this.#current = this.#writeNow(batch).then(resolve);
+  };
+
+  readonly #onFailed = (): void => {
+    this.#inFlight = undefined;
+    this.close(); // the read loop sees it too and tears the connection down
+  };
 
   #takeQueue(): Uint8Array {
     const q = this.#queue;
@@ -84,6 +95,7 @@ export class SocketIO implements ConnectionIO {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#writing = false;
     try {
       this.#conn.close();
     } catch {
@@ -100,7 +112,7 @@ export class SocketIO implements ConnectionIO {
   /** Half-close: tells the peer we're done writing (tunnels); keeps reading. */
   async closeWrite(): Promise<void> {
     if (this.#closed) return;
-    while (this.#writing) await this.#batch ?? Promise.resolve();
+    while (this.#writing && !this.#closed) await this.#current;
     try {
       await this.#conn.closeWrite();
     } catch {
@@ -108,8 +120,6 @@ export class SocketIO implements ConnectionIO {
     }
   }
 }
-
-const RESOLVED = Promise.resolve();
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);

@@ -188,8 +188,6 @@ export interface BoltServerPeer {
   readonly calls: number;
   /** Heartbeat requests received (answered by the library). */
   readonly heartbeats: number;
-  /** Oneway requests received. */
-  readonly oneways: number;
   stop(): Promise<void>;
 }
 
@@ -203,17 +201,11 @@ export interface BoltServerOptions {
 /** Starts a sofa-rpc-node bolt server on 127.0.0.1 with the test services. */
 export async function startBoltServer(options: BoltServerOptions = {}): Promise<BoltServerPeer> {
   let heartbeats = 0;
-  let oneways = 0;
   const server = new LoopbackRpcServer({
     appName: "meshctl-test",
     port: options.port ?? 0,
     logger: silentLogger,
-    protocol: tappedProtocol(1, () => {}, (d) => {
-      d.on("heartbeat", () => heartbeats++);
-      d.on("request", (req) => {
-        if ((req as unknown as { oneway?: boolean }).oneway === true) oneways++;
-      });
-    }),
+    protocol: tappedProtocol(1, () => {}, (d) => d.on("heartbeat", () => heartbeats++)),
   });
   server.on("error", noop); // errors surface to the caller as failed calls
   let calls = 0;
@@ -269,9 +261,6 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
     },
     get heartbeats() {
       return heartbeats;
-    },
-    get oneways() {
-      return oneways;
     },
     async stop() {
       for (const t of timers) clearTimeout(t);

@@ -16,7 +16,17 @@ import {
   type ServerConnection,
   type ServerStream,
 } from "../../src/codec/mod.ts";
-import { boltClient, ECHO_SERVICE, startBoltServer, str, TEST_SERVICE } from "./bolt_peers.ts";
+import {
+  boltClient,
+  ECHO_SERVICE,
+  encodeHeartbeatFrame,
+  encodeRequestFrame,
+  int,
+  startBoltServer,
+  str,
+  TEST_SERVICE,
+} from "./bolt_peers.ts";
+import { GOLDEN_REQUEST, toHex } from "./bolt_raw.ts";
 
 /** ConnectionIO over a Deno.Conn: serialized writes, idempotent close. */
 class ConnIO implements ConnectionIO {
@@ -212,5 +222,32 @@ Deno.test("bolt local replies reach the sofa-rpc-node client as errors", async (
       await client.close();
       await tap.stop();
     }
+  }
+});
+
+Deno.test("bolt peers: the frame helpers encode what the real client sends", async () => {
+  const frame = await encodeRequestFrame({
+    id: 1,
+    service: `${TEST_SERVICE}:1.0`,
+    method: "plus",
+    args: [int(1), int(2)],
+    timeout: 3000,
+  });
+  assert.equal(toHex(frame), toHex(GOLDEN_REQUEST));
+  assert.equal(toHex(await encodeHeartbeatFrame(7)), "0101000001000000070100000bb80000000000000000");
+  const v2 = await encodeHeartbeatFrame(7, 2);
+  assert.deepEqual([v2[0], v2[1], v2.length], [2, 1, 24]);
+});
+
+Deno.test("bolt peers: boltv2 client, heartbeats answered by the server", async () => {
+  const server = await startBoltServer();
+  const client = boltClient(server.address, { version: 2 });
+  try {
+    assert.deepEqual(await client.plusMany(20), Array.from({ length: 20 }, (_, i) => 2 * i));
+    assert.equal(await client.heartbeat(), 1);
+    assert.equal(server.heartbeats, 1);
+  } finally {
+    await client.close();
+    await server.stop();
   }
 });

@@ -216,15 +216,18 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
   return n;
 }
 
+/** Spare slots for headers the proxy adds (X-Forwarded-For/-Proto, route additions) without regrowing. */
+const HEADER_HEADROOM = 4;
+
 function buildHeaders(str: string, base: number, n: number): Http1Headers {
-  const names = new Array<string>(n);
-  const values = new Array<string>(n);
+  const names = new Array<string>(n + HEADER_HEADROOM);
+  const values = new Array<string>(n + HEADER_HEADROOM);
   for (let i = 0; i < n; i++) {
     const o = i * 4;
     names[i] = str.slice(offs[o] - base, offs[o + 1] - base);
     values[i] = str.slice(offs[o + 2] - base, offs[o + 3] - base);
   }
-  return Http1Headers.fromArrays(names, values);
+  return Http1Headers.fromArrays(names, values, n);
 }
 
 /** Common methods as constants so the hot path does not slice them. */

@@ -6,35 +6,42 @@ import type { HeaderMap } from "../types.ts";
  * Parallel arrays instead of objects per field keep a parsed head to three allocations.
  */
 export class Http1Headers implements HeaderMap {
+  // Count-based with spare slots: the proxy adds a couple of headers to most requests
+  // (X-Forwarded-For/-Proto), and growing three arrays for that was ~0.5 KB of garbage per request.
   #names: string[];
   #values: string[];
-  #lower: (string | undefined)[];
+  #lower: (string | undefined)[] | undefined;
+  #n: number;
 
   constructor(init?: Iterable<readonly [string, string]>) {
     this.#names = [];
     this.#values = [];
-    this.#lower = [];
+    this.#lower = undefined;
+    this.#n = 0;
     if (init !== undefined) { for (const [n, v] of init) this.add(n, v); }
   }
 
-  /** Builds from parallel arrays the parser filled (taken over, not copied). */
-  static fromArrays(names: string[], values: string[]): Http1Headers {
+  /** Builds from parallel arrays the parser filled (taken over, not copied); `n` entries are in use. */
+  static fromArrays(names: string[], values: string[], n = names.length): Http1Headers {
     const h = new Http1Headers();
     h.#names = names;
     h.#values = values;
-    h.#lower = new Array<string | undefined>(names.length);
+    h.#n = n;
     return h;
+  }
+
+  #lowerAt(i: number): string {
+    const lower = this.#lower ??= new Array<string | undefined>(this.#names.length);
+    return lower[i] ??= this.#names[i].toLowerCase();
   }
 
   #find(name: string, from: number): number {
     const names = this.#names;
     const len = name.length;
-    for (let i = from; i < names.length; i++) {
+    for (let i = from; i < this.#n; i++) {
       const n = names[i];
       if (n.length !== len) continue;
-      if (n === name) return i;
-      const l = this.#lower[i] ??= n.toLowerCase();
-      if (l === name) return i;
+      if (n === name || this.#lowerAt(i) === name) return i;
     }
     return -1;
   }
@@ -73,9 +80,10 @@ export class Http1Headers implements HeaderMap {
   }
 
   add(name: string, value: string): void {
-    this.#names.push(name);
-    this.#values.push(value);
-    this.#lower.push(undefined);
+    const i = this.#n++;
+    this.#names[i] = name;
+    this.#values[i] = value;
+    if (this.#lower !== undefined) this.#lower[i] = undefined;
   }
 
   delete(name: string): void {
@@ -83,19 +91,26 @@ export class Http1Headers implements HeaderMap {
   }
 
   #removeAt(i: number): void {
-    this.#names.splice(i, 1);
-    this.#values.splice(i, 1);
-    this.#lower.splice(i, 1);
+    const names = this.#names;
+    const values = this.#values;
+    const lower = this.#lower;
+    const last = --this.#n;
+    for (let k = i; k < last; k++) {
+      names[k] = names[k + 1];
+      values[k] = values[k + 1];
+      if (lower !== undefined) lower[k] = lower[k + 1];
+    }
+    if (lower !== undefined) lower[last] = undefined;
   }
 
   forEach(fn: (value: string, name: string) => void): void {
     const names = this.#names;
     const values = this.#values;
-    for (let i = 0; i < names.length; i++) fn(values[i], names[i]);
+    for (let i = 0; i < this.#n; i++) fn(values[i], names[i]);
   }
 
   get size(): number {
-    return this.#names.length;
+    return this.#n;
   }
 
   /** Name of the i-th field as received (encoder fast path, no callback). */
@@ -109,6 +124,6 @@ export class Http1Headers implements HeaderMap {
 
   /** The i-th name lowercased (cached). */
   lowerNameAt(i: number): string {
-    return this.#lower[i] ??= this.#names[i].toLowerCase();
+    return this.#lowerAt(i);
   }
 }

@@ -115,7 +115,12 @@ export class Cluster {
       hooks: this.#hooks(host),
     };
     p = codec.multiplexed
-      ? new MultiplexPool({ ...base, maxRequestsPerConnection: 0, connectionsPerHost: this.config.maxConnectionsPerHost })
+      ? new MultiplexPool({
+        ...base,
+        maxRequestsPerConnection: 0,
+        connectionsPerHost: this.config.maxConnectionsPerHost,
+        keepalive: this.config.keepalive,
+      })
       : new ExclusivePool(base);
     host.pools.set(protocol, p);
     return p;

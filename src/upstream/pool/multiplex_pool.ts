@@ -1,11 +1,35 @@
-import { ProxyError } from "../../core/mod.ts";
+import { ProxyError, type TimerId } from "../../core/mod.ts";
+import type { CodecOptions, ResponseHead, ResponseReceiver } from "../../codec/mod.ts";
 import { dialUpstream, type UpstreamConnection } from "./dial.ts";
 import type { PoolOptions } from "./http1_pool.ts";
 import type { ConnectionPool } from "./types.ts";
 
+/** MOSN's xprotocol keepalive: cluster `keepalive{interval, timeout, max_failures}`. */
+export interface KeepaliveOptions {
+  /** A connection that read nothing for this long gets a heartbeat (MOSN default 15 s). */
+  readonly intervalMs: number;
+  /** How long a heartbeat waits for its answer (default 3 s). */
+  readonly timeoutMs: number;
+  /** Consecutive failed heartbeats that close the connection (default 6). */
+  readonly maxFailures: number;
+}
+
 export interface MultiplexPoolOptions extends PoolOptions {
   /** Connections kept per host (MOSN default 1). Streams go to the least loaded one. */
   connectionsPerHost: number;
+  /** Heartbeats on read-idle connections, for codecs that have them (bolt); off when undefined. */
+  keepalive?: KeepaliveOptions;
+}
+
+/** Keepalive bookkeeping for one connection. */
+interface KeepaliveState {
+  /** performance.now() of the last bytes read (any frame, heartbeat answers included). */
+  lastRead: number;
+  /** Consecutive failed heartbeats. */
+  failures: number;
+  /** A heartbeat is waiting for its answer. */
+  pending: boolean;
+  timer: TimerId | undefined;
 }
 
 /**
@@ -18,9 +42,19 @@ export class MultiplexPool implements ConnectionPool {
   #live: UpstreamConnection[] = [];
   #dialing: Promise<UpstreamConnection> | undefined;
   #closed = false;
+  readonly #codecOptions: CodecOptions;
+  readonly #keepalive = new Map<UpstreamConnection, KeepaliveState>();
+  /** Heartbeats sent / answered / failed, and connections closed by keepalive, over the pool's life. */
+  readonly keepaliveStats = { sent: 0, succeeded: 0, failed: 0, closed: 0 };
 
   constructor(options: MultiplexPoolOptions) {
     this.#o = options;
+    const ka = options.keepalive;
+    // The codec times heartbeats out too (bolt's heartbeat_timeout_ms): make it agree with ours.
+    this.#codecOptions = ka === undefined ? options.codecOptions : {
+      ...options.codecOptions,
+      extend: { ...options.codecOptions.extend, heartbeat_timeout_ms: ka.timeoutMs },
+    };
   }
 
   get connections(): number {
@@ -33,7 +67,9 @@ export class MultiplexPool implements ConnectionPool {
   }
 
   acquire(): UpstreamConnection | Promise<UpstreamConnection> {
-    if (this.#closed) return Promise.reject(new ProxyError("upstream_reset", "upstream", "connection pool closed"));
+    if (this.#closed) {
+      return Promise.reject(new ProxyError("upstream_reset", "upstream", "connection pool closed"));
+    }
     let best: UpstreamConnection | undefined;
     for (const c of this.#live) {
       if (c.unusable || c.io.closed || !c.codec.reusable) continue;
@@ -60,19 +96,28 @@ export class MultiplexPool implements ConnectionPool {
     const o = this.#o;
     o.hooks.onConnectionOpened();
     let conn: UpstreamConnection;
+    const ka: KeepaliveState | undefined = o.keepalive === undefined || o.keepalive.intervalMs <= 0
+      ? undefined
+      : { lastRead: performance.now(), failures: 0, pending: false, timer: undefined };
+    const onBytesRead = ka === undefined ? o.hooks.onBytesRead : (n: number) => {
+      ka.lastRead = performance.now();
+      o.hooks.onBytesRead(n);
+    };
     try {
       conn = await dialUpstream({
         hostname: o.hostname,
         port: o.port,
         connectTimeoutMs: o.connectTimeoutMs,
         codec: o.codec,
-        codecOptions: o.codecOptions,
+        codecOptions: this.#codecOptions,
         onUnusable: (c) => this.#remove(c),
-        onBytesRead: o.hooks.onBytesRead,
+        onBytesRead,
       });
     } catch (e) {
       o.hooks.onConnectionClosed();
-      const err = e instanceof ProxyError ? e : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
+      const err = e instanceof ProxyError
+        ? e
+        : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
       o.hooks.onConnectFailure(err);
       throw err;
     }
@@ -81,11 +126,95 @@ export class MultiplexPool implements ConnectionPool {
       throw new ProxyError("upstream_reset", "upstream", "connection pool closed");
     }
     this.#live.push(conn);
+    if (ka !== undefined && conn.codec.heartbeat !== undefined) this.#startKeepalive(conn, ka);
     conn.closed.then(() => {
+      this.#stopKeepalive(conn);
       this.#remove(conn);
       o.hooks.onConnectionClosed();
     });
     return conn;
+  }
+
+  // === keepalive (MOSN pkg/stream/xprotocol/keepalive.go) ===
+
+  #startKeepalive(conn: UpstreamConnection, ka: KeepaliveState): void {
+    this.#keepalive.set(conn, ka);
+    this.#armKeepalive(conn, ka, this.#o.keepalive!.intervalMs);
+  }
+
+  #stopKeepalive(conn: UpstreamConnection): void {
+    const ka = this.#keepalive.get(conn);
+    if (ka === undefined) return;
+    clearTimeout(ka.timer);
+    ka.timer = undefined;
+    this.#keepalive.delete(conn);
+  }
+
+  #armKeepalive(conn: UpstreamConnection, ka: KeepaliveState, delayMs: number): void {
+    clearTimeout(ka.timer);
+    ka.timer = setTimeout(() => this.#onKeepaliveTick(conn, ka), Math.max(1, delayMs));
+  }
+
+  /**
+   * The read-idle check: one timer per connection, never reset on reads (that would cost a timer per
+   * read); when it fires early it re-arms for the rest of the interval since the last read.
+   */
+  #onKeepaliveTick(conn: UpstreamConnection, ka: KeepaliveState): void {
+    ka.timer = undefined;
+    if (!this.#keepalive.has(conn) || conn.io.closed) return;
+    const interval = this.#o.keepalive!.intervalMs;
+    const idleFor = performance.now() - ka.lastRead;
+    if (idleFor < interval) return this.#armKeepalive(conn, ka, interval - idleFor);
+    if (!ka.pending) this.#sendHeartbeat(conn, ka);
+    this.#armKeepalive(conn, ka, interval);
+  }
+
+  #sendHeartbeat(conn: UpstreamConnection, ka: KeepaliveState): void {
+    const { timeoutMs, maxFailures } = this.#o.keepalive!;
+    let settled = false;
+    // Assigned once the heartbeat is out; settle() may run before that (a codec failing synchronously).
+    // deno-lint-ignore prefer-const
+    let guard: TimerId | undefined;
+    const settle = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(guard);
+      ka.pending = false;
+      if (ok) {
+        ka.failures = 0;
+        this.keepaliveStats.succeeded++;
+        return;
+      }
+      ka.failures++;
+      this.keepaliveStats.failed++;
+      if (ka.failures >= maxFailures && this.#keepalive.has(conn)) this.#closeDead(conn);
+    };
+    const receiver: ResponseReceiver = {
+      onResponse: (head: ResponseHead) => settle(head.status === 200),
+      onData: () => {},
+      onTrailers: () => {},
+      onReset: () => settle(false),
+    };
+    const stream = conn.codec.heartbeat!(receiver);
+    if (stream === undefined) return;
+    ka.pending = true;
+    this.keepaliveStats.sent++;
+    // Our own deadline, whatever the codec does with its own: forget the id and count a failure.
+    guard = setTimeout(() => {
+      if (settled) return;
+      stream.reset(new ProxyError("timeout", "upstream", "keepalive heartbeat timed out"));
+      settle(false);
+    }, timeoutMs);
+  }
+
+  /** `max_failures` heartbeats in a row failed: the peer is gone; close (in-flight streams are reset). */
+  #closeDead(conn: UpstreamConnection): void {
+    this.keepaliveStats.closed++;
+    this.#stopKeepalive(conn);
+    conn.unusable = true;
+    const i = this.#live.indexOf(conn);
+    if (i >= 0) this.#live.splice(i, 1);
+    conn.io.close();
   }
 
   #remove(conn: UpstreamConnection): void {
@@ -107,6 +236,7 @@ export class MultiplexPool implements ConnectionPool {
 
   drain(): void {
     this.#closed = true;
+    for (const c of [...this.#keepalive.keys()]) this.#stopKeepalive(c);
     for (const c of this.#live.splice(0)) {
       c.unusable = true;
       if (c.codec.activeStreams === 0) c.io.close();
@@ -115,6 +245,7 @@ export class MultiplexPool implements ConnectionPool {
 
   close(): void {
     this.#closed = true;
+    for (const c of [...this.#keepalive.keys()]) this.#stopKeepalive(c);
     for (const c of this.#live.splice(0)) c.io.close();
   }
 }
