@@ -31,7 +31,9 @@ export class DeadlineQueue {
   readonly #byDuration = new Map<number, Fifo>();
   #pending = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
-  readonly #tick = () => this.#expire(performance.now());
+  /** The clock at the last tick; while ticking, new deadlines use it instead of reading the clock. */
+  #now = 0;
+  readonly #tick = () => this.#expire(this.#now = performance.now());
 
   constructor(resolutionMs = 10) {
     this.#resolutionMs = resolutionMs;
@@ -39,7 +41,10 @@ export class DeadlineQueue {
 
   /** Calls `fn` about `ms` from now unless cancelled. */
   add(ms: number, fn: () => void): Deadline {
-    const e: Entry = { at: performance.now() + ms, fn, next: undefined, cancel: cancelEntry };
+    // While the timer runs, #now is at most one resolution old: the deadline may fire that much early,
+    // well within its precision, and we skip a clock read (~85 ns) per request.
+    const now = this.#timer !== undefined ? this.#now : (this.#now = performance.now());
+    const e: Entry = { at: now + ms, fn, next: undefined, cancel: cancelEntry };
     let q = this.#byDuration.get(ms);
     if (q === undefined) this.#byDuration.set(ms, q = new Fifo());
     if (q.tail === undefined) q.head = q.tail = e;

@@ -31,8 +31,14 @@ export interface ListenerPlan {
 interface LiveConnection {
   readonly io: SocketIO;
   server: ServerConnection | undefined;
-  lastActive: number;
+  /** Set on every read; the idle sweep clears it, and closes connections that stayed quiet. */
+  active: boolean;
+  /** Consecutive idle sweeps that found the connection quiet. */
+  quietSweeps: number;
 }
+
+/** How many sweeps an idle timeout is checked with. */
+const IDLE_SWEEPS = 4;
 
 /** Longest we wait for enough bytes to tell the protocol apart before giving up on a connection. */
 const SNIFF_TIMEOUT_MS = 15_000;
@@ -71,7 +77,9 @@ export class Listener {
     }
     const idle = this.plan.config.connectionIdleTimeoutMs;
     if (idle !== undefined && idle > 0) {
-      this.#idleCheck = setInterval(() => this.#closeIdle(idle), Math.min(1000, idle));
+      // Sweep IDLE_SWEEPS times per timeout: a connection quiet for all of them has been idle for at
+      // least (IDLE_SWEEPS - 1) / IDLE_SWEEPS of the timeout and at most the whole timeout.
+      this.#idleCheck = setInterval(() => this.#closeIdle(), Math.max(10, idle / IDLE_SWEEPS));
     }
     this.#accepting = this.#acceptLoop(this.#listener);
     return this.#listener.addr as Deno.NetAddr;
@@ -101,7 +109,7 @@ export class Listener {
       // not fatal
     }
     const io = new SocketIO(conn);
-    const live: LiveConnection = { io, server: undefined, lastActive: performance.now() };
+    const live: LiveConnection = { io, server: undefined, active: true, quietSweeps: 0 };
     const stats = this.plan.stats;
     stats.connectionTotal.inc();
     stats.connectionActive.inc();
@@ -146,9 +154,10 @@ export class Listener {
     };
     const server = codec!.newServerConnection(io, new ProxyConnectionHandler(plan.proxy, info), plan.codecOptions);
     live.server = server;
+    const bytesRead = plan.stats.bytesReadTotal;
     const onBytes = (n: number) => {
-      live.lastActive = performance.now();
-      plan.stats.bytesReadTotal.inc(n);
+      live.active = true; // a flag, not a clock read: this runs on every read
+      bytesRead.inc(n);
     };
     if (initial !== undefined) onBytes(initial.length);
     await runReadLoop(io.conn, server, initial, onBytes);
@@ -185,10 +194,12 @@ export class Listener {
     }
   }
 
-  #closeIdle(idleMs: number): void {
-    const now = performance.now();
+  #closeIdle(): void {
     for (const c of this.#conns) {
-      if (now - c.lastActive >= idleMs && (c.server === undefined || c.server.activeStreams === 0)) c.io.close();
+      if (c.active || (c.server !== undefined && c.server.activeStreams > 0)) {
+        c.active = false;
+        c.quietSweeps = 0;
+      } else if (++c.quietSweeps >= IDLE_SWEEPS) c.io.close();
     }
   }
 

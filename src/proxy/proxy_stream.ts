@@ -47,7 +47,6 @@ export class ProxyStream implements BodyReceiver {
   readonly #ds: ServerStream;
   readonly #head: RequestHead;
   readonly #start = performance.now();
-  readonly #startEpoch = Date.now();
   #filters: StreamFilter[] = NO_FILTERS;
   #filterCtx: FilterContext | undefined;
 
@@ -288,7 +287,7 @@ export class ProxyStream implements BodyReceiver {
     this.#responseStarted = true;
     this.#status = head.status;
     this.#responseHead = head;
-    this.#responseReceivedMs = performance.now() - this.#start;
+    if (this.#ctx.accessLogs.length > 0) this.#responseReceivedMs = performance.now() - this.#start;
     this.#timer?.cancel(); // the route timeout bounds the wait for a response, not a long download
     this.#timer = undefined;
     this.#route!.applyResponseHeaders(head.headers);
@@ -443,7 +442,7 @@ export class ProxyStream implements BodyReceiver {
   #writeAccessLog(durationMs: number): void {
     const self = this;
     const record: AccessLogRecord = {
-      startTime: this.#startEpoch,
+      startTime: performance.timeOrigin + this.#start,
       requestReceivedMs: this.#requestReceivedMs,
       responseReceivedMs: this.#responseReceivedMs,
       durationMs,
