@@ -34,14 +34,13 @@ const READY_TIMEOUT_MS = 8000;
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const MAIN_TS = new URL("../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
-const MESHCTL_FLAGS = [
-  "--no-prompt",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys=hostname,osRelease",
-  "--allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM",
-];
+/** Exactly the flags the binary gets: read from the Makefile, their one source. */
+const MESHCTL_FLAGS: string[] = (() => {
+  const make = Deno.readTextFileSync(new URL("../Makefile", import.meta.url));
+  const m = make.match(/^RUN_FLAGS := (.*)$/m);
+  if (m === null) throw new Error("Cannot find RUN_FLAGS in the Makefile");
+  return m[1]!.trim().split(/\s+/);
+})();
 
 // === Options ===
 

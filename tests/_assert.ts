@@ -14,5 +14,8 @@ export function assertMatch(actual: string, re: RegExp, message?: string): void 
 }
 
 export function assertStringIncludes(actual: string, expected: string, message?: string): void {
-  nodeAssert.ok(actual.includes(expected), message ?? `expected ${JSON.stringify(actual.slice(0, 200))} to include ${JSON.stringify(expected)}`);
+  nodeAssert.ok(
+    actual.includes(expected),
+    message ?? `expected ${JSON.stringify(actual.slice(0, 200))} to include ${JSON.stringify(expected)}`,
+  );
 }

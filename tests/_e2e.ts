@@ -5,7 +5,7 @@
 import { stringify } from "yaml";
 import { ROOT, RUN_FLAGS } from "./_util.ts";
 
-export { RUN_FLAGS, ROOT } from "./_util.ts";
+export { ROOT, RUN_FLAGS } from "./_util.ts";
 export { runMeshctl as runCli } from "./_util.ts";
 export const MAIN = `${ROOT}main.ts`;
 
@@ -151,7 +151,11 @@ export function startOrigin(
 }
 
 /** Sends raw bytes to 127.0.0.1:port and reads until the peer closes (or timeout); returns the text. */
-export async function rawExchange(port: number, request: string | Uint8Array, timeoutMs = 3000): Promise<string> {
+export async function rawExchange(
+  port: number,
+  request: string | Uint8Array,
+  timeoutMs = 3000,
+): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const bytes = typeof request === "string" ? new TextEncoder().encode(request) : request;
   await conn.write(bytes);
@@ -185,7 +189,11 @@ export async function rawExchange(port: number, request: string | Uint8Array, ti
 
 /** Runs curl and returns status code, body and stderr. */
 export async function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("curl", { args: ["-sS", "--max-time", "10", ...args], stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("curl", {
+    args: ["-sS", "--max-time", "10", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -238,7 +246,9 @@ export function httpProxyConfig(opts: {
 }
 
 /** Reads a running instance's MOSN stats JSON (MOSN renders values as strings; these are numbers). */
-export async function adminStats(adminPort: number): Promise<Record<string, Record<string, Record<string, number>>>> {
+export async function adminStats(
+  adminPort: number,
+): Promise<Record<string, Record<string, Record<string, number>>>> {
   const r = await fetch(`http://127.0.0.1:${adminPort}/api/v1/stats`);
   const raw: Record<string, Record<string, Record<string, string>>> = await r.json();
   const out: Record<string, Record<string, Record<string, number>>> = {};

@@ -39,7 +39,11 @@ Deno.test("src/ modules import only lower layers, and only through mod.ts", asyn
     const from = rel.split("/")[0]!;
     if (file.endsWith("_test.ts") || file.endsWith("_bench.ts")) continue;
     const text = await Deno.readTextFile(file);
-    for (const m of text.matchAll(/(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g)) {
+    for (
+      const m of text.matchAll(
+        /(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g,
+      )
+    ) {
       const spec = m[1] ?? m[2]!;
       const target = new URL(spec, `file://${file}`).pathname;
       if (!target.startsWith(src + "/")) {
@@ -53,7 +57,9 @@ Deno.test("src/ modules import only lower layers, and only through mod.ts", asyn
         violations.push(`${rel}: unknown module ${from} or ${to} (add it to LAYER)`);
         continue;
       }
-      if (LAYER[to]! >= LAYER[from]!) violations.push(`${rel}: ${from} (layer ${LAYER[from]}) imports ${to} (layer ${LAYER[to]})`);
+      if (LAYER[to]! >= LAYER[from]!) {
+        violations.push(`${rel}: ${from} (layer ${LAYER[from]}) imports ${to} (layer ${LAYER[to]})`);
+      }
       if (targetRel !== `${to}/mod.ts`) violations.push(`${rel}: reaches past ${to}/mod.ts to ${targetRel}`);
     }
   }

@@ -7,16 +7,9 @@ import { startAdmin } from "../src/admin/mod.ts";
 import type { AdminServer } from "../src/admin/mod.ts";
 import { StatsRegistry } from "../src/stats/mod.ts";
 import { parseStatsArgs, renderStatsTable } from "../src/cli/stats.ts";
+import { RUN_FLAGS } from "./_util.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const RUN_FLAGS = [
-  "--no-prompt",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys=hostname,osRelease",
-  "--allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM",
-];
 
 interface Output {
   code: number;

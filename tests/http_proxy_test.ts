@@ -23,7 +23,9 @@ async function withProxy(
   fn: (port: number, mesh: Meshctl) => Promise<void>,
 ): Promise<void> {
   const port = freePort();
-  const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: origin.map((o) => o.address), ...extra }));
+  const mesh = await startMeshctl(
+    httpProxyConfig({ listenPort: port, hosts: origin.map((o) => o.address), ...extra }),
+  );
   try {
     await fn(port, mesh);
   } finally {
@@ -49,7 +51,10 @@ Deno.test("meshctl proxies every match type and action to the right place", opts
   });
   const routes = [
     { match: { path: "/Exact" }, route: { cluster_name: "origin" } },
-    { match: { prefix: "/api/", headers: [{ name: "method", value: "POST" }] }, direct_response: { status: 201, body: "posted" } },
+    {
+      match: { prefix: "/api/", headers: [{ name: "method", value: "POST" }] },
+      direct_response: { status: 201, body: "posted" },
+    },
     {
       match: { prefix: "/api/" },
       route: {
@@ -62,8 +67,14 @@ Deno.test("meshctl proxies every match type and action to the right place", opts
         response_headers_to_remove: ["x-secret"],
       },
     },
-    { match: { regex: "^/items/[0-9]+$" }, route: { cluster_name: "origin", regex_rewrite: { pattern: { regex: "[0-9]+" }, substitution: "N" } } },
-    { match: { prefix: "/", headers: [{ name: "x-tenant", value: "^gold-.*", regex: true }] }, direct_response: { status: 200, body: "gold" } },
+    {
+      match: { regex: "^/items/[0-9]+$" },
+      route: { cluster_name: "origin", regex_rewrite: { pattern: { regex: "[0-9]+" }, substitution: "N" } },
+    },
+    {
+      match: { prefix: "/", headers: [{ name: "x-tenant", value: "^gold-.*", regex: true }] },
+      direct_response: { status: 200, body: "gold" },
+    },
     { match: { prefix: "/old" }, redirect: { path_redirect: "/new", response_code: 301 } },
     { match: { prefix: "/static" }, direct_response: { status: 200, body: "static body" } },
   ];
@@ -108,14 +119,18 @@ Deno.test("meshctl proxies every match type and action to the right place", opts
 Deno.test("meshctl answers 404 when no route matches and counts it", opts, async () => {
   const origin = startOrigin(() => new Response("x"));
   try {
-    await withProxy([origin], { routes: [{ match: { prefix: "/only" }, route: { cluster_name: "origin" } }] }, async (port, mesh) => {
-      const r = await curl(["-w", "%{http_code}", "-o", "/dev/null", `http://127.0.0.1:${port}/nope`]);
-      assertEquals(r.stdout, "404");
-      const stats = await adminStats(mesh.adminPort);
-      const ds = Object.entries(stats["downstream"] ?? {}).find(([k]) => k.includes("ingress"))?.[1];
-      assert(ds !== undefined, JSON.stringify(stats));
-      assertEquals(ds!["request_404_total"], 1);
-    });
+    await withProxy(
+      [origin],
+      { routes: [{ match: { prefix: "/only" }, route: { cluster_name: "origin" } }] },
+      async (port, mesh) => {
+        const r = await curl(["-w", "%{http_code}", "-o", "/dev/null", `http://127.0.0.1:${port}/nope`]);
+        assertEquals(r.stdout, "404");
+        const stats = await adminStats(mesh.adminPort);
+        const ds = Object.entries(stats["downstream"] ?? {}).find(([k]) => k.includes("ingress"))?.[1];
+        assert(ds !== undefined, JSON.stringify(stats));
+        assertEquals(ds!["request_404_total"], 1);
+      },
+    );
   } finally {
     await origin.close();
   }
@@ -164,7 +179,15 @@ Deno.test("meshctl streams large chunked uploads and downloads intact", opts, as
     const expected = hex(await crypto.subtle.digest("SHA-256", data));
     await withProxy([origin], {}, async (port) => {
       // -T with chunked transfer encoding (no Content-Length) exercises chunked request bodies.
-      let r = await curl(["-X", "POST", "-H", "Transfer-Encoding: chunked", "-T", file, `http://127.0.0.1:${port}/up`]);
+      let r = await curl([
+        "-X",
+        "POST",
+        "-H",
+        "Transfer-Encoding: chunked",
+        "-T",
+        file,
+        `http://127.0.0.1:${port}/up`,
+      ]);
       assertEquals(r.stdout, `${size} ${expected}`, r.stderr);
       r = await curl(["-X", "POST", "--data-binary", `@${file}`, `http://127.0.0.1:${port}/up`]);
       assertEquals(r.stdout, `${size} ${expected}`, r.stderr);
@@ -255,7 +278,8 @@ Deno.test("meshctl closes the client connection when the upstream resets mid-res
     for await (const c of l) {
       const buf = new Uint8Array(4096);
       await c.read(buf).catch(() => null);
-      await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789")).catch(() => {});
+      await c.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789"))
+        .catch(() => {});
       c.close();
     }
   })();
@@ -283,13 +307,29 @@ Deno.test("meshctl rejects request smuggling patterns with 400 and closes", opts
   try {
     await withProxy([origin], {}, async (port) => {
       const cases: [string, string, RegExp][] = [
-        ["CL+TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", /^HTTP\/1\.1 400/],
-        ["differing CL", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd", /^HTTP\/1\.1 400/],
+        [
+          "CL+TE",
+          "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+          /^HTTP\/1\.1 400/,
+        ],
+        [
+          "differing CL",
+          "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd",
+          /^HTTP\/1\.1 400/,
+        ],
         ["obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", /^HTTP\/1\.1 400/],
         ["space before colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", /^HTTP\/1\.1 400/],
         ["bad TE", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", /^HTTP\/1\.1 (400|501)/],
-        ["bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", /^HTTP\/1\.1 400/],
-        ["oversized header", `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(70 * 1024)}\r\n\r\n`, /^HTTP\/1\.1 431/],
+        [
+          "bad chunk size",
+          "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+          /^HTTP\/1\.1 400/,
+        ],
+        [
+          "oversized header",
+          `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(70 * 1024)}\r\n\r\n`,
+          /^HTTP\/1\.1 431/,
+        ],
       ];
       for (const [name, req, want] of cases) {
         const res = await rawExchange(port, req);
@@ -307,12 +347,17 @@ Deno.test("meshctl rejects request smuggling patterns with 400 and closes", opts
 
 Deno.test("meshctl retries a 503 per retry_policy and fails over connection errors", opts, async () => {
   let calls = 0;
-  const flaky = startOrigin(() => ++calls % 2 === 1 ? new Response("busy", { status: 503 }) : new Response("fine"));
+  const flaky = startOrigin(() =>
+    ++calls % 2 === 1 ? new Response("busy", { status: 503 }) : new Response("fine")
+  );
   const deadPort = freePort();
   try {
     const routes = [{
       match: { prefix: "/" },
-      route: { cluster_name: "origin", retry_policy: { retry_on: true, num_retries: 2, retry_timeout: "2s" } },
+      route: {
+        cluster_name: "origin",
+        retry_policy: { retry_on: true, num_retries: 2, retry_timeout: "2s" },
+      },
     }];
     await withProxy([flaky], { routes }, async (port, mesh) => {
       const r = await curl([`http://127.0.0.1:${port}/`]);
@@ -325,8 +370,14 @@ Deno.test("meshctl retries a 503 per retry_policy and fails over connection erro
     const live = startOrigin(() => new Response("live"));
     try {
       await withProxy([live], {
-        routes: [{ match: { prefix: "/" }, route: { cluster_name: "origin", retry_policy: { retry_on: false, num_retries: 3 } } }],
-        cluster: { hosts: [{ address: `127.0.0.1:${deadPort}` }, { address: live.address }], connect_timeout: "1s" },
+        routes: [{
+          match: { prefix: "/" },
+          route: { cluster_name: "origin", retry_policy: { retry_on: false, num_retries: 3 } },
+        }],
+        cluster: {
+          hosts: [{ address: `127.0.0.1:${deadPort}` }, { address: live.address }],
+          connect_timeout: "1s",
+        },
       }, async (port) => {
         for (let i = 0; i < 6; i++) assertEquals((await curl([`http://127.0.0.1:${port}/`])).stdout, "live");
       });
@@ -360,7 +411,9 @@ Deno.test("meshctl → meshctl → origin: two hops, X-Forwarded-For appended at
   const innerPort = freePort();
   const outerPort = freePort();
   const inner = await startMeshctl(httpProxyConfig({ listenPort: innerPort, hosts: [origin.address] }));
-  const outer = await startMeshctl(httpProxyConfig({ listenPort: outerPort, hosts: [`127.0.0.1:${innerPort}`] }));
+  const outer = await startMeshctl(
+    httpProxyConfig({ listenPort: outerPort, hosts: [`127.0.0.1:${innerPort}`] }),
+  );
   try {
     const r = await curl([`http://127.0.0.1:${outerPort}/`]);
     assertEquals(r.stdout, "127.0.0.1, 127.0.0.1");
@@ -377,7 +430,11 @@ Deno.test("meshctl writes MOSN-style access logs", opts, async () => {
   try {
     await withProxy([origin], {
       listener: {
-        access_logs: [{ log_path: logPath, log_format: "%protocol% %response_code% %request_method% %request_path% %upstream_host% %response_flag%" }],
+        access_logs: [{
+          log_path: logPath,
+          log_format:
+            "%protocol% %response_code% %request_method% %request_path% %upstream_host% %response_flag%",
+        }],
       },
     }, async (port) => {
       await curl([`http://127.0.0.1:${port}/hello`]);

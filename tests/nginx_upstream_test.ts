@@ -24,7 +24,11 @@ http {
   }
 }`;
   await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
-  const child = new Deno.Command("nginx", { args: ["-c", `${dir}/nginx.conf`, "-p", dir], stdout: "null", stderr: "piped" })
+  const child = new Deno.Command("nginx", {
+    args: ["-c", `${dir}/nginx.conf`, "-p", dir],
+    stdout: "null",
+    stderr: "piped",
+  })
     .spawn();
   for (let i = 0; i < 100; i++) {
     try {
@@ -75,7 +79,10 @@ Deno.test("meshctl in front of nginx carries a bounded wrk load without errors",
     // max_request_per_conn (MOSN's default 1024) requests.
     const total = Number(m![1]) + 2; // + the two curl requests
     const bound = 10 + Math.ceil(total / 1024) + 2;
-    assert(up["connection_total"]! <= bound, `keep-alive reuse: ${up["connection_total"]} upstream connections for ${total} requests`);
+    assert(
+      up["connection_total"]! <= bound,
+      `keep-alive reuse: ${up["connection_total"]} upstream connections for ${total} requests`,
+    );
   } finally {
     assertEquals(await mesh.stop(), 0);
     await nginx.stop();

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { isLogLevel, Logger, type LogFormat, type LogLevel, parseDuration } from "../core/mod.ts";
+import { isLogLevel, type LogFormat, Logger, type LogLevel, parseDuration } from "../core/mod.ts";
 import { formatConfigError, loadConfigFile } from "../config/mod.ts";
 import { Server, validationContext } from "../server/mod.ts";
 import { VERSION } from "./version.ts";
@@ -56,7 +56,9 @@ export default async function run(args: string[]): Promise<number> {
   if (values["drain-timeout"] !== undefined) {
     drainMs = parseDuration(values["drain-timeout"]);
     if (drainMs === undefined) {
-      console.error(`meshctl serve: --drain-timeout must be a duration such as "30s", got "${values["drain-timeout"]}"`);
+      console.error(
+        `meshctl serve: --drain-timeout must be a duration such as "30s", got "${values["drain-timeout"]}"`,
+      );
       return 2;
     }
   }
@@ -65,10 +67,13 @@ export default async function run(args: string[]): Promise<number> {
   const { snapshot, errors } = await loadConfigFile(file, validationContext());
   if (snapshot === undefined) {
     for (const e of errors) console.error(formatConfigError(e));
-    console.error(`meshctl serve: ${file} is not valid (${errors.length} error${errors.length === 1 ? "" : "s"})`);
+    console.error(
+      `meshctl serve: ${file} is not valid (${errors.length} error${errors.length === 1 ? "" : "s"})`,
+    );
     return 1;
   }
-  const level: LogLevel = (levelText as LogLevel | undefined) ?? snapshot.servers[0]?.defaultLogLevel ?? "info";
+  const level: LogLevel = (levelText as LogLevel | undefined) ?? snapshot.servers[0]?.defaultLogLevel ??
+    "info";
   const logger = new Logger({ level, format: format as LogFormat });
 
   const server = new Server({ snapshot, logger, version: VERSION });

@@ -3,11 +3,7 @@
  * per valid file on stdout; every error of every file, one per line, on stderr.
  */
 import { validationContext } from "../server/mod.ts";
-import {
-  type ConfigSnapshot,
-  formatConfigError,
-  loadConfigFile,
-} from "../config/mod.ts";
+import { type ConfigSnapshot, formatConfigError, loadConfigFile } from "../config/mod.ts";
 
 export const help = `meshctl validate — check config files and print every error
 

@@ -9,7 +9,7 @@ export class SimpleHeaderMap implements HeaderMap {
   #values: string[] = [];
 
   constructor(init?: Iterable<readonly [string, string]>) {
-    if (init !== undefined) for (const [k, v] of init) this.add(k, v);
+    if (init !== undefined) { for (const [k, v] of init) this.add(k, v); }
   }
 
   get size(): number {

@@ -176,6 +176,14 @@ export interface ProtocolCodec {
   readonly multiplexed: boolean;
   /** Sniffs the first bytes of a downstream connection. */
   match(data: Uint8Array): MatchResult;
-  newServerConnection(io: ConnectionIO, handler: ServerConnectionHandler, options: CodecOptions): ServerConnection;
-  newClientConnection(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions): ClientConnection;
+  newServerConnection(
+    io: ConnectionIO,
+    handler: ServerConnectionHandler,
+    options: CodecOptions,
+  ): ServerConnection;
+  newClientConnection(
+    io: ConnectionIO,
+    handler: ClientConnectionHandler,
+    options: CodecOptions,
+  ): ClientConnection;
 }

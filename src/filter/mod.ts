@@ -6,7 +6,13 @@
 import { registerStreamFilter } from "./registry.ts";
 import { faultFilter } from "./fault/fault.ts";
 
-export type { FilterContext, FilterResult, StreamFilter, StreamFilterDefinition, StreamFilterFactory } from "./types.ts";
+export type {
+  FilterContext,
+  FilterResult,
+  StreamFilter,
+  StreamFilterDefinition,
+  StreamFilterFactory,
+} from "./types.ts";
 export { getStreamFilter, registerStreamFilter, streamFilterNames } from "./registry.ts";
 export { buildFilters, runPhase } from "./chain.ts";
 export type { Phase } from "./chain.ts";

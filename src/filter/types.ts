@@ -1,7 +1,9 @@
 import type { RequestHead, ResponseHead } from "../codec/mod.ts";
 
 /** A filter's decision in a phase: go on, or answer the request locally (with a status and body). */
-export type FilterResult = undefined | { readonly localReply: { readonly status: number; readonly body: string } };
+export type FilterResult = undefined | {
+  readonly localReply: { readonly status: number; readonly body: string };
+};
 
 /** What a filter sees of the request being proxied. */
 export interface FilterContext {

@@ -8,7 +8,12 @@ import {
   type ProtocolCodec,
   type ServerConnection,
 } from "../codec/mod.ts";
-import { type ConnectionInfo, DownstreamStats, ProxyConnectionHandler, type ProxyContext } from "../proxy/mod.ts";
+import {
+  type ConnectionInfo,
+  type DownstreamStats,
+  ProxyConnectionHandler,
+  type ProxyContext,
+} from "../proxy/mod.ts";
 import { runReadLoop, SocketIO } from "../transport/mod.ts";
 import type { TcpProxy } from "./tcp_proxy.ts";
 
@@ -141,7 +146,9 @@ export class Listener {
       if (sniffed.codec === undefined) {
         if (initial === undefined) return; // closed before saying anything
         plan.stats.unknownProtocol.inc();
-        if (plan.fallbackToTcpProxy && plan.tcpProxy !== undefined) return await plan.tcpProxy.handle(io, initial);
+        if (plan.fallbackToTcpProxy && plan.tcpProxy !== undefined) {
+          return await plan.tcpProxy.handle(io, initial);
+        }
         plan.logger.debug("unknown protocol; closing", { listener: this.name, remote: io.remoteAddress });
         return;
       }
@@ -152,7 +159,11 @@ export class Listener {
       remoteIp: ipOf(io.remoteAddress),
       localAddress: io.localAddress,
     };
-    const server = codec!.newServerConnection(io, new ProxyConnectionHandler(plan.proxy, info), plan.codecOptions);
+    const server = codec!.newServerConnection(
+      io,
+      new ProxyConnectionHandler(plan.proxy, info),
+      plan.codecOptions,
+    );
     live.server = server;
     const bytesRead = plan.stats.bytesReadTotal;
     const onBytes = (n: number) => {
@@ -255,7 +266,9 @@ function ipOf(address: string): string {
 export function resolveCodecs(names: readonly string[]): ProtocolCodec[] {
   return names.map((n) => {
     const c = getCodec(n);
-    if (c === undefined) throw new ProxyError("internal", "internal", `protocol "${n}" has no registered codec`);
+    if (c === undefined) {
+      throw new ProxyError("internal", "internal", `protocol "${n}" has no registered codec`);
+    }
     return c;
   });
 }

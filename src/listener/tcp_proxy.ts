@@ -31,7 +31,11 @@ export class TcpProxy {
         cluster.stats.connectionTotal.inc();
       } catch (e) {
         cluster.stats.connectionConFail.inc();
-        this.#logger.debug("tcp_proxy connect failed", { cluster: cluster.name, host: host.address, error: String(e) });
+        this.#logger.debug("tcp_proxy connect failed", {
+          cluster: cluster.name,
+          host: host.address,
+          error: String(e),
+        });
       }
     }
     if (up === undefined) return down.close();
@@ -50,8 +54,18 @@ export class TcpProxy {
     const touch = () => lastActive = performance.now();
     try {
       await Promise.all([
-        runReadLoop(down.conn, { feed: (d) => upIo.write(d), onEof: () => void upIo.closeWrite() }, initial, touch),
-        runReadLoop(up, { feed: (d) => down.write(d), onEof: () => void down.closeWrite() }, undefined, touch),
+        runReadLoop(
+          down.conn,
+          { feed: (d) => upIo.write(d), onEof: () => void upIo.closeWrite() },
+          initial,
+          touch,
+        ),
+        runReadLoop(
+          up,
+          { feed: (d) => down.write(d), onEof: () => void down.closeWrite() },
+          undefined,
+          touch,
+        ),
       ]);
     } finally {
       clearInterval(idleTimer);

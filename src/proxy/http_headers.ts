@@ -16,7 +16,9 @@ export function stripHopByHop(headers: HeaderMap, keepUpgrade: boolean): void {
   if (connection !== undefined && connection.length > 10) { // longer than "keep-alive": may name headers
     for (const token of connection.split(",")) {
       const name = token.trim().toLowerCase();
-      if (name.length > 0 && name !== "upgrade" && name !== "close" && name !== "keep-alive") headers.delete(name);
+      if (name.length > 0 && name !== "upgrade" && name !== "close" && name !== "keep-alive") {
+        headers.delete(name);
+      }
     }
   }
   for (let i = 0; i < HOP_BY_HOP.length; i++) {

@@ -11,7 +11,13 @@ import {
 } from "../codec/mod.ts";
 import type { CompiledRoute } from "../router/mod.ts";
 import type { Cluster, ConnectionPool, Host, UpstreamConnection } from "../upstream/mod.ts";
-import { buildFilters, type FilterContext, type FilterResult, runPhase, type StreamFilter } from "../filter/mod.ts";
+import {
+  buildFilters,
+  type FilterContext,
+  type FilterResult,
+  runPhase,
+  type StreamFilter,
+} from "../filter/mod.ts";
 import type { AccessLogRecord } from "../accesslog/mod.ts";
 import type { ConnectionInfo, ProxyContext } from "./context.ts";
 import { prepareHttpRequest, stripHopByHop } from "./http_headers.ts";
@@ -48,7 +54,7 @@ export class ProxyStream implements BodyReceiver {
   readonly #head: RequestHead;
   readonly #start = performance.now();
   #filters: StreamFilter[] = NO_FILTERS;
-  #filterCtx: FilterContext | undefined;
+  #filterCtx: { -readonly [K in keyof FilterContext]: FilterContext[K] } | undefined;
 
   #route: CompiledRoute | undefined;
   #cluster: Cluster | undefined;
@@ -106,7 +112,9 @@ export class ProxyStream implements BodyReceiver {
     if (this.#done) return;
     const head = this.#head;
     const m = this.#ctx.routeTable.match(head);
-    if (m === undefined) return this.#localReply(new ProxyError("no_route", "downstream", "no route matched"));
+    if (m === undefined) {
+      return this.#localReply(new ProxyError("no_route", "downstream", "no route matched"));
+    }
     if (m.kind === "direct_response") {
       const dr = m.route.directResponse!;
       return this.#reply(dr.status, dr.body, undefined);
@@ -129,9 +137,13 @@ export class ProxyStream implements BodyReceiver {
     route.rewrite(head);
     route.applyRequestHeaders(head.headers);
     if (head.protocol === "Http1") prepareHttpRequest(head, this.#conn.remoteIp);
-    const timeoutMs = head.frameTimeoutMs !== undefined && head.frameTimeoutMs > 0 ? head.frameTimeoutMs : route.timeoutMs;
+    const timeoutMs = head.frameTimeoutMs !== undefined && head.frameTimeoutMs > 0
+      ? head.frameTimeoutMs
+      : route.timeoutMs;
     if (timeoutMs > 0) this.#timer = requestDeadlines.add(timeoutMs, () => this.#onGlobalTimeout());
-    if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) this.#replay = [];
+    if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) {
+      this.#replay = [];
+    }
     if (this.#filters.length > 0) this.#runFilters("afterRoute", () => this.#attempt());
     else this.#attempt();
   }
@@ -149,18 +161,14 @@ export class ProxyStream implements BodyReceiver {
   }
 
   #filterContext(): FilterContext {
-    // Built lazily: requests on listeners without filters never allocate it.
-    const self = this;
+    // Built lazily: requests on listeners without filters never allocate it. Kept current as the
+    // request is routed and a host is chosen (see #attempt).
     return this.#filterCtx ??= {
       request: this.#head,
       listener: this.#ctx.listenerName,
       remoteAddress: this.#conn.remoteAddress,
-      get cluster() {
-        return self.#cluster?.name;
-      },
-      get upstreamHost() {
-        return self.#upstreamHost || undefined;
-      },
+      cluster: this.#cluster?.name,
+      upstreamHost: this.#upstreamHost || undefined,
     };
   }
 
@@ -180,11 +188,17 @@ export class ProxyStream implements BodyReceiver {
       return this.#localReply(new ProxyError("no_healthy_upstream", "upstream", "no healthy upstream host"));
     }
     this.#upstreamHost = host.address;
+    if (this.#filterCtx !== undefined) {
+      this.#filterCtx.cluster = cluster.name;
+      this.#filterCtx.upstreamHost = host.address;
+    }
     let pool: ConnectionPool;
     try {
       pool = cluster.pool(host, this.#protocol);
     } catch (e) {
-      return this.#localReply(e instanceof ProxyError ? e : new ProxyError("internal", "internal", String(e)));
+      return this.#localReply(
+        e instanceof ProxyError ? e : new ProxyError("internal", "internal", String(e)),
+      );
     }
     const up = new UpstreamRequest(this, cluster, host, pool);
     this.#upstream = up;
@@ -196,8 +210,9 @@ export class ProxyStream implements BodyReceiver {
     } catch (e) {
       return up.fail(asProxyError(e));
     }
-    if (acquired instanceof Promise) acquired.then((c) => up.onConnection(c), (e) => up.fail(asProxyError(e)));
-    else up.onConnection(acquired);
+    if (acquired instanceof Promise) {
+      acquired.then((c) => up.onConnection(c), (e) => up.fail(asProxyError(e)));
+    } else up.onConnection(acquired);
   }
 
   #hashKey(): string | undefined {
@@ -292,7 +307,9 @@ export class ProxyStream implements BodyReceiver {
     this.#timer = undefined;
     this.#route!.applyResponseHeaders(head.headers);
     if (this.#head.protocol === "Http1") stripHopByHop(head.headers, head.status === 101);
-    for (let i = 0; i < this.#filters.length; i++) this.#filters[i]!.beforeSend?.(this.#filterContext(), head);
+    for (let i = 0; i < this.#filters.length; i++) {
+      this.#filters[i]!.beforeSend?.(this.#filterContext(), head);
+    }
     const p = this.#ds.sendResponse(head, endStream);
     if (endStream) this.#upstreamFinished(up);
     return p;
@@ -353,13 +370,16 @@ export class ProxyStream implements BodyReceiver {
     }
     if (err.kind === "connect_failure") return true; // MOSN retries connection failures even without retry_on
     if (!rp.retryOn) return false;
-    return err.kind === "upstream_reset" || err.kind === "per_try_timeout" || err.kind === "upstream_protocol_error" ||
+    return err.kind === "upstream_reset" || err.kind === "per_try_timeout" ||
+      err.kind === "upstream_protocol_error" ||
       err.kind === "no_healthy_upstream";
   }
 
   #shouldRetryStatus(status: number): boolean {
     const rp = this.#route?.retryPolicy;
-    if (rp === undefined || !rp.retryOn || this.#attempts > rp.numRetries || !this.#replayable()) return false;
+    if (rp === undefined || !rp.retryOn || this.#attempts > rp.numRetries || !this.#replayable()) {
+      return false;
+    }
     const match = rp.statusCodes.length > 0 ? rp.statusCodes.includes(status) : status >= 500;
     if (!match) return false;
     if (!this.#cluster!.canRetry()) {
@@ -440,7 +460,6 @@ export class ProxyStream implements BodyReceiver {
   }
 
   #writeAccessLog(durationMs: number): void {
-    const self = this;
     const record: AccessLogRecord = {
       startTime: performance.timeOrigin + this.#start,
       requestReceivedMs: this.#requestReceivedMs,
@@ -458,8 +477,8 @@ export class ProxyStream implements BodyReceiver {
       upstreamCluster: this.#cluster?.name ?? "",
       method: this.#head.method,
       path: this.#head.path,
-      requestHeader: (n) => self.#head.headers.get(n),
-      responseHeader: (n) => self.#responseHead?.headers.get(n),
+      requestHeader: (n) => this.#head.headers.get(n),
+      responseHeader: (n) => this.#responseHead?.headers.get(n),
     };
     for (const sink of this.#ctx.accessLogs) sink.writer.write(sink.format(record));
   }
@@ -546,7 +565,9 @@ export class UpstreamRequest implements ResponseReceiver {
   /** The response fully arrived. The connection goes back to the pool if the request was fully sent too. */
   complete(requestFullySent: boolean): void {
     if (this.#ended) return;
-    if (!requestFullySent) this.stream?.reset(new ProxyError("upstream_reset", "internal", "response ended first"));
+    if (!requestFullySent) {
+      this.stream?.reset(new ProxyError("upstream_reset", "internal", "response ended first"));
+    }
     this.#end(true, undefined);
   }
 
@@ -573,7 +594,9 @@ export class UpstreamRequest implements ResponseReceiver {
     } else {
       cs.responseFailed.inc();
       hs.responseFailed.inc();
-      if (err !== undefined && err.source === "upstream" && err.kind === "upstream_reset") cs.requestRemoteReset.inc();
+      if (err !== undefined && err.source === "upstream" && err.kind === "upstream_reset") {
+        cs.requestRemoteReset.inc();
+      }
     }
     const conn = this.#conn;
     this.#conn = undefined;

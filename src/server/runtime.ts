@@ -1,5 +1,10 @@
 import type { Logger } from "../core/mod.ts";
-import type { ConfigSnapshot, ListenerConfig, ProxyFilterConfig, TcpProxyFilterConfig } from "../config/mod.ts";
+import type {
+  ConfigSnapshot,
+  ListenerConfig,
+  ProxyFilterConfig,
+  TcpProxyFilterConfig,
+} from "../config/mod.ts";
 import { type CodecOptions, defaultCodecOptions } from "../codec/mod.ts";
 import { compileRouteTable, type RouteTable } from "../router/mod.ts";
 import { ClusterManager } from "../upstream/mod.ts";
@@ -34,13 +39,20 @@ export class Runtime {
     const writers = new Map<string, AccessLogWriter>();
     const listeners: Listener[] = [];
     for (const server of snapshot.servers) {
-      for (const l of server.listeners) listeners.push(new Listener(this.#plan(l, registry, logger, writers)));
+      for (const l of server.listeners) {
+        listeners.push(new Listener(this.#plan(l, registry, logger, writers)));
+      }
     }
     this.listeners = listeners;
     this.#accessLogWriters = [...writers.values()];
   }
 
-  #plan(l: ListenerConfig, registry: StatsRegistry, logger: Logger, writers: Map<string, AccessLogWriter>): ListenerPlan {
+  #plan(
+    l: ListenerConfig,
+    registry: StatsRegistry,
+    logger: Logger,
+    writers: Map<string, AccessLogWriter>,
+  ): ListenerPlan {
     const stats = new DownstreamStats(registry.scope("downstream", { listener: l.name }));
     const proxyCfg = l.networkFilters.find((f): f is ProxyFilterConfig => f.type === "proxy");
     const tcpCfg = l.networkFilters.find((f): f is TcpProxyFilterConfig => f.type === "tcp_proxy");
@@ -57,7 +69,9 @@ export class Runtime {
       if (table === undefined) throw new RangeError(`Cannot find router "${proxyCfg.routerConfigName}"`);
       const factories: StreamFilterFactory[] = l.streamFilters.map((f) => {
         const made = getStreamFilter(f.type)!.create(f.config);
-        if ("errors" in made) throw new RangeError(`Cannot build stream filter ${f.type}: ${made.errors.join("; ")}`);
+        if ("errors" in made) {
+          throw new RangeError(`Cannot build stream filter ${f.type}: ${made.errors.join("; ")}`);
+        }
         return made;
       });
       proxy = {
@@ -97,7 +111,9 @@ export class Runtime {
         logger.info("listener started", {
           listener: l.name,
           address: `${addr.hostname}:${addr.port}`,
-          protocols: p.proxy ? (p.autoDetect ? `auto(${p.codecs.map((c) => c.name).join(",")})` : p.codecs[0]?.name) : "tcp",
+          protocols: p.proxy
+            ? (p.autoDetect ? `auto(${p.codecs.map((c) => c.name).join(",")})` : p.codecs[0]?.name)
+            : "tcp",
           tcp_proxy: p.tcpProxy !== undefined,
         });
       }

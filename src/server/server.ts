@@ -60,7 +60,8 @@ export class Server {
   /** Graceful stop: not ready, drain listeners (up to the servers' graceful_timeout), stop admin. */
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;
-    const timeout = drainTimeoutMs ?? Math.max(0, ...this.#runtime.snapshot.servers.map((s) => s.gracefulTimeoutMs));
+    const timeout = drainTimeoutMs ??
+      Math.max(0, ...this.#runtime.snapshot.servers.map((s) => s.gracefulTimeoutMs));
     await this.#runtime.drain(timeout);
     await this.#admin?.shutdown();
   }

@@ -36,7 +36,9 @@ export const faultFilter: StreamFilterDefinition = {
       name: "fault",
       beforeRoute(): FilterResult | Promise<FilterResult> {
         const abortNow = abortPct > 0 && Math.random() * 100 < abortPct;
-        const reply: FilterResult = abortNow ? { localReply: { status: abortStatus, body: "fault filter abort\n" } } : undefined;
+        const reply: FilterResult = abortNow
+          ? { localReply: { status: abortStatus, body: "fault filter abort\n" } }
+          : undefined;
         if (delayPct > 0 && Math.random() * 100 < delayPct) {
           return new Promise((resolve) => setTimeout(() => resolve(reply), delayMs));
         }

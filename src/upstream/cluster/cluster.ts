@@ -72,7 +72,9 @@ export class Cluster {
       responseFailed: s.counter("response_failed"),
       requestDurationTime: s.histogram("request_duration_time"),
     };
-    this.#setHosts(config.hosts.map((h) => ({ hostname: h.address.hostname, port: h.address.port, weight: h.weight })));
+    this.#setHosts(
+      config.hosts.map((h) => ({ hostname: h.address.hostname, port: h.address.port, weight: h.weight })),
+    );
     this.#lb = this.#buildLb();
     if (config.type === "STRICT_DNS") this.#startDns();
   }
@@ -103,7 +105,9 @@ export class Cluster {
     let p = host.pools.get(protocol);
     if (p !== undefined) return p;
     const codec = getCodec(protocol);
-    if (codec === undefined) throw new ProxyError("internal", "internal", `no codec registered for ${protocol}`);
+    if (codec === undefined) {
+      throw new ProxyError("internal", "internal", `no codec registered for ${protocol}`);
+    }
     const base = {
       hostname: host.hostname,
       port: host.port,
@@ -148,7 +152,11 @@ export class Cluster {
       onConnectFailure: (err) => {
         cs.connectionConFail.inc();
         hs.connectionConFail.inc();
-        this.#logger.debug("upstream connect failed", { cluster: this.name, host: host.address, error: err.message });
+        this.#logger.debug("upstream connect failed", {
+          cluster: this.name,
+          host: host.address,
+          error: err.message,
+        });
       },
       onPendingChange: (d) => {
         this.#pendingRequests += d;
@@ -180,7 +188,9 @@ export class Cluster {
   }
 
   #buildLb(): LoadBalancer {
-    return newLoadBalancer(this.config.lbType, this.#hosts, { choiceCount: this.config.leastRequestChoiceCount });
+    return newLoadBalancer(this.config.lbType, this.#hosts, {
+      choiceCount: this.config.leastRequestChoiceCount,
+    });
   }
 
   #startDns(): void {

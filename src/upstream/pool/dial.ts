@@ -1,5 +1,10 @@
 import { ProxyError, type TimerId } from "../../core/mod.ts";
-import type { ClientConnection, ClientConnectionHandler, CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
+import type {
+  ClientConnection,
+  ClientConnectionHandler,
+  CodecOptions,
+  ProtocolCodec,
+} from "../../codec/mod.ts";
 import { runReadLoop, SocketIO } from "../../transport/mod.ts";
 
 /** A live upstream connection: the socket, the codec's client connection, and pool bookkeeping. */
@@ -62,9 +67,14 @@ async function connectWithTimeout(hostname: string, port: number, timeoutMs: num
     timer = setTimeout(
       () =>
         reject(
-          new ProxyError("connect_failure", "upstream", `connect to ${hostname}:${port} timed out after ${timeoutMs}ms`, {
-            retryable: true,
-          }),
+          new ProxyError(
+            "connect_failure",
+            "upstream",
+            `connect to ${hostname}:${port} timed out after ${timeoutMs}ms`,
+            {
+              retryable: true,
+            },
+          ),
         ),
       timeoutMs,
     );
@@ -75,10 +85,15 @@ async function connectWithTimeout(hostname: string, port: number, timeoutMs: num
     // A connect that completes after the timeout must not leak its socket.
     attempt.then((c) => c.close(), () => {});
     if (e instanceof ProxyError) throw e;
-    throw new ProxyError("connect_failure", "upstream", `connect to ${hostname}:${port} failed: ${errorText(e)}`, {
-      retryable: true,
-      cause: e,
-    });
+    throw new ProxyError(
+      "connect_failure",
+      "upstream",
+      `connect to ${hostname}:${port} failed: ${errorText(e)}`,
+      {
+        retryable: true,
+        cause: e,
+      },
+    );
   } finally {
     clearTimeout(timer);
   }

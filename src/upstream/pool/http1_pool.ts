@@ -77,7 +77,9 @@ export class ExclusivePool implements ConnectionPool {
     } catch (e) {
       this.#connecting--;
       o.hooks.onConnectionClosed();
-      const err = e instanceof ProxyError ? e : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
+      const err = e instanceof ProxyError
+        ? e
+        : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
       o.hooks.onConnectFailure(err);
       throw err;
     }
@@ -93,7 +95,10 @@ export class ExclusivePool implements ConnectionPool {
 
   release(conn: UpstreamConnection): void {
     const max = this.#o.maxRequestsPerConnection;
-    if (conn.unusable || conn.io.closed || !conn.codec.reusable || this.#draining || (max > 0 && conn.requests >= max)) {
+    if (
+      conn.unusable || conn.io.closed || !conn.codec.reusable || this.#draining ||
+      (max > 0 && conn.requests >= max)
+    ) {
       conn.io.close(); // its read loop ends, `closed` settles, and a waiter may get a new connection
       return;
     }
