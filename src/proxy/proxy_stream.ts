@@ -558,6 +558,7 @@ export class UpstreamRequest implements ResponseReceiver {
   /** The attempt failed before or while talking to the upstream. */
   fail(err: ProxyError): void {
     if (this.#ended) return;
+    if (err.kind === "overflow") this.#cluster.stats.requestPendingOverflow.inc();
     this.#end(false, err);
     this.#parent.onUpstreamFailure(this, err);
   }

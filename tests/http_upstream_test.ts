@@ -1,0 +1,144 @@
+/**
+ * Upstream behaviour through the real meshctl: circuit breakers, consistent hashing, STRICT_DNS,
+ * pipelining, stream filters.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
+import { stringify } from "yaml";
+import {
+  adminStats,
+  curl,
+  freePort,
+  httpProxyConfig,
+  type Meshctl,
+  rawExchange,
+  runCli,
+  startMeshctl,
+  startOrigin,
+} from "./_e2e.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function stopped(mesh: Meshctl): Promise<void> {
+  const code = await mesh.stop();
+  assertEquals(code, 0, `meshctl exited with ${code}:\n${mesh.logs()}`);
+}
+
+Deno.test("circuit breakers: a full pending queue answers 503 and counts the overflow", opts, async () => {
+  const origin = startOrigin(async () => {
+    await new Promise((r) => setTimeout(r, 600));
+    return new Response("slow");
+  });
+  const port = freePort();
+  const mesh = await startMeshctl(httpProxyConfig({
+    listenPort: port,
+    hosts: [origin.address],
+    cluster: { circuit_breakers: [{ max_connections: 1, max_pending_requests: 1 }] },
+  }));
+  try {
+    // One request holds the only connection, one waits in the queue, the third overflows.
+    const results = await Promise.all([0, 1, 2].map(async (i) => {
+      await new Promise((r) => setTimeout(r, i * 100));
+      return (await curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/`])).stdout;
+    }));
+    assertEquals(results.sort(), ["200", "200", "503"]);
+    const stats = await adminStats(mesh.adminPort);
+    assertEquals(stats["upstream"]?.["cluster.origin"]?.["request_pending_overflow"], 1);
+  } finally {
+    await stopped(mesh);
+    await origin.close();
+  }
+});
+
+Deno.test("LB_MAGLEV with a header hash_policy sends one key to one host", opts, async () => {
+  const origins = [0, 1, 2].map((i) => startOrigin(() => new Response(String(i))));
+  const port = freePort();
+  const mesh = await startMeshctl(httpProxyConfig({
+    listenPort: port,
+    hosts: origins.map((o) => o.address),
+    lbType: "LB_MAGLEV",
+    routes: [{ match: { prefix: "/" }, route: { cluster_name: "origin", hash_policy: [{ header: { key: "x-user" } }] } }],
+  }));
+  try {
+    const seen = new Map<string, Set<string>>();
+    for (let u = 0; u < 12; u++) {
+      const urls = Array.from({ length: 5 }, () => `http://127.0.0.1:${port}/`);
+      const r = await curl(["-H", `x-user: user-${u}`, ...urls]);
+      seen.set(`user-${u}`, new Set(r.stdout.split("")));
+    }
+    for (const [user, hosts] of seen) assertEquals(hosts.size, 1, `${user} went to ${[...hosts]}`);
+    const used = new Set([...seen.values()].flatMap((s) => [...s]));
+    assert(used.size >= 2, `12 keys should spread over the hosts, got ${[...used]}`);
+  } finally {
+    await stopped(mesh);
+    for (const o of origins) await o.close();
+  }
+});
+
+Deno.test("STRICT_DNS resolves host names into the cluster", opts, async () => {
+  const origin = startOrigin(() => new Response("resolved"));
+  const port = freePort();
+  const mesh = await startMeshctl(httpProxyConfig({
+    listenPort: port,
+    hosts: [`localhost:${origin.port}`],
+    cluster: { type: "STRICT_DNS", dns_refresh_rate: "1s" },
+  }));
+  try {
+    assertEquals((await curl([`http://127.0.0.1:${port}/`])).stdout, "resolved");
+    const stats = await adminStats(mesh.adminPort);
+    assert(Object.keys(stats["upstream"] ?? {}).some((k) => k.includes("127.0.0.1")), JSON.stringify(stats["upstream"]));
+  } finally {
+    await stopped(mesh);
+    await origin.close();
+  }
+});
+
+Deno.test("pipelined requests get their responses in request order", opts, async () => {
+  const origin = startOrigin(async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/first") await new Promise((r) => setTimeout(r, 200)); // the slowest comes first
+    return new Response(path);
+  });
+  const port = freePort();
+  const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: [origin.address] }));
+  try {
+    const req = (p: string, close = false) => `GET ${p} HTTP/1.1\r\nHost: x\r\n${close ? "Connection: close\r\n" : ""}\r\n`;
+    const out = await rawExchange(port, req("/first") + req("/second") + req("/third", true));
+    const bodies = [...out.matchAll(/\r\n\r\n(\/(?:first|second|third))/g)].map((m) => m[1]);
+    assertEquals(bodies, ["/first", "/second", "/third"]);
+  } finally {
+    await stopped(mesh);
+    await origin.close();
+  }
+});
+
+Deno.test("the fault stream filter aborts requests, and validate checks its config", opts, async () => {
+  const origin = startOrigin(() => new Response("origin"));
+  const port = freePort();
+  const mesh = await startMeshctl(httpProxyConfig({
+    listenPort: port,
+    hosts: [origin.address],
+    listener: { stream_filters: [{ type: "fault", config: { abort: { status: 418, percentage: 100 } } }] },
+  }));
+  try {
+    const r = await curl(["-w", "\n%{http_code}", `http://127.0.0.1:${port}/`]);
+    assertMatch(r.stdout, /^fault filter abort\n\n418$/);
+    assertEquals(origin.requests, 0);
+  } finally {
+    await stopped(mesh);
+    await origin.close();
+  }
+  const bad = httpProxyConfig({
+    listenPort: freePort(),
+    hosts: ["127.0.0.1:1"],
+    listener: { stream_filters: [{ type: "fault", config: { abort: { status: 42 } } }] },
+  });
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(file, stringify(bad));
+    const v = await runCli(["validate", file]);
+    assertEquals(v.code, 1);
+    assertStringIncludes(v.stderr, "stream_filters[0].config: abort.status: expected an HTTP status");
+  } finally {
+    await Deno.remove(file);
+  }
+});
