@@ -40,8 +40,10 @@ build: deps
 	@mkdir -p dist
 	@if [ -n "$$DENORT_BIN" ] && [ ! -x "$$DENORT_BIN" ]; then \
 	  echo "make build: DENORT_BIN=$$DENORT_BIN is not an executable denort binary." >&2; exit 1; fi
-	@$(DENO) compile $(RUN_FLAGS) --output dist/meshctl main.ts || { \
-	  echo "make build: deno compile could not obtain the denort runtime; download the denort $(DENO_VERSION) release for this platform and run 'DENORT_BIN=/path/to/denort make build'." >&2; exit 1; }
+	@$(DENO) compile $(RUN_FLAGS) --output dist/meshctl main.ts >dist/compile.log 2>&1 || { \
+	  if grep -qiE "denort|download" dist/compile.log; then \
+	    echo "make build: deno compile could not obtain the denort runtime; download the denort $(DENO_VERSION) release for this platform and run 'DENORT_BIN=/path/to/denort make build' (details: dist/compile.log)." >&2; \
+	  else echo "make build: deno compile failed (details: dist/compile.log)." >&2; fi; exit 1; }
 	@echo "built dist/meshctl"
 
 clean:

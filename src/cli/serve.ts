@@ -77,6 +77,20 @@ export default async function run(args: string[]): Promise<number> {
   const logger = new Logger({ level, format: format as LogFormat });
 
   const server = new Server({ snapshot, logger, version: VERSION });
+  // A proxy must not die because one stream hit a bug: log it loudly, count it, keep serving everyone
+  // else. (Deno's default for both events is to exit.)
+  const internalErrors = server.registry.scope("meta").counter("internal_error_total");
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    internalErrors.inc();
+    logger.error("unhandled rejection (bug)", { error: String(e.reason), stack: (e.reason as Error)?.stack });
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    internalErrors.inc();
+    logger.error("uncaught exception (bug)", { error: String(e.error), stack: (e.error as Error)?.stack });
+  });
+
   try {
     server.start();
   } catch (e) {

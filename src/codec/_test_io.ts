@@ -27,6 +27,11 @@ export class FakeConnectionIO implements ConnectionIO {
     return new Promise<void>((resolve) => this.#pending.push(resolve));
   }
 
+  /** In manual mode a write is in flight until settled; otherwise writes copy and finish at once. */
+  get writing(): boolean {
+    return this.#pending.length > 0;
+  }
+
   settleWrites(): void {
     const p = this.#pending;
     this.#pending = [];

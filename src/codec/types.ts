@@ -64,6 +64,11 @@ export interface ConnectionIO {
   close(): void;
   readonly closed: boolean;
   readonly remoteAddress: string;
+  /**
+   * True while a write is in flight or queued. Lets an encoder reuse its output buffer without
+   * tracking each write's promise; an IO without it makes encoders track writes themselves.
+   */
+  readonly writing?: boolean;
 }
 
 /** Options a codec gets from the listener/cluster config (`extend_config` and limits). */

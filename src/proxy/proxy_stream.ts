@@ -231,20 +231,24 @@ export class ProxyStream implements BodyReceiver {
     return undefined;
   }
 
-  /** Called by the attempt once it has an upstream stream: send the head, then the body. */
+  /**
+   * Called by the attempt once it has an upstream stream: send the head, then the body. The writes'
+   * promises are not awaited or caught: upstream writes never reject (SocketIO drops data after a
+   * failure and the read loop reports the reset), and `serve` guards unhandled rejections anyway.
+   */
   sendToUpstream(up: UpstreamRequest, stream: ClientStream): void {
     if (this.#ds.headOnly) {
-      up.track(stream.sendRequest(this.#head, true));
+      void stream.sendRequest(this.#head, true);
       return;
     }
     if (this.#attempts > 1 || this.#bodyReceiverSet) {
       // A retry: replay the buffered body (retries happen only when it is complete).
-      up.track(stream.sendRequest(this.#head, false));
+      void stream.sendRequest(this.#head, false);
       const body = concat(this.#replay!, this.#replayBytes);
-      up.track(stream.sendData(body, true));
+      void stream.sendData(body, true);
       return;
     }
-    up.track(stream.sendRequest(this.#head, false));
+    void stream.sendRequest(this.#head, false);
     this.#setBodyReceiver(); // the codec now releases body bytes to onData
   }
 
@@ -550,10 +554,6 @@ export class UpstreamRequest implements ResponseReceiver {
     this.#parent.sendToUpstream(this, stream);
   }
 
-  /** Writes to the upstream never reject in practice, but a codec bug must not become an unhandled rejection. */
-  track(p: Promise<void>): void {
-    p.catch((e) => this.fail(asProxyError(e)));
-  }
 
   /** The attempt failed before or while talking to the upstream. */
   fail(err: ProxyError): void {

@@ -43,6 +43,10 @@ export class SocketIO implements ConnectionIO {
     return this.#closed;
   }
 
+  get writing(): boolean {
+    return this.#writing;
+  }
+
   write(data: Uint8Array): Promise<void> {
     if (this.#closed || data.length === 0) return RESOLVED;
     if (!this.#writing) {

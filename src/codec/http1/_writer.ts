@@ -53,9 +53,10 @@ export class Writer {
   ensure(n: number): void {
     const slab = this.#slab;
     const held = this.#end - this.#start;
-    if (held === 0 && slab.inflight === 0) this.#start = this.#end = 0;
+    const busy = this.#io.writing ?? slab.inflight > 0;
+    if (held === 0 && !busy) this.#start = this.#end = 0;
     if (this.#end + n <= slab.buf.length) return;
-    if (slab.inflight === 0 && held + n <= slab.buf.length) {
+    if (!busy && held + n <= slab.buf.length) {
       slab.buf.copyWithin(0, this.#start, this.#end);
     } else {
       let cap = SLAB_SIZE;
@@ -118,10 +119,14 @@ export class Writer {
     const end = this.#end;
     if (end === start) return Promise.resolve();
     const slab = this.#slab;
-    slab.inflight++;
     this.#start = end;
-    const p = this.#io.write(slab.buf.subarray(start, end));
-    p.then(slab.release, slab.release);
+    const io = this.#io;
+    const p = io.write(slab.buf.subarray(start, end));
+    if (io.writing === undefined) {
+      // The IO cannot say when it is idle: count this write until it settles.
+      slab.inflight++;
+      p.then(slab.release, slab.release);
+    }
     return p;
   }
 
