@@ -56,7 +56,10 @@ Deno.test("LB_MAGLEV with a header hash_policy sends one key to one host", opts,
     listenPort: port,
     hosts: origins.map((o) => o.address),
     lbType: "LB_MAGLEV",
-    routes: [{ match: { prefix: "/" }, route: { cluster_name: "origin", hash_policy: [{ header: { key: "x-user" } }] } }],
+    routes: [{
+      match: { prefix: "/" },
+      route: { cluster_name: "origin", hash_policy: [{ header: { key: "x-user" } }] },
+    }],
   }));
   try {
     const seen = new Map<string, Set<string>>();
@@ -85,7 +88,10 @@ Deno.test("STRICT_DNS resolves host names into the cluster", opts, async () => {
   try {
     assertEquals((await curl([`http://127.0.0.1:${port}/`])).stdout, "resolved");
     const stats = await adminStats(mesh.adminPort);
-    assert(Object.keys(stats["upstream"] ?? {}).some((k) => k.includes("127.0.0.1")), JSON.stringify(stats["upstream"]));
+    assert(
+      Object.keys(stats["upstream"] ?? {}).some((k) => k.includes("127.0.0.1")),
+      JSON.stringify(stats["upstream"]),
+    );
   } finally {
     await stopped(mesh);
     await origin.close();
@@ -101,7 +107,8 @@ Deno.test("pipelined requests get their responses in request order", opts, async
   const port = freePort();
   const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: [origin.address] }));
   try {
-    const req = (p: string, close = false) => `GET ${p} HTTP/1.1\r\nHost: x\r\n${close ? "Connection: close\r\n" : ""}\r\n`;
+    const req = (p: string, close = false) =>
+      `GET ${p} HTTP/1.1\r\nHost: x\r\n${close ? "Connection: close\r\n" : ""}\r\n`;
     const out = await rawExchange(port, req("/first") + req("/second") + req("/third", true));
     const bodies = [...out.matchAll(/\r\n\r\n(\/(?:first|second|third))/g)].map((m) => m[1]);
     assertEquals(bodies, ["/first", "/second", "/third"]);

@@ -554,7 +554,6 @@ export class UpstreamRequest implements ResponseReceiver {
     this.#parent.sendToUpstream(this, stream);
   }
 
-
   /** The attempt failed before or while talking to the upstream. */
   fail(err: ProxyError): void {
     if (this.#ended) return;

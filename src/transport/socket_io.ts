@@ -25,6 +25,7 @@ export class SocketIO implements ConnectionIO {
   #queueBytes = 0;
   #batch: Promise<void> | undefined;
   #inFlight: Uint8Array | undefined;
+  #joinBuf: Uint8Array = new Uint8Array(0);
   /** Settles when the write (or batch) in flight is done. */
   #current: Promise<void> = RESOLVED;
   #resolveBatch: (() => void) | undefined;
@@ -88,10 +89,28 @@ export class SocketIO implements ConnectionIO {
     this.close(); // the read loop sees it too and tears the connection down
   };
 
+  /**
+   * Joins queued writes into one. The join buffer is reused batch after batch (only one write is ever in
+   * flight, and the next batch is built after it completed), so coalescing costs a memcpy, not an
+   * allocation per batch.
+   */
   #takeQueue(): Uint8Array {
     const q = this.#queue;
-    const out = q.length === 1 ? q[0]! : concat(q, this.#queueBytes);
-    this.#queue = [];
+    const total = this.#queueBytes;
+    let out: Uint8Array;
+    if (q.length === 1) out = q[0]!;
+    else {
+      if (this.#joinBuf.length < total) {
+        this.#joinBuf = new Uint8Array(Math.max(total, this.#joinBuf.length * 2, 16384));
+      }
+      out = this.#joinBuf.subarray(0, total);
+      let off = 0;
+      for (let i = 0; i < q.length; i++) {
+        out.set(q[i]!, off);
+        off += q[i]!.length;
+      }
+    }
+    q.length = 0;
     this.#queueBytes = 0;
     return out;
   }
@@ -123,16 +142,6 @@ export class SocketIO implements ConnectionIO {
       // peer already gone
     }
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 export function formatNetAddr(addr: Deno.Addr): string {

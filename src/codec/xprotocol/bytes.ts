@@ -32,20 +32,41 @@ const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
 /**
- * Decodes `b[start, end)` as UTF-8. Short ASCII strings (header keys and values, class names) skip the
- * TextDecoder call, whose fixed cost dominates for a few dozen bytes.
+ * Interned short ASCII strings. RPC header maps repeat the same keys and values (service, method,
+ * class names) on nearly every frame; recognising the bytes and returning the string decoded last time
+ * allocates nothing. A direct-mapped table keyed by an FNV-1a hash of the bytes, which are kept in one
+ * flat buffer, so a miss (a unique trace id, say) costs a copy but no allocation beyond its string.
  */
+const INTERN_SLOTS = 1024;
+const INTERN_MAX = 64;
+const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX);
+const internLen = new Int32Array(INTERN_SLOTS).fill(-1);
+const internStr: string[] = new Array<string>(INTERN_SLOTS).fill("");
+
+/** Decodes `b[start, end)` as UTF-8; short ASCII strings come from the intern table. */
 export function decodeString(b: Uint8Array, start: number, end: number): string {
   const n = end - start;
   if (n === 0) return "";
-  if (n <= 64) {
-    for (let i = start; i < end; i++) {
-      if (b[i] >= 0x80) return utf8Decoder.decode(b.subarray(start, end));
-    }
-    // ASCII: one native call instead of a per-character concatenation.
-    return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+  if (n > INTERN_MAX) return utf8Decoder.decode(b.subarray(start, end));
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c >= 0x80) return utf8Decoder.decode(b.subarray(start, end));
+    h = Math.imul(h ^ c, 0x01000193);
   }
-  return utf8Decoder.decode(b.subarray(start, end));
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const base = slot * INTERN_MAX;
+  if (internLen[slot] === n) {
+    let i = 0;
+    while (i < n && internBytes[base + i] === b[start + i]) i++;
+    if (i === n) return internStr[slot];
+  }
+  let str = "";
+  for (let i = start; i < end; i++) str += String.fromCharCode(b[i]);
+  internBytes.set(b.subarray(start, end), base);
+  internLen[slot] = n;
+  internStr[slot] = str;
+  return str;
 }
 
 /** UTF-8 byte length of `s`, with an ASCII fast path. */
