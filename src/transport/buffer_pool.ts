@@ -7,7 +7,7 @@ export class BufferPool {
   #free: Uint8Array[] = [];
   #maxFree: number;
 
-  constructor(size = 32 * 1024, maxFree = 512) {
+  constructor(size = 64 * 1024, maxFree = 512) {
     this.size = size;
     this.#maxFree = maxFree;
   }
