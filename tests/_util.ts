@@ -9,7 +9,7 @@ export const RUN_FLAGS = [
   "--allow-sys=hostname,osRelease",
   "--allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM",
   // A smaller young generation: ~40 MiB less peak RSS under load at no measurable CPU cost.
-  "--v8-flags=--max-semi-space-size=8",
+  "--v8-flags=--max-semi-space-size=4",
 ];
 
 export const ROOT: string = new URL("..", import.meta.url).pathname;
