@@ -2,7 +2,7 @@ import type { HeaderMap } from "../types.ts";
 
 /**
  * HTTP/1 header fields in wire order with the names as received. Lookups are case-insensitive: callers
- * pass lowercase names; an entry's lowercase form is computed once, only when its length matches.
+ * pass lowercase names; a field name is compared case-insensitively in place, only when its length matches.
  * Parallel arrays instead of objects per field keep a parsed head to three allocations.
  */
 export class Http1Headers implements HeaderMap {
@@ -10,13 +10,11 @@ export class Http1Headers implements HeaderMap {
   // (X-Forwarded-For/-Proto), and growing three arrays for that was ~0.5 KB of garbage per request.
   #names: string[];
   #values: string[];
-  #lower: (string | undefined)[] | undefined;
   #n: number;
 
   constructor(init?: Iterable<readonly [string, string]>) {
     this.#names = [];
     this.#values = [];
-    this.#lower = undefined;
     this.#n = 0;
     if (init !== undefined) { for (const [n, v] of init) this.add(n, v); }
   }
@@ -30,18 +28,12 @@ export class Http1Headers implements HeaderMap {
     return h;
   }
 
-  #lowerAt(i: number): string {
-    const lower = this.#lower ??= new Array<string | undefined>(this.#names.length);
-    return lower[i] ??= this.#names[i].toLowerCase();
-  }
-
   #find(name: string, from: number): number {
     const names = this.#names;
     const len = name.length;
     for (let i = from; i < this.#n; i++) {
       const n = names[i];
-      if (n.length !== len) continue;
-      if (n === name || this.#lowerAt(i) === name) return i;
+      if (n.length === len && (n === name || equalsLowercase(n, name))) return i;
     }
     return -1;
   }
@@ -83,7 +75,6 @@ export class Http1Headers implements HeaderMap {
     const i = this.#n++;
     this.#names[i] = name;
     this.#values[i] = value;
-    if (this.#lower !== undefined) this.#lower[i] = undefined;
   }
 
   delete(name: string): void {
@@ -93,14 +84,11 @@ export class Http1Headers implements HeaderMap {
   #removeAt(i: number): void {
     const names = this.#names;
     const values = this.#values;
-    const lower = this.#lower;
     const last = --this.#n;
     for (let k = i; k < last; k++) {
       names[k] = names[k + 1];
       values[k] = values[k + 1];
-      if (lower !== undefined) lower[k] = lower[k + 1];
     }
-    if (lower !== undefined) lower[last] = undefined;
   }
 
   forEach(fn: (value: string, name: string) => void): void {
@@ -122,8 +110,21 @@ export class Http1Headers implements HeaderMap {
     return this.#values[i];
   }
 
-  /** The i-th name lowercased (cached). */
+  /** The i-th name lowercased. */
   lowerNameAt(i: number): string {
-    return this.#lowerAt(i);
+    return this.#names[i].toLowerCase();
   }
+}
+
+/**
+ * `name` (any case) equals `lower` (already lowercase), compared in place: lowercasing would allocate a
+ * string per header per lookup, and the proxy looks headers up on every request.
+ */
+function equalsLowercase(name: string, lower: string): boolean {
+  for (let k = 0; k < name.length; k++) {
+    let c = name.charCodeAt(k);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
 }
