@@ -7,6 +7,10 @@
 import type { ConnectionIO, HeaderMap } from "../types.ts";
 import { Http1Headers } from "./headers.ts";
 
+const RESOLVED: Promise<void> = Promise.resolve();
+/** The zero-size chunk that ends a chunked body without trailers. */
+export const LAST_CHUNK: Uint8Array = new TextEncoder().encode("0\r\n\r\n");
+
 /** Bodies at least this large are written as their own `write` (no copy); smaller ones are copied. */
 export const COPY_LIMIT = 16 * 1024;
 
@@ -113,11 +117,50 @@ export class Writer {
     this.crlf();
   }
 
+  /**
+   * Sends `data` as one chunk of a chunked body, and the last-chunk when `end` (trailer-less). An empty
+   * `data` that does not end the body only flushes a held head. Small chunks are copied behind their size
+   * line (one write); large ones go out uncopied between it and the trailing CRLF.
+   */
+  chunk(data: Uint8Array, end: boolean): Promise<void> {
+    const n = data.length;
+    if (n === 0) {
+      if (!end) return this.held > 0 ? this.flush() : RESOLVED;
+      this.ensure(5);
+      this.bytes(LAST_CHUNK);
+      return this.flush();
+    }
+    this.hex(n);
+    if (n < COPY_LIMIT) {
+      this.ensure(n + 7);
+      this.bytes(data);
+    } else {
+      void this.flush();
+      void this.#io.write(data);
+      this.ensure(7);
+    }
+    this.crlf();
+    if (end) this.bytes(LAST_CHUNK);
+    return this.flush();
+  }
+
+  /** Sends body bytes as they are (Content-Length, close-delimited, tunnel), after any held head. */
+  raw(data: Uint8Array): Promise<void> {
+    const n = data.length;
+    if (this.held > 0 && n < COPY_LIMIT) {
+      this.ensure(n);
+      this.bytes(data);
+      return this.flush();
+    }
+    if (this.held > 0) return this.flushThen(data);
+    return n > 0 ? this.#io.write(data) : RESOLVED;
+  }
+
   /** Writes everything held as one write. */
   flush(): Promise<void> {
     const start = this.#start;
     const end = this.#end;
-    if (end === start) return Promise.resolve();
+    if (end === start) return RESOLVED;
     const slab = this.#slab;
     this.#start = end;
     const io = this.#io;

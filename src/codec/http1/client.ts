@@ -19,11 +19,10 @@ import type {
 import { headerCountLimit, headLimit } from "./_options.ts";
 import { info, parseResponseHead, parseTrailers } from "./_parse.ts";
 import { EMPTY, MessageReader, type ReaderOwner, S_RAW } from "./_reader.ts";
-import { COPY_LIMIT, seen, writeFields, Writer } from "./_writer.ts";
+import { seen, writeFields, Writer } from "./_writer.ts";
 import { Http1RequestHead } from "./head.ts";
 
 const Q_NONE = 0, Q_LENGTH = 1, Q_CHUNKED = 2, Q_TUNNEL = 3;
-const LAST_CHUNK = new TextEncoder().encode("0\r\n\r\n");
 const HTTP11 = new TextEncoder().encode(" HTTP/1.1\r\n");
 const resolved: Promise<void> = Promise.resolve();
 
@@ -305,37 +304,12 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     const n = chunk.length;
     let p: Promise<void>;
     if (this.#framing === Q_CHUNKED && !this.#tunnel) {
-      if (n === 0) {
-        if (!endStream) return w.held > 0 ? w.flush() : resolved;
-        w.ensure(5);
-        w.bytes(LAST_CHUNK);
-        p = w.flush();
-      } else if (n < COPY_LIMIT) {
-        w.hex(n);
-        w.ensure(n + 7);
-        w.bytes(chunk);
-        w.crlf();
-        if (endStream) w.bytes(LAST_CHUNK);
-        p = w.flush();
-      } else {
-        w.hex(n);
-        void w.flush().catch(() => {});
-        void this.#io.write(chunk).catch(() => {});
-        w.ensure(7);
-        w.crlf();
-        if (endStream) w.bytes(LAST_CHUNK);
-        p = w.flush();
-      }
+      if (n === 0 && !endStream) return w.chunk(chunk, false);
+      p = w.chunk(chunk, endStream);
     } else if (this.#framing === Q_NONE && !this.#tunnel) {
       p = w.flush(); // no body was announced: bytes are dropped
-    } else if (w.held > 0 && n < COPY_LIMIT) {
-      w.ensure(n);
-      w.bytes(chunk);
-      p = w.flush();
-    } else if (w.held > 0) {
-      p = w.flushThen(chunk);
     } else {
-      p = n > 0 ? this.#io.write(chunk) : resolved;
+      p = w.raw(chunk);
     }
     if (endStream) {
       if (this.#tunnel) {

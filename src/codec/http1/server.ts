@@ -19,7 +19,7 @@ import type {
 import { headerCountLimit, headLimit } from "./_options.ts";
 import { info, parseRequestHead, parseTrailers } from "./_parse.ts";
 import { EMPTY, MessageReader, type ReaderOwner, S_HEAD } from "./_reader.ts";
-import { COPY_LIMIT, defaultReason, seen, statusLine, writeFields, Writer } from "./_writer.ts";
+import { defaultReason, seen, statusLine, writeFields, Writer } from "./_writer.ts";
 import { Http1Headers } from "./headers.ts";
 import type { Http1RequestHead } from "./head.ts";
 import { Http1ResponseHead } from "./head.ts";
@@ -30,7 +30,6 @@ const R_NONE = 0, R_LENGTH = 1, R_CHUNKED = 2, R_CLOSE = 3, R_TUNNEL = 4;
 const RES_IDLE = 0, RES_STARTED = 1, RES_ENDED = 2;
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
-const LAST_CHUNK = new TextEncoder().encode("0\r\n\r\n");
 const utf8 = new TextEncoder();
 
 /** A short text body for a local reply of this kind. */
@@ -417,41 +416,12 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
         p = w.flush();
         break;
       case R_CHUNKED:
-        if (n === 0) {
-          if (!endStream) return w.held > 0 ? w.flush() : resolved;
-          w.ensure(5);
-          w.bytes(LAST_CHUNK);
-          p = w.flush();
-        } else if (n < COPY_LIMIT) {
-          w.hex(n);
-          w.ensure(n + 7);
-          w.bytes(chunk);
-          w.crlf();
-          if (endStream) w.bytes(LAST_CHUNK);
-          p = w.flush();
-        } else {
-          w.hex(n);
-          void w.flush().catch(() => {});
-          void this.#io.write(chunk).catch(() => {});
-          w.ensure(7);
-          w.crlf();
-          if (endStream) w.bytes(LAST_CHUNK);
-          p = w.flush();
-        }
+        if (n === 0 && !endStream) return w.chunk(chunk, false);
+        p = w.chunk(chunk, endStream);
         break;
       default:
         // Content-Length, close-delimited and tunnel bytes go out as they are.
-        if (w.held > 0 && n < COPY_LIMIT) {
-          w.ensure(n);
-          w.bytes(chunk);
-          p = w.flush();
-        } else if (w.held > 0) {
-          p = w.flushThen(chunk);
-        } else if (n > 0) {
-          p = this.#io.write(chunk);
-        } else {
-          p = resolved;
-        }
+        p = w.raw(chunk);
         if (endStream && (this.#framing === R_CLOSE || this.#framing === R_TUNNEL)) this.#closeAfter = true;
     }
     if (endStream) return this.#endResponse(p);
