@@ -6,6 +6,7 @@ import type {
   ProtocolCodec,
 } from "../../codec/mod.ts";
 import { runReadLoop, SocketIO } from "../../transport/mod.ts";
+import type { PoolOptions } from "./types.ts";
 
 /** A live upstream connection: the socket, the codec's client connection, and pool bookkeeping. */
 export interface UpstreamConnection {
@@ -58,6 +59,37 @@ export async function dialUpstream(opts: DialOptions): Promise<UpstreamConnectio
     markClosed();
   });
   return conn;
+}
+
+/**
+ * Dials for a pool: the connection counts against the cluster's limits from the moment the dial starts
+ * (so concurrent dials cannot overshoot max_connections), and a failure is reported and un-counted.
+ */
+export async function dialPooled(
+  o: PoolOptions,
+  codecOptions: CodecOptions,
+  onUnusable: (conn: UpstreamConnection, reason: ProxyError) => void,
+  onBytesRead: (n: number) => void,
+): Promise<UpstreamConnection> {
+  o.hooks.onConnectionOpened();
+  try {
+    return await dialUpstream({
+      hostname: o.hostname,
+      port: o.port,
+      connectTimeoutMs: o.connectTimeoutMs,
+      codec: o.codec,
+      codecOptions,
+      onUnusable,
+      onBytesRead,
+    });
+  } catch (e) {
+    o.hooks.onConnectionClosed();
+    const err = e instanceof ProxyError
+      ? e
+      : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
+    o.hooks.onConnectFailure(err);
+    throw err;
+  }
 }
 
 async function connectWithTimeout(hostname: string, port: number, timeoutMs: number): Promise<Deno.TcpConn> {

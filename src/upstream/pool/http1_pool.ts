@@ -1,19 +1,6 @@
 import { ProxyError } from "../../core/mod.ts";
-import type { CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
-import { dialUpstream, type UpstreamConnection } from "./dial.ts";
-import type { ConnectionPool, PoolHooks } from "./types.ts";
-
-export interface PoolOptions {
-  hostname: string;
-  port: number;
-  codec: ProtocolCodec;
-  codecOptions: CodecOptions;
-  connectTimeoutMs: number;
-  idleTimeoutMs: number | undefined;
-  /** 0 = unlimited. */
-  maxRequestsPerConnection: number;
-  hooks: PoolHooks;
-}
+import { dialPooled, type UpstreamConnection } from "./dial.ts";
+import type { ConnectionPool, PoolOptions } from "./types.ts";
 
 interface Waiter {
   resolve(c: UpstreamConnection): void;
@@ -62,26 +49,12 @@ export class ExclusivePool implements ConnectionPool {
   async #connect(): Promise<UpstreamConnection> {
     const o = this.#o;
     this.#connecting++;
-    o.hooks.onConnectionOpened();
     let conn: UpstreamConnection;
     try {
-      conn = await dialUpstream({
-        hostname: o.hostname,
-        port: o.port,
-        connectTimeoutMs: o.connectTimeoutMs,
-        codec: o.codec,
-        codecOptions: o.codecOptions,
-        onUnusable: (c) => this.#forget(c),
-        onBytesRead: o.hooks.onBytesRead,
-      });
+      conn = await dialPooled(o, o.codecOptions, (c) => this.#forget(c), o.hooks.onBytesRead);
     } catch (e) {
       this.#connecting--;
-      o.hooks.onConnectionClosed();
-      const err = e instanceof ProxyError
-        ? e
-        : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
-      o.hooks.onConnectFailure(err);
-      throw err;
+      throw e;
     }
     this.#connecting--;
     this.#all.add(conn);

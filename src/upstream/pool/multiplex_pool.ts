@@ -1,8 +1,7 @@
 import { ProxyError, type TimerId } from "../../core/mod.ts";
 import type { CodecOptions, ResponseHead, ResponseReceiver } from "../../codec/mod.ts";
-import { dialUpstream, type UpstreamConnection } from "./dial.ts";
-import type { PoolOptions } from "./http1_pool.ts";
-import type { ConnectionPool } from "./types.ts";
+import { dialPooled, type UpstreamConnection } from "./dial.ts";
+import type { ConnectionPool, PoolOptions } from "./types.ts";
 
 /** MOSN's xprotocol keepalive: cluster `keepalive{interval, timeout, max_failures}`. */
 export interface KeepaliveOptions {
@@ -94,8 +93,6 @@ export class MultiplexPool implements ConnectionPool {
 
   async #dial(): Promise<UpstreamConnection> {
     const o = this.#o;
-    o.hooks.onConnectionOpened();
-    let conn: UpstreamConnection;
     const ka: KeepaliveState | undefined = o.keepalive === undefined || o.keepalive.intervalMs <= 0
       ? undefined
       : { lastRead: performance.now(), failures: 0, pending: false, timer: undefined };
@@ -103,24 +100,7 @@ export class MultiplexPool implements ConnectionPool {
       ka.lastRead = performance.now();
       o.hooks.onBytesRead(n);
     };
-    try {
-      conn = await dialUpstream({
-        hostname: o.hostname,
-        port: o.port,
-        connectTimeoutMs: o.connectTimeoutMs,
-        codec: o.codec,
-        codecOptions: this.#codecOptions,
-        onUnusable: (c) => this.#remove(c),
-        onBytesRead,
-      });
-    } catch (e) {
-      o.hooks.onConnectionClosed();
-      const err = e instanceof ProxyError
-        ? e
-        : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
-      o.hooks.onConnectFailure(err);
-      throw err;
-    }
+    const conn = await dialPooled(o, this.#codecOptions, (c) => this.#remove(c), onBytesRead);
     if (this.#closed) {
       conn.io.close();
       throw new ProxyError("upstream_reset", "upstream", "connection pool closed");

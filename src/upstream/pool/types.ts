@@ -1,4 +1,4 @@
-import type { ClientConnection } from "../../codec/mod.ts";
+import type { ClientConnection, CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
 import type { ProxyError } from "../../core/mod.ts";
 import type { UpstreamConnection } from "./dial.ts";
 
@@ -33,3 +33,16 @@ export interface PoolHooks {
 }
 
 export type { ClientConnection };
+
+/** What a pool needs to dial a host and account for its connections. */
+export interface PoolOptions {
+  hostname: string;
+  port: number;
+  codec: ProtocolCodec;
+  codecOptions: CodecOptions;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number | undefined;
+  /** 0 = unlimited. */
+  maxRequestsPerConnection: number;
+  hooks: PoolHooks;
+}
