@@ -149,3 +149,28 @@ Deno.test("the fault stream filter aborts requests, and validate checks its conf
     await Deno.remove(file);
   }
 });
+
+Deno.test("connection_idle_timeout closes quiet downstream connections, not busy ones", opts, async () => {
+  const origin = startOrigin(async () => {
+    await new Promise((r) => setTimeout(r, 600)); // longer than the idle timeout: in flight is not idle
+    return new Response("slow but alive");
+  });
+  const port = freePort();
+  const mesh = await startMeshctl(httpProxyConfig({
+    listenPort: port,
+    hosts: [origin.address],
+    listener: { connection_idle_timeout: "300ms" },
+  }));
+  try {
+    const t0 = Date.now();
+    const quiet = await rawExchange(port, "", 3000); // says nothing; meshctl closes it
+    assertEquals(quiet, "");
+    const waited = Date.now() - t0;
+    assert(waited >= 200 && waited < 1500, `closed after ${waited} ms`);
+    const busy = await curl([`http://127.0.0.1:${port}/`]);
+    assertEquals(busy.stdout, "slow but alive");
+  } finally {
+    await stopped(mesh);
+    await origin.close();
+  }
+});

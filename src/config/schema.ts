@@ -206,7 +206,9 @@ const Listener = struct("A listener", {
   access_logs: Opt(list("Access logs", AccessLog)),
   filter_chains: list("Exactly one filter chain", FilterChain, { minItems: 1, maxItems: 1 }),
   stream_filters: Opt(list("Stream filters, in order", StreamFilter)),
-  connection_idle_timeout: Opt(duration("Close idle downstream connections")),
+  connection_idle_timeout: Opt(
+    duration("Close downstream connections idle this long (default 90s, as MOSN; 0 disables)"),
+  ),
   log_path: Opt(ignored("Old per-listener log path")),
   log_level: Opt(ignored("Old per-listener log level")),
   reuseport: Opt(unsupported()),

@@ -40,7 +40,12 @@ interface LiveConnection {
   active: boolean;
   /** Consecutive idle sweeps that found the connection quiet. */
   quietSweeps: number;
+  /** Handed to tcp_proxy, which applies its own idle_timeout: the listener's sweep leaves it alone. */
+  relayed: boolean;
 }
+
+/** MOSN's DefaultIdleTimeout for downstream connections when a listener sets none; 0 disables it. */
+const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
 
 /** How many sweeps an idle timeout is checked with. */
 const IDLE_SWEEPS = 4;
@@ -80,8 +85,8 @@ export class Listener {
       const why = e instanceof Deno.errors.AddrInUse ? "address already in use" : (e as Error).message;
       throw new Error(`Cannot bind listener "${this.name}" on ${hostname}:${port}: ${why}`);
     }
-    const idle = this.plan.config.connectionIdleTimeoutMs;
-    if (idle !== undefined && idle > 0) {
+    const idle = this.plan.config.connectionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (idle > 0) {
       // Sweep IDLE_SWEEPS times per timeout: a connection quiet for all of them has been idle for at
       // least (IDLE_SWEEPS - 1) / IDLE_SWEEPS of the timeout and at most the whole timeout.
       this.#idleCheck = setInterval(() => this.#closeIdle(), Math.max(10, idle / IDLE_SWEEPS));
@@ -114,7 +119,7 @@ export class Listener {
       // not fatal
     }
     const io = new SocketIO(conn);
-    const live: LiveConnection = { io, server: undefined, active: true, quietSweeps: 0 };
+    const live: LiveConnection = { io, server: undefined, active: true, quietSweeps: 0, relayed: false };
     const stats = this.plan.stats;
     stats.connectionTotal.inc();
     stats.connectionActive.inc();
@@ -134,6 +139,7 @@ export class Listener {
     const plan = this.plan;
     const io = live.io;
     if (plan.proxy === undefined) {
+      live.relayed = true;
       if (plan.tcpProxy !== undefined) await plan.tcpProxy.handle(io, undefined);
       return;
     }
@@ -207,6 +213,7 @@ export class Listener {
 
   #closeIdle(): void {
     for (const c of this.#conns) {
+      if (c.relayed) continue;
       if (c.active || (c.server !== undefined && c.server.activeStreams > 0)) {
         c.active = false;
         c.quietSweeps = 0;
