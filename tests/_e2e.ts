@@ -33,13 +33,13 @@ export interface Meshctl {
  */
 export async function startMeshctl(
   config: Record<string, unknown> | string,
-  opts: { env?: Record<string, string>; args?: string[] } = {},
+  opts: { env?: Record<string, string>; args?: string[]; adminPort?: number } = {},
 ): Promise<Meshctl> {
   let configPath: string;
   let adminPort: number;
   if (typeof config === "string") {
     configPath = config;
-    adminPort = 34901;
+    adminPort = opts.adminPort ?? 34901;
   } else {
     adminPort = freePort();
     const withAdmin = {

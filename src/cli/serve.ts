@@ -11,7 +11,8 @@ Usage: meshctl serve [options] <config>
 Starts every listener in the config (YAML or JSON, MOSN's schema), the upstream clusters and the
 admin server (127.0.0.1:34901 unless the config's admin.address says otherwise).
 SIGTERM or SIGINT drain gracefully: stop accepting, let in-flight requests finish (up to the drain
-timeout), then exit 0. A second signal exits at once.
+timeout), then exit 0. A second signal exits at once. SIGHUP reloads the config file: the new snapshot
+replaces the old one whole (listeners keep their sockets); an invalid file is rejected and logged.
 
 Options:
   --log-level LEVEL     debug|info|warn|error (default: the config's default_log_level, else info;
@@ -109,6 +110,32 @@ export default async function run(args: string[]): Promise<number> {
     stopping = true;
     stop(sig);
   };
+  // SIGHUP: re-read the config file and swap in the whole new snapshot; an invalid file changes nothing.
+  let reloading = false;
+  const onHangup = async () => {
+    if (reloading || stopping) return;
+    reloading = true;
+    try {
+      const next = await loadConfigFile(file, validationContext());
+      if (next.snapshot === undefined) {
+        for (const e of next.errors) logger.error("reload rejected: " + formatConfigError(e));
+        logger.error("config reload rejected; still serving the previous config", {
+          errors: next.errors.length,
+        });
+        return;
+      }
+      const summary = server.reload(next.snapshot);
+      logger.info("config reloaded", { config: file, ...summary });
+    } catch (e) {
+      logger.error("config reload failed; still serving the previous config", {
+        error: (e as Error).message,
+      });
+    } finally {
+      reloading = false;
+    }
+  };
+  const onHangupSignal = () => void onHangup();
+  Deno.addSignalListener("SIGHUP", onHangupSignal);
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   const handlers = signals.map((s) => [s, onSignal(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
@@ -116,6 +143,7 @@ export default async function run(args: string[]): Promise<number> {
   logger.info("draining", { signal: sig });
   await server.stop(drainMs);
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  Deno.removeSignalListener("SIGHUP", onHangupSignal);
   logger.info("stopped");
   return 0;
 }

@@ -58,18 +58,39 @@ const SNIFF_TIMEOUT_MS = 15_000;
  * and hands each connection to the proxy or tcp_proxy. Drains gracefully.
  */
 export class Listener {
-  readonly plan: ListenerPlan;
+  #plan: ListenerPlan;
+  /**
+   * What requests on this listener's connections are proxied with. Shared by every connection and
+   * updated by swapPlan, so after a reload even kept-alive connections route new requests by the new
+   * snapshot while their in-flight requests finish on the old one.
+   */
+  readonly #proxy: { current: ProxyContext | undefined };
   #listener: Deno.TcpListener | undefined;
   #conns = new Set<LiveConnection>();
   #idleCheck: TimerId | undefined;
   #accepting: Promise<void> | undefined;
 
   constructor(plan: ListenerPlan) {
-    this.plan = plan;
+    this.#plan = plan;
+    this.#proxy = { current: plan.proxy };
+  }
+
+  get plan(): ListenerPlan {
+    return this.#plan;
   }
 
   get name(): string {
-    return this.plan.config.name;
+    return this.#plan.config.name;
+  }
+
+  /**
+   * Takes a new plan for the same name and address (a config reload): new connections use it at once,
+   * and so do new requests on existing proxy connections.
+   */
+  swapPlan(plan: ListenerPlan): void {
+    this.#plan = plan;
+    if (plan.proxy !== undefined) this.#proxy.current = plan.proxy;
+    if (this.#listener !== undefined) this.#startIdleSweep();
   }
 
   get connections(): number {
@@ -78,19 +99,14 @@ export class Listener {
 
   /** Binds the address; throws a clear error when it is in use. */
   start(): Deno.NetAddr {
-    const { hostname, port } = this.plan.config.address;
+    const { hostname, port } = this.#plan.config.address;
     try {
       this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
     } catch (e) {
       const why = e instanceof Deno.errors.AddrInUse ? "address already in use" : (e as Error).message;
       throw new Error(`Cannot bind listener "${this.name}" on ${hostname}:${port}: ${why}`);
     }
-    const idle = this.plan.config.connectionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    if (idle > 0) {
-      // Sweep IDLE_SWEEPS times per timeout: a connection quiet for all of them has been idle for at
-      // least (IDLE_SWEEPS - 1) / IDLE_SWEEPS of the timeout and at most the whole timeout.
-      this.#idleCheck = setInterval(() => this.#closeIdle(), Math.max(10, idle / IDLE_SWEEPS));
-    }
+    this.#startIdleSweep();
     this.#accepting = this.#acceptLoop(this.#listener);
     return this.#listener.addr as Deno.NetAddr;
   }
@@ -102,12 +118,12 @@ export class Listener {
         conn = await l.accept();
       } catch (e) {
         if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return; // closed
-        this.plan.logger.warn("accept failed", { listener: this.name, error: String(e) });
+        this.#plan.logger.warn("accept failed", { listener: this.name, error: String(e) });
         await new Promise((r) => setTimeout(r, 50)); // e.g. EMFILE: back off rather than spin
         continue;
       }
       this.#serve(conn).catch((e) => {
-        this.plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
+        this.#plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
       });
     }
   }
@@ -120,12 +136,13 @@ export class Listener {
     }
     const io = new SocketIO(conn);
     const live: LiveConnection = { io, server: undefined, active: true, quietSweeps: 0, relayed: false };
-    const stats = this.plan.stats;
+    const plan = this.#plan; // the plan at accept time serves this connection
+    const stats = plan.stats;
     stats.connectionTotal.inc();
     stats.connectionActive.inc();
     this.#conns.add(live);
     try {
-      await this.#dispatch(live);
+      await this.#dispatch(live, plan);
     } finally {
       io.close();
       this.#conns.delete(live);
@@ -135,8 +152,7 @@ export class Listener {
     }
   }
 
-  async #dispatch(live: LiveConnection): Promise<void> {
-    const plan = this.plan;
+  async #dispatch(live: LiveConnection, plan: ListenerPlan): Promise<void> {
     const io = live.io;
     if (plan.proxy === undefined) {
       live.relayed = true;
@@ -165,11 +181,9 @@ export class Listener {
       remoteIp: ipOf(io.remoteAddress),
       localAddress: io.localAddress,
     };
-    const server = codec!.newServerConnection(
-      io,
-      new ProxyConnectionHandler(plan.proxy, info),
-      plan.codecOptions,
-    );
+    // plan.proxy is defined here, so #proxy.current is too (a swap never unsets it).
+    const handler = new ProxyConnectionHandler(this.#proxy as { readonly current: ProxyContext }, info);
+    const server = codec!.newServerConnection(io, handler, plan.codecOptions);
     live.server = server;
     const bytesRead = plan.stats.bytesReadTotal;
     const onBytes = (n: number) => {
@@ -208,6 +222,17 @@ export class Listener {
       }
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  #startIdleSweep(): void {
+    clearInterval(this.#idleCheck);
+    this.#idleCheck = undefined;
+    const idle = this.#plan.config.connectionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (idle > 0) {
+      // Sweep IDLE_SWEEPS times per timeout: a connection quiet for all of them has been idle for at
+      // least (IDLE_SWEEPS - 1) / IDLE_SWEEPS of the timeout and at most the whole timeout.
+      this.#idleCheck = setInterval(() => this.#closeIdle(), Math.max(10, idle / IDLE_SWEEPS));
     }
   }
 

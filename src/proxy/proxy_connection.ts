@@ -5,28 +5,29 @@ import { ProxyStream } from "./proxy_stream.ts";
 
 /** The `proxy` network filter on one downstream connection: every decoded request becomes a ProxyStream. */
 export class ProxyConnectionHandler implements ServerConnectionHandler {
-  readonly #ctx: ProxyContext;
+  /** The listener's current context: a reload swaps it, and the next request here uses the new one. */
+  readonly #ref: { readonly current: ProxyContext };
   readonly #info: ConnectionInfo;
 
-  constructor(ctx: ProxyContext, info: ConnectionInfo) {
-    this.#ctx = ctx;
+  constructor(ref: { readonly current: ProxyContext }, info: ConnectionInfo) {
+    this.#ref = ref;
     this.#info = info;
   }
 
   onRequest(stream: ServerStream): void {
-    new ProxyStream(this.#ctx, this.#info, stream).start();
+    new ProxyStream(this.#ref.current, this.#info, stream).start();
   }
 
   onProtocolError(error: ProxyError): void {
-    this.#ctx.stats.protocolError.inc();
-    this.#ctx.logger.debug("downstream protocol error", {
-      listener: this.#ctx.listenerName,
+    this.#ref.current.stats.protocolError.inc();
+    this.#ref.current.logger.debug("downstream protocol error", {
+      listener: this.#ref.current.listenerName,
       remote: this.#info.remoteAddress,
       error: error.message,
     });
   }
 
   onHeartbeat(): void {
-    this.#ctx.stats.heartbeatTotal.inc();
+    this.#ref.current.stats.heartbeatTotal.inc();
   }
 }

@@ -11,40 +11,51 @@ import { ClusterManager } from "../upstream/mod.ts";
 import { getStreamFilter, type StreamFilterFactory } from "../filter/mod.ts";
 import { AccessLogWriter, compileAccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../accesslog/mod.ts";
 import { type AccessLogSink, DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
-import { Listener, type ListenerPlan, resolveCodecs, TcpProxy } from "../listener/mod.ts";
+import { type ListenerPlan, resolveCodecs, TcpProxy } from "../listener/mod.ts";
 import type { StatsRegistry } from "../stats/mod.ts";
 
 /** Largest request body buffered for replay when a route has a retry policy. */
 const RETRY_BUFFER_LIMIT = 1024 * 1024;
 
 /**
- * Everything one config snapshot runs: clusters, compiled route tables and listeners. Built whole from
- * an immutable snapshot; a reload builds a new Runtime and drains the old one, never patching in place.
+ * Everything one config snapshot runs: clusters, compiled route tables and a plan per listener. Built
+ * whole from an immutable snapshot and never patched: a reload builds a new Runtime, hands its plans to
+ * the bound listeners, and drains the old one. Binding sockets is the Server's job, so a Runtime can be
+ * built (and fail) without touching the listeners that are serving.
  */
 export class Runtime {
   readonly snapshot: ConfigSnapshot;
   readonly clusters: ClusterManager;
   readonly routeTables: ReadonlyMap<string, RouteTable>;
-  readonly listeners: readonly Listener[];
-  readonly #accessLogWriters: AccessLogWriter[] = [];
+  readonly plans: readonly ListenerPlan[];
 
-  constructor(snapshot: ConfigSnapshot, registry: StatsRegistry, logger: Logger) {
+  /**
+   * @param writers access-log writers by path, shared across runtimes so a reload neither reopens files
+   *   nor closes one an in-flight request of the old runtime is about to log to.
+   */
+  constructor(
+    snapshot: ConfigSnapshot,
+    registry: StatsRegistry,
+    logger: Logger,
+    writers: Map<string, AccessLogWriter>,
+  ) {
     this.snapshot = snapshot;
-    this.clusters = new ClusterManager(snapshot.clusters, registry, logger);
     const tables = new Map<string, RouteTable>();
     for (const server of snapshot.servers) {
       for (const r of server.routers) tables.set(r.routerConfigName, compileRouteTable(r));
     }
     this.routeTables = tables;
-    const writers = new Map<string, AccessLogWriter>();
-    const listeners: Listener[] = [];
-    for (const server of snapshot.servers) {
-      for (const l of server.listeners) {
-        listeners.push(new Listener(this.#plan(l, registry, logger, writers)));
+    this.clusters = new ClusterManager(snapshot.clusters, registry, logger);
+    const plans: ListenerPlan[] = [];
+    try {
+      for (const server of snapshot.servers) {
+        for (const l of server.listeners) plans.push(this.#plan(l, registry, logger, writers));
       }
+    } catch (e) {
+      this.clusters.close(); // no DNS timers left behind by a runtime that never runs
+      throw e;
     }
-    this.listeners = listeners;
-    this.#accessLogWriters = [...writers.values()];
+    this.plans = plans;
   }
 
   #plan(
@@ -100,39 +111,13 @@ export class Runtime {
     };
   }
 
-  /** Binds every listener; on a bind failure closes the ones already bound and rethrows. */
-  start(logger: Logger): void {
-    const started: Listener[] = [];
-    try {
-      for (const l of this.listeners) {
-        const addr = l.start();
-        started.push(l);
-        const p = l.plan;
-        logger.info("listener started", {
-          listener: l.name,
-          address: `${addr.hostname}:${addr.port}`,
-          protocols: p.proxy
-            ? (p.autoDetect ? `auto(${p.codecs.map((c) => c.name).join(",")})` : p.codecs[0]?.name)
-            : "tcp",
-          tcp_proxy: p.tcpProxy !== undefined,
-        });
-      }
-    } catch (e) {
-      for (const l of started) l.close();
-      throw e;
-    }
-  }
-
-  async drain(timeoutMs: number): Promise<void> {
-    await Promise.all(this.listeners.map((l) => l.drain(timeoutMs)));
-    this.clusters.close();
-    for (const w of this.#accessLogWriters) w.close();
+  /** Stops DNS refresh and closes idle upstream connections; in-flight streams finish. */
+  drain(): void {
+    this.clusters.drain();
   }
 
   close(): void {
-    for (const l of this.listeners) l.close();
     this.clusters.close();
-    for (const w of this.#accessLogWriters) w.close();
   }
 }
 

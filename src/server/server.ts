@@ -1,7 +1,9 @@
-import type { Logger, SocketAddress } from "../core/mod.ts";
+import { formatAddress, type Logger, type SocketAddress } from "../core/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
+import type { AccessLogWriter } from "../accesslog/mod.ts";
+import { Listener, type ListenerPlan } from "../listener/mod.ts";
 import { Runtime } from "./runtime.ts";
 
 export interface ServerOptions {
@@ -10,23 +12,33 @@ export interface ServerOptions {
   readonly version: string;
 }
 
+/** What a reload changed, for the log line and tests. */
+export interface ReloadSummary {
+  readonly kept: string[];
+  readonly added: string[];
+  readonly removed: string[];
+}
+
 /**
- * The composition root: a stats registry, the admin server and the Runtime of the current snapshot.
- * `reload` swaps in a whole new Runtime is future work (listeners keep their sockets); today a config
- * change is applied by restarting.
+ * The composition root: the stats registry, the admin server, the bound listeners and the Runtime of
+ * the current config snapshot. `reload` swaps in a whole new Runtime: listeners keep their sockets.
  */
 export class Server {
   readonly registry = new StatsRegistry();
   readonly #logger: Logger;
   readonly #version: string;
+  readonly #writers = new Map<string, AccessLogWriter>();
   #runtime: Runtime;
+  #listeners = new Map<string, Listener>();
   #admin: AdminServer | undefined;
   #ready = false;
+  /** Runtimes replaced by a reload, closed once their in-flight requests had time to finish. */
+  #retiring = new Set<{ runtime: Runtime; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(options: ServerOptions) {
     this.#logger = options.logger;
     this.#version = options.version;
-    this.#runtime = new Runtime(options.snapshot, this.registry, options.logger);
+    this.#runtime = new Runtime(options.snapshot, this.registry, options.logger, this.#writers);
   }
 
   get runtime(): Runtime {
@@ -37,32 +49,133 @@ export class Server {
     return this.#admin?.addr;
   }
 
+  get listeners(): ReadonlyMap<string, Listener> {
+    return this.#listeners;
+  }
+
+  /** Binds every listener and the admin server; on any failure closes what it bound and throws. */
   start(): void {
+    const bound = this.#bind(this.#runtime.plans);
     const snap = this.#runtime.snapshot;
-    this.#runtime.start(this.#logger);
     try {
       this.#admin = startAdmin({
         hostname: snap.admin.address.hostname,
         port: snap.admin.address.port,
         registry: this.registry,
-        configDump: () => snap.raw,
+        configDump: () => this.#runtime.snapshot.raw,
         ready: () => this.#ready,
         version: this.#version,
         logger: this.#logger,
       });
     } catch (e) {
+      for (const l of bound) l.close();
       this.#runtime.close();
       throw e;
     }
+    for (const l of bound) this.#listeners.set(l.name, l);
     this.#ready = true;
   }
 
-  /** Graceful stop: not ready, drain listeners (up to the servers' graceful_timeout), stop admin. */
+  /** Starts listeners for `plans`; if one cannot bind, closes those it started and rethrows. */
+  #bind(plans: readonly ListenerPlan[]): Listener[] {
+    const started: Listener[] = [];
+    try {
+      for (const plan of plans) {
+        const l = new Listener(plan);
+        const addr = l.start();
+        started.push(l);
+        this.#logger.info("listener started", {
+          listener: l.name,
+          address: `${addr.hostname}:${addr.port}`,
+          protocols: plan.proxy
+            ? (plan.autoDetect ? `auto(${plan.codecs.map((c) => c.name).join(",")})` : plan.codecs[0]?.name)
+            : "tcp",
+          tcp_proxy: plan.tcpProxy !== undefined,
+        });
+      }
+    } catch (e) {
+      for (const l of started) l.close();
+      throw e;
+    }
+    return started;
+  }
+
+  /**
+   * Applies a new snapshot as a whole. Listeners whose name and address are unchanged keep their socket
+   * and take the new plan; new ones are bound first, so a bind failure leaves everything as it was;
+   * listeners that are gone drain. The old clusters drain and are closed after the graceful timeout.
+   * Admin address changes need a restart.
+   */
+  reload(snapshot: ConfigSnapshot): ReloadSummary {
+    const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers);
+    const kept: [Listener, ListenerPlan][] = [];
+    const fresh: ListenerPlan[] = [];
+    for (const plan of next.plans) {
+      const current = this.#listeners.get(plan.config.name);
+      if (current !== undefined && sameAddress(current.plan.config.address, plan.config.address)) {
+        kept.push([current, plan]);
+      } else fresh.push(plan);
+    }
+    const keptNames = new Set(kept.map(([l]) => l.name));
+    const gone = [...this.#listeners.values()].filter((l) => !keptNames.has(l.name));
+    // A listener that moved address must release its old port before the new one can take it.
+    let bound: Listener[];
+    try {
+      bound = this.#bind(
+        fresh.filter((p) => !gone.some((g) => sameAddress(g.plan.config.address, p.config.address))),
+      );
+    } catch (e) {
+      next.close();
+      throw e;
+    }
+    const old = this.#runtime;
+    this.#runtime = next;
+    for (const [l, plan] of kept) l.swapPlan(plan);
+    const drainMs = gracefulTimeout(snapshot);
+    for (const l of gone) {
+      this.#listeners.delete(l.name);
+      void l.drain(drainMs);
+    }
+    for (const l of bound) this.#listeners.set(l.name, l);
+    const rebind = fresh.filter((p) => !bound.some((b) => b.plan === p));
+    if (rebind.length > 0) {
+      // Same address as a listener that is going away: bind once its socket is released.
+      Promise.all(gone.map((g) => g.stopped)).then(() => {
+        for (const l of this.#bind(rebind)) this.#listeners.set(l.name, l);
+      }).catch((e) => this.#logger.error("cannot bind listener after reload", { error: String(e) }));
+    }
+    old.drain();
+    const entry = { runtime: old, timer: setTimeout(() => this.#retire(entry), drainMs) };
+    this.#retiring.add(entry);
+    return {
+      kept: kept.map(([l]) => l.name),
+      added: fresh.map((p) => p.config.name),
+      removed: gone.map((l) => l.name).filter((n) => !fresh.some((p) => p.config.name === n)),
+    };
+  }
+
+  #retire(entry: { runtime: Runtime; timer: ReturnType<typeof setTimeout> }): void {
+    clearTimeout(entry.timer);
+    this.#retiring.delete(entry);
+    entry.runtime.close();
+  }
+
+  /** Graceful stop: not ready, drain listeners (up to the graceful timeout), stop admin, close everything. */
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;
-    const timeout = drainTimeoutMs ??
-      Math.max(0, ...this.#runtime.snapshot.servers.map((s) => s.gracefulTimeoutMs));
-    await this.#runtime.drain(timeout);
+    const timeout = drainTimeoutMs ?? gracefulTimeout(this.#runtime.snapshot);
+    await Promise.all([...this.#listeners.values()].map((l) => l.drain(timeout)));
+    this.#runtime.close();
+    for (const entry of [...this.#retiring]) this.#retire(entry);
+    for (const w of this.#writers.values()) w.close();
     await this.#admin?.shutdown();
   }
+}
+
+function sameAddress(a: SocketAddress, b: SocketAddress): boolean {
+  return formatAddress(a) === formatAddress(b);
+}
+
+function gracefulTimeout(snapshot: ConfigSnapshot): number {
+  return Math.max(0, ...snapshot.servers.map((s) => s.gracefulTimeoutMs));
 }
