@@ -582,3 +582,29 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   }
   return -1;
 }
+
+Deno.test("bolt: with enable_bolt_goaway a drain sends GoAway to connected clients", opts, async () => {
+  const upstream = startRawBoltResponder((frame) => withId(GOLDEN_RESPONSE, frameId(frame)));
+  const listenPort = freePort();
+  const mesh = await startMeshctl(boltConfig({
+    listenPort,
+    extendConfig: { enable_bolt_goaway: true },
+    routes: [serviceRoute(TEST_SIG, "raw")],
+    clusters: { raw: [upstream.address] },
+  }));
+  const conn = await connectLocal(listenPort);
+  try {
+    const reader = new FrameReader(conn);
+    await writeAll(conn, withId(GOLDEN_REQUEST, 7));
+    const first = await reader.next(3000);
+    assert(first instanceof Uint8Array && frameId(first) === 7, String(first));
+    const stopped = mesh.stop("SIGTERM");
+    const goAway = await reader.next(3000);
+    assert(goAway instanceof Uint8Array, `expected a GoAway frame, got ${goAway}`);
+    assertEquals(frameCmd(goAway), 100, "bolt GoAway is cmdcode 100");
+    assertEquals(await stopped, 0);
+  } finally {
+    conn.close();
+    await upstream.stop();
+  }
+});

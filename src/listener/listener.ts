@@ -253,8 +253,8 @@ export class Listener {
   async drain(timeoutMs: number): Promise<void> {
     this.#stopAccepting();
     for (const c of this.#conns) {
-      c.server?.drain();
-      if (c.server === undefined || c.server.activeStreams === 0) c.io.close();
+      c.server?.drain(); // may write a GoAway
+      if (c.server === undefined || c.server.activeStreams === 0) c.io.closeAfterWrites();
     }
     const deadline = performance.now() + timeoutMs;
     while (this.#busy() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));

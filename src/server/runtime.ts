@@ -122,10 +122,12 @@ export class Runtime {
 }
 
 function codecOptionsFor(cfg: ProxyFilterConfig): CodecOptions {
-  // extend_config is keyed by protocol (MOSN: { Http1: { max_header_size } }); flatten the one that applies.
+  // MOSN writes extend_config both flat ({ enable_bolt_goaway: true, sub_protocol: bolt }) and keyed by
+  // protocol ({ Http1: { max_header_size } }); codecs see one flat map of both.
   const extend: Record<string, unknown> = {};
-  for (const v of Object.values(cfg.extendConfig)) {
+  for (const [k, v] of Object.entries(cfg.extendConfig)) {
     if (typeof v === "object" && v !== null && !Array.isArray(v)) Object.assign(extend, v);
+    else extend[k] = v;
   }
   const maxHeader = typeof extend["max_header_size"] === "number" ? extend["max_header_size"] : undefined;
   return { ...defaultCodecOptions, maxHeaderBytes: maxHeader ?? defaultCodecOptions.maxHeaderBytes, extend };

@@ -132,6 +132,13 @@ export class SocketIO implements ConnectionIO {
     this.onClose?.();
   }
 
+  /** Closes once every write already issued is out (a GoAway or a last response must not be cut off). */
+  closeAfterWrites(): void {
+    if (this.#closed) return;
+    if (!this.#writing) return this.close();
+    this.#current.then(() => this.closeAfterWrites());
+  }
+
   /** Half-close: tells the peer we're done writing (tunnels); keeps reading. */
   async closeWrite(): Promise<void> {
     if (this.#closed) return;

@@ -106,3 +106,18 @@ Deno.test("runReadLoop() feeds initial bytes first, waits on a sink's promise, t
     p.close();
   }
 });
+
+Deno.test("SocketIO.closeAfterWrites() lets issued writes out, then closes", async () => {
+  const p = await pair();
+  try {
+    const data = new Uint8Array(256 * 1024).fill(7);
+    void p.io.write(data);
+    p.io.closeAfterWrites();
+    nodeAssert.equal(p.io.closed, false);
+    const got = await readAll(p.peer, data.length + 1); // reads until EOF
+    nodeAssert.equal(got.length, data.length);
+    nodeAssert.equal(p.io.closed, true);
+  } finally {
+    p.close();
+  }
+});
