@@ -472,3 +472,28 @@ Deno.test("meshctl drains in-flight requests on SIGTERM and exits 0", opts, asyn
 function hex(buf: ArrayBuffer): string {
   return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+Deno.test("meshctl retries a POST whose first host refuses the connection, body intact", opts, async () => {
+  const live = startOrigin(async (req) => new Response(`got ${(await req.text()).length}`));
+  const deadPort = freePort();
+  try {
+    await withProxy([live], {
+      lbType: "LB_ROUNDROBIN",
+      routes: [{
+        match: { prefix: "/" },
+        route: { cluster_name: "origin", retry_policy: { retry_on: false, num_retries: 2 } },
+      }],
+      cluster: {
+        hosts: [{ address: `127.0.0.1:${deadPort}` }, { address: live.address }],
+        connect_timeout: "1s",
+      },
+    }, async (port) => {
+      for (let i = 0; i < 4; i++) {
+        const r = await curl(["-X", "POST", "--data-binary", "x".repeat(5000), `http://127.0.0.1:${port}/`]);
+        assertEquals(r.stdout, "got 5000");
+      }
+    });
+  } finally {
+    await live.close();
+  }
+});

@@ -2,7 +2,6 @@ import { type Logger, ProxyError, type TimerId } from "../core/mod.ts";
 import type { ListenerConfig } from "../config/mod.ts";
 import {
   type CodecOptions,
-  defaultCodecOptions,
   detectProtocol,
   getCodec,
   type ProtocolCodec,
@@ -304,5 +303,3 @@ export function resolveCodecs(names: readonly string[]): ProtocolCodec[] {
     return c;
   });
 }
-
-export { defaultCodecOptions };

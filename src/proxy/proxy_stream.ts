@@ -236,16 +236,15 @@ export class ProxyStream implements BodyReceiver {
    * promises are not awaited or caught: upstream writes never reject (SocketIO drops data after a
    * failure and the read loop reports the reset), and `serve` guards unhandled rejections anyway.
    */
-  sendToUpstream(up: UpstreamRequest, stream: ClientStream): void {
+  sendToUpstream(stream: ClientStream): void {
     if (this.#ds.headOnly) {
       void stream.sendRequest(this.#head, true);
       return;
     }
-    if (this.#attempts > 1 || this.#bodyReceiverSet) {
-      // A retry: replay the buffered body (retries happen only when it is complete).
+    if (this.#bodyReceiverSet) {
+      // A retry after the body started flowing: replay the copy (retries only happen when it is complete).
       void stream.sendRequest(this.#head, false);
-      const body = concat(this.#replay!, this.#replayBytes);
-      void stream.sendData(body, true);
+      void stream.sendData(concat(this.#replay!, this.#replayBytes), true);
       return;
     }
     void stream.sendRequest(this.#head, false);
@@ -352,8 +351,9 @@ export class ProxyStream implements BodyReceiver {
     this.#localReply(err);
   }
 
+  /** May the request be sent again? Yes if it has no body, none of it was read yet, or all of it was kept. */
   #replayable(): boolean {
-    return this.#ds.headOnly || (this.#requestEnded && this.#replay !== undefined);
+    return this.#ds.headOnly || !this.#bodyReceiverSet || (this.#requestEnded && this.#replay !== undefined);
   }
 
   #shouldRetry(err: ProxyError, up: UpstreamRequest): boolean {
@@ -551,7 +551,7 @@ export class UpstreamRequest implements ResponseReceiver {
       return this.fail(asProxyError(e));
     }
     this.stream = stream;
-    this.#parent.sendToUpstream(this, stream);
+    this.#parent.sendToUpstream(stream);
   }
 
   /** The attempt failed before or while talking to the upstream. */
