@@ -3,6 +3,7 @@
  * (shared/notes/protocols.md), a frame reader over a Deno.Conn, and a raw bolt responder.
  * @module
  */
+import { startLoopbackServer } from "./loopback_server.ts";
 
 /** `TestService.plus(1,2)` as sofa-rpc-node@2.10.0 sent it: id 1, timeout 3000 ms, 351 bytes. */
 export const GOLDEN_REQUEST_HEX =
@@ -188,66 +189,24 @@ export interface RawBoltResponder {
 export function startRawBoltResponder(
   reply: (frame: Uint8Array) => Uint8Array | undefined,
 ): RawBoltResponder {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  const conns = new Set<Deno.Conn>();
-  const tasks: Promise<void>[] = [];
   const frames: Uint8Array[] = [];
-  let connections = 0;
-  const serve = async (conn: Deno.Conn) => {
+  const server = startLoopbackServer(async (conn) => {
     const reader = new FrameReader(conn);
-    try {
-      for (;;) {
-        const f = await reader.next(3_600_000);
-        if (f === null || f === "timeout") break;
-        frames.push(f);
-        const out = reply(f);
-        if (out !== undefined) await writeAll(conn, out);
-      }
-    } catch {
-      // closed under us
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
+    for (;;) {
+      const f = await reader.next(3_600_000);
+      if (f === null || f === "timeout") break;
+      frames.push(f);
+      const out = reply(f);
+      if (out !== undefined) await writeAll(conn, out);
     }
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        connections++;
-        conns.add(conn);
-        tasks.push(serve(conn));
-      }
-    } catch {
-      // listener closed
-    }
-  })();
+  });
   return {
-    port,
-    address: `127.0.0.1:${port}`,
+    port: server.port,
+    address: server.address,
     frames,
     get connections() {
-      return connections;
+      return server.connections;
     },
-    async stop() {
-      try {
-        listener.close();
-      } catch {
-        // closed
-      }
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch {
-          // closed
-        }
-      }
-      await accepting;
-      await Promise.all(tasks);
-    },
+    stop: () => server.stop(),
   };
 }

@@ -1,4 +1,5 @@
 /** A raw TCP echo server on 127.0.0.1 for tcp_proxy tests: writes back every byte it reads. */
+import { startLoopbackServer } from "./loopback_server.ts";
 
 export interface EchoServer {
   readonly port: number;
@@ -11,68 +12,26 @@ export interface EchoServer {
 }
 
 export function startEchoServer(): EchoServer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  const conns = new Set<Deno.Conn>();
-  const tasks: Promise<void>[] = [];
-  let connections = 0;
   let bytes = 0;
-  const serve = async (conn: Deno.Conn) => {
+  const server = startLoopbackServer(async (conn) => {
     const buf = new Uint8Array(16384);
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        bytes += n;
-        let off = 0;
-        while (off < n) off += await conn.write(buf.subarray(off, n));
-      }
-    } catch {
-      // reset or closed by stop()
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      bytes += n;
+      let off = 0;
+      while (off < n) off += await conn.write(buf.subarray(off, n));
     }
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        connections++;
-        conns.add(conn);
-        tasks.push(serve(conn));
-      }
-    } catch {
-      // listener closed
-    }
-  })();
+  });
   return {
-    port,
-    address: `127.0.0.1:${port}`,
+    port: server.port,
+    address: server.address,
     get connections() {
-      return connections;
+      return server.connections;
     },
     get bytes() {
       return bytes;
     },
-    async stop() {
-      try {
-        listener.close();
-      } catch {
-        // closed
-      }
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch {
-          // closed
-        }
-      }
-      await accepting;
-      await Promise.all(tasks);
-    },
+    stop: () => server.stop(),
   };
 }
