@@ -4,6 +4,10 @@
  * duration keeps a FIFO and only its head is ever checked; one shared timer ticks every `resolutionMs`
  * while anything is pending. Cancelling is O(1): the entry is marked and skipped when reached.
  *
+ * A live entry at a FIFO's head (one slow request) would keep every cancelled entry behind it alive
+ * until it expires, millions of them at high request rates with a 60 s route timeout. So a FIFO whose
+ * entries are mostly cancelled is compacted; the work is amortised over the cancellations that caused it.
+ *
  * Precision is `resolutionMs` (a deadline fires up to that much late), fine for request timeouts.
  */
 export interface Deadline {
@@ -11,19 +15,33 @@ export interface Deadline {
   cancel(): void;
 }
 
-interface Entry extends Deadline {
-  at: number;
-  fn: (() => void) | undefined;
-  next: Entry | undefined;
-}
+/** Compaction starts once this many cancelled entries wait in one FIFO and they are at least half of it. */
+const COMPACT_AT = 1024;
 
 class Fifo {
   head: Entry | undefined;
   tail: Entry | undefined;
+  size = 0;
+  cancelled = 0;
 }
 
-function cancelEntry(this: Entry): void {
-  this.fn = undefined;
+class Entry implements Deadline {
+  at: number;
+  fn: (() => void) | undefined;
+  next: Entry | undefined = undefined;
+  readonly q: Fifo;
+
+  constructor(at: number, fn: () => void, q: Fifo) {
+    this.at = at;
+    this.fn = fn;
+    this.q = q;
+  }
+
+  cancel(): void {
+    if (this.fn === undefined) return;
+    this.fn = undefined;
+    this.q.cancelled++;
+  }
 }
 
 export class DeadlineQueue {
@@ -44,16 +62,17 @@ export class DeadlineQueue {
     // While the timer runs, #now is at most one resolution old: the deadline may fire that much early,
     // well within its precision, and we skip a clock read (~85 ns) per request.
     const now = this.#timer !== undefined ? this.#now : (this.#now = performance.now());
-    const e: Entry = { at: now + ms, fn, next: undefined, cancel: cancelEntry };
     let q = this.#byDuration.get(ms);
     if (q === undefined) this.#byDuration.set(ms, q = new Fifo());
+    const e = new Entry(now + ms, fn, q);
     if (q.tail === undefined) q.head = q.tail = e;
     else q.tail = q.tail.next = e;
+    q.size++;
     if (this.#pending++ === 0) this.#timer = setInterval(this.#tick, this.#resolutionMs);
     return e;
   }
 
-  /** Entries not yet fired or skipped (cancelled ones count until reached). */
+  /** Entries not yet fired or dropped (cancelled ones count until dropped). */
   get pending(): number {
     return this.#pending;
   }
@@ -63,8 +82,10 @@ export class DeadlineQueue {
       let e = q.head;
       while (e !== undefined && (e.fn === undefined || e.at <= now)) {
         const fn = e.fn;
+        if (fn === undefined) q.cancelled--;
         e.fn = undefined;
         q.head = e = e.next;
+        q.size--;
         this.#pending--;
         if (fn !== undefined) {
           try {
@@ -77,12 +98,30 @@ export class DeadlineQueue {
       if (q.head === undefined) {
         q.tail = undefined;
         this.#byDuration.delete(ms);
-      }
+      } else if (q.cancelled >= COMPACT_AT && q.cancelled * 2 >= q.size) this.#compact(q);
     }
     if (this.#pending === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
+  }
+
+  /** Drops the cancelled entries of a FIFO whose head is live (order of the rest is kept). */
+  #compact(q: Fifo): void {
+    let prev: Entry | undefined;
+    for (let e = q.head; e !== undefined; e = e.next) {
+      if (e.fn !== undefined) {
+        if (prev === undefined) q.head = e;
+        else prev.next = e;
+        prev = e;
+      }
+    }
+    if (prev !== undefined) prev.next = undefined;
+    q.tail = prev;
+    if (prev === undefined) q.head = undefined;
+    this.#pending -= q.cancelled;
+    q.size -= q.cancelled;
+    q.cancelled = 0;
   }
 }
 

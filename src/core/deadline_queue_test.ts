@@ -42,3 +42,20 @@ Deno.test("DeadlineQueue survives a throwing handler", async () => {
   await sleep(30);
   nodeAssert.ok(ran);
 });
+
+Deno.test("DeadlineQueue compacts cancelled entries held behind a live one", async () => {
+  const q = new DeadlineQueue(5);
+  let fired = 0;
+  const slow = q.add(60_000, () => fired++); // a slow request at the head
+  for (let i = 0; i < 5000; i++) q.add(60_000, () => fired++).cancel();
+  nodeAssert.equal(q.pending, 5001);
+  await sleep(20); // a tick compacts: the 5000 cancelled entries are gone, the live one stays
+  nodeAssert.equal(q.pending, 1);
+  q.add(15, () => fired += 10);
+  await sleep(40);
+  nodeAssert.equal(fired, 10);
+  slow.cancel();
+  await sleep(20); // the cancelled head is dropped and the timer stops
+  nodeAssert.equal(q.pending, 0);
+  nodeAssert.equal(fired, 10);
+});
