@@ -3,42 +3,12 @@ import type { ProxyError } from "../../core/mod.ts";
 import type {
   BodyReceiver,
   ClientConnectionHandler,
-  ConnectionIO,
   HeaderMap,
   ResponseHead,
   ResponseReceiver,
   ServerConnectionHandler,
   ServerStream,
 } from "../types.ts";
-
-/** Records every write (copied) and whether close() was called. */
-export class FakeIO implements ConnectionIO {
-  readonly writes: Uint8Array[] = [];
-  closed = false;
-  readonly remoteAddress = "127.0.0.1:40000";
-
-  write(data: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new Error("closed"));
-    this.writes.push(data.slice());
-    return Promise.resolve();
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  /** All writes concatenated. */
-  get written(): Uint8Array {
-    const total = this.writes.reduce((n, w) => n + w.length, 0);
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const w of this.writes) {
-      out.set(w, off);
-      off += w.length;
-    }
-    return out;
-  }
-}
 
 export class RecordingServerHandler implements ServerConnectionHandler, BodyReceiver {
   readonly streams: ServerStream[] = [];

@@ -1,6 +1,7 @@
 /** Decode + re-encode cost of the captured sofa-rpc-node request (the proxy's per-request codec work). */
 import { defaultCodecOptions } from "../types.ts";
-import { CAPTURED_REQUEST, CAPTURED_RESPONSE, concat, FakeIO, RecordingServerHandler } from "./_test_io.ts";
+import { CAPTURED_REQUEST, CAPTURED_RESPONSE, concat, RecordingServerHandler } from "./_test_io.ts";
+import { FakeConnectionIO } from "../_test_io.ts";
 import { boltCodec } from "./codec.ts";
 import { boltFrameLength, type BoltRequestHead, type BoltResponseHead, decodeBoltFrame } from "./frame.ts";
 
@@ -34,7 +35,7 @@ Deno.bench({ name: "frame length sniff", group: "bolt" }, () => {
 // Server connection end to end: 64 requests in one read, each surfaced and answered with a local reply.
 const batch = concat(...Array.from({ length: 64 }, () => CAPTURED_REQUEST));
 Deno.bench({ name: "server feed 64 requests + respond (per batch)", group: "server", n: 2000 }, async () => {
-  const io = new FakeIO();
+  const io = new FakeConnectionIO();
   const handler = new RecordingServerHandler();
   const conn = boltCodec.newServerConnection(io, handler, defaultCodecOptions);
   conn.feed(batch);

@@ -7,12 +7,12 @@ import {
   CAPTURED_REQUEST,
   CAPTURED_RESPONSE,
   concat,
-  FakeIO,
   hex,
   RecordingClientHandler,
   RecordingReceiver,
   toHex,
 } from "./_test_io.ts";
+import { FakeConnectionIO } from "../_test_io.ts";
 import { boltCodec, boltV2Codec } from "./codec.ts";
 import type { BoltClientConnection } from "./client.ts";
 import {
@@ -25,7 +25,7 @@ import {
 } from "./frame.ts";
 
 function dial(codec = boltCodec, extend: Record<string, unknown> = {}) {
-  const io = new FakeIO();
+  const io = new FakeConnectionIO();
   const handler = new RecordingClientHandler();
   const conn = codec.newClientConnection(io, handler, {
     ...defaultCodecOptions,

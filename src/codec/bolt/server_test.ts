@@ -7,11 +7,11 @@ import {
   CAPTURED_REQUEST,
   CAPTURED_RESPONSE,
   concat,
-  FakeIO,
   hex,
   RecordingServerHandler,
   toHex,
 } from "./_test_io.ts";
+import { FakeConnectionIO } from "../_test_io.ts";
 import { boltCodec, boltV2Codec } from "./codec.ts";
 import {
   BoltRequestHead,
@@ -23,7 +23,7 @@ import {
 import type { BoltServerConnection } from "./server.ts";
 
 function serve(options: CodecOptions = defaultCodecOptions) {
-  const io = new FakeIO();
+  const io = new FakeConnectionIO();
   const handler = new RecordingServerHandler();
   const conn = boltCodec.newServerConnection(io, handler, options) as BoltServerConnection;
   return { io, handler, conn };
@@ -279,7 +279,7 @@ Deno.test("bolt server EOF resets in-flight streams without a protocol error", (
 });
 
 Deno.test("bolt server never throws out of feed when a handler throws", () => {
-  const io = new FakeIO();
+  const io = new FakeConnectionIO();
   const errors: ProxyError[] = [];
   const conn = boltCodec.newServerConnection(io, {
     onRequest() {
@@ -306,7 +306,7 @@ Deno.test("bolt server drain closes once in-flight requests finish and sends GoA
 });
 
 Deno.test("boltv2 server drain sends no GoAway (v2 has none)", () => {
-  const io = new FakeIO();
+  const io = new FakeConnectionIO();
   const conn = boltV2Codec.newServerConnection(io, new RecordingServerHandler(), {
     ...defaultCodecOptions,
     extend: { enable_bolt_goaway: true },
