@@ -11,8 +11,14 @@ export class FakeConnectionIO implements ConnectionIO {
   /** Writes issued after close() (a codec bug unless the close was in flight). */
   writesAfterClose = 0;
   readonly remoteAddress: string;
+  /** Bytes handed to write(); and bytes "accepted by the kernel" (in manual mode, once settled). */
+  bytesSubmitted = 0;
+  bytesWritten = 0;
+  /** Tests set it to simulate a socket above its high-water mark; `drain()` clears it. */
+  congested = false;
   #manual: boolean;
   #pending: (() => void)[] = [];
+  #drainWaiters: (() => void)[] = [];
 
   /** With `manual`, write promises settle only on `settleWrites()` (tests buffer reuse / backpressure). */
   constructor(options: { manual?: boolean; remoteAddress?: string } = {}) {
@@ -23,8 +29,23 @@ export class FakeConnectionIO implements ConnectionIO {
   write(data: Uint8Array): Promise<void> {
     if (this.closed) this.writesAfterClose++;
     this.writes.push(data.slice());
-    if (!this.#manual) return Promise.resolve();
+    this.bytesSubmitted += data.length;
+    if (!this.#manual) {
+      this.bytesWritten += data.length;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => this.#pending.push(resolve));
+  }
+
+  drained(): Promise<void> {
+    if (!this.congested) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Ends a simulated congestion: `drained()` promises resolve. */
+  drain(): void {
+    this.congested = false;
+    for (const r of this.#drainWaiters.splice(0)) r();
   }
 
   /** In manual mode a write is in flight until settled; otherwise writes copy and finish at once. */
@@ -35,6 +56,7 @@ export class FakeConnectionIO implements ConnectionIO {
   settleWrites(): void {
     const p = this.#pending;
     this.#pending = [];
+    this.bytesWritten = this.bytesSubmitted;
     for (const r of p) r();
   }
 

@@ -14,7 +14,7 @@
  * Anything kept longer must be copied. A returned promise is backpressure: the read loop does not read
  * again until it settles.
  */
-import type { ProxyError } from "../core/mod.ts";
+import type { ByteBudget, ProxyError } from "../core/mod.ts";
 
 /** Result of sniffing the first bytes of a connection. */
 export type MatchResult = "match" | "again" | "fail";
@@ -69,6 +69,21 @@ export interface ConnectionIO {
    * tracking each write's promise; an IO without it makes encoders track writes themselves.
    */
   readonly writing?: boolean;
+  /**
+   * More output is queued than the socket's high-water mark: whoever produces for it should stop reading
+   * its own source until `drained()`. An IO without it is never congested.
+   */
+  readonly congested?: boolean;
+  /** Resolves once queued output fell below the low-water mark (or the socket closed). */
+  drained?(): Promise<void>;
+  /**
+   * Bytes handed to `write()` so far, and bytes the kernel accepted. A stream that notes `bytesSubmitted`
+   * before writing knows none of its bytes left this host while `bytesWritten` has not passed the mark:
+   * the request provably never reached the peer, so it is safe to send again. An IO without them makes
+   * codecs assume every written byte may have arrived.
+   */
+  readonly bytesSubmitted?: number;
+  readonly bytesWritten?: number;
 }
 
 /** Options a codec gets from the listener/cluster config (`extend_config` and limits). */
@@ -79,12 +94,23 @@ export interface CodecOptions {
   readonly maxFrameBytes: number;
   /** Protocol-specific extend_config, as configured. */
   readonly extend: Readonly<Record<string, unknown>>;
+  /**
+   * Server side: most streams one connection may have in flight (0 = unlimited). A stream beyond it is
+   * refused in the protocol's own terms (bolt THREADPOOL_BUSY, HTTP/2 REFUSED_STREAM) and counted.
+   */
+  readonly maxConcurrentStreams: number;
+  /** Process-wide cap on bytes held in incomplete frames, shared by every connection; none when unset. */
+  readonly bufferBudget?: ByteBudget;
 }
+
+/** Streams per downstream connection unless `max_concurrent_streams` says otherwise. */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1024;
 
 export const defaultCodecOptions: CodecOptions = {
   maxHeaderBytes: 64 * 1024,
   maxFrameBytes: 16 * 1024 * 1024,
   extend: {},
+  maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS,
 };
 
 // === Server (downstream) side ===
@@ -119,12 +145,17 @@ export interface ServerStream {
 }
 
 export interface ServerConnectionHandler {
-  /** A request's head is decoded. Body (if any) follows via the stream's BodyReceiver. */
-  onRequest(stream: ServerStream): void;
+  /**
+   * A request's head is decoded. Body (if any) follows via the stream's BodyReceiver. A returned promise
+   * is backpressure (e.g. the upstream it went to is congested): the codec stops reading until it settles.
+   */
+  onRequest(stream: ServerStream): void | Promise<void>;
   /** The codec rejected the connection's bytes; it has replied if it could and will close. */
   onProtocolError(error: ProxyError): void;
   /** A heartbeat was answered locally (counted, never forwarded). */
   onHeartbeat?(): void;
+  /** A stream beyond `maxConcurrentStreams` was refused (answered by the codec, never proxied). */
+  onStreamRefused?(): void;
 }
 
 export interface ServerConnection {
@@ -134,6 +165,18 @@ export interface ServerConnection {
   /** Graceful shutdown: stop taking requests after the in-flight ones (Connection: close, GoAway). */
   drain(): void;
   readonly activeStreams: number;
+  /**
+   * True while a request head (HTTP) or frame (RPC) has begun arriving and is not complete: the
+   * listener's request header timeout runs. Bytes the codec holds back itself (pipelining) do not count.
+   */
+  readonly awaitingHead: boolean;
+  /** Heads (or frames) received so far: tells one slow head from many quick ones. */
+  readonly headsReceived: number;
+  /**
+   * Gives up on the connection (request header timeout, stalled stream): replies in the protocol's terms
+   * when no response has started (HTTP 408), resets in-flight streams and closes.
+   */
+  abort(error: ProxyError): void;
 }
 
 // === Client (upstream) side ===

@@ -49,8 +49,24 @@ Deno.test("parseConfigText() builds a frozen snapshot with defaults filled", () 
     routerConfigName: "r",
     fallbackForUnknownProtocol: false,
     extendConfig: {},
+    requestHeadersTimeoutMs: 10_000,
+    streamIdleTimeoutMs: 300_000,
+    maxConcurrentStreams: 1024,
+    useRemoteAddress: true,
+    xffNumTrustedHops: 0,
   });
+  equal(l.maxConnections, 10_000);
+  equal(l.perConnBufferLimitBytes, 1 << 20);
+  equal(snapshot.limits.maxBufferedBytes, 256 << 20);
   const c = snapshot.clusters[0]!;
+  // Envoy's circuit breaker defaults: a cluster is never unbounded unless the config says so.
+  assertEquals(c.circuitBreakers, {
+    maxConnections: 1024,
+    maxPendingRequests: 1024,
+    maxRequests: 1024,
+    maxRetries: 3,
+  });
+  equal(c.connBufferLimitBytes, 1 << 20);
   equal(c.type, "SIMPLE");
   equal(c.lbType, "LB_RANDOM");
   equal(c.connectTimeoutMs, 10_000);
@@ -175,4 +191,19 @@ Deno.test("loadConfigFile() turns an unreadable file into an error", async () =>
 Deno.test("formatConfigError() leaves out an empty path", () => {
   equal(formatConfigError({ file: "f", line: 2, col: 3, path: "", message: "m" }), "f:2:3: m");
   equal(formatConfigError({ file: "f", line: 2, col: 3, path: "a.b", message: "m" }), "f:2:3: a.b: m");
+});
+
+Deno.test("parseConfigText() keeps circuit breakers the config sets, 0 meaning unlimited", () => {
+  const text = BASE.replace(
+    "- name: c",
+    "- name: c\n      circuit_breakers: [{max_connections: 0, max_retries: 7}]",
+  );
+  const { snapshot, errors } = parseConfigText(text, "t.yaml");
+  assertEquals(errors, []);
+  assertEquals(snapshot!.clusters[0]!.circuitBreakers, {
+    maxConnections: 0,
+    maxPendingRequests: 1024,
+    maxRequests: 1024,
+    maxRetries: 7,
+  });
 });

@@ -162,6 +162,28 @@ const ProxyConfig = struct("`proxy` network filter", {
   router_config_name: text("Route table from servers[].routers"),
   fallback_for_unknown_protocol: Opt(bool("Hand unrecognized connections to the next filter (tcp_proxy)")),
   extend_config: Opt(freeMap("Per-protocol options; legacy X uses {sub_protocol}")),
+  request_headers_timeout: Opt(duration(
+    "meshctl extension (Envoy's name): close a connection whose request head (HTTP) or frame (RPC) " +
+      "started and did not complete within this (default 10s; 0 disables)",
+  )),
+  stream_idle_timeout: Opt(duration(
+    "meshctl extension (Envoy's name): end a stream with no body bytes moving either way for this long " +
+      "(default 5m; 0 disables)",
+  )),
+  max_concurrent_streams: Opt(int(
+    "meshctl extension: streams one downstream connection may have in flight; more are refused in the " +
+      "protocol's terms, e.g. bolt THREADPOOL_BUSY (default 1024; 0 = unlimited)",
+    0,
+  )),
+  use_remote_address: Opt(bool(
+    "meshctl extension (Envoy's name): the connection's peer is the client: append it to " +
+      "X-Forwarded-For and set X-Forwarded-Proto from the connection (default true)",
+  )),
+  xff_num_trusted_hops: Opt(int(
+    "meshctl extension (Envoy's name): trusted proxies in front of meshctl; with at least one, their " +
+      "X-Forwarded-Proto is kept (default 0)",
+    0,
+  )),
   name: Opt(ignored("Filter instance name")),
   validate_clusters: Opt(ignored("Unused by MOSN")),
   router_handler_name: Opt(unsupported()),
@@ -209,13 +231,22 @@ const Listener = struct("A listener", {
   connection_idle_timeout: Opt(
     duration("Close downstream connections idle this long (default 90s, as MOSN; 0 disables)"),
   ),
+  max_connections: Opt(int(
+    "meshctl extension: open connections this listener accepts; more are closed at once and counted " +
+      "(default 10000; 0 = unlimited)",
+    0,
+  )),
+  per_conn_buffer_limit_bytes: Opt(int(
+    "Output a downstream connection may queue before meshctl stops reading its requests; 16× this " +
+      "closes it (default 1048576)",
+    1024,
+  )),
   log_path: Opt(ignored("Old per-listener log path")),
   log_level: Opt(ignored("Old per-listener log level")),
   reuseport: Opt(unsupported()),
   use_original_dst: Opt(unsupported()),
   listener_filters: Opt(unsupported()),
   inspector: Opt(unsupported("TLS")),
-  per_conn_buffer_limit_bytes: Opt(ignored("Buffer limit")),
 });
 
 const Server = struct("A server: log settings, route tables and listeners", {
@@ -240,11 +271,11 @@ const Host = struct("An upstream host", {
   metadata: Opt(unsupported("subsets")),
 });
 
-const Thresholds = struct("Circuit breaker limits (0 = unlimited)", {
-  max_connections: Opt(int("Connections", 0)),
-  max_pending_requests: Opt(int("Pending requests", 0)),
-  max_requests: Opt(int("Active requests", 0)),
-  max_retries: Opt(int("Active retries", 0)),
+const Thresholds = struct("Circuit breaker limits (Envoy's defaults when absent; 0 = unlimited)", {
+  max_connections: Opt(int("Connections (default 1024)", 0)),
+  max_pending_requests: Opt(int("Pending requests (default 1024)", 0)),
+  max_requests: Opt(int("Active requests (default 1024)", 0)),
+  max_retries: Opt(int("Active retries (default 3)", 0)),
 });
 
 const Cluster = struct("An upstream cluster", {
@@ -259,7 +290,11 @@ const Cluster = struct("An upstream cluster", {
   max_request_per_conn: Opt(int("Requests per connection (default 1024, 0 = unlimited)", 0)),
   circuit_breakers: Opt(list("Limits (MOSN reads the first element)", Thresholds, { maxItems: 1 })),
   dns_refresh_rate: Opt(duration("STRICT_DNS re-resolve interval (default 5s)")),
-  conn_buffer_limit_bytes: Opt(ignored("Buffer limit")),
+  conn_buffer_limit_bytes: Opt(int(
+    "Output an upstream connection may queue before meshctl stops reading the downstreams feeding it; " +
+      "16× this closes it (default 1048576)",
+    1024,
+  )),
   lbconfig: Opt(struct("Load balancer options", {
     choice_count: Opt(int("LB_LEAST_REQUEST choices (default 2)", 1)),
     active_request_bias: Opt(unsupported()),
@@ -304,6 +339,13 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
     tls_context: Opt(unsupported("TLS")),
   })),
   admin: Opt(Admin),
+  limits: Opt(struct("meshctl extension: process-wide limits", {
+    max_buffered_bytes: Opt(int(
+      "Bytes all connections together may hold in incomplete RPC frames; a connection that would " +
+        "exceed it is closed and counted (default 268435456 = 256 MiB; 0 = unlimited)",
+      0,
+    )),
+  })),
   dynamic_resources: Opt(unsupported("reserved for xDS")),
   static_resources: Opt(unsupported("reserved for xDS")),
   tracing: Opt(unsupported()),

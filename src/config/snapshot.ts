@@ -32,6 +32,23 @@ type HeaderEditsDoc = Pick<
 >;
 
 const DEFAULT_ADMIN: SocketAddress = { hostname: "127.0.0.1", port: 34901 };
+
+/**
+ * Defaults of every limit the config can set, in one place (docs/architecture.md lists them). Envoy's
+ * circuit breakers: a cluster is never unbounded by accident.
+ */
+export const LIMIT_DEFAULTS = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+  listenerMaxConnections: 10_000,
+  bufferLimitBytes: 1024 * 1024,
+  requestHeadersTimeoutMs: 10_000,
+  streamIdleTimeoutMs: 300_000,
+  maxConcurrentStreams: 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
+} as const;
 /** MOSN's default access log format. */
 export const DEFAULT_ACCESS_LOG_FORMAT =
   "%start_time% %request_received_duration% %response_received_duration% %bytes_sent% %bytes_received% %protocol% %response_code% %duration% %response_flag% %response_code% %upstream_local_address% %downstream_local_address% %downstream_remote_address% %upstream_host%";
@@ -46,6 +63,7 @@ export function buildSnapshot(doc: ConfigDocument, source: string, ctx: Validati
     servers: doc.servers.map((s) => server(s, ctx)),
     clusters: (doc.cluster_manager?.clusters ?? []).map(cluster),
     admin: { address: admin ? { hostname: admin.address, port: admin.port_value } : DEFAULT_ADMIN },
+    limits: { maxBufferedBytes: doc.limits?.max_buffered_bytes ?? LIMIT_DEFAULTS.maxBufferedBytes },
     source,
     raw: structuredClone(doc),
   });
@@ -198,6 +216,8 @@ function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
     networkFilters: filters.map((f) => networkFilter(f.type, f.config ?? {}, ctx)),
     streamFilters: (l.stream_filters ?? []).map((f) => ({ type: f.type, config: f.config ?? {} })),
     connectionIdleTimeoutMs: ms(l.connection_idle_timeout),
+    maxConnections: l.max_connections ?? LIMIT_DEFAULTS.listenerMaxConnections,
+    perConnBufferLimitBytes: l.per_conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
   };
 }
 
@@ -230,6 +250,11 @@ function networkFilter(
     routerConfigName: c.router_config_name,
     fallbackForUnknownProtocol: c.fallback_for_unknown_protocol ?? false,
     extendConfig: extend,
+    requestHeadersTimeoutMs: msOr(c.request_headers_timeout, LIMIT_DEFAULTS.requestHeadersTimeoutMs),
+    streamIdleTimeoutMs: msOr(c.stream_idle_timeout, LIMIT_DEFAULTS.streamIdleTimeoutMs),
+    maxConcurrentStreams: c.max_concurrent_streams ?? LIMIT_DEFAULTS.maxConcurrentStreams,
+    useRemoteAddress: c.use_remote_address ?? true,
+    xffNumTrustedHops: c.xff_num_trusted_hops ?? 0,
   };
 }
 
@@ -248,10 +273,10 @@ function cluster(c: ClusterDoc): ClusterConfig {
     idleTimeoutMs: ms(c.idle_timeout),
     maxRequestPerConn: c.max_request_per_conn ?? 1024,
     circuitBreakers: {
-      maxConnections: cb?.max_connections ?? 0,
-      maxPendingRequests: cb?.max_pending_requests ?? 0,
-      maxRequests: cb?.max_requests ?? 0,
-      maxRetries: cb?.max_retries ?? 0,
+      maxConnections: cb?.max_connections ?? LIMIT_DEFAULTS.maxConnections,
+      maxPendingRequests: cb?.max_pending_requests ?? LIMIT_DEFAULTS.maxPendingRequests,
+      maxRequests: cb?.max_requests ?? LIMIT_DEFAULTS.maxRequests,
+      maxRetries: cb?.max_retries ?? LIMIT_DEFAULTS.maxRetries,
     },
     dnsRefreshRateMs: msOr(c.dns_refresh_rate, 5_000),
     maxConnectionsPerHost: c.max_connections_per_host ?? 1,
@@ -261,6 +286,7 @@ function cluster(c: ClusterDoc): ClusterConfig {
       timeoutMs: msOr(c.keepalive.timeout, 3_000),
       maxFailures: c.keepalive.max_failures ?? 6,
     },
+    connBufferLimitBytes: c.conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
   };
 }
 

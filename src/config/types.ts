@@ -9,10 +9,17 @@ export interface ConfigSnapshot {
   readonly servers: readonly ServerConfig[];
   readonly clusters: readonly ClusterConfig[];
   readonly admin: AdminConfig;
+  readonly limits: LimitsConfig;
   /** Where the snapshot came from (file path), for config_dump and logs. */
   readonly source: string;
   /** The original document as parsed (after key normalization), for /api/v1/config_dump. */
   readonly raw: unknown;
+}
+
+/** Process-wide limits (meshctl extension `limits`). */
+export interface LimitsConfig {
+  /** Bytes held in incomplete frames across all connections; 0 = unlimited. Default 256 MiB. */
+  readonly maxBufferedBytes: number;
 }
 
 export interface AdminConfig {
@@ -38,6 +45,10 @@ export interface ListenerConfig {
   readonly networkFilters: readonly NetworkFilterConfig[];
   readonly streamFilters: readonly StreamFilterConfig[];
   readonly connectionIdleTimeoutMs: number | undefined;
+  /** Open connections accepted at once; 0 = unlimited. Default 10000. */
+  readonly maxConnections: number;
+  /** Write high-water mark per downstream connection (bytes). Default 1 MiB. */
+  readonly perConnBufferLimitBytes: number;
 }
 
 export interface AccessLogConfig {
@@ -58,6 +69,16 @@ export interface ProxyFilterConfig {
   readonly fallbackForUnknownProtocol: boolean;
   /** Per-protocol options, e.g. { Http1: { max_header_size } }. */
   readonly extendConfig: Readonly<Record<string, unknown>>;
+  /** A started request head / frame must complete within this; 0 disables. Default 10 s. */
+  readonly requestHeadersTimeoutMs: number;
+  /** No body bytes either way for this long ends a stream; 0 disables. Default 5 min. */
+  readonly streamIdleTimeoutMs: number;
+  /** Streams in flight per downstream connection; 0 = unlimited. Default 1024. */
+  readonly maxConcurrentStreams: number;
+  /** Envoy's use_remote_address. Default true. */
+  readonly useRemoteAddress: boolean;
+  /** Envoy's xff_num_trusted_hops. Default 0. */
+  readonly xffNumTrustedHops: number;
 }
 
 export interface TcpProxyFilterConfig {
@@ -174,8 +195,9 @@ export type LbType =
   | "LB_LEAST_REQUEST"
   | "LB_MAGLEV";
 
+/** Envoy's defaults (1024/1024/1024/3) unless configured; 0 = unlimited. */
 export interface CircuitBreakersConfig {
-  readonly maxConnections: number; // 0 = unlimited
+  readonly maxConnections: number;
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
@@ -207,4 +229,6 @@ export interface ClusterConfig {
   readonly maxConnectionsPerHost: number;
   readonly leastRequestChoiceCount: number; // default 2
   readonly keepalive: KeepaliveConfig | undefined;
+  /** Write high-water mark per upstream connection (bytes). Default 1 MiB. */
+  readonly connBufferLimitBytes: number;
 }

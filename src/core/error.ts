@@ -15,6 +15,7 @@ export type ErrorKind =
   | "header_too_large" // 431
   | "body_too_large" // 413
   | "downstream_reset" // client went away
+  | "request_timeout" // 408: request header timeout, stream idle timeout
   | "forbidden" // 403
   | "rate_limited" // 509 in MOSN
   | "internal"; // 500
@@ -32,6 +33,7 @@ const STATUS: Record<ErrorKind, number> = {
   header_too_large: 431,
   body_too_large: 413,
   downstream_reset: 499,
+  request_timeout: 408,
   forbidden: 403,
   rate_limited: 509,
   internal: 500,
@@ -42,7 +44,12 @@ export class ProxyError extends Error {
   override readonly name = "ProxyError";
   readonly kind: ErrorKind;
   readonly source: ErrorSource;
-  /** True when the request may be sent again (nothing reached the upstream, or the failure is retriable). */
+  /**
+   * True when the request may be sent again automatically, without a retry policy: it provably never
+   * reached the upstream's application (connect failure, bytes never left this host), or — decided by
+   * the codec that knows the protocol's rules — it is an idempotent HTTP/1 request caught by a kept-alive
+   * connection closing under it. A configured retry policy may retry more, within its own rules.
+   */
   readonly retryable: boolean;
 
   constructor(

@@ -13,4 +13,5 @@ export type { Clock, TimerId } from "./clock.ts";
 export { isLogLevel, Logger, silentLogger } from "./log.ts";
 export type { LogFormat, LogLevel } from "./log.ts";
 export { DeadlineQueue, requestDeadlines } from "./deadline_queue.ts";
+export { ByteBudget, DEFAULT_BUFFER_BUDGET_BYTES } from "./byte_budget.ts";
 export type { Deadline } from "./deadline_queue.ts";

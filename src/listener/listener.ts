@@ -29,16 +29,22 @@ export interface ListenerPlan {
   /** `tcp_proxy`: the only filter, or the fallback for unknown protocols. */
   readonly tcpProxy: TcpProxy | undefined;
   readonly fallbackToTcpProxy: boolean;
+  /** The proxy's request_headers_timeout (0: none, e.g. tcp_proxy listeners). */
+  readonly requestHeadersTimeoutMs: number;
   readonly logger: Logger;
 }
 
 interface LiveConnection {
   readonly io: SocketIO;
   server: ServerConnection | undefined;
-  /** Set on every read; the idle sweep clears it, and closes connections that stayed quiet. */
+  /** Set on every read; the sweep clears it, and closes connections that stayed quiet. */
   active: boolean;
-  /** Consecutive idle sweeps that found the connection quiet. */
+  /** Consecutive sweeps that found the connection quiet. */
   quietSweeps: number;
+  /** `server.headsReceived` when the sweep first saw the current head incomplete. */
+  headMark: number;
+  /** Consecutive sweeps that found that same head incomplete. */
+  headSweeps: number;
   /** Handed to tcp_proxy, which applies its own idle_timeout: the listener's sweep leaves it alone. */
   relayed: boolean;
 }
@@ -46,8 +52,8 @@ interface LiveConnection {
 /** MOSN's DefaultIdleTimeout for downstream connections when a listener sets none; 0 disables it. */
 const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
 
-/** How many sweeps an idle timeout is checked with. */
-const IDLE_SWEEPS = 4;
+/** How many sweeps a timeout spans: it fires between (n-1)/n and (n+1)/n of its value. */
+const SWEEPS_PER_TIMEOUT = 4;
 
 /** Longest we wait for enough bytes to tell the protocol apart before giving up on a connection. */
 const SNIFF_TIMEOUT_MS = 15_000;
@@ -67,6 +73,9 @@ export class Listener {
   #listener: Deno.TcpListener | undefined;
   #conns = new Set<LiveConnection>();
   #idleCheck: TimerId | undefined;
+  /** Sweeps after which a quiet connection / an incomplete head is closed (0: never). */
+  #idleSweeps = 0;
+  #headSweeps = 0;
   #accepting: Promise<void> | undefined;
 
   constructor(plan: ListenerPlan) {
@@ -121,6 +130,18 @@ export class Listener {
         await new Promise((r) => setTimeout(r, 50)); // e.g. EMFILE: back off rather than spin
         continue;
       }
+      const max = this.#plan.config.maxConnections;
+      if (max > 0 && this.#conns.size >= max) {
+        // Over the limit: close at once (Envoy's downstream_cx_overflow) rather than let a flood of
+        // connections take memory and file descriptors from the ones being served.
+        this.#plan.stats.connectionOverflow.inc();
+        try {
+          conn.close();
+        } catch {
+          // already gone
+        }
+        continue;
+      }
       this.#serve(conn).catch((e) => {
         this.#plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
       });
@@ -133,10 +154,21 @@ export class Listener {
     } catch {
       // not fatal
     }
-    const io = new SocketIO(conn);
-    const live: LiveConnection = { io, server: undefined, active: true, quietSweeps: 0, relayed: false };
     const plan = this.#plan; // the plan at accept time serves this connection
     const stats = plan.stats;
+    const io = new SocketIO(conn, {
+      highWaterMark: plan.config.perConnBufferLimitBytes,
+      onOverflow: () => stats.writeBufferOverflow.inc(),
+    });
+    const live: LiveConnection = {
+      io,
+      server: undefined,
+      active: true,
+      quietSweeps: 0,
+      headMark: -1,
+      headSweeps: 0,
+      relayed: false,
+    };
     stats.connectionTotal.inc();
     stats.connectionActive.inc();
     this.#conns.add(live);
@@ -179,6 +211,7 @@ export class Listener {
       remoteAddress: io.remoteAddress,
       remoteIp: ipOf(io.remoteAddress),
       localAddress: io.localAddress,
+      secure: false,
     };
     // plan.proxy is defined here, so #proxy.current is too (a swap never unsets it).
     const handler = new ProxyConnectionHandler(this.#proxy as { readonly current: ProxyContext }, info);
@@ -224,24 +257,50 @@ export class Listener {
     }
   }
 
+  /**
+   * One periodic sweep over the connections checks both connection timeouts, instead of a timer per
+   * connection or a clock read per socket read: reads only set a flag, heads are counted by the codec.
+   * - connection_idle_timeout: no bytes and no stream in flight for the whole timeout;
+   * - request_headers_timeout: the same request head (or RPC frame) still incomplete — the slowloris
+   *   defence, since a byte every few seconds keeps a connection "active" but never finishes a head.
+   */
   #startIdleSweep(): void {
     clearInterval(this.#idleCheck);
     this.#idleCheck = undefined;
     const idle = this.#plan.config.connectionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    if (idle > 0) {
-      // Sweep IDLE_SWEEPS times per timeout: a connection quiet for all of them has been idle for at
-      // least (IDLE_SWEEPS - 1) / IDLE_SWEEPS of the timeout and at most the whole timeout.
-      this.#idleCheck = setInterval(() => this.#closeIdle(), Math.max(10, idle / IDLE_SWEEPS));
-    }
+    const head = this.#plan.requestHeadersTimeoutMs;
+    const shortest = Math.min(idle > 0 ? idle : Infinity, head > 0 ? head : Infinity);
+    if (shortest === Infinity) return;
+    const every = Math.max(10, shortest / SWEEPS_PER_TIMEOUT);
+    this.#idleSweeps = idle > 0 ? Math.max(1, Math.round(idle / every)) : 0;
+    this.#headSweeps = head > 0 ? Math.max(1, Math.round(head / every)) : 0;
+    this.#idleCheck = setInterval(() => this.#sweep(), every);
   }
 
-  #closeIdle(): void {
+  #sweep(): void {
+    const stats = this.#plan.stats;
     for (const c of this.#conns) {
       if (c.relayed) continue;
-      if (c.active || (c.server !== undefined && c.server.activeStreams > 0)) {
+      const server = c.server;
+      if (this.#headSweeps > 0 && server !== undefined && server.awaitingHead) {
+        if (c.headMark !== server.headsReceived) {
+          c.headMark = server.headsReceived;
+          c.headSweeps = 0;
+        }
+        if (++c.headSweeps > this.#headSweeps) {
+          stats.requestHeaderTimeout.inc();
+          server.abort(new ProxyError("request_timeout", "downstream", "request header timeout"));
+          continue;
+        }
+      } else c.headSweeps = 0;
+      if (this.#idleSweeps === 0) continue;
+      if (c.active || (server !== undefined && server.activeStreams > 0)) {
         c.active = false;
         c.quietSweeps = 0;
-      } else if (++c.quietSweeps >= IDLE_SWEEPS) c.io.close();
+      } else if (++c.quietSweeps >= this.#idleSweeps) {
+        stats.connectionIdleTimeout.inc();
+        c.io.close();
+      }
     }
   }
 

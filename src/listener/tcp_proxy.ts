@@ -1,11 +1,13 @@
 import type { Logger } from "../core/mod.ts";
 import type { TcpProxyFilterConfig } from "../config/mod.ts";
-import type { ClusterManager } from "../upstream/mod.ts";
+import { type ClusterManager, connectWithTimeout, type Host } from "../upstream/mod.ts";
 import { runReadLoop, SocketIO } from "../transport/mod.ts";
 
 /**
  * The `tcp_proxy` network filter: raw L4 forwarding to a host of a cluster, both directions with
- * backpressure, half-close propagated, closed after `idle_timeout` without traffic.
+ * backpressure, half-close propagated, closed after `idle_timeout` without traffic. Connects within the
+ * cluster's `connect_timeout`, and each relayed connection counts against the cluster's
+ * `max_connections` circuit breaker like a pooled one.
  */
 export class TcpProxy {
   readonly #config: TcpProxyFilterConfig;
@@ -23,13 +25,16 @@ export class TcpProxy {
     const cluster = this.#clusters.get(this.#config.cluster);
     if (cluster === undefined) return down.close();
     let up: Deno.TcpConn | undefined;
+    let upHost: Host | undefined;
     for (let i = 0; i < this.#config.maxConnectAttempts && up === undefined; i++) {
       const host = cluster.chooseHost();
       if (host === undefined) break;
+      if (!cluster.tryOpenConnection(host)) break; // max_connections: refuse rather than pile up
       try {
-        up = await Deno.connect({ hostname: host.hostname, port: host.port });
-        cluster.stats.connectionTotal.inc();
+        up = await connectWithTimeout(host.hostname, host.port, cluster.config.connectTimeoutMs);
+        upHost = host;
       } catch (e) {
+        cluster.connectionClosed(host);
         cluster.stats.connectionConFail.inc();
         this.#logger.debug("tcp_proxy connect failed", {
           cluster: cluster.name,
@@ -38,8 +43,7 @@ export class TcpProxy {
         });
       }
     }
-    if (up === undefined) return down.close();
-    cluster.stats.connectionActive.inc();
+    if (up === undefined || upHost === undefined) return down.close();
     const upIo = new SocketIO(up);
     let lastActive = performance.now();
     const idleMs = this.#config.idleTimeoutMs;
@@ -71,7 +75,7 @@ export class TcpProxy {
       clearInterval(idleTimer);
       down.close();
       upIo.close();
-      cluster.stats.connectionActive.dec();
+      cluster.connectionClosed(upHost);
     }
   }
 }

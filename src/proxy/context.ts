@@ -4,6 +4,7 @@ import type { ClusterManager } from "../upstream/mod.ts";
 import type { StreamFilterFactory } from "../filter/mod.ts";
 import type { AccessLogRecord, AccessLogWriter } from "../accesslog/mod.ts";
 import type { DownstreamStats } from "./downstream_stats.ts";
+import type { ForwardingPolicy } from "./http_headers.ts";
 
 export interface AccessLogSink {
   readonly format: (r: AccessLogRecord) => string;
@@ -23,6 +24,13 @@ export interface ProxyContext {
   readonly upstreamProtocol: string | undefined;
   /** Largest request body kept for replay on retry; bigger bodies make the request non-retriable. */
   readonly retryBufferLimit: number;
+  /** X-Forwarded-For / -Proto handling (`use_remote_address`, `xff_num_trusted_hops`). */
+  readonly forwarding: ForwardingPolicy;
+  /**
+   * A stream with no body bytes moving either way for this long is ended (Envoy's
+   * `stream_idle_timeout`): 408 before the response starts, a reset after. 0 disables.
+   */
+  readonly streamIdleTimeoutMs: number;
 }
 
 /** Per downstream connection. */
@@ -30,4 +38,6 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
   readonly remoteIp: string;
   readonly localAddress: string;
+  /** The connection is TLS (X-Forwarded-Proto: https). */
+  readonly secure: boolean;
 }

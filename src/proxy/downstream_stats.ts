@@ -18,6 +18,20 @@ export class DownstreamStats {
   readonly protocolError: Counter;
   readonly heartbeatTotal: Counter;
   readonly unknownProtocol: Counter;
+  /** Connections accepted past the listener's max_connections and closed at once. */
+  readonly connectionOverflow: Counter;
+  /** Connections closed for a request head (or RPC frame) that did not complete in time. */
+  readonly requestHeaderTimeout: Counter;
+  /** Connections closed by connection_idle_timeout. */
+  readonly connectionIdleTimeout: Counter;
+  /** Streams ended by stream_idle_timeout. */
+  readonly streamIdleTimeout: Counter;
+  /** Streams refused over max_concurrent_streams. */
+  readonly streamRefused: Counter;
+  /** Connections closed because their peer stopped reading (write queue over its hard limit). */
+  readonly writeBufferOverflow: Counter;
+  /** Connections failed because the process-wide buffer budget could not hold their partial input. */
+  readonly bufferBudgetExhausted: Counter;
   #byStatus = new Map<number, Counter>();
   #otherStatus: Counter;
 
@@ -35,6 +49,13 @@ export class DownstreamStats {
     this.protocolError = scope.counter("protocol_error_total");
     this.heartbeatTotal = scope.counter("heartbeat_total");
     this.unknownProtocol = scope.counter("unknown_protocol_total");
+    this.connectionOverflow = scope.counter("connection_overflow_total");
+    this.requestHeaderTimeout = scope.counter("request_header_timeout_total");
+    this.connectionIdleTimeout = scope.counter("connection_idle_timeout_total");
+    this.streamIdleTimeout = scope.counter("stream_idle_timeout_total");
+    this.streamRefused = scope.counter("stream_refused_total");
+    this.writeBufferOverflow = scope.counter("write_buffer_overflow_total");
+    this.bufferBudgetExhausted = scope.counter("buffer_budget_exhausted_total");
     for (const s of COUNTED_STATUSES) this.#byStatus.set(s, scope.counter(`request_${s}_total`));
     this.#otherStatus = scope.counter("request_other_code");
   }

@@ -28,11 +28,39 @@ export function stripHopByHop(headers: HeaderMap, keepUpgrade: boolean): void {
   }
 }
 
+/** How X-Forwarded-For / -Proto are treated (Envoy's HTTP connection manager semantics). */
+export interface ForwardingPolicy {
+  /**
+   * Envoy's `use_remote_address`: the connection's peer is the client. Its address is appended to
+   * X-Forwarded-For and X-Forwarded-Proto is set from the connection (a client cannot claim "https").
+   * When false, meshctl sits behind a trusted proxy: X-Forwarded-For passes through untouched and
+   * X-Forwarded-Proto is only filled in when missing.
+   */
+  readonly useRemoteAddress: boolean;
+  /**
+   * Envoy's `xff_num_trusted_hops`: trusted proxies in front of meshctl. With `useRemoteAddress` and at
+   * least one trusted hop, the X-Forwarded-Proto those proxies set is kept.
+   */
+  readonly xffNumTrustedHops: number;
+}
+
+/** The sidecar default: nothing in front of meshctl is trusted. */
+export const DEFAULT_FORWARDING: ForwardingPolicy = { useRemoteAddress: true, xffNumTrustedHops: 0 };
+
 /** Prepares an HTTP request for the upstream: hop-by-hop removal and X-Forwarded-For/-Proto. */
-export function prepareHttpRequest(head: RequestHead, remoteIp: string): void {
+export function prepareHttpRequest(
+  head: RequestHead,
+  remoteIp: string,
+  scheme: "http" | "https",
+  policy: ForwardingPolicy,
+): void {
   const h = head.headers;
   stripHopByHop(h, h.has("upgrade"));
-  const xff = h.get("x-forwarded-for");
-  h.set("x-forwarded-for", xff === undefined ? remoteIp : `${xff}, ${remoteIp}`);
-  if (!h.has("x-forwarded-proto")) h.set("x-forwarded-proto", "http");
+  if (policy.useRemoteAddress) {
+    const xff = h.get("x-forwarded-for");
+    h.set("x-forwarded-for", xff === undefined ? remoteIp : `${xff}, ${remoteIp}`);
+    if (policy.xffNumTrustedHops === 0 || !h.has("x-forwarded-proto")) h.set("x-forwarded-proto", scheme);
+  } else if (!h.has("x-forwarded-proto")) {
+    h.set("x-forwarded-proto", scheme);
+  }
 }

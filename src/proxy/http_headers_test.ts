@@ -1,7 +1,7 @@
 import nodeAssert from "node:assert/strict";
 import { SimpleHeaderMap } from "../codec/mod.ts";
 import type { RequestHead } from "../codec/mod.ts";
-import { prepareHttpRequest, stripHopByHop } from "./http_headers.ts";
+import { DEFAULT_FORWARDING, prepareHttpRequest, stripHopByHop } from "./http_headers.ts";
 
 function names(h: SimpleHeaderMap): string[] {
   const out: string[] = [];
@@ -31,14 +31,43 @@ Deno.test("stripHopByHop() keeps Upgrade on an upgrade", () => {
   nodeAssert.equal(h.has("te"), false);
 });
 
-Deno.test("prepareHttpRequest() appends X-Forwarded-For and sets X-Forwarded-Proto once", () => {
-  const headers = new SimpleHeaderMap([["X-Forwarded-For", "10.0.0.1"], ["Host", "svc"]]);
-  const head: RequestHead = { protocol: "Http1", method: "GET", path: "/", query: "", host: "svc", headers };
-  prepareHttpRequest(head, "127.0.0.1");
+function request(headers: SimpleHeaderMap): RequestHead {
+  return { protocol: "Http1", method: "GET", path: "/", query: "", host: "svc", headers };
+}
+
+Deno.test("prepareHttpRequest() with use_remote_address appends the peer and sets the real scheme", () => {
+  const headers = new SimpleHeaderMap([["X-Forwarded-For", "10.0.0.1"], ["X-Forwarded-Proto", "https"]]);
+  prepareHttpRequest(request(headers), "127.0.0.1", "http", DEFAULT_FORWARDING);
   nodeAssert.equal(headers.get("x-forwarded-for"), "10.0.0.1, 127.0.0.1");
-  nodeAssert.equal(headers.get("x-forwarded-proto"), "http");
-  const fresh = new SimpleHeaderMap([["X-Forwarded-Proto", "https"]]);
-  prepareHttpRequest({ ...head, headers: fresh }, "192.0.2.7");
+  nodeAssert.equal(
+    headers.get("x-forwarded-proto"),
+    "http",
+    "a client cannot claim https on a plain connection",
+  );
+  const fresh = new SimpleHeaderMap();
+  prepareHttpRequest(request(fresh), "192.0.2.7", "https", DEFAULT_FORWARDING);
   nodeAssert.equal(fresh.get("x-forwarded-for"), "192.0.2.7");
-  nodeAssert.equal(fresh.get("x-forwarded-proto"), "https", "an edge proxy's value is kept");
+  nodeAssert.equal(fresh.get("x-forwarded-proto"), "https");
+});
+
+Deno.test("prepareHttpRequest() keeps a trusted hop's X-Forwarded-Proto (xff_num_trusted_hops)", () => {
+  const headers = new SimpleHeaderMap([["X-Forwarded-For", "203.0.113.9"], ["X-Forwarded-Proto", "https"]]);
+  prepareHttpRequest(request(headers), "10.0.0.2", "http", { useRemoteAddress: true, xffNumTrustedHops: 1 });
+  nodeAssert.equal(headers.get("x-forwarded-proto"), "https");
+  nodeAssert.equal(headers.get("x-forwarded-for"), "203.0.113.9, 10.0.0.2");
+  const none = new SimpleHeaderMap();
+  prepareHttpRequest(request(none), "10.0.0.2", "http", { useRemoteAddress: true, xffNumTrustedHops: 1 });
+  nodeAssert.equal(none.get("x-forwarded-proto"), "http", "missing is filled from the connection");
+});
+
+Deno.test("prepareHttpRequest() without use_remote_address passes X-Forwarded-For through untouched", () => {
+  const policy = { useRemoteAddress: false, xffNumTrustedHops: 0 };
+  const headers = new SimpleHeaderMap([["X-Forwarded-For", "198.51.100.4"], ["X-Forwarded-Proto", "https"]]);
+  prepareHttpRequest(request(headers), "10.0.0.2", "http", policy);
+  nodeAssert.equal(headers.get("x-forwarded-for"), "198.51.100.4");
+  nodeAssert.equal(headers.get("x-forwarded-proto"), "https");
+  const none = new SimpleHeaderMap();
+  prepareHttpRequest(request(none), "10.0.0.2", "http", policy);
+  nodeAssert.equal(none.has("x-forwarded-for"), false);
+  nodeAssert.equal(none.get("x-forwarded-proto"), "http");
 });

@@ -14,12 +14,14 @@ export class ProxyConnectionHandler implements ServerConnectionHandler {
     this.#info = info;
   }
 
-  onRequest(stream: ServerStream): void {
-    new ProxyStream(this.#ref.current, this.#info, stream).start();
+  onRequest(stream: ServerStream): void | Promise<void> {
+    return new ProxyStream(this.#ref.current, this.#info, stream).start();
   }
 
   onProtocolError(error: ProxyError): void {
-    this.#ref.current.stats.protocolError.inc();
+    const stats = this.#ref.current.stats;
+    if (error.kind === "overflow") stats.bufferBudgetExhausted.inc();
+    else stats.protocolError.inc();
     this.#ref.current.logger.debug("downstream protocol error", {
       listener: this.#ref.current.listenerName,
       remote: this.#info.remoteAddress,
@@ -29,5 +31,9 @@ export class ProxyConnectionHandler implements ServerConnectionHandler {
 
   onHeartbeat(): void {
     this.#ref.current.stats.heartbeatTotal.inc();
+  }
+
+  onStreamRefused(): void {
+    this.#ref.current.stats.streamRefused.inc();
   }
 }

@@ -2,6 +2,7 @@ import { type Deadline, ProxyError, requestDeadlines } from "../core/mod.ts";
 import {
   type BodyReceiver,
   type ClientStream,
+  type ConnectionIO,
   type HeaderMap,
   type RequestHead,
   type ResponseHead,
@@ -10,11 +11,12 @@ import {
   SimpleHeaderMap,
 } from "../codec/mod.ts";
 import type { CompiledRoute } from "../router/mod.ts";
-import type { Cluster, ConnectionPool, Host, UpstreamConnection } from "../upstream/mod.ts";
+import type { Cluster, ConnectionPool, Host, PoolWaiter, UpstreamConnection } from "../upstream/mod.ts";
 import {
   buildFilters,
   type FilterContext,
   type FilterResult,
+  type Phase,
   runPhase,
   type StreamFilter,
 } from "../filter/mod.ts";
@@ -40,6 +42,7 @@ const FLAG_BY_KIND: Partial<Record<ProxyError["kind"], string>> = {
   downstream_protocol_error: "DPE",
   forbidden: "FI",
   rate_limited: "RL",
+  request_timeout: "SI",
 };
 
 /**
@@ -61,7 +64,8 @@ export class ProxyStream implements BodyReceiver {
   #protocol = "";
   #upstream: UpstreamRequest | undefined;
   #attempts = 0;
-  #raceRetried = false;
+  /** The one automatic resend (a retryable failure, no retry policy needed) has been used. */
+  #resent = false;
 
   /** The downstream request body has fully arrived. */
   #requestEnded: boolean;
@@ -73,6 +77,9 @@ export class ProxyStream implements BodyReceiver {
   #responseStarted = false;
   #done = false;
   #timer: Deadline | undefined;
+  /** stream_idle_timeout: re-armed while body bytes move (a flag, not a clock read per chunk). */
+  #idleTimer: Deadline | undefined;
+  #idleActive = false;
 
   #status = 0;
   #flag = "-";
@@ -92,23 +99,28 @@ export class ProxyStream implements BodyReceiver {
     this.#requestEnded = ds.headOnly;
   }
 
-  start(): void {
+  /**
+   * Starts the request. A returned promise is backpressure for the downstream connection: the upstream
+   * connection the request went to is congested, so the codec should stop reading until it drains.
+   */
+  start(): void | Promise<void> {
     const stats = this.#ctx.stats;
     stats.requestTotal.inc();
     stats.requestActive.inc();
     // Always listen: resets of the downstream (client gone) arrive through onReset, body or not.
     if (this.#ds.headOnly) this.#setBodyReceiver();
+    else this.#armIdleTimer(); // a body that never comes must not hold the stream forever
     if (this.#ctx.filterFactories.length > 0) {
       this.#filters = buildFilters(this.#ctx.filterFactories);
       this.#runFilters("beforeRoute", () => this.#routeRequest());
-    } else {
-      this.#routeRequest();
+      return;
     }
+    return this.#routeRequest();
   }
 
   // === Routing ===
 
-  #routeRequest(): void {
+  #routeRequest(): void | Promise<void> {
     if (this.#done) return;
     const head = this.#head;
     const m = this.#ctx.routeTable.match(head);
@@ -136,28 +148,43 @@ export class ProxyStream implements BodyReceiver {
     this.#protocol = route.upstreamProtocol ?? this.#ctx.upstreamProtocol ?? head.protocol;
     route.rewrite(head);
     route.applyRequestHeaders(head.headers);
-    if (head.protocol === "Http1") prepareHttpRequest(head, this.#conn.remoteIp);
+    if (head.protocol === "Http1") {
+      prepareHttpRequest(
+        head,
+        this.#conn.remoteIp,
+        this.#conn.secure ? "https" : "http",
+        this.#ctx.forwarding,
+      );
+    }
     const timeoutMs = head.frameTimeoutMs !== undefined && head.frameTimeoutMs > 0
       ? head.frameTimeoutMs
       : route.timeoutMs;
     if (timeoutMs > 0) this.#timer = requestDeadlines.add(timeoutMs, () => this.#onGlobalTimeout());
+    else this.#armIdleTimer(); // no route timeout: the idle timeout still bounds a silent upstream
     if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) {
       this.#replay = [];
     }
-    if (this.#filters.length > 0) this.#runFilters("afterRoute", () => this.#attempt());
-    else this.#attempt();
+    if (this.#filters.length > 0) return this.#runFilters("afterRoute", () => this.#attempt());
+    return this.#attempt();
   }
 
-  #runFilters(phase: "beforeRoute" | "afterRoute" | "afterChooseHost", next: () => void): void {
+  /** Runs a filter phase, then `next` unless a filter answered; synchronous filters keep it synchronous. */
+  #runFilters(phase: Phase, next: () => void | Promise<void>): void | Promise<void> {
     const r = runPhase(this.#filters, phase, this.#filterContext());
-    const apply = (res: FilterResult) => {
-      if (this.#done) return;
-      if (res !== undefined) return this.#reply(res.localReply.status, res.localReply.body, undefined);
-      next();
-    };
     if (r instanceof Promise) {
-      r.then(apply, (e) => this.#localReply(new ProxyError("internal", "internal", `filter failed: ${e}`)));
-    } else apply(r);
+      r.then(
+        (res) => void this.#afterFilters(res, next),
+        (e) => this.#localReply(new ProxyError("internal", "internal", `filter failed: ${e}`)),
+      );
+      return;
+    }
+    return this.#afterFilters(r, next);
+  }
+
+  #afterFilters(res: FilterResult, next: () => void | Promise<void>): void | Promise<void> {
+    if (this.#done) return;
+    if (res !== undefined) return this.#reply(res.localReply.status, res.localReply.body, undefined);
+    return next();
   }
 
   #filterContext(): FilterContext {
@@ -174,7 +201,7 @@ export class ProxyStream implements BodyReceiver {
 
   // === Upstream attempts ===
 
-  #attempt(): void {
+  #attempt(): void | Promise<void> {
     if (this.#done) return;
     const cluster = this.#cluster!;
     this.#attempts++;
@@ -192,6 +219,14 @@ export class ProxyStream implements BodyReceiver {
       this.#filterCtx.cluster = cluster.name;
       this.#filterCtx.upstreamHost = host.address;
     }
+    if (this.#filters.length > 0) {
+      return this.#runFilters("afterChooseHost", () => this.#connect(cluster, host));
+    }
+    return this.#connect(cluster, host);
+  }
+
+  /** Takes a connection to the chosen host and starts the upstream attempt on it. */
+  #connect(cluster: Cluster, host: Host): void | Promise<void> {
     let pool: ConnectionPool;
     try {
       pool = cluster.pool(host, this.#protocol);
@@ -204,15 +239,15 @@ export class ProxyStream implements BodyReceiver {
     this.#upstream = up;
     const perTry = this.#route!.retryPolicy?.retryTimeoutMs;
     if (perTry !== undefined && perTry > 0) up.startPerTryTimer(perTry);
-    let acquired: UpstreamConnection | Promise<UpstreamConnection>;
+    let got: UpstreamConnection | ProxyError | undefined;
     try {
-      acquired = pool.acquire();
+      got = pool.acquire(up);
     } catch (e) {
       return up.fail(asProxyError(e));
     }
-    if (acquired instanceof Promise) {
-      acquired.then((c) => up.onConnection(c), (e) => up.fail(asProxyError(e)));
-    } else up.onConnection(acquired);
+    if (got === undefined) return up.waitForConnection();
+    if (got instanceof ProxyError) return up.fail(got);
+    return up.onPoolReady(got);
   }
 
   #hashKey(): string | undefined {
@@ -234,21 +269,21 @@ export class ProxyStream implements BodyReceiver {
   /**
    * Called by the attempt once it has an upstream stream: send the head, then the body. The writes'
    * promises are not awaited or caught: upstream writes never reject (SocketIO drops data after a
-   * failure and the read loop reports the reset), and `serve` guards unhandled rejections anyway.
+   * failure and the read loop reports the reset; codecs report what cannot be sent through onReset).
+   * Returns the upstream socket's drain when it is congested: backpressure for the downstream.
    */
-  sendToUpstream(stream: ClientStream): void {
+  sendToUpstream(stream: ClientStream, io: ConnectionIO): void | Promise<void> {
     if (this.#ds.headOnly) {
       void stream.sendRequest(this.#head, true);
-      return;
-    }
-    if (this.#bodyReceiverSet) {
+    } else if (this.#bodyReceiverSet) {
       // A retry after the body started flowing: replay the copy (retries only happen when it is complete).
       void stream.sendRequest(this.#head, false);
       void stream.sendData(concat(this.#replay!, this.#replayBytes), true);
-      return;
+    } else {
+      void stream.sendRequest(this.#head, false);
+      this.#setBodyReceiver(); // the codec now releases body bytes to onData
     }
-    void stream.sendRequest(this.#head, false);
-    this.#setBodyReceiver(); // the codec now releases body bytes to onData
+    if (io.congested === true && io.drained !== undefined) return io.drained();
   }
 
   #setBodyReceiver(): void {
@@ -261,9 +296,11 @@ export class ProxyStream implements BodyReceiver {
 
   onData(chunk: Uint8Array, endStream: boolean): void | Promise<void> {
     this.#bytesReceived += chunk.length;
+    this.#idleActive = true;
     if (endStream) {
       this.#requestEnded = true;
       this.#requestReceivedMs = performance.now() - this.#start;
+      if (this.#done) this.#stopIdleTimer(); // the body we were waiting for after the response is in
     }
     if (this.#replay !== undefined) {
       if (this.#replayBytes + chunk.length > this.#ctx.retryBufferLimit) this.#replay = undefined;
@@ -280,11 +317,14 @@ export class ProxyStream implements BodyReceiver {
   onTrailers(trailers: HeaderMap): void | Promise<void> {
     this.#requestEnded = true;
     this.#replay = undefined; // trailers are not replayed
+    if (this.#done) this.#stopIdleTimer();
     const s = this.#upstream?.stream;
     if (s !== undefined && !this.#done) return s.sendTrailers(trailers);
   }
 
   onReset(error: ProxyError): void {
+    this.#requestEnded = true;
+    this.#stopIdleTimer();
     if (this.#done) return;
     this.#ctx.stats.requestReset.inc();
     this.#flag = "DC";
@@ -308,6 +348,7 @@ export class ProxyStream implements BodyReceiver {
     if (this.#ctx.accessLogs.length > 0) this.#responseReceivedMs = performance.now() - this.#start;
     this.#timer?.cancel(); // the route timeout bounds the wait for a response, not a long download
     this.#timer = undefined;
+    if (!endStream) this.#armIdleTimer(); // …the stream idle timeout bounds a stalled download
     this.#route!.applyResponseHeaders(head.headers);
     if (this.#head.protocol === "Http1") stripHopByHop(head.headers, head.status === 101);
     for (let i = 0; i < this.#filters.length; i++) {
@@ -321,6 +362,7 @@ export class ProxyStream implements BodyReceiver {
   onUpstreamData(up: UpstreamRequest, chunk: Uint8Array, endStream: boolean): void | Promise<void> {
     if (this.#done || up !== this.#upstream) return;
     this.#bytesSent += chunk.length;
+    this.#idleActive = true;
     const p = this.#ds.sendData(chunk, endStream);
     if (endStream) this.#upstreamFinished(up);
     return p;
@@ -347,7 +389,7 @@ export class ProxyStream implements BodyReceiver {
       this.#finish(this.#status);
       return;
     }
-    if (this.#shouldRetry(err, up)) return this.#retry();
+    if (this.#shouldRetry(err)) return this.#retry();
     this.#localReply(err);
   }
 
@@ -356,12 +398,17 @@ export class ProxyStream implements BodyReceiver {
     return this.#ds.headOnly || !this.#bodyReceiverSet || (this.#requestEnded && this.#replay !== undefined);
   }
 
-  #shouldRetry(err: ProxyError, up: UpstreamRequest): boolean {
+  /**
+   * May a failed attempt be sent again? Nothing is ever executed twice that the client sent once: without
+   * a retry policy only an error the codec or pool marked `retryable` (the request provably never reached
+   * the upstream's application, or the HTTP/1 idempotent keep-alive race) is resent, once, without
+   * spending a configured retry. A retry policy keeps its own meaning (MOSN's retry_on), bounded by the
+   * cluster's max_retries.
+   */
+  #shouldRetry(err: ProxyError): boolean {
     if (!this.#replayable()) return false;
-    // A kept-alive connection the upstream closed just as we reused it: nothing was processed, so
-    // resend once on a fresh connection, as nginx and Envoy do, without spending a configured retry.
-    if (err.kind === "upstream_reset" && up.reusedConnection && !up.gotResponseBytes && !this.#raceRetried) {
-      this.#raceRetried = true;
+    if (err.retryable && !this.#resent) {
+      this.#resent = true;
       this.#attempts--;
       return true;
     }
@@ -404,6 +451,42 @@ export class ProxyStream implements BodyReceiver {
       this.#attempt();
     }, Math.floor(Math.random() * 10));
   }
+
+  // === Stream idle timeout (Envoy's stream_idle_timeout) ===
+
+  /**
+   * One deadline per stream, not one per chunk: when it fires it looks at whether body bytes moved since
+   * it was armed; if so it re-arms, otherwise the stream has stalled. Runs until both the request and the
+   * response are complete, so a request body that never arrives after the response (a 504, an early
+   * 413) cannot keep its connection forever.
+   */
+  #armIdleTimer(): void {
+    const ms = this.#ctx.streamIdleTimeoutMs;
+    if (ms <= 0 || this.#idleTimer !== undefined) return;
+    this.#idleActive = false;
+    this.#idleTimer = requestDeadlines.add(ms, this.#onIdleTick);
+  }
+
+  #stopIdleTimer(): void {
+    this.#idleTimer?.cancel();
+    this.#idleTimer = undefined;
+  }
+
+  readonly #onIdleTick = (): void => {
+    this.#idleTimer = undefined;
+    const requestOpen = !this.#requestEnded && !this.#ds.headOnly;
+    if (this.#done && !requestOpen) return;
+    if (this.#idleActive) return this.#armIdleTimer();
+    this.#ctx.stats.streamIdleTimeout.inc();
+    const err = new ProxyError("request_timeout", "downstream", "stream idle timeout");
+    if (this.#done) return this.#ds.reset(err); // the response is out; the request body never came
+    this.#upstream?.abort(err);
+    if (this.#responseStarted) {
+      this.#flag = "SI";
+      this.#ds.reset(err);
+      this.#finish(this.#status);
+    } else this.#localReply(err);
+  };
 
   #onGlobalTimeout(): void {
     this.#timer = undefined;
@@ -453,6 +536,9 @@ export class ProxyStream implements BodyReceiver {
     this.#done = true;
     this.#timer?.cancel();
     this.#timer = undefined;
+    // Keep the idle timer only while the request body is still owed (see #armIdleTimer).
+    if (this.#requestEnded || this.#ds.headOnly) this.#stopIdleTimer();
+    else this.#armIdleTimer();
     this.#status = status;
     const ctx = this.#ctx;
     const durationMs = performance.now() - this.#start;
@@ -495,9 +581,10 @@ export class ProxyStream implements BodyReceiver {
 
 /**
  * One attempt at the upstream (Envoy's UpstreamRequest): owns the pooled connection and the client stream
- * for that attempt, its per-try timer and the host/cluster accounting. It is the stream's ResponseReceiver.
+ * for that attempt, its per-try timer and the host/cluster accounting. It is the stream's ResponseReceiver
+ * and the pool's waiter while no connection is ready.
  */
-export class UpstreamRequest implements ResponseReceiver {
+export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
   readonly #parent: ProxyStream;
   readonly #cluster: Cluster;
   readonly #host: Host;
@@ -507,8 +594,8 @@ export class UpstreamRequest implements ResponseReceiver {
   stream: ClientStream | undefined;
   #ended = false;
   #perTryTimer: Deadline | undefined;
-  reusedConnection = false;
-  gotResponseBytes = false;
+  /** Registered with the pool as a waiter: cancelled there if the attempt ends first. */
+  #waiting = false;
 
   constructor(parent: ProxyStream, cluster: Cluster, host: Host, pool: ConnectionPool) {
     this.#parent = parent;
@@ -527,22 +614,27 @@ export class UpstreamRequest implements ResponseReceiver {
       this.#perTryTimer = undefined;
       if (this.#ended) return;
       this.#cluster.stats.requestTimeout.inc();
-      const err = new ProxyError("per_try_timeout", "upstream", `upstream attempt timed out after ${ms}ms`, {
-        retryable: true,
-      });
+      // Not `retryable`: the upstream may be executing it. Only a retry policy's retry_on resends it.
+      const err = new ProxyError("per_try_timeout", "upstream", `upstream attempt timed out after ${ms}ms`);
       this.abort(err);
       this.#parent.onUpstreamFailure(this, err);
     });
   }
 
-  onConnection(conn: UpstreamConnection): void {
+  /** The pool will call back (a connect, or a busy connection freeing up). */
+  waitForConnection(): void {
+    this.#waiting = true;
+  }
+
+  /** PoolWaiter: a connection is ready. Returns the upstream's drain when it is congested. */
+  onPoolReady(conn: UpstreamConnection): void | Promise<void> {
+    this.#waiting = false;
     if (this.#ended) {
       // The request ended (timeout, client gone) while we waited for a connection.
       this.#pool.release(conn);
       return;
     }
     this.#conn = conn;
-    this.reusedConnection = conn.requests > 1;
     this.#parent.noteUpstreamLocal(conn.io.localAddress);
     let stream: ClientStream;
     try {
@@ -551,7 +643,13 @@ export class UpstreamRequest implements ResponseReceiver {
       return this.fail(asProxyError(e));
     }
     this.stream = stream;
-    this.#parent.sendToUpstream(stream);
+    return this.#parent.sendToUpstream(stream, conn.io);
+  }
+
+  /** PoolWaiter: no connection will come. */
+  onPoolFailure(err: ProxyError): void {
+    this.#waiting = false;
+    this.fail(err);
   }
 
   /** The attempt failed before or while talking to the upstream. */
@@ -582,6 +680,11 @@ export class UpstreamRequest implements ResponseReceiver {
   #end(success: boolean, err: ProxyError | undefined): void {
     this.#ended = true;
     this.#perTryTimer?.cancel();
+    if (this.#waiting) {
+      // Leave the pending queue now: a request that gave up must not hold a max_pending_requests slot.
+      this.#waiting = false;
+      this.#pool.cancel(this);
+    }
     const cs = this.#cluster.stats;
     const hs = this.#host.stats;
     this.#host.activeRequests--;
@@ -607,7 +710,6 @@ export class UpstreamRequest implements ResponseReceiver {
 
   onResponse(head: ResponseHead, endStream: boolean): void | Promise<void> {
     if (this.#ended) return;
-    this.gotResponseBytes = true;
     this.#perTryTimer?.cancel();
     this.#perTryTimer = undefined;
     return this.#parent.onUpstreamResponse(this, head, endStream);

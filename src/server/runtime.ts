@@ -1,4 +1,4 @@
-import type { Logger } from "../core/mod.ts";
+import type { ByteBudget, Logger } from "../core/mod.ts";
 import type {
   ConfigSnapshot,
   ListenerConfig,
@@ -32,12 +32,15 @@ export class Runtime {
   /**
    * @param writers access-log writers by path, shared across runtimes so a reload neither reopens files
    *   nor closes one an in-flight request of the old runtime is about to log to.
+   * @param budget the process-wide buffer budget (`limits.max_buffered_bytes`), shared across runtimes
+   *   because connections of the old one still hold what they reserved.
    */
   constructor(
     snapshot: ConfigSnapshot,
     registry: StatsRegistry,
     logger: Logger,
     writers: Map<string, AccessLogWriter>,
+    budget: ByteBudget,
   ) {
     this.snapshot = snapshot;
     const tables = new Map<string, RouteTable>();
@@ -45,11 +48,11 @@ export class Runtime {
       for (const r of server.routers) tables.set(r.routerConfigName, compileRouteTable(r));
     }
     this.routeTables = tables;
-    this.clusters = new ClusterManager(snapshot.clusters, registry, logger);
+    this.clusters = new ClusterManager(snapshot.clusters, registry, logger, budget);
     const plans: ListenerPlan[] = [];
     try {
       for (const server of snapshot.servers) {
-        for (const l of server.listeners) plans.push(this.#plan(l, registry, logger, writers));
+        for (const l of server.listeners) plans.push(this.#plan(l, registry, logger, writers, budget));
       }
     } catch (e) {
       this.clusters.close(); // no DNS timers left behind by a runtime that never runs
@@ -63,6 +66,7 @@ export class Runtime {
     registry: StatsRegistry,
     logger: Logger,
     writers: Map<string, AccessLogWriter>,
+    budget: ByteBudget,
   ): ListenerPlan {
     const stats = new DownstreamStats(registry.scope("downstream", { listener: l.name }));
     const proxyCfg = l.networkFilters.find((f): f is ProxyFilterConfig => f.type === "proxy");
@@ -74,7 +78,7 @@ export class Runtime {
       return { format: compileAccessLogFormat(a.format || DEFAULT_ACCESS_LOG_FORMAT), writer };
     });
     let proxy: ProxyContext | undefined;
-    let codecOptions: CodecOptions = defaultCodecOptions;
+    let codecOptions: CodecOptions = { ...defaultCodecOptions, bufferBudget: budget };
     if (proxyCfg !== undefined) {
       const table = this.routeTables.get(proxyCfg.routerConfigName);
       if (table === undefined) throw new RangeError(`Cannot find router "${proxyCfg.routerConfigName}"`);
@@ -95,8 +99,13 @@ export class Runtime {
         accessLogs,
         upstreamProtocol: proxyCfg.upstreamProtocol,
         retryBufferLimit: RETRY_BUFFER_LIMIT,
+        forwarding: {
+          useRemoteAddress: proxyCfg.useRemoteAddress,
+          xffNumTrustedHops: proxyCfg.xffNumTrustedHops,
+        },
+        streamIdleTimeoutMs: proxyCfg.streamIdleTimeoutMs,
       };
-      codecOptions = codecOptionsFor(proxyCfg);
+      codecOptions = codecOptionsFor(proxyCfg, budget);
     }
     return {
       config: l,
@@ -107,6 +116,7 @@ export class Runtime {
       codecOptions,
       tcpProxy: tcpCfg ? new TcpProxy(tcpCfg, this.clusters, listenerLogger) : undefined,
       fallbackToTcpProxy: proxyCfg?.fallbackForUnknownProtocol ?? false,
+      requestHeadersTimeoutMs: proxyCfg?.requestHeadersTimeoutMs ?? 0,
       logger: listenerLogger,
     };
   }
@@ -121,7 +131,7 @@ export class Runtime {
   }
 }
 
-function codecOptionsFor(cfg: ProxyFilterConfig): CodecOptions {
+function codecOptionsFor(cfg: ProxyFilterConfig, budget: ByteBudget): CodecOptions {
   // MOSN writes extend_config both flat ({ enable_bolt_goaway: true, sub_protocol: bolt }) and keyed by
   // protocol ({ Http1: { max_header_size } }); codecs see one flat map of both.
   const extend: Record<string, unknown> = {};
@@ -130,5 +140,11 @@ function codecOptionsFor(cfg: ProxyFilterConfig): CodecOptions {
     else extend[k] = v;
   }
   const maxHeader = typeof extend["max_header_size"] === "number" ? extend["max_header_size"] : undefined;
-  return { ...defaultCodecOptions, maxHeaderBytes: maxHeader ?? defaultCodecOptions.maxHeaderBytes, extend };
+  return {
+    ...defaultCodecOptions,
+    maxHeaderBytes: maxHeader ?? defaultCodecOptions.maxHeaderBytes,
+    extend,
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
+    bufferBudget: budget,
+  };
 }

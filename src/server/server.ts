@@ -1,4 +1,4 @@
-import { formatAddress, type Logger, type SocketAddress } from "../core/mod.ts";
+import { ByteBudget, formatAddress, type Logger, type SocketAddress } from "../core/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
@@ -28,6 +28,8 @@ export class Server {
   readonly #logger: Logger;
   readonly #version: string;
   readonly #writers = new Map<string, AccessLogWriter>();
+  /** Bytes all connections together hold in incomplete frames (`limits.max_buffered_bytes`). */
+  readonly budget: ByteBudget;
   #runtime: Runtime;
   #listeners = new Map<string, Listener>();
   #admin: AdminServer | undefined;
@@ -38,7 +40,8 @@ export class Server {
   constructor(options: ServerOptions) {
     this.#logger = options.logger;
     this.#version = options.version;
-    this.#runtime = new Runtime(options.snapshot, this.registry, options.logger, this.#writers);
+    this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
+    this.#runtime = new Runtime(options.snapshot, this.registry, options.logger, this.#writers, this.budget);
   }
 
   get runtime(): Runtime {
@@ -107,7 +110,8 @@ export class Server {
    * Admin address changes need a restart.
    */
   reload(snapshot: ConfigSnapshot): ReloadSummary {
-    const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers);
+    const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers, this.budget);
+    this.budget.limit = snapshot.limits.maxBufferedBytes;
     const kept: [Listener, ListenerPlan][] = [];
     const fresh: ListenerPlan[] = [];
     for (const plan of next.plans) {

@@ -1,13 +1,14 @@
 /**
- * Read buffers reused across connections (MOSN's IoBuffer pool): a connection takes one when it starts
- * reading and gives it back when it closes, so steady-state traffic allocates no read buffers.
+ * Large buffers reused across connections (MOSN's IoBuffer pool): a connection takes one while data
+ * flows and gives it back as soon as a read comes back short, so steady-state traffic allocates none and
+ * idle connections hold none. At most `maxFree` wait in the pool, so a burst's buffers are not kept.
  */
 export class BufferPool {
   readonly size: number;
   #free: Uint8Array[] = [];
   #maxFree: number;
 
-  constructor(size = 64 * 1024, maxFree = 512) {
+  constructor(size = 64 * 1024, maxFree = 128) {
     this.size = size;
     this.#maxFree = maxFree;
   }

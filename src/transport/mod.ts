@@ -1,8 +1,9 @@
 /**
- * Sockets: write-coalescing I/O for codecs, pooled read buffers, the read loop.
+ * Sockets: write-coalescing, watermarked I/O for codecs, pooled buffers, the read loop.
  * @module
  */
-export { formatNetAddr, SocketIO } from "./socket_io.ts";
+export { DEFAULT_HIGH_WATER_MARK, formatNetAddr, SocketIO } from "./socket_io.ts";
+export type { SocketIOOptions } from "./socket_io.ts";
 export { BufferPool, readBuffers } from "./buffer_pool.ts";
-export { runReadLoop } from "./read_loop.ts";
+export { IDLE_READ_BYTES, runReadLoop } from "./read_loop.ts";
 export type { ByteSink } from "./read_loop.ts";

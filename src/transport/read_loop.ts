@@ -7,9 +7,16 @@ export interface ByteSink {
 }
 
 /**
- * Reads a socket into a pooled buffer and feeds a sink until EOF or error. A promise returned by the sink
- * pauses reading (backpressure). `initial` bytes (already read by protocol sniffing) are fed first.
- * Resolves with the number of bytes read.
+ * Bytes a read waits on while nothing is flowing. A pending read pins its buffer until data arrives, and
+ * most connections are idle most of the time, so an idle connection holds only this much; a read that
+ * fills it means data is flowing, and the next reads use a large pooled buffer until a read comes back
+ * short. Requests and RPC frames of a few hundred bytes never touch the pool.
+ */
+export const IDLE_READ_BYTES = 4096;
+
+/**
+ * Reads a socket and feeds a sink until EOF or error. A promise returned by the sink pauses reading
+ * (backpressure). `initial` bytes (already read by protocol sniffing) are fed first.
  */
 export async function runReadLoop(
   conn: Deno.Conn,
@@ -17,12 +24,14 @@ export async function runReadLoop(
   initial?: Uint8Array,
   onBytes?: (n: number) => void,
 ): Promise<void> {
-  const buf = readBuffers.take();
+  const small = new Uint8Array(IDLE_READ_BYTES);
+  let large: Uint8Array | undefined;
   try {
     if (initial !== undefined && initial.length > 0) {
       const r = sink.feed(initial);
       if (r !== undefined) await r;
     }
+    let buf: Uint8Array = small;
     for (;;) {
       let n: number | null;
       try {
@@ -34,9 +43,16 @@ export async function runReadLoop(
       onBytes?.(n);
       const r = sink.feed(buf.subarray(0, n));
       if (r !== undefined) await r;
+      // The sink is done with the bytes: pick the buffer for the next read.
+      if (n === buf.length) buf = large ??= readBuffers.take();
+      else if (large !== undefined) {
+        readBuffers.give(large);
+        large = undefined;
+        buf = small;
+      }
     }
     sink.onEof();
   } finally {
-    readBuffers.give(buf);
+    if (large !== undefined) readBuffers.give(large);
   }
 }

@@ -1,4 +1,5 @@
 import type { ConnectionIO } from "../codec/mod.ts";
+import { BufferPool } from "./buffer_pool.ts";
 
 /**
  * A socket the codecs write through. Writes issued while one is in flight are batched and go out as one
@@ -8,32 +9,67 @@ import type { ConnectionIO } from "../codec/mod.ts";
  *
  * Writes never reject: after a failure or close the data is dropped and `closed` is true; the read loop
  * sees the failure too and tears the connection down. A rejected promise nobody awaited would crash Deno.
+ *
+ * Output is bounded (Envoy's watermark model): above `highWaterMark` queued bytes the socket is
+ * `congested` and producers stop reading whoever feeds it until `drained()`; above `maxQueuedBytes` the
+ * peer is not reading at all and the socket is closed (`onOverflow`), so a stalled reader costs bounded
+ * memory.
  */
 const RESOLVED = Promise.resolve();
+
+export interface SocketIOOptions {
+  /** Queued output above this makes the socket `congested` (default 1 MiB, Envoy's buffer limit). */
+  readonly highWaterMark?: number;
+  /** Queued output above this closes the socket: the peer stopped reading (default 16 × highWaterMark). */
+  readonly maxQueuedBytes?: number;
+  /** Told once when the socket is closed for exceeding `maxQueuedBytes`. */
+  readonly onOverflow?: () => void;
+}
+
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+
+/**
+ * Batches are joined in pooled buffers instead of one kept per connection: a connection that coalesced a
+ * burst once must not hold the memory for the rest of its (idle) life.
+ */
+const joinBuffers = new BufferPool(64 * 1024, 64);
 
 export class SocketIO implements ConnectionIO {
   readonly remoteAddress: string;
   readonly localAddress: string;
   /** Called once when the socket is closed, by either side. */
   onClose: (() => void) | undefined;
+  /** Bytes the kernel accepted (partial writes included). */
   bytesWritten = 0;
+  /** Bytes handed to `write()` and accepted for writing, over the socket's life. */
+  bytesSubmitted = 0;
 
   #conn: Deno.Conn;
   #closed = false;
   #writing = false;
   #queue: Uint8Array[] = [];
   #queueBytes = 0;
+  /** Bytes submitted and not yet written: the queue plus what is left of the write in flight. */
+  #pending = 0;
+  readonly #highWater: number;
+  readonly #maxQueued: number;
+  readonly #onOverflow: (() => void) | undefined;
+  #drainWaiters: (() => void)[] | undefined;
   #batch: Promise<void> | undefined;
   #inFlight: Uint8Array | undefined;
-  #joinBuf: Uint8Array = new Uint8Array(0);
+  /** The pooled join buffer the write in flight lives in, given back once written. */
+  #joinBuf: Uint8Array | undefined;
   /** Settles when the write (or batch) in flight is done. */
   #current: Promise<void> = RESOLVED;
   #resolveBatch: (() => void) | undefined;
 
-  constructor(conn: Deno.Conn) {
+  constructor(conn: Deno.Conn, options: SocketIOOptions = {}) {
     this.#conn = conn;
     this.remoteAddress = formatNetAddr(conn.remoteAddr);
     this.localAddress = formatNetAddr(conn.localAddr);
+    this.#highWater = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#maxQueued = options.maxQueuedBytes ?? 16 * this.#highWater;
+    this.#onOverflow = options.onOverflow;
   }
 
   get conn(): Deno.Conn {
@@ -48,8 +84,32 @@ export class SocketIO implements ConnectionIO {
     return this.#writing;
   }
 
+  /** Bytes submitted and not yet accepted by the kernel. */
+  get queuedBytes(): number {
+    return this.#pending;
+  }
+
+  /** More than `highWaterMark` bytes wait: stop producing into this socket until `drained()`. */
+  get congested(): boolean {
+    return this.#pending > this.#highWater;
+  }
+
+  /** Resolves once queued output fell to half the high-water mark (or the socket closed). */
+  drained(): Promise<void> {
+    if (this.#closed || this.#pending <= this.#highWater >> 1) return RESOLVED;
+    return new Promise<void>((resolve) => (this.#drainWaiters ??= []).push(resolve));
+  }
+
   write(data: Uint8Array): Promise<void> {
     if (this.#closed || data.length === 0) return RESOLVED;
+    this.#pending += data.length;
+    if (this.#pending > this.#maxQueued) {
+      // The peer reads nothing while we keep producing for it: bounded memory beats waiting forever.
+      this.close();
+      this.#onOverflow?.();
+      return RESOLVED;
+    }
+    this.bytesSubmitted += data.length;
     if (!this.#writing) {
       this.#writing = true;
       return this.#current = this.#writeNow(data);
@@ -69,10 +129,12 @@ export class SocketIO implements ConnectionIO {
 
   readonly #onWritten = (n: number): void | Promise<void> => {
     const chunk = this.#inFlight!;
+    this.bytesWritten += n;
+    this.#pending -= n;
     if (n < chunk.length) return this.#writeNow(chunk.subarray(n)); // partial write: finish it first
-    this.bytesWritten += chunk.length;
-    this.#inFlight = undefined;
+    this.#releaseInFlight();
     if (this.#closed) return;
+    if (this.#drainWaiters !== undefined && this.#pending <= this.#highWater >> 1) this.#wakeDrainWaiters();
     if (this.#queue.length === 0) {
       this.#writing = false;
       return;
@@ -85,14 +147,26 @@ export class SocketIO implements ConnectionIO {
   };
 
   readonly #onFailed = (): void => {
-    this.#inFlight = undefined;
+    this.#releaseInFlight();
     this.close(); // the read loop sees it too and tears the connection down
   };
 
+  #releaseInFlight(): void {
+    if (this.#joinBuf !== undefined) joinBuffers.give(this.#joinBuf);
+    this.#inFlight = undefined;
+    this.#joinBuf = undefined;
+  }
+
+  #wakeDrainWaiters(): void {
+    const waiters = this.#drainWaiters!;
+    this.#drainWaiters = undefined;
+    for (let i = 0; i < waiters.length; i++) waiters[i]!();
+  }
+
   /**
-   * Joins queued writes into one. The join buffer is reused batch after batch (only one write is ever in
+   * Joins queued writes into one, in a pooled buffer when the batch fits one (only one write is ever in
    * flight, and the next batch is built after it completed), so coalescing costs a memcpy, not an
-   * allocation per batch.
+   * allocation per batch, and no memory stays with the connection once the burst is over.
    */
   #takeQueue(): Uint8Array {
     const q = this.#queue;
@@ -100,10 +174,10 @@ export class SocketIO implements ConnectionIO {
     let out: Uint8Array;
     if (q.length === 1) out = q[0]!;
     else {
-      if (this.#joinBuf.length < total) {
-        this.#joinBuf = new Uint8Array(Math.max(total, this.#joinBuf.length * 2, 16384));
-      }
-      out = this.#joinBuf.subarray(0, total);
+      if (total <= joinBuffers.size) {
+        this.#joinBuf = joinBuffers.take();
+        out = this.#joinBuf.subarray(0, total);
+      } else out = new Uint8Array(total);
       let off = 0;
       for (let i = 0; i < q.length; i++) {
         out.set(q[i]!, off);
@@ -129,6 +203,7 @@ export class SocketIO implements ConnectionIO {
     this.#resolveBatch?.();
     this.#batch = undefined;
     this.#resolveBatch = undefined;
+    if (this.#drainWaiters !== undefined) this.#wakeDrainWaiters();
     this.onClose?.();
   }
 
@@ -139,7 +214,7 @@ export class SocketIO implements ConnectionIO {
     this.#current.then(() => this.closeAfterWrites());
   }
 
-  /** Half-close: tells the peer we're done writing (tunnels); keeps reading. */
+  /** Half-close: tells the peer we're done writing (tunnels, lingering close); keeps reading. */
   async closeWrite(): Promise<void> {
     if (this.#closed) return;
     while (this.#writing && !this.#closed) await this.#current;

@@ -61,7 +61,7 @@ export class BoltClientConnection
     this.#handler = handler;
     this.#version = version;
     this.#maxHeaderBytes = Math.min(options.maxHeaderBytes, 0xffff);
-    this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes);
+    this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes, options.bufferBudget);
     this.#streams = new StreamMap(this);
     const t = options.extend["heartbeat_timeout_ms"];
     this.#heartbeatTimeoutMs = typeof t === "number" && t > 0 ? t : DEFAULT_HEARTBEAT_TIMEOUT_MS;
@@ -88,6 +88,9 @@ export class BoltClientConnection
   }
 
   newStream(receiver: ResponseReceiver): BoltClientStream {
+    if (this.#closed) {
+      throw new ProxyError("upstream_reset", "upstream", "bolt connection is closed", { retryable: true });
+    }
     const id = this.#streams.allocate();
     const stream = new BoltClientStream(this, id, receiver);
     this.#streams.set(id, stream);
@@ -125,7 +128,10 @@ export class BoltClientConnection
         this.unknownResponses++;
         return;
       }
-      return stream.receiver.onResponse(head, true);
+      // Not awaited: one slow downstream must not stall every stream sharing this upstream connection
+      // (head-of-line blocking). Downstream congestion is handled on the downstream's own socket.
+      void stream.receiver.onResponse(head, true);
+      return;
     }
     if (head.cmdCode === CMD_GOAWAY) {
       this.#unusable(
@@ -169,6 +175,17 @@ export class BoltClientConnection
     return this.#io.write(bytes);
   }
 
+  /** Where the next written byte starts in the socket's output, if the IO counts (see ConnectionIO). */
+  get outputMark(): number | undefined {
+    return this.#io.bytesSubmitted;
+  }
+
+  /** True when no byte from `mark` on has been accepted by the kernel. */
+  unsentSince(mark: number): boolean {
+    const written = this.#io.bytesWritten;
+    return written !== undefined && written <= mark;
+  }
+
   forget(id: number): BoltClientStream | undefined {
     return this.#streams.take(id);
   }
@@ -179,17 +196,33 @@ export class BoltClientConnection
     this.#handler.onUnusable(reason);
   }
 
-  /** Closes the connection: every pending stream is reset with `error` (not retryable: it may have arrived). */
+  /**
+   * Closes the connection: every pending stream is reset. A stream whose request bytes never left this
+   * host is marked retryable (it provably did not reach the server); the rest may have been executed
+   * and must never be sent again automatically.
+   */
   #fail(error: ProxyError): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#reader.stop();
     this.#unusable(error);
-    this.#io.close();
-    const reset = error.kind === "upstream_reset"
+    const reset = error.kind === "upstream_reset" && !error.retryable
       ? error
       : new ProxyError("upstream_reset", "upstream", error.message, { cause: error });
-    for (const s of this.#streams.drain()) s.receiver.onReset(reset);
+    let unsent: ProxyError | undefined;
+    const streams = this.#streams.drain();
+    // Decide before closing: close() drops queued output, which is exactly the never-sent part.
+    const flags = streams.map((s) => s.unsent);
+    this.#io.close();
+    for (let i = 0; i < streams.length; i++) {
+      const err = flags[i]
+        ? unsent ??= new ProxyError("upstream_reset", "upstream", error.message, {
+          cause: error,
+          retryable: true,
+        })
+        : reset;
+      streams[i]!.receiver.onReset(err);
+    }
   }
 }
 
@@ -198,6 +231,9 @@ export class BoltClientStream implements ClientStream {
   readonly id: number;
   readonly receiver: ResponseReceiver;
   readonly #conn: BoltClientConnection;
+  /** Where this stream's request starts in the socket's output; undefined before it was written. */
+  #mark: number | undefined;
+  #written = false;
 
   constructor(conn: BoltClientConnection, id: number, receiver: ResponseReceiver) {
     this.#conn = conn;
@@ -210,10 +246,19 @@ export class BoltClientStream implements ClientStream {
    * its headers changed), any other head as a fresh bolt request with its headers and no content.
    * A oneway request ends at once: the receiver gets a synthetic success response after the write.
    */
+  /** The request was never handed to the socket, or none of its bytes left this host. */
+  get unsent(): boolean {
+    return !this.#written || (this.#mark !== undefined && this.#conn.unsentSince(this.#mark));
+  }
+
+  /**
+   * Never rejects (callers do not await requests one by one): a request that cannot go out is reported
+   * to the receiver's onReset instead, asynchronously so the caller is not re-entered.
+   */
   sendRequest(head: RequestHead, _endStream: boolean): Promise<void> {
     if (this.#conn.closed) {
       this.#conn.forget(this.id);
-      return Promise.reject(
+      return this.#failLater(
         new ProxyError("upstream_reset", "upstream", "bolt connection is closed", { retryable: true }),
       );
     }
@@ -224,8 +269,10 @@ export class BoltClientStream implements ClientStream {
         : this.#conn.encodeForeign(head, this.id);
     } catch (cause) {
       this.#conn.forget(this.id);
-      return Promise.reject(new ProxyError("internal", "internal", "cannot encode bolt request", { cause }));
+      return this.#failLater(new ProxyError("internal", "internal", "cannot encode bolt request", { cause }));
     }
+    this.#mark = this.#conn.outputMark;
+    this.#written = true;
     const written = this.#conn.write(bytes);
     if (head instanceof BoltRequestHead && head.oneway) return this.#onewaySent(written, head.version);
     return written;
@@ -244,6 +291,11 @@ export class BoltClientStream implements ClientStream {
   }
 
   sendTrailers(_trailers: HeaderMap): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #failLater(error: ProxyError): Promise<void> {
+    queueMicrotask(() => this.receiver.onReset(error));
     return Promise.resolve();
   }
 

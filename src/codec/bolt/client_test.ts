@@ -108,7 +108,39 @@ Deno.test("bolt client EOF resets every pending stream, not retryable", async ()
   assert.equal(conn.reusable, false);
   assert.equal(handler.unusable.length, 1);
   assert.equal(io.closed, true);
-  await assert.rejects(conn.newStream(new RecordingReceiver()).sendRequest(request(), true), ProxyError);
+  assert.throws(() => conn.newStream(new RecordingReceiver()), (e) => e instanceof ProxyError && e.retryable);
+});
+
+Deno.test("bolt client EOF marks retryable exactly the streams whose bytes never left", () => {
+  const io = new FakeConnectionIO({ manual: true });
+  const conn = boltCodec.newClientConnection(io, new RecordingClientHandler(), defaultCodecOptions);
+  const sent = new RecordingReceiver();
+  void conn.newStream(sent).sendRequest(request(), true);
+  io.settleWrites(); // the kernel took the first request: the server may be executing it
+  const queued = new RecordingReceiver();
+  void conn.newStream(queued).sendRequest(request(), true); // still in our queue when the peer dies
+  const unsent = new RecordingReceiver();
+  conn.newStream(unsent); // never written at all
+  conn.onEof();
+  assert.equal(sent.resets[0]!.retryable, false);
+  assert.equal(queued.resets[0]!.retryable, true);
+  assert.equal(unsent.resets[0]!.retryable, true);
+});
+
+Deno.test("bolt client responses are not awaited: one slow consumer cannot stall the connection", () => {
+  const { conn } = dial();
+  const slow: RecordingReceiver & { onResponse(): Promise<void> } = Object.assign(new RecordingReceiver(), {
+    onResponse(): Promise<void> {
+      return new Promise<void>(() => {}); // a downstream that never drains
+    },
+  });
+  const fast = new RecordingReceiver();
+  const a = conn.newStream(slow);
+  const b = conn.newStream(fast);
+  void a.sendRequest(request(), true);
+  void b.sendRequest(request(), true);
+  assert.equal(conn.feed(concat(response(a.id), response(b.id))), undefined);
+  assert.equal(fast.responses.length, 1);
 });
 
 Deno.test("bolt client garbage from upstream resets streams and closes", async () => {

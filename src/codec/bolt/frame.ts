@@ -5,6 +5,7 @@
  */
 import type { HeaderMap, RequestHead, ResponseHead } from "../types.ts";
 import {
+  BUFFER_BUDGET_EXHAUSTED,
   decodeString,
   KvHeaderMap,
   readI32,
@@ -50,6 +51,8 @@ export function frameErrorMessage(code: number): string {
       return "unsupported boltv2 ver1 (CRC32 frames are not supported)";
     case ERR_HEADER_TOO_LARGE:
       return "bolt header map larger than the configured limit";
+    case BUFFER_BUDGET_EXHAUSTED:
+      return "the process-wide buffer budget cannot hold this partial bolt frame";
     default:
       return "bolt frame larger than the configured limit";
   }

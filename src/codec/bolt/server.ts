@@ -10,13 +10,14 @@ import type {
   ServerConnectionHandler,
   ServerStream,
 } from "../types.ts";
-import { FrameReader, type FrameSink } from "../xprotocol/mod.ts";
+import { BUFFER_BUDGET_EXHAUSTED, FrameReader, type FrameSink } from "../xprotocol/mod.ts";
 import {
   CMD_GOAWAY,
   CMD_HEARTBEAT,
   CMD_REQUEST,
   httpToBoltStatus,
   MAX_HEADER_BYTES,
+  STATUS_THREADPOOL_BUSY,
   TYPE_RESPONSE,
 } from "./constants.ts";
 import {
@@ -37,6 +38,7 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
   readonly #reader: FrameReader;
   readonly #maxHeaderBytes: number;
   readonly #goAway: boolean;
+  readonly #maxStreams: number;
   readonly #streams = new Set<BoltServerStream>();
   #draining = false;
   #done = false;
@@ -48,21 +50,43 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
     this.#io = io;
     this.#handler = handler;
     this.#maxHeaderBytes = Math.min(options.maxHeaderBytes, 0xffff);
-    this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes);
+    this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes, options.bufferBudget);
     this.#goAway = goAway;
+    this.#maxStreams = options.maxConcurrentStreams;
   }
 
   get activeStreams(): number {
     return this.#streams.size;
   }
 
+  get awaitingHead(): boolean {
+    return this.#reader.buffered > 0;
+  }
+
+  get headsReceived(): number {
+    return this.#reader.framesRead;
+  }
+
   feed(data: Uint8Array): void | Promise<void> {
+    let r: void | Promise<void>;
     try {
-      return this.#reader.push(data);
+      r = this.#reader.push(data);
     } catch (cause) {
       // A handler threw: fail this connection only, never the read loop.
       this.#fail(new ProxyError("internal", "internal", "bolt server handler failed", { cause }));
+      return;
     }
+    // A client that does not read its responses gets no new requests read either until it catches up
+    // (the socket closes itself if it falls too far behind).
+    const io = this.#io;
+    if (io.congested === true && io.drained !== undefined) {
+      return r === undefined ? io.drained() : r.then(() => io.drained!());
+    }
+    return r;
+  }
+
+  abort(error: ProxyError): void {
+    this.#close(error);
   }
 
   onEof(): void {
@@ -88,10 +112,14 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
   }
 
   onFrameError(code: number): void {
-    this.#fail(protocolError(frameErrorMessage(code)));
+    this.#fail(
+      code === BUFFER_BUDGET_EXHAUSTED
+        ? new ProxyError("overflow", "downstream", frameErrorMessage(code))
+        : protocolError(frameErrorMessage(code)),
+    );
   }
 
-  onFrame(frame: Uint8Array): void {
+  onFrame(frame: Uint8Array): void | Promise<void> {
     const head = decodeBoltFrame(frame);
     if (head === undefined) return this.#fail(protocolError("malformed bolt header map"));
     if (head.type === TYPE_RESPONSE || !(head instanceof BoltRequestHead)) {
@@ -100,10 +128,10 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
     }
     switch (head.cmdCode) {
       case CMD_REQUEST: {
+        if (this.#maxStreams > 0 && this.#streams.size >= this.#maxStreams) return this.#refuse(head);
         const stream = new BoltServerStream(this, head);
         this.#streams.add(stream);
-        this.#handler.onRequest(stream);
-        return;
+        return this.#handler.onRequest(stream);
       }
       case CMD_HEARTBEAT:
         if (!head.oneway) this.#io.write(encodeHeartbeatResponse(head.version, head.requestId)).catch(ignore);
@@ -115,6 +143,13 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
       default:
         return this.#fail(protocolError(`unknown bolt command code ${head.cmdCode}`));
     }
+  }
+
+  /** Over max_concurrent_streams: answered THREADPOOL_BUSY at once, as a busy SOFA server would. */
+  #refuse(head: BoltRequestHead): void {
+    this.#handler.onStreamRefused?.();
+    if (head.oneway) return;
+    this.#io.write(encodeStatusResponse(head.version, head.requestId, STATUS_THREADPOOL_BUSY)).catch(ignore);
   }
 
   // === used by BoltServerStream ===
@@ -188,14 +223,15 @@ export class BoltServerStream implements ServerStream {
           httpToBoltStatus(head.status, this.request.version),
           head.headers,
         );
-    } catch (cause) {
-      const error = new ProxyError("internal", "internal", "cannot encode bolt response", { cause });
+    } catch {
+      // The upstream's answer cannot be re-encoded (e.g. its headers grew past the u16 map length): the
+      // client still gets an answer for its id rather than a timeout. Never rejects: multiplexed callers
+      // do not await responses one by one.
       bytes = encodeStatusResponse(
         this.request.version,
         this.id,
         httpToBoltStatus(500, this.request.version),
       );
-      return this.#conn.finish(this, bytes).then(() => Promise.reject(error));
     }
     return this.#conn.finish(this, bytes);
   }

@@ -50,6 +50,8 @@ export class MessageReader {
   #scan = 0;
   #state = S_HEAD;
   #remaining = 0;
+  /** Bytes of the next head have been seen (even just empty lines) and the head is not complete yet. */
+  #headStarted = false;
   /** Re-enters the loop after a hook's promise; one closure per connection, not per request. */
   #again: () => void | Promise<void>;
 
@@ -68,6 +70,15 @@ export class MessageReader {
     return this.#accLen;
   }
 
+  /**
+   * The peer has begun sending a head (or trailer section) that is not complete: what a request header
+   * timeout measures. Bytes held back by the owner's gate (pipelining) do not count; they were not
+   * looked at yet.
+   */
+  get headStarted(): boolean {
+    return this.#headStarted;
+  }
+
   // --- framing set by the owner from head() ---
   bodyLength(n: number): void {
     this.#remaining = n;
@@ -82,6 +93,7 @@ export class MessageReader {
   }
   stop(): void {
     this.#state = S_STOPPED;
+    this.#headStarted = false;
     this.#accLen = 0;
     this.#tail = null;
     this.#in = EMPTY;
@@ -124,6 +136,7 @@ export class MessageReader {
           const gate = this.#owner.beforeHead();
           if (gate !== undefined) return gate.then(this.#again);
           if (this.#state !== S_HEAD) continue;
+          this.#headStarted = true;
           const end = this.#findEnd(b, p, true);
           if (end === -1) {
             if (this.#more(this.#pos, this.#headLimit)) continue;
@@ -133,6 +146,7 @@ export class MessageReader {
           const start = this.#pos;
           this.#pos = end;
           this.#scan = 0;
+          this.#headStarted = false;
           const r = this.#owner.head(b, start, end);
           if (r !== undefined) return r.then(this.#again);
           continue;
@@ -299,6 +313,7 @@ export class MessageReader {
         this.#in = tail;
         this.#pos = this.#tailPos;
         this.#tail = null;
+        this.#acc = EMPTY; // done with it: an idle connection keeps no accumulation memory
         return true;
       }
       let take = tail.length - this.#tailPos;
@@ -312,6 +327,7 @@ export class MessageReader {
       return true;
     }
     if (pending > 0) this.#reserve(pending, b, p);
+    else this.#acc = EMPTY;
     this.#accLen = pending;
     this.#in = EMPTY;
     this.#pos = 0;

@@ -14,35 +14,30 @@ export const LAST_CHUNK: Uint8Array = new TextEncoder().encode("0\r\n\r\n");
 /** Bodies at least this large are written as their own `write` (no copy); smaller ones are copied. */
 export const COPY_LIMIT = 16 * 1024;
 
-/** A region of output memory; writes from it are counted so it is reused only once they settled. */
-interface Slab {
-  buf: Uint8Array;
-  inflight: number;
-  release: () => void;
-}
-
-function newSlab(size: number): Slab {
-  const slab: Slab = { buf: new Uint8Array(size), inflight: 0, release: () => {} };
-  slab.release = () => {
-    slab.inflight--;
-  };
-  return slab;
-}
-
-const SLAB_SIZE = 16 * 1024;
+/**
+ * Output memory shared by every HTTP/1 connection: a bump allocator over 64 KiB slabs. Heads are encoded
+ * into the current slab and written straight from it; a slab is never rewound, so memory a write still
+ * in flight points at is never overwritten, and a full slab is simply replaced (the old one is garbage
+ * once its writes completed). A connection therefore owns no output buffer of its own: an idle one holds
+ * none, and a new one allocates none (a typed array costs ~0.5-1.5 µs in Deno, more than a head).
+ */
+const SLAB_SIZE = 64 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+/** Bytes of `slab` handed out. */
+let slabPos = 0;
 
 /**
- * Encodes into a per-connection slab used as a bump allocator: each flushed head is a fresh region, so
- * a write still in flight is never overwritten, and the slab rewinds once all its writes settled.
- * Allocating a typed array costs ~0.5-1.5 µs in Deno, far more than encoding a head, so the slab is
- * replaced only when full while writes are pending.
+ * Encodes heads into the shared slab and coalesces a held head with the first body bytes into one
+ * `io.write`. Held (encoded, not yet written) bytes are #buf[#start, #end); the writer may extend them in
+ * place while nobody allocated after them, and otherwise moves them (a memcpy of a few hundred bytes).
  */
 export class Writer {
   #io: ConnectionIO;
-  #slab: Slab = newSlab(SLAB_SIZE);
-  /** Held (encoded, not yet written) bytes are #slab.buf[#start, #end). */
+  #buf: Uint8Array = slab;
   #start = 0;
   #end = 0;
+  /** slabPos right after this writer's last reservation: unchanged means it may extend in place. */
+  #reservedTo = -1;
 
   constructor(io: ConnectionIO) {
     this.#io = io;
@@ -55,27 +50,26 @@ export class Writer {
 
   /** Makes room for n more bytes. */
   ensure(n: number): void {
-    const slab = this.#slab;
     const held = this.#end - this.#start;
-    const busy = this.#io.writing ?? slab.inflight > 0;
-    if (held === 0 && !busy) this.#start = this.#end = 0;
-    if (this.#end + n <= slab.buf.length) return;
-    if (!busy && held + n <= slab.buf.length) {
-      slab.buf.copyWithin(0, this.#start, this.#end);
-    } else {
-      let cap = SLAB_SIZE;
-      while (cap < held + n) cap *= 2;
-      const next = newSlab(cap);
-      next.buf.set(slab.buf.subarray(this.#start, this.#end));
-      this.#slab = next;
+    if (this.#buf === slab && slabPos === this.#reservedTo && this.#end + n <= slab.length) {
+      slabPos = this.#reservedTo = this.#end + n; // still the last allocation: grow in place
+      return;
     }
-    this.#start = 0;
-    this.#end = held;
+    if (slabPos + held + n > slab.length) {
+      slab = new Uint8Array(held + n > SLAB_SIZE ? held + n : SLAB_SIZE);
+      slabPos = 0;
+    }
+    const at = slabPos;
+    if (held > 0) slab.set(this.#buf.subarray(this.#start, this.#end), at);
+    this.#buf = slab;
+    this.#start = at;
+    this.#end = at + held;
+    slabPos = this.#reservedTo = this.#end + n;
   }
 
   /** Writes a string as latin1. The caller ensured room for s.length bytes. */
   str(s: string): void {
-    const b = this.#slab.buf;
+    const b = this.#buf;
     let p = this.#end;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
@@ -85,16 +79,16 @@ export class Writer {
   }
 
   bytes(u: Uint8Array): void {
-    this.#slab.buf.set(u, this.#end);
+    this.#buf.set(u, this.#end);
     this.#end += u.length;
   }
 
   byte(c: number): void {
-    this.#slab.buf[this.#end++] = c;
+    this.#buf[this.#end++] = c;
   }
 
   crlf(): void {
-    const b = this.#slab.buf;
+    const b = this.#buf;
     b[this.#end] = 13;
     b[this.#end + 1] = 10;
     this.#end += 2;
@@ -161,16 +155,8 @@ export class Writer {
     const start = this.#start;
     const end = this.#end;
     if (end === start) return RESOLVED;
-    const slab = this.#slab;
     this.#start = end;
-    const io = this.#io;
-    const p = io.write(slab.buf.subarray(start, end));
-    if (io.writing === undefined) {
-      // The IO cannot say when it is idle: count this write until it settles.
-      slab.inflight++;
-      p.then(slab.release, slab.release);
-    }
-    return p;
+    return this.#io.write(this.#buf.subarray(start, end));
   }
 
   /** Writes held bytes (if any) then `data` uncopied; returns the last write's promise. */

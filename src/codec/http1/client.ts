@@ -23,6 +23,9 @@ import { seen, writeFields, Writer } from "./_writer.ts";
 import { Http1RequestHead } from "./head.ts";
 
 const Q_NONE = 0, Q_LENGTH = 1, Q_CHUNKED = 2, Q_TUNNEL = 3;
+
+/** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 const HTTP11 = new TextEncoder().encode(" HTTP/1.1\r\n");
 const resolved: Promise<void> = Promise.resolve();
 
@@ -65,6 +68,9 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
   #reqDone = false;
   #reqHead = false;
   #reqUpgrade = false;
+  #reqIdempotent = false;
+  /** `io.bytesSubmitted` when the current stream began: its bytes are those written after it. */
+  #reqMark: number | undefined;
   #framing = Q_NONE;
   #resStarted = false;
   #resDone = false;
@@ -98,6 +104,8 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     this.#reqDone = false;
     this.#reqHead = false;
     this.#reqUpgrade = false;
+    this.#reqIdempotent = false;
+    this.#reqMark = this.#io.bytesSubmitted;
     this.#framing = Q_NONE;
     this.#resStarted = false;
     this.#resDone = false;
@@ -118,6 +126,7 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
       "upstream_reset",
       "upstream",
       "Cannot read the response: upstream closed the connection",
+      { retryable: active && this.#safeToResend() },
     );
     this.#close();
     if (active && r !== null) {
@@ -126,6 +135,20 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
       else r.onReset(err);
     }
     this.#handler.onUnusable(err);
+  }
+
+  /**
+   * May the current request go out again after the connection died with no response byte? When none of
+   * its bytes left this host, always. Otherwise only for an idempotent request on a kept-alive
+   * connection: the upstream closing an idle connection just as we reused it is the classic race, and
+   * RFC 9110 §9.2.2 (like nginx) allows repeating idempotent requests; a POST may have been executed.
+   */
+  #safeToResend(): boolean {
+    if (this.#resStarted || this.#reader.buffered > 0) return false;
+    const mark = this.#reqMark;
+    const written = this.#io.bytesWritten;
+    if (!this.#reqStarted || (mark !== undefined && written !== undefined && written <= mark)) return true;
+    return this.#reqIdempotent && this.#nextId > 2;
   }
 
   // === ReaderOwner ===
@@ -282,6 +305,7 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     w.crlf();
     this.#framing = framing;
     this.#reqHead = method === "HEAD";
+    this.#reqIdempotent = IDEMPOTENT.has(method);
     this.#reqUpgrade = upgrade !== undefined;
     if (endStream) {
       this.#reqDone = true;

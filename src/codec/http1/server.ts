@@ -116,6 +116,18 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
     return this.#stream === null ? 0 : 1;
   }
 
+  get awaitingHead(): boolean {
+    return this.#reader.headStarted;
+  }
+
+  get headsReceived(): number {
+    return this.#nextId - 1;
+  }
+
+  abort(error: ProxyError): void {
+    this.#replyAndClose(error);
+  }
+
   feed(data: Uint8Array): void | Promise<void> {
     if (this.#closed) return;
     return this.#reader.feed(data);
@@ -175,7 +187,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
     return new Promise<void>((resolve) => this.#headWait = resolve);
   }
 
-  head(b: Uint8Array, start: number, end: number): void {
+  head(b: Uint8Array, start: number, end: number): void | Promise<void> {
     const req = parseRequestHead(b, start, end, this.#maxHeaders);
     if (req === null) {
       this.#reader.stop();
@@ -200,7 +212,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
     this.#res = RES_IDLE;
     this.#framing = R_NONE;
     this.#closeAfter = !req.keepAlive || this.#draining;
-    this.#handler.onRequest(stream);
+    return this.#handler.onRequest(stream);
   }
 
   data(chunk: Uint8Array, endStream: boolean): void | Promise<void> {
@@ -237,6 +249,13 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       "downstream",
       message,
     );
+    this.#replyAndClose(err);
+    this.#handler.onProtocolError(err);
+  }
+
+  /** Answers `err` in HTTP terms if no response started, else just closes; the request body is reset. */
+  #replyAndClose(err: ProxyError): void {
+    if (this.#closed) return;
     const r = this.#stream !== null && !this.#reqDone ? this.#receiver : null;
     if (this.#stream === null || this.#res === RES_IDLE) {
       // Nothing of a response is out: reply, then close.
@@ -250,7 +269,6 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       this.#close();
     }
     if (r !== null) r.onReset(err);
-    this.#handler.onProtocolError(err);
   }
 
   // === body delivery ===

@@ -1,11 +1,15 @@
 /**
  * Splits a byte stream into whole frames for length-prefixed protocols (bolt, dubbo, …).
  *
- * Each complete frame is copied exactly once into its own buffer, since the proxy keeps and forwards it
- * after the read buffer is reused. Frames wholly inside one read are sliced straight out of it; a frame
- * split across reads is copied into a buffer of its final size as soon as its length is known, and only a
- * header prefix shorter than `headerBytes` waits in a small reused buffer.
+ * Each complete frame is copied into memory the sink owns, since the proxy keeps and forwards it after
+ * the read buffer is reused. Frames wholly inside one read are copied straight out of it; a frame split
+ * across reads is accumulated in a buffer that grows as its bytes arrive (doubling, up to the declared
+ * length), never sized from the length field alone: a peer that claims 16 MiB and sends 24 bytes holds
+ * 24 bytes' worth, not 16 MiB. Those bytes are reserved from an optional process-wide `ByteBudget`, so
+ * many such peers together are bounded too. Only a header prefix shorter than `headerBytes` waits in a
+ * small reused buffer.
  */
+import type { ByteBudget } from "../../core/mod.ts";
 
 /** What a protocol tells the reader about its frames; implemented by the connection itself (no closures). */
 export interface FrameSink {
@@ -47,6 +51,11 @@ function copyFrame(data: Uint8Array, off: number, end: number): Uint8Array {
 
 /** Error code passed to onFrameError when a frame exceeds maxFrameBytes. */
 export const FRAME_TOO_LARGE = -1000;
+/** Error code passed to onFrameError when the process-wide buffer budget cannot hold a partial frame. */
+export const BUFFER_BUDGET_EXHAUSTED = -1001;
+
+/** A partial frame's first buffer: enough for typical RPC frames without regrowing. */
+const MIN_PARTIAL_BYTES = 4096;
 
 export class FrameReader {
   readonly #sink: FrameSink;
@@ -54,25 +63,39 @@ export class FrameReader {
   /** Reused buffer for a header prefix whose frame length is not known yet. */
   readonly #head: Uint8Array;
   #headLen = 0;
-  /** The frame being filled across reads, once its length is known. */
+  /** The frame being filled across reads, once its length is known; grows as bytes arrive. */
   #frame: Uint8Array | undefined;
+  /** The declared length of #frame's frame. */
+  #frameLen = 0;
   #fill = 0;
+  /** Bytes of #frame's capacity reserved from the budget. */
+  #reserved = 0;
+  readonly #budget: ByteBudget | undefined;
   #stopped = false;
   #waits: Promise<void>[] | undefined;
+  /** Frames completed so far. */
+  framesRead = 0;
 
   /**
    * @param headerBytes the most bytes frameLength needs to know a frame's length.
    * @param maxFrameBytes larger frames are an error (FRAME_TOO_LARGE).
+   * @param budget process-wide cap on bytes held in partial frames (BUFFER_BUDGET_EXHAUSTED).
    */
-  constructor(sink: FrameSink, headerBytes: number, maxFrameBytes: number) {
+  constructor(sink: FrameSink, headerBytes: number, maxFrameBytes: number, budget?: ByteBudget) {
     this.#sink = sink;
     this.#head = new Uint8Array(headerBytes);
     this.#maxFrameBytes = maxFrameBytes;
+    this.#budget = budget;
   }
 
   /** Bytes of an incomplete frame held between reads (non-zero at EOF means a truncated frame). */
   get buffered(): number {
     return this.#frame ? this.#fill : this.#headLen;
+  }
+
+  /** Memory held for the incomplete frame (its buffer's capacity). */
+  get capacity(): number {
+    return this.#frame ? this.#frame.length : 0;
   }
 
   get stopped(): boolean {
@@ -82,8 +105,52 @@ export class FrameReader {
   /** Stops decoding for good (after an error or close); frames after the current one are dropped. */
   stop(): void {
     this.#stopped = true;
-    this.#frame = undefined;
+    this.#dropFrame();
     this.#headLen = 0;
+  }
+
+  #dropFrame(): void {
+    this.#frame = undefined;
+    this.#fill = 0;
+    if (this.#reserved > 0) this.#budget?.release(this.#reserved);
+    this.#reserved = 0;
+  }
+
+  /**
+   * Starts a partial frame of declared length `len` holding `have` bytes so far: a buffer of about what
+   * arrived (at least MIN_PARTIAL_BYTES), not `len`. False when the budget refused (error reported).
+   */
+  #startFrame(len: number, have: number): boolean {
+    this.#frameLen = len;
+    this.#fill = 0;
+    const cap = Math.min(len, Math.max(MIN_PARTIAL_BYTES, have));
+    if (!this.#reserve(cap)) return false;
+    this.#frame = new Uint8Array(cap);
+    return true;
+  }
+
+  /** Ensures #frame can hold `need` bytes, doubling (capped at the declared length). */
+  #grow(need: number): boolean {
+    const frame = this.#frame!;
+    if (need <= frame.length) return true;
+    let cap = frame.length * 2;
+    while (cap < need) cap *= 2;
+    if (cap > this.#frameLen) cap = this.#frameLen;
+    if (!this.#reserve(cap - frame.length)) return false;
+    const next = new Uint8Array(cap);
+    next.set(frame.subarray(0, this.#fill));
+    this.#frame = next;
+    return true;
+  }
+
+  #reserve(n: number): boolean {
+    if (this.#budget !== undefined && !this.#budget.tryReserve(n)) {
+      this.stop();
+      this.#sink.onFrameError(BUFFER_BUDGET_EXHAUSTED);
+      return false;
+    }
+    this.#reserved += n;
+    return true;
   }
 
   /** Consumes one read. Returns a promise when a sink's onFrame did (settles when all of them have). */
@@ -101,12 +168,13 @@ export class FrameReader {
           break;
         }
         if (off + len > end) {
-          const frame = new Uint8Array(len);
-          frame.set(data.subarray(off, end));
-          this.#frame = frame;
-          this.#fill = end - off;
+          if (this.#startFrame(len, end - off)) {
+            this.#frame!.set(data.subarray(off, end));
+            this.#fill = end - off;
+          }
           break;
         }
+        this.framesRead++;
         this.#emit(copyFrame(data, off, off + len));
         off += len;
       }
@@ -146,24 +214,24 @@ export class FrameReader {
       return -1;
     }
     // The length is known: move the prefix into the frame buffer, giving back any bytes past the frame.
-    const frame = new Uint8Array(len);
     const keep = Math.min(this.#headLen, len);
-    frame.set(head.subarray(0, keep));
     this.#headLen = 0;
-    this.#frame = frame;
+    if (!this.#startFrame(len, had + data.length)) return -1;
+    this.#frame!.set(head.subarray(0, keep));
     this.#fill = keep;
     return keep - had;
   }
 
   /** Fills the pending frame from `data[off..]`; returns the next offset, or -1 when data ran out. */
   #fillFrame(data: Uint8Array, off: number): number {
+    const n = Math.min(data.length - off, this.#frameLen - this.#fill);
+    if (!this.#grow(this.#fill + n)) return -1;
     const frame = this.#frame!;
-    const n = Math.min(data.length - off, frame.length - this.#fill);
     frame.set(data.subarray(off, off + n), this.#fill);
     this.#fill += n;
-    if (this.#fill < frame.length) return -1;
-    this.#frame = undefined;
-    this.#fill = 0;
+    if (this.#fill < this.#frameLen) return -1;
+    this.#dropFrame(); // the sink owns the completed frame; the budget covers partial ones only
+    this.framesRead++;
     this.#emit(frame);
     return off + n;
   }

@@ -4,7 +4,7 @@
  * that tracks edits, and big-endian byte helpers.
  * @module
  */
-export { FRAME_TOO_LARGE, FrameReader } from "./frame_reader.ts";
+export { BUFFER_BUDGET_EXHAUSTED, FRAME_TOO_LARGE, FrameReader } from "./frame_reader.ts";
 export type { FrameSink } from "./frame_reader.ts";
 export { StreamMap } from "./stream_map.ts";
 export type { StreamTimeoutSink } from "./stream_map.ts";

@@ -1,6 +1,6 @@
-import { type Logger, ProxyError, type TimerId } from "../../core/mod.ts";
+import { type ByteBudget, type Logger, ProxyError, type TimerId } from "../../core/mod.ts";
 import type { ClusterConfig } from "../../config/mod.ts";
-import { defaultCodecOptions, getCodec } from "../../codec/mod.ts";
+import { type CodecOptions, defaultCodecOptions, getCodec } from "../../codec/mod.ts";
 import type { Counter, Gauge, Histogram, StatsRegistry } from "../../stats/mod.ts";
 import { type LoadBalancer, newLoadBalancer } from "../lb/mod.ts";
 import { ExclusivePool } from "../pool/http1_pool.ts";
@@ -23,6 +23,10 @@ export interface ClusterStats {
   readonly connectionTotal: Counter;
   readonly connectionActive: Gauge;
   readonly connectionConFail: Counter;
+  /** A connection was refused by max_connections (tcp_proxy; pools queue or count pending overflow). */
+  readonly connectionOverflow: Counter;
+  /** A connection was closed because the upstream stopped reading (write queue over its hard limit). */
+  readonly connectionBufferOverflow: Counter;
   readonly connectionBytesRead: Counter;
   readonly responseSuccess: Counter;
   readonly responseFailed: Counter;
@@ -45,13 +49,17 @@ export class Cluster {
   #dnsStopped = false;
   #pendingRequests = 0;
   #connections = 0;
+  readonly #codecOptions: CodecOptions;
   activeRetries = 0;
 
-  constructor(config: ClusterConfig, registry: StatsRegistry, logger: Logger) {
+  constructor(config: ClusterConfig, registry: StatsRegistry, logger: Logger, budget?: ByteBudget) {
     this.name = config.name;
     this.config = config;
     this.#registry = registry;
     this.#logger = logger;
+    this.#codecOptions = budget === undefined
+      ? defaultCodecOptions
+      : { ...defaultCodecOptions, bufferBudget: budget };
     const s = registry.scope("upstream", { cluster: config.name });
     this.stats = {
       requestTotal: s.counter("request_total"),
@@ -67,6 +75,8 @@ export class Cluster {
       connectionTotal: s.counter("connection_total"),
       connectionActive: s.gauge("connection_active"),
       connectionConFail: s.counter("connection_con_fail"),
+      connectionOverflow: s.counter("connection_overflow"),
+      connectionBufferOverflow: s.counter("connection_buffer_overflow"),
       connectionBytesRead: s.counter("connection_bytes_read_total"),
       responseSuccess: s.counter("response_success"),
       responseFailed: s.counter("response_failed"),
@@ -100,6 +110,48 @@ export class Cluster {
     return max === 0 || this.activeRetries < max;
   }
 
+  /** circuit_breakers.max_connections: may one more connection be opened? */
+  canOpenConnection(): boolean {
+    const max = this.config.circuitBreakers.maxConnections;
+    return max === 0 || this.#connections < max;
+  }
+
+  /** Upstream connections open or being opened, counted against max_connections. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  /**
+   * Counts a connection that is not pooled (tcp_proxy) against max_connections: false (and counted as
+   * connection_overflow) when the breaker is open. Call `connectionClosed` once it is gone.
+   */
+  tryOpenConnection(host: Host): boolean {
+    if (!this.canOpenConnection()) {
+      this.stats.connectionOverflow.inc();
+      return false;
+    }
+    this.#opened(host);
+    return true;
+  }
+
+  connectionClosed(host: Host): void {
+    this.#closedOne(host);
+  }
+
+  #opened(host: Host): void {
+    this.#connections++;
+    this.stats.connectionTotal.inc();
+    this.stats.connectionActive.inc();
+    host.stats.connectionTotal.inc();
+    host.stats.connectionActive.inc();
+  }
+
+  #closedOne(host: Host): void {
+    this.#connections--;
+    this.stats.connectionActive.dec();
+    host.stats.connectionActive.dec();
+  }
+
   /** The pool for `host` speaking `protocol`, created on first use. */
   pool(host: Host, protocol: string): ConnectionPool {
     let p = host.pools.get(protocol);
@@ -112,10 +164,11 @@ export class Cluster {
       hostname: host.hostname,
       port: host.port,
       codec,
-      codecOptions: defaultCodecOptions,
+      codecOptions: this.#codecOptions,
       connectTimeoutMs: this.config.connectTimeoutMs,
       idleTimeoutMs: this.config.idleTimeoutMs,
       maxRequestsPerConnection: this.config.maxRequestPerConn,
+      bufferLimitBytes: this.config.connBufferLimitBytes,
       hooks: this.#hooks(host),
     };
     p = codec.multiplexed
@@ -135,20 +188,10 @@ export class Cluster {
     const cs = this.stats;
     const hs = host.stats;
     return {
-      canOpenConnection: () => cb.maxConnections === 0 || this.#connections < cb.maxConnections,
+      canOpenConnection: () => this.canOpenConnection(),
       canQueue: () => cb.maxPendingRequests === 0 || this.#pendingRequests < cb.maxPendingRequests,
-      onConnectionOpened: () => {
-        this.#connections++;
-        cs.connectionTotal.inc();
-        cs.connectionActive.inc();
-        hs.connectionTotal.inc();
-        hs.connectionActive.inc();
-      },
-      onConnectionClosed: () => {
-        this.#connections--;
-        cs.connectionActive.dec();
-        hs.connectionActive.dec();
-      },
+      onConnectionOpened: () => this.#opened(host),
+      onConnectionClosed: () => this.#closedOne(host),
       onConnectFailure: (err) => {
         cs.connectionConFail.inc();
         hs.connectionConFail.inc();
@@ -163,6 +206,7 @@ export class Cluster {
         cs.requestPendingActive.set(this.#pendingRequests);
       },
       onBytesRead: (n) => cs.connectionBytesRead.inc(n),
+      onWriteOverflow: () => cs.connectionBufferOverflow.inc(),
     };
   }
 

@@ -1,4 +1,4 @@
-import type { Logger } from "../../core/mod.ts";
+import type { ByteBudget, Logger } from "../../core/mod.ts";
 import type { ClusterConfig } from "../../config/mod.ts";
 import type { StatsRegistry } from "../../stats/mod.ts";
 import { Cluster } from "./cluster.ts";
@@ -7,8 +7,13 @@ import { Cluster } from "./cluster.ts";
 export class ClusterManager {
   #clusters = new Map<string, Cluster>();
 
-  constructor(configs: readonly ClusterConfig[], registry: StatsRegistry, logger: Logger) {
-    for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger));
+  constructor(
+    configs: readonly ClusterConfig[],
+    registry: StatsRegistry,
+    logger: Logger,
+    budget?: ByteBudget,
+  ) {
+    for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger, budget));
   }
 
   get(name: string): Cluster | undefined {

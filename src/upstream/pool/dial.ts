@@ -5,7 +5,7 @@ import type {
   CodecOptions,
   ProtocolCodec,
 } from "../../codec/mod.ts";
-import { runReadLoop, SocketIO } from "../../transport/mod.ts";
+import { runReadLoop, SocketIO, type SocketIOOptions } from "../../transport/mod.ts";
 import type { PoolOptions } from "./types.ts";
 
 /** A live upstream connection: the socket, the codec's client connection, and pool bookkeeping. */
@@ -29,6 +29,8 @@ export interface DialOptions {
   codecOptions: CodecOptions;
   onUnusable: (conn: UpstreamConnection, reason: ProxyError) => void;
   onBytesRead?: (n: number) => void;
+  /** Socket options (write watermarks). */
+  io?: SocketIOOptions;
 }
 
 /** Connects to an upstream host within the connect timeout and starts its read loop. */
@@ -39,7 +41,7 @@ export async function dialUpstream(opts: DialOptions): Promise<UpstreamConnectio
   } catch {
     // not fatal
   }
-  const io = new SocketIO(sock);
+  const io = new SocketIO(sock, opts.io);
   // deno-lint-ignore prefer-const
   let conn: UpstreamConnection;
   const handler: ClientConnectionHandler = {
@@ -81,6 +83,7 @@ export async function dialPooled(
       codecOptions,
       onUnusable,
       onBytesRead,
+      io: { highWaterMark: o.bufferLimitBytes, onOverflow: o.hooks.onWriteOverflow },
     });
   } catch (e) {
     o.hooks.onConnectionClosed();
@@ -92,7 +95,12 @@ export async function dialPooled(
   }
 }
 
-async function connectWithTimeout(hostname: string, port: number, timeoutMs: number): Promise<Deno.TcpConn> {
+/** Connects within `timeoutMs`; a ProxyError `connect_failure` (retryable: nothing was sent) otherwise. */
+export async function connectWithTimeout(
+  hostname: string,
+  port: number,
+  timeoutMs: number,
+): Promise<Deno.TcpConn> {
   let timer: TimerId | undefined;
   const attempt = Deno.connect({ hostname, port, transport: "tcp" });
   const timeout = new Promise<never>((_, reject) => {

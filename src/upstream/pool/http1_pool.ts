@@ -1,23 +1,25 @@
 import { ProxyError } from "../../core/mod.ts";
 import { dialPooled, type UpstreamConnection } from "./dial.ts";
-import type { ConnectionPool, PoolOptions } from "./types.ts";
-
-interface Waiter {
-  resolve(c: UpstreamConnection): void;
-  reject(e: ProxyError): void;
-}
+import type { ConnectionPool, PoolOptions, PoolWaiter } from "./types.ts";
 
 /**
  * One-request-at-a-time pool (HTTP/1.1): keep-alive reuse (most recently used first, so idle ones expire),
  * bounded connections, a pending queue that overflows with 503, idle expiry, and a connection dropped on
  * any protocol error or upstream close.
+ *
+ * A waiter either waits for a connect it started (one dial per waiter while the connection limit allows)
+ * or sits in the pending queue until a busy connection frees up. A waiter that gives up is removed at
+ * once, so requests that timed out or whose client left never hold `max_pending_requests` slots.
  */
 export class ExclusivePool implements ConnectionPool {
   #o: PoolOptions;
   #idle: UpstreamConnection[] = [];
   #all = new Set<UpstreamConnection>();
   #connecting = 0;
-  #waiters: Waiter[] = [];
+  /** Waiting for a busy connection to come back (counted in the cluster's pending gauge). */
+  #queue: PoolWaiter[] = [];
+  /** Waiting for the connect they started. */
+  #dialWaiters = new Set<PoolWaiter>();
   #draining = false;
 
   constructor(options: PoolOptions) {
@@ -28,7 +30,12 @@ export class ExclusivePool implements ConnectionPool {
     return this.#all.size + this.#connecting;
   }
 
-  acquire(): UpstreamConnection | Promise<UpstreamConnection> {
+  /** Requests waiting for a busy connection (not those waiting for their own connect). */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  acquire(waiter: PoolWaiter): UpstreamConnection | ProxyError | undefined {
     while (this.#idle.length > 0) {
       const c = this.#idle.pop()!;
       if (c.unusable || c.io.closed) continue;
@@ -38,12 +45,41 @@ export class ExclusivePool implements ConnectionPool {
       return c;
     }
     const hooks = this.#o.hooks;
-    if (hooks.canOpenConnection()) return this.#connect();
-    if (!hooks.canQueue()) {
-      return Promise.reject(new ProxyError("overflow", "upstream", "upstream pending queue overflow"));
+    if (hooks.canOpenConnection()) {
+      this.#dialWaiters.add(waiter);
+      this.#connect().then((c) => this.#dialed(waiter, c), (e) => this.#dialFailed(waiter, e));
+      return undefined;
     }
+    if (!hooks.canQueue()) return new ProxyError("overflow", "upstream", "upstream pending queue overflow");
     hooks.onPendingChange(1);
-    return new Promise<UpstreamConnection>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#queue.push(waiter);
+    return undefined;
+  }
+
+  cancel(waiter: PoolWaiter): void {
+    if (this.#dialWaiters.delete(waiter)) return;
+    const i = this.#queue.indexOf(waiter);
+    if (i < 0) return;
+    this.#queue.splice(i, 1);
+    this.#o.hooks.onPendingChange(-1);
+  }
+
+  #dialed(waiter: PoolWaiter, conn: UpstreamConnection): void {
+    if (this.#dialWaiters.delete(waiter)) {
+      conn.requests = 1;
+      waiter.onPoolReady(conn);
+      return;
+    }
+    // Its waiter gave up meanwhile: the fresh connection serves the queue or goes idle.
+    conn.requests = 0;
+    this.release(conn);
+  }
+
+  #dialFailed(waiter: PoolWaiter, e: unknown): void {
+    if (!this.#dialWaiters.delete(waiter)) return;
+    waiter.onPoolFailure(
+      e instanceof ProxyError ? e : new ProxyError("connect_failure", "upstream", String(e), { cause: e }),
+    );
   }
 
   async #connect(): Promise<UpstreamConnection> {
@@ -60,9 +96,8 @@ export class ExclusivePool implements ConnectionPool {
     this.#all.add(conn);
     conn.closed.then(() => {
       if (this.#all.delete(conn)) o.hooks.onConnectionClosed();
-      this.#serveWaiterWithNewConnection();
+      this.#serveQueueWithNewConnection();
     });
-    conn.requests = 1;
     return conn;
   }
 
@@ -75,11 +110,12 @@ export class ExclusivePool implements ConnectionPool {
       conn.io.close(); // its read loop ends, `closed` settles, and a waiter may get a new connection
       return;
     }
-    const w = this.#waiters.shift();
+    const w = this.#queue.shift();
     if (w !== undefined) {
       this.#o.hooks.onPendingChange(-1);
       conn.requests++;
-      w.resolve(conn);
+      // Not synchronously: the stream that released it is still unwinding inside the codec.
+      queueMicrotask(() => this.#handOver(w, conn));
       return;
     }
     this.#idle.push(conn);
@@ -94,6 +130,18 @@ export class ExclusivePool implements ConnectionPool {
     }
   }
 
+  #handOver(w: PoolWaiter, conn: UpstreamConnection): void {
+    if (conn.unusable || conn.io.closed || !conn.codec.reusable) {
+      // It died in between: the waiter keeps its place (first) for the next connection.
+      conn.requests--;
+      this.#o.hooks.onPendingChange(1);
+      this.#queue.unshift(w);
+      conn.io.close();
+      return;
+    }
+    w.onPoolReady(conn);
+  }
+
   #forget(conn: UpstreamConnection): void {
     clearTimeout(conn.idleTimer);
     conn.idleTimer = undefined;
@@ -103,11 +151,12 @@ export class ExclusivePool implements ConnectionPool {
   }
 
   /** A connection went away while requests wait: open a new one for the first waiter if allowed. */
-  #serveWaiterWithNewConnection(): void {
-    if (this.#waiters.length === 0 || this.#draining || !this.#o.hooks.canOpenConnection()) return;
-    const w = this.#waiters.shift()!;
+  #serveQueueWithNewConnection(): void {
+    if (this.#queue.length === 0 || this.#draining || !this.#o.hooks.canOpenConnection()) return;
+    const w = this.#queue.shift()!;
     this.#o.hooks.onPendingChange(-1);
-    this.#connect().then(w.resolve, w.reject);
+    this.#dialWaiters.add(w);
+    this.#connect().then((c) => this.#dialed(w, c), (e) => this.#dialFailed(w, e));
   }
 
   drain(): void {
@@ -122,9 +171,13 @@ export class ExclusivePool implements ConnectionPool {
   close(): void {
     this.drain();
     for (const c of this.#all) c.io.close();
-    for (const w of this.#waiters.splice(0)) {
+    const err = new ProxyError("upstream_reset", "upstream", "connection pool closed");
+    for (const w of this.#queue.splice(0)) {
       this.#o.hooks.onPendingChange(-1);
-      w.reject(new ProxyError("upstream_reset", "upstream", "connection pool closed"));
+      w.onPoolFailure(err);
     }
+    const dialing = [...this.#dialWaiters];
+    this.#dialWaiters.clear();
+    for (const w of dialing) w.onPoolFailure(err);
   }
 }

@@ -1,7 +1,7 @@
 import { ProxyError, type TimerId } from "../../core/mod.ts";
 import type { CodecOptions, ResponseHead, ResponseReceiver } from "../../codec/mod.ts";
 import { dialPooled, type UpstreamConnection } from "./dial.ts";
-import type { ConnectionPool, PoolOptions } from "./types.ts";
+import type { ConnectionPool, PoolOptions, PoolWaiter } from "./types.ts";
 
 /** MOSN's xprotocol keepalive: cluster `keepalive{interval, timeout, max_failures}`. */
 export interface KeepaliveOptions {
@@ -39,7 +39,8 @@ interface KeepaliveState {
 export class MultiplexPool implements ConnectionPool {
   #o: MultiplexPoolOptions;
   #live: UpstreamConnection[] = [];
-  #dialing: Promise<UpstreamConnection> | undefined;
+  /** Requests waiting for the connection being dialled (one dial at a time, shared by all of them). */
+  #dialWaiters: PoolWaiter[] | undefined;
   #closed = false;
   readonly #codecOptions: CodecOptions;
   readonly #keepalive = new Map<UpstreamConnection, KeepaliveState>();
@@ -57,7 +58,7 @@ export class MultiplexPool implements ConnectionPool {
   }
 
   get connections(): number {
-    return this.#live.length + (this.#dialing ? 1 : 0);
+    return this.#live.length + (this.#dialWaiters !== undefined ? 1 : 0);
   }
 
   /** Live connections, for keepalive heartbeats. */
@@ -65,30 +66,52 @@ export class MultiplexPool implements ConnectionPool {
     return this.#live;
   }
 
-  acquire(): UpstreamConnection | Promise<UpstreamConnection> {
-    if (this.#closed) {
-      return Promise.reject(new ProxyError("upstream_reset", "upstream", "connection pool closed"));
-    }
+  acquire(waiter: PoolWaiter): UpstreamConnection | ProxyError | undefined {
+    if (this.#closed) return new ProxyError("upstream_reset", "upstream", "connection pool closed");
     let best: UpstreamConnection | undefined;
     for (const c of this.#live) {
       if (c.unusable || c.io.closed || !c.codec.reusable) continue;
       if (best === undefined || c.codec.activeStreams < best.codec.activeStreams) best = c;
     }
-    const wantMore = this.#live.length < this.#o.connectionsPerHost && this.#dialing === undefined;
+    const dialing = this.#dialWaiters;
+    const wantMore = this.#live.length < this.#o.connectionsPerHost && dialing === undefined;
     if (best !== undefined && (!wantMore || best.codec.activeStreams === 0)) {
       best.requests++;
       return best;
     }
-    if (this.#dialing !== undefined) return this.#dialing.then((c) => (c.requests++, c));
+    if (dialing !== undefined) {
+      dialing.push(waiter);
+      return undefined;
+    }
     if (!this.#o.hooks.canOpenConnection()) {
       if (best !== undefined) {
         best.requests++;
         return best;
       }
-      return Promise.reject(new ProxyError("overflow", "upstream", "upstream connection limit reached"));
+      return new ProxyError("overflow", "upstream", "upstream connection limit reached");
     }
-    this.#dialing = this.#dial().finally(() => this.#dialing = undefined);
-    return this.#dialing.then((c) => (c.requests++, c));
+    const waiters = this.#dialWaiters = [waiter];
+    this.#dial().then((c) => {
+      this.#dialWaiters = undefined;
+      for (const w of waiters) {
+        c.requests++;
+        w.onPoolReady(c);
+      }
+    }, (e) => {
+      this.#dialWaiters = undefined;
+      const err = e instanceof ProxyError
+        ? e
+        : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
+      for (const w of waiters) w.onPoolFailure(err);
+    });
+    return undefined;
+  }
+
+  cancel(waiter: PoolWaiter): void {
+    const waiters = this.#dialWaiters;
+    if (waiters === undefined) return;
+    const i = waiters.indexOf(waiter);
+    if (i >= 0) waiters.splice(i, 1);
   }
 
   async #dial(): Promise<UpstreamConnection> {

@@ -5,6 +5,8 @@ import { assert, assertEquals } from "../../../tests/_assert.ts";
 import { defaultCodecOptions, getCodec } from "../../codec/mod.ts";
 import { type KeepaliveOptions, MultiplexPool } from "./multiplex_pool.ts";
 import type { PoolHooks } from "./types.ts";
+import type { UpstreamConnection } from "./dial.ts";
+import { ProxyError } from "../../core/mod.ts";
 
 /** A bolt v1 peer: decides per heartbeat (1-based count) whether to answer; counts EOFs. */
 function startPeer(answer: (n: number) => boolean) {
@@ -92,7 +94,17 @@ const hooks: PoolHooks = {
   onConnectFailure: () => {},
   onPendingChange: () => {},
   onBytesRead: () => {},
+  onWriteOverflow: () => {},
 };
+
+/** The pool's waiter callbacks as a promise. */
+function acquire(p: MultiplexPool): Promise<UpstreamConnection> {
+  return new Promise((resolve, reject) => {
+    const got = p.acquire({ onPoolReady: resolve, onPoolFailure: reject });
+    if (got instanceof ProxyError) reject(got);
+    else if (got !== undefined) resolve(got);
+  });
+}
 
 function pool(port: number, keepalive: KeepaliveOptions | undefined): MultiplexPool {
   return new MultiplexPool({
@@ -103,6 +115,7 @@ function pool(port: number, keepalive: KeepaliveOptions | undefined): MultiplexP
     connectTimeoutMs: 1000,
     idleTimeoutMs: undefined,
     maxRequestsPerConnection: 0,
+    bufferLimitBytes: 1 << 20,
     hooks,
     connectionsPerHost: 1,
     keepalive,
@@ -119,7 +132,7 @@ Deno.test("keepalive: a peer that stops answering heartbeats is closed after max
   const peer = startPeer(() => false);
   const p = pool(peer.port, { intervalMs: 100, timeoutMs: 50, maxFailures: 3 });
   try {
-    const conn = await p.acquire();
+    const conn = await acquire(p);
     p.release(conn);
     const t0 = Date.now();
     assert(await until(() => peer.state.closedByClient === 1, 3000), "connection not closed by keepalive");
@@ -131,7 +144,7 @@ Deno.test("keepalive: a peer that stops answering heartbeats is closed after max
     assert(await until(() => p.connections === 0, 1000), "pool still holds the dead connection");
     assert(conn.io.closed);
     // The next request dials a fresh connection.
-    const again = await p.acquire();
+    const again = await acquire(p);
     assert(again !== conn);
     assertEquals(peer.state.accepted, 2);
     p.release(again);
@@ -146,14 +159,14 @@ Deno.test("keepalive: a peer that answers keeps its connection; successes reset 
   const peer = startPeer((n) => n % 2 === 0);
   const p = pool(peer.port, { intervalMs: 60, timeoutMs: 30, maxFailures: 2 });
   try {
-    const conn = await p.acquire();
+    const conn = await acquire(p);
     p.release(conn);
     assert(await until(() => peer.state.heartbeats >= 8, 3000), `only ${peer.state.heartbeats} heartbeats`);
     assertEquals(peer.state.closedByClient, 0);
     assert(!conn.io.closed);
     assert(p.keepaliveStats.succeeded >= 3 && p.keepaliveStats.failed >= 3, JSON.stringify(p.keepaliveStats));
     assertEquals(p.keepaliveStats.closed, 0);
-    assertEquals(await p.acquire(), conn, "the kept connection is reused");
+    assertEquals(await acquire(p), conn, "the kept connection is reused");
     p.release(conn);
   } finally {
     p.close();
@@ -166,12 +179,12 @@ Deno.test("keepalive: one heartbeat per idle interval, and none when keepalive i
   const off = pool(peer.port, undefined);
   const on = pool(peer.port, { intervalMs: 100, timeoutMs: 50, maxFailures: 3 });
   try {
-    const a = await off.acquire();
+    const a = await acquire(off);
     off.release(a);
     await new Promise((r) => setTimeout(r, 350));
     assertEquals(peer.state.heartbeats, 0, "no keepalive configured → no heartbeats");
 
-    const b = await on.acquire();
+    const b = await acquire(on);
     on.release(b);
     assert(await until(() => peer.state.heartbeats >= 1, 1000));
     // ~one heartbeat per interval after the last answer: about 3 in 350ms, never a flood.

@@ -2,14 +2,28 @@ import type { ClientConnection, CodecOptions, ProtocolCodec } from "../../codec/
 import type { ProxyError } from "../../core/mod.ts";
 import type { UpstreamConnection } from "./dial.ts";
 
+/** Who waits for a connection (the upstream attempt of a request). */
+export interface PoolWaiter {
+  /** A connection is ready for one more stream (counted in its `requests`). */
+  onPoolReady(conn: UpstreamConnection): void;
+  /** No connection will come: connect failure, pool closed. */
+  onPoolFailure(err: ProxyError): void;
+}
+
 /** Per-host connection pool. One per (host, protocol). */
 export interface ConnectionPool {
   /**
-   * A connection ready for one more stream: at once when an idle (or multiplexed) one exists, otherwise
-   * after a connect or once a busy one frees up. Fails with ProxyError `overflow` (pending queue full) or
-   * `connect_failure`.
+   * A connection ready for one more stream: returned at once when an idle (or multiplexed) one exists;
+   * a ProxyError when the request cannot even wait (`overflow`: the pending queue or the connection limit
+   * is full); otherwise undefined, and `waiter` hears back after a connect or once a busy connection
+   * frees up. Never calls the waiter synchronously.
    */
-  acquire(): UpstreamConnection | Promise<UpstreamConnection>;
+  acquire(waiter: PoolWaiter): UpstreamConnection | ProxyError | undefined;
+  /**
+   * The waiter gave up (timeout, client gone, retry): it is forgotten and frees its place in the pending
+   * queue at once. A connect it started still completes and serves someone else (or goes idle).
+   */
+  cancel(waiter: PoolWaiter): void;
   /** The stream on `conn` has finished (request sent, response ended or reset). */
   release(conn: UpstreamConnection): void;
   /** Close idle connections now and the rest as their streams end. */
@@ -30,6 +44,8 @@ export interface PoolHooks {
   onConnectFailure(err: ProxyError): void;
   onPendingChange(delta: number): void;
   onBytesRead(n: number): void;
+  /** A connection was closed because the upstream stopped reading (write queue over its hard limit). */
+  onWriteOverflow(): void;
 }
 
 export type { ClientConnection };
@@ -44,5 +60,7 @@ export interface PoolOptions {
   idleTimeoutMs: number | undefined;
   /** 0 = unlimited. */
   maxRequestsPerConnection: number;
+  /** Write high-water mark of each connection (`conn_buffer_limit_bytes`); 16× it closes one. */
+  bufferLimitBytes: number;
   hooks: PoolHooks;
 }
