@@ -512,6 +512,18 @@ function splits(bytes: Uint8Array, max: number): { label: string; parts: Uint8Ar
   return out;
 }
 
+/** match() results by prefix length, run-length encoded: "again 0-3, match 4-40". */
+function runs(r: MatchResult[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < r.length;) {
+    let j = i;
+    while (j + 1 < r.length && r[j + 1] === r[i]) j++;
+    out.push(`${r[i]} ${i === j ? i : `${i}-${j}`}`);
+    i = j + 1;
+  }
+  return out.slice(0, 8).join(", ") + (out.length > 8 ? ", …" : "");
+}
+
 /** A small deterministic PRNG (mulberry32) so garbage failures reproduce. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -880,7 +892,7 @@ async function sniffing(ctx: Harness, step: StepRunner): Promise<void> {
   const settled = (what: string, r: MatchResult[], verdict: MatchResult) => {
     const at = r.findIndex((x) => x !== "again");
     ok(at >= 0, `${what}: still "again" with all ${r.length - 1} bytes`);
-    ok(r.slice(at).every((x) => x === verdict), `${what}: ${r.join(" ")}`);
+    ok(r.slice(at).every((x) => x === verdict), `${what}: want again… then ${verdict}, got ${runs(r)}`);
   };
   await step("claims its own requests", async () => {
     strictEqual(ctx.codec.match(EMPTY), "again", "no bytes yet");
