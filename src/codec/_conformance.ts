@@ -77,8 +77,12 @@ export interface ConformanceExchange {
   /** Exact bytes the server side writes for the response (empty: nothing goes back, as bolt oneway). */
   responseBytes?: Uint8Array;
   expectResponse?: ConformanceExpectation;
-  /** The response body ends at EOF (HTTP/1 without a length): the client needs onEof, and closes after. */
-  closeDelimited?: boolean;
+  /**
+   * The connection ends with this exchange (HTTP/1 `Connection: close`, or a body delimited by EOF): the
+   * server closes it, the client hears EOF after the response and is no longer reusable, the exchange is
+   * not mixed with others, and cut responses are not checked (an EOF-delimited body cannot tell).
+   */
+  closesConnection?: boolean;
   /**
    * False when `match()` need not claim this request: traffic of a sibling protocol the codec also
    * decodes (a bolt connection takes v2 frames, but sniffing picks boltv2 for them). Default true.
@@ -483,9 +487,9 @@ class RecordingClient {
     return s;
   }
 
-  async feed(parts: Uint8Array[], closeDelimited = false): Promise<void> {
+  async feed(parts: Uint8Array[], thenEof = false): Promise<void> {
     await feedAll(this.conn, parts);
-    if (closeDelimited) eof(this.conn);
+    if (thenEof) eof(this.conn);
     await settle();
   }
 }
@@ -617,14 +621,15 @@ async function roundTrip(ctx: Harness, step: StepRunner): Promise<void> {
       strictEqual(srv.resets, 0, "server stream was reset");
       const res = srv.io.bytes();
       if (ex.responseBytes !== undefined) sameBytes(res, ex.responseBytes, "response bytes");
-      // A connection closed after its response (close-delimited) may still count the stream.
+      strictEqual(srv.io.closed, ex.closesConnection === true, "server closed the connection after it");
+      // Http1 still counts the stream on a connection it closed after the response; nothing reads it then.
       if (!srv.io.closed) {
         strictEqual(srv.conn.activeStreams, 0, "server stream still active after its response");
       }
-      await c.feed([res], ex.closeDelimited);
+      await c.feed([res], ex.closesConnection);
       assertResponse(ctx, "client", ex, rec);
       strictEqual(c.conn.activeStreams, 0, "client stream still active after its response");
-      strictEqual(c.conn.reusable, !ex.closeDelimited, "client reusable after the exchange");
+      strictEqual(c.conn.reusable, !ex.closesConnection, "client reusable after the exchange");
       strictEqual(c.io.writesAfterClose + srv.io.writesAfterClose, 0, "wrote after close");
     });
   }
@@ -644,11 +649,11 @@ async function partialReads(ctx: Harness, step: StepRunner): Promise<void> {
       }
       const base = ctx.client();
       const { rec: baseRec } = await base.send(ex);
-      await base.feed([w.res], ex.closeDelimited);
+      await base.feed([w.res], ex.closesConnection);
       for (const { label, parts } of splits(w.res, ctx.maxSplit)) {
         const c = ctx.client();
         const { rec } = await c.send(ex);
-        await c.feed(parts, ex.closeDelimited);
+        await c.feed(parts, ex.closesConnection);
         sameEvents(rec.events, baseRec.events, `client events, response ${label}`);
         strictEqual(c.conn.activeStreams, base.conn.activeStreams, `client streams, response ${label}`);
       }
@@ -658,7 +663,7 @@ async function partialReads(ctx: Harness, step: StepRunner): Promise<void> {
 
 /** Exchanges that leave the connection open, so several can share one. */
 function reusableExchanges(ctx: Harness): ConformanceExchange[] {
-  const list = ctx.adapter.exchanges.filter((e) => !e.closeDelimited);
+  const list = ctx.adapter.exchanges.filter((e) => !e.closesConnection);
   ok(list.length >= 2, "the adapter needs two or more exchanges that keep the connection open");
   return list;
 }
@@ -843,7 +848,7 @@ async function garbage(ctx: Harness, step: StepRunner): Promise<void> {
         ok(srv.protocolErrors.length + srv.resets > 0, `${what}: not reported`);
         await assertServerClosed(what, srv);
       }
-      if (ex.closeDelimited) continue;
+      if (ex.closesConnection) continue;
       for (let cut = 1; cut < w.res.length; cut++) {
         const what = `${ex.name}: response cut at ${cut}`;
         const c = ctx.client();

@@ -83,8 +83,8 @@ export const http1Adapter: CodecConformanceAdapter = {
       },
     },
     {
-      name: "close-delimited response",
-      closeDelimited: true,
+      name: "Connection: close response",
+      closesConnection: true,
       request: () => ({ head: new Http1RequestHead("GET", "/s", "", "a", h(["Host", "a"])) }),
       response: () => ({
         head: new Http1ResponseHead(200, h(["Connection", "close"])),
