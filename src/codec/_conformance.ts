@@ -803,7 +803,8 @@ async function garbage(ctx: Harness, step: StepRunner): Promise<void> {
     const before = srv.events.length;
     await srv.feed([(await ctx.wire(first)).req]);
     eof(srv.conn);
-    strictEqual(srv.requests().length, srv.events.slice(0, before).filter((e) => e[0] === "request").length);
+    const decoded = srv.events.slice(0, before).filter((e) => e[0] === "request").length;
+    strictEqual(srv.requests().length, decoded, `${what}: decoded a request fed after the close`);
   };
   const assertClientClosed = (what: string, c: RecordingClient) => {
     ok(c.io.closed, `${what}: client connection not closed`);
