@@ -14,7 +14,7 @@
  * Anything kept longer must be copied. A returned promise is backpressure: the read loop does not read
  * again until it settles.
  */
-import type { ProxyError } from "../core/mod.ts";
+import type { Clock, ProxyError } from "../core/mod.ts";
 
 /** Result of sniffing the first bytes of a connection. */
 export type MatchResult = "match" | "again" | "fail";
@@ -79,6 +79,11 @@ export interface CodecOptions {
   readonly maxFrameBytes: number;
   /** Protocol-specific extend_config, as configured. */
   readonly extend: Readonly<Record<string, unknown>>;
+  /**
+   * Time for the timers a codec keeps itself (bolt's heartbeat timeout); `systemClock` when absent. The
+   * multiplexed pool passes its own, so its keepalive and the codec agree, and tests can fake both.
+   */
+  readonly clock?: Clock;
 }
 
 export const defaultCodecOptions: CodecOptions = {
