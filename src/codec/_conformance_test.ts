@@ -108,6 +108,13 @@ Deno.test("codecConformanceChecks() catch a server that loses bytes split across
           get activeStreams() {
             return conn.activeStreams;
           },
+          get awaitingHead() {
+            return conn.awaitingHead;
+          },
+          get headsReceived() {
+            return conn.headsReceived;
+          },
+          abort: (e) => conn.abort(e),
         };
       },
     });
@@ -161,6 +168,13 @@ Deno.test("codecConformanceChecks() catch a server that throws on garbage", asyn
         get activeStreams() {
           return conn.activeStreams;
         },
+        get awaitingHead() {
+          return conn.awaitingHead;
+        },
+        get headsReceived() {
+          return conn.headsReceived;
+        },
+        abort: (e) => conn.abort(e),
       };
     },
   });

@@ -14,7 +14,7 @@
  * Anything kept longer must be copied. A returned promise is backpressure: the read loop does not read
  * again until it settles.
  */
-import type { ByteBudget, ProxyError } from "../core/mod.ts";
+import type { ByteBudget, Clock, ProxyError } from "../core/mod.ts";
 
 /** Result of sniffing the first bytes of a connection. */
 export type MatchResult = "match" | "again" | "fail";
@@ -101,6 +101,11 @@ export interface CodecOptions {
   readonly maxConcurrentStreams: number;
   /** Process-wide cap on bytes held in incomplete frames, shared by every connection; none when unset. */
   readonly bufferBudget?: ByteBudget;
+  /**
+   * Time for the timers a codec keeps itself (bolt's heartbeat timeout); `systemClock` when absent. The
+   * multiplexed pool passes its own, so its keepalive and the codec agree, and tests can fake both.
+   */
+  readonly clock?: Clock;
 }
 
 /** Streams per downstream connection unless `max_concurrent_streams` says otherwise. */

@@ -1,3 +1,5 @@
+import { type Clock, systemClock, type TimerId } from "./clock.ts";
+
 /**
  * Timeouts for the hot path without a `setTimeout` per request (each costs ~1.2 KB of garbage and a
  * timer-heap insert in Deno). Deadlines with the same duration expire in insertion order, so each
@@ -44,31 +46,40 @@ class Entry implements Deadline {
   }
 }
 
+export interface DeadlineQueueOptions {
+  /** How often the shared timer ticks while anything is pending: how late a deadline may fire. @default {10} */
+  resolutionMs?: number;
+  /** Time and the tick timer. @default {systemClock} */
+  clock?: Clock;
+}
+
 export class DeadlineQueue {
   readonly #resolutionMs: number;
+  readonly #clock: Clock;
   readonly #byDuration = new Map<number, Fifo>();
   #pending = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: TimerId | undefined;
   /** The clock at the last tick; while ticking, new deadlines use it instead of reading the clock. */
   #now = 0;
-  readonly #tick = () => this.#expire(this.#now = performance.now());
+  readonly #tick = () => this.#expire(this.#now = this.#clock.now());
 
-  constructor(resolutionMs = 10) {
-    this.#resolutionMs = resolutionMs;
+  constructor(options: DeadlineQueueOptions = {}) {
+    this.#resolutionMs = options.resolutionMs ?? 10;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Calls `fn` about `ms` from now unless cancelled. */
   add(ms: number, fn: () => void): Deadline {
     // While the timer runs, #now is at most one resolution old: the deadline may fire that much early,
     // well within its precision, and we skip a clock read (~85 ns) per request.
-    const now = this.#timer !== undefined ? this.#now : (this.#now = performance.now());
+    const now = this.#timer !== undefined ? this.#now : (this.#now = this.#clock.now());
     let q = this.#byDuration.get(ms);
     if (q === undefined) this.#byDuration.set(ms, q = new Fifo());
     const e = new Entry(now + ms, fn, q);
     if (q.tail === undefined) q.head = q.tail = e;
     else q.tail = q.tail.next = e;
     q.size++;
-    if (this.#pending++ === 0) this.#timer = setInterval(this.#tick, this.#resolutionMs);
+    if (this.#pending++ === 0) this.#timer = this.#clock.setInterval(this.#tick, this.#resolutionMs);
     return e;
   }
 
@@ -101,7 +112,7 @@ export class DeadlineQueue {
       } else if (q.cancelled >= COMPACT_AT && q.cancelled * 2 >= q.size) this.#compact(q);
     }
     if (this.#pending === 0 && this.#timer !== undefined) {
-      clearInterval(this.#timer);
+      this.#clock.clearInterval(this.#timer);
       this.#timer = undefined;
     }
   }
@@ -126,4 +137,4 @@ export class DeadlineQueue {
 }
 
 /** The process-wide queue request timeouts use. */
-export const requestDeadlines: DeadlineQueue = new DeadlineQueue(10);
+export const requestDeadlines: DeadlineQueue = new DeadlineQueue({ resolutionMs: 10 });

@@ -62,7 +62,7 @@ export class BoltClientConnection
     this.#version = version;
     this.#maxHeaderBytes = Math.min(options.maxHeaderBytes, 0xffff);
     this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes, options.bufferBudget);
-    this.#streams = new StreamMap(this);
+    this.#streams = new StreamMap(this, { clock: options.clock });
     const t = options.extend["heartbeat_timeout_ms"];
     this.#heartbeatTimeoutMs = typeof t === "number" && t > 0 ? t : DEFAULT_HEARTBEAT_TIMEOUT_MS;
   }

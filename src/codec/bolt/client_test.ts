@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProxyError } from "../../core/mod.ts";
+import { FakeClock, ProxyError } from "../../core/mod.ts";
 import { defaultCodecOptions } from "../types.ts";
 import type { RequestHead } from "../types.ts";
 import { KvHeaderMap } from "../xprotocol/mod.ts";
@@ -27,11 +27,13 @@ import {
 function dial(codec = boltCodec, extend: Record<string, unknown> = {}) {
   const io = new FakeConnectionIO();
   const handler = new RecordingClientHandler();
+  const clock = new FakeClock();
   const conn = codec.newClientConnection(io, handler, {
     ...defaultCodecOptions,
     extend,
+    clock,
   }) as BoltClientConnection;
-  return { io, handler, conn };
+  return { io, handler, conn, clock };
 }
 
 function request(): BoltRequestHead {
@@ -183,22 +185,52 @@ Deno.test("bolt client heartbeat() sends a heartbeat and takes its answer", () =
   }
 });
 
-Deno.test("bolt client heartbeat times out when unanswered", async () => {
-  const { conn } = dial(boltCodec, { heartbeat_timeout_ms: 10 });
+Deno.test("bolt client heartbeat times out after heartbeat_timeout_ms when unanswered", () => {
+  const { conn, clock } = dial(boltCodec, { heartbeat_timeout_ms: 10 });
   const r = new RecordingReceiver();
   conn.heartbeat(r);
-  await new Promise((ok) => setTimeout(ok, 30));
+  clock.tick(9);
+  assert.equal(r.resets.length, 0);
+  assert.equal(conn.activeStreams, 1);
+  clock.tick(1);
   assert.equal(r.resets.length, 1);
   assert.equal(r.resets[0].kind, "timeout");
   assert.equal(conn.activeStreams, 0);
 });
 
-Deno.test("bolt client closing clears a pending heartbeat timer", () => {
-  const { conn } = dial(boltCodec, { heartbeat_timeout_ms: 60_000 });
+Deno.test("bolt client heartbeat waits 3 s for its answer by default", () => {
+  const { conn, clock } = dial();
   const r = new RecordingReceiver();
   conn.heartbeat(r);
-  conn.onEof(); // the test sanitizer fails if the timer leaked
+  clock.tick(2999);
+  assert.equal(r.resets.length, 0);
+  clock.tick(1);
   assert.equal(r.resets.length, 1);
+});
+
+Deno.test("bolt client heartbeat answered in time is not timed out later", () => {
+  const { conn, clock } = dial(boltCodec, { heartbeat_timeout_ms: 10 });
+  const r = new RecordingReceiver();
+  const s = conn.heartbeat(r)!;
+  clock.tick(9);
+  conn.feed(encodeHeartbeatResponse(1, s.id));
+  assert.equal(clock.pending, 0, "the answer stops the deadline timer");
+  clock.tick(60_000);
+  assert.equal(r.responses.length, 1);
+  assert.equal(r.resets.length, 0);
+});
+
+Deno.test("bolt client closing clears a pending heartbeat timer", () => {
+  const { conn, clock } = dial(boltCodec, { heartbeat_timeout_ms: 60_000 });
+  const r = new RecordingReceiver();
+  conn.heartbeat(r);
+  assert.equal(clock.pending, 1);
+  conn.onEof();
+  assert.equal(clock.pending, 0);
+  assert.equal(r.resets.length, 1);
+  assert.equal(r.resets[0].kind, "upstream_reset");
+  clock.tick(60_000);
+  assert.equal(r.resets.length, 1, "no timeout after the close");
 });
 
 Deno.test("bolt client oneway request ends once written", async () => {

@@ -7,7 +7,7 @@
 export { BUFFER_BUDGET_EXHAUSTED, FRAME_TOO_LARGE, FrameReader } from "./frame_reader.ts";
 export type { FrameSink } from "./frame_reader.ts";
 export { StreamMap } from "./stream_map.ts";
-export type { StreamTimeoutSink } from "./stream_map.ts";
+export type { StreamMapOptions, StreamTimeoutSink } from "./stream_map.ts";
 export { KvHeaderMap } from "./kv_header_map.ts";
 export {
   decodeString,

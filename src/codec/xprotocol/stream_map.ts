@@ -1,3 +1,5 @@
+import { type Clock, systemClock, type TimerId } from "../../core/mod.ts";
+
 /**
  * Pending streams of one multiplexed connection, keyed by request id: u32 id allocation that wraps and
  * skips ids still in use, optional per-stream deadlines driven by one timer, and bulk cleanup on close.
@@ -10,22 +12,30 @@ export interface StreamTimeoutSink<T> {
 
 interface Entry<T> {
   value: T;
-  /** Absolute ms (Date.now() clock), or 0 for none. */
+  /** Absolute ms on the map's clock, or 0 for none. */
   deadline: number;
+}
+
+export interface StreamMapOptions {
+  /** The id allocation continues after this one (tests start near 2^32 to see the wrap). @default {0} */
+  lastId?: number;
+  /** Time and the deadline timer. @default {systemClock} */
+  clock?: Clock;
 }
 
 export class StreamMap<T> {
   readonly #entries = new Map<number, Entry<T>>();
   readonly #sink: StreamTimeoutSink<T> | undefined;
+  readonly #clock: Clock;
   #next = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerId | undefined;
   #timerAt = 0;
   #withDeadline = 0;
 
-  /** @param lastId the id allocation continues after (tests start near 2^32 to see the wrap). */
-  constructor(sink?: StreamTimeoutSink<T>, lastId = 0) {
+  constructor(sink?: StreamTimeoutSink<T>, options: StreamMapOptions = {}) {
     this.#sink = sink;
-    this.#next = lastId >>> 0;
+    this.#next = (options.lastId ?? 0) >>> 0;
+    this.#clock = options.clock ?? systemClock;
   }
 
   get size(): number {
@@ -43,7 +53,7 @@ export class StreamMap<T> {
 
   /** Registers `value` under `id`; with timeoutMs > 0, the sink hears onStreamTimeout when it passes. */
   set(id: number, value: T, timeoutMs = 0): void {
-    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
+    const deadline = timeoutMs > 0 ? this.#clock.now() + timeoutMs : 0;
     const old = this.#entries.get(id);
     if (old?.deadline) this.#withDeadline--;
     this.#entries.set(id, { value, deadline });
@@ -80,18 +90,18 @@ export class StreamMap<T> {
     if (this.#timer !== undefined && this.#timerAt <= deadline) return;
     this.#disarm();
     this.#timerAt = deadline;
-    this.#timer = setTimeout(this.#sweep, Math.max(0, deadline - Date.now()));
+    this.#timer = this.#clock.setTimeout(this.#sweep, Math.max(0, deadline - this.#clock.now()));
   }
 
   #disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   /** One bound function for all streams, so deadlines cost no closure each. */
   readonly #sweep = (): void => {
     this.#timer = undefined;
-    const now = Date.now();
+    const now = this.#clock.now();
     let next = 0;
     const expired: [number, T][] = [];
     for (const [id, e] of this.#entries) {

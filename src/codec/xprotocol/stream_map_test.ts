@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../../core/mod.ts";
 import { StreamMap } from "./stream_map.ts";
 import { KvHeaderMap } from "./kv_header_map.ts";
 
@@ -10,28 +11,77 @@ Deno.test("StreamMap.allocate() counts up and skips ids in use", () => {
 });
 
 Deno.test("StreamMap.allocate() wraps past 2^32-1 to 1, skipping 0 and busy ids", () => {
-  const m = new StreamMap<string>(undefined, 0xfffffffd);
+  const m = new StreamMap<string>(undefined, { lastId: 0xfffffffd });
   m.set(0xffffffff, "busy");
   m.set(1, "busy");
   assert.equal(m.allocate(), 0xfffffffe);
   assert.equal(m.allocate(), 2);
 });
 
-Deno.test("StreamMap deadlines call the sink once and drain() clears the timer", async () => {
-  const timedOut: number[] = [];
-  const m = new StreamMap<string>({ onStreamTimeout: (id) => void timedOut.push(id) });
+function timed() {
+  const clock = new FakeClock();
+  const timedOut: [number, string, number][] = [];
+  const m: StreamMap<string> = new StreamMap<string>({
+    onStreamTimeout(id, value) {
+      assert.equal(m.get(id), undefined, "the sink hears of a stream already removed");
+      timedOut.push([id, value, clock.now()]);
+    },
+  }, { clock });
+  return { clock, timedOut, m };
+}
+
+Deno.test("StreamMap.set() with a timeout tells the sink once, at the deadline, with the entry removed", () => {
+  const { clock, timedOut, m } = timed();
   m.set(1, "a", 10);
   m.set(2, "b", 40);
   m.set(3, "c");
-  await new Promise((ok) => setTimeout(ok, 25));
-  assert.deepEqual(timedOut, [1]);
+  assert.equal(clock.pending, 1, "one timer for the map");
+  clock.tick(9);
+  assert.deepEqual(timedOut, []);
+  clock.tick(1);
+  assert.deepEqual(timedOut, [[1, "a", 10]]);
   assert.equal(m.size, 2);
+  clock.tick(30);
+  assert.deepEqual(timedOut, [[1, "a", 10], [2, "b", 40]]);
+  clock.tick(60_000);
+  assert.equal(timedOut.length, 2, "no deadline for 3, and none fires twice");
+  assert.equal(m.get(3), "c");
+  assert.equal(clock.pending, 0, "the timer stops with no deadline left");
+});
+
+Deno.test("StreamMap.set() with an earlier deadline re-arms the timer for it", () => {
+  const { clock, timedOut, m } = timed();
+  m.set(1, "late", 100);
+  m.set(2, "early", 10);
+  assert.equal(clock.pending, 1);
+  clock.tick(10);
+  assert.deepEqual(timedOut, [[2, "early", 10]]);
+  clock.tick(90);
+  assert.deepEqual(timedOut, [[2, "early", 10], [1, "late", 100]]);
+});
+
+Deno.test("StreamMap.take() before the deadline means no timeout, and the last one stops the timer", () => {
+  const { clock, timedOut, m } = timed();
+  m.set(1, "a", 10);
+  m.set(2, "b", 40);
+  clock.tick(5);
+  assert.equal(m.take(1), "a");
+  assert.equal(clock.pending, 1, "2 still has a deadline");
   assert.equal(m.take(2), "b");
-  await new Promise((ok) => setTimeout(ok, 30));
-  assert.deepEqual(timedOut, [1]);
+  assert.equal(clock.pending, 0);
+  clock.tick(60_000);
+  assert.deepEqual(timedOut, []);
+});
+
+Deno.test("StreamMap.drain() returns every stream and stops the timer", () => {
+  const { clock, timedOut, m } = timed();
+  m.set(3, "c");
   m.set(4, "d", 60_000);
   assert.deepEqual(m.drain(), ["c", "d"]);
   assert.equal(m.size, 0);
+  assert.equal(clock.pending, 0);
+  clock.tick(60_000);
+  assert.deepEqual(timedOut, []);
 });
 
 Deno.test("KvHeaderMap looks names up case-insensitively and tracks edits", () => {

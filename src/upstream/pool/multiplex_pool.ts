@@ -1,4 +1,4 @@
-import { ProxyError, type TimerId } from "../../core/mod.ts";
+import { type Clock, ProxyError, systemClock, type TimerId } from "../../core/mod.ts";
 import type { CodecOptions, ResponseHead, ResponseReceiver } from "../../codec/mod.ts";
 import { dialPooled, type UpstreamConnection } from "./dial.ts";
 import type { ConnectionPool, PoolOptions, PoolWaiter } from "./types.ts";
@@ -18,11 +18,13 @@ export interface MultiplexPoolOptions extends PoolOptions {
   connectionsPerHost: number;
   /** Heartbeats on read-idle connections, for codecs that have them (bolt); off when undefined. */
   keepalive?: KeepaliveOptions;
+  /** Time for keepalive, handed to the codec too (its heartbeat timeout). @default {systemClock} */
+  clock?: Clock;
 }
 
 /** Keepalive bookkeeping for one connection. */
 interface KeepaliveState {
-  /** performance.now() of the last bytes read (any frame, heartbeat answers included). */
+  /** The clock's time of the last bytes read (any frame, heartbeat answers included). */
   lastRead: number;
   /** Consecutive failed heartbeats. */
   failures: number;
@@ -43,18 +45,22 @@ export class MultiplexPool implements ConnectionPool {
   #dialWaiters: PoolWaiter[] | undefined;
   #closed = false;
   readonly #codecOptions: CodecOptions;
+  readonly #clock: Clock;
   readonly #keepalive = new Map<UpstreamConnection, KeepaliveState>();
   /** Heartbeats sent / answered / failed, and connections closed by keepalive, over the pool's life. */
   readonly keepaliveStats = { sent: 0, succeeded: 0, failed: 0, closed: 0 };
 
   constructor(options: MultiplexPoolOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     const ka = options.keepalive;
     // The codec times heartbeats out too (bolt's heartbeat_timeout_ms): make it agree with ours.
-    this.#codecOptions = ka === undefined ? options.codecOptions : {
+    let codecOptions = ka === undefined ? options.codecOptions : {
       ...options.codecOptions,
       extend: { ...options.codecOptions.extend, heartbeat_timeout_ms: ka.timeoutMs },
     };
+    if (options.clock !== undefined) codecOptions = { ...codecOptions, clock: options.clock };
+    this.#codecOptions = codecOptions;
   }
 
   get connections(): number {
@@ -116,11 +122,12 @@ export class MultiplexPool implements ConnectionPool {
 
   async #dial(): Promise<UpstreamConnection> {
     const o = this.#o;
+    const clock = this.#clock;
     const ka: KeepaliveState | undefined = o.keepalive === undefined || o.keepalive.intervalMs <= 0
       ? undefined
-      : { lastRead: performance.now(), failures: 0, pending: false, timer: undefined };
+      : { lastRead: clock.now(), failures: 0, pending: false, timer: undefined };
     const onBytesRead = ka === undefined ? o.hooks.onBytesRead : (n: number) => {
-      ka.lastRead = performance.now();
+      ka.lastRead = clock.now();
       o.hooks.onBytesRead(n);
     };
     const conn = await dialPooled(o, this.#codecOptions, (c) => this.#remove(c), onBytesRead);
@@ -148,14 +155,14 @@ export class MultiplexPool implements ConnectionPool {
   #stopKeepalive(conn: UpstreamConnection): void {
     const ka = this.#keepalive.get(conn);
     if (ka === undefined) return;
-    clearTimeout(ka.timer);
+    this.#clock.clearTimeout(ka.timer);
     ka.timer = undefined;
     this.#keepalive.delete(conn);
   }
 
   #armKeepalive(conn: UpstreamConnection, ka: KeepaliveState, delayMs: number): void {
-    clearTimeout(ka.timer);
-    ka.timer = setTimeout(() => this.#onKeepaliveTick(conn, ka), Math.max(1, delayMs));
+    this.#clock.clearTimeout(ka.timer);
+    ka.timer = this.#clock.setTimeout(() => this.#onKeepaliveTick(conn, ka), Math.max(1, delayMs));
   }
 
   /**
@@ -166,7 +173,7 @@ export class MultiplexPool implements ConnectionPool {
     ka.timer = undefined;
     if (!this.#keepalive.has(conn) || conn.io.closed) return;
     const interval = this.#o.keepalive!.intervalMs;
-    const idleFor = performance.now() - ka.lastRead;
+    const idleFor = this.#clock.now() - ka.lastRead;
     if (idleFor < interval) return this.#armKeepalive(conn, ka, interval - idleFor);
     if (!ka.pending) this.#sendHeartbeat(conn, ka);
     this.#armKeepalive(conn, ka, interval);
@@ -181,7 +188,7 @@ export class MultiplexPool implements ConnectionPool {
     const settle = (ok: boolean) => {
       if (settled) return;
       settled = true;
-      clearTimeout(guard);
+      this.#clock.clearTimeout(guard);
       ka.pending = false;
       if (ok) {
         ka.failures = 0;
@@ -203,7 +210,7 @@ export class MultiplexPool implements ConnectionPool {
     ka.pending = true;
     this.keepaliveStats.sent++;
     // Our own deadline, whatever the codec does with its own: forget the id and count a failure.
-    guard = setTimeout(() => {
+    guard = this.#clock.setTimeout(() => {
       if (settled) return;
       stream.reset(new ProxyError("timeout", "upstream", "keepalive heartbeat timed out"));
       settle(false);

@@ -1,101 +1,15 @@
 /**
- * MultiplexPool keepalive against a real socket: a Deno.listen bolt peer that answers heartbeats (or not).
+ * MultiplexPool keepalive against a real socket (a bolt peer on 127.0.0.1 that answers heartbeats or not),
+ * with fake time: the test moves the clock, then waits for what that causes to show up on the socket.
  */
 import { assert, assertEquals } from "../../../tests/_assert.ts";
+import { startLoopbackServer } from "../../../tests/_peers/loopback_server.ts";
 import { defaultCodecOptions, getCodec } from "../../codec/mod.ts";
+import { FakeClock } from "../../core/mod.ts";
 import { type KeepaliveOptions, MultiplexPool } from "./multiplex_pool.ts";
 import type { PoolHooks } from "./types.ts";
 import type { UpstreamConnection } from "./dial.ts";
 import { ProxyError } from "../../core/mod.ts";
-
-/** A bolt v1 peer: decides per heartbeat (1-based count) whether to answer; counts EOFs. */
-function startPeer(answer: (n: number) => boolean) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const state = { heartbeats: 0, answered: 0, accepted: 0, closedByClient: 0 };
-  const conns = new Set<Deno.Conn>();
-  const tasks: Promise<void>[] = [];
-  const serve = async (conn: Deno.Conn) => {
-    let buf = new Uint8Array(0);
-    const chunk = new Uint8Array(4096);
-    try {
-      for (;;) {
-        const n = await conn.read(chunk);
-        if (n === null) {
-          state.closedByClient++;
-          break;
-        }
-        const next = new Uint8Array(buf.length + n);
-        next.set(buf);
-        next.set(chunk.subarray(0, n), buf.length);
-        buf = next;
-        // Requests are 22-byte headers + lengths (heartbeats have none).
-        while (buf.length >= 22) {
-          const dv = new DataView(buf.buffer, buf.byteOffset);
-          const len = 22 + dv.getUint16(14) + dv.getUint16(16) + dv.getUint32(18);
-          if (buf.length < len) break;
-          const cmd = dv.getUint16(2);
-          const id = dv.getUint32(5);
-          buf = buf.slice(len);
-          if (cmd !== 0) continue;
-          state.heartbeats++;
-          if (!answer(state.heartbeats)) continue;
-          state.answered++;
-          const res = new Uint8Array(20);
-          const rv = new DataView(res.buffer);
-          res[0] = 1; // proto
-          res[1] = 0; // response
-          rv.setUint16(2, 0); // heartbeat
-          res[4] = 1;
-          rv.setUint32(5, id);
-          res[9] = 1;
-          rv.setUint16(10, 0); // SUCCESS
-          await conn.write(res);
-        }
-      }
-    } catch {
-      // closed
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // closed
-      }
-    }
-  };
-  const accepting = (async () => {
-    try {
-      for await (const c of listener) {
-        state.accepted++;
-        conns.add(c);
-        tasks.push(serve(c));
-      }
-    } catch {
-      // closed
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    state,
-    async stop() {
-      listener.close();
-      for (const c of conns) c.close();
-      await accepting;
-      await Promise.all(tasks);
-    },
-  };
-}
-
-const hooks: PoolHooks = {
-  canOpenConnection: () => true,
-  canQueue: () => true,
-  onConnectionOpened: () => {},
-  onConnectionClosed: () => {},
-  onConnectFailure: () => {},
-  onPendingChange: () => {},
-  onBytesRead: () => {},
-  onWriteOverflow: () => {},
-};
 
 /** The pool's waiter callbacks as a promise. */
 function acquire(p: MultiplexPool): Promise<UpstreamConnection> {
@@ -106,8 +20,118 @@ function acquire(p: MultiplexPool): Promise<UpstreamConnection> {
   });
 }
 
-function pool(port: number, keepalive: KeepaliveOptions | undefined): MultiplexPool {
-  return new MultiplexPool({
+/**
+ * Lets a test wait for a condition that only changes on some event (bytes at the peer, a read in the pool):
+ * `until()` re-checks it on every `notify()`. The real-time bound only turns a hang into a failure.
+ */
+class Events {
+  readonly #waiters = new Set<() => void>();
+
+  notify(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+
+  until(cond: () => boolean, what: string): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const bound = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`gave up waiting for ${what}`));
+      }, 10_000);
+      const check = () => {
+        if (!cond()) return;
+        clearTimeout(bound);
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+    });
+  }
+}
+
+/** A bolt v1 heartbeat response (20-byte response header, no body) for request `id`. */
+function heartbeatAnswer(id: number): Uint8Array {
+  const res = new Uint8Array(20);
+  const rv = new DataView(res.buffer);
+  res[0] = 1; // proto
+  res[1] = 0; // response
+  rv.setUint16(2, 0); // heartbeat
+  res[4] = 1;
+  rv.setUint32(5, id);
+  res[9] = 1;
+  rv.setUint16(10, 0); // SUCCESS
+  return res;
+}
+
+/** A bolt v1 peer: decides per heartbeat (1-based count) whether to answer; every change notifies `events`. */
+function startPeer(answer: (n: number) => boolean) {
+  const state = { heartbeats: 0, answered: 0, accepted: 0, closedByClient: 0 };
+  const events = new Events();
+  let last: Deno.Conn | undefined;
+  const server = startLoopbackServer(async (conn) => {
+    last = conn;
+    state.accepted++;
+    events.notify();
+    let buf = new Uint8Array(0);
+    const chunk = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(chunk);
+      if (n === null) {
+        state.closedByClient++;
+        events.notify();
+        return;
+      }
+      const next = new Uint8Array(buf.length + n);
+      next.set(buf);
+      next.set(chunk.subarray(0, n), buf.length);
+      buf = next;
+      // Requests are 22-byte headers + lengths (heartbeats have none).
+      while (buf.length >= 22) {
+        const dv = new DataView(buf.buffer, buf.byteOffset);
+        const len = 22 + dv.getUint16(14) + dv.getUint16(16) + dv.getUint32(18);
+        if (buf.length < len) break;
+        const cmd = dv.getUint16(2);
+        const id = dv.getUint32(5);
+        buf = buf.slice(len);
+        if (cmd !== 0) continue;
+        state.heartbeats++;
+        events.notify();
+        if (!answer(state.heartbeats)) continue;
+        state.answered++;
+        await conn.write(heartbeatAnswer(id));
+      }
+    }
+  });
+  return {
+    port: server.port,
+    state,
+    events,
+    /** Writes to the most recently accepted connection. */
+    send: (bytes: Uint8Array) => last!.write(bytes),
+    stop: () => server.stop(),
+  };
+}
+
+/** A pool on `clock` whose reads (once the codec has consumed them) and connection closes notify `events`. */
+function pool(port: number, keepalive: KeepaliveOptions | undefined, clock: FakeClock) {
+  const events = new Events();
+  const state = { reads: 0 };
+  const hooks: PoolHooks = {
+    canOpenConnection: () => true,
+    canQueue: () => true,
+    onConnectionOpened: () => {},
+    onConnectionClosed: () => events.notify(),
+    onConnectFailure: () => {},
+    onPendingChange: () => {},
+    // Called just before the codec is fed the bytes: notify after it.
+    onBytesRead: () =>
+      queueMicrotask(() => {
+        state.reads++;
+        events.notify();
+      }),
+    onWriteOverflow: () => {},
+  };
+  const p = new MultiplexPool({
     hostname: "127.0.0.1",
     port,
     codec: getCodec("bolt")!,
@@ -119,34 +143,48 @@ function pool(port: number, keepalive: KeepaliveOptions | undefined): MultiplexP
     hooks,
     connectionsPerHost: 1,
     keepalive,
+    clock,
   });
+  return { p, events, state };
 }
 
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  return cond();
+/** Moves `clock` forward to the absolute time `t`. */
+function advanceTo(clock: FakeClock, t: number): void {
+  clock.tick(t - clock.now());
 }
 
 Deno.test("keepalive: a peer that stops answering heartbeats is closed after max_failures", async () => {
   const peer = startPeer(() => false);
-  const p = pool(peer.port, { intervalMs: 100, timeoutMs: 50, maxFailures: 3 });
+  const clock = new FakeClock();
+  const { p } = pool(peer.port, { intervalMs: 100, timeoutMs: 50, maxFailures: 3 }, clock);
   try {
     const conn = await acquire(p);
     p.release(conn);
-    const t0 = Date.now();
-    assert(await until(() => peer.state.closedByClient === 1, 3000), "connection not closed by keepalive");
-    const took = Date.now() - t0;
-    // 3 heartbeats at ~100, ~200, ~300 ms, the third fails at ~350 ms.
-    assert(took >= 250 && took < 1500, `closed after ${took}ms`);
-    assertEquals(peer.state.heartbeats, 3);
+    for (let n = 1; n <= 3; n++) {
+      // Heartbeat n goes out when the connection has read nothing for a whole interval ...
+      advanceTo(clock, 100 * n - 1);
+      assertEquals(p.keepaliveStats.sent, n - 1, `heartbeat ${n} before the interval`);
+      advanceTo(clock, 100 * n);
+      assertEquals(p.keepaliveStats.sent, n);
+      // The codec's own heartbeat deadline runs on the pool's clock too, or it would fire in real time.
+      assertEquals(clock.pending, 3, "keepalive timer, the pool's heartbeat guard, the codec's deadline");
+      await peer.events.until(() => peer.state.heartbeats === n, `heartbeat ${n} at the peer`);
+      // ... and fails when its timeout passes unanswered.
+      advanceTo(clock, 100 * n + 49);
+      assertEquals(p.keepaliveStats.failed, n - 1, `heartbeat ${n} failed before its timeout`);
+      assertEquals(p.keepaliveStats.closed, 0);
+      advanceTo(clock, 100 * n + 50);
+      assertEquals(p.keepaliveStats.failed, n);
+    }
     assertEquals(p.keepaliveStats, { sent: 3, succeeded: 0, failed: 3, closed: 1 });
-    assert(await until(() => p.connections === 0, 1000), "pool still holds the dead connection");
+    assertEquals(p.connections, 0, "the pool dropped the dead connection");
     assert(conn.io.closed);
+    assertEquals(clock.pending, 0, "no keepalive or heartbeat timer left behind");
+    await peer.events.until(() => peer.state.closedByClient === 1, "the peer to see the close");
     // The next request dials a fresh connection.
     const again = await acquire(p);
     assert(again !== conn);
-    assertEquals(peer.state.accepted, 2);
+    await peer.events.until(() => peer.state.accepted === 2, "a second connection at the peer");
     p.release(again);
   } finally {
     p.close();
@@ -157,15 +195,25 @@ Deno.test("keepalive: a peer that stops answering heartbeats is closed after max
 Deno.test("keepalive: a peer that answers keeps its connection; successes reset the failure count", async () => {
   // Every other heartbeat unanswered: never two failures in a row.
   const peer = startPeer((n) => n % 2 === 0);
-  const p = pool(peer.port, { intervalMs: 60, timeoutMs: 30, maxFailures: 2 });
+  const clock = new FakeClock();
+  const { p, events } = pool(peer.port, { intervalMs: 60, timeoutMs: 30, maxFailures: 2 }, clock);
   try {
     const conn = await acquire(p);
     p.release(conn);
-    assert(await until(() => peer.state.heartbeats >= 8, 3000), `only ${peer.state.heartbeats} heartbeats`);
+    for (let n = 1; n <= 8; n++) {
+      advanceTo(clock, 60 * n);
+      assertEquals(p.keepaliveStats.sent, n);
+      await peer.events.until(() => peer.state.heartbeats === n, `heartbeat ${n} at the peer`);
+      if (n % 2 === 0) {
+        await events.until(() => p.keepaliveStats.succeeded === n / 2, `the answer to heartbeat ${n}`);
+      } else {
+        advanceTo(clock, 60 * n + 30);
+        assertEquals(p.keepaliveStats.failed, (n + 1) / 2);
+      }
+    }
+    assertEquals(p.keepaliveStats, { sent: 8, succeeded: 4, failed: 4, closed: 0 });
     assertEquals(peer.state.closedByClient, 0);
     assert(!conn.io.closed);
-    assert(p.keepaliveStats.succeeded >= 3 && p.keepaliveStats.failed >= 3, JSON.stringify(p.keepaliveStats));
-    assertEquals(p.keepaliveStats.closed, 0);
     assertEquals(await acquire(p), conn, "the kept connection is reused");
     p.release(conn);
   } finally {
@@ -176,26 +224,56 @@ Deno.test("keepalive: a peer that answers keeps its connection; successes reset 
 
 Deno.test("keepalive: one heartbeat per idle interval, and none when keepalive is off", async () => {
   const peer = startPeer(() => true);
-  const off = pool(peer.port, undefined);
-  const on = pool(peer.port, { intervalMs: 100, timeoutMs: 50, maxFailures: 3 });
+  const offClock = new FakeClock();
+  const onClock = new FakeClock();
+  const off = pool(peer.port, undefined, offClock).p;
+  const { p: on, events } = pool(peer.port, { intervalMs: 100, timeoutMs: 50, maxFailures: 3 }, onClock);
   try {
     const a = await acquire(off);
     off.release(a);
-    await new Promise((r) => setTimeout(r, 350));
-    assertEquals(peer.state.heartbeats, 0, "no keepalive configured → no heartbeats");
+    assertEquals(offClock.pending, 0, "no keepalive configured → no timer");
+    offClock.tick(10_000);
+    assertEquals(off.keepaliveStats.sent, 0);
 
     const b = await acquire(on);
     on.release(b);
-    assert(await until(() => peer.state.heartbeats >= 1, 1000));
-    // ~one heartbeat per interval after the last answer: about 3 in 350ms, never a flood.
-    const before = peer.state.heartbeats;
-    await new Promise((r) => setTimeout(r, 350));
-    const sent = peer.state.heartbeats - before;
-    assert(sent >= 2 && sent <= 4, `${sent} heartbeats in 350ms at a 100ms interval`);
+    assertEquals(onClock.pending, 1, "one keepalive timer per connection");
+    for (let n = 1; n <= 4; n++) {
+      advanceTo(onClock, 100 * n - 1);
+      assertEquals(on.keepaliveStats.sent, n - 1, `heartbeat ${n} early`);
+      advanceTo(onClock, 100 * n);
+      assertEquals(on.keepaliveStats.sent, n);
+      await events.until(() => on.keepaliveStats.succeeded === n, `the answer to heartbeat ${n}`);
+    }
     assertEquals(on.keepaliveStats.failed, 0);
+    // Every heartbeat the peer saw came from the pool with keepalive on.
+    assertEquals(peer.state.heartbeats, 4);
   } finally {
     off.close();
     on.close();
+    await peer.stop();
+  }
+});
+
+Deno.test("keepalive: bytes read from the peer postpone the next heartbeat", async () => {
+  const peer = startPeer(() => true);
+  const clock = new FakeClock();
+  const { p, events, state } = pool(peer.port, { intervalMs: 100, timeoutMs: 50, maxFailures: 3 }, clock);
+  try {
+    const conn = await acquire(p);
+    p.release(conn);
+    await peer.events.until(() => peer.state.accepted === 1, "the connection at the peer");
+    advanceTo(clock, 40);
+    // Any frame counts as activity; a stray response is counted and dropped by the codec.
+    await peer.send(heartbeatAnswer(999));
+    await events.until(() => state.reads === 1, "the stray frame read by the pool");
+    advanceTo(clock, 139); // the timer set for 100 finds the connection idle for only 60 ms
+    assertEquals(p.keepaliveStats.sent, 0, "a heartbeat despite a read 99 ms ago");
+    advanceTo(clock, 140);
+    assertEquals(p.keepaliveStats.sent, 1);
+    await peer.events.until(() => peer.state.heartbeats === 1, "the heartbeat at the peer");
+  } finally {
+    p.close();
     await peer.stop();
   }
 });
