@@ -512,6 +512,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       this.#reader.stop();
       p.then(this.#closeNow, this.#closeNow);
       this.#markClosed();
+      this.#stream = null; // nothing more happens on this connection: no stream is active
       return p;
     }
     if (!this.#reqDone) {
