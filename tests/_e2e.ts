@@ -18,6 +18,13 @@ export const MAIN = `${ROOT}main.ts`;
 export const DEAD_PORT = 2;
 export const DEAD_HOST = `127.0.0.1:${DEAD_PORT}`;
 
+/**
+ * A loopback address no test binds but the one that asks for it (everything else uses 127.0.0.1). A peer
+ * that must come back on the same port after being stopped listens here: no other test's port-0 bind
+ * can take that port while it is down.
+ */
+export const PRIVATE_LOOPBACK = "127.0.0.2";
+
 /** Where a running meshctl is bound, as its `--address-file` says. */
 export interface BoundAddresses {
   /** "127.0.0.1:port" */

@@ -3,7 +3,7 @@
  * servers, plus raw sockets for golden vectors, garbage, statuses and oneway. Everything on 127.0.0.1.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { adminStats, type Meshctl, startMeshctl } from "./_e2e.ts";
+import { adminStats, type Meshctl, PRIVATE_LOOPBACK, startMeshctl } from "./_e2e.ts";
 import {
   boltClient,
   type BoltServerPeer,
@@ -295,8 +295,16 @@ Deno.test("bolt: client heartbeats are answered by meshctl and never forwarded",
   }
 });
 
-Deno.test("bolt: a server dying mid-call fails the call promptly and the pool recovers", opts, async () => {
-  let server: BoltServerPeer = await startBoltServer();
+Deno.test("bolt: a server dying mid-call fails the call promptly and the pool recovers", {
+  ...opts,
+  // TODO(issue 7 item 1): meshctl sends the crash call twice: the keep-alive race retry (proxy_stream.ts,
+  // meant for an HTTP/1 connection the upstream closed just as it was reused) also fires on the
+  // multiplexed bolt pool, where the server may have started the call. Un-ignore once that is fixed.
+  ignore: true,
+}, async () => {
+  // The server comes back on the same port below: on a loopback address of its own, no test running in
+  // parallel can bind that port while it is down.
+  let server: BoltServerPeer = await startBoltServer({ hostname: PRIVATE_LOOPBACK });
   const port = server.port;
   try {
     await withMesh(
@@ -320,6 +328,8 @@ Deno.test("bolt: a server dying mid-call fails the call promptly and the pool re
           assert(Date.now() - t0 < 2000, `error took ${Date.now() - t0}ms`);
           // The server is still listening: the next call dials a new upstream connection.
           assertEquals(await client.plus(2, 2), 4);
+          // A call the server may have started must not be sent again (it may not be idempotent).
+          assertEquals(server.callsOf("crash"), 1, "the crash call reached the server exactly once");
 
           // Server gone: prompt error (connect refused), not a hang.
           await server.stop();
@@ -331,7 +341,7 @@ Deno.test("bolt: a server dying mid-call fails the call promptly and the pool re
           assert(Date.now() - t0 < 2000, `error took ${Date.now() - t0}ms`);
 
           // Back on the same port: calls succeed again (bounded wait).
-          server = await startBoltServer({ port });
+          server = await startBoltServer({ port, hostname: PRIVATE_LOOPBACK });
           let ok: unknown;
           for (let i = 0; i < 20 && ok !== 8; i++) {
             ok = await client.plus(4, 4).catch((e: Error) => e);
