@@ -7,6 +7,7 @@
  *   `whoami()` → the server's name; `crash()` destroys every connection of the server mid-call
  *   (the caller sees the connection close, never a response); `fail(msg)` throws (bolt status 1).
  * - `com.nodejs.test.EchoService:1.0`: `echo(s)` → s.
+ * - each of `BoltServerOptions.whoamiServices` (at version 1.0): `whoami()` → the server's name.
  * @module
  */
 import { createRequire } from "node:module";
@@ -202,6 +203,8 @@ export interface BoltServerOptions {
   hostname?: string;
   /** What whoami() returns; defaults to "server-<port>". */
   name?: string;
+  /** More interface names to serve (version 1.0), each with just `whoami()`: for routing by service. */
+  whoamiServices?: string[];
 }
 
 /** Starts a sofa-rpc-node bolt server on 127.0.0.1 (or `hostname`) with the test services. */
@@ -262,6 +265,14 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
       return await Promise.resolve(s);
     },
   });
+  for (const interfaceName of options.whoamiServices ?? []) {
+    server.addService({ interfaceName, version: "1.0" }, {
+      async whoami() {
+        count("whoami");
+        return await Promise.resolve(name);
+      },
+    });
+  }
   await server.start();
   const port = server.publishPort;
   if (!name) name = `server-${port}`;
