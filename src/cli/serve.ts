@@ -24,9 +24,9 @@ Options:
                         graceful_timeout, 30s)
   --address-file PATH   once every listener and the admin API are bound, write where they are bound
                         as JSON: {"admin": "127.0.0.1:34901", "listeners": {"<name>": "127.0.0.1:2045"}}.
-                        Rewritten after every SIGHUP reload. Written atomically (a temporary file in the
-                        same directory, then renamed), so a reader never sees half a file; left in place
-                        on exit. Failing to write it at startup is fatal (exit 1).
+                        Rewritten after every accepted SIGHUP reload. Written atomically (a temporary
+                        file in the same directory, then renamed), so a reader never sees half a file;
+                        left in place on exit. Failing to write it at startup is fatal (exit 1).
   -h, --help            show this help`;
 
 export default async function run(args: string[]): Promise<number> {
