@@ -9,48 +9,82 @@ export { ROOT, RUN_FLAGS } from "./_util.ts";
 export { runMeshctl as runCli } from "./_util.ts";
 export const MAIN = `${ROOT}main.ts`;
 
-/** A free TCP port on 127.0.0.1 (bound and released; fine for tests). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/**
+ * An address that refuses every connection (a "dead" upstream or admin API). Ports below 1024 are
+ * privileged: the OS never hands them out for port 0 and no test binds one, so nothing can start
+ * listening there by accident, unlike a port that was merely free a moment ago. (Not port 1: fetch, and
+ * so `meshctl stats`, refuses to dial it.)
+ */
+export const DEAD_PORT = 2;
+export const DEAD_HOST = `127.0.0.1:${DEAD_PORT}`;
+
+/**
+ * A loopback address no test binds but the one that asks for it (everything else uses 127.0.0.1). A peer
+ * that must come back on the same port after being stopped listens here: no other test's port-0 bind
+ * can take that port while it is down.
+ */
+export const PRIVATE_LOOPBACK = "127.0.0.2";
+
+/** Where a running meshctl is bound, as its `--address-file` says. */
+export interface BoundAddresses {
+  /** "127.0.0.1:port" */
+  readonly admin: string;
+  /** Listener name → "127.0.0.1:port". */
+  readonly listeners: Readonly<Record<string, string>>;
 }
 
 export interface Meshctl {
   readonly adminPort: number;
+  /** Listener name → bound "host:port", as of the last read of the address file. */
+  readonly listeners: Readonly<Record<string, string>>;
+  /** The port listener `name` is bound to (as of the last read); throws when there is no such listener. */
+  port(name: string): number;
+  /** Reads the address file again (meshctl rewrites it after each reload) and updates `listeners`. */
+  readAddresses(): Promise<BoundAddresses>;
   readonly configPath: string;
-  /** Everything meshctl wrote to stderr so far. */
+  /** Everything meshctl wrote to stdout and stderr so far. */
   logs(): string;
   /** SIGTERM and wait; returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
   readonly process: Deno.ChildProcess;
 }
 
+const START_TIMEOUT_MS = 15_000;
+
 /**
- * Starts `meshctl serve` on a config (object → YAML file, or a path) and waits until the admin
- * server says ready. The admin address is set to a free port unless the config names one.
+ * Starts `meshctl serve --address-file` on a config (object → YAML file, or a path) and waits until it
+ * has written the file, i.e. every listener and the admin API are bound. Give listeners `127.0.0.1:0`;
+ * an object config without `admin` gets an admin API on port 0. Fails with meshctl's logs when it exits
+ * first or is not up in 15s.
  */
 export async function startMeshctl(
   config: Record<string, unknown> | string,
-  opts: { env?: Record<string, string>; args?: string[]; adminPort?: number } = {},
+  opts: { env?: Record<string, string>; args?: string[] } = {},
 ): Promise<Meshctl> {
+  const dir = await Deno.makeTempDir({ prefix: "meshctl-e2e-" });
+  const addressFile = `${dir}/addresses.json`;
   let configPath: string;
-  let adminPort: number;
   if (typeof config === "string") {
     configPath = config;
-    adminPort = opts.adminPort ?? 34901;
   } else {
-    adminPort = freePort();
     const withAdmin = {
-      admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
+      admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
       ...config,
     };
-    configPath = await Deno.makeTempFile({ prefix: "meshctl-e2e-", suffix: ".yaml" });
+    configPath = `${dir}/config.yaml`;
     await Deno.writeTextFile(configPath, stringify(withAdmin));
   }
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_FLAGS, MAIN, "serve", ...(opts.args ?? []), configPath],
+    args: [
+      "run",
+      ...RUN_FLAGS,
+      MAIN,
+      "serve",
+      "--address-file",
+      addressFile,
+      ...(opts.args ?? []),
+      configPath,
+    ],
     env: { NO_COLOR: "1", ...(opts.env ?? {}) },
     stdout: "piped",
     stderr: "piped",
@@ -67,31 +101,60 @@ export async function startMeshctl(
     exited = true;
     return s;
   });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (exited) {
-      await pumps;
-      throw new Error(`meshctl exited before becoming ready:\n${logs}`);
-    }
+  const fail = async (why: string): Promise<never> => {
+    if (!exited) child.kill("SIGKILL");
+    await status;
+    await pumps;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw new Error(`meshctl ${why}:\n${logs}`);
+  };
+
+  const readAddressFile = async (): Promise<BoundAddresses | undefined> => {
     try {
-      const r = await fetch(`http://127.0.0.1:${adminPort}/ready`);
-      await r.body?.cancel();
-      if (r.status === 200) break;
-    } catch {
-      // not up yet
+      return JSON.parse(await Deno.readTextFile(addressFile)) as BoundAddresses;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e; // renamed into place whole, so never half a file
     }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await status;
-      await pumps;
-      throw new Error(`meshctl did not become ready in 15s:\n${logs}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let addresses: BoundAddresses | undefined;
+  while ((addresses = await readAddressFile()) === undefined) {
+    if (exited) return await fail("exited before binding its listeners");
+    if (Date.now() > deadline) return await fail(`did not bind its listeners in ${START_TIMEOUT_MS / 1000}s`);
+    await new Promise((r) => setTimeout(r, 20));
   }
+  const adminPort = portOf(addresses.admin);
+  // The file is written once everything is bound and ready; this only confirms it.
+  let ready: number | string;
+  try {
+    const r = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+    await r.body?.cancel();
+    ready = r.status;
+  } catch (e) {
+    ready = (e as Error).message;
+  }
+  if (ready !== 200) return await fail(`wrote its address file but /ready answered ${ready}`);
+
+  let current = addresses;
   return {
     adminPort,
     configPath,
     process: child,
+    get listeners() {
+      return current.listeners;
+    },
+    port(name: string) {
+      const address = current.listeners[name];
+      if (address === undefined) {
+        throw new Error(`no listener "${name}" in the address file: ${JSON.stringify(current.listeners)}`);
+      }
+      return portOf(address);
+    },
+    async readAddresses() {
+      current = (await readAddressFile()) ?? current;
+      return current;
+    },
     logs: () => logs,
     async stop(signal: Deno.Signal = "SIGTERM") {
       if (!exited) {
@@ -111,10 +174,15 @@ export async function startMeshctl(
       const s = await status;
       clearTimeout(killer);
       await pumps;
-      if (typeof config !== "string") await Deno.remove(configPath).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
       return s.code;
     },
   };
+}
+
+/** The port of "host:port" or "[v6]:port". */
+export function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(":") + 1));
 }
 
 export interface Origin {
@@ -199,9 +267,10 @@ export async function curl(args: string[]): Promise<{ code: number; stdout: stri
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** A minimal proxy config: one HTTP listener routing everything to one cluster. */
+/** A minimal proxy config: one HTTP listener "ingress" routing everything to one cluster. */
 export function httpProxyConfig(opts: {
-  listenPort: number;
+  /** Default `127.0.0.1:0`: the harness learns the bound port (`mesh.port("ingress")`). */
+  listenAddress?: string;
   hosts: string[];
   routes?: unknown[];
   lbType?: string;
@@ -222,7 +291,7 @@ export function httpProxyConfig(opts: {
       }],
       listeners: [{
         name: "ingress",
-        address: `127.0.0.1:${opts.listenPort}`,
+        address: opts.listenAddress ?? "127.0.0.1:0",
         bind_port: true,
         filter_chains: [{
           filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }],

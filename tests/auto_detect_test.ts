@@ -4,7 +4,7 @@
  * `fallback_for_unknown_protocol`; and a plain `tcp_proxy` listener relays both ways with an idle timeout.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { adminStats, curl, freePort, type Meshctl, startMeshctl, startOrigin } from "./_e2e.ts";
+import { adminStats, curl, type Meshctl, startMeshctl, startOrigin } from "./_e2e.ts";
 import { boltClient, encodeRequestFrame, int, startBoltServer, TEST_SERVICE } from "./_peers/bolt_peers.ts";
 import {
   connectLocal,
@@ -36,13 +36,14 @@ const TLS_HELLO = new Uint8Array([
   0x11,
 ]);
 
+/** Where each listener of `config()` is bound (all on 127.0.0.1:0). */
 interface Ports {
   auto: number;
   fallback: number;
   tcp: number;
 }
 
-function config(ports: Ports, web: string, rpc: string, echo: string): Record<string, unknown> {
+function config(web: string, rpc: string, echo: string): Record<string, unknown> {
   const proxy = (extra: Record<string, unknown>) => ({
     type: "proxy",
     config: { downstream_protocol: "Auto", router_config_name: "mixed", ...extra },
@@ -72,13 +73,13 @@ function config(ports: Ports, web: string, rpc: string, echo: string): Record<st
       listeners: [
         {
           name: "auto",
-          address: `127.0.0.1:${ports.auto}`,
+          address: "127.0.0.1:0",
           bind_port: true,
           filter_chains: [{ filters: [proxy({})] }],
         },
         {
           name: "auto_fallback",
-          address: `127.0.0.1:${ports.fallback}`,
+          address: "127.0.0.1:0",
           bind_port: true,
           filter_chains: [{
             filters: [
@@ -89,7 +90,7 @@ function config(ports: Ports, web: string, rpc: string, echo: string): Record<st
         },
         {
           name: "tcp_only",
-          address: `127.0.0.1:${ports.tcp}`,
+          address: "127.0.0.1:0",
           bind_port: true,
           filter_chains: [{
             filters: [{ type: "tcp_proxy", config: { cluster: "echo", idle_timeout: "600ms" } }],
@@ -117,10 +118,14 @@ async function withSetup(
   const origin = startOrigin((req) => new Response(`web ${new URL(req.url).pathname}`));
   const bolt = await startBoltServer();
   const echo = startEchoServer();
-  const ports: Ports = { auto: freePort(), fallback: freePort(), tcp: freePort() };
   try {
-    const mesh = await startMeshctl(config(ports, origin.address, bolt.address, echo.address));
+    const mesh = await startMeshctl(config(origin.address, bolt.address, echo.address));
     try {
+      const ports: Ports = {
+        auto: mesh.port("auto"),
+        fallback: mesh.port("auto_fallback"),
+        tcp: mesh.port("tcp_only"),
+      };
       await fn(ports, mesh, { bolt });
     } finally {
       const code = await mesh.stop();

@@ -3,7 +3,7 @@
  * servers, plus raw sockets for golden vectors, garbage, statuses and oneway. Everything on 127.0.0.1.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { adminStats, freePort, type Meshctl, startMeshctl } from "./_e2e.ts";
+import { adminStats, type Meshctl, PRIVATE_LOOPBACK, startMeshctl } from "./_e2e.ts";
 import {
   boltClient,
   type BoltServerPeer,
@@ -36,8 +36,10 @@ const opts = { sanitizeOps: false, sanitizeResources: false }; // child processe
 const TEST_SIG = `${TEST_SERVICE}:1.0`;
 const ECHO_SIG = `${ECHO_SERVICE}:1.0`;
 
+/** The one listener of `boltConfig()`, on 127.0.0.1:0. */
+const LISTENER = "bolt_in";
+
 interface BoltSetup {
-  listenPort: number;
   /** downstream_protocol (default bolt). */
   protocol?: string;
   extendConfig?: Record<string, unknown>;
@@ -55,8 +57,8 @@ function boltConfig(s: BoltSetup): Record<string, unknown> {
         virtual_hosts: [{ name: "rpc", domains: ["*"], routers: s.routes }],
       }],
       listeners: [{
-        name: "bolt_in",
-        address: `127.0.0.1:${s.listenPort}`,
+        name: LISTENER,
+        address: "127.0.0.1:0",
         bind_port: true,
         filter_chains: [{
           filters: [{
@@ -89,10 +91,14 @@ function serviceRoute(service: string, cluster: string, extra: Record<string, un
   };
 }
 
-async function withMesh(setup: BoltSetup, fn: (mesh: Meshctl) => Promise<void>): Promise<void> {
+/** Runs `fn` with a meshctl on `setup` and the port its bolt listener is bound to. */
+async function withMesh(
+  setup: BoltSetup,
+  fn: (mesh: Meshctl, listenPort: number) => Promise<void>,
+): Promise<void> {
   const mesh = await startMeshctl(boltConfig(setup));
   try {
-    await fn(mesh);
+    await fn(mesh, mesh.port(LISTENER));
   } finally {
     const code = await mesh.stop();
     assertEquals(code, 0, `meshctl exited with ${code}:\n${mesh.logs()}`);
@@ -141,11 +147,10 @@ Deno.test(
   opts,
   async () => {
     const server = await startBoltServer();
-    const listenPort = freePort();
     try {
       await withMesh(
-        { listenPort, routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
-        async (mesh) => {
+        { routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
+        async (mesh, listenPort) => {
           const client = boltClient(`127.0.0.1:${listenPort}`);
           try {
             const started = Date.now();
@@ -182,13 +187,11 @@ Deno.test(
 Deno.test("bolt: services route to their own clusters by the service header", opts, async () => {
   const a = await startBoltServer({ name: "A" });
   const b = await startBoltServer({ name: "B" });
-  const listenPort = freePort();
   try {
     await withMesh({
-      listenPort,
       routes: [serviceRoute(TEST_SIG, "test_cluster"), serviceRoute(ECHO_SIG, "echo_cluster")],
       clusters: { test_cluster: [a.address], echo_cluster: [b.address] },
-    }, async () => {
+    }, async (_mesh, listenPort) => {
       const client = boltClient(`127.0.0.1:${listenPort}`);
       try {
         for (let i = 0; i < 20; i++) {
@@ -219,14 +222,12 @@ Deno.test(
         { protocol: "X", extendConfig: { sub_protocol: "boltv2" }, version: 2 },
       ];
       for (const c of cases) {
-        const listenPort = freePort();
         await withMesh({
-          listenPort,
           protocol: c.protocol,
           extendConfig: c.extendConfig,
           routes: [serviceRoute(TEST_SIG, "svc")],
           clusters: { svc: [server.address] },
-        }, async () => {
+        }, async (_mesh, listenPort) => {
           const client = boltClient(`127.0.0.1:${listenPort}`, { version: c.version });
           try {
             const results = await client.plusMany(200);
@@ -258,11 +259,10 @@ Deno.test(
 
 Deno.test("bolt: client heartbeats are answered by meshctl and never forwarded", opts, async () => {
   const server = await startBoltServer();
-  const listenPort = freePort();
   try {
     await withMesh(
-      { listenPort, routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
-      async (mesh) => {
+      { routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
+      async (mesh, listenPort) => {
         const client = boltClient(`127.0.0.1:${listenPort}`);
         try {
           assertEquals(await client.plus(1, 2), 3); // opens the connection (and the upstream one)
@@ -295,14 +295,17 @@ Deno.test("bolt: client heartbeats are answered by meshctl and never forwarded",
   }
 });
 
-Deno.test("bolt: a server dying mid-call fails the call promptly and the pool recovers", opts, async () => {
-  let server: BoltServerPeer = await startBoltServer();
+Deno.test("bolt: a server dying mid-call fails the call promptly and the pool recovers", {
+  ...opts,
+}, async () => {
+  // The server comes back on the same port below: on a loopback address of its own, no test running in
+  // parallel can bind that port while it is down.
+  let server: BoltServerPeer = await startBoltServer({ hostname: PRIVATE_LOOPBACK });
   const port = server.port;
-  const listenPort = freePort();
   try {
     await withMesh(
-      { listenPort, routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
-      async () => {
+      { routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
+      async (_mesh, listenPort) => {
         const client = boltClient(`127.0.0.1:${listenPort}`);
         try {
           assertEquals(await client.plus(1, 1), 2);
@@ -321,6 +324,8 @@ Deno.test("bolt: a server dying mid-call fails the call promptly and the pool re
           assert(Date.now() - t0 < 2000, `error took ${Date.now() - t0}ms`);
           // The server is still listening: the next call dials a new upstream connection.
           assertEquals(await client.plus(2, 2), 4);
+          // A call the server may have started must not be sent again (it may not be idempotent).
+          assertEquals(server.callsOf("crash"), 1, "the crash call reached the server exactly once");
 
           // Server gone: prompt error (connect refused), not a hang.
           await server.stop();
@@ -332,7 +337,7 @@ Deno.test("bolt: a server dying mid-call fails the call promptly and the pool re
           assert(Date.now() - t0 < 2000, `error took ${Date.now() - t0}ms`);
 
           // Back on the same port: calls succeed again (bounded wait).
-          server = await startBoltServer({ port });
+          server = await startBoltServer({ port, hostname: PRIVATE_LOOPBACK });
           let ok: unknown;
           for (let i = 0; i < 20 && ok !== 8; i++) {
             ok = await client.plus(4, 4).catch((e: Error) => e);
@@ -352,11 +357,10 @@ Deno.test("bolt: a server dying mid-call fails the call promptly and the pool re
 
 Deno.test("bolt: garbage closes only its own connection and counts a protocol error", opts, async () => {
   const server = await startBoltServer();
-  const listenPort = freePort();
   try {
     await withMesh(
-      { listenPort, routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
-      async (mesh) => {
+      { routes: [serviceRoute(TEST_SIG, "svc")], clusters: { svc: [server.address] } },
+      async (mesh, listenPort) => {
         const client = boltClient(`127.0.0.1:${listenPort}`);
         try {
           assertEquals(await client.plus(1, 1), 2);
@@ -398,13 +402,11 @@ Deno.test("bolt: garbage closes only its own connection and counts a protocol er
 
 Deno.test("bolt: local replies carry bolt statuses (NO_PROCESSOR, TIMEOUT)", opts, async () => {
   const server = await startBoltServer();
-  const listenPort = freePort();
   try {
     await withMesh({
-      listenPort,
       routes: [serviceRoute(TEST_SIG, "svc", { timeout: "200ms" })],
       clusters: { svc: [server.address] },
-    }, async (mesh) => {
+    }, async (mesh, listenPort) => {
       // No route: the captured request with its service header renamed (same length).
       const unknown = GOLDEN_REQUEST.slice();
       const sig = new TextEncoder().encode(TEST_SIG);
@@ -471,7 +473,6 @@ Deno.test("bolt: oneway requests reach the server and get no answer", opts, asyn
   // anyway: meshctl must swallow those answers. A raw upstream shows the type byte arrives intact.
   const server = await startBoltServer();
   const raw = startRawBoltResponder(() => undefined);
-  const listenPort = freePort();
   const oneway = (id: number, a: number) =>
     encodeRequestFrame({
       id,
@@ -483,10 +484,9 @@ Deno.test("bolt: oneway requests reach the server and get no answer", opts, asyn
     });
   try {
     await withMesh({
-      listenPort,
       routes: [serviceRoute(TEST_SIG, "svc"), serviceRoute(ECHO_SIG, "raw")],
       clusters: { svc: [server.address], raw: [raw.address] },
-    }, async (mesh) => {
+    }, async (mesh, listenPort) => {
       const conn = await connectLocal(listenPort);
       try {
         const reader = new FrameReader(conn);
@@ -542,11 +542,10 @@ Deno.test("bolt: oneway requests reach the server and get no answer", opts, asyn
 
 Deno.test("bolt: golden frames pass through byte for byte except the request id", opts, async () => {
   const upstream = startRawBoltResponder((frame) => withId(GOLDEN_RESPONSE, frameId(frame)));
-  const listenPort = freePort();
   try {
     await withMesh(
-      { listenPort, routes: [serviceRoute(TEST_SIG, "raw")], clusters: { raw: [upstream.address] } },
-      async () => {
+      { routes: [serviceRoute(TEST_SIG, "raw")], clusters: { raw: [upstream.address] } },
+      async (_mesh, listenPort) => {
         const conn = await connectLocal(listenPort);
         try {
           const reader = new FrameReader(conn);
@@ -585,14 +584,12 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
 
 Deno.test("bolt: with enable_bolt_goaway a drain sends GoAway to connected clients", opts, async () => {
   const upstream = startRawBoltResponder((frame) => withId(GOLDEN_RESPONSE, frameId(frame)));
-  const listenPort = freePort();
   const mesh = await startMeshctl(boltConfig({
-    listenPort,
     extendConfig: { enable_bolt_goaway: true },
     routes: [serviceRoute(TEST_SIG, "raw")],
     clusters: { raw: [upstream.address] },
   }));
-  const conn = await connectLocal(listenPort);
+  const conn = await connectLocal(mesh.port(LISTENER));
   try {
     const reader = new FrameReader(conn);
     await writeAll(conn, withId(GOLDEN_REQUEST, 7));

@@ -8,6 +8,7 @@ import type { AdminServer } from "../src/admin/mod.ts";
 import { StatsRegistry } from "../src/stats/mod.ts";
 import { parseStatsArgs, renderStatsTable } from "../src/cli/stats.ts";
 import { RUN_FLAGS } from "./_util.ts";
+import { DEAD_PORT } from "./_e2e.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -66,14 +67,6 @@ async function withAdmin(fn: (addr: string, registry: StatsRegistry) => Promise<
   } finally {
     await admin.shutdown();
   }
-}
-
-async function freePort(): Promise<number> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  await Promise.resolve();
-  return port;
 }
 
 Deno.test("meshctl stats --format json prints MOSN's /api/v1/stats document", async () => {
@@ -201,7 +194,7 @@ Deno.test("meshctl stats --watch exits 0 on SIGINT", async () => {
 });
 
 Deno.test("meshctl stats exits 1 with one clear line when nothing listens", async () => {
-  const port = await freePort();
+  const port = DEAD_PORT;
   const out = await meshctlStats(["--addr", `127.0.0.1:${port}`, "--format", "json"]);
   assert.equal(out.code, 1);
   assert.equal(out.stdout, "");

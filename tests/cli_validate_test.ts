@@ -93,6 +93,36 @@ Deno.test("meshctl validate reports syntax errors, duplicate keys and missing fi
   assertEquals(r.code, 1);
 });
 
+Deno.test("meshctl validate lets any number of listeners and the admin API ask for port 0", async () => {
+  const listener = (name: string, address: string) => `
+      - name: ${name}
+        address: ${address}
+        filter_chains: [{ filters: [{ type: proxy, config: { downstream_protocol: Http1, router_config_name: r } }] }]`;
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      `servers:
+  - routers:
+      - router_config_name: r
+        virtual_hosts: [{ name: all, domains: ["*"], routers: [{ match: { prefix: / }, direct_response: { status: 200 } }] }]
+    listeners:${listener("a", "127.0.0.1:0")}${listener("b", "127.0.0.1:0")}${listener("c", "0.0.0.0:0")}${
+        listener("d", "127.0.0.1:7000")
+      }${listener("e", "127.0.0.1:7000")}
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }
+`,
+    );
+    const r = await runMeshctl(["validate", file]);
+    // Only the fixed port used twice clashes.
+    assertEquals(r.stderr.trim().split("\n"), [
+      `${file}:19:18: servers[0].listeners[4].address: address "127.0.0.1:7000" is already used by servers[0].listeners[3]`,
+    ]);
+    assertEquals(r.code, 1);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
 Deno.test("meshctl validate exits 2 on usage errors", async () => {
   const none = await runMeshctl(["validate"]);
   assertEquals(none.code, 2);

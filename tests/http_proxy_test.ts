@@ -6,7 +6,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_asse
 import {
   adminStats,
   curl,
-  freePort,
+  DEAD_HOST,
   httpProxyConfig,
   type Meshctl,
   type Origin,
@@ -22,12 +22,9 @@ async function withProxy(
   extra: Partial<Parameters<typeof httpProxyConfig>[0]>,
   fn: (port: number, mesh: Meshctl) => Promise<void>,
 ): Promise<void> {
-  const port = freePort();
-  const mesh = await startMeshctl(
-    httpProxyConfig({ listenPort: port, hosts: origin.map((o) => o.address), ...extra }),
-  );
+  const mesh = await startMeshctl(httpProxyConfig({ hosts: origin.map((o) => o.address), ...extra }));
   try {
-    await fn(port, mesh);
+    await fn(mesh.port("ingress"), mesh);
   } finally {
     const code = await mesh.stop();
     assertEquals(code, 0, `meshctl exited with ${code}:\n${mesh.logs()}`);
@@ -240,7 +237,6 @@ Deno.test("meshctl answers 502 when the upstream is down and 504 when it is too 
     await new Promise((r) => setTimeout(r, 1500));
     return new Response("late");
   });
-  const downPort = freePort();
   try {
     const routes = [
       { match: { prefix: "/slow" }, route: { cluster_name: "origin", timeout: "300ms" } },
@@ -251,7 +247,7 @@ Deno.test("meshctl answers 502 when the upstream is down and 504 when it is too 
       type: "SIMPLE",
       lb_type: "LB_ROUNDROBIN",
       connect_timeout: "1s",
-      hosts: [{ address: `127.0.0.1:${downPort}` }],
+      hosts: [{ address: DEAD_HOST }],
     }];
     await withProxy([slow], { routes, extraClusters }, async (port, mesh) => {
       let r = await curl(["-w", "%{http_code}", "-o", "/dev/null", `http://127.0.0.1:${port}/down`]);
@@ -284,8 +280,8 @@ Deno.test("meshctl closes the client connection when the upstream resets mid-res
     }
   })();
   try {
-    const port = freePort();
-    const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: [`127.0.0.1:${upPort}`] }));
+    const mesh = await startMeshctl(httpProxyConfig({ hosts: [`127.0.0.1:${upPort}`] }));
+    const port = mesh.port("ingress");
     try {
       const r = await curl([`http://127.0.0.1:${port}/`]);
       assert(r.code !== 0, "curl must see a truncated response");
@@ -350,7 +346,6 @@ Deno.test("meshctl retries a 503 per retry_policy and fails over connection erro
   const flaky = startOrigin(() =>
     ++calls % 2 === 1 ? new Response("busy", { status: 503 }) : new Response("fine")
   );
-  const deadPort = freePort();
   try {
     const routes = [{
       match: { prefix: "/" },
@@ -375,7 +370,7 @@ Deno.test("meshctl retries a 503 per retry_policy and fails over connection erro
           route: { cluster_name: "origin", retry_policy: { retry_on: false, num_retries: 3 } },
         }],
         cluster: {
-          hosts: [{ address: `127.0.0.1:${deadPort}` }, { address: live.address }],
+          hosts: [{ address: DEAD_HOST }, { address: live.address }],
           connect_timeout: "1s",
         },
       }, async (port) => {
@@ -408,14 +403,10 @@ Deno.test("meshctl balances across hosts with round robin", opts, async () => {
 
 Deno.test("meshctl → meshctl → origin: two hops, X-Forwarded-For appended at each", opts, async () => {
   const origin = startOrigin((req) => new Response(req.headers.get("x-forwarded-for") ?? "none"));
-  const innerPort = freePort();
-  const outerPort = freePort();
-  const inner = await startMeshctl(httpProxyConfig({ listenPort: innerPort, hosts: [origin.address] }));
-  const outer = await startMeshctl(
-    httpProxyConfig({ listenPort: outerPort, hosts: [`127.0.0.1:${innerPort}`] }),
-  );
+  const inner = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }));
+  const outer = await startMeshctl(httpProxyConfig({ hosts: [inner.listeners["ingress"]!] }));
   try {
-    const r = await curl([`http://127.0.0.1:${outerPort}/`]);
+    const r = await curl([`http://127.0.0.1:${outer.port("ingress")}/`]);
     assertEquals(r.stdout, "127.0.0.1, 127.0.0.1");
   } finally {
     assertEquals(await outer.stop(), 0);
@@ -452,10 +443,10 @@ Deno.test("meshctl drains in-flight requests on SIGTERM and exits 0", opts, asyn
     await new Promise((r) => setTimeout(r, 700));
     return new Response("finished");
   });
-  const port = freePort();
-  const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: [origin.address] }), {
+  const mesh = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }), {
     env: { MESHCTL_LOG_LEVEL: "info" },
   });
+  const port = mesh.port("ingress");
   try {
     const inFlight = curl([`http://127.0.0.1:${port}/`]);
     await new Promise((r) => setTimeout(r, 200));
@@ -475,7 +466,6 @@ function hex(buf: ArrayBuffer): string {
 
 Deno.test("meshctl retries a POST whose first host refuses the connection, body intact", opts, async () => {
   const live = startOrigin(async (req) => new Response(`got ${(await req.text()).length}`));
-  const deadPort = freePort();
   try {
     await withProxy([live], {
       lbType: "LB_ROUNDROBIN",
@@ -484,7 +474,7 @@ Deno.test("meshctl retries a POST whose first host refuses the connection, body 
         route: { cluster_name: "origin", retry_policy: { retry_on: false, num_retries: 2 } },
       }],
       cluster: {
-        hosts: [{ address: `127.0.0.1:${deadPort}` }, { address: live.address }],
+        hosts: [{ address: DEAD_HOST }, { address: live.address }],
         connect_timeout: "1s",
       },
     }, async (port) => {

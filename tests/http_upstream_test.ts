@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import {
   adminStats,
   curl,
-  freePort,
+  DEAD_HOST,
   httpProxyConfig,
   type Meshctl,
   rawExchange,
@@ -28,12 +28,11 @@ Deno.test("circuit breakers: a full pending queue answers 503 and counts the ove
     await new Promise((r) => setTimeout(r, 600));
     return new Response("slow");
   });
-  const port = freePort();
   const mesh = await startMeshctl(httpProxyConfig({
-    listenPort: port,
     hosts: [origin.address],
     cluster: { circuit_breakers: [{ max_connections: 1, max_pending_requests: 1 }] },
   }));
+  const port = mesh.port("ingress");
   try {
     // One request holds the only connection, one waits in the queue, the third overflows.
     const results = await Promise.all([0, 1, 2].map(async (i) => {
@@ -51,9 +50,7 @@ Deno.test("circuit breakers: a full pending queue answers 503 and counts the ove
 
 Deno.test("LB_MAGLEV with a header hash_policy sends one key to one host", opts, async () => {
   const origins = [0, 1, 2].map((i) => startOrigin(() => new Response(String(i))));
-  const port = freePort();
   const mesh = await startMeshctl(httpProxyConfig({
-    listenPort: port,
     hosts: origins.map((o) => o.address),
     lbType: "LB_MAGLEV",
     routes: [{
@@ -61,6 +58,7 @@ Deno.test("LB_MAGLEV with a header hash_policy sends one key to one host", opts,
       route: { cluster_name: "origin", hash_policy: [{ header: { key: "x-user" } }] },
     }],
   }));
+  const port = mesh.port("ingress");
   try {
     const seen = new Map<string, Set<string>>();
     for (let u = 0; u < 12; u++) {
@@ -79,12 +77,11 @@ Deno.test("LB_MAGLEV with a header hash_policy sends one key to one host", opts,
 
 Deno.test("STRICT_DNS resolves host names into the cluster", opts, async () => {
   const origin = startOrigin(() => new Response("resolved"));
-  const port = freePort();
   const mesh = await startMeshctl(httpProxyConfig({
-    listenPort: port,
     hosts: [`localhost:${origin.port}`],
     cluster: { type: "STRICT_DNS", dns_refresh_rate: "1s" },
   }));
+  const port = mesh.port("ingress");
   try {
     assertEquals((await curl([`http://127.0.0.1:${port}/`])).stdout, "resolved");
     const stats = await adminStats(mesh.adminPort);
@@ -104,8 +101,8 @@ Deno.test("pipelined requests get their responses in request order", opts, async
     if (path === "/first") await new Promise((r) => setTimeout(r, 200)); // the slowest comes first
     return new Response(path);
   });
-  const port = freePort();
-  const mesh = await startMeshctl(httpProxyConfig({ listenPort: port, hosts: [origin.address] }));
+  const mesh = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }));
+  const port = mesh.port("ingress");
   try {
     const req = (p: string, close = false) =>
       `GET ${p} HTTP/1.1\r\nHost: x\r\n${close ? "Connection: close\r\n" : ""}\r\n`;
@@ -120,12 +117,11 @@ Deno.test("pipelined requests get their responses in request order", opts, async
 
 Deno.test("the fault stream filter aborts requests, and validate checks its config", opts, async () => {
   const origin = startOrigin(() => new Response("origin"));
-  const port = freePort();
   const mesh = await startMeshctl(httpProxyConfig({
-    listenPort: port,
     hosts: [origin.address],
     listener: { stream_filters: [{ type: "fault", config: { abort: { status: 418, percentage: 100 } } }] },
   }));
+  const port = mesh.port("ingress");
   try {
     const r = await curl(["-w", "\n%{http_code}", `http://127.0.0.1:${port}/`]);
     assertMatch(r.stdout, /^fault filter abort\n\n418$/);
@@ -135,8 +131,7 @@ Deno.test("the fault stream filter aborts requests, and validate checks its conf
     await origin.close();
   }
   const bad = httpProxyConfig({
-    listenPort: freePort(),
-    hosts: ["127.0.0.1:1"],
+    hosts: [DEAD_HOST],
     listener: { stream_filters: [{ type: "fault", config: { abort: { status: 42 } } }] },
   });
   const file = await Deno.makeTempFile({ suffix: ".yaml" });
@@ -155,12 +150,11 @@ Deno.test("connection_idle_timeout closes quiet downstream connections, not busy
     await new Promise((r) => setTimeout(r, 600)); // longer than the idle timeout: in flight is not idle
     return new Response("slow but alive");
   });
-  const port = freePort();
   const mesh = await startMeshctl(httpProxyConfig({
-    listenPort: port,
     hosts: [origin.address],
     listener: { connection_idle_timeout: "300ms" },
   }));
+  const port = mesh.port("ingress");
   try {
     const t0 = Date.now();
     const quiet = await rawExchange(port, "", 3000); // says nothing; meshctl closes it

@@ -1,7 +1,7 @@
 /** SIGHUP reload: the whole snapshot is swapped; sockets stay; an invalid file changes nothing. */
-import { assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { stringify } from "yaml";
-import { freePort, httpProxyConfig, startMeshctl, startOrigin } from "./_e2e.ts";
+import { adminStats, httpProxyConfig, startMeshctl, startOrigin } from "./_e2e.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -32,29 +32,32 @@ Deno.test(
   async () => {
     const a = startOrigin(() => new Response("A"));
     const b = startOrigin(() => new Response("B"));
-    const portA = freePort();
-    const portB = freePort();
-    const adminPort = freePort();
-    const admin = { admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } } };
+    // Every listener and the admin API on port 0: the address file says where they are.
+    const admin = { admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } } };
     const file = await Deno.makeTempFile({ suffix: ".yaml" });
     const write = (cfg: Record<string, unknown>) => Deno.writeTextFile(file, stringify({ ...admin, ...cfg }));
-    await write(httpProxyConfig({ listenPort: portA, hosts: [a.address] }));
-    const mesh = await startMeshctl(file, { env: { MESHCTL_LOG_LEVEL: "info" }, adminPort });
+    await write(httpProxyConfig({ hosts: [a.address] }));
+    const mesh = await startMeshctl(file, { env: { MESHCTL_LOG_LEVEL: "info" } });
+    const addressA = mesh.listeners["ingress"]!;
+    const portA = mesh.port("ingress");
     const kept = await Deno.connect({ hostname: "127.0.0.1", port: portA });
     try {
       assertEquals(await getOn(kept), "A");
 
       // 1. The cluster now points at B, and a second listener appears.
-      const next = httpProxyConfig({ listenPort: portA, hosts: [b.address] });
+      const next = httpProxyConfig({ hosts: [b.address] });
       const servers = next["servers"] as { listeners: Record<string, unknown>[] }[];
-      servers[0]!.listeners.push({
-        ...servers[0]!.listeners[0]!,
-        name: "second",
-        address: `127.0.0.1:${portB}`,
-      });
+      servers[0]!.listeners.push({ ...servers[0]!.listeners[0]!, name: "second", address: "127.0.0.1:0" });
       await write(next);
       mesh.process.kill("SIGHUP");
       await waitFor(() => mesh.logs().includes("config reloaded"));
+      // The address file is rewritten before the reload is logged.
+      const afterAdd = await mesh.readAddresses();
+      assertEquals(Object.keys(afterAdd.listeners).sort(), ["ingress", "second"]);
+      assertEquals(afterAdd.listeners["ingress"], addressA, "the kept listener kept its socket");
+      const portB = mesh.port("second");
+      assert(portB !== portA);
+      assertEquals(await listedAddresses(mesh.adminPort), [addressA, afterAdd.listeners["second"]!].sort());
       assertEquals(await getOn(kept), "B", "a connection opened before the reload routes by the new config");
       assertEquals(await fetchText(portA), "B");
       assertEquals(await fetchText(portB), "B");
@@ -67,9 +70,11 @@ Deno.test(
       assertEquals(await fetchText(portA), "B");
 
       // 3. The second listener is removed again: its port closes.
-      await write(httpProxyConfig({ listenPort: portA, hosts: [a.address] }));
+      await write(httpProxyConfig({ hosts: [a.address] }));
       mesh.process.kill("SIGHUP");
       await waitFor(() => (mesh.logs().match(/config reloaded/g) ?? []).length >= 2);
+      assertEquals((await mesh.readAddresses()).listeners, { ingress: addressA });
+      assertEquals(await listedAddresses(mesh.adminPort), [addressA]);
       await waitFor(async () => {
         try {
           (await Deno.connect({ hostname: "127.0.0.1", port: portB })).close();
@@ -89,6 +94,14 @@ Deno.test(
     }
   },
 );
+
+/** The listener addresses MOSN-style `meta` stats list (`listener_address:<host:port>`), sorted. */
+async function listedAddresses(adminPort: number): Promise<string[]> {
+  const meta = (await adminStats(adminPort))["meta"]?.["mosn.info"] ?? {};
+  return Object.keys(meta).filter((k) => k.startsWith("listener_address:")).map((k) =>
+    k.slice("listener_address:".length)
+  ).sort();
+}
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { isLogLevel, type LogFormat, Logger, type LogLevel, parseDuration } from "../core/mod.ts";
 import { formatConfigError, loadConfigFile } from "../config/mod.ts";
-import { Server, validationContext } from "../server/mod.ts";
+import { type BoundAddresses, Server, validationContext } from "../server/mod.ts";
 import { VERSION } from "./version.ts";
 
 export const help = `meshctl serve — run the proxy
@@ -14,12 +14,19 @@ SIGTERM or SIGINT drain gracefully: stop accepting, let in-flight requests finis
 timeout), then exit 0. A second signal exits at once. SIGHUP reloads the config file: the new snapshot
 replaces the old one whole (listeners keep their sockets); an invalid file is rejected and logged.
 
+A listener address or admin port_value of 0 binds a port the OS picks; --address-file tells you which.
+
 Options:
   --log-level LEVEL     debug|info|warn|error (default: the config's default_log_level, else info;
                         env MESHCTL_LOG_LEVEL)
   --log-format FORMAT   text|json (default text; env MESHCTL_LOG_FORMAT)
   --drain-timeout DUR   how long to wait for in-flight requests on shutdown (default: the config's
                         graceful_timeout, 30s)
+  --address-file PATH   once every listener and the admin API are bound, write where they are bound
+                        as JSON: {"admin": "127.0.0.1:34901", "listeners": {"<name>": "127.0.0.1:2045"}}.
+                        Rewritten after every accepted SIGHUP reload. Written atomically (a temporary
+                        file in the same directory, then renamed), so a reader never sees half a file;
+                        left in place on exit. Failing to write it at startup is fatal (exit 1).
   -h, --help            show this help`;
 
 export default async function run(args: string[]): Promise<number> {
@@ -32,6 +39,7 @@ export default async function run(args: string[]): Promise<number> {
         "log-level": { type: "string" },
         "log-format": { type: "string" },
         "drain-timeout": { type: "string" },
+        "address-file": { type: "string" },
       },
     });
   } catch (e) {
@@ -77,7 +85,20 @@ export default async function run(args: string[]): Promise<number> {
     "info";
   const logger = new Logger({ level, format: format as LogFormat });
 
-  const server = new Server({ snapshot, logger, version: VERSION });
+  const addressFile = values["address-file"];
+  const server = new Server({
+    snapshot,
+    logger,
+    version: VERSION,
+    onAddressesChange(addresses) {
+      if (addressFile === undefined) return;
+      try {
+        writeAddressFile(addressFile, addresses);
+      } catch (e) {
+        logger.error("cannot update the address file", { path: addressFile, error: (e as Error).message });
+      }
+    },
+  });
   // A proxy must not die because one stream hit a bug: log it loudly, count it, keep serving everyone
   // else. (Deno's default for both events is to exit.)
   const internalErrors = server.registry.scope("meta").counter("internal_error_total");
@@ -139,11 +160,45 @@ export default async function run(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   const handlers = signals.map((s) => [s, onSignal(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  const unlisten = () => {
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    Deno.removeSignalListener("SIGHUP", onHangupSignal);
+  };
+  // Only once the handlers are in place: whoever waits for this file may signal at once.
+  if (addressFile !== undefined) {
+    try {
+      writeAddressFile(addressFile, server.addresses);
+    } catch (e) {
+      logger.error(`Cannot write the address file ${addressFile}: ${(e as Error).message}`);
+      stopping = true;
+      await server.stop(0);
+      unlisten();
+      return 1;
+    }
+  }
   const sig = await stopSignal;
   logger.info("draining", { signal: sig });
   await server.stop(drainMs);
-  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-  Deno.removeSignalListener("SIGHUP", onHangupSignal);
+  unlisten();
   logger.info("stopped");
   return 0;
+}
+
+/**
+ * Writes `addresses` to `path` atomically: a temporary file in the same directory (so the rename never
+ * crosses file systems), then a rename over `path`.
+ */
+function writeAddressFile(path: string, addresses: BoundAddresses): void {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  try {
+    Deno.writeTextFileSync(tmp, JSON.stringify(addresses) + "\n");
+    Deno.renameSync(tmp, path);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // never written
+    }
+    throw e;
+  }
 }

@@ -185,7 +185,8 @@ function checkAddressClashes(listeners: [Listener, string][], report: Report): v
   const seen: [SocketAddress, string][] = [];
   for (const [l, p] of listeners) {
     const a = l.address === undefined ? undefined : parseAddress(l.address);
-    if (a === undefined || l.bind_port === false) continue;
+    // Port 0 asks the OS for a free port: every such listener gets its own, so they never clash.
+    if (a === undefined || a.port === 0 || l.bind_port === false) continue;
     const clash = seen.find(([b]) =>
       b.port === a.port && (b.hostname === a.hostname || isWildcard(a.hostname) || isWildcard(b.hostname))
     );

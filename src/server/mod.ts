@@ -3,6 +3,6 @@
  * @module
  */
 export { Server } from "./server.ts";
-export type { ReloadSummary, ServerOptions } from "./server.ts";
+export type { BoundAddresses, ReloadSummary, ServerOptions } from "./server.ts";
 export { Runtime } from "./runtime.ts";
 export { validationContext } from "./validation_context.ts";

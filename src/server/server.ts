@@ -10,6 +10,19 @@ export interface ServerOptions {
   readonly snapshot: ConfigSnapshot;
   readonly logger: Logger;
   readonly version: string;
+  /**
+   * Called after every successful reload, and again when a listener that had to wait for an old one to
+   * release its address is bound. The addresses right after `start()` are in `addresses`.
+   */
+  readonly onAddressesChange?: (addresses: BoundAddresses) => void;
+}
+
+/** Where the admin API and each listener are actually bound (the OS's pick for port 0). */
+export interface BoundAddresses {
+  /** "host:port" (IPv6 in brackets). */
+  readonly admin: string;
+  /** Listener name → "host:port". */
+  readonly listeners: Readonly<Record<string, string>>;
 }
 
 /** What a reload changed, for the log line and tests. */
@@ -30,6 +43,9 @@ export class Server {
   readonly #writers = new Map<string, AccessLogWriter>();
   /** Bytes all connections together hold in incomplete frames (`limits.max_buffered_bytes`). */
   readonly budget: ByteBudget;
+  readonly #onAddressesChange: ((addresses: BoundAddresses) => void) | undefined;
+  /** What each running listener's `start()` bound. */
+  readonly #bound = new WeakMap<Listener, SocketAddress>();
   #runtime: Runtime;
   #listeners = new Map<string, Listener>();
   #admin: AdminServer | undefined;
@@ -40,6 +56,7 @@ export class Server {
   constructor(options: ServerOptions) {
     this.#logger = options.logger;
     this.#version = options.version;
+    this.#onAddressesChange = options.onAddressesChange;
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
     this.#runtime = new Runtime(options.snapshot, this.registry, options.logger, this.#writers, this.budget);
   }
@@ -54,6 +71,16 @@ export class Server {
 
   get listeners(): ReadonlyMap<string, Listener> {
     return this.#listeners;
+  }
+
+  /** The bound admin and listener addresses; empty before `start()`. */
+  get addresses(): BoundAddresses {
+    const listeners: Record<string, string> = {};
+    for (const [name, l] of this.#listeners) {
+      const addr = this.#bound.get(l);
+      if (addr !== undefined) listeners[name] = formatAddress(addr);
+    }
+    return { admin: this.#admin === undefined ? "" : formatAddress(this.#admin.addr), listeners };
   }
 
   /** Binds every listener and the admin server; on any failure closes what it bound and throws. */
@@ -76,6 +103,7 @@ export class Server {
       throw e;
     }
     for (const l of bound) this.#listeners.set(l.name, l);
+    this.#publishListenerAddresses();
     this.#ready = true;
   }
 
@@ -87,6 +115,7 @@ export class Server {
         const l = new Listener(plan);
         const addr = l.start();
         started.push(l);
+        this.#bound.set(l, { hostname: addr.hostname, port: addr.port });
         this.#logger.info("listener started", {
           listener: l.name,
           address: `${addr.hostname}:${addr.port}`,
@@ -122,12 +151,13 @@ export class Server {
     }
     const keptNames = new Set(kept.map(([l]) => l.name));
     const gone = [...this.#listeners.values()].filter((l) => !keptNames.has(l.name));
-    // A listener that moved address must release its old port before the new one can take it.
+    // A listener that moved address must release its old port before the new one can take it (port 0
+    // never waits: the OS picks a port nobody holds).
+    const mustWait = (p: ListenerPlan) =>
+      p.config.address.port !== 0 && gone.some((g) => sameAddress(g.plan.config.address, p.config.address));
     let bound: Listener[];
     try {
-      bound = this.#bind(
-        fresh.filter((p) => !gone.some((g) => sameAddress(g.plan.config.address, p.config.address))),
-      );
+      bound = this.#bind(fresh.filter((p) => !mustWait(p)));
     } catch (e) {
       next.close();
       throw e;
@@ -146,8 +176,10 @@ export class Server {
       // Same address as a listener that is going away: bind once its socket is released.
       Promise.all(gone.map((g) => g.stopped)).then(() => {
         for (const l of this.#bind(rebind)) this.#listeners.set(l.name, l);
+        this.#addressesChanged();
       }).catch((e) => this.#logger.error("cannot bind listener after reload", { error: String(e) }));
     }
+    this.#addressesChanged();
     old.drain();
     const entry = { runtime: old, timer: setTimeout(() => this.#retire(entry), drainMs) };
     this.#retiring.add(entry);
@@ -156,6 +188,21 @@ export class Server {
       added: fresh.map((p) => p.config.name),
       removed: gone.map((l) => l.name).filter((n) => !fresh.some((p) => p.config.name === n)),
     };
+  }
+
+  #addressesChanged(): void {
+    this.#publishListenerAddresses();
+    this.#onAddressesChange?.(this.addresses);
+  }
+
+  /**
+   * MOSN's `meta` stats list every bound listener as a gauge `listener_address:<host:port>` = 1. The scope
+   * is rebuilt so a removed listener's entry goes away (a scope cannot drop a single gauge).
+   */
+  #publishListenerAddresses(): void {
+    this.registry.removeScope(MOSN_META_TYPE, MOSN_META_LABELS);
+    const meta = this.registry.scope(MOSN_META_TYPE, MOSN_META_LABELS);
+    for (const addr of Object.values(this.addresses.listeners)) meta.gauge(`listener_address:${addr}`).set(1);
   }
 
   #retire(entry: { runtime: Runtime; timer: ReturnType<typeof setTimeout> }): void {
@@ -175,6 +222,9 @@ export class Server {
     await this.#admin?.shutdown();
   }
 }
+
+const MOSN_META_TYPE = "meta";
+const MOSN_META_LABELS = { mosn: "info" };
 
 function sameAddress(a: SocketAddress, b: SocketAddress): boolean {
   return formatAddress(a) === formatAddress(b);

@@ -7,6 +7,7 @@
  *   `whoami()` → the server's name; `crash()` destroys every connection of the server mid-call
  *   (the caller sees the connection close, never a response); `fail(msg)` throws (bolt status 1).
  * - `com.nodejs.test.EchoService:1.0`: `echo(s)` → s.
+ * - each of `BoltServerOptions.whoamiServices` (at version 1.0): `whoami()` → the server's name.
  * @module
  */
 import { createRequire } from "node:module";
@@ -165,13 +166,15 @@ function noop(): void {}
 /** Keeps the library quiet: its default logging would flood test output. */
 const silentLogger: SofaLogger = { info: noop, warn: noop, error: noop, debug: noop };
 
-/** Listens on 127.0.0.1 only (the library's own _startServer binds every interface). */
+/** Listens on one loopback address only (the library's own _startServer binds every interface). */
 class LoopbackRpcServer extends lib.server.RpcServer {
+  hostname = "127.0.0.1";
+
   _startServer(port: number): net.Server {
     const server = net.createServer();
     server.once("error", (err: unknown) => this.emit("error", err));
     server.on("connection", (socket: unknown) => this._handleSocket(socket));
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, this.hostname, () => {
       const addr = server.address();
       if (port === 0 && addr !== null && typeof addr === "object") this.publishPort = addr.port;
     });
@@ -182,10 +185,12 @@ class LoopbackRpcServer extends lib.server.RpcServer {
 export interface BoltServerPeer {
   readonly name: string;
   readonly port: number;
-  /** "127.0.0.1:port". */
+  /** "host:port". */
   readonly address: string;
-  /** Calls served so far (any method). */
+  /** Calls received so far (any method). */
   readonly calls: number;
+  /** Calls of `method` received so far (counted on arrival, before the method runs). */
+  callsOf(method: string): number;
   /** Heartbeat requests received (answered by the library). */
   readonly heartbeats: number;
   stop(): Promise<void>;
@@ -194,11 +199,15 @@ export interface BoltServerPeer {
 export interface BoltServerOptions {
   /** 0 (default) = an ephemeral port. */
   port?: number;
+  /** A loopback address to listen on (default 127.0.0.1). */
+  hostname?: string;
   /** What whoami() returns; defaults to "server-<port>". */
   name?: string;
+  /** More interface names to serve (version 1.0), each with just `whoami()`: for routing by service. */
+  whoamiServices?: string[];
 }
 
-/** Starts a sofa-rpc-node bolt server on 127.0.0.1 with the test services. */
+/** Starts a sofa-rpc-node bolt server on 127.0.0.1 (or `hostname`) with the test services. */
 export async function startBoltServer(options: BoltServerOptions = {}): Promise<BoltServerPeer> {
   let heartbeats = 0;
   const server = new LoopbackRpcServer({
@@ -207,17 +216,24 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
     logger: silentLogger,
     protocol: tappedProtocol(1, () => {}, (d) => d.on("heartbeat", () => heartbeats++)),
   });
+  const hostname = options.hostname ?? "127.0.0.1";
+  server.hostname = hostname;
   server.on("error", noop); // errors surface to the caller as failed calls
   let calls = 0;
+  const byMethod = new Map<string, number>();
+  const count = (method: string) => {
+    calls++;
+    byMethod.set(method, (byMethod.get(method) ?? 0) + 1);
+  };
   let name = options.name ?? "";
   const timers = new Set<ReturnType<typeof setTimeout>>();
   server.addService({ interfaceName: TEST_SERVICE, version: "1.0" }, {
     async plus(a: number, b: number) {
-      calls++;
+      count("plus");
       return await Promise.resolve(a + b);
     },
     async slow(ms: number) {
-      calls++;
+      count("slow");
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           timers.delete(t);
@@ -228,16 +244,16 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
       return ms;
     },
     async whoami() {
-      calls++;
+      count("whoami");
       return await Promise.resolve(name);
     },
     async fail(msg: string) {
-      calls++;
+      count("fail");
       await Promise.resolve();
       throw new Error(msg);
     },
     async crash() {
-      calls++;
+      count("crash");
       for (const conn of server._connections.values()) conn.socket.destroy();
       // Never answers: the connection is gone.
       await new Promise(noop);
@@ -245,20 +261,29 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
   });
   server.addService({ interfaceName: ECHO_SERVICE, version: "1.0" }, {
     async echo(s: string) {
-      calls++;
+      count("echo");
       return await Promise.resolve(s);
     },
   });
+  for (const interfaceName of options.whoamiServices ?? []) {
+    server.addService({ interfaceName, version: "1.0" }, {
+      async whoami() {
+        count("whoami");
+        return await Promise.resolve(name);
+      },
+    });
+  }
   await server.start();
   const port = server.publishPort;
   if (!name) name = `server-${port}`;
   return {
     name,
     port,
-    address: `127.0.0.1:${port}`,
+    address: `${hostname}:${port}`,
     get calls() {
       return calls;
     },
+    callsOf: (method) => byMethod.get(method) ?? 0,
     get heartbeats() {
       return heartbeats;
     },

@@ -166,6 +166,11 @@ Deno.test("bolt peers: sofa-rpc-node client calls the server directly", async ()
     const results = await client.plusMany(200);
     assert.deepEqual(results, Array.from({ length: 200 }, (_, i) => 2 * i));
     await assert.rejects(client.invoke(TEST_SERVICE, "fail", [str("nope")]), /nope/);
+    assert.deepEqual(
+      ["plus", "echo", "whoami", "fail", "crash"].map((m) => server.callsOf(m)),
+      [201, 1, 1, 1, 0],
+    );
+    assert.equal(server.calls, 204);
   } finally {
     await client.close();
     await server.stop();
@@ -179,6 +184,7 @@ Deno.test("bolt peers: slow calls time out on the client and crash() drops the c
     assert.equal(await client.invoke(TEST_SERVICE, "slow", [{ $class: "int", $: 20 }]), 20);
     await assert.rejects(client.invoke(TEST_SERVICE, "slow", [{ $class: "int", $: 500 }], 100));
     await assert.rejects(client.invoke(TEST_SERVICE, "crash", [], 2000));
+    assert.deepEqual([server.callsOf("slow"), server.callsOf("crash")], [2, 1]);
   } finally {
     await client.close();
     await server.stop();
