@@ -15,6 +15,7 @@ export class RecordingServerHandler implements ServerConnectionHandler, BodyRece
   readonly protocolErrors: ProxyError[] = [];
   readonly resets: ProxyError[] = [];
   heartbeats = 0;
+  refused = 0;
 
   onRequest(stream: ServerStream): void {
     stream.setBodyReceiver(this);
@@ -27,6 +28,10 @@ export class RecordingServerHandler implements ServerConnectionHandler, BodyRece
 
   onHeartbeat(): void {
     this.heartbeats++;
+  }
+
+  onStreamRefused(): void {
+    this.refused++;
   }
 
   onData(_chunk: Uint8Array, _endStream: boolean): void {}

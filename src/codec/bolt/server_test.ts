@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ProxyError } from "../../core/mod.ts";
+import { ByteBudget, ProxyError } from "../../core/mod.ts";
+import { STATUS_THREADPOOL_BUSY } from "./constants.ts";
 import { defaultCodecOptions } from "../types.ts";
 import type { CodecOptions, ResponseHead } from "../types.ts";
 import { KvHeaderMap } from "../xprotocol/mod.ts";
@@ -325,4 +326,95 @@ Deno.test("bolt codecs match on the first byte", () => {
   assert.equal(boltCodec.name, "bolt");
   assert.equal(boltV2Codec.name, "boltv2");
   assert.equal(boltCodec.multiplexed, true);
+});
+
+Deno.test("bolt server refuses streams over max_concurrent_streams with THREADPOOL_BUSY", () => {
+  const { io, handler, conn } = serve({ ...defaultCodecOptions, maxConcurrentStreams: 2 });
+  conn.feed(concat(requestWithId(1), requestWithId(2), requestWithId(3)));
+  assert.equal(handler.streams.length, 2, "only two streams reach the proxy");
+  assert.equal(handler.refused, 1);
+  const busy = decodeBoltFrame(io.bytes()) as BoltResponseHead;
+  assert.equal(busy.requestId, 3);
+  assert.equal(busy.boltStatus, STATUS_THREADPOOL_BUSY);
+  assert.equal(io.closed, false, "a busy answer, not a broken connection");
+  // Once one finishes there is room again.
+  io.clear();
+  void handler.streams[0]!.sendResponse(responseWithId(1), true);
+  conn.feed(requestWithId(4));
+  assert.equal(handler.streams.length, 3);
+  assert.equal(handler.refused, 1);
+});
+
+Deno.test("bolt server stops reading while its client does not read its responses (congested socket)", async () => {
+  const { io, handler, conn } = serve();
+  io.congested = true;
+  const paused = conn.feed(requestWithId(1));
+  assert.ok(paused instanceof Promise, "feed returns the socket's drain while congested");
+  let resumed = false;
+  void paused.then(() => resumed = true);
+  await Promise.resolve();
+  assert.equal(resumed, false);
+  io.drain();
+  await paused;
+  assert.equal(resumed, true);
+  assert.equal(handler.streams.length, 1);
+  assert.equal(conn.feed(requestWithId(2)), undefined, "no promise once drained");
+});
+
+Deno.test("bolt server passes the proxy's backpressure from onRequest back to the read loop", async () => {
+  const io = new FakeConnectionIO();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const handler = Object.assign(new RecordingServerHandler(), {
+    onRequest(this: RecordingServerHandler, s: import("../types.ts").ServerStream): Promise<void> {
+      this.streams.push(s);
+      return gate;
+    },
+  });
+  const conn = boltCodec.newServerConnection(io, handler, defaultCodecOptions);
+  const r = conn.feed(requestWithId(1));
+  assert.ok(r instanceof Promise);
+  let done = false;
+  void r.then(() => done = true);
+  await Promise.resolve();
+  assert.equal(done, false);
+  release();
+  await r;
+  assert.equal(done, true);
+});
+
+Deno.test("bolt server reports a partial frame as an incomplete head and counts frames", () => {
+  const { conn } = serve();
+  assert.equal(conn.awaitingHead, false);
+  conn.feed(CAPTURED_REQUEST.subarray(0, 10));
+  assert.equal(conn.awaitingHead, true);
+  assert.equal(conn.headsReceived, 0);
+  conn.feed(CAPTURED_REQUEST.subarray(10));
+  assert.equal(conn.awaitingHead, false);
+  assert.equal(conn.headsReceived, 1);
+});
+
+Deno.test("bolt server abort() resets in-flight streams and closes", () => {
+  const { io, handler, conn } = serve();
+  conn.feed(requestWithId(1));
+  conn.abort(new ProxyError("request_timeout", "downstream", "request header timeout"));
+  assert.equal(io.closed, true);
+  assert.equal(handler.resets.length, 1);
+  assert.equal(handler.resets[0]!.kind, "request_timeout");
+});
+
+Deno.test("bolt server fails only its own connection when the shared buffer budget is exhausted", () => {
+  const budget = new ByteBudget(10_000);
+  const options = { ...defaultCodecOptions, bufferBudget: budget };
+  const a = serve(options);
+  const b = serve(options);
+  // Each claims a 1 MiB frame and sends part of it.
+  const huge = encodeBoltFrame(1, 1, 1, 9, 1, 0, -1, undefined, undefined, new Uint8Array(1 << 20));
+  a.conn.feed(huge.subarray(0, 5000));
+  b.conn.feed(huge.subarray(0, 2000));
+  a.conn.feed(huge.subarray(5000, 9000)); // a needs more than the budget has left
+  assert.equal(a.io.closed, true);
+  assert.equal(a.handler.protocolErrors[0]!.kind, "overflow");
+  assert.equal(b.io.closed, false);
+  assert.equal(budget.used, 4096, "a gave its reservation back");
 });

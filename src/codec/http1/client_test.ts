@@ -245,3 +245,56 @@ Deno.test("Http1 client backpressure: a pending onData pauses feed", async () =>
   await p;
   deepStrictEqual(got, ["a", "b", ""]);
 });
+
+/** Serves one request on the connection so the next stream rides a kept-alive connection. */
+async function reuse(conn: ReturnType<typeof client>["conn"]): Promise<void> {
+  const first = new Rec();
+  await conn.newStream(first).sendRequest(get(), true);
+  await feed(conn, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  ok(first.ended && conn.reusable);
+}
+
+Deno.test("Http1 client marks an idempotent request on a kept-alive connection resendable when it closes first", async () => {
+  const { conn } = client();
+  await reuse(conn);
+  const r = new Rec();
+  await conn.newStream(r).sendRequest(get("/again"), true);
+  conn.onEof(); // the upstream closed its idle side just as we reused it
+  strictEqual(r.resets.length, 1);
+  strictEqual(r.resets[0]!.retryable, true);
+});
+
+Deno.test("Http1 client never marks a sent POST resendable: the upstream may have executed it", async () => {
+  const { conn } = client();
+  await reuse(conn);
+  const r = new Rec();
+  const post = new Http1RequestHead("POST", "/pay", "", "up", new Http1Headers([["Content-Length", "0"]]));
+  await conn.newStream(r).sendRequest(post, true);
+  conn.onEof();
+  strictEqual(r.resets[0]!.retryable, false);
+});
+
+Deno.test("Http1 client marks any request resendable when none of its bytes left this host", async () => {
+  const io = new FakeConnectionIO({ manual: true }); // writes are "accepted by the kernel" only when settled
+  const conn = http1Codec.newClientConnection(io, { onUnusable: () => {} }, defaultCodecOptions);
+  const r = new Rec();
+  const post = new Http1RequestHead("POST", "/pay", "", "up", new Http1Headers([["Content-Length", "0"]]));
+  void conn.newStream(r).sendRequest(post, true);
+  conn.onEof();
+  strictEqual(r.resets[0]!.retryable, true);
+});
+
+Deno.test("Http1 client does not resend a request on a fresh connection or after response bytes", async () => {
+  const fresh = client();
+  const a = new Rec();
+  await fresh.conn.newStream(a).sendRequest(get(), true);
+  fresh.conn.onEof(); // a first request on a new connection: not the keep-alive race
+  strictEqual(a.resets[0]!.retryable, false);
+  const partial = client();
+  await reuse(partial.conn);
+  const b = new Rec();
+  await partial.conn.newStream(b).sendRequest(get(), true);
+  await feed(partial.conn, "HTTP/1.1 200 OK\r\nContent-Le");
+  partial.conn.onEof();
+  strictEqual(b.resets[0]!.retryable, false, "the upstream was answering");
+});

@@ -430,3 +430,28 @@ Deno.test("Http1 server reuses its accumulation buffer across split heads", asyn
   }
   deepStrictEqual(s.streams.map((x) => x.request.path), ["/0", "/1", "/2"]);
 });
+
+Deno.test("Http1 server reports a head as incomplete only while the client owes bytes of it", async () => {
+  const rec = server();
+  strictEqual(rec.conn.awaitingHead, false);
+  await feed(rec.conn, "GET / HTTP/1.1\r\nHo");
+  strictEqual(rec.conn.awaitingHead, true);
+  strictEqual(rec.conn.headsReceived, 0);
+  await feed(rec.conn, "st: x\r\n\r\n");
+  strictEqual(rec.conn.awaitingHead, false);
+  strictEqual(rec.conn.headsReceived, 1);
+  // Empty lines before a request are bytes of the next head: a trickle of CRLFs is still a slow head.
+  const crlf = server();
+  await feed(crlf.conn, "\r\n");
+  strictEqual(crlf.conn.awaitingHead, true);
+});
+
+Deno.test("Http1 server abort() answers 408 when no response started, then closes", async () => {
+  const rec = server();
+  await feed(rec.conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Slo");
+  rec.conn.abort(new ProxyError("request_timeout", "downstream", "request header timeout"));
+  await tick();
+  ok(rec.io.text().startsWith("HTTP/1.1 408 Request Timeout\r\n"), rec.io.text());
+  ok(rec.io.text().includes("connection: close"));
+  strictEqual(rec.io.closed, true);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FRAME_TOO_LARGE, FrameReader, type FrameSink } from "./frame_reader.ts";
+import { ByteBudget } from "../../core/mod.ts";
+import { BUFFER_BUDGET_EXHAUSTED, FRAME_TOO_LARGE, FrameReader, type FrameSink } from "./frame_reader.ts";
 
 /** u16 length-prefixed frames; first byte 0xff is garbage. */
 class Sink implements FrameSink {
@@ -82,3 +83,94 @@ Deno.test("FrameReader.push() returns a promise only when a sink does", async ()
   await p;
   assert.deepEqual(order, [1]);
 });
+
+/** u32 length-prefixed frames (declared length after a 4-byte header), as a large-frame protocol. */
+class BigSink implements FrameSink {
+  frames: Uint8Array[] = [];
+  errors: number[] = [];
+  frameLength(buf: Uint8Array, off: number, end: number): number {
+    if (end - off < 4) return 0;
+    return 4 + new DataView(buf.buffer, buf.byteOffset + off, 4).getUint32(0);
+  }
+  onFrame(frame: Uint8Array): void {
+    this.frames.push(frame);
+  }
+  onFrameError(code: number): void {
+    this.errors.push(code);
+  }
+}
+
+function bigHeader(bodyBytes: number): Uint8Array {
+  const h = new Uint8Array(4);
+  new DataView(h.buffer).setUint32(0, bodyBytes);
+  return h;
+}
+
+Deno.test("FrameReader.push() holds memory for the bytes that arrived, not the length a peer claims", () => {
+  const sink = new BigSink();
+  const r = new FrameReader(sink, 4, 16 << 20);
+  const claimed = 16 << 20;
+  r.push(concatBytes(bigHeader(claimed - 4), new Uint8Array(20))); // 24 bytes of a "16 MiB" frame
+  assert.equal(r.buffered, 24);
+  assert.ok(r.capacity <= 4096, `holds ${r.capacity} bytes for 24 received`);
+  // It grows as bytes come (doubling), and the completed frame has exactly the declared length.
+  const chunk = new Uint8Array(64 * 1024).fill(7);
+  let got = 24;
+  while (got + chunk.length <= claimed) {
+    r.push(chunk);
+    got += chunk.length;
+    assert.ok(r.capacity <= Math.max(4096, 2 * got), `capacity ${r.capacity} for ${got} bytes`);
+  }
+  r.push(new Uint8Array(claimed - got).fill(9));
+  assert.equal(sink.frames.length, 1);
+  assert.equal(sink.frames[0]!.length, claimed);
+  assert.equal(sink.frames[0]![claimed - 1], 9);
+  assert.equal(r.buffered, 0);
+  assert.equal(r.capacity, 0);
+});
+
+Deno.test("FrameReader.push() reserves partial frames from a shared ByteBudget and fails the one that would overflow it", () => {
+  const budget = new ByteBudget(10_000);
+  const a = new BigSink();
+  const b = new BigSink();
+  const ra = new FrameReader(a, 4, 1 << 20, budget);
+  const rb = new FrameReader(b, 4, 1 << 20, budget);
+  ra.push(concatBytes(bigHeader(100_000), new Uint8Array(5000)));
+  assert.equal(budget.used, 5004);
+  rb.push(concatBytes(bigHeader(100_000), new Uint8Array(3000)));
+  assert.equal(budget.used, 5004 + 4096);
+  // a grows past what is left: a fails, its bytes go back to the budget; b is untouched.
+  ra.push(new Uint8Array(5000));
+  assert.deepEqual(a.errors, [BUFFER_BUDGET_EXHAUSTED]);
+  assert.equal(ra.stopped, true);
+  assert.equal(budget.used, 4096);
+  assert.equal(budget.refused, 1);
+  assert.deepEqual(b.errors, []);
+  // A completed frame is the sink's: its bytes leave the budget.
+  const small = new FrameReader(new BigSink(), 4, 1 << 20, budget);
+  small.push(bigHeader(10));
+  small.push(new Uint8Array(10));
+  assert.equal(budget.used, 4096);
+  rb.stop();
+  assert.equal(budget.used, 0);
+});
+
+Deno.test("FrameReader.framesRead counts completed frames (what a request timeout tells apart)", () => {
+  const sink = new Sink();
+  const r = new FrameReader(sink, 2, 1000);
+  r.push(new Uint8Array([...frame(1, 1), ...frame(2, 2), 0]));
+  assert.equal(r.framesRead, 2);
+  assert.equal(r.buffered, 1);
+  r.push(new Uint8Array([1, 5]));
+  assert.equal(r.framesRead, 3);
+});
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
