@@ -1,4 +1,3 @@
-import type { TimerId } from "../core/mod.ts";
 /** What an access-log line can show about one finished request. */
 export interface AccessLogRecord {
   startTime: number; // epoch ms
@@ -80,55 +79,4 @@ export function compileAccessLogFormat(format: string): (r: AccessLogRecord) => 
     for (const p of parts) s += typeof p === "string" ? p : p(r);
     return s;
   };
-}
-
-const encoder = new TextEncoder();
-
-/**
- * An access log sink: lines are buffered and written at most every 100 ms (or at 64 KiB), so logging
- * costs no syscall per request.
- */
-export class AccessLogWriter {
-  readonly path: string;
-  #file: Deno.FsFile | undefined;
-  #pending = "";
-  #timer: TimerId | undefined;
-
-  constructor(path: string) {
-    this.path = path;
-    if (path !== "stdout" && path !== "stderr" && path !== "") {
-      this.#file = Deno.openSync(path, { append: true, create: true });
-    }
-  }
-
-  write(line: string): void {
-    this.#pending += line + "\n";
-    if (this.#pending.length >= 64 * 1024) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), 100);
-  }
-
-  flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#pending.length === 0) return;
-    const bytes = encoder.encode(this.#pending);
-    this.#pending = "";
-    try {
-      if (this.#file !== undefined) writeAllSync(this.#file, bytes);
-      else writeAllSync(this.path === "stdout" ? Deno.stdout : Deno.stderr, bytes);
-    } catch {
-      // a full disk or closed stdout must not take the proxy down
-    }
-  }
-
-  close(): void {
-    this.flush();
-    this.#file?.close();
-    this.#file = undefined;
-  }
-}
-
-function writeAllSync(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
 }
