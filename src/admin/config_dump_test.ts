@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { selectConfigDump } from "./config_dump.ts";
+import { REDACTED, redactSecrets } from "./redact.ts";
+import { secretConfig } from "./_test_config.ts";
 
 const DUMP = {
   servers: [{
@@ -49,4 +51,16 @@ Deno.test("selectConfigDump() accepts one parameter only, and only known ones", 
   });
   assert.equal(q("toString").status, 400);
   assert.equal(q("bogus=1").status, 400);
+});
+
+Deno.test("selectConfigDump() of a redacted dump keeps TLS structure in mosnconfig and cluster views", () => {
+  const dump = redactSecrets(secretConfig());
+  const mosn = selectConfigDump(dump, new URLSearchParams("mosnconfig")).body as Record<string, unknown>;
+  assert.deepEqual(mosn["cluster_manager"], { tls_context: { private_key: REDACTED } });
+  assert.deepEqual(selectConfigDump(dump, new URLSearchParams("cluster=backend")).body, {
+    name: "backend",
+    hosts: [{ address: "127.0.0.1:8080" }],
+    cluster_manager_tls: REDACTED,
+    tls_context_set: [{ cert_chain: REDACTED, private_key: REDACTED }],
+  });
 });

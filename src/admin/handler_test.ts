@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { StatsRegistry } from "../stats/mod.ts";
 import { createAdminHandler } from "./handler.ts";
 import { REDACTED } from "./redact.ts";
+import { KEPT, secretConfig, SECRETS } from "./_test_config.ts";
 
 function setup(isReady = true) {
   const registry = new StatsRegistry();
@@ -45,6 +46,39 @@ Deno.test("createAdminHandler() redacts secrets in every config_dump view", asyn
     tls: { private_key: REDACTED },
   });
   assert.equal(get("/api/v1/config_dump?a&b").status, 400);
+});
+
+Deno.test("createAdminHandler() serves no secret of a realistic config in any config_dump view", async () => {
+  const handler = createAdminHandler({
+    registry: new StatsRegistry(),
+    configDump: secretConfig,
+    ready: () => true,
+    version: "v",
+  });
+  const views = [
+    "",
+    "?mosnconfig",
+    "?allrouters",
+    "?alllisteners",
+    "?allclusters",
+    "?router=egress_http",
+    "?listener=egress",
+    "?cluster=backend",
+  ];
+  let all = "";
+  for (const view of views) {
+    const res = handler(new Request(`http://admin/api/v1/config_dump${view}`));
+    assert.equal(res.status, 200, view);
+    const text = await res.text();
+    for (const secret of SECRETS) assert.ok(!text.includes(secret), `${view}: ${secret} survived`);
+    all += text;
+  }
+  for (const kept of KEPT) assert.ok(all.includes(kept), `${kept} was lost`);
+  const router = await handler(new Request("http://admin/api/v1/config_dump?router=egress_http")).json();
+  assert.deepEqual(router.request_headers_to_add, [
+    { header: { key: "x-request-source", value: "mesh" }, append: false },
+    { header: { key: "Authorization", value: REDACTED } },
+  ]);
 });
 
 Deno.test("createAdminHandler() serves version, prometheus, healthz and the endpoint list", async () => {

@@ -9,6 +9,6 @@ export { createAdminHandler, PROMETHEUS_TYPE } from "./handler.ts";
 export type { AdminViews } from "./handler.ts";
 export { selectConfigDump } from "./config_dump.ts";
 export type { ConfigDumpResult } from "./config_dump.ts";
-export { isSecretKey, REDACTED, redactSecrets } from "./redact.ts";
+export { isSecretKey, isSensitiveHeader, isTlsKey, REDACTED, redactSecrets } from "./redact.ts";
 export { AdminClient, AdminRequestError } from "./client.ts";
 export type { AdminErrorReason } from "./client.ts";

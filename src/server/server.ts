@@ -218,7 +218,7 @@ export class Server {
     await Promise.all([...this.#listeners.values()].map((l) => l.drain(timeout)));
     this.#runtime.close();
     for (const entry of [...this.#retiring]) this.#retire(entry);
-    for (const w of this.#writers.values()) w.close();
+    await Promise.all([...this.#writers.values()].map((w) => w.close()));
     await this.#admin?.shutdown();
   }
 }
