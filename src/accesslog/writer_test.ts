@@ -1,40 +1,6 @@
 import assert from "node:assert/strict";
-import type { Clock, TimerId } from "../core/mod.ts";
+import { FakeClock } from "../core/mod.ts";
 import { type AccessLogOutput, AccessLogWriter } from "./writer.ts";
-
-/** Timers that run only when the test advances time. */
-class FakeClock implements Clock {
-  #now = 0;
-  #nextId = 1;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerId {
-    const id = this.#nextId++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id as unknown as TimerId; // a number here, whatever type the timer globals declare
-  }
-
-  clearTimeout(id: TimerId): void {
-    this.#timers.delete(id as unknown as number);
-  }
-
-  get timers(): number {
-    return this.#timers.size;
-  }
-
-  advance(ms: number): void {
-    this.#now += ms;
-    for (const [id, t] of [...this.#timers].sort((a, b) => a[1].at - b[1].at)) {
-      if (t.at > this.#now) break;
-      this.#timers.delete(id);
-      t.fn();
-    }
-  }
-}
 
 const decoder = new TextDecoder();
 
@@ -106,12 +72,12 @@ Deno.test("AccessLogWriter.write() batches lines into one write after the flush 
   await settle();
   assert.equal(output.writes.length, 0, "nothing is written before the interval");
   assert.equal(writer.pendingBytes, 50 * 7 + 40);
-  clock.advance(99);
+  clock.tick(99);
   assert.equal(output.writes.length, 0);
-  clock.advance(1);
+  clock.tick(1);
   await settle();
   assert.deepEqual(output.writes, [Array.from({ length: 50 }, (_, i) => `line ${i}\n`).join("")]);
-  assert.equal(clock.timers, 0, "no timer while idle");
+  assert.equal(clock.pending, 0, "no timer while idle");
   await writer.close();
 });
 
@@ -139,7 +105,7 @@ Deno.test("AccessLogWriter keeps one write in flight; lines written meanwhile go
   await settle();
   assert.equal(output.writes.length, 2, "everything that waited went out in one write");
   assert.equal(output.writes[1], Array.from({ length: 100 }, (_, i) => `more ${i}\n`).join(""));
-  assert.equal(clock.timers, 0);
+  assert.equal(clock.pending, 0);
   await writer.close();
 });
 
@@ -156,7 +122,7 @@ Deno.test("AccessLogWriter waits for the interval again after a write when littl
   assert.deepEqual(output.writes, ["a\n"]);
   await settle();
   assert.deepEqual(output.writes, ["a\n"], "b waits for its interval");
-  clock.advance(100);
+  clock.tick(100);
   await settle();
   assert.deepEqual(output.writes, ["a\n", "b\n"]);
   await writer.close();
@@ -273,17 +239,17 @@ Deno.test("AccessLogWriter.close() gives up after closeTimeoutMs and counts what
   let closed = false;
   const closing = writer.close().then(() => closed = true);
   await settle();
-  clock.advance(499);
+  clock.tick(499);
   await settle();
   assert.equal(closed, false);
-  clock.advance(1);
+  clock.tick(1);
   await closing;
   assert.equal(writer.dropped, 2, "the pending lines");
   assert.deepEqual(drops, [2]);
   output.release(); // the stuck write ends after all
   await settle();
   assert.equal(output.text, "stuck in flight\n");
-  assert.equal(clock.timers, 0);
+  assert.equal(clock.pending, 0);
 });
 
 Deno.test("AccessLogWriter rejects options that make no sense", () => {

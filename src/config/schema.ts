@@ -217,6 +217,11 @@ const FilterChain = struct("The listener's filter chain", {
 const AccessLog = struct("An access log", {
   log_path: text('"stdout", "stderr" or a file path'),
   log_format: Opt(text("MOSN %variable% format")),
+  log_buffer_limit_bytes: Opt(int(
+    "meshctl extension: lines waiting for a slow disk beyond this many bytes are dropped and counted " +
+      "(accesslog dropped_total), never blocking the proxy (default 1048576)",
+    1024,
+  )),
 });
 
 const Listener = struct("A listener", {

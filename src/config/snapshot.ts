@@ -48,6 +48,7 @@ export const LIMIT_DEFAULTS = {
   streamIdleTimeoutMs: 300_000,
   maxConcurrentStreams: 1024,
   maxBufferedBytes: 256 * 1024 * 1024,
+  accessLogBufferBytes: 1024 * 1024,
 } as const;
 /** MOSN's default access log format. */
 export const DEFAULT_ACCESS_LOG_FORMAT =
@@ -212,6 +213,7 @@ function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
     accessLogs: (l.access_logs ?? []).map((a): AccessLogConfig => ({
       path: a.log_path,
       format: a.log_format ?? DEFAULT_ACCESS_LOG_FORMAT,
+      bufferLimitBytes: a.log_buffer_limit_bytes ?? LIMIT_DEFAULTS.accessLogBufferBytes,
     })),
     networkFilters: filters.map((f) => networkFilter(f.type, f.config ?? {}, ctx)),
     streamFilters: (l.stream_filters ?? []).map((f) => ({ type: f.type, config: f.config ?? {} })),

@@ -54,6 +54,8 @@ export interface ListenerConfig {
 export interface AccessLogConfig {
   readonly path: string; // "stdout", "stderr" or a file path
   readonly format: string; // MOSN %variable% format
+  /** Bytes of lines buffered for a slow disk before new lines are dropped. Default 1 MiB. */
+  readonly bufferLimitBytes: number;
 }
 
 export type NetworkFilterConfig = ProxyFilterConfig | TcpProxyFilterConfig;

@@ -74,7 +74,18 @@ export class Runtime {
     const listenerLogger = logger.with({ listener: l.name });
     const accessLogs: AccessLogSink[] = l.accessLogs.map((a) => {
       let writer = writers.get(a.path);
-      if (writer === undefined) writers.set(a.path, writer = new AccessLogWriter(a.path));
+      if (writer === undefined) {
+        // One writer per path for the process's life (see `writers`): its first config sets its buffer.
+        const s = registry.scope("accesslog", { path: a.path });
+        const dropped = s.counter("dropped_total");
+        const errors = s.counter("write_error_total");
+        writer = new AccessLogWriter(a.path, {
+          maxBufferBytes: a.bufferLimitBytes,
+          onDrop: (n) => dropped.inc(n),
+          onError: () => errors.inc(),
+        });
+        writers.set(a.path, writer);
+      }
       return { format: compileAccessLogFormat(a.format || DEFAULT_ACCESS_LOG_FORMAT), writer };
     });
     let proxy: ProxyContext | undefined;

@@ -274,7 +274,7 @@ Deno.test("Http1 client never marks a sent POST resendable: the upstream may hav
   strictEqual(r.resets[0]!.retryable, false);
 });
 
-Deno.test("Http1 client marks any request resendable when none of its bytes left this host", async () => {
+Deno.test("Http1 client marks any request resendable when none of its bytes left this host", () => {
   const io = new FakeConnectionIO({ manual: true }); // writes are "accepted by the kernel" only when settled
   const conn = http1Codec.newClientConnection(io, { onUnusable: () => {} }, defaultCodecOptions);
   const r = new Rec();
