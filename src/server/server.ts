@@ -58,6 +58,15 @@ export class Server {
     this.#version = options.version;
     this.#onAddressesChange = options.onAddressesChange;
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
+    const limits = this.registry.scope("meta", { limits: "process" });
+    const held = limits.gauge("buffered_bytes");
+    const peak = limits.gauge("buffered_bytes_peak");
+    const refused = limits.gauge("buffer_budget_refused");
+    this.registry.addCollector(() => {
+      held.set(this.budget.used);
+      peak.set(this.budget.peak);
+      refused.set(this.budget.refused);
+    });
     this.#runtime = new Runtime(options.snapshot, this.registry, options.logger, this.#writers, this.budget);
   }
 

@@ -30,6 +30,15 @@ function scopeKey(type: string, labels: Labels): string {
  */
 export class StatsRegistry {
   readonly #scopes = new Map<string, Scope>();
+  readonly #collectors: (() => void)[] = [];
+
+  /**
+   * Runs `fn` before every snapshot: for gauges that mirror state kept elsewhere (bytes held by a
+   * budget, say), set at read time instead of on every change of a hot-path value.
+   */
+  addCollector(fn: () => void): void {
+    this.#collectors.push(fn);
+  }
 
   /** The scope for `type` and `labels`; the same arguments return the same object. */
   scope(type: string, labels: Labels = {}): Scope {
@@ -67,6 +76,7 @@ export class StatsRegistry {
   }
 
   snapshot(): StatsSnapshot {
+    for (let i = 0; i < this.#collectors.length; i++) this.#collectors[i]!();
     return { scopes: this.scopes().map((s) => s.snapshot()) };
   }
 

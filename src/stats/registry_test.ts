@@ -99,3 +99,13 @@ Deno.test("StatsRegistry.toPrometheus() renders counters, gauges and histograms 
     ].join("\n"),
   );
 });
+
+Deno.test("StatsRegistry.addCollector() sets mirrored gauges right before each snapshot", () => {
+  const r = new StatsRegistry();
+  let source = 1;
+  const g = r.scope("meta").gauge("mirrored");
+  r.addCollector(() => g.set(source));
+  source = 7;
+  const json = r.toMosnJson();
+  assert.deepEqual(Object.values(json["meta"] ?? {})[0], { mirrored: "7" });
+});
