@@ -48,6 +48,54 @@ Deno.test("circuit breakers: a full pending queue answers 503 and counts the ove
   }
 });
 
+Deno.test(
+  "circuit breakers: a queued request whose client left frees its pending slot at once",
+  opts,
+  async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => release = r);
+    const origin = startOrigin(async (req) => {
+      if (new URL(req.url).pathname === "/hold") await held;
+      return new Response("done");
+    });
+    const mesh = await startMeshctl(httpProxyConfig({
+      hosts: [origin.address],
+      cluster: { circuit_breakers: [{ max_connections: 1, max_pending_requests: 1 }] },
+    }));
+    const port = mesh.port("ingress");
+    const pending = async () =>
+      (await adminStats(mesh.adminPort))["upstream"]?.["cluster.origin"]?.["request_pending_active"] ?? -1;
+    const until = async (want: number) => {
+      const deadline = Date.now() + 5000;
+      while (await pending() !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assertEquals(await pending(), want);
+    };
+    try {
+      // The only connection is held; a second request queues and its client gives up.
+      const holder = curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/hold`]);
+      await until(0);
+      const quitter = await Deno.connect({ hostname: "127.0.0.1", port });
+      await quitter.write(new TextEncoder().encode("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+      await until(1);
+      quitter.close();
+      await until(0); // before the fix the slot stayed taken and the next request got a spurious 503
+      const next = curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/c`]);
+      await until(1);
+      release();
+      assertEquals((await holder).stdout, "200");
+      assertEquals((await next).stdout, "200");
+      assertEquals(
+        (await adminStats(mesh.adminPort))["upstream"]?.["cluster.origin"]?.["request_pending_overflow"],
+        0,
+      );
+    } finally {
+      release();
+      await stopped(mesh);
+      await origin.close();
+    }
+  },
+);
+
 Deno.test("LB_MAGLEV with a header hash_policy sends one key to one host", opts, async () => {
   const origins = [0, 1, 2].map((i) => startOrigin(() => new Response(String(i))));
   const mesh = await startMeshctl(httpProxyConfig({

@@ -145,6 +145,7 @@ export class ProxyStream implements BodyReceiver {
       );
     }
     this.#cluster = cluster;
+    if (this.#filterCtx !== undefined) this.#filterCtx.cluster = cluster.name; // known from afterRoute on
     this.#protocol = route.upstreamProtocol ?? this.#ctx.upstreamProtocol ?? head.protocol;
     route.rewrite(head);
     route.applyRequestHeaders(head.headers);

@@ -162,9 +162,11 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       return;
     }
     if (this.#stream !== null && this.#res !== RES_ENDED) {
-      // Request complete, response in flight: finish it, then close.
-      this.#reader.stop();
-      this.#closeAfter = true;
+      // Request complete, response not done: the client left (as nginx and Envoy read an EOF). Its
+      // request is abandoned so it stops holding an upstream connection or a pending-queue slot.
+      const r = this.#receiver;
+      this.#close();
+      r?.onReset(new ProxyError("downstream_reset", "downstream", "client closed before the response"));
       return;
     }
     this.#close();
