@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import * as configs from "./_configs.ts";
 import {
+  descendants,
   freePort,
   installSignalHandlers,
   NoiseMeter,
@@ -54,6 +55,8 @@ interface Options {
   boltConnections: number;
   boltMaxConnections: number;
   boltMaxInflight: number;
+  /** Idle keep-alive connections opened for the memory-per-connection measurement. */
+  idleConnections: number;
   argv: string[];
 }
 
@@ -67,7 +70,8 @@ const HELP = `deno run -A bench/run.ts [options]
   --bolt-rate R         open-loop bolt rate, req/s (default 2000)
   --bolt-connections N  open-loop bolt connections (default 200)
   --bolt-max-connections N, --bolt-max-inflight N
-                        closed-loop max-throughput run (default 50 connections × 8 in flight)`;
+                        closed-loop max-throughput run (default 50 connections × 8 in flight)
+  --idle-connections N  kept-alive idle connections for the memory-per-connection figure (default 3000)`;
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -82,6 +86,7 @@ function parseOptions(argv: string[]): Options {
       "bolt-connections": { type: "string", default: "200" },
       "bolt-max-connections": { type: "string", default: "50" },
       "bolt-max-inflight": { type: "string", default: "8" },
+      "idle-connections": { type: "string", default: "3000" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -112,6 +117,7 @@ function parseOptions(argv: string[]): Options {
     boltConnections: Math.round(num("bolt-connections", values["bolt-connections"], 200)),
     boltMaxConnections: Math.round(num("bolt-max-connections", values["bolt-max-connections"], 50)),
     boltMaxInflight: Math.round(num("bolt-max-inflight", values["bolt-max-inflight"], 8)),
+    idleConnections: Math.round(num("idle-connections", values["idle-connections"], 3000)),
     argv,
   };
 }
@@ -344,6 +350,7 @@ interface Context {
   opts: Options;
   dir: string;
   commands: Map<string, string>;
+  idle: IdleSample[];
 }
 
 async function measureHttp(
@@ -404,6 +411,103 @@ async function measureHttp(
   }
 }
 
+// === Memory per idle connection ===
+
+interface IdleSample {
+  round: number;
+  config: string;
+  na?: string;
+  connections?: number;
+  rssBeforeMiB?: number;
+  rssAfterMiB?: number;
+  kibPerConnection?: number;
+}
+
+/** VmRSS (not the peak) summed over a process tree. */
+function treeRssKiB(pid: number): number {
+  let kib = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${p}/status`));
+      if (m) kib += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  return kib;
+}
+
+/** One GET on a fresh connection, answer read whole; the connection stays open (keep-alive). */
+async function oneRequest(port: number): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: bench\r\n\r\n"));
+  const buf = new Uint8Array(4096);
+  let text = "";
+  while (!/\r\n\r\n[\s\S]{5}$/.test(text)) { // the origin's body is 5 bytes
+    const n = await conn.read(buf);
+    if (n === null) throw new Error(`closed after ${JSON.stringify(text)}`);
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  return conn;
+}
+
+/**
+ * RSS growth per kept-alive idle connection: a fresh proxy serves one request on each of N connections
+ * (so every per-connection structure exists), then they sit idle; (RSS after − RSS before) ÷ N.
+ */
+async function measureIdle(
+  ctx: Context,
+  proxy: Proxy,
+  round: number,
+  originPort: number,
+): Promise<IdleSample> {
+  const sample: IdleSample = { round, config: proxy.name };
+  const port = freePort();
+  const server = proxy.start(ctx.dir, port, originPort);
+  const conns: Deno.TcpConn[] = [];
+  try {
+    const notReady = await waitReady(
+      server,
+      async () => (await httpStatus(port, "/", 1000)) === 200,
+      READY_TIMEOUT_MS,
+    );
+    if (notReady !== undefined) {
+      sample.na = "not serving";
+      return sample;
+    }
+    for (let i = 0; i < 200; i++) (await oneRequest(port)).close(); // warm: code paths compiled, pools filled
+    await sleep(1000);
+    const before = treeRssKiB(server.pid);
+    const n = ctx.opts.idleConnections;
+    for (let i = 0; i < n; i += 100) {
+      conns.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => oneRequest(port))));
+    }
+    await sleep(2000); // idle
+    const after = treeRssKiB(server.pid);
+    Object.assign(sample, {
+      connections: conns.length,
+      rssBeforeMiB: before / 1024,
+      rssAfterMiB: after / 1024,
+      kibPerConnection: (after - before) / conns.length,
+    });
+    console.log(
+      `    ${proxy.name.padEnd(20)} ${conns.length} idle connections: RSS ${fmt(before / 1024)} → ${
+        fmt(after / 1024)
+      } MiB, ${fmt(sample.kibPerConnection!)} KiB per connection`,
+    );
+    return sample;
+  } catch (e) {
+    sample.na = `failed: ${e instanceof Error ? e.message : e}`;
+    console.log(`    ${proxy.name}: n/a (${sample.na})`);
+    return sample;
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.stop();
+  }
+}
+
 async function runHttp(ctx: Context): Promise<HttpSample[]> {
   console.log("\n== HTTP/1.1: wrk -t1 -c50 --latency (core 0) → proxy (core 1) → origin nginx (core 1) ==");
   const bigFile = `${ctx.dir}/big.bin`;
@@ -451,6 +555,10 @@ async function runHttp(ctx: Context): Promise<HttpSample[]> {
           if (s.na === "not serving") notServing.add(proxy.name);
           samples.push(s);
         }
+      }
+      console.log(`  round ${round}/${ctx.opts.rounds}, memory per idle connection`);
+      for (const proxy of proxies) {
+        if (!notServing.has(proxy.name)) ctx.idle.push(await measureIdle(ctx, proxy, round, originPort));
       }
     }
   } finally {
@@ -864,6 +972,18 @@ function report(
 ): string {
   const sizes = ["5 B", "64 KiB"] as const;
   const t = targets(http, bolt, opts);
+  const idle = spread(ctx.idle.filter((s) => s.config === "meshctl" && !s.na).map((s) => s.kibPerConnection));
+  if (opts.only !== "bolt") {
+    t.push(
+      idle === undefined
+        ? { name: "memory per idle connection ≤ 16 KiB", measured: "n/a (not measured)", verdict: "n/a" }
+        : {
+          name: "memory per idle connection ≤ 16 KiB",
+          measured: `${fmtSpread(idle)} KiB`,
+          verdict: idle.median <= 16 ? "pass" : "FAIL",
+        },
+    );
+  }
   const cmd = (k: string) => ctx.commands.get(k) ?? "(not started)";
   const httpWrk = http.find((s) => s.command)?.command ?? "(not run)";
   const boltOpenCmd = bolt.find((s) => s.kind === "open" && s.command)?.command ?? "(not run)";
@@ -947,6 +1067,17 @@ function report(
       lines.push(httpTable(httpRows(http, size)));
     }
   }
+  if (opts.only !== "bolt") {
+    lines.push("");
+    lines.push(`## Memory per idle connection (${opts.idleConnections} kept-alive connections)`);
+    lines.push("");
+    lines.push(
+      "A fresh proxy serves one request on each connection, which then stays open and idle; RSS growth of " +
+        "the proxy's process tree ÷ connections (VmRSS, not the peak). Kernel socket buffers are not in RSS.",
+    );
+    lines.push("");
+    lines.push(idleTable(ctx.idle));
+  }
   if (opts.only !== "http") {
     lines.push("");
     lines.push(`## bolt, open loop: ${opts.boltRate} req/s over ${opts.boltConnections} connections`);
@@ -971,6 +1102,22 @@ function report(
   }
   lines.push("");
   return lines.join("\n");
+}
+
+function idleTable(samples: IdleSample[]): string {
+  const out = ["| configuration | KiB per idle connection | RSS before → after MiB |", "|---|---|---|"];
+  for (const config of [...new Set(samples.map((s) => s.config))]) {
+    const ok = samples.filter((s) => s.config === config && !s.na);
+    const per = spread(ok.map((s) => s.kibPerConnection));
+    if (per === undefined) {
+      out.push(`| ${config} | n/a | n/a |`);
+      continue;
+    }
+    const before = spread(ok.map((s) => s.rssBeforeMiB));
+    const after = spread(ok.map((s) => s.rssAfterMiB));
+    out.push(`| ${config} | ${fmtSpread(per)} | ${fmt(before!.median)} → ${fmt(after!.median)} |`);
+  }
+  return out.join("\n");
 }
 
 // === Main ===
@@ -998,7 +1145,7 @@ async function main(): Promise<number> {
   console.log(`rounds ${opts.rounds}, warm-up ${opts.warmupS} s, measured ${opts.durationS} s per run`);
   const dir = await Deno.makeTempDir({ prefix: "meshctl-bench-" });
   onInterruptCleanup(() => Deno.removeSync(dir, { recursive: true }));
-  const ctx: Context = { opts, dir, commands: new Map() };
+  const ctx: Context = { opts, dir, commands: new Map(), idle: [] };
   let http: HttpSample[] = [];
   let bolt: BoltSample[] = [];
   try {
@@ -1015,7 +1162,11 @@ async function main(): Promise<number> {
   const jsonPath = `bench/out/${stamp}.json`;
   await Deno.writeTextFile(
     `${outDir}/${stamp}.json`,
-    JSON.stringify({ facts, options: opts, commands: Object.fromEntries(ctx.commands), http, bolt }, null, 2),
+    JSON.stringify(
+      { facts, options: opts, commands: Object.fromEntries(ctx.commands), http, bolt, idle: ctx.idle },
+      null,
+      2,
+    ),
   );
   const md = report(facts, opts, ctx, http, bolt, jsonPath);
   await Deno.writeTextFile(`${BENCH_DIR}RESULTS.md`, md);

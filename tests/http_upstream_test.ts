@@ -54,8 +54,13 @@ Deno.test(
   async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => release = r);
+    let arrived!: () => void;
+    const holding = new Promise<void>((r) => arrived = r);
     const origin = startOrigin(async (req) => {
-      if (new URL(req.url).pathname === "/hold") await held;
+      if (new URL(req.url).pathname === "/hold") {
+        arrived();
+        await held;
+      }
       return new Response("done");
     });
     const mesh = await startMeshctl(httpProxyConfig({
@@ -73,7 +78,7 @@ Deno.test(
     try {
       // The only connection is held; a second request queues and its client gives up.
       const holder = curl(["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/hold`]);
-      await until(0);
+      await holding; // it holds the only connection
       const quitter = await Deno.connect({ hostname: "127.0.0.1", port });
       await quitter.write(new TextEncoder().encode("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
       await until(1);

@@ -158,7 +158,7 @@ export class Listener {
     const stats = plan.stats;
     const io = new SocketIO(conn, {
       highWaterMark: plan.config.perConnBufferLimitBytes,
-      onOverflow: () => stats.writeBufferOverflow.inc(),
+      onOverflow: stats.onWriteOverflow, // one function per listener, not a closure per connection
     });
     const live: LiveConnection = {
       io,
@@ -223,7 +223,7 @@ export class Listener {
       bytesRead.inc(n);
     };
     if (initial !== undefined) onBytes(initial.length);
-    await runReadLoop(io.conn, server, initial, onBytes);
+    return runReadLoop(io.conn, server, initial, onBytes); // returned, not awaited: one suspended frame less per connection
   }
 
   /** Reads until the candidates can tell the protocol; returns the bytes read so far either way. */

@@ -32,6 +32,8 @@ export class DownstreamStats {
   readonly writeBufferOverflow: Counter;
   /** Connections failed because the process-wide buffer budget could not hold their partial input. */
   readonly bufferBudgetExhausted: Counter;
+  /** Counts a write-queue overflow; shared by every connection (SocketIO's onOverflow). */
+  readonly onWriteOverflow = (): void => this.writeBufferOverflow.inc();
   #byStatus = new Map<number, Counter>();
   #otherStatus: Counter;
 

@@ -183,7 +183,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
   beforeHead(): Promise<void> | undefined {
     if (this.#stream === null) return undefined;
     if (this.#res === RES_ENDED && this.#reqDone) {
-      this.#stream = null;
+      this.#streamDone();
       return undefined;
     }
     return new Promise<void>((resolve) => this.#headWait = resolve);
@@ -310,7 +310,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       this.#tunnel = true;
       this.#reader.raw();
     } else if (this.#res === RES_ENDED) {
-      this.#stream = null;
+      this.#streamDone();
     }
   }
 
@@ -514,7 +514,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       this.#reader.stop();
       p.then(this.#closeNow, this.#closeNow);
       this.#markClosed();
-      this.#stream = null; // nothing more happens on this connection: no stream is active
+      this.#streamDone(); // nothing more happens on this connection: no stream is active
       return p;
     }
     if (!this.#reqDone) {
@@ -524,9 +524,18 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       }
       return p;
     }
-    this.#stream = null;
+    this.#streamDone();
     this.#wakeHead();
     return p;
+  }
+
+  /**
+   * The stream is over both ways. Its receiver (the proxy's whole per-request state) is let go too: a
+   * kept-alive connection waiting for its next request must not keep the last one alive.
+   */
+  #streamDone(): void {
+    this.#stream = null;
+    this.#receiver = null;
   }
 
   #wakeHead(): void {
