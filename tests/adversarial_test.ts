@@ -13,6 +13,7 @@ import { startEchoServer } from "./_peers/tcp_echo.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TEST_SIG = `${TEST_SERVICE}:1.0`;
+const STUCK_SIG = "com.meshctl.test.Stuck:1.0";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -144,6 +145,34 @@ function counter(stats: Stats, type: string, key: string, name: string): number 
   return stats[type]?.[key]?.[name] ?? 0;
 }
 
+/**
+ * A listener that never accepts, with its accept queue filled: the kernel then drops further SYNs, so a
+ * connect hangs as it would to a blackholed host.
+ */
+async function blackhole(): Promise<{ port: number; close(): void }> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  const conns: Deno.TcpConn[] = [];
+  for (let batch = 0; batch < 20; batch++) {
+    const attempts = Array.from({ length: 500 }, () => Deno.connect({ hostname: "127.0.0.1", port }));
+    const stalled = await Promise.race([
+      Promise.all(attempts).then((cs) => (conns.push(...cs), false)),
+      new Promise<boolean>((r) => setTimeout(() => r(true), 200)),
+    ]);
+    if (stalled) {
+      for (const a of attempts) a.then((c) => conns.push(c), () => {});
+      break;
+    }
+  }
+  return {
+    port,
+    close() {
+      l.close();
+      for (const c of conns) c.close();
+    },
+  };
+}
+
 /** Waits until `cond` holds or `ms` pass; returns whether it held. */
 async function eventually(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -186,6 +215,11 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
   });
   const provider = startProvider();
   const echo = startEchoServer();
+  // An upstream that accepts and never reads: its socket's queue fills.
+  let unstick!: () => void;
+  const stuckUntil = new Promise<void>((r) => unstick = r);
+  const stuck = startLoopbackServer(() => stuckUntil);
+  const hole = await blackhole();
   const proxy = (protocol: string, extra: Record<string, unknown> = {}) => ({
     filters: [{
       type: "proxy",
@@ -202,6 +236,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
     limits: { max_buffered_bytes: 8 * 1024 * 1024 },
     servers: [{
       default_log_level: "ERROR",
+      graceful_timeout: "1s", // stuck streams must not hold the shutdown for the default 30 s
       routers: [
         {
           router_config_name: "web",
@@ -219,10 +254,13 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
           virtual_hosts: [{
             name: "rpc",
             domains: ["*"],
-            routers: [{
-              match: { headers: [{ name: "service", value: TEST_SIG }] },
-              route: { cluster_name: "rpc" },
-            }],
+            routers: [
+              { match: { headers: [{ name: "service", value: TEST_SIG }] }, route: { cluster_name: "rpc" } },
+              {
+                match: { headers: [{ name: "service", value: STUCK_SIG }] },
+                route: { cluster_name: "stuck" },
+              },
+            ],
           }],
         },
       ],
@@ -240,6 +278,11 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
           address: "127.0.0.1:0",
           filter_chains: [{ filters: [{ type: "tcp_proxy", config: { cluster: "tcp" } }] }],
         },
+        {
+          name: "tcp_hole",
+          address: "127.0.0.1:0",
+          filter_chains: [{ filters: [{ type: "tcp_proxy", config: { cluster: "hole" } }] }],
+        },
       ],
     }],
     cluster_manager: {
@@ -248,6 +291,8 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
         { name: "slow", hosts: [{ address: slowOrigin.address }] },
         { name: "rpc", hosts: [{ address: provider.address }] },
         { name: "tcp", hosts: [{ address: echo.address }], circuit_breakers: [{ max_connections: 3 }] },
+        { name: "stuck", hosts: [{ address: stuck.address }] },
+        { name: "hole", hosts: [{ address: `127.0.0.1:${hole.port}` }], connect_timeout: "300ms" },
       ],
     },
   });
@@ -429,6 +474,49 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
       assert((await untilClosed(bolt, 3000)).closed);
     });
 
+    await t.step("slow upstream: meshctl stops reading a client whose upstream does not read", async () => {
+      const conn = await connectLocal(rpc);
+      const frame = await encodeRequestFrame({
+        id: 1,
+        service: STUCK_SIG,
+        method: "plus",
+        args: [str("x".repeat(128 * 1024))],
+        timeout: 0,
+      });
+      let written = 0;
+      const total = 400 * frame.length; // ~51 MiB
+      const writer = (async () => {
+        for (let i = 0; i < 400; i++) {
+          new DataView(frame.buffer).setUint32(5, i + 1);
+          await writeAll(conn, frame);
+          written += frame.length;
+        }
+      })().catch(() => {});
+      await new Promise((r) => setTimeout(r, 3000));
+      assert(written < total / 2, `the client wrote ${written} of ${total} bytes: meshctl kept reading`);
+      const s = await stats();
+      assertEquals(
+        counter(s, "upstream", "cluster.stuck", "connection_buffer_overflow"),
+        0,
+        "paused, not overflowed",
+      );
+      conn.close();
+      await writer;
+    });
+
+    await t.step(
+      "tcp_proxy gives up on an upstream that never completes the handshake (connect_timeout)",
+      async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: mesh.port("tcp_hole") });
+        const t0 = Date.now();
+        const { text } = await untilClosed(conn, 5000);
+        const took = Date.now() - t0;
+        assertEquals(text, "");
+        assert(took >= 250 && took < 2000, `closed after ${took} ms`);
+        assert(counter(await stats(), "upstream", "cluster.hole", "connection_con_fail") >= 1);
+      },
+    );
+
     await t.step("tcp_proxy honours the cluster's max_connections", async () => {
       const conns = await Promise.all(
         Array.from({ length: 6 }, () => Deno.connect({ hostname: "127.0.0.1", port: mesh.port("tcp") })),
@@ -446,7 +534,9 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
     const result = await load.stop();
     clearInterval(sampler);
     const code = await mesh.stop();
-    await Promise.all([origin.close(), slowOrigin.close(), provider.stop(), echo.stop()]);
+    unstick();
+    await Promise.all([origin.close(), slowOrigin.close(), provider.stop(), echo.stop(), stuck.stop()]);
+    hole.close();
     assertEquals(code, 0, mesh.logs());
     assertEquals(result.failed, [], "every good request succeeded");
     assert(result.ok > 50, `only ${result.ok} good requests went through`);
