@@ -39,10 +39,13 @@ const RCODE_SERVFAIL = 2;
 const RCODE_NXDOMAIN = 3;
 const RCODE_NOTIMP = 4;
 
-/** Starts a server answering from `records` (name → addresses); `ttl` is the TTL of every answer. */
+/**
+ * Starts a server answering from `records` (name → addresses). Options: `ttl` of every answer (default
+ * 0), the loopback `hostname` (default 127.0.0.1) and `port` (default 0) to bind.
+ */
 export async function startDnsServer(
   records: Record<string, DnsRecords> = {},
-  options: { ttl?: number } = {},
+  options: { ttl?: number; hostname?: string; port?: number } = {},
 ): Promise<DnsServer> {
   const table = new Map<string, DnsRecords>();
   for (const [name, r] of Object.entries(records)) table.set(canonical(name), r);
@@ -51,7 +54,7 @@ export async function startDnsServer(
   let queries = 0;
   const socket = dgram.createSocket("udp4");
   const server: DnsServer = {
-    hostname: "127.0.0.1",
+    hostname: options.hostname ?? "127.0.0.1",
     port: 0,
     get queries() {
       return queries;
@@ -87,7 +90,13 @@ export async function startDnsServer(
     }
     socket.send(reply, from.port, from.address);
   });
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject); // e.g. EADDRINUSE for a fixed port
+    socket.bind(options.port ?? 0, server.hostname, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  });
   Object.assign(server, { port: socket.address().port });
   return server;
 }
