@@ -23,7 +23,10 @@ export function newDnsResolver(config: DnsResolverConfig, family: DnsLookupFamil
   }
 }
 
-/** True for an IPv4 or IPv6 literal: a host MOSN does not resolve. */
+/**
+ * True for an IPv4 or IPv6 literal: a host MOSN does not resolve. A validated address has a colon in
+ * its host part only when it is IPv6 (`[v6]:port`).
+ */
 export function isIpLiteral(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }
