@@ -1,6 +1,6 @@
 /**
- * Upstream behaviour through the real meshctl: circuit breakers, consistent hashing, STRICT_DNS,
- * pipelining, stream filters.
+ * Upstream behaviour through the real meshctl: circuit breakers, consistent hashing, STRICT_DNS (against
+ * a test DNS server), pipelining, stream filters.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { stringify } from "yaml";
@@ -15,6 +15,7 @@ import {
   startMeshctl,
   startOrigin,
 } from "./_e2e.ts";
+import { type DnsServer, startDnsServer } from "./_peers/dns_server.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -128,25 +129,197 @@ Deno.test("LB_MAGLEV with a header hash_policy sends one key to one host", opts,
   }
 });
 
-Deno.test("STRICT_DNS resolves host names into the cluster", opts, async () => {
-  const origin = startOrigin(() => new Response("resolved"));
-  const mesh = await startMeshctl(httpProxyConfig({
-    hosts: [`localhost:${origin.port}`],
-    cluster: { type: "STRICT_DNS", dns_refresh_rate: "1s" },
+/** A name only the test DNS server knows: resolving it proves the cluster asked that server. */
+const DNS_NAME = "origin.meshctl.test";
+
+interface NamedOrigin {
+  readonly hostname: string;
+  readonly port: number;
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Origins answering with their own address, one per loopback address and all on one port: what one
+ * STRICT_DNS host `name:port` can resolve to. 127.0.0.11 and .12 are used by these tests only.
+ */
+function originsOnOnePort(hostnames: string[]): NamedOrigin[] {
+  for (let attempt = 0;; attempt++) {
+    const started: Deno.HttpServer<Deno.NetAddr>[] = [];
+    const counts = hostnames.map(() => 0);
+    try {
+      let port = 0;
+      for (const [i, hostname] of hostnames.entries()) {
+        const server = Deno.serve({ hostname, port, onListen() {} }, () => {
+          counts[i]!++;
+          return new Response(hostname);
+        });
+        started.push(server);
+        port = server.addr.port;
+      }
+      return started.map((server, i) => ({
+        hostname: hostnames[i]!,
+        port,
+        get requests() {
+          return counts[i]!;
+        },
+        close: () => server.shutdown(),
+      }));
+    } catch (e) {
+      for (const server of started) void server.shutdown();
+      // Another process took the port on the next address: start over on a new port.
+      if (!(e instanceof Deno.errors.AddrInUse) || attempt === 5) throw e;
+    }
+  }
+}
+
+/** The hosts the admin stats list for cluster "origin", sorted. */
+async function clusterHosts(adminPort: number): Promise<string[]> {
+  const prefix = "cluster.origin.host.";
+  return Object.keys((await adminStats(adminPort))["upstream"] ?? {})
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length))
+    .sort();
+}
+
+async function clusterStat(adminPort: number, name: string): Promise<number> {
+  return (await adminStats(adminPort))["upstream"]?.["cluster.origin"]?.[name] ?? 0;
+}
+
+/** Polls `cond` until it holds; fails after `ms` saying what it waited for and what it saw last. */
+async function waitFor(what: string, cond: () => Promise<unknown>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const seen = await cond();
+    if (seen === true) return;
+    if (Date.now() > deadline) {
+      throw new Error(`gave up waiting for ${what}; last saw ${JSON.stringify(seen)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until cluster "origin" holds exactly `hosts`. */
+function waitForHosts(mesh: Meshctl, hosts: string[]): Promise<void> {
+  return waitFor(`cluster hosts ${hosts.join(", ")}`, async () => {
+    const seen = await clusterHosts(mesh.adminPort);
+    return JSON.stringify(seen) === JSON.stringify([...hosts].sort()) || seen;
+  });
+}
+
+async function startDnsMesh(port: number, dns: DnsServer): Promise<Meshctl> {
+  return await startMeshctl(httpProxyConfig({
+    hosts: [`${DNS_NAME}:${port}`],
+    cluster: {
+      type: "STRICT_DNS",
+      dns_refresh_rate: "200ms",
+      dns_resolvers: { servers: [dns.hostname], port: String(dns.port) },
+    },
   }));
-  const port = mesh.port("ingress");
+}
+
+Deno.test("STRICT_DNS resolves host names into the cluster through dns_resolvers", opts, async () => {
+  const [origin] = originsOnOnePort(["127.0.0.11"]);
+  const dns = await startDnsServer({ [DNS_NAME]: { A: ["127.0.0.11"] } });
+  const mesh = await startDnsMesh(origin!.port, dns);
   try {
-    assertEquals((await curl([`http://127.0.0.1:${port}/`])).stdout, "resolved");
-    const stats = await adminStats(mesh.adminPort);
-    assert(
-      Object.keys(stats["upstream"] ?? {}).some((k) => k.includes("127.0.0.1")),
-      JSON.stringify(stats["upstream"]),
-    );
+    // Until the first answer the host is the name itself (as MOSN); then the resolved address.
+    await waitForHosts(mesh, [`127.0.0.11:${origin!.port}`]);
+    assert(dns.queriesFor(DNS_NAME, "A") >= 1, "the configured DNS server was never asked");
+    assertEquals((await curl([`http://127.0.0.1:${mesh.port("ingress")}/`])).stdout, "127.0.0.11");
+    assertEquals(origin!.requests, 1);
+    assert(await clusterStat(mesh.adminPort, "dns_resolve_total") >= 1);
+    assertEquals(await clusterStat(mesh.adminPort, "dns_resolve_failure"), 0);
   } finally {
     await stopped(mesh);
-    await origin.close();
+    await dns.stop();
+    await origin!.close();
   }
 });
+
+Deno.test("STRICT_DNS moves traffic to the addresses a changed answer gives", opts, async () => {
+  const [a, b] = originsOnOnePort(["127.0.0.11", "127.0.0.12"]);
+  const port = a!.port;
+  const dns = await startDnsServer({ [DNS_NAME]: { A: ["127.0.0.11"] } });
+  const mesh = await startDnsMesh(port, dns);
+  const url = `http://127.0.0.1:${mesh.port("ingress")}/`;
+  try {
+    await waitForHosts(mesh, [`127.0.0.11:${port}`]);
+    assertEquals((await curl([url])).stdout, "127.0.0.11");
+
+    // Several addresses make several hosts; LB_ROUNDROBIN uses both.
+    dns.set(DNS_NAME, { A: ["127.0.0.11", "127.0.0.12"] });
+    await waitForHosts(mesh, [`127.0.0.11:${port}`, `127.0.0.12:${port}`]);
+    const both = (await curl([url, url, url, url])).stdout;
+    assertEquals(new Set(both.split("127.").filter(Boolean)), new Set(["0.0.11", "0.0.12"]), both);
+
+    dns.set(DNS_NAME, { A: ["127.0.0.12"] });
+    await waitForHosts(mesh, [`127.0.0.12:${port}`]);
+    const before = a!.requests;
+    assertEquals((await curl([url, url, url])).stdout, "127.0.0.12".repeat(3));
+    assertEquals(a!.requests, before, "a host no longer in the answer still got requests");
+  } finally {
+    await stopped(mesh);
+    await dns.stop();
+    await a!.close();
+    await b!.close();
+  }
+});
+
+Deno.test(
+  "STRICT_DNS keeps the last hosts while resolution fails, and logs the failure once",
+  opts,
+  async () => {
+    const [a, b] = originsOnOnePort(["127.0.0.11", "127.0.0.12"]);
+    const port = a!.port;
+    const dns = await startDnsServer({ [DNS_NAME]: { A: ["127.0.0.11"] } });
+    const mesh = await startDnsMesh(port, dns);
+    const url = `http://127.0.0.1:${mesh.port("ingress")}/`;
+    try {
+      await waitForHosts(mesh, [`127.0.0.11:${port}`]);
+      dns.mode = "servfail";
+      await waitFor("three failed resolutions", async () => {
+        const n = await clusterStat(mesh.adminPort, "dns_resolve_failure");
+        return n >= 3 || n;
+      });
+      assertEquals(await clusterHosts(mesh.adminPort), [`127.0.0.11:${port}`]);
+      assertEquals((await curl([url])).stdout, "127.0.0.11");
+      assertEquals(mesh.logs().split("dns resolution failed").length - 1, 1, mesh.logs());
+
+      // Answers again, and a new one: the cluster follows it.
+      dns.mode = "answer";
+      dns.set(DNS_NAME, { A: ["127.0.0.12"] });
+      await waitForHosts(mesh, [`127.0.0.12:${port}`]);
+      assertEquals((await curl([url])).stdout, "127.0.0.12");
+    } finally {
+      await stopped(mesh);
+      await dns.stop();
+      await a!.close();
+      await b!.close();
+    }
+  },
+);
+
+Deno.test(
+  "STRICT_DNS without dns_resolvers resolves through the system resolver, /etc/hosts first",
+  opts,
+  async () => {
+    const origin = startOrigin(() => new Response("resolved"));
+    // "localhost" is in /etc/hosts everywhere; the cluster has no special case for it.
+    const mesh = await startMeshctl(httpProxyConfig({
+      hosts: [`localhost:${origin.port}`],
+      cluster: { type: "STRICT_DNS", dns_refresh_rate: "200ms" },
+    }));
+    try {
+      await waitForHosts(mesh, [`127.0.0.1:${origin.port}`]);
+      assertEquals((await curl([`http://127.0.0.1:${mesh.port("ingress")}/`])).stdout, "resolved");
+      assert(await clusterStat(mesh.adminPort, "dns_resolve_total") >= 1);
+    } finally {
+      await stopped(mesh);
+      await origin.close();
+    }
+  },
+);
 
 Deno.test("pipelined requests get their responses in request order", opts, async () => {
   const origin = startOrigin(async (req) => {

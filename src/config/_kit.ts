@@ -13,7 +13,7 @@ import {
 } from "@sinclair/typebox";
 
 /** String kinds the walker parses beyond JSON types. */
-export type ValueKind = "duration" | "address" | "regex";
+export type ValueKind = "duration" | "address" | "regex" | "ip" | "port";
 
 export interface Meta {
   /** Present → a MOSN field meshctl does not implement; the text is an optional hint. */
@@ -82,6 +82,21 @@ export function duration(description: string): TUnsafe<string | number> {
 
 export function address(description: string): TUnsafe<string> {
   return Type.Unsafe<string>({ type: "string", description, [META]: { kind: "address" } satisfies Meta });
+}
+
+/** An IPv4 or IPv6 address literal (no port, no brackets). */
+export function ipAddress(description: string): TUnsafe<string> {
+  return Type.Unsafe<string>({ type: "string", description, [META]: { kind: "ip" } satisfies Meta });
+}
+
+/** A port written as a string, as MOSN's Go structs type some ports ("53"); "" means unset. */
+export function portText(description: string): TUnsafe<string> {
+  return Type.Unsafe<string>({
+    type: "string",
+    pattern: "^([0-9]{1,5})?$",
+    description,
+    [META]: { kind: "port" } satisfies Meta,
+  });
 }
 
 export function regex(description: string): TUnsafe<string> {

@@ -18,6 +18,7 @@ type Route = NonNullable<
   NonNullable<NonNullable<NonNullable<RouterConf["virtual_hosts"]>[number]>["routers"]>[number]
 >;
 type Listener = NonNullable<NonNullable<Server["listeners"]>[number]>;
+type ClusterDoc = NonNullable<NonNullable<NonNullable<Doc["cluster_manager"]>["clusters"]>[number]>;
 
 const SCHEMA_FILTERS = ["proxy", "tcp_proxy"];
 
@@ -36,6 +37,9 @@ export function checkSemantics(doc: Doc, ctx: ValidationContext, report: Report)
     "cluster",
     report,
     clusters,
+  );
+  doc.cluster_manager?.clusters?.forEach((c, i) =>
+    c && checkClusterDns(c, `cluster_manager.clusters[${i}]`, report)
   );
   const servers = doc.servers ?? [];
   const routers = new Set<string>();
@@ -171,6 +175,34 @@ function checkRoute(
     report(
       `${path}.redirect`,
       "a redirect needs at least one of path_redirect, host_redirect or scheme_redirect",
+    );
+  }
+}
+
+/**
+ * MOSN reads dns_resolvers only when it lists servers, and dns_resolver_file/_port only when it does not:
+ * a field the other choice makes dead is reported rather than silently ignored.
+ */
+function checkClusterDns(c: ClusterDoc, path: string, report: Report): void {
+  const r = c.dns_resolvers;
+  if (r === undefined) return;
+  if (r.servers === undefined) {
+    const set = Object.keys(r);
+    if (set.length > 0) {
+      report(
+        `${path}.dns_resolvers`,
+        `dns_resolvers sets ${set.join(", ")} but no servers; without servers MOSN ignores dns_resolvers`,
+      );
+    }
+    return;
+  }
+  if (c.dns_resolver_file) {
+    report(`${path}.dns_resolver_file`, "dns_resolver_file has no effect when dns_resolvers lists servers");
+  }
+  if (c.dns_resolver_port) {
+    report(
+      `${path}.dns_resolver_port`,
+      "dns_resolver_port has no effect when dns_resolvers lists servers; set dns_resolvers.port",
     );
   }
 }

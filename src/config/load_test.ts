@@ -207,3 +207,92 @@ Deno.test("parseConfigText() keeps circuit breakers the config sets, 0 meaning u
     maxRetries: 7,
   });
 });
+
+function clusterWith(fields: string): string {
+  return BASE.replace("- name: c", `- name: c\n      type: STRICT_DNS\n${fields}`);
+}
+
+Deno.test("parseConfigText() picks the STRICT_DNS resolver as MOSN does, the system resolver by default", () => {
+  const dns = (fields: string) => {
+    const { snapshot, errors } = parseConfigText(clusterWith(fields), "t.yaml");
+    assertEquals(errors, []);
+    const c = snapshot!.clusters[0]!;
+    return [c.dnsLookupFamily, c.dnsResolver];
+  };
+  assertEquals(dns(""), ["V4_ONLY", { kind: "system" }]);
+  // MOSN's config dump writes `dns_resolvers: {}` for every cluster: not set.
+  assertEquals(dns("      dns_resolvers: {}"), ["V4_ONLY", { kind: "system" }]);
+  assertEquals(
+    dns('      dns_lookup_family: V6_ONLY\n      dns_resolvers: { servers: ["10.0.0.53", "fd00::53"] }'),
+    ["V6_ONLY", {
+      kind: "servers",
+      servers: ["10.0.0.53", "fd00::53"],
+      port: 53,
+      timeoutMs: 2000,
+      search: [],
+      ndots: 0,
+    }],
+  );
+  assertEquals(
+    dns(
+      '      dns_resolvers: { servers: [127.0.0.1], port: "5353", timeout: 1, search: [svc], ndots: 2, attempts: 3 }',
+    ),
+    ["V4_ONLY", {
+      kind: "servers",
+      servers: ["127.0.0.1"],
+      port: 5353,
+      timeoutMs: 1000,
+      search: ["svc"],
+      ndots: 2,
+    }],
+  );
+  assertEquals(dns('      dns_resolver_port: "5353"'), ["V4_ONLY", {
+    kind: "file",
+    path: "/etc/resolv.conf",
+    port: 5353,
+  }]);
+  assertEquals(dns("      dns_resolver_file: /run/resolv.conf"), ["V4_ONLY", {
+    kind: "file",
+    path: "/run/resolv.conf",
+    port: 53,
+  }]);
+});
+
+Deno.test("validateConfig() reports wrong STRICT_DNS resolver fields where they are", () => {
+  assertEquals(
+    errorsOf(clusterWith(
+      [
+        '      dns_resolvers: { servers: [ns.example, "10.0.0.1:53", "::1"], port: 53 }',
+        "      dns_lookup_family: V4_PREFERRED",
+        '      dns_resolver_port: "70000"',
+        "      respect_dns_ttl: true",
+      ].join("\n"),
+    )),
+    [
+      '22:34 cluster_manager.clusters[0].dns_resolvers.servers[0]: "ns.example" is not an IP address',
+      '22:46 cluster_manager.clusters[0].dns_resolvers.servers[1]: "10.0.0.1:53" has a port; expected the IP address alone (the port is a field of its own)',
+      '22:75 cluster_manager.clusters[0].dns_resolvers.port: expected a string like "53" (MOSN reads this port as a string)',
+      '23:26 cluster_manager.clusters[0].dns_lookup_family: unknown value "V4_PREFERRED"; expected one of V4_ONLY, V6_ONLY',
+      '24:26 cluster_manager.clusters[0].dns_resolver_port: invalid port "70000"; expected "1" to "65535"',
+      "25:24 cluster_manager.clusters[0].respect_dns_ttl: respect_dns_ttl is not supported yet (Deno.resolveDns reports no TTLs; dns_refresh_rate applies)",
+    ],
+  );
+  assertEquals(errorsOf(clusterWith("      dns_resolvers: { servers: [] }")), [
+    "22:33 cluster_manager.clusters[0].dns_resolvers.servers: must not be empty",
+  ]);
+});
+
+Deno.test("validateConfig() reports STRICT_DNS resolver fields that MOSN would ignore", () => {
+  assertEquals(errorsOf(clusterWith('      dns_resolvers: { port: "5353" }')), [
+    "22:22 cluster_manager.clusters[0].dns_resolvers: dns_resolvers sets port but no servers; without servers MOSN ignores dns_resolvers",
+  ]);
+  assertEquals(
+    errorsOf(clusterWith(
+      '      dns_resolvers: { servers: [127.0.0.1] }\n      dns_resolver_file: /etc/resolv.conf\n      dns_resolver_port: "53"',
+    )),
+    [
+      "23:26 cluster_manager.clusters[0].dns_resolver_file: dns_resolver_file has no effect when dns_resolvers lists servers",
+      "24:26 cluster_manager.clusters[0].dns_resolver_port: dns_resolver_port has no effect when dns_resolvers lists servers; set dns_resolvers.port",
+    ],
+  );
+});

@@ -13,9 +13,11 @@ import {
   ignored,
   int,
   intOneOf,
+  ipAddress,
   list,
   oneOf,
   Opt,
+  portText,
   regex,
   struct,
   text,
@@ -24,6 +26,7 @@ import {
 
 export const CLUSTER_TYPES = ["SIMPLE", "STRICT_DNS"] as const;
 export const UNSUPPORTED_CLUSTER_TYPES = ["STATIC", "DYNAMIC", "EDS", "ORIGINAL_DST"] as const;
+export const DNS_LOOKUP_FAMILIES = ["V4_ONLY", "V6_ONLY"] as const;
 export const LB_TYPES = [
   "LB_RANDOM",
   "LB_ROUNDROBIN",
@@ -283,6 +286,28 @@ const Thresholds = struct("Circuit breaker limits (Envoy's defaults when absent;
   max_retries: Opt(int("Active retries (default 3)", 0)),
 });
 
+const DnsResolvers = struct(
+  "STRICT_DNS: ask these name servers instead of the system resolver; {} (MOSN's zero value) = not set",
+  {
+    servers: Opt(list(
+      "Name server IP addresses, asked in order until one answers",
+      ipAddress("IPv4 or IPv6 address, without a port (every server gets `port`)"),
+      { minItems: 1 },
+    )),
+    port: Opt(portText('Port of every server (default "53"; a string, as in MOSN)')),
+    timeout: Opt(
+      int("Seconds to wait for each server's answer (default 2, as MOSN's DNS client; 0 = the default)", 0),
+    ),
+    search: Opt(list(
+      "Search domains, each appended to the name and tried too: after the name as written when it has " +
+        "at least `ndots` dots, before it otherwise",
+      text("Domain"),
+    )),
+    ndots: Opt(int("Dots a name needs to be tried as written before the search domains (default 0)", 0)),
+    attempts: Opt(ignored("MOSN's resolver asks each server once")),
+  },
+);
+
 const Cluster = struct("An upstream cluster", {
   name: text("Cluster name"),
   type: Opt(
@@ -320,11 +345,17 @@ const Cluster = struct("An upstream cluster", {
   spec: Opt(unsupported()),
   cluster_manager_tls: Opt(unsupported("TLS")),
   tls_context: Opt(unsupported("TLS")),
-  respect_dns_ttl: Opt(unsupported()),
-  dns_lookup_family: Opt(unsupported()),
-  dns_resolvers: Opt(unsupported()),
-  dns_resolver_file: Opt(unsupported()),
-  dns_resolver_port: Opt(unsupported()),
+  dns_resolvers: Opt(DnsResolvers),
+  dns_resolver_file: Opt(text(
+    "STRICT_DNS without dns_resolvers: a resolv.conf whose nameserver, search and options lines to use " +
+      '(default "/etc/resolv.conf" when dns_resolver_port is set; neither set: the system resolver)',
+  )),
+  dns_resolver_port: Opt(portText('STRICT_DNS: port of the dns_resolver_file name servers (default "53")')),
+  dns_lookup_family: Opt(oneOf(
+    "STRICT_DNS: V4_ONLY asks for A records, V6_ONLY for AAAA (default V4_ONLY, as MOSN)",
+    DNS_LOOKUP_FAMILIES,
+  )),
+  respect_dns_ttl: Opt(unsupported("Deno.resolveDns reports no TTLs; dns_refresh_rate applies")),
 });
 
 const Admin = struct("The admin API", {
@@ -372,3 +403,4 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
 export type ConfigDocument = Static<typeof ConfigSchema>;
 export type ProxyDocument = Static<typeof ProxyConfig>;
 export type TcpProxyDocument = Static<typeof TcpProxyConfig>;
+export type DnsResolversDocument = Static<typeof DnsResolvers>;

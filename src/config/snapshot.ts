@@ -6,6 +6,7 @@ import type {
   AccessLogConfig,
   ClusterConfig,
   ConfigSnapshot,
+  DnsResolverConfig,
   HashPolicyConfig,
   HeaderValueOption,
   ListenerConfig,
@@ -281,6 +282,8 @@ function cluster(c: ClusterDoc): ClusterConfig {
       maxRetries: cb?.max_retries ?? LIMIT_DEFAULTS.maxRetries,
     },
     dnsRefreshRateMs: msOr(c.dns_refresh_rate, 5_000),
+    dnsLookupFamily: c.dns_lookup_family ?? "V4_ONLY",
+    dnsResolver: dnsResolver(c),
     maxConnectionsPerHost: c.max_connections_per_host ?? 1,
     leastRequestChoiceCount: c.lbconfig?.choice_count ?? 2,
     keepalive: c.keepalive === undefined ? undefined : {
@@ -290,6 +293,30 @@ function cluster(c: ClusterDoc): ClusterConfig {
     },
     connBufferLimitBytes: c.conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
   };
+}
+
+/** MOSN's choice: dns_resolvers.servers if any, else a resolv.conf; meshctl adds the system resolver. */
+function dnsResolver(c: ClusterDoc): DnsResolverConfig {
+  const r = c.dns_resolvers;
+  if (r?.servers !== undefined) {
+    return {
+      kind: "servers",
+      servers: r.servers,
+      port: Number(r.port || "53"),
+      timeoutMs: (r.timeout || 2) * 1000,
+      search: r.search ?? [],
+      ndots: r.ndots ?? 0,
+    };
+  }
+  // "" is Go's zero value: not set.
+  if (c.dns_resolver_file || c.dns_resolver_port) {
+    return {
+      kind: "file",
+      path: c.dns_resolver_file || "/etc/resolv.conf",
+      port: Number(c.dns_resolver_port || "53"),
+    };
+  }
+  return { kind: "system" };
 }
 
 /** Freezes a value and everything reachable from it. */

@@ -217,6 +217,29 @@ export interface KeepaliveConfig {
   readonly maxFailures: number; // default 6
 }
 
+/** STRICT_DNS record type: A (V4_ONLY, MOSN's default) or AAAA (V6_ONLY). */
+export type DnsLookupFamily = "V4_ONLY" | "V6_ONLY";
+
+/**
+ * Where a STRICT_DNS cluster resolves its names: the system resolver (no resolver fields set), the
+ * `dns_resolvers` servers, or the name servers of a resolv.conf (`dns_resolver_file`/`_port`).
+ */
+export type DnsResolverConfig =
+  | { readonly kind: "system" }
+  | {
+    readonly kind: "servers";
+    readonly servers: readonly string[];
+    readonly port: number; // default 53
+    readonly timeoutMs: number; // per server, default 2 s
+    readonly search: readonly string[];
+    readonly ndots: number; // default 0
+  }
+  | {
+    readonly kind: "file";
+    readonly path: string; // default /etc/resolv.conf
+    readonly port: number; // default 53
+  };
+
 export interface ClusterConfig {
   readonly name: string;
   readonly type: ClusterType;
@@ -227,6 +250,8 @@ export interface ClusterConfig {
   readonly maxRequestPerConn: number; // default 1024 (0 = unlimited)
   readonly circuitBreakers: CircuitBreakersConfig;
   readonly dnsRefreshRateMs: number; // STRICT_DNS, default 5 s
+  readonly dnsLookupFamily: DnsLookupFamily; // STRICT_DNS, default V4_ONLY
+  readonly dnsResolver: DnsResolverConfig; // STRICT_DNS, default the system resolver
   /** Connections per host for multiplexed protocols (bolt); default 1. */
   readonly maxConnectionsPerHost: number;
   readonly leastRequestChoiceCount: number; // default 2

@@ -69,6 +69,7 @@ export class Walker {
     if (meta?.ignored) return this.#toJS(node);
     if (meta?.unsupported !== undefined) return this.#unsupported(node, meta, path, pos);
     if (meta?.kind === "duration") return this.#duration(node, path, pos);
+    if (meta?.kind === "port") return this.#portText(node, path, pos);
     switch (shape.type) {
       case "object":
         if (!isMap(node)) return this.#typeError(node, "a mapping", path, pos);
@@ -207,6 +208,17 @@ export class Walker {
       this.error(pos, path, `invalid address "${v}"; expected "host:port" or "tcp://host:port"`);
       return undefined;
     }
+    if (meta?.kind === "ip" && !isIpAddress(v)) {
+      const withPort = parseAddress(v);
+      this.error(
+        pos,
+        path,
+        withPort !== undefined && isIpAddress(withPort.hostname)
+          ? `"${v}" has a port; expected the IP address alone (the port is a field of its own)`
+          : `"${v}" is not an IP address`,
+      );
+      return undefined;
+    }
     if (meta?.kind === "regex") {
       const problem = checkRegex(v);
       if (problem !== undefined) {
@@ -256,6 +268,22 @@ export class Walker {
     return v;
   }
 
+  /** A port as a string; an integer gets a hint, since Go's decoder rejects a number for a string field. */
+  #portText(node: unknown, path: string, pos: Pos): unknown {
+    const v = isScalar(node) ? node.value : undefined;
+    if (typeof v === "number") {
+      this.error(pos, path, `expected a string like "${v}" (MOSN reads this port as a string)`);
+      return undefined;
+    }
+    if (typeof v !== "string") return this.#typeError(node, 'a port like "53"', path, pos);
+    if (v === "") return v; // Go's zero value: not set
+    if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
+      this.error(pos, path, `invalid port "${v}"; expected "1" to "65535"`);
+      return undefined;
+    }
+    return v;
+  }
+
   #unsupported(node: unknown, meta: Meta, path: string, pos: Pos): unknown {
     // Zero values mean "off" to MOSN's decoder (e.g. `tls_context: {}`, `inspector: false`).
     const value = this.#toJS(node);
@@ -281,6 +309,13 @@ export class Walker {
 
 export function join(path: string, key: string): string {
   return path === "" ? key : `${path}.${key}`;
+}
+
+/** An IPv4 dotted quad or an IPv6 literal (which the URL parser validates for us). */
+function isIpAddress(s: string): boolean {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s.split(".").every((o) => Number(o) <= 255);
+  if (!s.includes(":") || /[\[\]\/%]/.test(s)) return false;
+  return URL.canParse(`http://[${s}]/`);
 }
 
 function isNull(node: unknown): boolean {

@@ -1,12 +1,20 @@
-import { type ByteBudget, type Logger, ProxyError, type TimerId } from "../../core/mod.ts";
-import type { ClusterConfig } from "../../config/mod.ts";
+import {
+  type ByteBudget,
+  type Clock,
+  type Logger,
+  ProxyError,
+  systemClock,
+  type TimerId,
+} from "../../core/mod.ts";
+import type { ClusterConfig, HostConfig } from "../../config/mod.ts";
 import { type CodecOptions, defaultCodecOptions, getCodec } from "../../codec/mod.ts";
-import type { Counter, Gauge, Histogram, StatsRegistry } from "../../stats/mod.ts";
+import type { Counter, Gauge, Histogram, Scope, StatsRegistry } from "../../stats/mod.ts";
 import { type LoadBalancer, newLoadBalancer } from "../lb/mod.ts";
 import { ExclusivePool } from "../pool/http1_pool.ts";
 import { MultiplexPool } from "../pool/multiplex_pool.ts";
 import type { ConnectionPool, PoolHooks } from "../pool/types.ts";
 import { Host, hostStats } from "./host.ts";
+import { type DnsResolver, isIpLiteral, newDnsResolver } from "./dns.ts";
 
 /** Cluster-wide counters (MOSN's upstream stats with the cluster label). */
 export interface ClusterStats {
@@ -33,6 +41,24 @@ export interface ClusterStats {
   readonly requestDurationTime: Histogram;
 }
 
+export interface ClusterOptions {
+  /** Bounds the bytes RPC connections may hold in incomplete frames (default: no shared budget). */
+  readonly budget?: ByteBudget;
+  /** Drives the STRICT_DNS refresh timer (default: the system clock). */
+  readonly clock?: Clock;
+  /** Resolves STRICT_DNS names (default: the one the cluster's config asks for). */
+  readonly resolver?: DnsResolver;
+}
+
+/** One configured STRICT_DNS host and what it resolved to. */
+interface DnsTarget {
+  readonly config: HostConfig;
+  /** The last answer, sorted; the configured name until the first one (as MOSN: dialing resolves it). */
+  addresses: string[];
+  /** The failure last logged, so one repeating at every refresh is logged once. */
+  failure: string | undefined;
+}
+
 /**
  * A cluster at run time: its hosts and load balancer, circuit breakers, per-host pools and stats.
  * The host list is immutable per load balancer; STRICT_DNS re-resolution builds a new one.
@@ -45,6 +71,8 @@ export class Cluster {
   #lb: LoadBalancer;
   #registry: StatsRegistry;
   #logger: Logger;
+  #clock: Clock;
+  #dnsTargets: DnsTarget[] = [];
   #dnsTimer: TimerId | undefined;
   #dnsStopped = false;
   #pendingRequests = 0;
@@ -52,14 +80,15 @@ export class Cluster {
   readonly #codecOptions: CodecOptions;
   activeRetries = 0;
 
-  constructor(config: ClusterConfig, registry: StatsRegistry, logger: Logger, budget?: ByteBudget) {
+  constructor(config: ClusterConfig, registry: StatsRegistry, logger: Logger, options: ClusterOptions = {}) {
     this.name = config.name;
     this.config = config;
     this.#registry = registry;
     this.#logger = logger;
-    this.#codecOptions = budget === undefined
+    this.#clock = options.clock ?? systemClock;
+    this.#codecOptions = options.budget === undefined
       ? defaultCodecOptions
-      : { ...defaultCodecOptions, bufferBudget: budget };
+      : { ...defaultCodecOptions, bufferBudget: options.budget };
     const s = registry.scope("upstream", { cluster: config.name });
     this.stats = {
       requestTotal: s.counter("request_total"),
@@ -86,7 +115,9 @@ export class Cluster {
       config.hosts.map((h) => ({ hostname: h.address.hostname, port: h.address.port, weight: h.weight })),
     );
     this.#lb = this.#buildLb();
-    if (config.type === "STRICT_DNS") this.#startDns();
+    if (config.type === "STRICT_DNS") {
+      this.#startDns(options.resolver ?? newDnsResolver(config.dnsResolver, config.dnsLookupFamily), s);
+    }
   }
 
   get hosts(): readonly Host[] {
@@ -237,48 +268,84 @@ export class Cluster {
     });
   }
 
-  #startDns(): void {
-    const resolve = async () => {
-      const resolved: { hostname: string; port: number; weight: number }[] = [];
-      for (const h of this.config.hosts) {
-        const name = h.address.hostname;
-        if (/^[\d.]+$/.test(name) || name.includes(":")) {
-          resolved.push({ hostname: name, port: h.address.port, weight: h.weight });
-          continue;
+  /**
+   * Resolves every host name now and again `dns_refresh_rate` after each round completes (so a slow
+   * resolver delays refreshes instead of piling them up). IP addresses are hosts as they are.
+   */
+  #startDns(resolver: DnsResolver, scope: Scope): void {
+    // Not in ClusterStats, and only for STRICT_DNS clusters: MOSN has no such counters.
+    const total = scope.counter("dns_resolve_total");
+    const failures = scope.counter("dns_resolve_failure");
+    this.#dnsTargets = this.config.hosts.map((h) => ({
+      config: h,
+      addresses: [h.address.hostname],
+      failure: undefined,
+    }));
+    const names = this.#dnsTargets.filter((t) => !isIpLiteral(t.config.address.hostname));
+    if (names.length === 0) return;
+    const resolveOne = async (t: DnsTarget) => {
+      const name = t.config.address.hostname;
+      total.inc();
+      try {
+        const found = await resolver.resolve(name);
+        if (found.length === 0) throw new Error("the answer has no address");
+        t.addresses = [...new Set(found)].sort();
+        if (t.failure !== undefined) {
+          this.#logger.info("dns resolution recovered", { cluster: this.name, host: name });
+          t.failure = undefined;
         }
-        try {
-          const ips = name === "localhost" ? ["127.0.0.1"] : await Deno.resolveDns(name, "A");
-          for (const ip of ips) resolved.push({ hostname: ip, port: h.address.port, weight: h.weight });
-        } catch (e) {
-          this.#logger.warn("dns resolution failed; keeping previous hosts", {
+      } catch (e) {
+        failures.inc();
+        const reason = e instanceof Error ? e.message : String(e);
+        if (reason !== t.failure) {
+          // A transient failure must not empty the cluster: this name keeps its last addresses.
+          this.#logger.warn("dns resolution failed; keeping the previous hosts", {
             cluster: this.name,
             host: name,
-            error: e instanceof Error ? e.message : String(e),
+            error: reason,
           });
-          return; // keep what we had rather than emptying the cluster on a transient failure
+          t.failure = reason;
         }
       }
-      const before = this.#hosts.map((h) => h.address).join(",");
-      this.#setHosts(resolved);
-      if (this.#hosts.map((h) => h.address).join(",") !== before) {
-        this.#lb = this.#buildLb();
-        this.#logger.info("cluster hosts updated from dns", {
-          cluster: this.name,
-          hosts: this.#hosts.map((h) => h.address),
-        });
+    };
+    const round = async () => {
+      try {
+        await Promise.all(names.map(resolveOne));
+        // Drained meanwhile: its hosts are closing, so no new ones.
+        if (!this.#dnsStopped) this.#applyDns();
+      } finally {
+        if (!this.#dnsStopped) this.#dnsTimer = this.#clock.setTimeout(round, this.config.dnsRefreshRateMs);
       }
     };
-    const tick = () => {
-      resolve().finally(() => {
-        if (!this.#dnsStopped) this.#dnsTimer = setTimeout(tick, this.config.dnsRefreshRateMs);
-      });
-    };
-    tick();
+    void round();
+  }
+
+  #applyDns(): void {
+    const seen = new Set<string>();
+    const list: { hostname: string; port: number; weight: number }[] = [];
+    for (const t of this.#dnsTargets) {
+      const { port } = t.config.address;
+      for (const hostname of t.addresses) {
+        // Two names resolving to one address make one host (the first name's weight).
+        const key = `${hostname} ${port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        list.push({ hostname, port, weight: t.config.weight });
+      }
+    }
+    const before = this.#hosts.map((h) => h.address).join(",");
+    this.#setHosts(list);
+    if (this.#hosts.map((h) => h.address).join(",") === before) return;
+    this.#lb = this.#buildLb();
+    this.#logger.info("cluster hosts updated from dns", {
+      cluster: this.name,
+      hosts: this.#hosts.map((h) => h.address),
+    });
   }
 
   /** Stops DNS refresh and closes idle connections; in-flight streams finish. */
   drain(): void {
-    clearTimeout(this.#dnsTimer);
+    this.#clock.clearTimeout(this.#dnsTimer);
     this.#dnsStopped = true;
     for (const h of this.#hosts) h.closePools();
   }

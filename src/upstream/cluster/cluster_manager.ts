@@ -13,7 +13,7 @@ export class ClusterManager {
     logger: Logger,
     budget?: ByteBudget,
   ) {
-    for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger, budget));
+    for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger, { budget }));
   }
 
   get(name: string): Cluster | undefined {
