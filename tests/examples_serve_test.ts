@@ -296,6 +296,15 @@ const PLANS: Record<string, Plan> = {
     },
   },
 
+  "limits.yaml": {
+    clusters: { backend: "http" },
+    async traffic(mesh) {
+      const echo = echoOf(await http(mesh.port("guarded"), "/checkout"));
+      assertEquals(echo.upstream, "127.0.0.1:9300");
+      assertEquals(echo.path, "/checkout");
+    },
+  },
+
   "weighted_clusters.yaml": {
     clusters: { shop_v1: "http", shop_v2: "http" },
     async traffic(mesh) {
