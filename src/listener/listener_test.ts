@@ -351,9 +351,11 @@ Deno.test("Listener closes a connection quiet for connection_idle_timeout, and n
   // 1 s idle → a sweep every 250 ms; a connection is closed by the sweep that finds it quiet the 4th time.
   const l = startListener({ idle: "1s", headers: "0s" }, clock);
   const quiet = await Client.connect(l.port);
+  const spent = await Client.connect(l.port); // served a request, then went quiet
   const busy = await Client.connect(l.port);
   try {
-    await l.events.until(() => l.state.servers === 2, "both connections at the codec");
+    await spent.get();
+    await l.events.until(() => l.state.servers === 3, "every connection at the codec");
     for (let sweep = 1; sweep <= 4; sweep++) {
       clock.tick(250);
       await busy.get(); // activity between every two sweeps
@@ -361,18 +363,21 @@ Deno.test("Listener closes a connection quiet for connection_idle_timeout, and n
     assertEquals(l.stats.connectionIdleTimeout.value, 0, "quiet for 1000 ms is not yet over the timeout");
     assert(!quiet.eof);
     clock.tick(250);
-    assertEquals(l.stats.connectionIdleTimeout.value, 1);
+    assertEquals(l.stats.connectionIdleTimeout.value, 2);
     await quiet.closed();
     assertEquals(quiet.text, "", "an idle close sends nothing");
+    await spent.closed();
+    assertEquals((spent.text.match(/HTTP\/1\.1/g) ?? []).length, 1, "only its one response");
 
     for (let sweep = 6; sweep <= 12; sweep++) {
       clock.tick(250);
       await busy.get();
     }
     assert(!busy.eof, "the busy connection stays open");
-    assertEquals(l.stats.connectionIdleTimeout.value, 1);
+    assertEquals(l.stats.connectionIdleTimeout.value, 2);
   } finally {
     await quiet.close();
+    await spent.close();
     await busy.close();
     await l.close();
   }
