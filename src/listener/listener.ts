@@ -1,4 +1,4 @@
-import { type Logger, ProxyError, type TimerId } from "../core/mod.ts";
+import { type Clock, type Logger, ProxyError, systemClock, type TimerId } from "../core/mod.ts";
 import type { ListenerConfig } from "../config/mod.ts";
 import {
   type CodecOptions,
@@ -32,6 +32,8 @@ export interface ListenerPlan {
   /** The proxy's request_headers_timeout (0: none, e.g. tcp_proxy listeners). */
   readonly requestHeadersTimeoutMs: number;
   readonly logger: Logger;
+  /** Runs the idle / request-headers sweep (default `systemClock`; tests pass a FakeClock). */
+  readonly clock?: Clock;
 }
 
 interface LiveConnection {
@@ -73,6 +75,8 @@ export class Listener {
   #listener: Deno.TcpListener | undefined;
   #conns = new Set<LiveConnection>();
   #idleCheck: TimerId | undefined;
+  /** The clock #idleCheck runs on: a swapped plan may bring another. */
+  #sweepClock: Clock = systemClock;
   /** Sweeps after which a quiet connection / an incomplete head is closed (0: never). */
   #idleSweeps = 0;
   #headSweeps = 0;
@@ -265,8 +269,7 @@ export class Listener {
    *   defence, since a byte every few seconds keeps a connection "active" but never finishes a head.
    */
   #startIdleSweep(): void {
-    clearInterval(this.#idleCheck);
-    this.#idleCheck = undefined;
+    this.#stopIdleSweep();
     const idle = this.#plan.config.connectionIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const head = this.#plan.requestHeadersTimeoutMs;
     const shortest = Math.min(idle > 0 ? idle : Infinity, head > 0 ? head : Infinity);
@@ -274,7 +277,13 @@ export class Listener {
     const every = Math.max(10, shortest / SWEEPS_PER_TIMEOUT);
     this.#idleSweeps = idle > 0 ? Math.max(1, Math.round(idle / every)) : 0;
     this.#headSweeps = head > 0 ? Math.max(1, Math.round(head / every)) : 0;
-    this.#idleCheck = setInterval(() => this.#sweep(), every);
+    this.#sweepClock = this.#plan.clock ?? systemClock;
+    this.#idleCheck = this.#sweepClock.setInterval(() => this.#sweep(), every);
+  }
+
+  #stopIdleSweep(): void {
+    this.#sweepClock.clearInterval(this.#idleCheck);
+    this.#idleCheck = undefined;
   }
 
   #sweep(): void {
@@ -325,8 +334,7 @@ export class Listener {
   }
 
   #stopAccepting(): void {
-    clearInterval(this.#idleCheck);
-    this.#idleCheck = undefined;
+    this.#stopIdleSweep();
     try {
       this.#listener?.close();
     } catch {

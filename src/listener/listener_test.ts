@@ -1,0 +1,522 @@
+/**
+ * Listener with real loopback clients, the real HTTP/1 and bolt codecs and a real proxy context (routes
+ * with direct responses, one cluster for a held-back origin), and the sweep on a FakeClock: the test
+ * moves time, and waits on events (bytes the codec consumed, bytes or EOF at the client) for the rest.
+ */
+import { assert, assertEquals, assertMatch } from "../../tests/_assert.ts";
+import { startLoopbackServer } from "../../tests/_peers/loopback_server.ts";
+import {
+  codecNames,
+  type ConnectionIO,
+  defaultCodecOptions,
+  getCodec,
+  type ProtocolCodec,
+  type ServerConnection,
+} from "../codec/mod.ts";
+import { FakeClock, silentLogger } from "../core/mod.ts";
+import { DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../config/mod.ts";
+import type { ProxyFilterConfig } from "../config/mod.ts";
+import { DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
+import { compileRouteTable } from "../router/mod.ts";
+import { StatsRegistry } from "../stats/mod.ts";
+import { ClusterManager } from "../upstream/mod.ts";
+import { Listener, type ListenerPlan } from "./listener.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Wakes `until()` checks whenever something the test may be waiting for happened. */
+class Events {
+  readonly #checks = new Set<() => void>();
+
+  notify(): void {
+    for (const check of [...this.#checks]) check();
+  }
+
+  /** Resolves once `cond()` holds; the real-time bound only turns a hang into a failure. */
+  until(cond: () => boolean, what: string): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const bound = setTimeout(() => {
+        this.#checks.delete(check);
+        reject(new Error(`gave up waiting for ${what}`));
+      }, 10_000);
+      const check = () => {
+        if (!cond()) return;
+        clearTimeout(bound);
+        this.#checks.delete(check);
+        resolve();
+      };
+      this.#checks.add(check);
+    });
+  }
+}
+
+/**
+ * A codec that is `inner`, watched: counts server connections, bytes they consumed and EOFs in `state`,
+ * and notifies `events` once the real codec is done with them. The listener sees the real codec's state.
+ */
+function watched(
+  inner: ProtocolCodec,
+  state: { servers: number; bytesFed: number; eofs: number },
+  events: Events,
+): ProtocolCodec {
+  return {
+    name: inner.name,
+    multiplexed: inner.multiplexed,
+    match: (d) => inner.match(d),
+    newClientConnection: (io, handler, options) => inner.newClientConnection(io, handler, options),
+    newServerConnection(io: ConnectionIO, handler, options): ServerConnection {
+      const server = inner.newServerConnection(io, handler, options);
+      state.servers++;
+      events.notify();
+      return {
+        feed(data) {
+          const r = server.feed(data);
+          const done = () => {
+            state.bytesFed += data.length;
+            events.notify();
+          };
+          if (r === undefined) queueMicrotask(done);
+          else r.then(done, done);
+          return r;
+        },
+        onEof() {
+          server.onEof();
+          state.eofs++;
+          // The listener forgets the connection a few promise hops later (no I/O in between): notify
+          // after a macrotask turn, when all of them have run.
+          setTimeout(() => events.notify(), 0);
+        },
+        drain: () => server.drain(),
+        abort: (e) => server.abort(e),
+        get activeStreams() {
+          return server.activeStreams;
+        },
+        get awaitingHead() {
+          return server.awaitingHead;
+        },
+        get headsReceived() {
+          return server.headsReceived;
+        },
+      };
+    },
+  };
+}
+
+interface Setup {
+  /** downstream_protocol: one name, or a list to sniff (default Http1). */
+  protocol?: string;
+  /** connection_idle_timeout; "0s" disables it. */
+  idle?: string;
+  /** request_headers_timeout; "0s" disables it. */
+  headers?: string;
+  maxConnections?: number;
+  /** Port of the origin behind `/slow`. */
+  originPort?: number;
+}
+
+/** A listener on 127.0.0.1:0 built the way server/Runtime builds one, but on `clock`. */
+function startListener(setup: Setup, clock: FakeClock) {
+  const config = {
+    servers: [{
+      routers: [{
+        router_config_name: "r",
+        virtual_hosts: [{
+          name: "v",
+          domains: ["*"],
+          routers: [
+            { match: { prefix: "/slow" }, route: { cluster_name: "origin" } },
+            { match: { prefix: "/" }, direct_response: { status: 200, body: "hi" } },
+          ],
+        }],
+      }],
+      listeners: [{
+        name: "test",
+        address: "127.0.0.1:0",
+        bind_port: true,
+        ...(setup.idle === undefined ? {} : { connection_idle_timeout: setup.idle }),
+        ...(setup.maxConnections === undefined ? {} : { max_connections: setup.maxConnections }),
+        filter_chains: [{
+          filters: [{
+            type: "proxy",
+            config: {
+              downstream_protocol: setup.protocol ?? "Http1",
+              router_config_name: "r",
+              ...(setup.headers === undefined ? {} : { request_headers_timeout: setup.headers }),
+            },
+          }],
+        }],
+      }],
+    }],
+    cluster_manager: {
+      clusters: [{
+        name: "origin",
+        type: "SIMPLE",
+        lb_type: "LB_RANDOM",
+        hosts: [{ address: `127.0.0.1:${setup.originPort ?? 1}` }],
+      }],
+    },
+  };
+  const { snapshot, errors } = parseConfigText(JSON.stringify(config), "listener_test.json", {
+    ...DEFAULT_VALIDATION_CONTEXT,
+    protocols: codecNames(),
+  });
+  assertEquals(errors, []);
+  const l = snapshot!.servers[0]!.listeners[0]!;
+  const proxyCfg = l.networkFilters[0] as ProxyFilterConfig;
+  const registry = new StatsRegistry();
+  const stats = new DownstreamStats(registry.scope("downstream", { listener: l.name }));
+  const clusters = new ClusterManager(snapshot!.clusters, registry, silentLogger);
+  const proxy: ProxyContext = {
+    listenerName: l.name,
+    routeTable: compileRouteTable(snapshot!.servers[0]!.routers[0]!),
+    clusters,
+    stats,
+    logger: silentLogger,
+    filterFactories: [],
+    accessLogs: [],
+    upstreamProtocol: undefined,
+    retryBufferLimit: 0,
+    forwarding: { useRemoteAddress: true, xffNumTrustedHops: 0 },
+    streamIdleTimeoutMs: 0,
+  };
+  const events = new Events();
+  const state = { servers: 0, bytesFed: 0, eofs: 0 };
+  const codecs = proxyCfg.downstreamProtocols.map((name) => watched(getCodec(name)!, state, events));
+  const plan: ListenerPlan = {
+    config: l,
+    stats,
+    proxy,
+    codecs,
+    autoDetect: proxyCfg.autoDetect,
+    codecOptions: defaultCodecOptions,
+    tcpProxy: undefined,
+    fallbackToTcpProxy: false,
+    requestHeadersTimeoutMs: proxyCfg.requestHeadersTimeoutMs,
+    logger: silentLogger,
+    clock,
+  };
+  const listener = new Listener(plan);
+  const port = listener.start().port;
+  return {
+    listener,
+    port,
+    stats,
+    events,
+    state,
+    async close() {
+      listener.close();
+      await listener.stopped;
+      clusters.close();
+    },
+  };
+}
+
+/** A bolt v1 RPC request frame: the 22-byte request header (no class, no header map) and `content`. */
+function boltRequest(id: number, content: Uint8Array): Uint8Array {
+  const f = new Uint8Array(22 + content.length);
+  const v = new DataView(f.buffer);
+  f[0] = 1; // protocol: bolt v1
+  f[1] = 1; // request
+  v.setUint16(2, 1); // RPC request
+  f[4] = 1; // ver2
+  v.setUint32(5, id);
+  f[9] = 1; // codec: hessian2
+  v.setInt32(10, 3000); // timeout
+  v.setUint32(18, content.length);
+  f.set(content, 22);
+  return f;
+}
+
+/** A raw client connection that keeps everything it reads, so tests can wait for bytes or EOF. */
+class Client {
+  readonly conn: Deno.TcpConn;
+  #got = new Uint8Array(0);
+  #eof = false;
+  readonly #events = new Events();
+  readonly #reading: Promise<void>;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+    this.#reading = this.#readLoop();
+  }
+
+  static async connect(port: number): Promise<Client> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true); // a head sent in pieces must not wait for delayed ACKs
+    return new Client(conn);
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(16 * 1024);
+    for (;;) {
+      let n: number | null;
+      try {
+        n = await this.conn.read(buf);
+      } catch {
+        n = null; // reset counts as closed
+      }
+      if (n === null) break;
+      const next = new Uint8Array(this.#got.length + n);
+      next.set(this.#got);
+      next.set(buf.subarray(0, n), this.#got.length);
+      this.#got = next;
+      this.#events.notify();
+    }
+    this.#eof = true;
+    this.#events.notify();
+  }
+
+  get text(): string {
+    return dec.decode(this.#got);
+  }
+
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  async send(s: string | Uint8Array): Promise<void> {
+    const b = typeof s === "string" ? enc.encode(s) : s;
+    let off = 0;
+    while (off < b.length) off += await this.conn.write(b.subarray(off));
+  }
+
+  /** Waits until `n` HTTP responses (counted by status line) have arrived. */
+  responses(n: number): Promise<void> {
+    return this.#events.until(
+      () => (this.text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= n,
+      `${n} responses`,
+    );
+  }
+
+  /** One request, waiting for its response. */
+  async get(path = "/"): Promise<void> {
+    const before = (this.text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length;
+    await this.send(`GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`);
+    await this.responses(before + 1);
+  }
+
+  closed(): Promise<void> {
+    return this.#events.until(() => this.#eof, "EOF at the client");
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+    await this.#reading;
+  }
+}
+
+Deno.test("Listener closes connections over max_connections at once and serves the others", async () => {
+  const clock = new FakeClock();
+  const l = startListener({ maxConnections: 2 }, clock);
+  const clients: Client[] = [];
+  try {
+    const a = await Client.connect(l.port);
+    const b = await Client.connect(l.port);
+    clients.push(a, b);
+    await a.get();
+    await b.get();
+    assertEquals(l.listener.connections, 2);
+
+    const over = await Client.connect(l.port);
+    clients.push(over);
+    await over.closed();
+    assertEquals(over.text, "", "closed without a byte");
+    assertEquals(l.stats.connectionOverflow.value, 1);
+    assertEquals(l.state.servers, 2, "the overflowing connection never reached a codec");
+    await a.get(); // the others are served as before
+    await b.get();
+
+    // A slot that frees up is taken by the next connection.
+    await a.close();
+    await l.events.until(() => l.listener.connections === 1, "the closed connection to be gone");
+    const c = await Client.connect(l.port);
+    clients.push(c);
+    await c.get();
+    assertMatch(c.text, /^HTTP\/1\.1 200/);
+    assertEquals(l.stats.connectionOverflow.value, 1);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await l.close();
+  }
+});
+
+Deno.test("Listener closes a connection quiet for connection_idle_timeout, and not a busy one", async () => {
+  const clock = new FakeClock();
+  // 1 s idle → a sweep every 250 ms; a connection is closed by the sweep that finds it quiet the 4th time.
+  const l = startListener({ idle: "1s", headers: "0s" }, clock);
+  const quiet = await Client.connect(l.port);
+  const spent = await Client.connect(l.port); // served a request, then went quiet
+  const busy = await Client.connect(l.port);
+  try {
+    await spent.get();
+    await l.events.until(() => l.state.servers === 3, "every connection at the codec");
+    for (let sweep = 1; sweep <= 4; sweep++) {
+      clock.tick(250);
+      await busy.get(); // activity between every two sweeps
+    }
+    assertEquals(l.stats.connectionIdleTimeout.value, 0, "quiet for 1000 ms is not yet over the timeout");
+    assert(!quiet.eof);
+    clock.tick(250);
+    assertEquals(l.stats.connectionIdleTimeout.value, 2);
+    await quiet.closed();
+    assertEquals(quiet.text, "", "an idle close sends nothing");
+    await spent.closed();
+    assertEquals((spent.text.match(/HTTP\/1\.1/g) ?? []).length, 1, "only its one response");
+
+    for (let sweep = 6; sweep <= 12; sweep++) {
+      clock.tick(250);
+      await busy.get();
+    }
+    assert(!busy.eof, "the busy connection stays open");
+    assertEquals(l.stats.connectionIdleTimeout.value, 2);
+  } finally {
+    await quiet.close();
+    await spent.close();
+    await busy.close();
+    await l.close();
+  }
+});
+
+Deno.test("Listener closes a request head still incomplete after request_headers_timeout with a 408", async () => {
+  const clock = new FakeClock();
+  // 1 s → a sweep every 250 ms; the 5th sweep that finds the same head incomplete closes it.
+  const l = startListener({ idle: "0s", headers: "1s" }, clock);
+  const slow = await Client.connect(l.port);
+  try {
+    const head = "GET / HTTP/1.1\r\nHost: slowloris.example\r\nX-Padding: aaaaaaaa\r\n";
+    let sent = 0;
+    // A byte every 50 ms keeps the connection active, but the head never completes.
+    for (let t = 50; t <= 1250; t += 50) {
+      await slow.send(head[sent++]!);
+      await l.events.until(() => l.state.bytesFed === sent, `byte ${sent} at the codec`);
+      clock.tick(50);
+      if (t === 1200) {
+        assertEquals(l.stats.requestHeaderTimeout.value, 0, "not before the timeout");
+        assert(!slow.eof);
+      }
+    }
+    assertEquals(l.stats.requestHeaderTimeout.value, 1);
+    await slow.closed();
+    assertMatch(slow.text, /^HTTP\/1\.1 408 /);
+    assertEquals((slow.text.match(/HTTP\/1\.1/g) ?? []).length, 1, "one reply");
+  } finally {
+    await slow.close();
+    await l.close();
+  }
+});
+
+Deno.test("Listener leaves complete requests alone under request_headers_timeout, even slow ones in a row", async () => {
+  const clock = new FakeClock();
+  const l = startListener({ idle: "0s", headers: "1s" }, clock);
+  const c = await Client.connect(l.port);
+  try {
+    // Each head is half-sent at a sweep and finished before the next one: incomplete at every sweep,
+    // but never the same head twice.
+    let fed = 0;
+    for (let n = 1; n <= 8; n++) {
+      const first = "GET / HTTP/1.1\r\nHost: t\r\n";
+      await c.send(first);
+      fed += first.length;
+      await l.events.until(() => l.state.bytesFed === fed, "the half head at the codec");
+      clock.tick(250);
+      await c.send("\r\n");
+      fed += 2;
+      await c.responses(n);
+    }
+    // And a connection between requests has no head in progress at all.
+    clock.tick(10_000);
+    assertEquals(l.stats.requestHeaderTimeout.value, 0);
+    await c.get();
+    assertEquals((c.text.match(/HTTP\/1\.1 200/g) ?? []).length, 9);
+    assert(!c.eof);
+  } finally {
+    await c.close();
+    await l.close();
+  }
+});
+
+Deno.test("Listener closes a bolt connection whose frame stays incomplete past request_headers_timeout", async () => {
+  const clock = new FakeClock();
+  const l = startListener({ protocol: "bolt", idle: "0s", headers: "1s" }, clock);
+  const c = await Client.connect(l.port);
+  try {
+    const frame = boltRequest(7, enc.encode("payload"));
+    const partial = frame.subarray(0, frame.length - 1);
+    let sent = 0;
+    for (let sweep = 1; sweep <= 5; sweep++) {
+      const step = sweep === 5 ? partial.length - sent : 3;
+      await c.send(partial.subarray(sent, sent + step));
+      sent += step;
+      await l.events.until(() => l.state.bytesFed === sent, "the bytes at the codec");
+      if (sweep === 5) assertEquals(l.stats.requestHeaderTimeout.value, 0, "not before the timeout");
+      clock.tick(250);
+    }
+    assertEquals(l.stats.requestHeaderTimeout.value, 1);
+    await c.closed();
+  } finally {
+    await c.close();
+    await l.close();
+  }
+});
+
+Deno.test("Listener.drain() lets an in-flight request finish and closes idle connections", async () => {
+  let requests = 0;
+  let releaseOrigin!: () => void;
+  const released = new Promise<void>((r) => releaseOrigin = r);
+  const originEvents = new Events();
+  const upstream = startLoopbackServer(async (conn) => {
+    const buf = new Uint8Array(4096);
+    let head = "";
+    while (!head.includes("\r\n\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) return;
+      head += dec.decode(buf.subarray(0, n));
+    }
+    requests++;
+    originEvents.notify();
+    await released;
+    await conn.write(enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow"));
+    await conn.read(buf); // until the proxy closes
+  });
+  const clock = new FakeClock();
+  // Sniffing: a connection that has said nothing yet has no codec connection to drain it.
+  const l = startListener({ protocol: "Http1,bolt", originPort: upstream.port }, clock);
+  const idle = await Client.connect(l.port);
+  const silent = await Client.connect(l.port);
+  const busy = await Client.connect(l.port);
+  try {
+    await idle.get();
+    await busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    await originEvents.until(() => requests === 1, "the request at the origin");
+    const draining = l.listener.drain(10_000);
+    await idle.closed();
+    await silent.closed();
+    assertEquals(silent.text, "");
+    assert(!busy.eof, "the in-flight request's connection stays open");
+    await Deno.connect({ hostname: "127.0.0.1", port: l.port }).then(
+      (c) => {
+        c.close();
+        throw new Error("a draining listener accepted a connection");
+      },
+      (e) => assert(e instanceof Deno.errors.ConnectionRefused),
+    );
+    releaseOrigin();
+    await busy.closed();
+    assertMatch(busy.text, /^HTTP\/1\.1 200 [^]*\r\n\r\nslow$/);
+    await draining;
+    assertEquals(l.listener.connections, 0);
+  } finally {
+    releaseOrigin();
+    await idle.close();
+    await silent.close();
+    await busy.close();
+    await l.close();
+    await upstream.stop();
+  }
+});

@@ -1,0 +1,179 @@
+/**
+ * Cluster circuit breakers and pools, built from config text the way a snapshot builds them. Nothing here
+ * dials: connection slots are taken with tryOpenConnection, which pools share.
+ */
+import { assert, assertEquals } from "../../../tests/_assert.ts";
+import { ProxyError, silentLogger } from "../../core/mod.ts";
+import { DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../../config/mod.ts";
+import { StatsRegistry } from "../../stats/mod.ts";
+import { ExclusivePool } from "../pool/http1_pool.ts";
+import { MultiplexPool } from "../pool/multiplex_pool.ts";
+import type { PoolWaiter } from "../pool/types.ts";
+import { Cluster } from "./cluster.ts";
+
+/** A SIMPLE cluster named "c" from a cluster document (hosts default to two unreachable ones). */
+function cluster(doc: Record<string, unknown> = {}): Cluster {
+  const config = {
+    // A config needs a server; a tcp_proxy listener is the smallest one.
+    servers: [{
+      listeners: [{
+        address: "127.0.0.1:0",
+        filter_chains: [{ filters: [{ type: "tcp_proxy", config: { cluster: "c" } }] }],
+      }],
+    }],
+    cluster_manager: {
+      clusters: [{
+        name: "c",
+        type: "SIMPLE",
+        lb_type: "LB_ROUNDROBIN",
+        hosts: [{ address: "127.0.0.1:1" }, { address: "127.0.0.1:2" }],
+        ...doc,
+      }],
+    },
+  };
+  const { snapshot, errors } = parseConfigText(
+    JSON.stringify(config),
+    "cluster_test.json",
+    DEFAULT_VALIDATION_CONTEXT,
+  );
+  assertEquals(errors, []);
+  return new Cluster(snapshot!.clusters[0]!, new StatsRegistry(), silentLogger);
+}
+
+/** A waiter that must not be called (these tests never let a connection come). */
+const idleWaiter = (): PoolWaiter => ({
+  onPoolReady: () => {
+    throw new Error("no connection was expected");
+  },
+  onPoolFailure: () => {},
+});
+
+Deno.test("Cluster circuit breakers default to 1024 requests, connections and pending, and 3 retries", () => {
+  const c = cluster();
+  try {
+    assertEquals(c.config.circuitBreakers, {
+      maxConnections: 1024,
+      maxPendingRequests: 1024,
+      maxRequests: 1024,
+      maxRetries: 3,
+    });
+
+    c.stats.requestActive.set(1023);
+    assert(c.canStartRequest(), "the 1024th request may start");
+    c.stats.requestActive.set(1024);
+    assert(!c.canStartRequest(), "not the 1025th");
+
+    c.activeRetries = 2;
+    assert(c.canRetry());
+    c.activeRetries = 3;
+    assert(!c.canRetry());
+
+    const host = c.hosts[0]!;
+    for (let i = 0; i < 1024; i++) assert(c.tryOpenConnection(host), `connection ${i + 1}`);
+    assert(!c.canOpenConnection());
+    assert(!c.tryOpenConnection(host), "the 1025th connection is refused");
+
+    // With every connection slot taken, a pool queues requests up to max_pending_requests.
+    const pool = c.pool(host, "Http1");
+    const waiters = Array.from({ length: 1024 }, idleWaiter);
+    for (const w of waiters) assertEquals(pool.acquire(w), undefined, "queued");
+    assertEquals(c.stats.requestPendingActive.value, 1024);
+    const over = pool.acquire(idleWaiter());
+    assert(over instanceof ProxyError && over.kind === "overflow", "the 1025th pending request overflows");
+    for (const w of waiters) pool.cancel(w);
+    assertEquals(c.stats.requestPendingActive.value, 0);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Cluster circuit breakers set to 0 are unlimited", () => {
+  const c = cluster({
+    circuit_breakers: [{ max_connections: 0, max_pending_requests: 0, max_requests: 0, max_retries: 0 }],
+  });
+  try {
+    c.stats.requestActive.set(1_000_000);
+    assert(c.canStartRequest());
+    c.activeRetries = 1_000_000;
+    assert(c.canRetry());
+    const host = c.hosts[0]!;
+    for (let i = 0; i < 5000; i++) assert(c.tryOpenConnection(host));
+    assert(c.canOpenConnection());
+    assertEquals(c.stats.connectionOverflow.value, 0);
+  } finally {
+    c.close();
+  }
+
+  // max_pending_requests: 0 with the connection limit reached: every request waits, none overflows.
+  const q = cluster({ circuit_breakers: [{ max_connections: 1, max_pending_requests: 0 }] });
+  try {
+    const host = q.hosts[0]!;
+    assert(q.tryOpenConnection(host));
+    const pool = q.pool(host, "Http1");
+    const waiters = Array.from({ length: 3000 }, idleWaiter);
+    for (const w of waiters) assertEquals(pool.acquire(w), undefined);
+    assertEquals(q.stats.requestPendingActive.value, 3000);
+    for (const w of waiters) pool.cancel(w);
+  } finally {
+    q.close();
+  }
+});
+
+Deno.test("Cluster.tryOpenConnection() counts against max_connections; connectionClosed() frees the slot", () => {
+  const c = cluster({ circuit_breakers: [{ max_connections: 2 }] });
+  try {
+    const h1 = c.hosts[0]!;
+    const h2 = c.hosts[1]!;
+    assert(c.tryOpenConnection(h1));
+    assert(c.tryOpenConnection(h2));
+    assertEquals(c.connections, 2);
+    assertEquals(c.stats.connectionTotal.value, 2);
+    assertEquals(c.stats.connectionActive.value, 2);
+    assertEquals(h1.stats.connectionActive.value, 1);
+
+    assert(!c.tryOpenConnection(h1), "over max_connections");
+    assertEquals(c.stats.connectionOverflow.value, 1);
+    assertEquals(c.connections, 2, "a refused connection is not counted");
+    assertEquals(c.stats.connectionTotal.value, 2);
+    assertEquals(h1.stats.connectionTotal.value, 1);
+
+    c.connectionClosed(h1);
+    assertEquals(c.connections, 1);
+    assertEquals(c.stats.connectionActive.value, 1);
+    assertEquals(h1.stats.connectionActive.value, 0);
+    assert(c.canOpenConnection());
+    assert(c.tryOpenConnection(h1), "the freed slot is usable");
+    assertEquals(c.stats.connectionTotal.value, 3);
+    assertEquals(c.stats.connectionOverflow.value, 1);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Cluster.pool() creates one pool per (host, protocol), once", () => {
+  const c = cluster();
+  try {
+    const [h1, h2] = [c.hosts[0]!, c.hosts[1]!];
+    const http = c.pool(h1, "Http1");
+    assert(http instanceof ExclusivePool, "HTTP/1 gets the exclusive pool");
+    assert(c.pool(h1, "Http1") === http, "the same pool the second time");
+    const bolt = c.pool(h1, "bolt");
+    assert(bolt instanceof MultiplexPool, "a multiplexed codec gets the multiplexed pool");
+    assert(c.pool(h1, "bolt") === bolt);
+    const other = c.pool(h2, "Http1");
+    assert(other !== http, "each host has its own");
+    assertEquals(h1.pools.size, 2);
+    assertEquals(h2.pools.size, 1);
+    assertEquals(c.connections, 0, "making a pool dials nothing");
+    let threw: unknown;
+    try {
+      c.pool(h1, "NoSuchProtocol");
+    } catch (e) {
+      threw = e;
+    }
+    assert(threw instanceof ProxyError, "an unknown protocol is a ProxyError");
+    assertEquals(h1.pools.size, 2);
+  } finally {
+    c.close();
+  }
+});
