@@ -130,11 +130,12 @@ export class SocketIO implements ConnectionIO {
   readonly #onWritten = (n: number): void | Promise<void> => {
     const chunk = this.#inFlight!;
     this.bytesWritten += n;
-    this.#pending -= n;
+    if (!this.#closed) this.#pending -= n; // close() already dropped the count
+    // Producers resume as soon as the queue is low, not only once a large chunk is fully out.
+    if (this.#drainWaiters !== undefined && this.#pending <= this.#highWater >> 1) this.#wakeDrainWaiters();
     if (n < chunk.length) return this.#writeNow(chunk.subarray(n)); // partial write: finish it first
     this.#releaseInFlight();
     if (this.#closed) return;
-    if (this.#drainWaiters !== undefined && this.#pending <= this.#highWater >> 1) this.#wakeDrainWaiters();
     if (this.#queue.length === 0) {
       this.#writing = false;
       return;
@@ -200,6 +201,7 @@ export class SocketIO implements ConnectionIO {
     }
     this.#queue = [];
     this.#queueBytes = 0;
+    this.#pending = 0; // dropped: a closed socket is never congested
     this.#resolveBatch?.();
     this.#batch = undefined;
     this.#resolveBatch = undefined;

@@ -337,3 +337,27 @@ Deno.test("SocketIO.write() joins a batch in a pooled buffer and keeps none once
   c.batch.accept();
   await c.done;
 });
+
+Deno.test("SocketIO.drained() wakes as soon as a partial write brings the queue under half the mark", async () => {
+  const fake = new FakeConn();
+  const io = new SocketIO(fake.conn, { highWaterMark: 100 });
+  void io.write(new Uint8Array(300)); // one large chunk in flight
+  assert(io.congested);
+  const drained = track(io.drained());
+  const w = await fake.writeCall(0);
+  w.accept(260); // 40 left, still in the same chunk
+  await fake.writeCall(1);
+  assertEquals(io.queuedBytes, 40);
+  assert(drained.settled, "producers resume before the chunk's tail is out");
+});
+
+Deno.test("SocketIO.close() leaves no queued bytes: a closed socket is never congested", async () => {
+  const fake = new FakeConn();
+  const io = new SocketIO(fake.conn, { highWaterMark: 100 });
+  void io.write(new Uint8Array(500));
+  await fake.writeCall(0);
+  assert(io.congested);
+  io.close();
+  assertEquals(io.queuedBytes, 0);
+  assert(!io.congested);
+});
