@@ -203,10 +203,20 @@ export function treeCpuMicros(pid: number): number {
 
 /** Peak RSS (VmHWM) in KiB summed over the process tree (for one-process proxies: that process). */
 export function treePeakRssKiB(pid: number): number {
+  return treeStatusKiB(pid, "VmHWM");
+}
+
+/** Current RSS (VmRSS) in KiB summed over the process tree. */
+export function treeRssKiB(pid: number): number {
+  return treeStatusKiB(pid, "VmRSS");
+}
+
+function treeStatusKiB(pid: number, field: "VmHWM" | "VmRSS"): number {
+  const re = new RegExp(`${field}:\\s+(\\d+) kB`);
   let kib = 0;
   for (const p of [pid, ...descendants(pid)]) {
     try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${p}/status`));
+      const m = re.exec(Deno.readTextFileSync(`/proc/${p}/status`));
       if (m) kib += Number(m[1]);
     } catch { /* gone */ }
   }

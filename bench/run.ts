@@ -11,7 +11,6 @@
 import { parseArgs } from "node:util";
 import * as configs from "./_configs.ts";
 import {
-  descendants,
   freePort,
   installSignalHandlers,
   NoiseMeter,
@@ -23,6 +22,7 @@ import {
   stopAll,
   treeCpuMicros,
   treePeakRssKiB,
+  treeRssKiB,
   versionOf,
 } from "./_proc.ts";
 import { BOLT_REQUEST, FrameBuffer, readU16, readU32, writeAll } from "./_bolt_frames.ts";
@@ -421,18 +421,6 @@ interface IdleSample {
   rssBeforeMiB?: number;
   rssAfterMiB?: number;
   kibPerConnection?: number;
-}
-
-/** VmRSS (not the peak) summed over a process tree. */
-function treeRssKiB(pid: number): number {
-  let kib = 0;
-  for (const p of [pid, ...descendants(pid)]) {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${p}/status`));
-      if (m) kib += Number(m[1]);
-    } catch { /* gone */ }
-  }
-  return kib;
 }
 
 /** One GET on a fresh connection, answer read whole; the connection stays open (keep-alive). */

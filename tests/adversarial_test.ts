@@ -10,6 +10,7 @@ import { encodeRequestFrame, str, TEST_SERVICE } from "./_peers/bolt_peers.ts";
 import { connectLocal, frameId, FrameReader, responseStatus, writeAll } from "./_peers/bolt_raw.ts";
 import { startLoopbackServer } from "./_peers/loopback_server.ts";
 import { startEchoServer } from "./_peers/tcp_echo.ts";
+import { startBlackhole } from "./_peers/blackhole.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TEST_SIG = `${TEST_SERVICE}:1.0`;
@@ -39,6 +40,20 @@ function boltResponse(id: number, contentBytes: number): Uint8Array {
   dv.setUint16(10, 0); // SUCCESS
   dv.setUint32(16, contentBytes);
   return f;
+}
+
+/** The 22-byte header of a bolt v1 request claiming `contentBytes` of content (what a peer may lie about). */
+function requestHeader(contentBytes: number): Uint8Array {
+  const h = new Uint8Array(22);
+  const dv = new DataView(h.buffer);
+  h[0] = 1; // protocol
+  h[1] = 1; // request
+  dv.setUint16(2, 1); // cmd: request
+  h[4] = 1; // ver2
+  dv.setUint32(5, 1); // id
+  h[9] = 1; // hessian2
+  dv.setUint32(18, contentBytes);
+  return h;
 }
 
 /** The first string argument of a sofa request frame, found by its marker (tests control the values). */
@@ -145,34 +160,6 @@ function counter(stats: Stats, type: string, key: string, name: string): number 
   return stats[type]?.[key]?.[name] ?? 0;
 }
 
-/**
- * A listener that never accepts, with its accept queue filled: the kernel then drops further SYNs, so a
- * connect hangs as it would to a blackholed host.
- */
-async function blackhole(): Promise<{ port: number; close(): void }> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  const conns: Deno.TcpConn[] = [];
-  for (let batch = 0; batch < 20; batch++) {
-    const attempts = Array.from({ length: 500 }, () => Deno.connect({ hostname: "127.0.0.1", port }));
-    const stalled = await Promise.race([
-      Promise.all(attempts).then((cs) => (conns.push(...cs), false)),
-      new Promise<boolean>((r) => setTimeout(() => r(true), 200)),
-    ]);
-    if (stalled) {
-      for (const a of attempts) a.then((c) => conns.push(c), () => {});
-      break;
-    }
-  }
-  return {
-    port,
-    close() {
-      l.close();
-      for (const c of conns) c.close();
-    },
-  };
-}
-
 /** Waits until `cond` holds or `ms` pass; returns whether it held. */
 async function eventually(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -219,7 +206,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
   let unstick!: () => void;
   const stuckUntil = new Promise<void>((r) => unstick = r);
   const stuck = startLoopbackServer(() => stuckUntil);
-  const hole = await blackhole();
+  const hole = await startBlackhole();
   const proxy = (protocol: string, extra: Record<string, unknown> = {}) => ({
     filters: [{
       type: "proxy",
@@ -347,15 +334,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
     await t.step(
       "memory: 100 bolt peers claiming 15 MiB frames hold only what they sent, and time out",
       async () => {
-        const header = new Uint8Array(22);
-        const dv = new DataView(header.buffer);
-        header[0] = 1;
-        header[1] = 1;
-        dv.setUint16(2, 1);
-        header[4] = 1;
-        dv.setUint32(5, 1);
-        header[9] = 1;
-        dv.setUint32(18, 15 * 1024 * 1024); // a request whose content is 15 MiB (the frame limit is 16)
+        const header = requestHeader(15 * 1024 * 1024); // 15 MiB of content claimed (the frame limit is 16)
         const conns = await Promise.all(Array.from({ length: 100 }, () => connectLocal(rpc)));
         for (const c of conns) await writeAll(c, header);
         const s = await stats();
@@ -369,15 +348,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
     await t.step(
       "budget: partial frames past limits.max_buffered_bytes fail their own connections only",
       async () => {
-        const header = new Uint8Array(22);
-        const dv = new DataView(header.buffer);
-        header[0] = 1;
-        header[1] = 1;
-        dv.setUint16(2, 1);
-        header[4] = 1;
-        dv.setUint32(5, 1);
-        header[9] = 1;
-        dv.setUint32(18, 4 * 1024 * 1024);
+        const header = requestHeader(4 * 1024 * 1024);
         const conns = await Promise.all(Array.from({ length: 6 }, () => connectLocal(rpc)));
         // 6 × 2 MiB of 4 MiB frames: more than the 8 MiB budget.
         await Promise.all(conns.map(async (c) => {

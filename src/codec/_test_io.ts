@@ -88,3 +88,14 @@ export class FakeConnectionIO implements ConnectionIO {
     this.writes.length = 0;
   }
 }
+
+/** The bytes of `parts`, one after the other, in a new array. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

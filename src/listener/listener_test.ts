@@ -21,36 +21,10 @@ import { compileRouteTable } from "../router/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import { ClusterManager } from "../upstream/mod.ts";
 import { Listener, type ListenerPlan } from "./listener.ts";
+import { Events } from "../../tests/_events.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** Wakes `until()` checks whenever something the test may be waiting for happened. */
-class Events {
-  readonly #checks = new Set<() => void>();
-
-  notify(): void {
-    for (const check of [...this.#checks]) check();
-  }
-
-  /** Resolves once `cond()` holds; the real-time bound only turns a hang into a failure. */
-  until(cond: () => boolean, what: string): Promise<void> {
-    if (cond()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const bound = setTimeout(() => {
-        this.#checks.delete(check);
-        reject(new Error(`gave up waiting for ${what}`));
-      }, 10_000);
-      const check = () => {
-        if (!cond()) return;
-        clearTimeout(bound);
-        this.#checks.delete(check);
-        resolve();
-      };
-      this.#checks.add(check);
-    });
-  }
-}
 
 /**
  * A codec that is `inner`, watched: counts server connections, bytes they consumed and EOFs in `state`,

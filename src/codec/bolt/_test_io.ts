@@ -75,15 +75,7 @@ export function toHex(b: Uint8Array): string {
   return s;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+export { concat } from "../_test_io.ts";
 
 /** The captured sofa-rpc-node request, TestService.plus(1,2), id 1 (protocols.md). */
 export const CAPTURED_REQUEST = hex(`

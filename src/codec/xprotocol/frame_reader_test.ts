@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ByteBudget } from "../../core/mod.ts";
+import { concat } from "../_test_io.ts";
 import { BUFFER_BUDGET_EXHAUSTED, FRAME_TOO_LARGE, FrameReader, type FrameSink } from "./frame_reader.ts";
 
 /** u16 length-prefixed frames; first byte 0xff is garbage. */
@@ -110,7 +111,7 @@ Deno.test("FrameReader.push() holds memory for the bytes that arrived, not the l
   const sink = new BigSink();
   const r = new FrameReader(sink, 4, 16 << 20);
   const claimed = 16 << 20;
-  r.push(concatBytes(bigHeader(claimed - 4), new Uint8Array(20))); // 24 bytes of a "16 MiB" frame
+  r.push(concat(bigHeader(claimed - 4), new Uint8Array(20))); // 24 bytes of a "16 MiB" frame
   assert.equal(r.buffered, 24);
   assert.ok(r.capacity <= 4096, `holds ${r.capacity} bytes for 24 received`);
   // It grows as bytes come (doubling), and the completed frame has exactly the declared length.
@@ -135,9 +136,9 @@ Deno.test("FrameReader.push() reserves partial frames from a shared ByteBudget a
   const b = new BigSink();
   const ra = new FrameReader(a, 4, 1 << 20, budget);
   const rb = new FrameReader(b, 4, 1 << 20, budget);
-  ra.push(concatBytes(bigHeader(100_000), new Uint8Array(5000)));
+  ra.push(concat(bigHeader(100_000), new Uint8Array(5000)));
   assert.equal(budget.used, 5004);
-  rb.push(concatBytes(bigHeader(100_000), new Uint8Array(3000)));
+  rb.push(concat(bigHeader(100_000), new Uint8Array(3000)));
   assert.equal(budget.used, 5004 + 4096);
   // a grows past what is left: a fails, its bytes go back to the budget; b is untouched.
   ra.push(new Uint8Array(5000));
@@ -164,13 +165,3 @@ Deno.test("FrameReader.framesRead counts completed frames (what a request timeou
   r.push(new Uint8Array([1, 5]));
   assert.equal(r.framesRead, 3);
 });
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}

@@ -1,38 +1,10 @@
 import { assert, assertEquals } from "../../../tests/_assert.ts";
 import { ProxyError } from "../../core/mod.ts";
 import { connectWithTimeout } from "./dial.ts";
-
-/**
- * A listener that never accepts, with its accept queue filled: the kernel then drops further SYNs, so a
- * connect hangs as it would to a blackholed host. Returns the port and a cleanup.
- */
-async function blackhole(): Promise<{ port: number; close(): void }> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  const conns: Deno.TcpConn[] = [];
-  // Fill the queue (its size is the kernel's somaxconn cap, unknown here) until a connect stalls.
-  for (let batch = 0; batch < 20; batch++) {
-    const attempts = Array.from({ length: 500 }, () => Deno.connect({ hostname: "127.0.0.1", port }));
-    const stalled = await Promise.race([
-      Promise.all(attempts).then((cs) => (conns.push(...cs), false)),
-      new Promise<boolean>((r) => setTimeout(() => r(true), 200)),
-    ]);
-    if (stalled) {
-      for (const a of attempts) a.then((c) => conns.push(c), () => {});
-      break;
-    }
-  }
-  return {
-    port,
-    close() {
-      l.close();
-      for (const c of conns) c.close();
-    },
-  };
-}
+import { startBlackhole } from "../../../tests/_peers/blackhole.ts";
 
 Deno.test("connectWithTimeout() gives up on a host that never answers the handshake", async () => {
-  const hole = await blackhole();
+  const hole = await startBlackhole();
   try {
     const t0 = performance.now();
     const err = await connectWithTimeout("127.0.0.1", hole.port, 150).then(() => undefined, (e) => e);

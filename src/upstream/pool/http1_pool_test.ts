@@ -11,36 +11,10 @@ import { ProxyError } from "../../core/mod.ts";
 import type { UpstreamConnection } from "./dial.ts";
 import { ExclusivePool } from "./http1_pool.ts";
 import type { PoolHooks, PoolWaiter } from "./types.ts";
+import { Events } from "../../../tests/_events.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** Wakes `until()` checks whenever something the test may be waiting for happened. */
-class Events {
-  readonly #checks = new Set<() => void>();
-
-  notify(): void {
-    for (const check of [...this.#checks]) check();
-  }
-
-  /** Resolves once `cond()` holds; the real-time bound only turns a hang into a failure. */
-  until(cond: () => boolean, what: string): Promise<void> {
-    if (cond()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const bound = setTimeout(() => {
-        this.#checks.delete(check);
-        reject(new Error(`gave up waiting for ${what}`));
-      }, 10_000);
-      const check = () => {
-        if (!cond()) return;
-        clearTimeout(bound);
-        this.#checks.delete(check);
-        resolve();
-      };
-      this.#checks.add(check);
-    });
-  }
-}
 
 /** Resolves once `conn`'s socket closed and its read loop ended; the bound turns a hang into a failure. */
 function closed(conn: UpstreamConnection): Promise<void> {

@@ -10,6 +10,7 @@ import { type KeepaliveOptions, MultiplexPool } from "./multiplex_pool.ts";
 import type { PoolHooks } from "./types.ts";
 import type { UpstreamConnection } from "./dial.ts";
 import { ProxyError } from "../../core/mod.ts";
+import { Events } from "../../../tests/_events.ts";
 
 /** The pool's waiter callbacks as a promise. */
 function acquire(p: MultiplexPool): Promise<UpstreamConnection> {
@@ -18,35 +19,6 @@ function acquire(p: MultiplexPool): Promise<UpstreamConnection> {
     if (got instanceof ProxyError) reject(got);
     else if (got !== undefined) resolve(got);
   });
-}
-
-/**
- * Lets a test wait for a condition that only changes on some event (bytes at the peer, a read in the pool):
- * `until()` re-checks it on every `notify()`. The real-time bound only turns a hang into a failure.
- */
-class Events {
-  readonly #waiters = new Set<() => void>();
-
-  notify(): void {
-    for (const check of [...this.#waiters]) check();
-  }
-
-  until(cond: () => boolean, what: string): Promise<void> {
-    if (cond()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const bound = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`gave up waiting for ${what}`));
-      }, 10_000);
-      const check = () => {
-        if (!cond()) return;
-        clearTimeout(bound);
-        this.#waiters.delete(check);
-        resolve();
-      };
-      this.#waiters.add(check);
-    });
-  }
 }
 
 /** A bolt v1 heartbeat response (20-byte response header, no body) for request `id`. */
