@@ -7,7 +7,7 @@ export type { ClusterStats } from "./cluster/cluster.ts";
 export { ClusterManager } from "./cluster/cluster_manager.ts";
 export { Host } from "./cluster/host.ts";
 export type { HostStats } from "./cluster/host.ts";
-export type { ConnectionPool, PoolWaiter } from "./pool/types.ts";
-export type { UpstreamConnection } from "./pool/dial.ts";
+export type { ConnectionPool, PoolWaiter, UpstreamConnection } from "./pool/types.ts";
+
 export { connectWithTimeout, dialUpstream } from "./pool/dial.ts";
 export { loadBalancerNames, newLoadBalancer, registerLoadBalancer } from "./lb/mod.ts";

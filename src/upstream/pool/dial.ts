@@ -6,20 +6,7 @@ import type {
   ProtocolCodec,
 } from "../../codec/mod.ts";
 import { runReadLoop, SocketIO, type SocketIOOptions } from "../../transport/mod.ts";
-import type { PoolOptions } from "./types.ts";
-
-/** A live upstream connection: the socket, the codec's client connection, and pool bookkeeping. */
-export interface UpstreamConnection {
-  readonly io: SocketIO;
-  readonly codec: ClientConnection;
-  /** Streams started on this connection over its life (for max_request_per_conn). */
-  requests: number;
-  /** Set when the codec says it can no longer be used. */
-  unusable: boolean;
-  idleTimer: TimerId | undefined;
-  /** Resolves when the socket closed and its read loop ended. */
-  readonly closed: Promise<void>;
-}
+import type { PoolOptions, UpstreamConnection } from "./types.ts";
 
 export interface DialOptions {
   hostname: string;

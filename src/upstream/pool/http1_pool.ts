@@ -1,6 +1,6 @@
 import { ProxyError } from "../../core/mod.ts";
-import { dialPooled, type UpstreamConnection } from "./dial.ts";
-import type { ConnectionPool, PoolOptions, PoolWaiter } from "./types.ts";
+import { dialPooled } from "./dial.ts";
+import type { ConnectionPool, PoolOptions, PoolWaiter, UpstreamConnection } from "./types.ts";
 
 /**
  * One-request-at-a-time pool (HTTP/1.1): keep-alive reuse (most recently used first, so idle ones expire),

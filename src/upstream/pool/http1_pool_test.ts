@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../../../tests/_assert.ts";
 import { startLoopbackServer } from "../../../tests/_peers/loopback_server.ts";
 import { defaultCodecOptions, getCodec, Http1Headers, Http1RequestHead } from "../../codec/mod.ts";
 import { ProxyError } from "../../core/mod.ts";
-import type { UpstreamConnection } from "./dial.ts";
+import type { UpstreamConnection } from "./types.ts";
 import { ExclusivePool } from "./http1_pool.ts";
 import type { PoolHooks, PoolWaiter } from "./types.ts";
 import { Events } from "../../../tests/_events.ts";

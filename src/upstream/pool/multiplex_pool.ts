@@ -1,7 +1,7 @@
 import { type Clock, ProxyError, systemClock, type TimerId } from "../../core/mod.ts";
 import type { CodecOptions, ResponseHead, ResponseReceiver } from "../../codec/mod.ts";
-import { dialPooled, type UpstreamConnection } from "./dial.ts";
-import type { ConnectionPool, PoolOptions, PoolWaiter } from "./types.ts";
+import { dialPooled } from "./dial.ts";
+import type { ConnectionPool, PoolOptions, PoolWaiter, UpstreamConnection } from "./types.ts";
 
 /** MOSN's xprotocol keepalive: cluster `keepalive{interval, timeout, max_failures}`. */
 export interface KeepaliveOptions {

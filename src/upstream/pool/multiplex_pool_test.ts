@@ -8,7 +8,7 @@ import { defaultCodecOptions, getCodec } from "../../codec/mod.ts";
 import { FakeClock } from "../../core/mod.ts";
 import { type KeepaliveOptions, MultiplexPool } from "./multiplex_pool.ts";
 import type { PoolHooks } from "./types.ts";
-import type { UpstreamConnection } from "./dial.ts";
+import type { UpstreamConnection } from "./types.ts";
 import { ProxyError } from "../../core/mod.ts";
 import { Events } from "../../../tests/_events.ts";
 

@@ -1,6 +1,6 @@
 import type { ClientConnection, CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
-import type { ProxyError } from "../../core/mod.ts";
-import type { UpstreamConnection } from "./dial.ts";
+import type { ProxyError, TimerId } from "../../core/mod.ts";
+import type { SocketIO } from "../../transport/mod.ts";
 
 /** Who waits for a connection (the upstream attempt of a request). */
 export interface PoolWaiter {
@@ -63,4 +63,17 @@ export interface PoolOptions {
   /** Write high-water mark of each connection (`conn_buffer_limit_bytes`); 16× it closes one. */
   bufferLimitBytes: number;
   hooks: PoolHooks;
+}
+
+/** A live upstream connection: the socket, the codec's client connection, and pool bookkeeping. */
+export interface UpstreamConnection {
+  readonly io: SocketIO;
+  readonly codec: ClientConnection;
+  /** Streams started on this connection over its life (for max_request_per_conn). */
+  requests: number;
+  /** Set when the codec says it can no longer be used. */
+  unusable: boolean;
+  idleTimer: TimerId | undefined;
+  /** Resolves when the socket closed and its read loop ended. */
+  readonly closed: Promise<void>;
 }
