@@ -78,3 +78,15 @@ Deno.test("Makefile RUN_FLAGS, deno task meshctl and the e2e harness grant the s
   const shebang = (await Deno.readTextFile(`${ROOT}main.ts`)).split("\n")[0]!;
   assertEquals(shebang.replace("#!/usr/bin/env -S deno run ", "").split(/\s+/), makeFlags);
 });
+
+Deno.test("deno task test and ok run unit tests with the binary's --v8-flags", async () => {
+  const make = await Deno.readTextFile(`${ROOT}Makefile`);
+  const v8 = make.match(/^RUN_FLAGS := .*?(--v8-flags=\S+)/m)![1]!;
+  const deno = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  for (const task of ["test", "ok"]) {
+    const command: string = typeof deno.tasks[task] === "string"
+      ? deno.tasks[task]
+      : deno.tasks[task].command;
+    assertEquals(command.match(/--v8-flags=\S+/g), [v8], `task ${task}`);
+  }
+});
