@@ -96,13 +96,21 @@ class Emitter {
   }
 
   #repeat(node: Re2Repeat): Emitted {
-    const { min, max, greedy, sub } = node;
+    const { greedy, sub } = node;
+    let { min, max } = node;
     const lazy = greedy ? "" : "?";
     if (max === 0) return ["", CONCAT]; // RE2: `x{0}` matches empty; its groups never take part
+    if (!consumes(sub)) {
+      // Repeating what only matches empty (`(?m:$){2,18}`) is the same as matching it once (or not at
+      // all when min is 0), groups included; and copies of assertions make V8's compiler exponential.
+      min = Math.min(min, 1);
+      max = 1;
+    }
     // JavaScript refuses an iteration beyond the minimum that matches empty (and drops what it captured);
-    // RE2 keeps such an iteration, then stops. Alternations give RE2's behaviour for sub-expressions
-    // that can match empty. Only submatches can tell the difference.
-    const emptyAware = this.#submatches && nullable(sub);
+    // RE2 keeps such an iteration, then stops. Alternations give RE2's behaviour; they are needed only
+    // when that empty iteration has groups to report or would be tried before a non-empty one. (They
+    // are also slow for V8 to compile around `(?m:$)`, so they are not used where `?` and `*` are exact.)
+    const emptyAware = this.#submatches && nullable(sub) && (capturesIn(sub).length > 0 || !emptyLast(sub));
     let out = "";
     // Copies are concatenated, so they need no group of their own: V8 compiles a run of `(?:\B)` groups
     // in time exponential in their number, while a run of bare `\B` is instant.

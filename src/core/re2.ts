@@ -175,7 +175,13 @@ function linearRegExp(source: string, flags: string): RegExp {
     throw new SyntaxError(`V8's linear-time engine cannot run its translation (${reason})`);
   }
   // Runs on the backtracking engine, which hands over to the linear one on excessive backtracking.
-  return new RegExp(source, flags);
+  const re = new RegExp(source, flags);
+  // V8 compiles a RegExp on first use, once per subject encoding (latin1, UTF-16) and again when it
+  // tiers up to native code. Do that now, at config compile time, so no request pays for it (V8's
+  // compiler is slow on some shapes, e.g. many `(?m:$)` inside nested optionals).
+  for (const subject of ["", "", "\u0100", "\u0100"]) re.test(subject);
+  re.lastIndex = 0;
+  return re;
 }
 
 function hasLinearFlag(): boolean {

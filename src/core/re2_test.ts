@@ -195,6 +195,19 @@ Deno.test("compileRe2() expands counted repetitions, which V8's linear engine re
   assertEquals(groups("(a){0}b", "ab"), ["b", undefined]);
 });
 
+Deno.test("compileRe2() avoids shapes V8 compiles in exponential time", () => {
+  equal(source("(?m:$){2,18}"), "(?m:$)"); // repeating an assertion is matching it once
+  equal(source("\\b{0,5}"), "(?:\\b)?");
+  assertEquals(groups("(\\b){3}a", "a"), ["a", ""]);
+  equal(source("(?:\\B){3}", true), "\\B");
+  for (const pattern of ["(?:\\B){17}x", "(?:a\\B){1,40}x", "(?m)^(?:a|$){1,30}x"]) {
+    const start = performance.now();
+    compileRe2(pattern, { submatches: true }).exec("aaa\nb");
+    const ms = performance.now() - start;
+    ok(ms < 1000, `${pattern} took ${ms.toFixed(0)} ms`);
+  }
+});
+
 Deno.test("compileRe2() numbers and names capture groups as RE2 does", () => {
   const re = compileRe2("(a)(?:b)(?P<x>c)(?<y>d)((e)|f)", { submatches: true });
   assertEquals(re.groupNames, ["", "", "x", "y", "", ""]);
