@@ -9,7 +9,8 @@
  * later.
  *
  * Input is matched per UTF-16 code unit (HTTP paths and headers are latin1 text); code points above
- * U+FFFF and Unicode classes (`\pL`) in patterns are refused.
+ * U+FFFF and Unicode classes (`\pL`) in patterns are refused. `(?m)` anchors use V8's line breaks,
+ * which besides `\n` include `\r`, U+2028 and U+2029 (HTTP paths and header values contain none).
  */
 import { emitRe2, submatchProblem } from "./_re2_emit.ts";
 import { parseRe2 } from "./_re2_parse.ts";
