@@ -39,6 +39,8 @@ Deno.test("src/ modules import only lower layers, and only through mod.ts", asyn
     const from = rel.split("/")[0]!;
     if (file.endsWith("_test.ts") || file.endsWith("_bench.ts")) continue;
     const text = await Deno.readTextFile(file);
+    // re2js is the RE2 oracle for tests only; production matching is core/re2.ts on V8's engines.
+    if (/from\s+["']re2js["']/.test(text)) violations.push(`${rel}: imports the test-only re2js`);
     for (
       const m of text.matchAll(
         /(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g,
@@ -77,4 +79,16 @@ Deno.test("Makefile RUN_FLAGS, deno task meshctl and the e2e harness grant the s
   assertEquals(RUN_FLAGS, makeFlags);
   const shebang = (await Deno.readTextFile(`${ROOT}main.ts`)).split("\n")[0]!;
   assertEquals(shebang.replace("#!/usr/bin/env -S deno run ", "").split(/\s+/), makeFlags);
+});
+
+Deno.test("deno task test and ok run unit tests with the binary's --v8-flags", async () => {
+  const make = await Deno.readTextFile(`${ROOT}Makefile`);
+  const v8 = make.match(/^RUN_FLAGS := .*?(--v8-flags=\S+)/m)![1]!;
+  const deno = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  for (const task of ["test", "ok"]) {
+    const command: string = typeof deno.tasks[task] === "string"
+      ? deno.tasks[task]
+      : deno.tasks[task].command;
+    assertEquals(command.match(/--v8-flags=\S+/g), [v8], `task ${task}`);
+  }
 });

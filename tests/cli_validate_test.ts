@@ -37,7 +37,7 @@ Deno.test("meshctl validate reports every error at once with file:line:col", asy
     `${f}:11:17: ${route}[0]: a route takes only one of route, direct_response or redirect (got route, direct_response)`,
     `${f}:11:24: ${route}[0].match: match takes at most one of prefix, path or regex (got prefix, path)`,
     `${f}:12:58: ${route}[0].route.timeout: invalid duration "5 seconds"; expected Go syntax like "1s", "500ms", "1m30s"`,
-    `${f}:14:33: ${route}[1].match.regex: invalid regex "([a-z": Unterminated character class`,
+    `${f}:14:33: ${route}[1].match.regex: invalid regex "([a-z": missing closing ]: \`[a-z\``,
     `${f}:15:40: ${route}[1].route.cluster_name: unknown cluster "backnd"; did you mean "backend"?`,
     `${f}:17:44: ${route}[2].direct_response.status: 700 is out of range; expected 100..599`,
     `${f}:24:48: ${filters}.downstream_protocol: unknown protocol "Htp1"; did you mean "Http1"?`,

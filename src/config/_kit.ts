@@ -21,6 +21,8 @@ export interface Meta {
   /** Accepted and kept in `raw`, but meshctl does not act on it (MOSN knobs with no effect here). */
   readonly ignored?: boolean;
   readonly kind?: ValueKind;
+  /** A `regex` whose groups are used (`regex_rewrite`): checked with RE2 submatches. */
+  readonly submatches?: boolean;
   /** Enum matched case-insensitively, normalized to the listed spelling. */
   readonly caseInsensitive?: boolean;
   /** Enum values MOSN knows but meshctl does not implement. */
@@ -99,8 +101,9 @@ export function portText(description: string): TUnsafe<string> {
   });
 }
 
-export function regex(description: string): TUnsafe<string> {
-  return Type.Unsafe<string>({ type: "string", description, [META]: { kind: "regex" } satisfies Meta });
+export function regex(description: string, options: { submatches?: boolean } = {}): TUnsafe<string> {
+  const meta: Meta = options.submatches ? { kind: "regex", submatches: true } : { kind: "regex" };
+  return Type.Unsafe<string>({ type: "string", description, [META]: meta });
 }
 
 export function oneOf<const V extends string>(

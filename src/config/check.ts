@@ -1,7 +1,6 @@
-import { didYouMean, parseAddress, type SocketAddress } from "../core/mod.ts";
+import { checkRe2, didYouMean, parseAddress, type SocketAddress } from "../core/mod.ts";
 import { MOSN_NETWORK_FILTERS, MOSN_STREAM_FILTERS, type ValidationContext } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
-import { checkRegex } from "./_regex.ts";
 import type { ConfigDocument } from "./schema.ts";
 
 /** The walker's output: shaped like the schema, but any field may be missing after an error. */
@@ -137,7 +136,7 @@ function checkRoute(
     }
     m.headers?.forEach((h, i) => {
       if (h?.regex && h.value !== undefined) {
-        const problem = checkRegex(h.value);
+        const problem = checkRe2(h.value);
         if (problem) report(`${path}.match.headers[${i}].value`, `invalid regex "${h.value}": ${problem}`);
       }
     });

@@ -172,6 +172,35 @@ Deno.test("validateConfig() lowercases matcher header names and converts duratio
   equal(route.route!.retryPolicy!.retryTimeoutMs, 500);
 });
 
+Deno.test("validateConfig() checks regexes with the router's RE2 translator, naming the field", () => {
+  const routes = (match: string, action = "") =>
+    BASE.replace(
+      "- match: { prefix: / }\n                route: { cluster_name: c }",
+      `- match: ${match}\n                route: { cluster_name: c${action} }`,
+    );
+  assertEquals(errorsOf(routes('{ regex: "(?i)^/API/v[0-9]{1,20}$" }')), []);
+  assertEquals(
+    errorsOf(routes('{ prefix: /, headers: [{ name: x-user, value: "(?i)^vip-", regex: true }] }')),
+    [],
+  );
+  assertEquals(errorsOf(routes('{ regex: "(a)\\\\1" }')), [
+    '9:33 servers[0].routers[0].virtual_hosts[0].routers[0].match.regex: invalid regex "(a)\\1": invalid escape sequence: `\\1`',
+  ]);
+  assertEquals(errorsOf(routes('{ prefix: /, headers: [{ name: x, value: "a(?=b)", regex: true }] }')), [
+    '9:65 servers[0].routers[0].virtual_hosts[0].routers[0].match.headers[0].value: invalid regex "a(?=b)": invalid or unsupported Perl syntax: `(?=`',
+  ]);
+  // Rewrites use the groups, so JavaScript must report them as RE2 does.
+  assertEquals(
+    errorsOf(
+      routes("{ prefix: / }", ', regex_rewrite: { pattern: { regex: "(?:(a)|b)*" }, substitution: "$1" }'),
+    ),
+    [
+      '10:78 servers[0].routers[0].virtual_hosts[0].routers[0].route.regex_rewrite.pattern.regex: invalid regex "(?:(a)|b)*": capture group 1 inside a repetition that can skip it is not supported with submatches: `(?:(a)|b)*`',
+    ],
+  );
+  assertEquals(errorsOf(routes('{ regex: "(?:(a)|b)*" }')), []);
+});
+
 Deno.test("validateConfig() reports duplicate keys case-insensitively", () => {
   assertEquals(errorsOf(BASE.replace("- name: c", "- name: c\n      NAME: d")), [
     '21:7 cluster_manager.clusters[0].name: duplicate field "NAME" (first set at 20:7)',

@@ -109,7 +109,7 @@ const RouteAction = struct("Forward to a cluster: exactly one of cluster_name/we
   upstream_protocol: Opt(text("Protocol towards the cluster (default: same as downstream)")),
   prefix_rewrite: Opt(text("Replace the matched prefix")),
   regex_rewrite: Opt(struct("Rewrite the path by regex", {
-    pattern: struct("The pattern", { regex: regex("RE2 regex") }),
+    pattern: struct("The pattern", { regex: regex("RE2 regex", { submatches: true }) }),
     substitution: text("Replacement (\\1 for groups)"),
   })),
   host_rewrite: Opt(text("Replace the Host header")),

@@ -1,9 +1,8 @@
 import { type Document, isAlias, isMap, isNode, isScalar, isSeq, type LineCounter, type YAMLMap } from "yaml";
 import type { TSchema } from "@sinclair/typebox";
-import { didYouMean, parseAddress, parseDuration } from "../core/mod.ts";
+import { checkRe2, didYouMean, parseAddress, parseDuration } from "../core/mod.ts";
 import { type Meta, metaOf } from "./_kit.ts";
 import type { ConfigError } from "./error.ts";
-import { checkRegex } from "./_regex.ts";
 
 export interface Pos {
   readonly line: number;
@@ -220,7 +219,7 @@ export class Walker {
       return undefined;
     }
     if (meta?.kind === "regex") {
-      const problem = checkRegex(v);
+      const problem = checkRe2(v, { submatches: meta.submatches === true });
       if (problem !== undefined) {
         this.error(pos, path, `invalid regex "${v}": ${problem}`);
         return undefined;

@@ -1,5 +1,6 @@
 /**
- * The bottom layer: the proxy error type, time, logging, durations, addresses. Imports nothing above it.
+ * The bottom layer: the proxy error type, time, logging, durations, addresses, RE2 regexes. Imports
+ * nothing above it.
  * @module
  */
 export { localReplyStatus, ProxyError } from "./error.ts";
@@ -16,3 +17,5 @@ export type { LogFormat, LogLevel } from "./log.ts";
 export { DeadlineQueue, requestDeadlines } from "./deadline_queue.ts";
 export { ByteBudget, DEFAULT_BUFFER_BUDGET_BYTES } from "./byte_budget.ts";
 export type { Deadline, DeadlineQueueOptions } from "./deadline_queue.ts";
+export { checkRe2, compileRe2, LINEAR_REGEXP_V8_FLAGS, Re2 } from "./re2.ts";
+export type { CompileRe2Options, Re2Match, Re2Template } from "./re2.ts";

@@ -1,19 +1,20 @@
 import type { RequestHead } from "../codec/mod.ts";
 import type { HeaderMatcherConfig } from "../config/mod.ts";
-import { compileRe2 } from "./_regex.ts";
+import type { Re2 } from "../core/mod.ts";
+import { compileRouteRegex } from "./_regex.ts";
 
 /** A route's header conditions, all of which must hold. Name `method` reads the request method. */
 export class HeaderMatcher {
   readonly #names: readonly string[];
   readonly #isMethod: readonly boolean[];
   readonly #values: readonly string[];
-  readonly #regexes: readonly (RegExp | undefined)[];
+  readonly #regexes: readonly (Re2 | undefined)[];
 
   constructor(configs: readonly HeaderMatcherConfig[], where: string) {
     this.#names = configs.map((c) => c.name.toLowerCase());
     this.#isMethod = this.#names.map((n) => n === "method");
     this.#values = configs.map((c) => c.value);
-    this.#regexes = configs.map((c) => c.regex ? compileRe2(c.value, where) : undefined);
+    this.#regexes = configs.map((c) => c.regex ? compileRouteRegex(c.value, where) : undefined);
   }
 
   get size(): number {

@@ -49,6 +49,39 @@ Deno.test("RouteTable.match() matches regex unanchored and converts RE2 named gr
   assertEquals(table.match(head({ path: "/abc/" })), undefined);
 });
 
+Deno.test("RouteTable.match() matches (?i) route and header regexes case-insensitively", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({ regex: "(?i)^/api/v[0-9]{1,20}/users$" }, { clusterName: "api" }),
+      route({ prefix: "/", headers: [{ name: "x-user", value: "(?i)^vip-", regex: true }] }, {
+        clusterName: "vip",
+      }),
+    ]),
+  ]));
+  assertEquals(table.match(head({ path: "/API/V2/Users" }))?.route.clusterName, "api");
+  assertEquals(
+    table.match(head({ path: "/other", headers: { "x-user": "VIP-ann" } }))?.route.clusterName,
+    "vip",
+  );
+  assertEquals(table.match(head({ path: "/other", headers: { "x-user": "ann" } })), undefined);
+});
+
+Deno.test("RouteTable.match() stays fast on paths and headers that make a backtracking regex exponential", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({ regex: "^/(a+)+$" }, { clusterName: "path" }),
+      route({ prefix: "/", headers: [{ name: "x-k", value: "^(a|a)*b$", regex: true }] }, {
+        clusterName: "header",
+      }),
+    ]),
+  ]));
+  const evil = "/" + "a".repeat(33) + "!"; // 35 bytes: 2^33 steps for a backtracking engine
+  const start = performance.now();
+  assertEquals(table.match(head({ path: evil, headers: { "x-k": "a".repeat(34) + "!" } })), undefined);
+  const ms = performance.now() - start;
+  assertEquals(ms < 250, true, `took ${ms.toFixed(1)} ms`);
+});
+
 Deno.test("RouteTable.match() lets the first matching route win", () => {
   const table = compileRouteTable(router([
     vhost("v", ["*"], [
@@ -138,6 +171,10 @@ Deno.test("RouteTable.match() reports direct_response and redirect kinds", () =>
 
 Deno.test("compileRouteTable() rejects bad regexes, duplicate domains and redirect codes", () => {
   assertThrows(() => compileRouteTable(router([vhost("v", ["*"], [route({ regex: "([" })])])), SyntaxError);
+  assertThrows(
+    () => compileRouteTable(router([vhost("v", ["*"], [route({ regex: "(a)\\1" })])])),
+    /Cannot compile regex "\(a\)\\1" in router "r" virtual host "v" route 0: invalid escape sequence: `\\1`/,
+  );
   assertThrows(
     () => compileRouteTable(router([vhost("a", ["x.com"], []), vhost("b", ["x.com"], [])])),
     /Cannot use domain "x\.com" twice in router "r" virtual host "b"/,

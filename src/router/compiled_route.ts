@@ -8,8 +8,9 @@ import type {
 } from "../config/mod.ts";
 import { HeaderMatcher } from "./_header_matcher.ts";
 import { type HeaderEdits, HeaderOps } from "./_header_ops.ts";
-import { compileRe2, parseSubstitution, replaceAllExpand } from "./_regex.ts";
+import { compileRouteRegex } from "./_regex.ts";
 import type { HeaderMap } from "../codec/mod.ts";
+import type { Re2, Re2Template } from "../core/mod.ts";
 
 /** Header that keeps the request path as it was before a prefix or regex rewrite (MOSN's name). */
 export const ORIGINAL_PATH_HEADER = "x-mosn-original-path";
@@ -52,13 +53,13 @@ export class CompiledRoute {
 
   readonly #pathKind: number;
   readonly #matchValue: string;
-  readonly #matchRegex: RegExp | undefined;
+  readonly #matchRegex: Re2 | undefined;
   readonly #headers: HeaderMatcher;
   readonly #cumulativeWeights: Float64Array;
   readonly #totalWeight: number;
   readonly #prefixRewrite: string | undefined;
-  readonly #regexRewrite: RegExp | undefined;
-  readonly #substitution: ReturnType<typeof parseSubstitution>;
+  readonly #regexRewrite: Re2 | undefined;
+  readonly #substitution: Re2Template | undefined;
   readonly #hostRewrite: string | undefined;
   readonly #requestOps: HeaderOps;
   readonly #responseOps: HeaderOps;
@@ -83,7 +84,7 @@ export class CompiledRoute {
     } else if (m.regex) {
       this.#pathKind = REGEX;
       this.#matchValue = m.regex;
-      this.#matchRegex = compileRe2(m.regex, where);
+      this.#matchRegex = compileRouteRegex(m.regex, where);
     } else {
       this.#pathKind = ANY;
       this.#matchValue = "";
@@ -116,10 +117,8 @@ export class CompiledRoute {
 
     this.#prefixRewrite = action?.prefixRewrite || undefined;
     if (this.#prefixRewrite === undefined && action?.regexRewrite?.pattern) {
-      this.#regexRewrite = compileRe2(action.regexRewrite.pattern, where, true);
-      this.#substitution = parseSubstitution(action.regexRewrite.substitution);
-    } else {
-      this.#substitution = [];
+      this.#regexRewrite = compileRouteRegex(action.regexRewrite.pattern, where, { submatches: true });
+      this.#substitution = this.#regexRewrite.template(action.regexRewrite.substitution);
     }
     this.#hostRewrite = action?.hostRewrite || undefined;
 
@@ -166,8 +165,8 @@ export class CompiledRoute {
 
   /**
    * Applies `prefix_rewrite` (the matched prefix, or the whole path of a `path` route, is replaced),
-   * else `regex_rewrite` (every match of the pattern replaced by the substitution, Go `$1`/`${name}`
-   * syntax), saving the old path in `x-mosn-original-path`; then `host_rewrite` (head.host and, when
+   * else `regex_rewrite` (Go `ReplaceAllString`: every match of the pattern replaced by the substitution,
+   * `$1`/`${name}` syntax), saving the old path in `x-mosn-original-path`; then `host_rewrite` (head.host and, when
    * present, the `host` header). Returns true when the path changed.
    */
   rewrite(head: RequestHead): boolean {
@@ -180,7 +179,7 @@ export class CompiledRoute {
         rewritten = this.#prefixRewrite;
       }
     } else if (this.#regexRewrite !== undefined) {
-      const out = replaceAllExpand(path, this.#regexRewrite, this.#substitution);
+      const out = this.#regexRewrite.replaceAll(path, this.#substitution!);
       if (out !== path) rewritten = out;
     }
     if (rewritten !== undefined) {

@@ -49,6 +49,18 @@ Deno.test("CompiledRoute.rewrite() applies regex_rewrite to every match with Go-
   assertEquals(h.headers.get(ORIGINAL_PATH_HEADER), "/users/42/x/users/7");
 });
 
+Deno.test("CompiledRoute.rewrite() follows RE2 and Go's ReplaceAllString", () => {
+  const rewrite = (pattern: string, substitution: string, path: string) => {
+    const h = head({ path });
+    only(route({ prefix: "/" }, { regexRewrite: { pattern, substitution } })).rewrite(h);
+    return h.path;
+  };
+  assertEquals(rewrite("(?i)/API/", "/api/", "/Api/x"), "/api/x");
+  assertEquals(rewrite("^/([a-z]{1,20})/v[0-9]+", "/$1", "/users/v2/7"), "/users/7");
+  assertEquals(rewrite("x*", "-", "/ab"), "-/-a-b-"); // no empty match right after a match, as in Go
+  assertEquals(rewrite("^/(?P<a>[a-z]+)/(?P<b>[0-9]+)$", "/${b}/$a", "/abc/12"), "/12/abc");
+});
+
 Deno.test("CompiledRoute.rewrite() leaves an unmatched path and the original header alone", () => {
   const r = only(route({ prefix: "/" }, { regexRewrite: { pattern: "^/nope", substitution: "/x" } }));
   const h = head({ path: "/api" });

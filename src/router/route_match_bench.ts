@@ -1,6 +1,7 @@
 /**
  * Route matching cost per request: 50 virtual hosts × 20 routes, requests hitting early, late and
- * missing routes, exact and wildcard domains, plus header-only RPC routing.
+ * missing routes, exact and wildcard domains, plus header-only RPC routing and RE2 regex routes (run with
+ * the binary's --v8-flags, as `deno task test` does, so regexes compile for the linear-time engine).
  */
 import { compileRouteTable } from "./mod.ts";
 import { head, route, router, vhost } from "./_test_utils.ts";
@@ -93,4 +94,65 @@ Deno.bench({
   name: "compile: 50 vhosts × 20 routes",
   group: "compile",
   fn: () => void compileRouteTable(router(hosts)),
+});
+
+// Regex routes: RE2 patterns translated once by core/re2.ts, matched on V8's backtracking engine with
+// the linear-time fallback (run `deno bench` with the binary's --v8-flags).
+const regexTable = compileRouteTable(router([
+  vhost("regex", ["*"], [
+    route({ regex: "^/api/v[0-9]+/users/[a-z0-9]+$" }, { clusterName: "users" }),
+    route({ regex: "(?i)^/static/.*\\.(css|js)$" }, { clusterName: "static" }),
+    route({ regex: "^/[a-z]{1,30}/[0-9]{1,10}$" }, { clusterName: "counted" }),
+    route({ regex: "^/(a+)+$" }, { clusterName: "evil" }),
+    route({ prefix: "/", headers: [{ name: "x-user", value: "^vip-[0-9]+$", regex: true }] }, {
+      clusterName: "vip",
+    }),
+  ]),
+]));
+const rewriteTable = compileRouteTable(router([
+  vhost("rewrite", ["*"], [
+    route({ prefix: "/" }, {
+      clusterName: "u",
+      regexRewrite: { pattern: "^/users/(?P<id>[0-9]+)/", substitution: "/u/${id}/" },
+    }),
+  ]),
+]));
+const usersPath = head({ path: "/api/v2/users/abc123" });
+const staticPath = head({ path: "/STATIC/css/site.CSS" });
+const countedPath = head({ path: "/orders/1234567" });
+const vipHeader = head({ path: "/x", headers: { "x-user": "vip-42" } });
+const evilPath = head({ path: "/" + "a".repeat(33) + "!" });
+const rewriteRoute = rewriteTable.match(head({ path: "/users/42/x" }))!.route;
+if (regexTable.match(countedPath)?.route.clusterName !== "counted") throw new Error("bench setup: counted");
+
+Deno.bench({
+  name: "regex: path regex, first route",
+  group: "regex",
+  baseline: true,
+  fn: () => void regexTable.match(usersPath),
+});
+Deno.bench({
+  name: "regex: (?i) path regex, 2nd route",
+  group: "regex",
+  fn: () => void regexTable.match(staticPath),
+});
+Deno.bench({
+  name: "regex: {1,30}{1,10} path regex, 3rd route",
+  group: "regex",
+  fn: () => void regexTable.match(countedPath),
+});
+Deno.bench({
+  name: "regex: header regex, 5th route",
+  group: "regex",
+  fn: () => void regexTable.match(vipHeader),
+});
+Deno.bench({
+  name: "regex: 35-byte path against ^/(a+)+$ (linear fallback)",
+  group: "regex",
+  fn: () => void regexTable.match(evilPath),
+});
+Deno.bench({
+  name: "regex: regex_rewrite with a named group (incl. a fresh head)",
+  group: "regex",
+  fn: () => void rewriteRoute.rewrite(head({ path: "/users/42/x" })),
 });
