@@ -231,6 +231,12 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
             name: "web",
             domains: ["*"],
             routers: [
+              // Exponential for a backtracking engine on /evil/aaa…ab; linear on meshctl's RE2 translation.
+              { match: { regex: "^/evil/(a+)+$" }, direct_response: { status: 200, body: "matched" } },
+              {
+                match: { prefix: "/hdr", headers: [{ name: "x-probe", value: "^(x+x+)+y$", regex: true }] },
+                direct_response: { status: 200, body: "header matched" },
+              },
               { match: { prefix: "/slow" }, route: { cluster_name: "slow", timeout: "300ms" } },
               { match: { prefix: "/" }, route: { cluster_name: "origin" } },
             ],
@@ -419,6 +425,27 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
         const took = Date.now() - t0;
         assert(took < 4000, `closed after ${took} ms`);
         assert(counter(await stats(), "downstream", down("http"), "stream_idle_timeout_total") >= 1);
+      },
+    );
+
+    await t.step(
+      "regex DoS: paths and headers that make backtracking exponential are matched in linear time",
+      async () => {
+        for (const n of [35, 64, 4000]) {
+          const t0 = Date.now();
+          const path = `/evil/${"a".repeat(n)}b`;
+          const res = await rawExchange(http, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+          assertMatch(res, /^HTTP\/1\.1 200/); // not the regex route: the origin's "ok"
+          assert(res.endsWith("ok"), res.slice(-40));
+          assert(Date.now() - t0 < 1000, `a ${path.length}-byte path took ${Date.now() - t0} ms`);
+        }
+        const t0 = Date.now();
+        const res = await rawExchange(
+          http,
+          `GET /hdr HTTP/1.1\r\nHost: x\r\nX-Probe: ${"x".repeat(40)}\r\nConnection: close\r\n\r\n`,
+        );
+        assertMatch(res, /^HTTP\/1\.1 200/);
+        assert(Date.now() - t0 < 1000, `the header took ${Date.now() - t0} ms`);
       },
     );
 
