@@ -448,8 +448,11 @@ Deno.test("meshctl writes MOSN-style access logs", opts, async () => {
 });
 
 Deno.test("meshctl drains in-flight requests on SIGTERM and exits 0", opts, async () => {
+  let arrived!: () => void;
+  const atOrigin = new Promise<void>((r) => arrived = r);
   const origin = startOrigin(async () => {
-    await new Promise((r) => setTimeout(r, 700));
+    arrived();
+    await new Promise((r) => setTimeout(r, 700)); // the request is in flight while meshctl drains
     return new Response("finished");
   });
   const mesh = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }), {
@@ -458,7 +461,7 @@ Deno.test("meshctl drains in-flight requests on SIGTERM and exits 0", opts, asyn
   const port = mesh.port("ingress");
   try {
     const inFlight = curl([`http://127.0.0.1:${port}/`]);
-    await new Promise((r) => setTimeout(r, 200));
+    await atOrigin;
     const stopped = mesh.stop("SIGTERM");
     const r = await inFlight;
     assertEquals(r.stdout, "finished");

@@ -34,6 +34,9 @@ export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
  */
 const joinBuffers = new BufferPool(64 * 1024, 64);
 
+/** Small batches in a row after which a connection's oversized join buffer is released. */
+const BIG_JOIN_KEEP = 64;
+
 export class SocketIO implements ConnectionIO {
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -59,6 +62,12 @@ export class SocketIO implements ConnectionIO {
   #inFlight: Uint8Array | undefined;
   /** The pooled join buffer the write in flight lives in, given back once written. */
   #joinBuf: Uint8Array | undefined;
+  /**
+   * Batches larger than a pooled buffer (a multiplexed upstream carrying hundreds of streams) reuse this
+   * one while they keep coming; after a run of small batches the burst is over and it is let go.
+   */
+  #bigJoin: Uint8Array | undefined;
+  #smallBatches = 0;
   /** Settles when the write (or batch) in flight is done. */
   #current: Promise<void> = RESOLVED;
   #resolveBatch: (() => void) | undefined;
@@ -178,7 +187,14 @@ export class SocketIO implements ConnectionIO {
       if (total <= joinBuffers.size) {
         this.#joinBuf = joinBuffers.take();
         out = this.#joinBuf.subarray(0, total);
-      } else out = new Uint8Array(total);
+        if (this.#bigJoin !== undefined && ++this.#smallBatches >= BIG_JOIN_KEEP) this.#bigJoin = undefined;
+      } else {
+        if (this.#bigJoin === undefined || this.#bigJoin.length < total) {
+          this.#bigJoin = new Uint8Array(Math.max(total, 2 * (this.#bigJoin?.length ?? 0)));
+        }
+        this.#smallBatches = 0;
+        out = this.#bigJoin.subarray(0, total);
+      }
       let off = 0;
       for (let i = 0; i < q.length; i++) {
         out.set(q[i]!, off);
