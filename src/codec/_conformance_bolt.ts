@@ -118,6 +118,7 @@ export function boltAdapter(version: BoltVersion): CodecConformanceAdapter {
       request: () => ({
         head: {
           protocol: "Http1",
+          kind: "http",
           method: "POST",
           path: "/plus",
           query: "",

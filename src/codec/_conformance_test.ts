@@ -134,6 +134,9 @@ Deno.test("codecConformanceChecks() catch a multiplexed client that answers stre
         get activeStreams() {
           return conn.activeStreams;
         },
+        get streamCapacity() {
+          return conn.streamCapacity;
+        },
         get reusable() {
           return conn.reusable;
         },

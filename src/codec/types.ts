@@ -33,9 +33,20 @@ export interface HeaderMap {
   readonly size: number;
 }
 
-/** What router, filters and load balancers read from a request, whatever the protocol. */
+/**
+ * What a request means to the proxy, so `proxy/` never tests protocol names: "http" for HTTP/1.x and
+ * HTTP/2 (X-Forwarded-* apply, a gRPC request is answered in gRPC terms), "rpc" for framed RPC protocols.
+ */
+export type RequestKind = "http" | "rpc";
+
+/**
+ * What router, filters and load balancers read from a request, whatever the protocol. A decoded head
+ * carries end-to-end fields only: each codec drops its connection-specific headers when decoding
+ * (HTTP/1's hop-by-hop set and whatever Connection names; HTTP/2 rejects them as malformed).
+ */
 export interface RequestHead {
   readonly protocol: string;
+  readonly kind: RequestKind;
   /** HTTP method; for RPC the method name when the frame carries one, else "". */
   method: string;
   /** HTTP path without the query; "" for RPC. Mutable for prefix/regex rewrites. */
@@ -45,8 +56,16 @@ export interface RequestHead {
   /** Host / authority, lowercased, for virtual host matching; "" when absent. */
   host: string;
   readonly headers: HeaderMap;
-  /** Per-request timeout the frame itself carries (bolt's timeout field), in ms; undefined = none. */
+  /**
+   * Per-request timeout the frame itself carries (bolt's timeout field), in ms: it replaces the route
+   * timeout (MOSN's xprotocol rule). undefined = none.
+   */
   readonly frameTimeoutMs?: number;
+  /**
+   * The client's own deadline (gRPC `grpc-timeout`), in ms: it caps the route timeout (Envoy's
+   * `max_grpc_timeout` semantics) but never extends it. undefined = none.
+   */
+  readonly deadlineMs?: number;
 }
 
 /** A response head. RPC codecs map their status to an HTTP-like status (bolt: 0→200, 4→503, 7→504…). */
@@ -135,12 +154,23 @@ export interface ServerStream {
   readonly headOnly: boolean;
   /** Where body events go. Until set, the codec holds body bytes (read backpressure). */
   setBodyReceiver(receiver: BodyReceiver): void;
+  /**
+   * An interim (1xx other than 101) response ahead of the final one, e.g. 103 Early Hints: sent where the
+   * protocol has them (HTTP/1.1, HTTP/2), ignored elsewhere. 100 Continue is the codec's own business: it
+   * answers `Expect: 100-continue` when the proxy starts reading the body.
+   */
+  sendInformational(head: ResponseHead): Promise<void>;
   sendResponse(head: ResponseHead, endStream: boolean): Promise<void>;
+  /**
+   * Body bytes, valid for the codec until the returned promise settles. The promise is the stream's
+   * backpressure: it settles once the bytes are accepted for writing — within the peer's flow-control
+   * window for HTTP/2 — so the proxy reads no more from the other side than this stream can take.
+   */
   sendData(chunk: Uint8Array, endStream: boolean): Promise<void>;
   sendTrailers(trailers: HeaderMap): Promise<void>;
   /**
-   * Replies locally in the protocol's own terms (HTTP status + short body, bolt status code, dubbo status),
-   * e.g. no route → 404 / NO_PROCESSOR.
+   * Replies locally in the protocol's own terms (HTTP status + short body, bolt status code, dubbo status,
+   * gRPC status in trailers for a gRPC request), e.g. no route → 404 / NO_PROCESSOR / UNIMPLEMENTED.
    */
   sendLocalReply(error: ProxyError, body?: string): Promise<void>;
   /** Aborts the stream (HTTP/1: closes the connection; multiplexed: resets just this stream). */
@@ -186,7 +216,16 @@ export interface ServerConnection {
 
 // === Client (upstream) side ===
 
+/**
+ * Receives an upstream stream's response. A returned promise is that stream's backpressure: the chunk
+ * handed to `onData` is the codec's until then. A one-stream-per-connection codec (HTTP/1) stops reading
+ * its socket meanwhile; a multiplexed one must not stall its other streams: it keeps reading, holds the
+ * stream's further bytes within its flow-control window (HTTP/2 returns window credit only when the
+ * promise settles), or does not wait at all (bolt frames are whole responses).
+ */
 export interface ResponseReceiver {
+  /** An interim (1xx other than 100 and 101) response; the final one follows. */
+  onInformational?(head: ResponseHead): void;
   onResponse(head: ResponseHead, endStream: boolean): void | Promise<void>;
   onData(chunk: Uint8Array, endStream: boolean): void | Promise<void>;
   onTrailers(trailers: HeaderMap): void | Promise<void>;
@@ -207,13 +246,25 @@ export interface ClientStream {
 export interface ClientConnectionHandler {
   /** The connection can no longer be used (closed, protocol error, GoAway received). */
   onUnusable(reason: ProxyError): void;
+  /** More streams may be opened now (the peer raised SETTINGS_MAX_CONCURRENT_STREAMS). */
+  onCapacity?(): void;
 }
 
 export interface ClientConnection {
   feed(data: Uint8Array): void | Promise<void>;
   onEof(): void;
+  /**
+   * Opens a stream. Throws a ProxyError when the connection cannot take one now: `retryable` when the
+   * request was certainly not sent (no capacity, GOAWAY received, closed), so another connection may
+   * carry it.
+   */
   newStream(receiver: ResponseReceiver): ClientStream;
   readonly activeStreams: number;
+  /**
+   * Streams `newStream` would accept right now: the peer's limit (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS)
+   * minus the active ones; 1 or 0 for HTTP/1; unbounded (Infinity) for bolt. 0 once not reusable.
+   */
+  readonly streamCapacity: number;
   /** False after Connection: close, GoAway, a protocol error or EOF. */
   readonly reusable: boolean;
   /** Builds a heartbeat request frame for keepalive, if the protocol has one. */

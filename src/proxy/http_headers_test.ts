@@ -1,38 +1,18 @@
 import nodeAssert from "node:assert/strict";
 import { SimpleHeaderMap } from "../codec/mod.ts";
 import type { RequestHead } from "../codec/mod.ts";
-import { DEFAULT_FORWARDING, prepareHttpRequest, stripHopByHop } from "./http_headers.ts";
-
-function names(h: SimpleHeaderMap): string[] {
-  const out: string[] = [];
-  h.forEach((_v, n) => out.push(n.toLowerCase()));
-  return out;
-}
-
-Deno.test("stripHopByHop() removes hop-by-hop headers and those Connection names", () => {
-  const h = new SimpleHeaderMap([
-    ["Connection", "keep-alive, X-Secret-Hop"],
-    ["X-Secret-Hop", "1"],
-    ["TE", "trailers"],
-    ["Trailer", "X-Sum"],
-    ["Proxy-Connection", "keep-alive"],
-    ["Upgrade", "h2c"],
-    ["X-Keep", "yes"],
-  ]);
-  stripHopByHop(h, false);
-  // Connection itself stays for the codec, which owns framing and never forwards it.
-  nodeAssert.deepEqual(names(h), ["connection", "x-keep"]);
-});
-
-Deno.test("stripHopByHop() keeps Upgrade on an upgrade", () => {
-  const h = new SimpleHeaderMap([["Connection", "Upgrade"], ["Upgrade", "websocket"], ["TE", "x"]]);
-  stripHopByHop(h, true);
-  nodeAssert.equal(h.get("upgrade"), "websocket");
-  nodeAssert.equal(h.has("te"), false);
-});
+import { DEFAULT_FORWARDING, prepareHttpRequest } from "./http_headers.ts";
 
 function request(headers: SimpleHeaderMap): RequestHead {
-  return { protocol: "Http1", method: "GET", path: "/", query: "", host: "svc", headers };
+  return {
+    protocol: "Http1",
+    kind: "http" as const,
+    method: "GET",
+    path: "/",
+    query: "",
+    host: "svc",
+    headers,
+  };
 }
 
 Deno.test("prepareHttpRequest() with use_remote_address appends the peer and sets the real scheme", () => {

@@ -22,7 +22,7 @@ import {
 } from "../filter/mod.ts";
 import type { AccessLogRecord } from "../accesslog/mod.ts";
 import type { ConnectionInfo, ProxyContext } from "./context.ts";
-import { prepareHttpRequest, stripHopByHop } from "./http_headers.ts";
+import { prepareHttpRequest } from "./http_headers.ts";
 
 const NO_FILTERS: StreamFilter[] = [];
 const EMPTY = new Uint8Array(0);
@@ -149,7 +149,7 @@ export class ProxyStream implements BodyReceiver {
     this.#protocol = route.upstreamProtocol ?? this.#ctx.upstreamProtocol ?? head.protocol;
     route.rewrite(head);
     route.applyRequestHeaders(head.headers);
-    if (head.protocol === "Http1") {
+    if (head.kind === "http") {
       prepareHttpRequest(
         head,
         this.#conn.remoteIp,
@@ -157,9 +157,13 @@ export class ProxyStream implements BodyReceiver {
         this.#ctx.forwarding,
       );
     }
-    const timeoutMs = head.frameTimeoutMs !== undefined && head.frameTimeoutMs > 0
+    let timeoutMs = head.frameTimeoutMs !== undefined && head.frameTimeoutMs > 0
       ? head.frameTimeoutMs
       : route.timeoutMs;
+    const deadline = head.deadlineMs;
+    if (deadline !== undefined && deadline > 0 && (timeoutMs <= 0 || deadline < timeoutMs)) {
+      timeoutMs = deadline;
+    }
     if (timeoutMs > 0) this.#timer = requestDeadlines.add(timeoutMs, () => this.#onGlobalTimeout());
     else this.#armIdleTimer(); // no route timeout: the idle timeout still bounds a silent upstream
     if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) {
@@ -336,6 +340,12 @@ export class ProxyStream implements BodyReceiver {
   // === Upstream events (from UpstreamRequest) ===
 
   /** The upstream answered. Returns the downstream write (backpressure) or undefined when retrying. */
+  /** An interim response (103 Early Hints…) goes on at once; the final response follows. */
+  onUpstreamInformational(up: UpstreamRequest, head: ResponseHead): void {
+    if (this.#done || up !== this.#upstream || this.#responseStarted) return;
+    this.#ds.sendInformational(head).catch(() => {});
+  }
+
   onUpstreamResponse(up: UpstreamRequest, head: ResponseHead, endStream: boolean): void | Promise<void> {
     if (this.#done || up !== this.#upstream) return;
     if (!this.#responseStarted && this.#shouldRetryStatus(head.status)) {
@@ -351,7 +361,6 @@ export class ProxyStream implements BodyReceiver {
     this.#timer = undefined;
     if (!endStream) this.#armIdleTimer(); // …the stream idle timeout bounds a stalled download
     this.#route!.applyResponseHeaders(head.headers);
-    if (this.#head.protocol === "Http1") stripHopByHop(head.headers, head.status === 101);
     for (let i = 0; i < this.#filters.length; i++) {
       this.#filters[i]!.beforeSend?.(this.#filterContext(), head);
     }
@@ -708,6 +717,11 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
   }
 
   // === ResponseReceiver ===
+
+  onInformational(head: ResponseHead): void {
+    if (this.#ended) return;
+    this.#parent.onUpstreamInformational(this, head);
+  }
 
   onResponse(head: ResponseHead, endStream: boolean): void | Promise<void> {
     if (this.#ended) return;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../config/mod.ts";
-import { ProxyError, silentLogger } from "../core/mod.ts";
+import { type ProxyError, silentLogger } from "../core/mod.ts";
 import {
   type BodyReceiver,
   type HeaderMap,
@@ -35,6 +35,7 @@ class RecordingStream implements ServerStream {
   constructor(path: string) {
     this.request = {
       protocol: "Http1",
+      kind: "http" as const,
       method: "GET",
       path,
       query: "",
@@ -45,6 +46,9 @@ class RecordingStream implements ServerStream {
   }
 
   setBodyReceiver(_r: BodyReceiver): void {}
+  sendInformational(_head: ResponseHead): Promise<void> {
+    return Promise.resolve();
+  }
   sendResponse(head: ResponseHead, endStream: boolean): Promise<void> {
     this.status = head.status;
     if (endStream) this.#resolve();

@@ -54,6 +54,7 @@ export function head(
 ): RequestHead {
   return {
     protocol: "Http1",
+    kind: "http",
     method: init.method ?? "GET",
     path: init.path ?? "/",
     query: init.query ?? "",

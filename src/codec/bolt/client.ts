@@ -75,6 +75,11 @@ export class BoltClientConnection
     return this.#reusable;
   }
 
+  /** Bolt has no stream limit of its own: the proxy's circuit breakers bound it. */
+  get streamCapacity(): number {
+    return this.#reusable && !this.#closed ? Infinity : 0;
+  }
+
   feed(data: Uint8Array): void | Promise<void> {
     try {
       return this.#reader.push(data);
@@ -88,8 +93,10 @@ export class BoltClientConnection
   }
 
   newStream(receiver: ResponseReceiver): BoltClientStream {
-    if (this.#closed) {
-      throw new ProxyError("upstream_reset", "upstream", "bolt connection is closed", { retryable: true });
+    if (this.#closed || !this.#reusable) {
+      throw new ProxyError("upstream_reset", "upstream", "bolt connection takes no new requests", {
+        retryable: true,
+      });
     }
     const id = this.#streams.allocate();
     const stream = new BoltClientStream(this, id, receiver);

@@ -256,6 +256,7 @@ Deno.test("boltv2 client encodes a non-bolt request head as a v2 frame", async (
   const { io, conn } = dial(boltV2Codec);
   const head: RequestHead = {
     protocol: "Http1",
+    kind: "http",
     method: "GET",
     path: "/",
     query: "",

@@ -188,6 +188,7 @@ abstract class BoltHead {
 /** A decoded bolt request (or heartbeat/GoAway); the proxy forwards `frame` with only the id patched. */
 export class BoltRequestHead extends BoltHead implements RequestHead {
   readonly protocol: "bolt" | "boltv2";
+  readonly kind = "rpc";
   method: string;
   path = "";
   query = "";

@@ -236,6 +236,11 @@ export class BoltServerStream implements ServerStream {
     return this.#conn.finish(this, bytes);
   }
 
+  /** Bolt has no interim responses. */
+  sendInformational(_head: ResponseHead): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Bolt responses are single frames: body bytes travel inside the response head's frame. */
   sendData(_chunk: Uint8Array, _endStream: boolean): Promise<void> {
     return Promise.resolve();

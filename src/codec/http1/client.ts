@@ -21,6 +21,7 @@ import { info, parseResponseHead, parseTrailers } from "./_parse.ts";
 import { EMPTY, MessageReader, type ReaderOwner, S_RAW } from "./_reader.ts";
 import { seen, writeFields, Writer } from "./_writer.ts";
 import { Http1RequestHead } from "./head.ts";
+import { stripHopByHop } from "./_hop_by_hop.ts";
 
 const Q_NONE = 0, Q_LENGTH = 1, Q_CHUNKED = 2, Q_TUNNEL = 3;
 
@@ -92,11 +93,31 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     return !this.#closed && !this.#noReuse;
   }
 
+  get streamCapacity(): number {
+    return this.#stream === null && this.reusable ? 1 : 0;
+  }
+
   newStream(receiver: ResponseReceiver): ClientStream {
     if (this.#stream !== null) {
-      throw new RangeError("Cannot open a second stream on a busy HTTP/1 connection");
+      throw new ProxyError(
+        "overflow",
+        "internal",
+        "Cannot open a second stream on a busy HTTP/1 connection",
+        {
+          retryable: true,
+        },
+      );
     }
-    if (!this.reusable) throw new RangeError("Cannot open a stream on an unusable HTTP/1 connection");
+    if (!this.reusable) {
+      throw new ProxyError(
+        "upstream_reset",
+        "upstream",
+        "Cannot open a stream on an unusable HTTP/1 connection",
+        {
+          retryable: true,
+        },
+      );
+    }
     const s = new Http1ClientStream(this, this.#nextId++);
     this.#stream = s;
     this.#receiver = receiver;
@@ -172,9 +193,19 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     const status = res.status;
     const r = this.#receiver!;
     if (status < 200 && status !== 101) {
-      this.#reader.bodyLength(0); // interim: skipped, the final response follows
+      this.#reader.bodyLength(0); // interim: the final response follows
+      // 100 Continue is ours to answer downstream (the server codec does); 103 and others go on.
+      if (status !== 100 && r.onInformational !== undefined) {
+        stripHopByHop(res.headers, false);
+        r.onInformational(res);
+      }
       return;
     }
+    const chunked = info.chunked;
+    const contentLength = info.contentLength;
+    const close = info.close;
+    const keepAliveToken = info.keepAlive;
+    stripHopByHop(res.headers, status === 101);
     if (status === 101) {
       if (!this.#reqUpgrade) {
         this.#reader.stop();
@@ -187,17 +218,17 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
       this.#reader.raw();
       return r.onResponse(res, false);
     }
-    const keepAlive = res.minorVersion >= 1 ? !info.close : info.keepAlive && !info.close;
+    const keepAlive = res.minorVersion >= 1 ? !close : keepAliveToken && !close;
     if (!keepAlive) this.#noReuse = true;
     let endStream = false;
     if (this.#reqHead || status === 204 || status === 304) {
       this.#reader.bodyLength(0);
       endStream = true;
-    } else if (info.chunked) {
+    } else if (chunked) {
       this.#reader.bodyChunked();
-    } else if (info.contentLength >= 0) {
-      this.#reader.bodyLength(info.contentLength);
-      endStream = info.contentLength === 0;
+    } else if (contentLength >= 0) {
+      this.#reader.bodyLength(contentLength);
+      endStream = contentLength === 0;
     } else {
       this.#reader.raw();
       this.#noReuse = true;

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import type { ProxyError } from "../../core/mod.ts";
+import { ProxyError } from "../../core/mod.ts";
 import { FakeConnectionIO } from "../_test_io.ts";
 import { defaultCodecOptions, type HeaderMap, type ResponseHead, type ResponseReceiver } from "../types.ts";
 import { feed, td, te } from "./_test_helpers.ts";
@@ -202,14 +202,16 @@ Deno.test("Http1 client Upgrade: 101 turns the connection into a tunnel", async 
   ok(r.ended);
 });
 
-Deno.test("Http1 client rejects a second concurrent stream", () => {
+Deno.test("Http1 client rejects a second concurrent stream, as a request another connection may carry", () => {
   const { conn } = client();
+  strictEqual(conn.streamCapacity, 1);
   conn.newStream(new Rec());
+  strictEqual(conn.streamCapacity, 0);
   let threw = false;
   try {
     conn.newStream(new Rec());
   } catch (e) {
-    threw = e instanceof RangeError;
+    threw = e instanceof ProxyError && e.retryable;
   }
   ok(threw);
 });
@@ -297,4 +299,33 @@ Deno.test("Http1 client does not resend a request on a fresh connection or after
   await feed(partial.conn, "HTTP/1.1 200 OK\r\nContent-Le");
   partial.conn.onEof();
   strictEqual(b.resets[0]!.retryable, false, "the upstream was answering");
+});
+
+Deno.test("Http1 client hands 103 Early Hints to the receiver and swallows 100 Continue", async () => {
+  const { conn } = client();
+  const infos: number[] = [];
+  const r = Object.assign(new Rec(), { onInformational: (h: ResponseHead) => void infos.push(h.status) });
+  await conn.newStream(r).sendRequest(get(), true);
+  await feed(
+    conn,
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" +
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+  );
+  deepStrictEqual(infos, [103]);
+  strictEqual(r.heads.length, 1);
+  strictEqual(r.heads[0]!.status, 200);
+  strictEqual(r.body, "ok");
+});
+
+Deno.test("Http1 client decodes response heads without hop-by-hop headers", async () => {
+  const { conn } = client();
+  const r = new Rec();
+  await conn.newStream(r).sendRequest(get(), true);
+  await feed(
+    conn,
+    "HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: 1\r\nProxy-Connection: keep-alive\r\nX-Keep: y\r\nContent-Length: 0\r\n\r\n",
+  );
+  strictEqual(r.heads[0]!.headers.has("x-hop"), false);
+  strictEqual(r.heads[0]!.headers.has("proxy-connection"), false);
+  strictEqual(r.heads[0]!.headers.get("x-keep"), "y");
 });

@@ -1,4 +1,4 @@
-import type { RequestHead, ResponseHead } from "../types.ts";
+import type { RequestHead, RequestKind, ResponseHead } from "../types.ts";
 import { Http1Headers } from "./headers.ts";
 
 /** A decoded HTTP/1 request head plus what the codec learned about framing and the connection. */
@@ -41,6 +41,10 @@ export class Http1RequestHead implements RequestHead {
 
   get protocol(): string {
     return "Http1";
+  }
+
+  get kind(): RequestKind {
+    return "http";
   }
 }
 

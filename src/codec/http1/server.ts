@@ -21,6 +21,7 @@ import { info, parseRequestHead, parseTrailers } from "./_parse.ts";
 import { EMPTY, MessageReader, type ReaderOwner, S_HEAD } from "./_reader.ts";
 import { defaultReason, seen, statusLine, writeFields, Writer } from "./_writer.ts";
 import { Http1Headers } from "./headers.ts";
+import { stripHopByHop } from "./_hop_by_hop.ts";
 import type { Http1RequestHead } from "./head.ts";
 import { Http1ResponseHead } from "./head.ts";
 
@@ -54,6 +55,12 @@ export class Http1ServerStream implements ServerStream {
 
   setBodyReceiver(receiver: BodyReceiver): void {
     this.#conn._setReceiver(this, receiver);
+  }
+  sendInformational(head: ResponseHead): Promise<void> {
+    if (head.status < 100 || head.status >= 200 || head.status === 101) {
+      return Promise.reject(new RangeError(`Cannot send ${head.status} as an interim response`));
+    }
+    return this.#conn._sendResponse(this, head, false); // 1xx go out at once and leave the stream open
   }
   sendResponse(head: ResponseHead, endStream: boolean): Promise<void> {
     return this.#conn._sendResponse(this, head, endStream);
@@ -196,9 +203,12 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       this.fail(info.error === "header_too_large" ? "header_too_large" : "protocol", info.message);
       return;
     }
+    const chunked = info.chunked;
+    const contentLength = info.contentLength;
+    stripHopByHop(req.headers, req.upgrade !== undefined);
     let headOnly = false;
-    if (info.chunked) this.#reader.bodyChunked();
-    else if (info.contentLength > 0) this.#reader.bodyLength(info.contentLength);
+    if (chunked) this.#reader.bodyChunked();
+    else if (contentLength > 0) this.#reader.bodyLength(contentLength);
     else {
       this.#reader.bodyLength(0);
       headOnly = true;

@@ -455,3 +455,31 @@ Deno.test("Http1 server abort() answers 408 when no response started, then close
   ok(rec.io.text().includes("connection: close"));
   strictEqual(rec.io.closed, true);
 });
+
+Deno.test("Http1 server decodes request heads without hop-by-hop headers", async () => {
+  const rec = server();
+  await feed(
+    rec.conn,
+    "GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nTE: gzip\r\nX-Keep: y\r\n\r\n",
+  );
+  const h = rec.streams[0]!.request.headers;
+  strictEqual(h.has("x-hop"), false);
+  strictEqual(h.has("te"), false);
+  strictEqual(h.get("x-keep"), "y");
+});
+
+Deno.test("Http1 server sends an interim response ahead of the final one", async () => {
+  const rec = server();
+  await feed(rec.conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const s = rec.streams[0]!;
+  await s.sendInformational(
+    new Http1ResponseHead(103, new Http1Headers([["link", "</a.css>; rel=preload"]])),
+  );
+  await s.sendResponse(new Http1ResponseHead(200, new Http1Headers([["content-length", "0"]])), true);
+  ok(
+    rec.io.text().startsWith(
+      "HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n",
+    ),
+    rec.io.text(),
+  );
+});

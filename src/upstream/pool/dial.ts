@@ -1,10 +1,5 @@
 import { ProxyError, type TimerId } from "../../core/mod.ts";
-import type {
-  ClientConnection,
-  ClientConnectionHandler,
-  CodecOptions,
-  ProtocolCodec,
-} from "../../codec/mod.ts";
+import type { ClientConnectionHandler, CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
 import { runReadLoop, SocketIO, type SocketIOOptions } from "../../transport/mod.ts";
 import type { PoolOptions, UpstreamConnection } from "./types.ts";
 
@@ -15,6 +10,8 @@ export interface DialOptions {
   codec: ProtocolCodec;
   codecOptions: CodecOptions;
   onUnusable: (conn: UpstreamConnection, reason: ProxyError) => void;
+  /** The connection can open more streams than before (HTTP/2 SETTINGS raised its limit). */
+  onCapacity?: (conn: UpstreamConnection) => void;
   onBytesRead?: (n: number) => void;
   /** Socket options (write watermarks). */
   io?: SocketIOOptions;
@@ -37,6 +34,7 @@ export async function dialUpstream(opts: DialOptions): Promise<UpstreamConnectio
       conn.unusable = true;
       opts.onUnusable(conn, reason);
     },
+    onCapacity: () => opts.onCapacity?.(conn),
   };
   const codec = opts.codec.newClientConnection(io, handler, opts.codecOptions);
   let markClosed!: () => void;
@@ -59,6 +57,7 @@ export async function dialPooled(
   codecOptions: CodecOptions,
   onUnusable: (conn: UpstreamConnection, reason: ProxyError) => void,
   onBytesRead: (n: number) => void,
+  onCapacity?: (conn: UpstreamConnection) => void,
 ): Promise<UpstreamConnection> {
   o.hooks.onConnectionOpened();
   try {
@@ -69,6 +68,7 @@ export async function dialPooled(
       codec: o.codec,
       codecOptions,
       onUnusable,
+      ...(onCapacity === undefined ? {} : { onCapacity }),
       onBytesRead,
       io: { highWaterMark: o.bufferLimitBytes, onOverflow: o.hooks.onWriteOverflow },
     });

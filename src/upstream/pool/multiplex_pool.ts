@@ -35,14 +35,22 @@ interface KeepaliveState {
 
 /**
  * Pool for multiplexed protocols (bolt, dubbo, HTTP/2): a few long-lived connections per host, each
- * carrying many concurrent streams. Requests arriving while the first connection is being dialled share
- * that one dial instead of opening one connection each.
+ * carrying many concurrent streams, up to what the codec says it can take (`streamCapacity`: the peer's
+ * SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2, unbounded for bolt).
+ *
+ * A request takes the least loaded connection with room. When none has room — the first connection is
+ * still being dialled, or every connection is at its stream limit — it waits in the pending queue (the
+ * cluster's max_pending_requests) while another connection is dialled within max_connections; waiters are
+ * served as dials complete, streams finish or a peer raises its limit. Requests arriving during a dial
+ * share it instead of opening one connection each.
  */
 export class MultiplexPool implements ConnectionPool {
   #o: MultiplexPoolOptions;
   #live: UpstreamConnection[] = [];
-  /** Requests waiting for the connection being dialled (one dial at a time, shared by all of them). */
-  #dialWaiters: PoolWaiter[] | undefined;
+  /** Requests waiting for a stream (counted in the cluster's pending gauge). */
+  #queue: PoolWaiter[] = [];
+  #dialing = 0;
+  #serveScheduled = false;
   #closed = false;
   readonly #codecOptions: CodecOptions;
   readonly #clock: Clock;
@@ -64,7 +72,12 @@ export class MultiplexPool implements ConnectionPool {
   }
 
   get connections(): number {
-    return this.#live.length + (this.#dialWaiters !== undefined ? 1 : 0);
+    return this.#live.length + this.#dialing;
+  }
+
+  /** Requests waiting for a stream. */
+  get pending(): number {
+    return this.#queue.length;
   }
 
   /** Live connections, for keepalive heartbeats. */
@@ -74,50 +87,107 @@ export class MultiplexPool implements ConnectionPool {
 
   acquire(waiter: PoolWaiter): UpstreamConnection | ProxyError | undefined {
     if (this.#closed) return new ProxyError("upstream_reset", "upstream", "connection pool closed");
-    let best: UpstreamConnection | undefined;
-    for (const c of this.#live) {
-      if (c.unusable || c.io.closed || !c.codec.reusable) continue;
-      if (best === undefined || c.codec.activeStreams < best.codec.activeStreams) best = c;
-    }
-    const dialing = this.#dialWaiters;
-    const wantMore = this.#live.length < this.#o.connectionsPerHost && dialing === undefined;
-    if (best !== undefined && (!wantMore || best.codec.activeStreams === 0)) {
-      best.requests++;
-      return best;
-    }
-    if (dialing !== undefined) {
-      dialing.push(waiter);
-      return undefined;
-    }
-    if (!this.#o.hooks.canOpenConnection()) {
-      if (best !== undefined) {
+    const best = this.#pick();
+    const hooks = this.#o.hooks;
+    if (best !== undefined) {
+      // Spread over connectionsPerHost connections (MOSN's default is one): a busy connection lends a
+      // stream only when no other connection may be opened for this request.
+      const wantMore = this.#live.length + this.#dialing < this.#o.connectionsPerHost;
+      if (!wantMore || best.codec.activeStreams === 0 || this.#dialing > 0 || !hooks.canOpenConnection()) {
         best.requests++;
         return best;
       }
+    } else if (this.#dialing === 0 && !hooks.canOpenConnection() && !this.#anyUsable()) {
+      // No connection at all and none may be opened: nothing would ever serve it.
       return new ProxyError("overflow", "upstream", "upstream connection limit reached");
     }
-    const waiters = this.#dialWaiters = [waiter];
-    this.#dial().then((c) => {
-      this.#dialWaiters = undefined;
-      for (const w of waiters) {
-        c.requests++;
-        w.onPoolReady(c);
-      }
-    }, (e) => {
-      this.#dialWaiters = undefined;
-      const err = e instanceof ProxyError
-        ? e
-        : new ProxyError("connect_failure", "upstream", String(e), { cause: e });
-      for (const w of waiters) w.onPoolFailure(err);
-    });
+    if (!hooks.canQueue()) return new ProxyError("overflow", "upstream", "upstream pending queue overflow");
+    this.#queue.push(waiter);
+    hooks.onPendingChange(1);
+    this.#maybeDial();
     return undefined;
   }
 
   cancel(waiter: PoolWaiter): void {
-    const waiters = this.#dialWaiters;
-    if (waiters === undefined) return;
-    const i = waiters.indexOf(waiter);
-    if (i >= 0) waiters.splice(i, 1);
+    const i = this.#queue.indexOf(waiter);
+    if (i < 0) return;
+    this.#queue.splice(i, 1);
+    this.#o.hooks.onPendingChange(-1);
+  }
+
+  /** The least loaded usable connection that can open a stream now. */
+  #pick(): UpstreamConnection | undefined {
+    let best: UpstreamConnection | undefined;
+    for (let i = 0; i < this.#live.length; i++) {
+      const c = this.#live[i]!;
+      if (c.unusable || c.io.closed || c.codec.streamCapacity <= 0) continue;
+      if (best === undefined || c.codec.activeStreams < best.codec.activeStreams) best = c;
+    }
+    return best;
+  }
+
+  #anyUsable(): boolean {
+    return this.#live.some((c) => !c.unusable && !c.io.closed);
+  }
+
+  /** Dials another connection when waiters cannot be served by the live ones and none is on its way. */
+  #maybeDial(): void {
+    if (this.#queue.length === 0 || this.#closed || this.#dialing > 0) return;
+    const wantMore = this.#live.length < this.#o.connectionsPerHost;
+    if (!wantMore && this.#pick() !== undefined) return;
+    if (!this.#o.hooks.canOpenConnection()) {
+      // Only a stream finishing can serve them now; with no usable connection at all, fail them.
+      if (!this.#anyUsable()) {
+        this.#failQueue(new ProxyError("overflow", "upstream", "upstream connection limit reached"));
+      }
+      return;
+    }
+    this.#dialing++;
+    this.#dial().then(() => {
+      this.#dialing--;
+      this.#serve();
+    }, (e) => {
+      this.#dialing--;
+      const err = e instanceof ProxyError
+        ? e
+        : new ProxyError("connect_failure", "upstream", String(e), { cause: e, retryable: true });
+      // Waiters a live connection can still serve keep waiting; with none left they fail now.
+      if (this.#pick() === undefined) this.#failQueue(err);
+      else this.#serve();
+    });
+  }
+
+  /**
+   * Hands waiting requests to connections with room, in arrival order. Synchronous, so each stream a
+   * waiter opens counts before the next pick; it runs only where no codec is mid-callback (after a dial,
+   * or scheduled by #scheduleServe).
+   */
+  #serve(): void {
+    const q = this.#queue;
+    while (q.length > 0) {
+      const c = this.#pick();
+      if (c === undefined) break;
+      const w = q.shift()!;
+      this.#o.hooks.onPendingChange(-1);
+      c.requests++;
+      w.onPoolReady(c);
+    }
+    this.#maybeDial();
+  }
+
+  #scheduleServe(): void {
+    if (this.#serveScheduled || this.#queue.length === 0) return;
+    this.#serveScheduled = true;
+    queueMicrotask(() => {
+      this.#serveScheduled = false;
+      this.#serve();
+    });
+  }
+
+  #failQueue(err: ProxyError): void {
+    const waiters = this.#queue.splice(0);
+    if (waiters.length > 0) this.#o.hooks.onPendingChange(-waiters.length);
+    for (const w of waiters) w.onPoolFailure(err);
   }
 
   async #dial(): Promise<UpstreamConnection> {
@@ -130,7 +200,13 @@ export class MultiplexPool implements ConnectionPool {
       ka.lastRead = clock.now();
       o.hooks.onBytesRead(n);
     };
-    const conn = await dialPooled(o, this.#codecOptions, (c) => this.#remove(c), onBytesRead);
+    const conn = await dialPooled(
+      o,
+      this.#codecOptions,
+      (c) => this.#remove(c),
+      onBytesRead,
+      () => this.#scheduleServe(),
+    );
     if (this.#closed) {
       conn.io.close();
       throw new ProxyError("upstream_reset", "upstream", "connection pool closed");
@@ -232,6 +308,7 @@ export class MultiplexPool implements ConnectionPool {
     if (i >= 0) this.#live.splice(i, 1);
     // Streams still in flight finish (or are reset by the codec); the socket closes when they do.
     if (conn.codec.activeStreams === 0) conn.io.close();
+    this.#scheduleServe(); // waiters may need a new connection now
   }
 
   release(conn: UpstreamConnection): void {
@@ -242,10 +319,14 @@ export class MultiplexPool implements ConnectionPool {
     } else if ((conn.unusable || !conn.codec.reusable) && conn.codec.activeStreams === 0) {
       conn.io.close();
     }
+    this.#scheduleServe(); // a stream slot is free again
   }
 
   drain(): void {
     this.#closed = true;
+    this.#failQueue(
+      new ProxyError("upstream_reset", "upstream", "connection pool draining", { retryable: true }),
+    );
     for (const c of [...this.#keepalive.keys()]) this.#stopKeepalive(c);
     for (const c of this.#live.splice(0)) {
       c.unusable = true;
@@ -255,6 +336,9 @@ export class MultiplexPool implements ConnectionPool {
 
   close(): void {
     this.#closed = true;
+    this.#failQueue(
+      new ProxyError("upstream_reset", "upstream", "connection pool closed", { retryable: true }),
+    );
     for (const c of [...this.#keepalive.keys()]) this.#stopKeepalive(c);
     for (const c of this.#live.splice(0)) c.io.close();
   }
