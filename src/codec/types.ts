@@ -15,6 +15,7 @@
  * again until it settles.
  */
 import type { ByteBudget, Clock, ProxyError } from "../core/mod.ts";
+import type { Scope } from "../stats/mod.ts";
 
 /** Result of sniffing the first bytes of a connection. */
 export type MatchResult = "match" | "again" | "fail";
@@ -120,6 +121,13 @@ export interface CodecOptions {
   readonly maxConcurrentStreams: number;
   /** Process-wide cap on bytes held in incomplete frames, shared by every connection; none when unset. */
   readonly bufferBudget?: ByteBudget;
+  /** HTTP/2 settings this side advertises and enforces. */
+  readonly http2: Http2Options;
+  /**
+   * Where a codec counts what is its own (HTTP/2 resets, GOAWAYs, flow-control pauses…): one scope per
+   * listener or cluster and protocol; none in unit tests.
+   */
+  readonly stats?: Scope;
   /**
    * Time for the timers a codec keeps itself (bolt's heartbeat timeout); `systemClock` when absent. The
    * multiplexed pool passes its own, so its keepalive and the codec agree, and tests can fake both.
@@ -130,11 +138,37 @@ export interface CodecOptions {
 /** Streams per downstream connection unless `max_concurrent_streams` says otherwise. */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1024;
 
+/**
+ * HTTP/2 settings (`http2_protocol_options`, Envoy's names). Windows bound what one stream can make the
+ * proxy buffer: a stream's window is returned to the peer only as its consumer takes the bytes.
+ */
+export interface Http2Options {
+  /** SETTINGS_INITIAL_WINDOW_SIZE this side advertises (bytes a peer may send on a stream unacknowledged). */
+  readonly initialStreamWindowSize: number;
+  /** The connection-level receive window this side opens at start. */
+  readonly initialConnectionWindowSize: number;
+  /** SETTINGS_MAX_FRAME_SIZE this side accepts. */
+  readonly maxFrameSize: number;
+  /** SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the peer may use towards us. */
+  readonly hpackTableSize: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE (decoded header list: names + values + 32 per field). */
+  readonly maxHeaderListSize: number;
+}
+
+export const DEFAULT_HTTP2_OPTIONS: Http2Options = {
+  initialStreamWindowSize: 256 * 1024,
+  initialConnectionWindowSize: 16 * 1024 * 1024,
+  maxFrameSize: 16 * 1024,
+  hpackTableSize: 4096,
+  maxHeaderListSize: 64 * 1024,
+};
+
 export const defaultCodecOptions: CodecOptions = {
   maxHeaderBytes: 64 * 1024,
   maxFrameBytes: 16 * 1024 * 1024,
   extend: {},
   maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS,
+  http2: DEFAULT_HTTP2_OPTIONS,
 };
 
 // === Server (downstream) side ===

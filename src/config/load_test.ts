@@ -54,6 +54,13 @@ Deno.test("parseConfigText() builds a frozen snapshot with defaults filled", () 
     maxConcurrentStreams: 1024,
     useRemoteAddress: true,
     xffNumTrustedHops: 0,
+    http2: {
+      initialStreamWindowSize: 256 * 1024,
+      initialConnectionWindowSize: 16 * 1024 * 1024,
+      maxFrameSize: 16384,
+      hpackTableSize: 4096,
+      maxHeaderListSize: 65536,
+    },
   });
   equal(l.maxConnections, 10_000);
   equal(l.perConnBufferLimitBytes, 1 << 20);

@@ -157,6 +157,28 @@ const RouterConfiguration = struct("A named route table", {
 
 // === Listeners ===
 
+const Http2ProtocolOptions = struct(
+  "meshctl extension (Envoy's http2_protocol_options): the HTTP/2 settings this side advertises",
+  {
+    initial_stream_window_size: Opt(int(
+      "Bytes a peer may send on one stream before we read them: bounds what one stream can buffer " +
+        "(default 262144)",
+      65535,
+      2147483647,
+    )),
+    initial_connection_window_size: Opt(
+      int("The connection's receive window (default 16777216)", 65535, 2147483647),
+    ),
+    max_frame_size: Opt(int("Largest frame payload accepted (default 16384)", 16384, 16777215)),
+    hpack_table_size: Opt(int("HPACK dynamic table the peer may use towards us (default 4096)", 0, 65536)),
+    max_header_list_size: Opt(int(
+      "Largest decoded header list (names + values + 32 per field; default 65536)",
+      1024,
+      16777216,
+    )),
+  },
+);
+
 const ProxyConfig = struct("`proxy` network filter", {
   downstream_protocol: Opt(
     text('Protocol(s) accepted: a name, a comma list, "Auto" (default) or legacy "X"'),
@@ -182,6 +204,7 @@ const ProxyConfig = struct("`proxy` network filter", {
     "meshctl extension (Envoy's name): the connection's peer is the client: append it to " +
       "X-Forwarded-For and set X-Forwarded-Proto from the connection (default true)",
   )),
+  http2_protocol_options: Opt(Http2ProtocolOptions),
   xff_num_trusted_hops: Opt(int(
     "meshctl extension (Envoy's name): trusted proxies in front of meshctl; with at least one, their " +
       "X-Forwarded-Proto is kept (default 0)",
@@ -334,6 +357,7 @@ const Cluster = struct("An upstream cluster", {
     timeout: Opt(duration("Heartbeat timeout (default 3s)")),
     max_failures: Opt(int("Close after this many failures in a row (default 6)", 1)),
   })),
+  http2_protocol_options: Opt(Http2ProtocolOptions),
   max_connections_per_host: Opt(
     int("meshctl extension: connections per host for multiplexed protocols (default 1)", 1),
   ),

@@ -9,6 +9,7 @@ import type {
   DnsResolverConfig,
   HashPolicyConfig,
   HeaderValueOption,
+  Http2OptionsConfig,
   ListenerConfig,
   NetworkFilterConfig,
   RouteActionConfig,
@@ -51,6 +52,18 @@ export const LIMIT_DEFAULTS = {
   maxBufferedBytes: 256 * 1024 * 1024,
   accessLogBufferBytes: 1024 * 1024,
 } as const;
+
+type Http2OptionsDoc = NonNullable<ProxyDocument["http2_protocol_options"]>;
+
+function http2Options(d: Http2OptionsDoc | undefined): Http2OptionsConfig {
+  return {
+    initialStreamWindowSize: d?.initial_stream_window_size ?? 256 * 1024,
+    initialConnectionWindowSize: d?.initial_connection_window_size ?? 16 * 1024 * 1024,
+    maxFrameSize: d?.max_frame_size ?? 16 * 1024,
+    hpackTableSize: d?.hpack_table_size ?? 4096,
+    maxHeaderListSize: d?.max_header_list_size ?? 64 * 1024,
+  };
+}
 /** MOSN's default access log format. */
 export const DEFAULT_ACCESS_LOG_FORMAT =
   "%start_time% %request_received_duration% %response_received_duration% %bytes_sent% %bytes_received% %protocol% %response_code% %duration% %response_flag% %response_code% %upstream_local_address% %downstream_local_address% %downstream_remote_address% %upstream_host%";
@@ -258,6 +271,7 @@ function networkFilter(
     maxConcurrentStreams: c.max_concurrent_streams ?? LIMIT_DEFAULTS.maxConcurrentStreams,
     useRemoteAddress: c.use_remote_address ?? true,
     xffNumTrustedHops: c.xff_num_trusted_hops ?? 0,
+    http2: http2Options(c.http2_protocol_options),
   };
 }
 
@@ -292,6 +306,7 @@ function cluster(c: ClusterDoc): ClusterConfig {
       maxFailures: c.keepalive.max_failures ?? 6,
     },
     connBufferLimitBytes: c.conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
+    http2: http2Options(c.http2_protocol_options),
   };
 }
 

@@ -81,6 +81,17 @@ export interface ProxyFilterConfig {
   readonly useRemoteAddress: boolean;
   /** Envoy's xff_num_trusted_hops. Default 0. */
   readonly xffNumTrustedHops: number;
+  /** HTTP/2 settings for downstream connections. */
+  readonly http2: Http2OptionsConfig;
+}
+
+/** `http2_protocol_options` (meshctl extension, Envoy's names), defaults filled. */
+export interface Http2OptionsConfig {
+  readonly initialStreamWindowSize: number; // default 256 KiB
+  readonly initialConnectionWindowSize: number; // default 16 MiB
+  readonly maxFrameSize: number; // default 16384
+  readonly hpackTableSize: number; // default 4096
+  readonly maxHeaderListSize: number; // default 64 KiB
 }
 
 export interface TcpProxyFilterConfig {
@@ -258,4 +269,6 @@ export interface ClusterConfig {
   readonly keepalive: KeepaliveConfig | undefined;
   /** Write high-water mark per upstream connection (bytes). Default 1 MiB. */
   readonly connBufferLimitBytes: number;
+  /** HTTP/2 settings for upstream connections. */
+  readonly http2: Http2OptionsConfig;
 }

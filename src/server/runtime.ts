@@ -12,7 +12,7 @@ import { getStreamFilter, type StreamFilterFactory } from "../filter/mod.ts";
 import { AccessLogWriter, compileAccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../accesslog/mod.ts";
 import { type AccessLogSink, DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
 import { type ListenerPlan, resolveCodecs, TcpProxy } from "../listener/mod.ts";
-import type { StatsRegistry } from "../stats/mod.ts";
+import type { Scope, StatsRegistry } from "../stats/mod.ts";
 
 /** Largest request body buffered for replay when a route has a retry policy. */
 const RETRY_BUFFER_LIMIT = 1024 * 1024;
@@ -116,7 +116,7 @@ export class Runtime {
         },
         streamIdleTimeoutMs: proxyCfg.streamIdleTimeoutMs,
       };
-      codecOptions = codecOptionsFor(proxyCfg, budget);
+      codecOptions = codecOptionsFor(proxyCfg, budget, registry.scope("codec", { listener: l.name }));
     }
     return {
       config: l,
@@ -142,7 +142,7 @@ export class Runtime {
   }
 }
 
-function codecOptionsFor(cfg: ProxyFilterConfig, budget: ByteBudget): CodecOptions {
+function codecOptionsFor(cfg: ProxyFilterConfig, budget: ByteBudget, stats: Scope): CodecOptions {
   // MOSN writes extend_config both flat ({ enable_bolt_goaway: true, sub_protocol: bolt }) and keyed by
   // protocol ({ Http1: { max_header_size } }); codecs see one flat map of both.
   const extend: Record<string, unknown> = {};
@@ -157,5 +157,7 @@ function codecOptionsFor(cfg: ProxyFilterConfig, budget: ByteBudget): CodecOptio
     extend,
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     bufferBudget: budget,
+    http2: cfg.http2,
+    stats,
   };
 }

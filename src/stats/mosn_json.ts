@@ -22,6 +22,8 @@ const PERCENTS: ReadonlyArray<
 export function renderMosnJson(snapshot: StatsSnapshot): MosnStats {
   const out: MosnStats = {};
   for (const scope of snapshot.scopes) {
+    // A scope nothing was counted in yet (a codec's, before its first event) is not shown.
+    if (isEmpty(scope.counters) && isEmpty(scope.gauges) && isEmpty(scope.histograms)) continue;
     const byType = out[scope.type] ??= {};
     const data = byType[scope.namespace] ??= {};
     for (const [name, v] of Object.entries(scope.counters)) data[name] = String(v);
@@ -35,4 +37,9 @@ export function renderMosnJson(snapshot: StatsSnapshot): MosnStats {
     }
   }
   return out;
+}
+
+function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in o) return false;
+  return true;
 }

@@ -86,9 +86,12 @@ export class Cluster {
     this.#registry = registry;
     this.#logger = logger;
     this.#clock = options.clock ?? systemClock;
-    this.#codecOptions = options.budget === undefined
-      ? defaultCodecOptions
-      : { ...defaultCodecOptions, bufferBudget: options.budget };
+    this.#codecOptions = {
+      ...defaultCodecOptions,
+      ...(options.budget === undefined ? {} : { bufferBudget: options.budget }),
+      http2: config.http2,
+      stats: registry.scope("codec", { cluster: config.name }),
+    };
     const s = registry.scope("upstream", { cluster: config.name });
     this.stats = {
       requestTotal: s.counter("request_total"),
