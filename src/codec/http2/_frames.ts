@@ -851,7 +851,8 @@ export class FrameWriter {
 
   /** An empty SETTINGS with ACK (§6.5.3), once the peer's settings are applied. */
   settingsAck(): void {
-    writeFrameHeader(this.#buf, this.#reserve(FRAME_HEADER_LENGTH), 0, FrameType.SETTINGS, Flag.ACK, 0);
+    const at = this.#reserve(FRAME_HEADER_LENGTH); // first: reserving may move #buf
+    writeFrameHeader(this.#buf, at, 0, FrameType.SETTINGS, Flag.ACK, 0);
   }
 
   /** PING with the 8 opaque bytes at `data[off]` (§6.7); an answer sets `ack` and echoes the payload. */
@@ -869,16 +870,15 @@ export class FrameWriter {
     if (typeof debug === "string") {
       const n = utf8Length(debug);
       if (n <= room) {
-        writeString(this.#buf, this.#goawayHeader(lastStreamId, code, n), debug);
+        const at = this.#goawayHeader(lastStreamId, code, n); // before reading #buf: reserving may move it
+        writeString(this.#buf, at, debug);
         return;
       }
       debug = new TextEncoder().encode(debug); // rare: cut the bytes, not the string
     }
     const n = Math.min(debug.length, room);
-    this.#buf.set(
-      n === debug.length ? debug : debug.subarray(0, n),
-      this.#goawayHeader(lastStreamId, code, n),
-    );
+    const at = this.#goawayHeader(lastStreamId, code, n);
+    this.#buf.set(n === debug.length ? debug : debug.subarray(0, n), at);
   }
 
   /** Reserves a GOAWAY with `n` bytes of debug data, writes all but those; returns where they go. */
