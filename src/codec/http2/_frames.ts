@@ -271,8 +271,8 @@ const E = FRAME_ERRORS;
 /** What parseFrame checks frames against. */
 export interface FrameLimits {
   /**
-   * The SETTINGS_MAX_FRAME_SIZE this endpoint advertised (2^14 until its SETTINGS is acknowledged).
-   * Larger frames are FRAME_SIZE_ERRORs.
+   * The largest payload accepted: this endpoint's SETTINGS_MAX_FRAME_SIZE (2^14 until it sends one; while a
+   * change is unacknowledged, the larger of the old and new values). Larger frames are FRAME_SIZE_ERRORs.
    */
   readonly maxFrameSize: number;
   /**
@@ -477,7 +477,8 @@ export function matchClientPreface(buf: Uint8Array, off: number, end: number): M
  * Nothing is copied: content is `buf[frame.start, frame.end)`.
  *
  * On an error, `into` still holds the header fields (type, flags, stream, length), so a connection can
- * reset the right stream and still count a bad DATA frame against its window (§6.9).
+ * reset the right stream and still count a bad DATA frame against its window (§6.9). Pass one `into` per
+ * connection: the default allocates a record per call.
  *
  * @throws {RangeError} when `buf[off, end)` holds less than the whole frame (a caller bug).
  */
