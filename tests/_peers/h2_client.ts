@@ -104,7 +104,8 @@ export async function connectH2(target: number | string, options: H2ConnectOptio
   session.on("goaway", (code: number, lastStreamId: number) => goaways.push({ code, lastStreamId }));
   await bounded(
     new Promise<void>((resolve, reject) => {
-      session.once("connect", () => resolve());
+      // Connected once the server's SETTINGS are in, so remoteSettings is what it announced.
+      session.once("remoteSettings", () => resolve());
       session.once("error", reject);
     }),
     options.timeoutMs ?? 5000,

@@ -16,7 +16,7 @@
  * | `/goaway?code=N`                       | the echo, then GOAWAY N (default NO_ERROR) and a graceful session close | node:http2      | –                 |
  * | `/close?code=N`                        | no response: GOAWAY N (default INTERNAL_ERROR) and the connection closed | node:http2     | –                 |
  * | `/drop`                                | no response: the TCP connection closed, no GOAWAY                       | node:http2      | –                 |
- * | `/large-headers?bytes=N`               | the echo with an N-byte `x-large` response header (CONTINUATION frames)  | node:http2      | –                 |
+ * | `/large-headers?bytes=N`               | the echo with an N-byte `x-large` response header (HEADERS + CONTINUATION) | node:http2    | –                 |
  *
  * `startH2Origin()` is a strict `node:http2` server: exact frames, custom SETTINGS (`maxConcurrentStreams`,
  * `initialWindowSize`, …), and everything in the table; it speaks h2c only. It is slow (≈5k req/s), so load
@@ -625,7 +625,10 @@ export function startDualOrigin(options: DualOriginOptions = {}): DualOrigin {
     }
     echo.bodyBytes = req.body === null ? 0 : (await req.arrayBuffer()).byteLength;
     if (b.kind === "delay") await sleepUnlessStopped(b.ms, inFlight);
-    return Response.json(echo, { status: b.kind === "echo" ? b.status : 200, headers: head });
+    const status = b.kind === "echo" ? b.status : 200;
+    // The Fetch API refuses a body with these statuses.
+    if ([101, 103, 204, 205, 304].includes(status)) return new Response(null, { status, headers: head });
+    return Response.json(echo, { status, headers: head });
   }
 
   const server = Deno.serve(
