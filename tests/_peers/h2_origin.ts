@@ -23,6 +23,13 @@
  * belongs on `startDualOrigin()`: `Deno.serve`, h2c prior knowledge and HTTP/1.1 on one port, ≈5× faster,
  * but without trailers, 1xx, resets, GOAWAY or settings (those paths answer 501), and without a reliable way
  * to tell the protocol of a request (HTTP/1.1 requests carry `host`; Deno folds `:authority` into the URL).
+ *
+ * Deno's node:http2 quirks the node origin works around (Deno 2.9.6): sending a GOAWAY after any stream
+ * reset can abort the process (an nghttp2 assertion in `find_stream_on_goaway_func`, or a segfault), so
+ * when a client sends GOAWAY the origin closes the TCP connection instead of answering with its own, and
+ * `stop()` closes connections without GOAWAY; `close(code)` after a response has started ends the stream
+ * cleanly instead of resetting it, so resets after the headers are INTERNAL_ERROR only; and
+ * `session.destroy(undefined, code)` sends NO_ERROR, so `/close` passes an error to get its code out.
  * @module
  */
 import http2 from "node:http2";
