@@ -23,6 +23,22 @@ const LAYER: Record<string, number> = {
   cli: 8,
 };
 
+/** deno.json imports that only tests may use (a src file's own `_test.ts`/`_bench.ts` may), and why. */
+const TEST_ONLY: Record<string, string> = {
+  "re2js": "the RE2 oracle; production matching is core/re2.ts on V8's engines",
+  "sofa-rpc-node": "the real bolt peers of the e2e tests",
+  "@grpc/grpc-js": "the real gRPC peers of the e2e tests; meshctl's HTTP/2 is its own codec",
+  "@grpc/proto-loader": "loads the gRPC test peers' proto",
+};
+
+/** Whether `text` imports `pkg` (bare, `npm:`, or a subpath), statically or dynamically. */
+function importsPackage(text: string, pkg: string): boolean {
+  const name = pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  return new RegExp(
+    `(?:from\\s+|import\\s*\\(\\s*|import\\s+)["'](?:npm:)?${name}(?:@[^/"']*)?(?:/[^"']*)?["']`,
+  ).test(text);
+}
+
 async function* tsFiles(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {
     const p = `${dir}/${e.name}`;
@@ -39,8 +55,11 @@ Deno.test("src/ modules import only lower layers, and only through mod.ts", asyn
     const from = rel.split("/")[0]!;
     if (file.endsWith("_test.ts") || file.endsWith("_bench.ts")) continue;
     const text = await Deno.readTextFile(file);
-    // re2js is the RE2 oracle for tests only; production matching is core/re2.ts on V8's engines.
-    if (/from\s+["']re2js["']/.test(text)) violations.push(`${rel}: imports the test-only re2js`);
+    for (const dep of Object.keys(TEST_ONLY)) {
+      if (importsPackage(text, dep)) {
+        violations.push(`${rel}: imports the test-only ${dep} (${TEST_ONLY[dep]})`);
+      }
+    }
     for (
       const m of text.matchAll(
         /(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g,
@@ -66,6 +85,35 @@ Deno.test("src/ modules import only lower layers, and only through mod.ts", asyn
     }
   }
   assertEquals(violations, []);
+});
+
+Deno.test("the test-only rule catches every way of importing a package", () => {
+  const caught = [
+    `import * as grpc from "@grpc/grpc-js";`,
+    `import { status } from "npm:@grpc/grpc-js@1.14.7";`,
+    `import x from "@grpc/grpc-js/build/src/metadata.js";`,
+    `const m = await import("@grpc/proto-loader");`,
+    `import "re2js";`,
+    `export { RE2JS } from 're2js';`,
+  ];
+  const passed = [
+    `import grpc from "@grpc/grpc-jsx";`,
+    `// @grpc/grpc-js is test-only`,
+    `import "./re2js.ts";`,
+  ];
+  const hits = (line: string) => Object.keys(TEST_ONLY).some((dep) => importsPackage(line, dep));
+  assertEquals(caught.filter((line) => !hits(line)), []);
+  assertEquals(passed.filter(hits), []);
+});
+
+Deno.test("test-only packages are pinned to exact versions in deno.json", async () => {
+  const { imports } = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+    imports: Record<string, string>;
+  };
+  const loose = Object.keys(TEST_ONLY).filter((dep) =>
+    !new RegExp(`^npm:${dep.replace("/", "\\/")}@\\d+\\.\\d+\\.\\d+$`).test(imports[dep] ?? "")
+  );
+  assertEquals(loose, []);
 });
 
 Deno.test("Makefile RUN_FLAGS, deno task meshctl and the e2e harness grant the same permissions", async () => {
