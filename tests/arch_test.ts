@@ -23,6 +23,14 @@ const LAYER: Record<string, number> = {
   cli: 8,
 };
 
+/** npm imports that only tests and benchmarks may use, with what finds an import of each (static or dynamic). */
+const TEST_ONLY_DEPS = ["re2js", "hpack.js"].map((dep): [string, RegExp] => [
+  dep,
+  new RegExp(
+    `(?:from\\s*|import\\(\\s*)["'](?:npm:)?${dep.replaceAll(".", "\\.")}(?:@[^"'/]*)?(?:/[^"']*)?["']`,
+  ),
+]);
+
 async function* tsFiles(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {
     const p = `${dir}/${e.name}`;
@@ -39,8 +47,11 @@ Deno.test("src/ modules import only lower layers, and only through mod.ts", asyn
     const from = rel.split("/")[0]!;
     if (file.endsWith("_test.ts") || file.endsWith("_bench.ts")) continue;
     const text = await Deno.readTextFile(file);
-    // re2js is the RE2 oracle for tests only; production matching is core/re2.ts on V8's engines.
-    if (/from\s+["']re2js["']/.test(text)) violations.push(`${rel}: imports the test-only re2js`);
+    // Oracles for tests only: re2js for core/re2.ts (production runs V8's engines), hpack.js for
+    // codec/http2's HPACK.
+    for (const [dep, re] of TEST_ONLY_DEPS) {
+      if (re.test(text)) violations.push(`${rel}: imports the test-only ${dep}`);
+    }
     for (
       const m of text.matchAll(
         /(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']|import\(["'](\.[^"']+)["']\)/g,

@@ -358,6 +358,15 @@ Deno.test("HpackDecoder.setMaxTableSize() below the table requires an update at 
   dec.setMaxTableSize(1024);
   dec.setMaxTableSize(2048); // lowered then raised: the smallest (1024) is owed
   throws(() => decodeAll(dec, unhex("82")), CompressionError, /size update to at most 1024/);
+  // An update to the final size alone skips the smallest one.
+  const skip = new HpackDecoder();
+  skip.setMaxTableSize(1024);
+  skip.setMaxTableSize(2048);
+  throws(
+    () => decodeAll(skip, Uint8Array.from([...int(2048, 5, 0x20), 0x82])),
+    CompressionError,
+    /at most 1024/,
+  );
 
   const ok = new HpackDecoder();
   decodeAll(ok, unhex(C3[0]!.hex));
