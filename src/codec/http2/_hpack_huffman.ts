@@ -2,275 +2,28 @@
  * The HPACK Huffman code (RFC 7541 Appendix B).
  *
  * The code is canonical (codes of one length are consecutive, in symbol order, and shorter codes sort
- * first), so the 257 code lengths define it completely; the codes and the decoder's state machine are
- * built from them when the module loads.
+ * first), so the 257 code lengths define it completely; the codes and the decoder's tables are built from
+ * them when the module loads.
  *
- * Decoding walks the code tree four bits at a time: each of the 256 internal nodes has 16 precomputed
- * transitions (next node, at most one emitted symbol since no code is shorter than five bits, or failure
- * on EOS), two table loads per input byte and no per-bit branching.
+ * Decoding looks up 12 bits at a time and emits the one or two symbols whose codes fit in them (a
+ * 16 KiB table), about 1.5 symbols per lookup on header text; rarer, longer codes walk the tree.
  *
  * @module
  */
 
 /** Code length in bits of each symbol 0–255 and EOS (256), from RFC 7541 Appendix B. */
+// deno-fmt-ignore
 const LENGTHS = [
-  13,
-  23,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  24,
-  30,
-  28,
-  28,
-  30,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  30,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  28,
-  6,
-  10,
-  10,
-  12,
-  13,
-  6,
-  8,
-  11,
-  10,
-  10,
-  8,
-  11,
-  8,
-  6,
-  6,
-  6,
-  5,
-  5,
-  5,
-  6,
-  6,
-  6,
-  6,
-  6,
-  6,
-  6,
-  7,
-  8,
-  15,
-  6,
-  12,
-  10,
-  13,
-  6,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  7,
-  8,
-  7,
-  8,
-  13,
-  19,
-  13,
-  14,
-  6,
-  15,
-  5,
-  6,
-  5,
-  6,
-  5,
-  6,
-  6,
-  6,
-  5,
-  7,
-  7,
-  6,
-  6,
-  6,
-  5,
-  6,
-  7,
-  6,
-  5,
-  5,
-  6,
-  7,
-  7,
-  7,
-  7,
-  7,
-  15,
-  11,
-  14,
-  13,
-  28,
-  20,
-  22,
-  20,
-  20,
-  22,
-  22,
-  22,
-  23,
-  22,
-  23,
-  23,
-  23,
-  23,
-  23,
-  24,
-  23,
-  24,
-  24,
-  22,
-  23,
-  24,
-  23,
-  23,
-  23,
-  23,
-  21,
-  22,
-  23,
-  22,
-  23,
-  23,
-  24,
-  22,
-  21,
-  20,
-  22,
-  22,
-  23,
-  23,
-  21,
-  23,
-  22,
-  22,
-  24,
-  21,
-  22,
-  23,
-  23,
-  21,
-  21,
-  22,
-  21,
-  23,
-  22,
-  23,
-  23,
-  20,
-  22,
-  22,
-  22,
-  23,
-  22,
-  22,
-  23,
-  26,
-  26,
-  20,
-  19,
-  22,
-  23,
-  22,
-  25,
-  26,
-  26,
-  26,
-  27,
-  27,
-  26,
-  24,
-  25,
-  19,
-  21,
-  26,
-  27,
-  27,
-  26,
-  27,
-  24,
-  21,
-  21,
-  26,
-  26,
-  28,
-  27,
-  27,
-  27,
-  20,
-  24,
-  20,
-  21,
-  22,
-  21,
-  21,
-  23,
-  22,
-  22,
-  25,
-  25,
-  24,
-  24,
-  26,
-  23,
-  26,
-  27,
-  26,
-  26,
-  27,
-  27,
-  27,
-  27,
-  27,
-  28,
-  27,
-  27,
-  27,
-  27,
-  27,
-  26,
-  30,
+  13, 23, 28, 28, 28, 28, 28, 28, 28, 24, 30, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 30, 28, 28, 28,
+  28, 28, 28, 28, 28, 28, 6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6, 5, 5, 5, 6,
+  6, 6, 6, 6, 6, 6, 7, 8, 15, 6, 12, 10, 13, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+  7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 7, 8, 13, 19, 13, 14, 6, 15, 5, 6, 5, 6, 5, 6, 6,
+  6, 5, 7, 7, 6, 6, 6, 5, 6, 7, 6, 5, 5, 6, 7, 7, 7, 7, 7, 15, 11, 14, 13, 28, 20, 22,
+  20, 20, 22, 22, 22, 23, 22, 23, 23, 23, 23, 23, 24, 23, 24, 24, 22, 23, 24, 23, 23, 23, 23, 21, 22, 23,
+  22, 23, 23, 24, 22, 21, 20, 22, 22, 23, 23, 21, 23, 22, 22, 24, 21, 22, 23, 23, 21, 21, 22, 21, 23, 22,
+  23, 23, 20, 22, 22, 22, 23, 22, 22, 23, 26, 26, 20, 19, 22, 23, 22, 25, 26, 26, 26, 27, 27, 26, 24, 25,
+  19, 21, 26, 27, 27, 26, 27, 24, 21, 21, 26, 26, 28, 27, 27, 27, 20, 24, 20, 21, 22, 21, 21, 23, 22, 22,
+  25, 25, 24, 24, 26, 23, 26, 27, 26, 26, 27, 27, 27, 27, 27, 28, 27, 27, 27, 27, 27, 26, 30,
 ];
 
 const EOS = 256;
@@ -294,22 +47,21 @@ export const HUFFMAN_LENGTHS: Uint8Array = new Uint8Array(LENGTHS);
   }
 }
 
-// Decoder state machine. A transition entry packs: bits 0–7 next node, bits 8–15 the emitted symbol,
-// bit 16 "emits", bit 17 "fails" (EOS reached).
-const EMIT = 1 << 16;
-const FAIL = 1 << 17;
-const NODES = 256;
-/** TRANSITIONS[node * 16 + nibble]. */
-const TRANSITIONS = new Uint32Array(NODES * 16);
-/** 1 where ending the input at this node is valid padding: the path is all ones and under 8 bits. */
-const ACCEPTS = new Uint8Array(NODES);
+// Decoding reads a window of the next 12 bits and looks it up: FAST[window] gives the one or two symbols
+// whose codes fit in it. Codes of at most 12 bits cover the printable ASCII most headers consist of; a
+// window that starts with a longer code (or EOS) is resolved by walking the code tree bit by bit.
+const WINDOW = 12;
+/**
+ * FAST entry: bits 0–7 first symbol, 8–15 second symbol, 16–17 how many (0 = longer code, walk the
+ * tree), 18–21 length of the first code, 22–25 length of both.
+ */
+const FAST = new Int32Array(1 << WINDOW);
+/** The code tree: CHILD[node * 2 + bit] is the next node, or ~symbol for a leaf; node 0 is the root. */
+const CHILD = new Int32Array(512);
 
 {
-  // The code tree: internal nodes 0..255 (0 is the root); a child is a node id, or ~symbol for a leaf.
-  const child = new Int32Array(NODES * 2).fill(NODES); // NODES = not yet assigned
-  const depth = new Uint8Array(NODES);
-  const ones = new Uint8Array(NODES);
-  ones[0] = 1;
+  const NODES = 256;
+  CHILD.fill(NODES); // NODES = not yet assigned
   let next = 1;
   for (let s = 0; s <= EOS; s++) {
     const len = LENGTHS[s]!;
@@ -317,48 +69,47 @@ const ACCEPTS = new Uint8Array(NODES);
     let node = 0;
     for (let b = len - 1; b > 0; b--) {
       const bit = (code >>> b) & 1;
-      let c = child[node * 2 + bit]!;
-      if (c === NODES) {
-        c = next++;
-        child[node * 2 + bit] = c;
-        depth[c] = depth[node]! + 1;
-        ones[c] = ones[node]! & bit;
-      }
+      let c = CHILD[node * 2 + bit]!;
+      if (c === NODES) CHILD[node * 2 + bit] = c = next++;
       node = c;
     }
-    child[node * 2 + (code & 1)] = ~s;
+    CHILD[node * 2 + (code & 1)] = ~s;
   }
   if (next !== NODES) throw new Error("Cannot build the Huffman decoder: the code is not a full tree");
 
-  for (let node = 0; node < NODES; node++) {
-    ACCEPTS[node] = ones[node]! && depth[node]! < 8 ? 1 : 0;
-    for (let nibble = 0; nibble < 16; nibble++) {
-      let at = node;
-      let entry = 0;
-      for (let b = 3; b >= 0; b--) {
-        const c = child[at * 2 + ((nibble >>> b) & 1)]!;
-        if (c >= 0) {
-          at = c;
-          continue;
-        }
-        const sym = ~c;
-        if (sym === EOS) {
-          entry = FAIL;
-          break;
-        }
-        entry = EMIT | (sym << 8);
-        at = 0;
-      }
-      TRANSITIONS[node * 16 + nibble] = entry | (entry & FAIL ? 0 : at);
+  /** The symbol whose code starts at bit `from` (from the MSB) of `w`, as [symbol, length], if it fits. */
+  const first = (w: number, from: number): [number, number] | undefined => {
+    let node = 0;
+    for (let b = from; b < WINDOW; b++) {
+      const c = CHILD[node * 2 + ((w >>> (WINDOW - 1 - b)) & 1)]!;
+      if (c < 0) return ~c === EOS ? undefined : [~c, b + 1 - from];
+      node = c;
     }
+    return undefined;
+  };
+  for (let w = 0; w < 1 << WINDOW; w++) {
+    const a = first(w, 0);
+    if (a === undefined) continue;
+    const b = first(w, a[1]);
+    FAST[w] = b === undefined
+      ? a[0] | (1 << 16) | (a[1] << 18) | (a[1] << 22)
+      : a[0] | (b[0] << 8) | (2 << 16) | (a[1] << 18) | ((a[1] + b[1]) << 22);
   }
 }
 
 /**
- * Decodes the Huffman-coded bytes `src[start, end)` into `dst` from `dstStart`, writing at most up to
- * `dstLimit` (exclusive). Returns the decoded length, which is the true length even when it is larger
- * than the room given (the rest is still validated, not written), or -1 when the input is invalid per
- * RFC 7541 §5.2: padding longer than 7 bits, padding that is not a prefix of EOS, or EOS inside the data.
+ * Room `huffmanDecode` needs for `n` encoded octets: the longest possible output (every code is at least
+ * 5 bits) plus one octet it may write past the end.
+ */
+export function huffmanDecodeRoom(n: number): number {
+  return Math.floor(n * 8 / 5) + 1;
+}
+
+/**
+ * Decodes the Huffman-coded octets `src[start, end)` into `dst` from `dstStart`, which must have
+ * `huffmanDecodeRoom(end - start)` octets of room (the loop stores unconditionally: a branch per store
+ * cost more than the lookups). Returns the decoded length, or -1 when the input is invalid per RFC 7541
+ * §5.2: padding longer than 7 bits, padding that is not a prefix of EOS, or EOS inside the data.
  */
 export function huffmanDecode(
   src: Uint8Array,
@@ -366,29 +117,59 @@ export function huffmanDecode(
   end: number,
   dst: Uint8Array,
   dstStart: number,
-  dstLimit: number,
 ): number {
-  const t = TRANSITIONS;
-  let node = 0;
+  const fast = FAST;
+  // The unread bits are the low `bits` bits of `acc` (at most 32; bits above them are stale).
+  let acc = 0;
+  let bits = 0;
+  let i = start;
   let o = dstStart;
-  for (let i = start; i < end; i++) {
-    const byte = src[i]!;
-    let e = t[(node << 4) | (byte >>> 4)]!;
-    if (e & (EMIT | FAIL)) {
-      if (e & FAIL) return -1;
-      if (o < dstLimit) dst[o] = e >>> 8;
-      o++;
+  for (;;) {
+    while (bits <= 24 && i < end) {
+      acc = (acc << 8) | src[i++]!;
+      bits += 8;
     }
-    node = e & 0xff;
-    e = t[(node << 4) | (byte & 0xf)]!;
-    if (e & (EMIT | FAIL)) {
-      if (e & FAIL) return -1;
-      if (o < dstLimit) dst[o] = e >>> 8;
-      o++;
+    if (bits < WINDOW) break;
+    const e = fast[(acc >>> (bits - WINDOW)) & 0xfff]!;
+    if (e & 0x30000) {
+      // The second store is overwritten later when the entry has one symbol.
+      dst[o] = e;
+      dst[o + 1] = e >>> 8;
+      o += (e >>> 16) & 3;
+      bits -= e >>> 22;
+      continue;
     }
-    node = e & 0xff;
+    // A code longer than the window: walk the tree, reading more input as needed.
+    let node = 0;
+    for (;;) {
+      if (bits === 0) {
+        if (i >= end) return -1; // an unfinished code of 12 bits or more: padding longer than 7 bits
+        acc = src[i++]!;
+        bits = 8;
+      }
+      bits--;
+      const c = CHILD[node * 2 + ((acc >>> bits) & 1)]!;
+      if (c >= 0) {
+        node = c;
+        continue;
+      }
+      if (c === ~EOS) return -1;
+      dst[o++] = ~c;
+      break;
+    }
   }
-  return ACCEPTS[node] ? o - dstStart : -1;
+  // Under 12 bits left and no more input: symbols whose codes fit, then the padding.
+  while (bits > 0) {
+    const pad = WINDOW - bits;
+    const e = fast[((acc << pad) | ((1 << pad) - 1)) & 0xfff]!;
+    const len = (e >>> 18) & 0xf;
+    if ((e & 0x30000) === 0 || len > bits) break;
+    dst[o++] = e;
+    bits -= len;
+  }
+  // What is left must be under 8 bits, all ones (the start of EOS).
+  const mask = (1 << bits) - 1;
+  return bits < 8 && (acc & mask) === mask ? o - dstStart : -1;
 }
 
 /**

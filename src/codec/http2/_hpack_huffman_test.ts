@@ -3,6 +3,7 @@ import {
   HUFFMAN_CODES,
   HUFFMAN_LENGTHS,
   huffmanDecode,
+  huffmanDecodeRoom,
   huffmanEncode,
   huffmanEncodedLength,
 } from "./_hpack_huffman.ts";
@@ -43,8 +44,8 @@ function encode(s: string): Uint8Array {
 }
 
 function decode(b: Uint8Array): string | -1 {
-  const out = new Uint8Array(b.length * 2);
-  const n = huffmanDecode(b, 0, b.length, out, 0, out.length);
+  const out = new Uint8Array(huffmanDecodeRoom(b.length));
+  const n = huffmanDecode(b, 0, b.length, out, 0);
   return n < 0 ? -1 : String.fromCharCode(...out.subarray(0, n));
 }
 
@@ -127,12 +128,16 @@ Deno.test("huffmanDecode() rejects the EOS symbol inside the string", () => {
   assertEquals(decode(unhex("fffffff8")), -1);
 });
 
-Deno.test("huffmanDecode() validates past dstLimit and returns the true length", () => {
-  const b = encode("abcdefghij");
-  const out = new Uint8Array(16);
-  assertEquals(huffmanDecode(b, 0, b.length, out, 2, 5), 10);
-  assertEquals(String.fromCharCode(...out.subarray(2, 5)), "abc");
-  assertEquals(out[5], 0);
-  const bad = Uint8Array.from([...b.subarray(0, b.length - 1), 0]);
-  assertEquals(huffmanDecode(bad, 0, bad.length, out, 0, 1), -1);
+Deno.test("huffmanDecode() stays within huffmanDecodeRoom()", () => {
+  for (const s of ["", "a", "0123456789", "\u00ff\u0000~", "aaaaaaaa"]) {
+    const b = encode(s);
+    const out = new Uint8Array(3 + huffmanDecodeRoom(b.length) + 3).fill(0xee);
+    assertEquals(huffmanDecode(b, 0, b.length, out, 3), s.length);
+    assertEquals(String.fromCharCode(...out.subarray(3, 3 + s.length)), s);
+    assertEquals(Array.from(out.subarray(0, 3)), [0xee, 0xee, 0xee]);
+    assertEquals(Array.from(out.subarray(out.length - 3)), [0xee, 0xee, 0xee]);
+  }
+  // Five-bit codes only: the longest output for its size.
+  assertEquals(huffmanDecodeRoom(5), 9);
+  assertEquals(decode(encode("00000000")), "00000000");
 });

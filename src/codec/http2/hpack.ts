@@ -20,7 +20,7 @@
  * @module
  */
 
-import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from "./_hpack_huffman.ts";
+import { huffmanDecode, huffmanDecodeRoom, huffmanEncode, huffmanEncodedLength } from "./_hpack_huffman.ts";
 import {
   DynamicTable,
   ENTRY_OVERHEAD,
@@ -92,11 +92,14 @@ function checkSize(what: string, n: number): number {
   return n;
 }
 
-// Huffman output goes to one buffer shared by every decoder (decoding is synchronous): a name's bytes
-// from 0, the value's right after, each at most `cap` octets, so it never exceeds twice the largest cap.
+// Huffman output of long strings goes to one buffer shared by every decoder (decoding is synchronous): a
+// name's octets from 0, the value's right after. It grows to SCRATCH_KEEP at most; a larger string (its
+// decoded size is at most 8/5 of octets the codec already holds) gets a buffer of its own.
+const SCRATCH_KEEP = 65536;
 let scratch = new Uint8Array(1024);
 
 function scratchFor(needed: number): Uint8Array {
+  if (needed > SCRATCH_KEEP) return new Uint8Array(needed);
   if (scratch.length < needed) {
     let n = scratch.length * 2;
     while (n < needed) n *= 2;
@@ -107,43 +110,63 @@ function scratchFor(needed: number): Uint8Array {
 
 const utf8 = new TextDecoder();
 
-// Interned short ASCII strings: names and values repeat across connections and blocks (each connection's
-// table would otherwise hold its own copy of "content-type", "application/grpc", …). Direct-mapped by an
-// FNV-1a hash of the octets, which are kept in one flat buffer, so a hit allocates nothing.
+// Interned short strings, keyed by their encoded octets and coding (raw or Huffman): names and values
+// repeat across blocks and connections, so a repeated literal costs a hash and a compare, with no Huffman
+// decoding and no allocation, and every connection's table shares one "application/grpc". Direct-mapped
+// by an FNV-1a hash; the octets are kept in one flat buffer.
 const INTERN_SLOTS = 1024;
+/** Longest encoded literal interned; decoded, at most 8/5 of it. */
 const INTERN_MAX = 48;
 const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX);
-const internLen = new Int32Array(INTERN_SLOTS).fill(-1);
+/** Encoded length, plus 0x100 for Huffman; -1 when empty. */
+const internKey = new Int32Array(INTERN_SLOTS).fill(-1);
 const internStr: string[] = new Array<string>(INTERN_SLOTS).fill("");
+const shortScratch = new Uint8Array(huffmanDecodeRoom(INTERN_MAX));
+// Char codes for String.fromCharCode.apply, one array per length: ~2x faster than applying it to a
+// typed-array view (which is allocated, then read through generically).
+const charArrays: number[][] = Array.from(
+  { length: shortScratch.length + 1 },
+  (_, n) => new Array<number>(n).fill(0),
+);
 
-/** The latin1 string of `b[start, end)`. */
-function latin1(b: Uint8Array, start: number, end: number): string {
+function stringOf(b: Uint8Array, start: number, n: number): string {
+  const chars = charArrays[n]!;
+  for (let i = 0; i < n; i++) chars[i] = b[start + i]!;
+  return String.fromCharCode.apply(null, chars);
+}
+
+/**
+ * The string of the literal `b[start, end)` of at most INTERN_MAX octets, Huffman-coded when `huffman`;
+ * undefined when its Huffman data is invalid.
+ */
+function shortString(b: Uint8Array, start: number, end: number, huffman: boolean): string | undefined {
   const n = end - start;
-  if (n === 0) return "";
-  if (n <= INTERN_MAX) {
-    let h = 0x811c9dc5;
-    let i = start;
-    for (; i < end; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) break;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-    if (i === end) {
-      const slot = (h >>> 0) & (INTERN_SLOTS - 1);
-      const base = slot * INTERN_MAX;
-      if (internLen[slot] === n) {
-        let k = 0;
-        while (k < n && internBytes[base + k] === b[start + k]) k++;
-        if (k === n) return internStr[slot]!;
-      }
-      const s = String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
-      internBytes.set(b.subarray(start, end), base);
-      internLen[slot] = n;
-      internStr[slot] = s;
-      return s;
-    }
-    return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+  const key = huffman ? n | 0x100 : n;
+  let h = huffman ? 0x050c5d1f : 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const base = slot * INTERN_MAX;
+  if (internKey[slot] === key) {
+    let k = 0;
+    while (k < n && internBytes[base + k] === b[start + k]) k++;
+    if (k === n) return internStr[slot]!;
   }
+  let s: string;
+  if (huffman) {
+    const len = huffmanDecode(b, start, end, shortScratch, 0);
+    if (len < 0) return undefined;
+    s = stringOf(shortScratch, 0, len);
+  } else {
+    s = stringOf(b, start, n);
+  }
+  for (let k = 0; k < n; k++) internBytes[base + k] = b[start + k]!;
+  internKey[slot] = key;
+  internStr[slot] = s;
+  return s;
+}
+
+/** The latin1 string of `b[start, end)` (long strings: not interned). */
+function latin1(b: Uint8Array, start: number, end: number): string {
   let ascii = true;
   for (let i = start; i < end; i++) {
     if (b[i]! >= 0x80) {
@@ -176,8 +199,9 @@ export class HpackDecoder {
   #maxList: number;
   #maxString: number;
   #broken = false;
-  // Results of the helpers: position after the item read, and where a string's octets are.
+  // Results of the helpers: position after the item read; a short string, or where a long one's octets are.
   #p = 0;
+  #str: string | undefined;
   #sb: Uint8Array = scratch;
   #ss = 0;
   // Per block.
@@ -336,12 +360,12 @@ export class HpackDecoder {
   }
 
   /**
-   * Reads a string literal at `p` (§5.2). Sets #p after it and #sb/#ss to where its octets are (the block
-   * itself, or the scratch buffer from `off` for Huffman data), and returns its decoded length. Huffman
-   * output beyond `cap` octets is validated but not kept: such a string can be neither delivered nor
-   * stored in the table.
+   * Reads a string literal at `p` (§5.2), sets #p after it and returns its decoded length. A short one
+   * (at most INTERN_MAX octets, so bounded by the block) is made at once, in #str; a long one is left as
+   * octets, in #sb/#ss (the block itself, or the scratch buffer from `off` for Huffman data), to be made
+   * only once it passed the limits.
    */
-  #string(b: Uint8Array, p: number, end: number, off: number, cap: number): number {
+  #string(b: Uint8Array, p: number, end: number, off: number): number {
     if (p >= end) {
       throw new CompressionError("Cannot decode a string literal cut off by the end of the block");
     }
@@ -358,15 +382,20 @@ export class HpackDecoder {
       );
     }
     this.#p = p + len;
+    if (len <= INTERN_MAX) {
+      const s = shortString(b, p, p + len, c >= 0x80);
+      if (s === undefined) throw new CompressionError("Cannot decode invalid Huffman data (RFC 7541 §5.2)");
+      this.#str = s;
+      return s.length;
+    }
+    this.#str = undefined;
     if (c < 0x80) {
       this.#sb = b;
       this.#ss = p;
       return len;
     }
-    // 5 bits is the shortest code, so len octets decode to at most len * 8 / 5.
-    const room = Math.min(cap, Math.floor(len * 8 / 5));
-    const dst = scratchFor(off + room);
-    const n = huffmanDecode(b, p, p + len, dst, off, off + room);
+    const dst = scratchFor(off + huffmanDecodeRoom(len));
+    const n = huffmanDecode(b, p, p + len, dst, off);
     if (n < 0) throw new CompressionError("Cannot decode invalid Huffman data (RFC 7541 §5.2)");
     this.#sb = dst;
     this.#ss = off;
@@ -389,15 +418,14 @@ export class HpackDecoder {
       idx = this.#intRest(b, p, end, idx);
       p = this.#p;
     }
-    // What is kept of a string: deliverable ones are at most #maxString, storable ones at most the table.
-    const cap = Math.max(this.#maxString, table.maxSize);
-    let name = "";
+    let name: string | undefined;
     let nameLen: number;
     let nameBuf: Uint8Array | undefined;
     let nameStart = 0;
     if (idx === 0) {
-      nameLen = this.#string(b, p, end, 0, cap);
+      nameLen = this.#string(b, p, end, 0);
       p = this.#p;
+      name = this.#str;
       nameBuf = this.#sb;
       nameStart = this.#ss;
     } else if (idx <= STATIC_LENGTH) {
@@ -409,7 +437,8 @@ export class HpackDecoder {
       name = table.name(i);
       nameLen = name.length;
     }
-    const valueLen = this.#string(b, p, end, Math.min(nameLen, cap), cap);
+    // After the name's octets, should they be in the scratch buffer.
+    const valueLen = this.#string(b, p, end, name === undefined ? nameLen : 0);
     p = this.#p;
     const entrySize = nameLen + valueLen + ENTRY_OVERHEAD;
     const size = (this.#listSize += entrySize);
@@ -431,8 +460,8 @@ export class HpackDecoder {
       if (index) table.clear();
       return p;
     }
-    if (nameBuf !== undefined) name = latin1(nameBuf, nameStart, nameStart + nameLen);
-    const value = latin1(this.#sb, this.#ss, this.#ss + valueLen);
+    name ??= latin1(nameBuf!, nameStart, nameStart + nameLen);
+    const value = this.#str ?? latin1(this.#sb, this.#ss, this.#ss + valueLen);
     if (store) table.add(name, value);
     else if (index) table.clear();
     if (deliver) sink.header(name, value);
