@@ -186,13 +186,18 @@ export function huffmanEncodedLength(s: string): number {
   return (bits + 7) >>> 3;
 }
 
+/** Code and length packed (code << 5 | length) for symbols whose code is at most 24 bits; 0 otherwise. */
+const PACKED = new Int32Array(256);
+for (let c = 0; c < 256; c++) {
+  if (HUFFMAN_LENGTHS[c]! <= 24) PACKED[c] = (HUFFMAN_CODES[c]! << 5) | HUFFMAN_LENGTHS[c]!;
+}
+
 /**
  * Writes the Huffman coding of `s` at `dst[off]` and returns the offset after it; the caller made room
  * for `huffmanEncodedLength(s)` bytes. Padding is the leading bits of EOS (all ones).
  */
 export function huffmanEncode(s: string, dst: Uint8Array, off: number): number {
-  const codes = HUFFMAN_CODES;
-  const lens = HUFFMAN_LENGTHS;
+  const packed = PACKED;
   // Pending bits sit in the low `n` bits of `acc`; n < 8 between symbols, so a code of up to 24 bits fits
   // in the 32-bit register directly and a longer one goes in two parts. Bits above n are stale, never read.
   let acc = 0;
@@ -201,12 +206,14 @@ export function huffmanEncode(s: string, dst: Uint8Array, off: number): number {
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c > 0xff) c = 63;
-    const code = codes[c]!;
-    const len = lens[c]!;
-    if (len <= 24) {
-      acc = (acc << len) | code;
+    const p = packed[c]!;
+    if (p !== 0) {
+      const len = p & 31;
+      acc = (acc << len) | (p >>> 5);
       n += len;
     } else {
+      const code = HUFFMAN_CODES[c]!;
+      const len = HUFFMAN_LENGTHS[c]!;
       acc = (acc << (len - 16)) | (code >>> 16);
       n += len - 16;
       while (n >= 8) {
@@ -216,7 +223,15 @@ export function huffmanEncode(s: string, dst: Uint8Array, off: number): number {
       acc = (acc << 16) | (code & 0xffff);
       n += 16;
     }
-    while (n >= 8) {
+    // At most 31 bits pending: two octets, then one, leave under 8.
+    if (n >= 16) {
+      n -= 16;
+      const v = acc >>> n;
+      dst[o] = v >>> 8;
+      dst[o + 1] = v;
+      o += 2;
+    }
+    if (n >= 8) {
       n -= 8;
       dst[o++] = acc >>> n;
     }

@@ -598,6 +598,10 @@ function lowerName(name: string): string {
   return name;
 }
 
+/** Encoded literals of names (Huffman when shorter), shared by encoders; bounded, cleared when full. */
+const nameLiterals = new Map<string, Uint8Array>();
+const NAME_LITERALS_MAX = 512;
+
 /** Bound on names remembered for the second-sight rule. */
 const SEEN_MAX = 64;
 
@@ -741,7 +745,10 @@ export class HpackEncoder {
 
     if (mode === "incremental") this.#int(nameIndex, 0x3f, 0x40);
     else this.#int(nameIndex, 0x0f, mode === "never" ? 0x10 : 0x00);
-    if (nameIndex === 0) this.#string(name);
+    if (nameIndex === 0) {
+      if (this.#huffman) this.#name(name);
+      else this.#string(name);
+    }
     this.#string(value);
     if (mode === "incremental") table.add(name, value);
   }
@@ -793,6 +800,26 @@ export class HpackEncoder {
       }
       b[o++] = v;
     }
+    this.#o = o;
+  }
+
+  /**
+   * Writes a name literal from the cache of encoded names: names that stay literal (per-message fields
+   * such as grpc-timeout or x-request-id are never in a table) would be Huffman-coded on every message.
+   */
+  #name(name: string): void {
+    let lit = nameLiterals.get(name);
+    if (lit === undefined) {
+      const start = this.#o;
+      this.#string(name);
+      lit = this.#b.slice(start, this.#o);
+      if (nameLiterals.size >= NAME_LITERALS_MAX) nameLiterals.clear();
+      nameLiterals.set(name, lit);
+      return;
+    }
+    const b = this.#b;
+    let o = this.#o;
+    for (let i = 0; i < lit.length; i++) b[o++] = lit[i]!;
     this.#o = o;
   }
 
