@@ -58,7 +58,11 @@ export class HeaderListTooLargeError extends Error {
 
 /** Receives decoded fields in block order. */
 export interface HeaderSink {
-  header(name: string, value: string): void;
+  /**
+   * `neverIndexed`: the peer sent the field as a never-indexed literal (RFC 7541 §7.1.3); a proxy
+   * re-encoding it must keep it so (`HpackEncoder.field(name, value, "never")`).
+   */
+  header(name: string, value: string, neverIndexed: boolean): void;
 }
 
 /** Largest integer a representation may carry (RFC 7541 §5.1 lets implementations bound them). */
@@ -275,7 +279,7 @@ export class HpackDecoder {
           value = table.value(i);
         }
         const size = (this.#listSize += name.length + value.length + ENTRY_OVERHEAD);
-        if (size <= this.#maxList && this.#tooLarge === 0) sink.header(name, value);
+        if (size <= this.#maxList && this.#tooLarge === 0) sink.header(name, value, false);
         else this.#tooLarge |= TOO_LARGE_LIST;
       } else if (c >= 0x40) {
         // Literal with incremental indexing (§6.2.1), 6-bit name index.
@@ -412,6 +416,7 @@ export class HpackDecoder {
     sink: HeaderSink,
   ): number {
     const table = this.#table;
+    const never = !index && (b[p]! & 0x10) !== 0;
     let idx = b[p]! & mask;
     p++;
     if (idx === mask) {
@@ -464,7 +469,7 @@ export class HpackDecoder {
     const value = this.#str ?? latin1(this.#sb, this.#ss, this.#ss + valueLen);
     if (store) table.add(name, value);
     else if (index) table.clear();
-    if (deliver) sink.header(name, value);
+    if (deliver) sink.header(name, value, never);
     return p;
   }
 }

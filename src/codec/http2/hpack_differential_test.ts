@@ -156,7 +156,20 @@ Deno.test("HpackDecoder.decode() decodes what hpack.js encodes over a long-lived
         incremental: gen.rnd() < 0.85,
       }));
       const bytes = encodeJs(comp, headers);
-      assertEquals(decodeOurs(dec, bytes), fields, `seed ${seed} block ${block}`);
+      const never: boolean[] = [];
+      const got: Field[] = [];
+      dec.decode(bytes, 0, bytes.length, {
+        header: (n, v, neverIndexed) => {
+          got.push([n, v]);
+          never.push(neverIndexed);
+        },
+      });
+      assertEquals(got, fields, `seed ${seed} block ${block}`);
+      assertEquals(
+        never,
+        headers.map((h) => h.neverIndex === true),
+        `seed ${seed} block ${block} never-indexed`,
+      );
       assertEquals(dec.table.entries(), jsTable(comp._table), `seed ${seed} block ${block} table`);
     }
   }

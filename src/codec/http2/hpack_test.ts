@@ -241,6 +241,18 @@ Deno.test("HpackDecoder.decode() decodes RFC 7541 C.3–C.6 on one connection ea
   }
 });
 
+Deno.test("HpackDecoder.decode() tells the sink which fields were never-indexed literals", () => {
+  const got: [string, string, boolean][] = [];
+  const block = unhex(C2[2]!.hex + C2[1]!.hex + C2[0]!.hex + "82");
+  new HpackDecoder().decode(block, 0, block.length, { header: (n, v, never) => got.push([n, v, never]) });
+  assertEquals(got, [
+    ["password", "secret", true],
+    [":path", "/sample/path", false],
+    ["custom-key", "custom-header", false],
+    [":method", "GET", false],
+  ]);
+});
+
 Deno.test("HpackDecoder.decode() reads the block between start and end only", () => {
   const block = unhex("ffff" + C4[0]!.hex + "ffff");
   const got: Field[] = [];
