@@ -29,6 +29,7 @@ const TEST_ONLY: Record<string, string> = {
   "sofa-rpc-node": "the real bolt peers of the e2e tests",
   "@grpc/grpc-js": "the real gRPC peers of the e2e tests; meshctl's HTTP/2 is its own codec",
   "@grpc/proto-loader": "loads the gRPC test peers' proto",
+  "hpack.js": "the HPACK oracle of the differential tests; codec/http2/hpack.ts is our own",
 };
 
 /** Whether `text` imports `pkg` (bare, `npm:`, or a subpath), statically or dynamically. */
