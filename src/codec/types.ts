@@ -242,6 +242,17 @@ export interface ServerConnection {
   /** Heads (or frames) received so far: tells one slow head from many quick ones. */
   readonly headsReceived: number;
   /**
+   * False when bytes that start no request are no sign of use for `connection_idle_timeout`: only a new
+   * head (`headsReceived`) or a stream in flight is. HTTP/2 says false, as Envoy's idle_timeout does: a
+   * peer sending PING or SETTINGS forever must not hold a connection open. Default true (any read).
+   */
+  readonly readsAreActivity?: boolean;
+  /**
+   * Closes a connection that stayed idle for `connection_idle_timeout`, the protocol's way (HTTP/2:
+   * GOAWAY NO_ERROR first, so the client knows nothing was lost). Absent: the socket is just closed.
+   */
+  closeIdle?(): void;
+  /**
    * Gives up on the connection (request header timeout, stalled stream): replies in the protocol's terms
    * when no response has started (HTTP 408), resets in-flight streams and closes.
    */

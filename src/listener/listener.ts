@@ -43,6 +43,8 @@ interface LiveConnection {
   active: boolean;
   /** Consecutive sweeps that found the connection quiet. */
   quietSweeps: number;
+  /** `server.headsReceived` at the last sweep, for codecs whose bare reads are no activity. */
+  idleMark: number;
   /** `server.headsReceived` when the sweep first saw the current head incomplete. */
   headMark: number;
   /** Consecutive sweeps that found that same head incomplete. */
@@ -169,6 +171,7 @@ export class Listener {
       server: undefined,
       active: true,
       quietSweeps: 0,
+      idleMark: 0,
       headMark: -1,
       headSweeps: 0,
       relayed: false,
@@ -303,12 +306,18 @@ export class Listener {
         }
       } else c.headSweeps = 0;
       if (this.#idleSweeps === 0) continue;
-      if (c.active || (server !== undefined && server.activeStreams > 0)) {
-        c.active = false;
-        c.quietSweeps = 0;
-      } else if (++c.quietSweeps >= this.#idleSweeps) {
+      let busy = c.active;
+      if (server !== undefined) {
+        if (server.activeStreams > 0) busy = true;
+        else if (server.readsAreActivity === false) busy = server.headsReceived !== c.idleMark;
+        c.idleMark = server.headsReceived;
+      }
+      c.active = false;
+      if (busy) c.quietSweeps = 0;
+      else if (++c.quietSweeps >= this.#idleSweeps) {
         stats.connectionIdleTimeout.inc();
-        c.io.close();
+        if (server?.closeIdle !== undefined) server.closeIdle();
+        else c.io.close();
       }
     }
   }

@@ -241,13 +241,14 @@ export abstract class H2Connection implements FrameSink {
     return this.streams.size;
   }
 
-  /** A frame has started arriving and is not complete, or a field block spans frames still to come. */
-  protected get frameInProgress(): boolean {
-    return this.#reader.buffered > 0 || this.#blockStream !== 0;
+  /** Part of a frame has arrived, the rest has not. */
+  protected get partialFrame(): boolean {
+    return this.#reader.buffered > 0;
   }
 
-  protected get framesRead(): number {
-    return this.#reader.framesRead;
+  /** A field block spans CONTINUATION frames still to come. */
+  protected get blockInProgress(): boolean {
+    return this.#blockStream !== 0;
   }
 
   protected feedFrames(data: Uint8Array): void | Promise<void> {

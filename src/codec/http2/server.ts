@@ -48,12 +48,28 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     this.sendPreamble(); // the server connection preface is its SETTINGS (§3.4)
   }
 
+  /**
+   * The request header timeout runs while a header block is incomplete, or a frame is while no stream is
+   * open (a slowloris HEADERS). A long upload's partial DATA frames are the stream idle timeout's business.
+   */
   get awaitingHead(): boolean {
-    return (this.#prefaceLeft > 0 && this.#prefaceLeft < PREFACE_LENGTH) || this.frameInProgress;
+    return (this.#prefaceLeft > 0 && this.#prefaceLeft < PREFACE_LENGTH) || this.blockInProgress ||
+      (this.partialFrame && this.streams.size === 0);
   }
 
+  /** Header blocks completed: PING, SETTINGS or WINDOW_UPDATE frames are no progress on a head. */
   get headsReceived(): number {
-    return this.framesRead;
+    return this.blocksReceived;
+  }
+
+  get readsAreActivity(): boolean {
+    return false;
+  }
+
+  closeIdle(): void {
+    if (this.closed) return;
+    this.goaway(this.lastPeerStreamId, ErrorCode.NO_ERROR, "idle timeout");
+    this.closeWith(undefined);
   }
 
   feed(data: Uint8Array): void | Promise<void> {
