@@ -276,6 +276,8 @@ export function httpProxyConfig(opts: {
   lbType?: string;
   cluster?: Record<string, unknown>;
   listener?: Record<string, unknown>;
+  /** Merged into the proxy filter's config, e.g. `{ downstream_protocol: "Http2", upstream_protocol: "Http1" }`. */
+  proxy?: Record<string, unknown>;
   extraClusters?: unknown[];
 }): Record<string, unknown> {
   return {
@@ -294,7 +296,10 @@ export function httpProxyConfig(opts: {
         address: opts.listenAddress ?? "127.0.0.1:0",
         bind_port: true,
         filter_chains: [{
-          filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }],
+          filters: [{
+            type: "proxy",
+            config: { downstream_protocol: "Http1", router_config_name: "r", ...(opts.proxy ?? {}) },
+          }],
         }],
         ...(opts.listener ?? {}),
       }],

@@ -310,6 +310,12 @@ export interface ClientConnection {
    * minus the active ones; 1 or 0 for HTTP/1; unbounded (Infinity) for bolt. 0 once not reusable.
    */
   readonly streamCapacity: number;
+  /**
+   * False while the peer has not said yet how many streams it takes (HTTP/2 before the server's SETTINGS:
+   * `streamCapacity` is provisional). A pool waits for `onCapacity` then instead of dialling more
+   * connections for requests that will fit. Absent: always known.
+   */
+  readonly capacityKnown?: boolean;
   /** False after Connection: close, GoAway, a protocol error or EOF. */
   readonly reusable: boolean;
   /** Builds a heartbeat request frame for keepalive, if the protocol has one. */

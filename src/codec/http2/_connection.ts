@@ -761,10 +761,11 @@ export abstract class H2Connection implements FrameSink {
       return;
     }
     if (this.#role === "server" && this.resetFlood()) return;
+    const error = this.onPeerReset(s, code); // before the stream is forgotten: it may read its state
     s.state = 3;
     s.dropInbound();
     this.forgetStream(s);
-    s.sink?.onReset(this.onPeerReset(s, code));
+    s.sink?.onReset(error);
   }
 
   /** The error a stream's consumer hears when the peer reset it with `code`. */
@@ -782,7 +783,8 @@ export abstract class H2Connection implements FrameSink {
     if (this.#settingsRate.over(FLOOD_LIMITS.settingsPerSecond)) return this.#flood("SETTINGS");
     const r = this.remote;
     const oldWindow = r.initialWindowSize;
-    const oldStreams = r.maxConcurrentStreams;
+    // Before the first SETTINGS the client allows itself fewer streams than the default limit.
+    const oldStreams = this.#remoteSettingsSeen ? r.maxConcurrentStreams : 0;
     applySettings(r, f);
     if (r.initialWindowSize !== oldWindow) {
       const delta = r.initialWindowSize - oldWindow;

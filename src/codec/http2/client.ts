@@ -22,8 +22,12 @@ import { ResponseFields, TrailerFields } from "./_fields.ts";
 import { Http2RequestHead } from "./head.ts";
 
 const MAX_STREAM_ID = 0x7fffffff;
-/** Streams assumed allowed until the server's SETTINGS say (RFC 9113 §6.5.2 suggests at least 100). */
-const ASSUMED_MAX_STREAMS = 100;
+/**
+ * Streams opened before the server's SETTINGS arrive. Its limit is unknown until then (the RFC's initial
+ * value is "unlimited"), and a stream beyond it would be refused: one request goes at once, the rest wait
+ * the moment it takes the SETTINGS to arrive (the server sends them first thing), then fill the limit.
+ */
+const STREAMS_BEFORE_SETTINGS = 1;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 export class Http2ClientConnection extends H2Connection implements ClientConnection {
@@ -48,9 +52,13 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return !this.closed && this.goawayReceived === undefined && this.#nextId <= MAX_STREAM_ID;
   }
 
+  get capacityKnown(): boolean {
+    return this.remoteSettingsSeen;
+  }
+
   get streamCapacity(): number {
     if (!this.reusable) return 0;
-    const max = this.remoteSettingsSeen ? this.remote.maxConcurrentStreams : ASSUMED_MAX_STREAMS;
+    const max = this.remoteSettingsSeen ? this.remote.maxConcurrentStreams : STREAMS_BEFORE_SETTINGS;
     const left = max - this.streams.size;
     return left > 0 ? left : 0;
   }
@@ -108,11 +116,12 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return new ProxyError("upstream_reset", "upstream", error.message, { cause: error, retryable: true });
   }
 
-  /** No byte of the stream's request left this host. */
+  /** No byte of the stream's request left this host (or it was never sent: no mark). */
   #unsent(id: number): boolean {
     const mark = this.#marks.get(id);
+    if (mark === undefined) return true;
     const written = this.io.bytesWritten;
-    return mark === undefined || (written !== undefined && written <= mark);
+    return mark >= 0 && written !== undefined && written <= mark;
   }
 
   protected onGoaway(f: GoawayFrame): void {
@@ -242,8 +251,8 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
   /** @internal */
   _request(s: H2Stream, head: RequestHead, endStream: boolean): Promise<void> {
     if (this.closed || !this.streams.has(s.id)) return RESOLVED;
-    const submitted = this.io.bytesSubmitted;
-    if (submitted !== undefined) this.#marks.set(s.id, submitted);
+    // Without the IO's counters every written byte may have arrived: -1 marks the stream as sent.
+    this.#marks.set(s.id, this.io.bytesSubmitted ?? -1);
     const authority = head.host !== "" ? head.host : head.headers.get("host");
     if (head.method === "HEAD") this.#heads.add(s.id);
     const connect = head.method === "CONNECT" &&

@@ -21,6 +21,8 @@ import type { PoolHooks, PoolWaiter, UpstreamConnection } from "./types.ts";
 class LimitedConnection implements ClientConnection {
   active = 0;
   limit: number;
+  /** False until the test says the peer announced its limit (HTTP/2 before SETTINGS). */
+  capacityKnown = true;
   readonly #handler: ClientConnectionHandler;
   constructor(limit: number, handler: ClientConnectionHandler) {
     this.limit = limit;
@@ -52,11 +54,12 @@ class LimitedConnection implements ClientConnection {
   }
   raise(limit: number): void {
     this.limit = limit;
+    this.capacityKnown = true;
     this.#handler.onCapacity?.();
   }
 }
 
-function limitedCodec(limit: number, made: LimitedConnection[]): ProtocolCodec {
+function limitedCodec(limit: number, made: LimitedConnection[], known: boolean): ProtocolCodec {
   return {
     name: "limited",
     multiplexed: true,
@@ -66,6 +69,7 @@ function limitedCodec(limit: number, made: LimitedConnection[]): ProtocolCodec {
     },
     newClientConnection: (_io, handler) => {
       const c = new LimitedConnection(limit, handler);
+      c.capacityKnown = known;
       made.push(c);
       return c;
     },
@@ -97,7 +101,7 @@ class Request implements PoolWaiter {
   }
 }
 
-function setup(limit: number, maxConnections: number, maxPending = 100, port?: number) {
+function setup(limit: number, maxConnections: number, maxPending = 100, port?: number, known = true) {
   const made: LimitedConnection[] = [];
   let connections = 0;
   let pending = 0;
@@ -117,7 +121,7 @@ function setup(limit: number, maxConnections: number, maxPending = 100, port?: n
   const pool = new MultiplexPool({
     hostname: "127.0.0.1",
     port: port ?? server.port,
-    codec: limitedCodec(limit, made),
+    codec: limitedCodec(limit, made, known),
     codecOptions: defaultCodecOptions,
     connectTimeoutMs: 1000,
     idleTimeoutMs: undefined,
@@ -247,5 +251,23 @@ Deno.test("MultiplexPool overflows at max_pending_requests and fails waiters whe
     assertEquals(dead.pending, 0);
   } finally {
     await dead.stop();
+  }
+});
+
+Deno.test("MultiplexPool waits for a new connection's stream limit instead of dialling one per waiter", async () => {
+  // HTTP/2 opens one stream before the server's SETTINGS say how many it takes.
+  const t = setup(1, 10, 100, undefined, false);
+  try {
+    for (let i = 0; i < 6; i++) t.open();
+    await t.until(() => t.requests[0]!.conn !== undefined);
+    // Live plus dialling: a dial for the waiters would already be counted.
+    assertEquals(t.pool.connections, 1, "dialled more connections while the first one's limit was unknown");
+    assertEquals(t.pending, 5);
+    t.made[0]!.raise(100); // the SETTINGS arrive
+    await t.until(() => t.pending === 0);
+    assertEquals(t.made.length, 1);
+    assertEquals(t.made[0]!.active, 6);
+  } finally {
+    await t.stop();
   }
 });

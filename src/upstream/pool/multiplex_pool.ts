@@ -126,6 +126,11 @@ export class MultiplexPool implements ConnectionPool {
     return best;
   }
 
+  /** A usable connection has not heard its peer's stream limit yet: the waiters may fit on it. */
+  #learningCapacity(): boolean {
+    return this.#live.some((c) => !c.unusable && !c.io.closed && c.codec.capacityKnown === false);
+  }
+
   #anyUsable(): boolean {
     return this.#live.some((c) => !c.unusable && !c.io.closed);
   }
@@ -134,7 +139,7 @@ export class MultiplexPool implements ConnectionPool {
   #maybeDial(): void {
     if (this.#queue.length === 0 || this.#closed || this.#dialing > 0) return;
     const wantMore = this.#live.length < this.#o.connectionsPerHost;
-    if (!wantMore && this.#pick() !== undefined) return;
+    if (!wantMore && (this.#pick() !== undefined || this.#learningCapacity())) return;
     if (!this.#o.hooks.canOpenConnection()) {
       // Only a stream finishing can serve them now; with no usable connection at all, fail them.
       if (!this.#anyUsable()) {
