@@ -12,7 +12,7 @@ import { boltCodec, boltV2Codec } from "./bolt/mod.ts";
 export { boltCodec, boltV2Codec } from "./bolt/mod.ts";
 export type { BoltRequestHead, BoltResponseHead } from "./bolt/mod.ts";
 import { http2Codec } from "./http2/mod.ts";
-export { formatGrpcTimeout, http2Codec } from "./http2/mod.ts";
+export { http2Codec } from "./http2/mod.ts";
 export type { Http2RequestHead, Http2ResponseHead } from "./http2/mod.ts";
 registerCodec(http2Codec);
 registerCodec(boltCodec);

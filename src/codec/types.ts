@@ -67,11 +67,6 @@ export interface RequestHead {
    * `max_grpc_timeout` semantics) but never extends it. undefined = none.
    */
   readonly deadlineMs?: number;
-  /**
-   * gRPC over HTTP/2 (`content-type: application/grpc*`): the proxy tells the upstream, in `grpc-timeout`,
-   * the deadline it enforces itself. undefined = not gRPC.
-   */
-  readonly grpc?: boolean;
 }
 
 /** A response head. RPC codecs map their status to an HTTP-like status (bolt: 0→200, 4→503, 7→504…). */

@@ -3,7 +3,6 @@ import {
   type BodyReceiver,
   type ClientStream,
   type ConnectionIO,
-  formatGrpcTimeout,
   type HeaderMap,
   type RequestHead,
   type ResponseHead,
@@ -78,8 +77,6 @@ export class ProxyStream implements BodyReceiver {
   #responseStarted = false;
   #done = false;
   #timer: Deadline | undefined;
-  /** gRPC requests with a timeout: when it fires (`performance.now()` time), for `grpc-timeout`; else 0. */
-  #grpcDeadline = 0;
   /** stream_idle_timeout: re-armed while body bytes move (a flag, not a clock read per chunk). */
   #idleTimer: Deadline | undefined;
   #idleActive = false;
@@ -167,10 +164,8 @@ export class ProxyStream implements BodyReceiver {
     if (deadline !== undefined && deadline > 0 && (timeoutMs <= 0 || deadline < timeoutMs)) {
       timeoutMs = deadline;
     }
-    if (timeoutMs > 0) {
-      this.#timer = requestDeadlines.add(timeoutMs, () => this.#onGlobalTimeout());
-      if (head.grpc === true) this.#grpcDeadline = performance.now() + timeoutMs;
-    } else this.#armIdleTimer(); // no route timeout: the idle timeout still bounds a silent upstream
+    if (timeoutMs > 0) this.#timer = requestDeadlines.add(timeoutMs, () => this.#onGlobalTimeout());
+    else this.#armIdleTimer(); // no route timeout: the idle timeout still bounds a silent upstream
     if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) {
       this.#replay = [];
     }
@@ -283,7 +278,6 @@ export class ProxyStream implements BodyReceiver {
    * Returns the upstream socket's drain when it is congested: backpressure for the downstream.
    */
   sendToUpstream(stream: ClientStream, io: ConnectionIO): void | Promise<void> {
-    if (this.#grpcDeadline > 0) this.#forwardGrpcDeadline();
     if (this.#ds.headOnly) {
       void stream.sendRequest(this.#head, true);
     } else if (this.#bodyReceiverSet) {
@@ -295,19 +289,6 @@ export class ProxyStream implements BodyReceiver {
       this.#setBodyReceiver(); // the codec now releases body bytes to onData
     }
     if (io.congested === true && io.drained !== undefined) return io.drained();
-  }
-
-  /**
-   * Tells a gRPC upstream the deadline meshctl enforces, so it stops working when meshctl stops waiting:
-   * what is left of the route timeout (already capped by the client's own grpc-timeout), or the per-try
-   * timeout when that is shorter. Envoy rewrites grpc-timeout the same way when it honours it
-   * (`max_grpc_timeout`); meshctl always honours it.
-   */
-  #forwardGrpcDeadline(): void {
-    let ms = Math.ceil(this.#grpcDeadline - performance.now());
-    const perTry = this.#route!.retryPolicy?.retryTimeoutMs;
-    if (perTry !== undefined && perTry > 0 && perTry < ms) ms = perTry;
-    this.#head.headers.set("grpc-timeout", formatGrpcTimeout(ms > 0 ? ms : 1));
   }
 
   #setBodyReceiver(): void {

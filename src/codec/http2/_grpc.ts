@@ -86,23 +86,6 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   }
 }
 
-/** The units `grpc-timeout` may use, largest last, in milliseconds. */
-const TIMEOUT_UNITS: readonly [string, number][] = [["m", 1], ["S", 1000], ["M", 60_000], ["H", 3_600_000]];
-/** TimeoutValue has at most 8 digits. */
-const MAX_TIMEOUT_VALUE = 99_999_999;
-
-/**
- * `ms` (a positive number of milliseconds) as a `grpc-timeout` value: in milliseconds while that fits
- * the 8 digits, else in the smallest unit that does, rounded down so a deadline is never extended.
- */
-export function formatGrpcTimeout(ms: number): string {
-  for (const [unit, size] of TIMEOUT_UNITS) {
-    const v = Math.floor(ms / size);
-    if (v <= MAX_TIMEOUT_VALUE) return `${Math.max(1, v)}${unit}`;
-  }
-  return `${MAX_TIMEOUT_VALUE}H`;
-}
-
 /** grpc-message is percent-encoded (space and printable ASCII pass, everything else %XX of UTF-8). */
 export function encodeGrpcMessage(message: string): string {
   let out = "";

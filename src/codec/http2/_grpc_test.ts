@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   encodeGrpcMessage,
-  formatGrpcTimeout,
   GRPC_DEADLINE_EXCEEDED,
   GRPC_RESOURCE_EXHAUSTED,
   GRPC_UNAVAILABLE,
@@ -54,17 +53,4 @@ Deno.test("encodeGrpcMessage() percent-encodes what gRPC says it must", () => {
   assert.equal(encodeGrpcMessage("no healthy upstream"), "no healthy upstream");
   assert.equal(encodeGrpcMessage("50% done\n"), "50%25 done%0A");
   assert.equal(encodeGrpcMessage("é"), "%C3%A9");
-});
-
-Deno.test("formatGrpcTimeout() writes milliseconds while they fit 8 digits, then rounds down to larger units", () => {
-  assert.equal(formatGrpcTimeout(1), "1m");
-  assert.equal(formatGrpcTimeout(300), "300m");
-  assert.equal(formatGrpcTimeout(99_999_999), "99999999m");
-  assert.equal(formatGrpcTimeout(100_000_000), "100000S");
-  assert.equal(formatGrpcTimeout(100_000_999), "100000S"); // never longer than asked
-  assert.equal(formatGrpcTimeout(0.4), "1m");
-  for (const ms of [1, 300, 59_999, 99_999_999, 100_000_999, 123_456_789_012]) {
-    const back = parseGrpcTimeout(formatGrpcTimeout(ms))!;
-    assert.ok(back <= Math.max(1, ms) && back > 0, `${ms} → ${formatGrpcTimeout(ms)} → ${back}`);
-  }
 });

@@ -17,8 +17,7 @@
  * - Upstream: streams within the server's SETTINGS_MAX_CONCURRENT_STREAMS (`streamCapacity`); streams
  *   GOAWAY or REFUSED_STREAM says were not processed come back retryable.
  * - gRPC: a request with `content-type: application/grpc*` gets local replies as trailers-only gRPC
- *   statuses, and its `grpc-timeout` caps the route timeout; the proxy forwards the deadline it enforces
- *   (`formatGrpcTimeout`).
+ *   statuses, and its `grpc-timeout` caps the route timeout.
  * - Server push is never enabled; a PUSH_PROMISE is a protocol error. h2c upgrade from HTTP/1.1 (RFC 7540
  *   §3.2, removed in RFC 9113) is not offered.
  * @module
@@ -28,4 +27,3 @@ export { Http2RequestHead, Http2ResponseHead } from "./head.ts";
 export { Http2ServerConnection, Http2ServerStream } from "./server.ts";
 export { Http2ClientConnection, Http2ClientStream } from "./client.ts";
 export { FLOOD_LIMITS } from "./_connection.ts";
-export { formatGrpcTimeout } from "./_grpc.ts";
