@@ -21,11 +21,13 @@ import {
 import { boltClient, type BoltServerPeer, startBoltServer, TEST_SERVICE } from "./_peers/bolt_peers.ts";
 import { connectLocal, waitClosed, writeAll } from "./_peers/bolt_raw.ts";
 import { type EchoServer, startEchoServer } from "./_peers/tcp_echo.ts";
+import { grpcClient, type GrpcServerPeer, startGrpcServer } from "./_peers/grpc_peers.ts";
+import { curlH2 } from "./_peers/h2_client.ts";
 
 const dir = `${ROOT}config/examples`;
 const ORDER_SERVICE = "com.example.OrderService";
 
-type PeerKind = "http" | "bolt" | "tcp";
+type PeerKind = "http" | "bolt" | "tcp" | "grpc";
 
 /** What an HTTP peer saw, as it answers it (JSON). */
 interface Echo {
@@ -48,6 +50,7 @@ class Peers {
   readonly http = new Map<string, Origin>();
   readonly bolt = new Map<string, BoltServerPeer>();
   readonly tcp = new Map<string, EchoServer>();
+  readonly grpc = new Map<string, GrpcServerPeer>();
   /** 503s served before a success, per HTTP peer (retry.yaml): set before traffic. */
   readonly failFirst = new Map<string, number>();
 
@@ -85,6 +88,14 @@ class Peers {
         }
         return server.address;
       }
+      case "grpc": {
+        let server = this.grpc.get(configured);
+        if (server === undefined) {
+          server = await startGrpcServer({ name: configured });
+          this.grpc.set(configured, server);
+        }
+        return server.address;
+      }
       case "tcp": {
         let echo = this.tcp.get(configured);
         if (echo === undefined) {
@@ -100,6 +111,7 @@ class Peers {
     for (const o of this.http.values()) await o.close();
     for (const b of this.bolt.values()) await b.stop();
     for (const e of this.tcp.values()) await e.stop();
+    for (const g of this.grpc.values()) await g.stop();
   }
 }
 
@@ -198,6 +210,37 @@ const PLANS: Record<string, Plan> = {
       const port = mesh.port("bolt_egress");
       assertEquals(await whoami(port, ORDER_SERVICE), "127.0.0.1:12200", "OrderService goes to orders");
       assertEquals(await whoami(port, TEST_SERVICE), "127.0.0.1:12201", "any other service to rpc_default");
+    },
+  },
+
+  "grpc_http2.yaml": {
+    clusters: { grpc_echo: "grpc", grpc_slow: "grpc", web: "http" },
+    async traffic(mesh) {
+      const client = grpcClient(`127.0.0.1:${mesh.port("grpc_ingress")}`);
+      try {
+        const servers = new Set<string>();
+        for (let i = 0; i < 4; i++) {
+          const r = await client.say(`hello ${i}`);
+          assertEquals(r.status.code, 0, r.status.details);
+          servers.add(r.value!.server);
+        }
+        assertEquals(
+          [...servers].sort(),
+          ["127.0.0.1:50051", "127.0.0.1:50052"],
+          "round robin over grpc_echo",
+        );
+        const slow = await client.sleep(1);
+        assertEquals(
+          [slow.status.code, slow.value?.server],
+          [0, "127.0.0.1:50053"],
+          "Sleep goes to grpc_slow",
+        );
+      } finally {
+        client.close();
+      }
+      const web = await curlH2(`http://127.0.0.1:${mesh.port("h2_to_h1")}/page`);
+      assertEquals(web.status, 200, web.text());
+      assertEquals((JSON.parse(web.text()) as Echo).upstream, "127.0.0.1:8080");
     },
   },
 

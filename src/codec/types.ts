@@ -153,6 +153,11 @@ export interface Http2Options {
   readonly hpackTableSize: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE (decoded header list: names + values + 32 per field). */
   readonly maxHeaderListSize: number;
+  /**
+   * Streams per connection, 0 = unset. Server side: replaces `CodecOptions.maxConcurrentStreams` (what
+   * SETTINGS_MAX_CONCURRENT_STREAMS says). Client side: opens at most this many, below the server's limit.
+   */
+  readonly maxConcurrentStreams: number;
 }
 
 export const DEFAULT_HTTP2_OPTIONS: Http2Options = {
@@ -161,6 +166,7 @@ export const DEFAULT_HTTP2_OPTIONS: Http2Options = {
   maxFrameSize: 16 * 1024,
   hpackTableSize: 4096,
   maxHeaderListSize: 64 * 1024,
+  maxConcurrentStreams: 0,
 };
 
 export const defaultCodecOptions: CodecOptions = {

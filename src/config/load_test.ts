@@ -60,6 +60,7 @@ Deno.test("parseConfigText() builds a frozen snapshot with defaults filled", () 
       maxFrameSize: 16384,
       hpackTableSize: 4096,
       maxHeaderListSize: 65536,
+      maxConcurrentStreams: 0,
     },
   });
   equal(l.maxConnections, 10_000);
@@ -331,6 +332,39 @@ Deno.test("validateConfig() reports STRICT_DNS resolver fields that MOSN would i
       "24:26 cluster_manager.clusters[0].dns_resolver_port: dns_resolver_port has no effect when dns_resolvers lists servers; set dns_resolvers.port",
     ],
   );
+});
+
+Deno.test("validateConfig() reads http2_protocol_options on the proxy and clusters, with positions for bad values", () => {
+  const text = BASE.replace(
+    "config: { downstream_protocol: Http1, router_config_name: r }",
+    "config: { downstream_protocol: Http2, router_config_name: r, http2_protocol_options: " +
+      "{ initial_stream_window_size: 65535, max_concurrent_streams: 100, max_frame_size: 1 } }",
+  ).replace(
+    "hosts: [{ address: 127.0.0.1:2046 }]",
+    "hosts: [{ address: 127.0.0.1:2046 }]\n      http2_protocol_options: { max_concurrent_streams: 8, hpack_table_size: 0 }",
+  );
+  assertEquals(errorsOf(text), [
+    "17:184 servers[0].listeners[0].filter_chains[0].filters[0].config.http2_protocol_options.max_frame_size: " +
+    "1 is out of range; expected 16384..16777215",
+  ]);
+  const { snapshot, errors } = parseConfigText(
+    text.replace("max_frame_size: 1 ", "max_frame_size: 32768 "),
+    "t.yaml",
+  );
+  assertEquals(errors, []);
+  const proxy = snapshot!.servers[0]!.listeners[0]!.networkFilters[0]!;
+  ok(proxy.type === "proxy");
+  assertEquals([
+    proxy.http2.initialStreamWindowSize,
+    proxy.http2.maxConcurrentStreams,
+    proxy.http2.maxFrameSize,
+  ], [
+    65535,
+    100,
+    32768,
+  ]);
+  const c = snapshot!.clusters[0]!;
+  assertEquals([c.http2.maxConcurrentStreams, c.http2.hpackTableSize], [8, 0]);
 });
 
 Deno.test("validateConfig() takes MOSN's http2_use_stream flat or under Http2, as a boolean only", () => {

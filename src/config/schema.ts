@@ -176,6 +176,13 @@ const Http2ProtocolOptions = struct(
       1024,
       16777216,
     )),
+    max_concurrent_streams: Opt(int(
+      "Streams one HTTP/2 connection may have in flight: on a listener it replaces the proxy's " +
+        "max_concurrent_streams for HTTP/2 (SETTINGS_MAX_CONCURRENT_STREAMS); on a cluster it caps the " +
+        "streams meshctl opens per upstream connection below the server's own limit (default: unset)",
+      1,
+      2147483647,
+    )),
   },
 );
 

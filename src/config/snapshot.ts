@@ -62,6 +62,7 @@ function http2Options(d: Http2OptionsDoc | undefined): Http2OptionsConfig {
     maxFrameSize: d?.max_frame_size ?? 16 * 1024,
     hpackTableSize: d?.hpack_table_size ?? 4096,
     maxHeaderListSize: d?.max_header_list_size ?? 64 * 1024,
+    maxConcurrentStreams: d?.max_concurrent_streams ?? 0,
   };
 }
 /** MOSN's default access log format. */

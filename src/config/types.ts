@@ -92,6 +92,8 @@ export interface Http2OptionsConfig {
   readonly maxFrameSize: number; // default 16384
   readonly hpackTableSize: number; // default 4096
   readonly maxHeaderListSize: number; // default 64 KiB
+  /** 0 = unset: the proxy's max_concurrent_streams (listener) / the server's limit (cluster). */
+  readonly maxConcurrentStreams: number;
 }
 
 export interface TcpProxyFilterConfig {

@@ -200,7 +200,11 @@ export abstract class H2Connection implements FrameSink {
     this.local = {
       headerTableSize: h2.hpackTableSize,
       enablePush: false,
-      maxConcurrentStreams: options.maxConcurrentStreams > 0 ? options.maxConcurrentStreams : Infinity,
+      maxConcurrentStreams: role === "server" && h2.maxConcurrentStreams > 0
+        ? h2.maxConcurrentStreams
+        : options.maxConcurrentStreams > 0
+        ? options.maxConcurrentStreams
+        : Infinity,
       initialWindowSize: h2.initialStreamWindowSize,
       maxFrameSize: h2.maxFrameSize,
       maxHeaderListSize: h2.maxHeaderListSize,

@@ -58,7 +58,9 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
 
   get streamCapacity(): number {
     if (!this.reusable) return 0;
-    const max = this.remoteSettingsSeen ? this.remote.maxConcurrentStreams : STREAMS_BEFORE_SETTINGS;
+    let max = this.remoteSettingsSeen ? this.remote.maxConcurrentStreams : STREAMS_BEFORE_SETTINGS;
+    const own = this.options.http2.maxConcurrentStreams;
+    if (own > 0 && own < max) max = own;
     const left = max - this.streams.size;
     return left > 0 ? left : 0;
   }
