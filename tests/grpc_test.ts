@@ -587,6 +587,8 @@ Deno.test(
       await withClient(s, "h2", async (client) => {
         const r = await client.say("knock knock", { metadata });
         assertEquals(r.status.code, Status.UNAVAILABLE, r.status.details);
+        // The kind, not the upstream's address: that stays in meshctl's log.
+        assertEquals(r.status.details, "connect failure");
       });
       assertTrailersOnly(
         await rawGrpc(s.mesh.port("h2"), "Say", grpcFrame([]), metadata),
