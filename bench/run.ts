@@ -946,7 +946,9 @@ function report(
   lines.push("## Commands");
   lines.push("");
   lines.push("```");
-  lines.push(`# origin (/ = 5 bytes, /big = 64 KiB)\n${cmd("origin")}`);
+  if (includes(opts, "http") || includes(opts, "http2")) {
+    lines.push(`# origin (/ = 5 bytes, /big = 64 KiB)\n${cmd("origin")}`);
+  }
   if (includes(opts, "http")) {
     lines.push(`# proxies (configs generated into a temp dir; ports chosen at run time)`);
     for (const k of ["nginx", "HAProxy", "Deno raw TCP relay", "meshctl"]) lines.push(cmd(k));
