@@ -1,6 +1,7 @@
 /**
- * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1), and
- * with a direct connection and the raw relay (bolt), following /work/shared/notes/performance.md:
+ * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1; HTTP/2 and
+ * gRPC in `_h2.ts`), and with a direct connection and the raw relay (bolt), following
+ * /work/shared/notes/performance.md:
  * load generator on core 0, proxy (one worker) and origin on core 1, a 2 s warm-up on a freshly
  * started proxy, interleaved rounds, medians with min–max, ratios within the same round.
  *
