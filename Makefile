@@ -33,8 +33,11 @@ lint: deps
 fmt: deps
 	$(DENO) fmt
 
+# e.g. `make bench BENCH_ARGS="--only http2"` (see `deno run -A bench/run.ts --help`)
+BENCH_ARGS ?=
+
 bench: deps
-	$(DENO) run -A bench/run.ts
+	$(DENO) run -A bench/run.ts $(BENCH_ARGS)
 
 build: deps
 	@mkdir -p dist

@@ -1,13 +1,15 @@
 /**
- * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1), and
- * with a direct connection and the raw relay (bolt), following /work/shared/notes/performance.md:
+ * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1; HTTP/2 and
+ * gRPC in `_h2.ts`), and with a direct connection and the raw relay (bolt), following
+ * /work/shared/notes/performance.md:
  * load generator on core 0, proxy (one worker) and origin on core 1, a 2 s warm-up on a freshly
  * started proxy, interleaved rounds, medians with min–max, ratios within the same round.
  *
- *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|bolt] [--quick]
+ *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|http2|bolt] [--quick]
  *
  * Writes bench/RESULTS.md (overwritten) and the raw per-round data to bench/out/<timestamp>.json.
  */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as configs from "./_configs.ts";
 import {
@@ -28,28 +30,41 @@ import {
 import { BOLT_REQUEST, FrameBuffer, readU16, readU32, writeAll } from "./_bolt_frames.ts";
 import type { LoadResult } from "./bolt_load.ts";
 import { fmt, fmtRatio, fmtSpread, type Spread, spread } from "./_stats.ts";
-
-const LOAD_CORE = 0;
-const PROXY_CORE = 1;
-const READY_TIMEOUT_MS = 8000;
-const BENCH_DIR = new URL(".", import.meta.url).pathname;
-const MAIN_TS = new URL("../main.ts", import.meta.url).pathname;
-const DENO = Deno.execPath();
-/** Exactly the flags the binary gets: read from the Makefile, their one source. */
-const MESHCTL_FLAGS: string[] = (() => {
-  const make = Deno.readTextFileSync(new URL("../Makefile", import.meta.url));
-  const m = make.match(/^RUN_FLAGS := (.*)$/m);
-  if (m === null) throw new Error("Cannot find RUN_FLAGS in the Makefile");
-  return m[1]!.trim().split(/\s+/);
-})();
+import { type H2Sample, http2Commands, http2Sections, http2Targets, runHttp2 } from "./_h2.ts";
+import {
+  BENCH_DIR,
+  check,
+  DENO,
+  httpStatus,
+  lastLines,
+  LOAD_CORE,
+  meshctlArgv,
+  NOISE_CORES,
+  noiseNote,
+  PROXY_CORE,
+  READY_TIMEOUT_MS,
+  round2,
+  startNginxOrigin,
+  type Target,
+  waitReady,
+  withTimeout,
+} from "./_harness.ts";
 
 // === Options ===
+
+/** The scenario families; all run unless `--only` picks one. */
+const PARTS = ["http", "http2", "bolt"] as const;
+type Part = typeof PARTS[number];
+
+function includes(opts: Options, part: Part): boolean {
+  return opts.only === undefined || opts.only === part;
+}
 
 interface Options {
   rounds: number;
   durationS: number;
   warmupS: number;
-  only: "http" | "bolt" | undefined;
+  only: Part | undefined;
   quick: boolean;
   boltRate: number;
   boltConnections: number;
@@ -57,6 +72,11 @@ interface Options {
   boltMaxInflight: number;
   /** Idle keep-alive connections opened for the memory-per-connection measurement. */
   idleConnections: number;
+  /** h2load client connections and streams in flight per connection (HTTP/2). */
+  h2Connections: number;
+  h2Streams: number;
+  /** Profile meshctl (V8 CPU profiler) into this directory; its figures are then not for comparison. */
+  cpuProfDir: string | undefined;
   argv: string[];
 }
 
@@ -65,13 +85,18 @@ const HELP = `deno run -A bench/run.ts [options]
   --rounds N            interleaved rounds (default 3)
   --duration S          measured seconds per run (default 10)
   --warmup S            warm-up seconds on each freshly started proxy (default 2)
-  --only http|bolt      run one part only
+  --only http|http2|bolt
+                        run one part only: HTTP/1.1 (wrk), HTTP/2 and gRPC (h2load), or bolt
   --quick               smoke run: 1 round, 3 s
   --bolt-rate R         open-loop bolt rate, req/s (default 2000)
   --bolt-connections N  open-loop bolt connections (default 200)
   --bolt-max-connections N, --bolt-max-inflight N
                         closed-loop max-throughput run (default 50 connections × 8 in flight)
-  --idle-connections N  kept-alive idle connections for the memory-per-connection figure (default 3000)`;
+  --idle-connections N  kept-alive idle connections for the memory-per-connection figure (default 3000)
+  --h2-connections N, --h2-streams N
+                        h2load connections × streams in flight each (default 10 × 5)
+  --cpu-prof DIR        run meshctl under V8's CPU profiler (a .cpuprofile per run in DIR; summarise
+                        with bench/cpuprof_top.ts). Profiling slows meshctl: not for comparisons`;
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -87,6 +112,9 @@ function parseOptions(argv: string[]): Options {
       "bolt-max-connections": { type: "string", default: "50" },
       "bolt-max-inflight": { type: "string", default: "8" },
       "idle-connections": { type: "string", default: "3000" },
+      "h2-connections": { type: "string", default: "10" },
+      "h2-streams": { type: "string", default: "5" },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -103,64 +131,29 @@ function parseOptions(argv: string[]): Options {
     }
     return n;
   };
-  if (values.only !== undefined && values.only !== "http" && values.only !== "bolt") {
-    console.error(`bench: --only must be http or bolt, got "${values.only}"`);
+  if (values.only !== undefined && !(PARTS as readonly string[]).includes(values.only)) {
+    console.error(`bench: --only must be one of ${PARTS.join(", ")}, got "${values.only}"`);
     Deno.exit(2);
   }
   return {
     rounds: Math.round(num("rounds", values.rounds, values.quick ? 1 : 3)),
     durationS: num("duration", values.duration, values.quick ? 3 : 10),
     warmupS: num("warmup", values.warmup, 2),
-    only: values.only as "http" | "bolt" | undefined,
+    only: values.only as Part | undefined,
     quick: values.quick,
     boltRate: num("bolt-rate", values["bolt-rate"], 2000),
     boltConnections: Math.round(num("bolt-connections", values["bolt-connections"], 200)),
     boltMaxConnections: Math.round(num("bolt-max-connections", values["bolt-max-connections"], 50)),
     boltMaxInflight: Math.round(num("bolt-max-inflight", values["bolt-max-inflight"], 8)),
     idleConnections: Math.round(num("idle-connections", values["idle-connections"], 3000)),
+    h2Connections: Math.round(num("h2-connections", values["h2-connections"], 10)),
+    h2Streams: Math.round(num("h2-streams", values["h2-streams"], 5)),
+    cpuProfDir: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
     argv,
   };
 }
 
 // === Probes: is a proxy serving? ===
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms));
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** One HTTP/1.1 GET over a fresh connection; resolves with the status code, or undefined. */
-async function httpStatus(port: number, path: string, timeoutMs: number): Promise<number | undefined> {
-  let conn: Deno.TcpConn | undefined;
-  const attempt = async () => {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await writeAll(
-      conn,
-      new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`),
-    );
-    const buf = new Uint8Array(4096);
-    let text = "";
-    while (!text.includes("\r\n")) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      text += new TextDecoder().decode(buf.subarray(0, n));
-    }
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-  try {
-    return await withTimeout(attempt().catch(() => undefined), timeoutMs);
-  } finally {
-    try {
-      conn?.close();
-    } catch { /* closed */ }
-  }
-}
 
 /** One bolt request over a fresh connection; true when a status-0 response with the same id comes back. */
 async function boltOk(port: number, timeoutMs: number): Promise<boolean> {
@@ -189,38 +182,6 @@ async function boltOk(port: number, timeoutMs: number): Promise<boolean> {
       conn?.close();
     } catch { /* closed */ }
   }
-}
-
-/** Polls `probe` until it passes, the server exits, or the timeout; returns why it is not ready. */
-async function waitReady(
-  server: Server,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<string | undefined> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (server.hasExited()) return `exited with code ${await server.exited}`;
-    if (await probe()) return undefined;
-    await sleep(100);
-  }
-  return `no good answer within ${timeoutMs / 1000} s`;
-}
-
-function lastLines(text: string, n: number): string {
-  return text.trim().split("\n").slice(-n).map((l) => `    | ${l}`).join("\n");
-}
-
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
-/** Flags a run during which other processes used a noticeable share of the machine. */
-const NOISE_CORES = 0.1;
-
-function noiseNote(otherCores: number | undefined): string {
-  return otherCores !== undefined && otherCores > NOISE_CORES
-    ? `  [noisy: other work used ${otherCores} cores]`
-    : "";
 }
 
 // === Proxies under test ===
@@ -272,14 +233,14 @@ function relayProxy(): Proxy {
   };
 }
 
-function meshctlProxy(protocol: "http" | "bolt"): Proxy {
+function meshctlProxy(protocol: "http" | "bolt", cpuProfDir: string | undefined): Proxy {
   return {
     name: "meshctl",
     start(dir, port, upstreamPort) {
       const conf = `${dir}/meshctl-${protocol}.yaml`;
       const yaml = configs.meshctlYaml({ listenPort: port, adminPort: freePort(), upstreamPort, protocol });
       Deno.writeTextFileSync(conf, yaml);
-      return start("meshctl", [DENO, "run", ...MESHCTL_FLAGS, MAIN_TS, "serve", conf], {
+      return start("meshctl", meshctlArgv(conf, cpuProfDir), {
         core: PROXY_CORE,
         env: { MESHCTL_LOG_LEVEL: "error", NO_COLOR: "1" },
       });
@@ -498,37 +459,15 @@ async function measureIdle(
 
 async function runHttp(ctx: Context): Promise<HttpSample[]> {
   console.log("\n== HTTP/1.1: wrk -t1 -c50 --latency (core 0) → proxy (core 1) → origin nginx (core 1) ==");
-  const bigFile = `${ctx.dir}/big.bin`;
-  Deno.writeFileSync(bigFile, new Uint8Array(64 * 1024).fill(0x61));
-  const originPort = freePort();
-  const originConf = `${ctx.dir}/origin.conf`;
-  Deno.writeTextFileSync(originConf, configs.originNginx(ctx.dir, originPort, bigFile));
-  const origin = start("origin", [
-    "nginx",
-    "-p",
-    ctx.dir,
-    "-e",
-    `${ctx.dir}/origin.error.log`,
-    "-c",
-    originConf,
-  ], {
-    core: PROXY_CORE,
-  });
+  const origin = await startNginxOrigin(ctx);
   const samples: HttpSample[] = [];
+  if (typeof origin === "string") {
+    console.log(`${origin}; skipping HTTP`);
+    return samples;
+  }
+  const originPort = origin.port;
   try {
-    ctx.commands.set("origin", origin.argv.join(" "));
-    const notReady = await waitReady(
-      origin,
-      async () => (await httpStatus(originPort, "/big", 1000)) === 200,
-      5000,
-    );
-    if (notReady !== undefined) {
-      console.log(
-        `origin nginx is not serving (${notReady}); skipping HTTP\n${lastLines(origin.output(), 10)}`,
-      );
-      return samples;
-    }
-    const proxies = [nginxProxy(), haproxyProxy(), relayProxy(), meshctlProxy("http")];
+    const proxies = [nginxProxy(), haproxyProxy(), relayProxy(), meshctlProxy("http", ctx.opts.cpuProfDir)];
     const notServing = new Set<string>();
     for (let round = 1; round <= ctx.opts.rounds; round++) {
       for (const size of ["5 B", "64 KiB"] as const) {
@@ -550,7 +489,7 @@ async function runHttp(ctx: Context): Promise<HttpSample[]> {
       }
     }
   } finally {
-    await origin.stop();
+    await origin.server.stop();
   }
   return samples;
 }
@@ -684,7 +623,7 @@ async function runBolt(ctx: Context): Promise<BoltSample[]> {
       );
       return samples;
     }
-    const proxies: (Proxy | undefined)[] = [undefined, relayProxy(), meshctlProxy("bolt")];
+    const proxies: (Proxy | undefined)[] = [undefined, relayProxy(), meshctlProxy("bolt", o.cpuProfDir)];
     const notServing = new Set<string>();
     for (const kind of ["open", "max"] as const) {
       for (let round = 1; round <= o.rounds; round++) {
@@ -739,6 +678,7 @@ interface MachineFacts {
   nginx: string;
   haproxy: string;
   wrk: string;
+  h2load: string;
 }
 
 function machineFacts(): MachineFacts {
@@ -756,6 +696,7 @@ function machineFacts(): MachineFacts {
     nginx: versionOf(["nginx", "-v"]),
     haproxy: versionOf(["haproxy", "-v"]),
     wrk: versionOf(["wrk", "-v"]),
+    h2load: versionOf(["h2load", "--version"]),
   };
 }
 
@@ -893,25 +834,9 @@ function boltMaxTable(rows: BoltRow[]): string {
     ).join("\n");
 }
 
-interface Target {
-  name: string;
-  measured: string;
-  verdict: "pass" | "FAIL" | "n/a";
-}
-
-function check(
-  name: string,
-  value: Spread | undefined,
-  ok: (v: number) => boolean,
-  show: (v: Spread) => string,
-): Target {
-  if (value === undefined) return { name, measured: "n/a (meshctl not measured)", verdict: "n/a" };
-  return { name, measured: show(value), verdict: ok(value.median) ? "pass" : "FAIL" };
-}
-
 function targets(http: HttpSample[], bolt: BoltSample[], opts: Options): Target[] {
   const out: Target[] = [];
-  if (opts.only !== "bolt") {
+  if (includes(opts, "http")) {
     const small = httpRows(http, "5 B").find((r) => r.config === "meshctl");
     const big = httpRows(http, "64 KiB").find((r) => r.config === "meshctl");
     out.push(check("5 B: req/s ≥ 0.9× nginx", small?.rpsRatio, (v) => v >= 0.9, fmtRatio));
@@ -934,7 +859,7 @@ function targets(http: HttpSample[], bolt: BoltSample[], opts: Options): Target[
         },
     );
   }
-  if (opts.only !== "http") {
+  if (includes(opts, "bolt")) {
     const open = boltRows(bolt, "open").find((r) => r.config === "meshctl");
     const max = boltRows(bolt, "max").find((r) => r.config === "meshctl");
     out.push(
@@ -954,14 +879,14 @@ function report(
   facts: MachineFacts,
   opts: Options,
   ctx: Context,
-  http: HttpSample[],
-  bolt: BoltSample[],
+  samples: { http: HttpSample[]; http2: H2Sample[]; bolt: BoltSample[] },
   jsonPath: string,
 ): string {
+  const { http, http2, bolt } = samples;
   const sizes = ["5 B", "64 KiB"] as const;
   const t = targets(http, bolt, opts);
   const idle = spread(ctx.idle.filter((s) => s.config === "meshctl" && !s.na).map((s) => s.kibPerConnection));
-  if (opts.only !== "bolt") {
+  if (includes(opts, "http")) {
     t.push(
       idle === undefined
         ? { name: "memory per idle connection ≤ 16 KiB", measured: "n/a (not measured)", verdict: "n/a" }
@@ -972,6 +897,7 @@ function report(
         },
     );
   }
+  if (includes(opts, "http2")) t.push(...http2Targets(http2));
   const cmd = (k: string) => ctx.commands.get(k) ?? "(not started)";
   const httpWrk = http.find((s) => s.command)?.command ?? "(not run)";
   const boltOpenCmd = bolt.find((s) => s.kind === "open" && s.command)?.command ?? "(not run)";
@@ -986,6 +912,10 @@ function report(
   lines.push(
     `Generated by \`deno run -A bench/run.ts ${opts.argv.join(" ")}\`${
       opts.quick ? " — **quick smoke run: 1 round, not for decisions**" : ""
+    }${
+      opts.cpuProfDir === undefined
+        ? ""
+        : " — **meshctl ran under the CPU profiler: its figures are not comparable**"
     }` +
       ` on ${facts.date}. Raw per-round data: \`${jsonPath}\` (git-ignored).`,
   );
@@ -993,7 +923,7 @@ function report(
   lines.push("## Machine");
   lines.push("");
   lines.push(`- nproc: ${facts.nproc}; CPU: ${facts.cpu}; kernel: ${facts.kernel}`);
-  lines.push(`- ${facts.deno}; ${facts.nginx}; ${facts.haproxy}; ${facts.wrk}`);
+  lines.push(`- ${facts.deno}; ${facts.nginx}; ${facts.haproxy}; ${facts.wrk}; ${facts.h2load}`);
   lines.push(`- CPU busy with other work in the second before the run: ${facts.busyBefore} cores`);
   if (facts.busyNote) lines.push(`- **Warning:** ${facts.busyNote}`);
   lines.push("");
@@ -1007,7 +937,8 @@ function report(
       } s, ` +
       `else "n/a (not serving)"), warms up ${opts.warmupS} s, then measures ${opts.durationS} s. Configurations are ` +
       `interleaved (A B C D A B C D …) for ${opts.rounds} round(s); tables show the median and (min–max) over rounds, ` +
-      `and ratios are taken to nginx (HTTP) or the raw relay (bolt max throughput) **within the same round**. ` +
+      `and ratios are taken to nginx (HTTP; HAProxy for h2c → h2c, which nginx cannot proxy) or the raw relay ` +
+      `(bolt max throughput) **within the same round**. ` +
       `Proxy CPU µs/req = Δ(utime+stime+cutime+cstime) of the proxy's process tree from \`/proc/PID/stat\` over the ` +
       `measured run ÷ requests completed; peak RSS = VmHWM summed over the proxy's process tree (nginx: master + ` +
       `worker). All on 127.0.0.1; every process is stopped by PID.`,
@@ -1016,29 +947,40 @@ function report(
   lines.push("## Commands");
   lines.push("");
   lines.push("```");
-  lines.push(`# origin (/ = 5 bytes, /big = 64 KiB)\n${cmd("origin")}`);
-  lines.push(`# proxies (configs generated into a temp dir; ports chosen at run time)`);
-  for (const k of ["nginx", "HAProxy", "Deno raw TCP relay", "meshctl"]) lines.push(cmd(k));
-  lines.push(
-    `# load: ${opts.warmupS} s warm-up with the same command and -d${opts.warmupS}s, then\n${httpWrk}`,
-  );
-  lines.push(`# bolt\n${cmd("bolt server")}\n${cmd("bolt Deno raw TCP relay")}\n${cmd("bolt meshctl")}`);
-  lines.push(`${boltOpenCmd}\n${boltMaxCmd}`);
+  if (includes(opts, "http") || includes(opts, "http2")) {
+    lines.push(`# origin (/ = 5 bytes, /big = 64 KiB)\n${cmd("origin")}`);
+  }
+  if (includes(opts, "http")) {
+    lines.push(`# proxies (configs generated into a temp dir; ports chosen at run time)`);
+    for (const k of ["nginx", "HAProxy", "Deno raw TCP relay", "meshctl"]) lines.push(cmd(k));
+    lines.push(
+      `# load: ${opts.warmupS} s warm-up with the same command and -d${opts.warmupS}s, then\n${httpWrk}`,
+    );
+  }
+  if (includes(opts, "http2")) lines.push(...http2Commands(ctx, http2));
+  if (includes(opts, "bolt")) {
+    lines.push(`# bolt\n${cmd("bolt server")}\n${cmd("bolt Deno raw TCP relay")}\n${cmd("bolt meshctl")}`);
+    lines.push(`${boltOpenCmd}\n${boltMaxCmd}`);
+  }
   lines.push("```");
   lines.push("");
-  const noisy = [...http, ...bolt].filter((x) => (x.otherCores ?? 0) > NOISE_CORES);
-  const maxOther = Math.max(0, ...[...http, ...bolt].map((x) => x.otherCores ?? 0));
+  const runs = [
+    ...http.map((x) => ({ label: `${x.size} ${x.config} r${x.round}`, otherCores: x.otherCores })),
+    ...http2.filter((x) => x.requests !== undefined).map((x) => ({
+      label: `h2 ${x.scenario} ${x.config} r${x.round}`,
+      otherCores: x.otherCores,
+    })),
+    ...bolt.map((x) => ({ label: `${x.kind} ${x.config} r${x.round}`, otherCores: x.otherCores })),
+  ];
+  const noisy = runs.filter((x) => (x.otherCores ?? 0) > NOISE_CORES);
+  const maxOther = Math.max(0, ...runs.map((x) => x.otherCores ?? 0));
   lines.push("## Noise");
   lines.push("");
   lines.push(
     `CPU used by processes outside the harness during the measured runs: at most ${maxOther} cores; ` +
-      `${noisy.length} of ${http.length + bolt.length} runs above ${NOISE_CORES} cores` +
+      `${noisy.length} of ${runs.length} runs above ${NOISE_CORES} cores` +
       (noisy.length > 0
-        ? ` (${
-          noisy.map((x) => `${"size" in x ? x.size : x.kind} ${x.config} r${x.round}: ${x.otherCores}`).join(
-            ", ",
-          )
-        }). ` +
+        ? ` (${noisy.map((x) => `${x.label}: ${x.otherCores}`).join(", ")}). ` +
           "Other work on the machine distorts those runs, latency tails first; rerun on an idle machine before deciding."
         : "."),
   );
@@ -1047,7 +989,7 @@ function report(
   lines.push("");
   lines.push("| target | meshctl (median, min–max) | verdict |\n|---|---|---|");
   for (const x of t) lines.push(`| ${x.name} | ${x.measured} | ${x.verdict} |`);
-  if (opts.only !== "bolt") {
+  if (includes(opts, "http")) {
     for (const size of sizes) {
       lines.push("");
       lines.push(`## HTTP/1.1, ${size} body (\`${size === "5 B" ? "/" : "/big"}\`)`);
@@ -1055,7 +997,7 @@ function report(
       lines.push(httpTable(httpRows(http, size)));
     }
   }
-  if (opts.only !== "bolt") {
+  if (includes(opts, "http")) {
     lines.push("");
     lines.push(`## Memory per idle connection (${opts.idleConnections} kept-alive connections)`);
     lines.push("");
@@ -1066,7 +1008,11 @@ function report(
     lines.push("");
     lines.push(idleTable(ctx.idle));
   }
-  if (opts.only !== "http") {
+  if (includes(opts, "http2")) {
+    lines.push("");
+    lines.push(...http2Sections(ctx, http2));
+  }
+  if (includes(opts, "bolt")) {
     lines.push("");
     lines.push(`## bolt, open loop: ${opts.boltRate} req/s over ${opts.boltConnections} connections`);
     lines.push("");
@@ -1113,9 +1059,14 @@ function idleTable(samples: IdleSample[]): string {
 async function main(): Promise<number> {
   const opts = parseOptions(Deno.args);
   installSignalHandlers();
-  for (const tool of ["taskset", ...(opts.only === "bolt" ? [] : ["nginx", "haproxy", "wrk"])]) {
+  const tools = new Set(["taskset"]);
+  if (includes(opts, "http")) { for (const t of ["nginx", "haproxy", "wrk"]) tools.add(t); }
+  if (includes(opts, "http2")) { for (const t of ["nginx", "haproxy", "h2load"]) tools.add(t); }
+  for (const tool of tools) {
     if (versionOf([tool, "-v"]) === "not installed" && versionOf([tool, "-V"]) === "not installed") {
-      console.error(`bench: ${tool} is not installed (apt-get install nginx haproxy wrk util-linux)`);
+      console.error(
+        `bench: ${tool} is not installed (apt-get install nginx haproxy wrk nghttp2-client util-linux)`,
+      );
       return 1;
     }
   }
@@ -1129,16 +1080,18 @@ async function main(): Promise<number> {
   }
   console.log(`meshctl bench — ${facts.date}`);
   console.log(`${facts.nproc} cores, ${facts.cpu}, kernel ${facts.kernel}`);
-  console.log(`${facts.deno}; ${facts.nginx}; ${facts.haproxy}; ${facts.wrk}`);
+  console.log(`${facts.deno}; ${facts.nginx}; ${facts.haproxy}; ${facts.wrk}; ${facts.h2load}`);
   console.log(`rounds ${opts.rounds}, warm-up ${opts.warmupS} s, measured ${opts.durationS} s per run`);
   const dir = await Deno.makeTempDir({ prefix: "meshctl-bench-" });
   onInterruptCleanup(() => Deno.removeSync(dir, { recursive: true }));
   const ctx: Context = { opts, dir, commands: new Map(), idle: [] };
   let http: HttpSample[] = [];
   let bolt: BoltSample[] = [];
+  let http2: H2Sample[] = [];
   try {
-    if (opts.only !== "bolt") http = await runHttp(ctx);
-    if (opts.only !== "http") bolt = await runBolt(ctx);
+    if (includes(opts, "http")) http = await runHttp(ctx);
+    if (includes(opts, "http2")) http2 = await runHttp2(ctx);
+    if (includes(opts, "bolt")) bolt = await runBolt(ctx);
   } finally {
     await stopAll();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -1151,12 +1104,12 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(
     `${outDir}/${stamp}.json`,
     JSON.stringify(
-      { facts, options: opts, commands: Object.fromEntries(ctx.commands), http, bolt, idle: ctx.idle },
+      { facts, options: opts, commands: Object.fromEntries(ctx.commands), http, http2, bolt, idle: ctx.idle },
       null,
       2,
     ),
   );
-  const md = report(facts, opts, ctx, http, bolt, jsonPath);
+  const md = report(facts, opts, ctx, { http, http2, bolt }, jsonPath);
   await Deno.writeTextFile(`${BENCH_DIR}RESULTS.md`, md);
   // Keep the generated file `deno fmt --check`-clean (tables get aligned).
   await run([DENO, "fmt", "--quiet", `${BENCH_DIR}RESULTS.md`], 30000);
