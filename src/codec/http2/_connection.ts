@@ -322,6 +322,7 @@ export abstract class H2Connection implements FrameSink {
       this.counters?.flowControlPaused.inc();
       this.#blocked.push(stream);
       if (endStream) stream.closeLocal();
+      if (sent > 0) this.scheduleFlush(); // the part the windows allowed goes now
       return stream.hold(chunk, sent < 0 ? 0 : sent, endStream);
     }
     if (endStream) stream.closeLocal();
