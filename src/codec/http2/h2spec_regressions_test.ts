@@ -11,12 +11,14 @@ import { Http2ResponseHead } from "./head.ts";
 import {
   decodeGoaway,
   decodeRstStream,
+  ErrorCode,
   type Frame,
   FrameType,
   headersFrame,
   parseFrames,
   PREFACE,
   requestBlock,
+  rstStreamFrame,
   Setting,
   settingsFrame,
 } from "../../../tests/_peers/h2_raw.ts";
@@ -78,13 +80,11 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** "type/flags/stream/length", and the error code of RST_STREAM and GOAWAY ("7/0/0 5": no length). */
 function describe(frames: Frame[]): string[] {
   return frames.map((f) => {
-    const code = f.type === FrameType.RST_STREAM
-      ? ` ${decodeRstStream(f)}`
-      : f.type === FrameType.GOAWAY
-      ? ` ${decodeGoaway(f).code}`
-      : "";
+    if (f.type === FrameType.GOAWAY) return `${f.type}/${f.flags}/${f.streamId} ${decodeGoaway(f).code}`;
+    const code = f.type === FrameType.RST_STREAM ? ` ${decodeRstStream(f)}` : "";
     return `${f.type}/${f.flags}/${f.streamId}/${f.payload.length}${code}`;
   });
 }
@@ -104,4 +104,46 @@ Deno.test("Http2ServerConnection sends the part of a DATA frame the window allow
   await turn();
   const out = io.take();
   assert.deepEqual(describe(out), [`${FrameType.DATA}/0/1/1`]);
+});
+
+Deno.test("Http2ServerConnection answers HEADERS on a closed stream with STREAM_CLOSED, on a skipped id with PROTOCOL_ERROR (http2/5.1/6, 5.1/9, 5.1/12)", async () => {
+  // Reset by the client: a stream error, the connection goes on.
+  {
+    const { io, conn, streams, feed } = connect();
+    // The late block adds "x-a: 1" to the HPACK table (a literal with incremental indexing, new name).
+    const indexing = Uint8Array.of(...GET, 0x40, 3, 0x78, 0x2d, 0x61, 1, 0x31);
+    feed(
+      headersFrame(1, GET),
+      rstStreamFrame(1, ErrorCode.CANCEL),
+      headersFrame(1, indexing, { endStream: true }),
+    );
+    await turn();
+    const out = io.take().filter((f) => f.type === FrameType.RST_STREAM || f.type === FrameType.GOAWAY);
+    assert.deepEqual(describe(out), [`${FrameType.RST_STREAM}/0/1/4 ${ErrorCode.STREAM_CLOSED}`]);
+    assert.equal(io.closed, false);
+    // It was decoded: the next request's reference to it (dynamic index 62) resolves.
+    feed(headersFrame(3, Uint8Array.of(...GET, 0x80 | 62), { endStream: true }));
+    assert.equal(conn.activeStreams, 1);
+    assert.equal(streams[1]?.request.headers.get("x-a"), "1");
+  }
+  // Ended both ways: a connection error STREAM_CLOSED.
+  {
+    const { io, streams, feed } = connect();
+    feed(headersFrame(1, GET, { endStream: true }));
+    void streams[0]!.sendResponse(new Http2ResponseHead(204), true);
+    await turn();
+    io.take();
+    feed(headersFrame(1, GET, { endStream: true }));
+    await turn();
+    assert.deepEqual(describe(io.take()), [`${FrameType.GOAWAY}/0/0 ${ErrorCode.STREAM_CLOSED}`]);
+    assert.equal(io.closed, true);
+  }
+  // Never opened (skipped when 5 was opened): §5.1.1, a connection error PROTOCOL_ERROR.
+  {
+    const { io, feed } = connect();
+    feed(headersFrame(5, GET, { endStream: true }), headersFrame(3, GET, { endStream: true }));
+    await turn();
+    const goaway = io.take().find((f) => f.type === FrameType.GOAWAY)!;
+    assert.equal(decodeGoaway(goaway).code, ErrorCode.PROTOCOL_ERROR);
+  }
 });

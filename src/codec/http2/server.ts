@@ -15,7 +15,7 @@ import type {
   ServerStream,
 } from "../types.ts";
 import { CLIENT_PREFACE, ErrorCode, errorCodeName, type GoawayFrame } from "./_frames.ts";
-import { H2Connection } from "./_connection.ts";
+import { H2Connection, StreamEnd } from "./_connection.ts";
 import type { H2Stream } from "./_stream.ts";
 import { RequestFields, TrailerFields } from "./_fields.ts";
 import type { Http2RequestHead } from "./head.ts";
@@ -171,9 +171,11 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
       this.decodeBlock(buf, start, end, this.#trailers);
       return;
     }
+    const closed = this.howClosed(id);
+    if (closed !== undefined) return this.#headersOnClosed(id, closed, buf, start, end);
     if ((id & 1) === 0 || id <= this.lastPeerStreamId) {
-      // §5.1.1: a client opens odd, ever-increasing stream ids; anything else (a closed stream's id
-      // again, or an even one) is a connection error.
+      // §5.1.1: a client opens odd, ever-increasing stream ids; anything else (an id it skipped, one
+      // closed too long ago to remember, or an even one) is a connection error.
       return this.connectionError(
         ErrorCode.PROTOCOL_ERROR,
         `HEADERS on stream ${id}, which cannot be opened`,
@@ -202,6 +204,21 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     this.streams.set(id, st);
     this.countStreamOpened();
     return this.#handler.onRequest(new Http2ServerStream(this, st, head, endStream));
+  }
+
+  /**
+   * HEADERS on a stream that closed lately (§5.1 "closed"): after the client's END_STREAM that is a
+   * connection error STREAM_CLOSED; after its RST_STREAM a stream error STREAM_CLOSED (the block is decoded
+   * first: the HPACK table must stay in sync).
+   */
+  #headersOnClosed(id: number, how: StreamEnd, buf: Uint8Array, start: number, end: number): void {
+    if (how === StreamEnd.ENDED) {
+      return this.connectionError(ErrorCode.STREAM_CLOSED, `HEADERS on stream ${id}, which has ended`);
+    }
+    this.#trailers.reset();
+    if (this.decodeBlock(buf, start, end, this.#trailers) === "closed") return;
+    if (this.resetFlood()) return; // answering them costs a write each
+    this.sendRst(id, ErrorCode.STREAM_CLOSED);
   }
 
   /** Refuses a stream that was never handed to the proxy: RST_STREAM (or a 431 for an oversized head). */
