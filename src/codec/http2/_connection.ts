@@ -435,6 +435,18 @@ export abstract class H2Connection implements FrameSink {
     return this.#recentlyClosed.get(id);
   }
 
+  /**
+   * The rest of the peer's side of `stream` is unwanted, ours is complete: RST_STREAM NO_ERROR asks it to
+   * stop sending (§8.1), and the stream is gone.
+   */
+  protected stopInbound(stream: H2Stream): void {
+    if (!this.streams.has(stream.id)) return;
+    this.sendRst(stream.id, ErrorCode.NO_ERROR);
+    stream.state = 3;
+    stream.dropInbound();
+    this.forgetStream(stream);
+  }
+
   /** Resets a stream from our side (RST_STREAM); its consumer is told with `error`. */
   protected resetStream(stream: H2Stream, code: number, error: ProxyError | undefined): void {
     if (!this.streams.has(stream.id)) return;
@@ -636,6 +648,7 @@ export abstract class H2Connection implements FrameSink {
     if (f.endStream) s.closeRemote();
     s.push(len === 0 ? EMPTY : f.buf.subarray(f.start, f.end), f.endStream);
     if (f.endStream) this.afterRemoteEnd(s);
+    else if (s.discarding && s.recvWindow <= 0) this.stopInbound(s); // it could only stall now
   }
 
   #consumeConnection(n: number): void {

@@ -4,13 +4,16 @@
  * say which h2spec case caught the bug.
  */
 import assert from "node:assert/strict";
+import { FakeClock } from "../../core/mod.ts";
 import type { CodecOptions, ConnectionIO, ServerStream } from "../types.ts";
 import { DEFAULT_HTTP2_OPTIONS } from "../types.ts";
-import { Http2ServerConnection } from "./server.ts";
+import { Http2ServerConnection, REQUEST_LINGER_MS } from "./server.ts";
 import { Http2ResponseHead } from "./head.ts";
 import {
+  dataFrame,
   decodeGoaway,
   decodeRstStream,
+  encodeHeaderBlock,
   ErrorCode,
   type Frame,
   FrameType,
@@ -21,6 +24,7 @@ import {
   rstStreamFrame,
   Setting,
   settingsFrame,
+  windowUpdateFrame,
 } from "../../../tests/_peers/h2_raw.ts";
 
 /** An IO that keeps what the connection writes. */
@@ -61,13 +65,13 @@ const OPTIONS: CodecOptions = {
 };
 
 /** A server connection past the preface and SETTINGS exchange; `streams` are the requests it handed over. */
-function connect(clientSettings: [number, number][] = []) {
+function connect(clientSettings: [number, number][] = [], clock?: FakeClock) {
   const io = new MemoryIO();
   const streams: ServerStream[] = [];
   const conn = new Http2ServerConnection(io, {
     onRequest: (s) => void streams.push(s),
     onProtocolError: () => {},
-  }, OPTIONS);
+  }, clock === undefined ? OPTIONS : { ...OPTIONS, clock });
   const feed = (...frames: Uint8Array[]) => {
     for (const f of frames) conn.feed(f);
   };
@@ -146,4 +150,122 @@ Deno.test("Http2ServerConnection answers HEADERS on a closed stream with STREAM_
     const goaway = io.take().find((f) => f.type === FrameType.GOAWAY)!;
     assert.equal(decodeGoaway(goaway).code, ErrorCode.PROTOCOL_ERROR);
   }
+});
+
+// === a response complete before its request (RFC 9113 §8.1) ===
+
+/**
+ * A POST on stream 1 (`content-length` when given) answered at once with a complete 200, as a
+ * direct_response is; `early` is what the connection reset or closed meanwhile (nothing, it must be).
+ */
+async function answeredEarly(contentLength?: number, clock?: FakeClock) {
+  const c = connect([], clock);
+  const fields: [string, string][] = [
+    [":method", "POST"],
+    [":scheme", "http"],
+    [":path", "/"],
+    [":authority", "h2spec.test"],
+  ];
+  if (contentLength !== undefined) fields.push(["content-length", String(contentLength)]);
+  c.feed(headersFrame(1, encodeHeaderBlock(fields)));
+  const s = c.streams[0]!;
+  const delivered: string[] = [];
+  s.setBodyReceiver({
+    onData: (chunk, end) => void delivered.push(`data ${chunk.length}${end ? " end" : ""}`),
+    onTrailers: () => void delivered.push("trailers"),
+    onReset: (e) => void delivered.push(`reset ${e.message}`),
+  });
+  void s.sendResponse(new Http2ResponseHead(200), false);
+  void s.sendData(new TextEncoder().encode("early"), true);
+  await turn();
+  assert.deepEqual(resets(c.io), [], "the stream was reset as soon as the response was complete");
+  return { ...c, delivered };
+}
+
+/** Only the RST_STREAM and GOAWAY frames written since the last look. */
+function resets(io: MemoryIO): string[] {
+  return describe(io.take().filter((f) => f.type === FrameType.RST_STREAM || f.type === FrameType.GOAWAY));
+}
+
+const RST = FrameType.RST_STREAM;
+
+Deno.test("Http2ServerConnection still checks a request answered before it ended: content-length, trailers, windows (http2/8.1.2.6, 8.1, 8.1.2.1/3, 6.9/2, 6.9.1/3)", async () => {
+  const cases: [string, Uint8Array[], number, number?][] = [
+    ["DATA beyond content-length", [dataFrame(1, "test", { endStream: true })], ErrorCode.PROTOCOL_ERROR, 1],
+    [
+      "DATA short of content-length",
+      [dataFrame(1, "test", { endStream: true })],
+      ErrorCode.PROTOCOL_ERROR,
+      5,
+    ],
+    [
+      "a second HEADERS without END_STREAM",
+      [headersFrame(1, encodeHeaderBlock([["x-test", "ok"]]))],
+      ErrorCode.PROTOCOL_ERROR,
+    ],
+    [
+      "a pseudo-header field in trailers",
+      [headersFrame(1, encodeHeaderBlock([[":method", "POST"]]), { endStream: true })],
+      ErrorCode.PROTOCOL_ERROR,
+    ],
+    ["a WINDOW_UPDATE of 0", [windowUpdateFrame(1, 0)], ErrorCode.PROTOCOL_ERROR],
+    [
+      "a stream window above 2^31-1",
+      [windowUpdateFrame(1, 0x7fffffff), windowUpdateFrame(1, 0x7fffffff)],
+      ErrorCode.FLOW_CONTROL_ERROR,
+    ],
+  ];
+  for (const [what, frames, code, contentLength] of cases) {
+    const { io, feed, delivered } = await answeredEarly(contentLength);
+    feed(...frames);
+    await turn();
+    assert.deepEqual(resets(io), [`${RST}/0/1/4 ${code}`], what);
+    assert.deepEqual(delivered, [], `${what}: the consumer, done with the stream, heard of it`);
+  }
+});
+
+Deno.test("Http2ServerConnection closes a request answered early without a reset when it ends soon, its body dropped", async () => {
+  const { io, conn, feed, delivered } = await answeredEarly(8);
+  feed(dataFrame(1, "test"), dataFrame(1, "test", { endStream: true }));
+  await turn();
+  assert.deepEqual(describe(io.take()), [], "nothing to say: the request just ended");
+  assert.equal(conn.activeStreams, 0);
+  assert.deepEqual(delivered, []);
+});
+
+Deno.test("Http2ServerConnection tells a request answered early to stop (RST_STREAM NO_ERROR) after REQUEST_LINGER_MS", async () => {
+  const clock = new FakeClock();
+  const { io, conn, feed } = await answeredEarly(undefined, clock);
+  feed(dataFrame(1, "test"));
+  clock.tick(REQUEST_LINGER_MS - 1);
+  await turn();
+  assert.deepEqual(resets(io), []);
+  assert.equal(conn.activeStreams, 1);
+  clock.tick(1);
+  await turn();
+  assert.deepEqual(resets(io), [`${RST}/0/1/4 ${ErrorCode.NO_ERROR}`]);
+  assert.equal(conn.activeStreams, 0);
+  // Its late frames are ignored, as after any reset of ours (§5.1).
+  feed(dataFrame(1, "late", { endStream: true }));
+  await turn();
+  assert.deepEqual(resets(io), []);
+});
+
+Deno.test("Http2ServerConnection tells a request answered early to stop as soon as its window is spent (no credit for dropped DATA)", async () => {
+  const clock = new FakeClock();
+  const { io, conn, feed } = await answeredEarly(undefined, clock);
+  const window = OPTIONS.http2.initialStreamWindowSize;
+  const chunk = new Uint8Array(16384);
+  for (let sent = 0; sent < window; sent += chunk.length) {
+    feed(dataFrame(1, chunk.subarray(0, Math.min(chunk.length, window - sent))));
+  }
+  await turn();
+  const out = io.take();
+  assert.deepEqual(
+    describe(out.filter((f) => f.type !== FrameType.WINDOW_UPDATE || f.streamId !== 0)),
+    [`${RST}/0/1/4 ${ErrorCode.NO_ERROR}`],
+    "no WINDOW_UPDATE for the stream, and the reset at once",
+  );
+  assert.equal(conn.activeStreams, 0);
+  assert.equal(clock.runAll(), 0, "no linger timer left behind");
 });
