@@ -8,9 +8,12 @@
  * encoder would index (the decoded fields are the same; the cases that test HPACK representations send
  * h2spec's own octets). A few cases send exactly the octets h2spec sends, written as `\xNN` strings.
  *
- * Out of scope: TLS. h2spec's `-t` mode runs these same cases over TLS with ALPN "h2"; meshctl has no TLS
- * listener yet, so only the cleartext run (h2c with prior knowledge, h2spec's default) is covered. No case
- * of the three groups needs TLS itself, so none is skipped for it.
+ * Skipped, and why:
+ * - TLS. h2spec's `-t` mode runs these same cases over TLS with ALPN "h2"; meshctl has no TLS listener yet,
+ *   so only the cleartext run (h2c with prior knowledge, h2spec's default) is covered. No case of the three
+ *   groups needs TLS itself, so no case is left out for it: the TLS run is these cases on another socket.
+ * - h2specd, h2spec's client mode (it plays a hostile server to an HTTP/2 client, groups `client/…`), would
+ *   test meshctl's upstream side; it is not rebuilt here.
  * @module
  */
 import {
