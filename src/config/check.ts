@@ -274,6 +274,7 @@ function checkListener(
       const extend = config.extend_config as Readonly<Record<string, unknown>> | undefined;
       const down = resolveDownstream(config.downstream_protocol as string | undefined, extend, ctx);
       if (!down.ok) report(`${p}.config.downstream_protocol`, down.message);
+      checkHttp2UseStream(extend, `${p}.config.extend_config`, report);
       if (typeof config.upstream_protocol === "string") {
         const up = resolveUpstream(config.upstream_protocol, extend, ctx);
         if (!up.ok) report(`${p}.config.upstream_protocol`, up.message);
@@ -320,6 +321,28 @@ function checkListener(
       }
     }
   });
+}
+
+/**
+ * MOSN's `http2_use_stream` (flat in extend_config, or under its `Http2` key): true streams HTTP/2 bodies
+ * (gRPC needs it), false buffers whole messages, MOSN's default. meshctl always streams, so the key is
+ * accepted with either value and changes nothing; a value of another type is a mistake MOSN would
+ * silently read as false.
+ */
+function checkHttp2UseStream(
+  extend: Readonly<Record<string, unknown>> | undefined,
+  path: string,
+  report: Report,
+): void {
+  const check = (holder: unknown, at: string) => {
+    if (typeof holder !== "object" || holder === null) return;
+    const v = (holder as Record<string, unknown>).http2_use_stream;
+    if (v !== undefined && typeof v !== "boolean") {
+      report(`${at}.http2_use_stream`, `http2_use_stream must be true or false, not ${JSON.stringify(v)}`);
+    }
+  };
+  check(extend, path);
+  check(extend?.Http2, `${path}.Http2`);
 }
 
 /** True when `type` is registered; otherwise reports "not supported yet" (MOSN has it) or "unknown". */

@@ -366,3 +366,27 @@ Deno.test("validateConfig() reads http2_protocol_options on the proxy and cluste
   const c = snapshot!.clusters[0]!;
   assertEquals([c.http2.maxConcurrentStreams, c.http2.hpackTableSize], [8, 0]);
 });
+
+Deno.test("validateConfig() takes MOSN's http2_use_stream flat or under Http2, as a boolean only", () => {
+  const proxy = (extend: string) =>
+    BASE.replace(
+      "config: { downstream_protocol: Http1, router_config_name: r }",
+      `config: { downstream_protocol: Http2, upstream_protocol: Http2, router_config_name: r, extend_config: ${extend} }`,
+    );
+  for (
+    const ok of [
+      "{ http2_use_stream: true }",
+      "{ http2_use_stream: false }",
+      "{ Http2: { http2_use_stream: true } }",
+    ]
+  ) {
+    assertEquals(errorsOf(proxy(ok)), [], ok);
+  }
+  const at = "servers[0].listeners[0].filter_chains[0].filters[0].config.extend_config";
+  assertEquals(errorsOf(proxy('{ http2_use_stream: "yes" }')), [
+    `17:139 ${at}.http2_use_stream: http2_use_stream must be true or false, not "yes"`,
+  ]);
+  assertEquals(errorsOf(proxy("{ Http2: { http2_use_stream: 1 } }")), [
+    `17:148 ${at}.Http2.http2_use_stream: http2_use_stream must be true or false, not 1`,
+  ]);
+});

@@ -193,7 +193,11 @@ const ProxyConfig = struct("`proxy` network filter", {
   upstream_protocol: Opt(text("Ignored by MOSN routing; use route upstream_protocol")),
   router_config_name: text("Route table from servers[].routers"),
   fallback_for_unknown_protocol: Opt(bool("Hand unrecognized connections to the next filter (tcp_proxy)")),
-  extend_config: Opt(freeMap("Per-protocol options; legacy X uses {sub_protocol}")),
+  extend_config: Opt(freeMap(
+    "Per-protocol options, flat or under the protocol's name: legacy X uses {sub_protocol}, Http1 " +
+      "{max_header_size, max_header_count}; MOSN's Http2 {http2_use_stream} is accepted and changes nothing " +
+      "(meshctl always streams HTTP/2 and gRPC bodies)",
+  )),
   request_headers_timeout: Opt(duration(
     "meshctl extension (Envoy's name): close a connection whose request head (HTTP) or frame (RPC) " +
       "started and did not complete within this (default 10s; 0 disables)",

@@ -74,6 +74,7 @@ export class Walker {
         if (!isMap(node)) return this.#typeError(node, "a mapping", path, pos);
         if (meta?.branches) return this.#filter(node, meta.branches, shape, path, pos);
         if (shape.properties) return this.#object(node, shape, path, pos);
+        this.#notePositions(node, path); // a free-form mapping: later checks may point into it
         return this.#toJS(node);
       case "array": {
         if (!isSeq(node)) return this.#typeError(node, "a list", path, pos);
@@ -299,6 +300,26 @@ export class Walker {
 
   #deref(node: unknown): unknown {
     return isAlias(node) ? node.resolve(this.#doc) : node;
+  }
+
+  /** Records where each value inside a free-form mapping or list is, under its data path. */
+  #notePositions(raw: unknown, path: string, depth = 0): void {
+    const node = this.#deref(raw);
+    if (depth > 32) return; // deeper than any config; and aliases cannot make it loop
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = this.#deref(pair.key);
+        if (!isScalar(key)) continue;
+        const p = join(path, String(key.value));
+        this.positions.set(p, this.posOf(this.#deref(pair.value)));
+        this.#notePositions(pair.value, p, depth + 1);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        this.positions.set(`${path}[${i}]`, this.posOf(this.#deref(item)));
+        this.#notePositions(item, `${path}[${i}]`, depth + 1);
+      });
+    }
   }
 
   #toJS(node: unknown): unknown {

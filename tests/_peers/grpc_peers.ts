@@ -46,6 +46,8 @@ export interface ChatMessage {
 export interface LargeReply {
   payload: Uint8Array;
   receivedBytes: number;
+  /** The request payload was `patternPayload(receivedBytes)` byte for byte. */
+  receivedIntact: boolean;
 }
 
 const LOADER_OPTIONS: protoLoader.Options = {
@@ -264,7 +266,11 @@ export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<
       arrive("Large", call);
       const { payload, replyBytes } = call.request;
       answer(call);
-      callback(null, { payload: patternPayload(replyBytes), receivedBytes: payload.length });
+      callback(null, {
+        payload: patternPayload(replyBytes),
+        receivedBytes: payload.length,
+        receivedIntact: isPatternPayload(payload),
+      });
     },
   };
   server.addService(echoService().service, handlers);
@@ -330,6 +336,12 @@ export function patternPayload(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = i % 251;
   return out;
+}
+
+/** Whether `bytes` is what {@linkcode patternPayload} makes of its length. */
+export function isPatternPayload(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== i % 251) return false;
+  return true;
 }
 
 function toMetadata(entries: Record<string, string | Uint8Array>): grpc.Metadata {

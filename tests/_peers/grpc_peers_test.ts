@@ -121,6 +121,7 @@ Deno.test("grpc Large() carries multi-MiB messages both ways intact", async () =
     const r = await client.large(3 << 20, 5 << 20);
     assertEquals(r.status.code, Status.OK);
     assertEquals(r.value?.receivedBytes, 3 << 20);
+    assertEquals(r.value?.receivedIntact, true);
     const payload = r.value!.payload;
     assertEquals(payload.length, 5 << 20);
     const expected = patternPayload(5 << 20);

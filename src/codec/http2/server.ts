@@ -34,6 +34,21 @@ export const REQUEST_LINGER_MS = 1000;
 const RESOLVED: Promise<void> = Promise.resolve();
 const utf8 = new TextEncoder();
 
+/**
+ * Failures whose messages name upstream addresses or internal state: a client is told the kind only (as
+ * the plain-HTTP local reply's body is), the log and stats keep the detail.
+ */
+const OPAQUE_KINDS: ReadonlySet<string> = new Set([
+  "connect_failure",
+  "upstream_reset",
+  "upstream_protocol_error",
+  "internal",
+]);
+
+function grpcMessageFor(error: ProxyError): string {
+  return OPAQUE_KINDS.has(error.kind) ? error.kind.replaceAll("_", " ") : error.message;
+}
+
 export class Http2ServerConnection extends H2Connection implements ServerConnection {
   readonly #handler: ServerConnectionHandler;
   /** Bytes of the client preface still expected. */
@@ -404,7 +419,7 @@ export class Http2ServerStream implements ServerStream {
           "grpc-status",
           String(grpcStatusFor(error.kind)),
           "grpc-message",
-          encodeGrpcMessage(body ?? error.message),
+          encodeGrpcMessage(body ?? grpcMessageFor(error)),
         ],
         undefined,
         true,
