@@ -42,6 +42,7 @@ import {
   serverDataLength,
   SpecConn,
   SpecFailure,
+  type SpecTarget,
   ZERO_PING,
 } from "./_h2spec_conn.ts";
 
@@ -119,7 +120,7 @@ const generic: SpecCase[] = [
     async run(c) {
       await c.send(PREFACE);
       await c.send(settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 65535]]));
-      await expectFirstFrameSettings(c);
+      await c.expectServerPreface();
     },
   }]),
   ...section("generic", "2", [
@@ -456,14 +457,6 @@ function hpackAccepted(desc: string, rep: string): CaseDef {
   return { desc, expect: "HEADERS response", run: (c) => sendBlockExpectResponse(c, withRep(c, rep)) };
 }
 
-/** The first frame after the preface is the server's SETTINGS (not an ACK). */
-async function expectFirstFrameSettings(c: SpecConn): Promise<void> {
-  const e = await c.next(Date.now() + 3000);
-  if (typeof e === "string" || e.type !== FrameType.SETTINGS || (e.flags & Flag.ACK) !== 0) {
-    throw new SpecFailure(["SETTINGS (flags 0x0) as the first frame"], String(e), c.summary());
-  }
-}
-
 // === http2: RFC 7540 (as h2spec words it; RFC 9113 keeps every rule tested here) ===
 
 const http2: SpecCase[] = [
@@ -475,7 +468,7 @@ const http2: SpecCase[] = [
       async run(c) {
         await c.send(PREFACE);
         await c.send(settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 65535]]));
-        await expectFirstFrameSettings(c);
+        await c.expectServerPreface();
       },
     },
     {
@@ -1446,7 +1439,7 @@ export const H2SPEC_GROUPS: Readonly<Record<"generic" | "http2" | "hpack", reado
 };
 
 /** Runs one case on a fresh connection to `target`: dial, h2spec's handshake (unless the case opts out), run, close. */
-export async function runCase(spec: SpecCase, target: { port: number; path: string }): Promise<void> {
+export async function runCase(spec: SpecCase, target: SpecTarget): Promise<void> {
   const c = await SpecConn.dial(target);
   try {
     if (spec.handshake ?? true) await c.handshake();

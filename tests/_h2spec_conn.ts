@@ -249,6 +249,14 @@ export class SpecConn {
     }
   }
 
+  /** The first frame is the server's connection preface: a SETTINGS frame, not an ACK (§3.4). */
+  async expectServerPreface(): Promise<void> {
+    const e = await this.next(Date.now() + WAIT_MS);
+    if (typeof e === "string" || e.type !== FrameType.SETTINGS || (e.flags & Flag.ACK) !== 0) {
+      throw new SpecFailure(["SETTINGS (flags 0x0) as the first frame"], describeEvent(e), this.summary());
+    }
+  }
+
   /** The first HEADERS frame is on `streamId`. */
   async expectHeadersFrame(streamId: number): Promise<void> {
     const expected = `HEADERS on stream ${streamId}`;

@@ -15,8 +15,6 @@ import { type Meshctl, startMeshctl } from "./_e2e.ts";
 import { type DualOrigin, startDualOrigin } from "./_peers/h2_origin.ts";
 import { H2SPEC_GROUPS, runCase } from "./_h2spec_cases.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 /** Streams one connection may have open: small, so http2/5.1.2 opens only this many + 1. */
 const MAX_CONCURRENT_STREAMS = 64;
 
@@ -76,7 +74,7 @@ function config(origin: DualOrigin): Record<string, unknown> {
   };
 }
 
-Deno.test("h2spec: every generic, http2 and hpack case passes against meshctl", opts, async (t) => {
+Deno.test("h2spec: every generic, http2 and hpack case passes against meshctl", async (t) => {
   const origin = startDualOrigin({ name: "h2spec-origin" });
   let mesh: Meshctl;
   try {
