@@ -131,9 +131,8 @@ export class SpecConn {
     return this.settings.get(Setting.MAX_FRAME_SIZE) ?? 16384;
   }
 
-  /** The next event, waiting until `deadline` (ms since the epoch). */
+  /** The next event, waiting until `deadline` (ms since the epoch); frames that arrived before a close come first. */
   async next(deadline: number): Promise<SpecEvent> {
-    if (this.#raw.closed) return "closed";
     try {
       return await this.#raw.nextFrame(() => true, "a frame", Math.max(1, deadline - Date.now()));
     } catch {
