@@ -107,8 +107,19 @@ function countersOf(scope: Scope | undefined): Http2Counters | undefined {
 const hpackOut = new HpackBuffer(4096);
 
 const EMPTY = new Uint8Array(0);
-/** How many reset stream ids a connection remembers to ignore their late frames. */
-const RECENTLY_RESET_MAX = 128;
+/** How many closed stream ids a connection remembers, to tell late frames on them apart. */
+const RECENTLY_CLOSED_MAX = 128;
+
+/** How a stream the connection no longer holds ended (RFC 9113 §5.1 "closed" has three ways in). */
+export const StreamEnd = {
+  /** Both sides sent END_STREAM. */
+  ENDED: 0,
+  /** This side sent RST_STREAM: the peer's frames sent before it saw the reset are ignored. */
+  RESET_BY_US: 1,
+  /** The peer sent RST_STREAM. */
+  RESET_BY_PEER: 2,
+} as const;
+export type StreamEnd = typeof StreamEnd[keyof typeof StreamEnd];
 
 /** A rate counter over one-second windows, read only when the event it counts happens. */
 class Rate {
@@ -154,8 +165,8 @@ export abstract class H2Connection implements FrameSink {
   /** Streams with DATA held for window, in the order they ran out (round-robin resume). */
   #blocked: H2Stream[] = [];
 
-  /** Ids of streams this side reset lately (insertion order: the oldest is forgotten first). */
-  readonly #recentlyReset = new Set<number>();
+  /** How the streams closed lately ended, by id (insertion order: the oldest is forgotten first). */
+  readonly #recentlyClosed = new Map<number, StreamEnd>();
 
   /** The field block being assembled across CONTINUATION frames. */
   #blockStream = 0;
@@ -322,6 +333,7 @@ export abstract class H2Connection implements FrameSink {
       this.counters?.flowControlPaused.inc();
       this.#blocked.push(stream);
       if (endStream) stream.closeLocal();
+      if (sent > 0) this.scheduleFlush(); // the part the windows allowed goes now
       return stream.hold(chunk, sent < 0 ? 0 : sent, endStream);
     }
     if (endStream) stream.closeLocal();
@@ -385,6 +397,7 @@ export abstract class H2Connection implements FrameSink {
 
   protected forgetStream(stream: H2Stream): void {
     if (!this.streams.delete(stream.id)) return;
+    if (!this.#recentlyClosed.has(stream.id)) this.#rememberClosed(stream.id, StreamEnd.ENDED);
     this.counters?.streamsActive.dec();
     stream.dropPending();
     this.onStreamGone(stream);
@@ -402,14 +415,36 @@ export abstract class H2Connection implements FrameSink {
       c.scope.counter(`http2_rst_sent_${errorCodeName(code).toLowerCase()}`).inc();
     }
     this.scheduleFlush();
-    const recent = this.#recentlyReset;
-    if (recent.size >= RECENTLY_RESET_MAX) recent.delete(recent.values().next().value!);
-    recent.add(id);
+    this.#rememberClosed(id, StreamEnd.RESET_BY_US);
+  }
+
+  #rememberClosed(id: number, how: StreamEnd): void {
+    const recent = this.#recentlyClosed;
+    recent.delete(id); // re-inserted last: the latest word on an id is the one kept longest
+    if (recent.size >= RECENTLY_CLOSED_MAX) recent.delete(recent.keys().next().value!);
+    recent.set(id, how);
   }
 
   /** We reset `id` recently: late frames on it are expected and ignored. */
   protected resetByUs(id: number): boolean {
-    return this.#recentlyReset.has(id);
+    return this.#recentlyClosed.get(id) === StreamEnd.RESET_BY_US;
+  }
+
+  /** How stream `id` ended, if it closed lately (undefined: open, idle, or closed too long ago to tell). */
+  protected howClosed(id: number): StreamEnd | undefined {
+    return this.#recentlyClosed.get(id);
+  }
+
+  /**
+   * The rest of the peer's side of `stream` is unwanted, ours is complete: RST_STREAM NO_ERROR asks it to
+   * stop sending (§8.1), and the stream is gone.
+   */
+  protected stopInbound(stream: H2Stream): void {
+    if (!this.streams.has(stream.id)) return;
+    this.sendRst(stream.id, ErrorCode.NO_ERROR);
+    stream.state = 3;
+    stream.dropInbound();
+    this.forgetStream(stream);
   }
 
   /** Resets a stream from our side (RST_STREAM); its consumer is told with `error`. */
@@ -613,6 +648,7 @@ export abstract class H2Connection implements FrameSink {
     if (f.endStream) s.closeRemote();
     s.push(len === 0 ? EMPTY : f.buf.subarray(f.start, f.end), f.endStream);
     if (f.endStream) this.afterRemoteEnd(s);
+    else if (s.discarding && s.recvWindow <= 0) this.stopInbound(s); // it could only stall now
   }
 
   #consumeConnection(n: number): void {
@@ -768,6 +804,7 @@ export abstract class H2Connection implements FrameSink {
     const error = this.onPeerReset(s, code); // before the stream is forgotten: it may read its state
     s.state = 3;
     s.dropInbound();
+    this.#rememberClosed(id, StreamEnd.RESET_BY_PEER);
     this.forgetStream(s);
     s.sink?.onReset(error);
   }

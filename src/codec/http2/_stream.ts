@@ -10,7 +10,7 @@
  * resolving the caller's promise once all of it went out; WINDOW_UPDATEs resume it.
  */
 import type { HeaderMap } from "../types.ts";
-import type { ProxyError } from "../../core/mod.ts";
+import type { ProxyError, TimerId } from "../../core/mod.ts";
 
 /** §5.1 states meshctl distinguishes (idle and reserved streams are never objects). */
 export const OPEN = 0;
@@ -47,6 +47,13 @@ export class H2Stream {
   receivedLength = 0;
   /** The head has been delivered (for trailers vs head on the next HEADERS). */
   headReceived = false;
+  /**
+   * The rest of the inbound side is unwanted (our response is complete, §8.1): its frames are still
+   * checked, but DATA and trailers are dropped and no window credit goes back for them.
+   */
+  discarding = false;
+  /** How long a discarding stream may stay (the server's linger), while it runs. */
+  lingerTimer: TimerId | undefined;
 
   // Inbound, lazily allocated: most streams are a head and one chunk.
   #sink: InboundSink | undefined;
@@ -100,12 +107,21 @@ export class H2Stream {
 
   /** Sets the consumer; what arrived before it is delivered now, in order. */
   setSink(sink: InboundSink): void {
+    if (this.discarding) return; // too late: nothing more will be delivered
     this.#sink = sink;
     this.#pump();
   }
 
+  /** Stops delivering: the consumer hears nothing more, and what arrives from now on is dropped. */
+  discard(): void {
+    this.discarding = true;
+    this.#sink = undefined;
+    this.dropInbound();
+  }
+
   /** A DATA payload (possibly empty, with END_STREAM) or trailers for the consumer. */
   push(item: Uint8Array | HeaderMap, end: boolean): void {
+    if (this.discarding) return;
     if (this.#queue === undefined && this.#sink !== undefined && !this.#busy) {
       this.#deliver(item, end);
       return;

@@ -15,7 +15,7 @@ import type {
   ServerStream,
 } from "../types.ts";
 import { CLIENT_PREFACE, ErrorCode, errorCodeName, type GoawayFrame } from "./_frames.ts";
-import { H2Connection } from "./_connection.ts";
+import { H2Connection, StreamEnd } from "./_connection.ts";
 import type { H2Stream } from "./_stream.ts";
 import { RequestFields, TrailerFields } from "./_fields.ts";
 import type { Http2RequestHead } from "./head.ts";
@@ -28,6 +28,8 @@ const MAX_STREAM_ID = 0x7fffffff;
 const DRAIN_PING = new TextEncoder().encode("mshdrain");
 /** How long a drain waits for the client's PING ACK before the final GOAWAY anyway. */
 const DRAIN_PING_TIMEOUT_MS = 1000;
+/** How long a stream whose response is complete keeps reading the rest of its request (see #linger). */
+export const REQUEST_LINGER_MS = 1000;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const utf8 = new TextEncoder();
@@ -160,7 +162,11 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     // The client is going away: it opens no more streams; those in flight finish.
   }
 
-  protected onStreamGone(_stream: H2Stream): void {
+  protected onStreamGone(stream: H2Stream): void {
+    if (stream.lingerTimer !== undefined) {
+      this.clock.clearTimeout(stream.lingerTimer);
+      stream.lingerTimer = undefined;
+    }
     if (this.#drainStep === 2 && this.streams.size === 0) this.closeWith(undefined);
   }
 
@@ -186,9 +192,11 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
       this.decodeBlock(buf, start, end, this.#trailers);
       return;
     }
+    const closed = this.howClosed(id);
+    if (closed !== undefined) return this.#headersOnClosed(id, closed, buf, start, end);
     if ((id & 1) === 0 || id <= this.lastPeerStreamId) {
-      // §5.1.1: a client opens odd, ever-increasing stream ids; anything else (a closed stream's id
-      // again, or an even one) is a connection error.
+      // §5.1.1: a client opens odd, ever-increasing stream ids; anything else (an id it skipped, one
+      // closed too long ago to remember, or an even one) is a connection error.
       return this.connectionError(
         ErrorCode.PROTOCOL_ERROR,
         `HEADERS on stream ${id}, which cannot be opened`,
@@ -217,6 +225,21 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     this.streams.set(id, st);
     this.countStreamOpened();
     return this.#handler.onRequest(new Http2ServerStream(this, st, head, endStream));
+  }
+
+  /**
+   * HEADERS on a stream that closed lately (§5.1 "closed"): after the client's END_STREAM that is a
+   * connection error STREAM_CLOSED; after its RST_STREAM a stream error STREAM_CLOSED (the block is decoded
+   * first: the HPACK table must stay in sync).
+   */
+  #headersOnClosed(id: number, how: StreamEnd, buf: Uint8Array, start: number, end: number): void {
+    if (how === StreamEnd.ENDED) {
+      return this.connectionError(ErrorCode.STREAM_CLOSED, `HEADERS on stream ${id}, which has ended`);
+    }
+    this.#trailers.reset();
+    if (this.decodeBlock(buf, start, end, this.#trailers) === "closed") return;
+    if (this.resetFlood()) return; // answering them costs a write each
+    this.sendRst(id, ErrorCode.STREAM_CLOSED);
   }
 
   /** Refuses a stream that was never handed to the proxy: RST_STREAM (or a 431 for an oversized head). */
@@ -281,26 +304,36 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
   /** @internal */
   _data(s: H2Stream, chunk: Uint8Array, end: boolean): Promise<void> {
     if (this.closed || !this.streams.has(s.id)) return RESOLVED;
-    const p = this.sendData(s, chunk, end);
-    if (end && !s.sendPending) this._stopRequestBody(s);
-    return p;
-  }
-
-  /** Our response ended: a request body still coming is no longer wanted (§8.1: RST_STREAM NO_ERROR). */
-  _endLocal(s: H2Stream): void {
-    s.closeLocal();
-    this._stopRequestBody(s);
-    this.afterLocalEnd(s);
+    return this.sendData(s, chunk, end);
   }
 
   /** @internal */
-  _stopRequestBody(s: H2Stream): void {
-    if (!s.remoteClosed && this.streams.has(s.id)) {
-      this.sendRst(s.id, ErrorCode.NO_ERROR);
-      s.state = 3;
-      s.dropInbound();
-      this.forgetStream(s);
-    }
+  _endLocal(s: H2Stream): void {
+    s.closeLocal();
+    this.afterLocalEnd(s);
+  }
+
+  /** Some of our side went out: when that was its END_STREAM and the request is still open, linger. */
+  protected override afterLocalEnd(s: H2Stream): void {
+    if (s.localClosed && !s.remoteClosed) return this.#linger(s);
+    super.afterLocalEnd(s);
+  }
+
+  /**
+   * The response is complete, the request is not: the rest of it is no longer wanted (§8.1). Instead of
+   * resetting at once, the stream stays half-closed (local) a moment, so that what the client already
+   * sent is still held to the rules — content-length, trailers, windows — and a request that ends soon
+   * closes cleanly. Its DATA is dropped and never credited, so the client can send no more than its
+   * window; once that is spent, or after REQUEST_LINGER_MS, RST_STREAM NO_ERROR tells it to stop.
+   */
+  #linger(s: H2Stream): void {
+    if (s.discarding || !this.streams.has(s.id)) return;
+    s.discard();
+    if (s.recvWindow <= 0) return this.stopInbound(s);
+    s.lingerTimer = this.clock.setTimeout(() => {
+      s.lingerTimer = undefined;
+      this.stopInbound(s);
+    }, REQUEST_LINGER_MS);
   }
 
   /** @internal */
