@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { adminStats, curl, httpProxyConfig, type Meshctl, rawExchange, startMeshctl } from "./_e2e.ts";
 import { connectH2, curlH2, h2load, type H2Response, nghttp } from "./_peers/h2_client.ts";
+import { dataFrame, ErrorCode, H2RawClient, headersFrame, requestBlock } from "./_peers/h2_raw.ts";
 import {
   type EchoedRequest,
   patternBytes,
@@ -375,6 +376,38 @@ Deno.test(
       });
     } finally {
       await origin.stop();
+    }
+  },
+);
+
+Deno.test(
+  "a request answered before its body ended is over: the dropped body never trips stream_idle_timeout",
+  opts,
+  async () => {
+    const mesh = await startMeshctl(httpProxyConfig({
+      hosts: [],
+      routes: [{ match: { prefix: "/" }, direct_response: { status: 200, body: "early" } }],
+      proxy: { downstream_protocol: "Http2", stream_idle_timeout: "200ms" },
+      cluster: { hosts: [] },
+    }));
+    try {
+      const raw = await H2RawClient.connect(mesh.port("ingress"));
+      try {
+        await raw.send(
+          headersFrame(1, requestBlock({ method: "POST", path: "/upload", authority: "a" })),
+          dataFrame(1, new Uint8Array(10)),
+        );
+        const r = await raw.expectResponse(1);
+        assertEquals(r.status, 200);
+        // meshctl lingers (REQUEST_LINGER_MS, 1 s: five idle timeouts) for the rest, then stops the upload.
+        await raw.expectRstStream(1, ErrorCode.NO_ERROR);
+      } finally {
+        await raw.close();
+      }
+      const downstream = (await adminStats(mesh.adminPort)).downstream?.["listener.ingress"] ?? {};
+      assertEquals(downstream.stream_idle_timeout_total ?? 0, 0, "a dropped body counted as an idle timeout");
+    } finally {
+      assertEquals(await mesh.stop(), 0, mesh.logs());
     }
   },
 );

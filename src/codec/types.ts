@@ -185,6 +185,11 @@ export interface BodyReceiver {
   onTrailers(trailers: HeaderMap): void | Promise<void>;
   /** The stream was reset (peer closed, protocol error) before it ended. */
   onReset(error: ProxyError): void;
+  /**
+   * The response ended before the request body did and the codec drops the rest of it (HTTP/2 §8.1): no
+   * more body events follow, and none is owed. Not an error: the request was answered.
+   */
+  onDropped?(): void;
 }
 
 export interface ServerStream {

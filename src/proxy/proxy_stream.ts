@@ -69,6 +69,8 @@ export class ProxyStream implements BodyReceiver {
 
   /** The downstream request body has fully arrived. */
   #requestEnded: boolean;
+  /** The downstream codec dropped the rest of the request body (answered first): no idle wait for it. */
+  #bodyDropped = false;
   #bodyReceiverSet = false;
   /** Copies of the request body for replay on retry; undefined when not kept or over the limit. */
   #replay: Uint8Array[] | undefined;
@@ -327,6 +329,12 @@ export class ProxyStream implements BodyReceiver {
     if (s !== undefined && !this.#done) return s.sendTrailers(trailers);
   }
 
+  /** The codec drops the rest of the body: the response is complete, so nothing is owed any more. */
+  onDropped(): void {
+    this.#bodyDropped = true;
+    if (this.#done) this.#stopIdleTimer();
+  }
+
   onReset(error: ProxyError): void {
     this.#requestEnded = true;
     this.#stopIdleTimer();
@@ -477,6 +485,11 @@ export class ProxyStream implements BodyReceiver {
     this.#idleTimer = requestDeadlines.add(ms, this.#onIdleTick);
   }
 
+  /** The request body is still being read by us and has not ended. */
+  #bodyOwed(): boolean {
+    return this.#bodyReceiverSet && !this.#requestEnded && !this.#ds.headOnly && !this.#bodyDropped;
+  }
+
   #stopIdleTimer(): void {
     this.#idleTimer?.cancel();
     this.#idleTimer = undefined;
@@ -484,7 +497,7 @@ export class ProxyStream implements BodyReceiver {
 
   readonly #onIdleTick = (): void => {
     this.#idleTimer = undefined;
-    const requestOpen = !this.#requestEnded && !this.#ds.headOnly;
+    const requestOpen = this.#bodyOwed();
     if (this.#done && !requestOpen) return;
     if (this.#idleActive) return this.#armIdleTimer();
     this.#ctx.stats.streamIdleTimeout.inc();
@@ -546,8 +559,9 @@ export class ProxyStream implements BodyReceiver {
     this.#done = true;
     this.#timer?.cancel();
     this.#timer = undefined;
-    // Keep the idle timer only while the request body is still owed (see #armIdleTimer).
-    if (this.#requestEnded || this.#ds.headOnly) this.#stopIdleTimer();
+    // Keep the idle timer only while the request body is still owed to us (see #armIdleTimer); a body we
+    // never asked for is the codec's to dispose of (HTTP/1 closes, HTTP/2 resets the stream).
+    if (!this.#bodyOwed()) this.#stopIdleTimer();
     else this.#armIdleTimer();
     this.#status = status;
     const ctx = this.#ctx;

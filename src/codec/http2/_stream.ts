@@ -23,6 +23,7 @@ export interface InboundSink {
   onData(chunk: Uint8Array, endStream: boolean): void | Promise<void>;
   onTrailers(trailers: HeaderMap): void | Promise<void>;
   onReset(error: ProxyError): void;
+  onDropped?(): void;
 }
 
 /** A DATA payload still to be sent, with the promise of its `send`. */
@@ -114,9 +115,11 @@ export class H2Stream {
 
   /** Stops delivering: the consumer hears nothing more, and what arrives from now on is dropped. */
   discard(): void {
+    const sink = this.#sink;
     this.discarding = true;
     this.#sink = undefined;
     this.dropInbound();
+    sink?.onDropped?.();
   }
 
   /** A DATA payload (possibly empty, with END_STREAM) or trailers for the consumer. */
