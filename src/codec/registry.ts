@@ -1,15 +1,22 @@
 import type { MatchResult, ProtocolCodec } from "./types.ts";
 
 const codecs = new Map<string, ProtocolCodec>();
+/** Codecs the proxy uses itself (the tunnel of a terminated CONNECT): found by name, never configured. */
+const internal = new Map<string, ProtocolCodec>();
 
-/** Registers a codec by its protocol name (MOSN's stream.Register). */
-export function registerCodec(codec: ProtocolCodec): void {
-  if (codecs.has(codec.name)) throw new RangeError(`Cannot register codec "${codec.name}" twice`);
-  codecs.set(codec.name, codec);
+/**
+ * Registers a codec by its protocol name (MOSN's stream.Register). An `internal` one is not a protocol a
+ * config may name, nor one `Auto` sniffs, nor listed by `codecNames()`.
+ */
+export function registerCodec(codec: ProtocolCodec, options: { internal?: boolean } = {}): void {
+  if (codecs.has(codec.name) || internal.has(codec.name)) {
+    throw new RangeError(`Cannot register codec "${codec.name}" twice`);
+  }
+  (options.internal ? internal : codecs).set(codec.name, codec);
 }
 
 export function getCodec(name: string): ProtocolCodec | undefined {
-  return codecs.get(name);
+  return codecs.get(name) ?? internal.get(name);
 }
 
 export function codecNames(): string[] {

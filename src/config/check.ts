@@ -130,9 +130,12 @@ function checkRoute(
   }
   const m = route.match;
   if (m) {
-    const kinds = (["prefix", "path", "regex"] as const).filter((k) => m[k] !== undefined);
+    const kinds = (["prefix", "path", "regex", "connect_matcher"] as const).filter((k) => m[k] !== undefined);
     if (kinds.length > 1) {
-      report(`${path}.match`, `match takes at most one of prefix, path or regex (got ${kinds.join(", ")})`);
+      report(
+        `${path}.match`,
+        `match takes at most one of prefix, path, regex or connect_matcher (got ${kinds.join(", ")})`,
+      );
     }
     m.headers?.forEach((h, i) => {
       if (h?.regex && h.value !== undefined) {
@@ -142,6 +145,16 @@ function checkRoute(
     });
   }
   const a = route.route;
+  if (m?.connect_matcher !== undefined && a !== undefined) {
+    const connect = a.upgrade_configs?.find((u) => u?.upgrade_type?.toUpperCase() === "CONNECT");
+    if (connect === undefined || connect.enabled === false) {
+      report(
+        `${path}.match.connect_matcher`,
+        "a route for CONNECT needs route.upgrade_configs with upgrade_type CONNECT (add connect_config: {} " +
+          "to terminate the tunnel here)",
+      );
+    }
+  }
   if (a) {
     const p = `${path}.route`;
     const hasName = a.cluster_name !== undefined;

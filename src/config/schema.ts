@@ -66,14 +66,21 @@ const HeaderMatcher = struct("Matches one request header (name `method` = HTTP m
   regex: Opt(bool("Treat `value` as an unanchored RE2 regex")),
 });
 
-const RouteMatch = struct("Which requests this route takes; at most one of prefix/path/regex", {
-  prefix: Opt(text("Path prefix (case-sensitive)")),
-  path: Opt(text("Exact path (case-insensitive)")),
-  regex: Opt(regex("Unanchored path regex")),
-  headers: Opt(list("Headers that must all match", HeaderMatcher)),
-  variables: Opt(unsupported()),
-  dsl_expressions: Opt(unsupported()),
-});
+const RouteMatch = struct(
+  "Which requests this route takes; at most one of prefix/path/regex/connect_matcher",
+  {
+    prefix: Opt(text("Path prefix (case-sensitive)")),
+    path: Opt(text("Exact path (case-insensitive)")),
+    regex: Opt(regex("Unanchored path regex")),
+    connect_matcher: Opt(struct(
+      "meshctl extension (Envoy's name): match CONNECT requests, which have no path and no other matcher takes",
+      {},
+    )),
+    headers: Opt(list("Headers that must all match", HeaderMatcher)),
+    variables: Opt(unsupported()),
+    dsl_expressions: Opt(unsupported()),
+  },
+);
 
 const RetryPolicy = struct("Retries", {
   retry_on: Opt(bool("Retry on 5xx / listed status codes, connection failure and per-try timeout")),
@@ -113,6 +120,20 @@ const RouteAction = struct("Forward to a cluster: exactly one of cluster_name/we
     substitution: text("Replacement (\\1 for groups)"),
   })),
   host_rewrite: Opt(text("Replace the Host header")),
+  upgrade_configs: Opt(list(
+    "meshctl extension (Envoy's name): how upgrades on this route are handled",
+    struct("One upgrade type", {
+      upgrade_type: oneOf("The upgrade (only CONNECT; WebSocket upgrades pass through as they are)", [
+        "CONNECT",
+      ], { caseInsensitive: true }),
+      enabled: Opt(bool("Accept this upgrade on the route (default true)")),
+      connect_config: Opt(struct(
+        "Terminate CONNECT here: answer 200 and relay the stream's bytes over TCP to the cluster host " +
+          "(without it, CONNECT is forwarded to the upstream as a request)",
+        {},
+      )),
+    }),
+  )),
   ...headerEdits,
   metadata_match: Opt(unsupported("subsets")),
   cluster_header: Opt(unsupported()),

@@ -160,6 +160,7 @@ function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
       ...(m?.prefix === undefined ? {} : { prefix: m.prefix }),
       ...(m?.path === undefined ? {} : { path: m.path }),
       ...(m?.regex === undefined ? {} : { regex: m.regex }),
+      ...(m?.connect_matcher === undefined ? {} : { connect: true }),
       headers: (m?.headers ?? []).map((h) => ({
         name: h.name.toLowerCase(),
         value: h.value,
@@ -179,6 +180,15 @@ function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
       },
     }),
   };
+}
+
+/** Envoy's rule: CONNECT is forwarded when its upgrade is enabled, terminated with `connect_config`. */
+function connectOf(
+  upgrades: NonNullable<RouteDoc["route"]>["upgrade_configs"],
+): { connect?: "forward" | "terminate" } {
+  const c = upgrades?.find((u) => u.upgrade_type.toUpperCase() === "CONNECT");
+  if (c === undefined || c.enabled === false) return {};
+  return { connect: c.connect_config === undefined ? "forward" : "terminate" };
 }
 
 function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): RouteActionConfig {
@@ -215,6 +225,7 @@ function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): Rout
       regexRewrite: { pattern: a.regex_rewrite.pattern.regex, substitution: a.regex_rewrite.substitution },
     }),
     ...(a.host_rewrite === undefined ? {} : { hostRewrite: a.host_rewrite }),
+    ...connectOf(a.upgrade_configs),
     ...headerEdits(a),
   };
 }

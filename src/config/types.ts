@@ -145,6 +145,8 @@ export interface RouteMatchConfig {
   readonly prefix?: string;
   readonly path?: string;
   readonly regex?: string;
+  /** Matches CONNECT requests (authority only), which no path matcher takes. */
+  readonly connect?: boolean;
   readonly headers: readonly HeaderMatcherConfig[];
 }
 
@@ -182,6 +184,8 @@ export interface RouteActionConfig {
   readonly prefixRewrite?: string;
   readonly regexRewrite?: { readonly pattern: string; readonly substitution: string };
   readonly hostRewrite?: string;
+  /** CONNECT handling: undefined = not accepted; "forward" = sent on as a request; "terminate" = TCP here. */
+  readonly connect?: "forward" | "terminate";
   readonly requestHeadersToAdd: readonly HeaderValueOption[];
   readonly responseHeadersToAdd: readonly HeaderValueOption[];
   readonly requestHeadersToRemove: readonly string[];

@@ -9,8 +9,9 @@ import {
   type ResponseReceiver,
   type ServerStream,
   SimpleHeaderMap,
+  TCP_TUNNEL,
 } from "../codec/mod.ts";
-import type { CompiledRoute } from "../router/mod.ts";
+import { type CompiledRoute, isConnect } from "../router/mod.ts";
 import type { Cluster, ConnectionPool, Host, PoolWaiter, UpstreamConnection } from "../upstream/mod.ts";
 import {
   buildFilters,
@@ -149,6 +150,16 @@ export class ProxyStream implements BodyReceiver {
     this.#cluster = cluster;
     if (this.#filterCtx !== undefined) this.#filterCtx.cluster = cluster.name; // known from afterRoute on
     this.#protocol = route.upstreamProtocol ?? this.#ctx.upstreamProtocol ?? head.protocol;
+    if (isConnect(head)) {
+      // Envoy's rule: CONNECT only where the route's upgrade_configs allow it; with connect_config the
+      // tunnel ends here, as TCP to the cluster host, else the CONNECT goes on as a request.
+      if (route.connect === undefined) {
+        return this.#localReply(
+          new ProxyError("no_route", "downstream", "CONNECT is not enabled on this route"),
+        );
+      }
+      if (route.connect === "terminate") this.#protocol = TCP_TUNNEL;
+    }
     route.rewrite(head);
     route.applyRequestHeaders(head.headers);
     if (head.kind === "http") {

@@ -28,6 +28,13 @@ const PATH = 0;
 const PREFIX = 1;
 const REGEX = 2;
 const ANY = 3;
+/** `connect_matcher`: CONNECT requests only, which no other kind matches. */
+const CONNECT = 4;
+
+/** A CONNECT tunnel request (extended CONNECT, RFC 8441, has a path and routes like any request). */
+export function isConnect(head: RequestHead): boolean {
+  return head.method === "CONNECT" && head.path === "" && head.kind === "http";
+}
 
 const REDIRECT_CODES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 const SCHEME = /^[a-z][a-z0-9.+-]*$/;
@@ -47,6 +54,8 @@ export class CompiledRoute {
   readonly retryPolicy: RetryPolicyConfig | undefined;
   readonly hashPolicy: readonly HashPolicyConfig[];
   readonly upstreamProtocol: string | undefined;
+  /** What a CONNECT routed here becomes: forwarded as a request, terminated (TCP relay), or refused. */
+  readonly connect: "forward" | "terminate" | undefined;
   readonly directResponse: DirectResponse | undefined;
   /** The redirect rule, response code checked and scheme lowercased. */
   readonly redirect: RedirectConfig | undefined;
@@ -75,7 +84,10 @@ export class CompiledRoute {
     where: string,
   ) {
     const m = config.match;
-    if (m.path) {
+    if (m.connect) {
+      this.#pathKind = CONNECT;
+      this.#matchValue = "";
+    } else if (m.path) {
       this.#pathKind = PATH;
       this.#matchValue = m.path;
     } else if (m.prefix) {
@@ -99,6 +111,7 @@ export class CompiledRoute {
     this.retryPolicy = action?.retryPolicy;
     this.hashPolicy = action?.hashPolicy ?? [];
     this.upstreamProtocol = action?.upstreamProtocol || undefined;
+    this.connect = action?.connect;
     this.directResponse = config.directResponse
       ? Object.freeze({ status: config.directResponse.status, body: config.directResponse.body })
       : undefined;
@@ -135,6 +148,8 @@ export class CompiledRoute {
    * `regex` anywhere in the path (unanchored), then every header condition.
    */
   matches(head: RequestHead): boolean {
+    // A CONNECT names an authority, not a path (RFC 9110 §9.3.6): only connect_matcher takes it.
+    if ((this.#pathKind === CONNECT) !== isConnect(head)) return false;
     switch (this.#pathKind) {
       case PATH:
         if (!equalFold(head.path, this.#matchValue)) return false;

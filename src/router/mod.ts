@@ -4,6 +4,6 @@
  * @module
  */
 export { compileRouteTable } from "./compile_route_table.ts";
-export { ORIGINAL_PATH_HEADER } from "./compiled_route.ts";
+export { isConnect, ORIGINAL_PATH_HEADER } from "./compiled_route.ts";
 export type { CompiledRoute, DirectResponse, RouteKind } from "./compiled_route.ts";
 export type { CompiledVirtualHost, RouteMatch, RouteTable } from "./types.ts";
