@@ -73,7 +73,17 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     return this.feedFrames(data);
   }
 
+  /**
+   * EOF inside the preface (the 24 octets and the SETTINGS frame after them) or inside a frame or field
+   * block is a truncated message: a protocol error. Between frames it is a close; streams still open are
+   * reset.
+   */
   onEof(): void {
+    if (this.closed) return;
+    const started = this.#prefaceLeft < PREFACE_LENGTH;
+    if (started && (this.#prefaceLeft > 0 || !this.remoteSettingsSeen || this.frameInProgress)) {
+      return this.connectionError(ErrorCode.PROTOCOL_ERROR, "connection closed inside a frame");
+    }
     this.closeWith(new ProxyError("downstream_reset", "downstream", "client closed the connection"));
   }
 
