@@ -446,7 +446,9 @@ export abstract class H2Connection implements FrameSink {
     this.streams.clear();
     this.#flushScheduled = true; // nothing but this flush from here on
     const io = this.io;
-    this.writer.flush().then(() => io.close(), () => io.close());
+    // Frames still held (a GOAWAY) leave first; with none, the socket closes now.
+    if (this.writer.held > 0) this.writer.flush().then(() => io.close(), () => io.close());
+    else io.close();
     for (const s of streams) {
       s.dropPending();
       s.dropInbound();
