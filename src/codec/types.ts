@@ -268,7 +268,10 @@ export interface ResponseReceiver {
 }
 
 export interface ClientStream {
-  /** The upstream id the codec allocated. */
+  /**
+   * The upstream id the codec allocated. HTTP/2 allocates it when the request head is sent (ids must
+   * reach the server in increasing order), so it reads 0 before `sendRequest`.
+   */
   readonly id: number;
   sendRequest(head: RequestHead, endStream: boolean): Promise<void>;
   sendData(chunk: Uint8Array, endStream: boolean): Promise<void>;

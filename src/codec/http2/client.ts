@@ -3,6 +3,10 @@
  * connection within the server's SETTINGS_MAX_CONCURRENT_STREAMS, requests from any protocol's head,
  * responses validated (§8.3.2), 1xx interim responses, trailers. A GOAWAY makes the connection take no
  * new streams and marks the streams above its last id retryable: the server never processed them.
+ *
+ * A stream gets its id when its request head is sent, not when it is opened: ids must reach the server
+ * in increasing order (§5.1.1), and streams opened together may send their heads in any order. Until
+ * then a stream counts against the capacity but has no id (0) and nothing of it is on the wire.
  */
 import { ProxyError } from "../../core/mod.ts";
 import type {
@@ -36,6 +40,8 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
   readonly #marks = new Map<number, number>();
   /** Streams that asked for a HEAD (no body follows their response head). */
   readonly #heads = new Set<number>();
+  /** Streams opened whose request head was not sent yet (no id yet). */
+  readonly #unstarted = new Set<Http2ClientStream>();
 
   constructor(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions) {
     super(io, options, "client");
@@ -48,10 +54,14 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return !this.closed && this.goawayReceived === undefined && this.#nextId <= MAX_STREAM_ID;
   }
 
+  override get activeStreams(): number {
+    return this.streams.size + this.#unstarted.size;
+  }
+
   get streamCapacity(): number {
     if (!this.reusable) return 0;
     const max = this.remoteSettingsSeen ? this.remote.maxConcurrentStreams : ASSUMED_MAX_STREAMS;
-    const left = max - this.streams.size;
+    const left = max - this.activeStreams;
     return left > 0 ? left : 0;
   }
 
@@ -72,15 +82,19 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
         { retryable: true },
       );
     }
-    const id = this.#nextId;
-    this.#nextId += 2;
-    this.lastLocalStreamId = id;
-    const st = this.newStreamState(id);
-    this.streams.set(id, st);
-    this.#receivers.set(id, receiver);
-    st.setSink(receiver);
-    this.countStreamOpened();
-    return new Http2ClientStream(this, st);
+    const cs = new Http2ClientStream(this, receiver);
+    this.#unstarted.add(cs);
+    return cs;
+  }
+
+  /** Streams opened and never started hear that they will not be: certainly unsent, so retryable. */
+  #failUnstarted(message: string, cause?: ProxyError): void {
+    if (this.#unstarted.size === 0) return;
+    const streams = [...this.#unstarted];
+    this.#unstarted.clear();
+    for (const cs of streams) {
+      cs.receiver.onReset(new ProxyError("upstream_reset", "upstream", message, { cause, retryable: true }));
+    }
   }
 
   protected isIdle(id: number): boolean {
@@ -124,6 +138,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
       );
     }
     // §6.8: streams above the last id were not processed and will not be: retry them elsewhere.
+    this.#failUnstarted("upstream GOAWAY before this stream");
     for (const s of [...this.streams.values()]) {
       if (s.id <= f.lastStreamId) continue;
       s.state = 3;
@@ -150,6 +165,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
   }
 
   protected onClosed(error: ProxyError | undefined): void {
+    this.#failUnstarted(error?.message ?? "connection closed", error);
     this.#handler.onUnusable(error ?? new ProxyError("upstream_reset", "upstream", "connection closed"));
   }
 
@@ -239,6 +255,38 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
 
   // === used by Http2ClientStream ===
 
+  /**
+   * Starts `cs`: its id is the next one, so ids go on the wire in increasing order (§5.1.1).
+   * @internal
+   */
+  _start(cs: Http2ClientStream): H2Stream | undefined {
+    // Not unstarted: reset by the proxy, or failed by GOAWAY or close (its receiver was told).
+    if (!this.#unstarted.delete(cs)) return undefined;
+    if (this.#nextId > MAX_STREAM_ID) {
+      cs.receiver.onReset(
+        new ProxyError("upstream_reset", "upstream", "stream ids exhausted", { retryable: true }),
+      );
+      return undefined;
+    }
+    const id = this.#nextId;
+    this.#nextId += 2;
+    this.lastLocalStreamId = id;
+    const st = this.newStreamState(id);
+    this.streams.set(id, st);
+    this.#receivers.set(id, cs.receiver);
+    st.setSink(cs.receiver);
+    this.countStreamOpened();
+    return st;
+  }
+
+  /**
+   * A stream reset before its request was sent: nothing went out, nothing to reset on the wire.
+   * @internal
+   */
+  _cancel(cs: Http2ClientStream): void {
+    this.#unstarted.delete(cs);
+  }
+
   /** @internal */
   _request(s: H2Stream, head: RequestHead, endStream: boolean): Promise<void> {
     if (this.closed || !this.streams.has(s.id)) return RESOLVED;
@@ -296,30 +344,43 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
 
 /** One request on an upstream HTTP/2 connection. */
 export class Http2ClientStream implements ClientStream {
-  readonly id: number;
+  /** @internal */
+  readonly receiver: ResponseReceiver;
   readonly #conn: Http2ClientConnection;
-  readonly #s: H2Stream;
+  /** Set once the request head is sent. */
+  #s: H2Stream | undefined;
+  #started = false;
 
-  constructor(conn: Http2ClientConnection, s: H2Stream) {
+  constructor(conn: Http2ClientConnection, receiver: ResponseReceiver) {
     this.#conn = conn;
-    this.#s = s;
-    this.id = s.id;
+    this.receiver = receiver;
+  }
+
+  /** The stream id, allocated when the request head is sent; 0 before. */
+  get id(): number {
+    return this.#s?.id ?? 0;
   }
 
   sendRequest(head: RequestHead, endStream: boolean): Promise<void> {
-    return this.#conn._request(this.#s, head, endStream);
+    if (this.#started) return Promise.reject(new RangeError("Cannot send a second request head"));
+    this.#started = true;
+    this.#s = this.#conn._start(this);
+    return this.#s === undefined ? RESOLVED : this.#conn._request(this.#s, head, endStream);
   }
 
   sendData(chunk: Uint8Array, endStream: boolean): Promise<void> {
-    return this.#conn._data(this.#s, chunk, endStream);
+    return this.#s === undefined ? RESOLVED : this.#conn._data(this.#s, chunk, endStream);
   }
 
   sendTrailers(trailers: HeaderMap): Promise<void> {
-    return this.#conn._trailers(this.#s, trailers);
+    return this.#s === undefined ? RESOLVED : this.#conn._trailers(this.#s, trailers);
   }
 
-  /** RST_STREAM CANCEL; a late frame for it is ignored. */
+  /** RST_STREAM CANCEL (none before the request head was sent); a late frame for it is ignored. */
   reset(_error: ProxyError): void {
-    this.#conn._reset(this.#s);
+    if (this.#s === undefined) {
+      this.#started = true;
+      this.#conn._cancel(this);
+    } else this.#conn._reset(this.#s);
   }
 }
