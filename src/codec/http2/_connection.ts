@@ -649,8 +649,9 @@ export abstract class H2Connection implements FrameSink {
 
   #onHeaders(f: HeadersFrame): void | Promise<void> {
     if (f.hasPriority && f.dependency === f.streamId) {
-      // §5.3.1: a stream cannot depend on itself.
-      return this.#streamError(f.streamId, ErrorCode.PROTOCOL_ERROR);
+      // §5.3.1: a stream cannot depend on itself. As a stream error the field block would go undecoded
+      // and the HPACK table out of sync, so it ends the connection (§5.4 allows that).
+      return this.connectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS depending on its own stream");
     }
     this.#blockEndStream = f.endStream;
     if (f.endHeaders) {
