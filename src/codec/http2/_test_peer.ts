@@ -526,11 +526,19 @@ export interface ServerHarness {
   send(...parts: Uint8Array[]): Promise<void | Promise<void>>;
 }
 
+export interface StartServerOptions {
+  /** The client's SETTINGS (default: none, all initial values). */
+  clientSettings?: Partial<Readonly<Settings>>;
+  /** The client acknowledges the server's SETTINGS (default true). */
+  ack?: boolean;
+  io?: FakeConnectionIO;
+}
+
 export async function startServer(
   options: CodecOptions = h2Options(),
-  clientSettings: Partial<Readonly<Settings>> = {},
-  io = new FakeConnectionIO(),
+  start: StartServerOptions = {},
 ): Promise<ServerHarness> {
+  const io = start.io ?? new FakeConnectionIO();
   const handler = new ServerRecorder();
   const conn = new Http2ServerConnection(io, handler, options);
   const peer = new RawPeer(io, { readsClientOutput: false });
@@ -539,10 +547,10 @@ export async function startServer(
     await settle();
     return r;
   };
-  await send(CLIENT_PREFACE, peer.out.settings(clientSettings));
+  await send(CLIENT_PREFACE, peer.out.settings(start.clientSettings ?? {}));
   peer.read();
-  // The server's SETTINGS reach the peer: it acknowledges, as a client must.
-  await send(peer.out.settingsAck());
+  // The server's SETTINGS reached the peer: it acknowledges them, as a client must.
+  if (start.ack ?? true) await send(peer.out.settingsAck());
   return { conn, peer, handler, io, send };
 }
 
@@ -555,11 +563,17 @@ export interface ClientHarness {
   send(...parts: Uint8Array[]): Promise<void | Promise<void>>;
 }
 
+export interface StartClientOptions {
+  /** The server's SETTINGS; null: the server sends nothing yet (default: none, all initial values). */
+  serverSettings?: Partial<Readonly<Settings>> | null;
+  io?: FakeConnectionIO;
+}
+
 export async function startClient(
   options: CodecOptions = h2Options(),
-  serverSettings: Partial<Readonly<Settings>> | null = {},
-  io = new FakeConnectionIO(),
+  start: StartClientOptions = {},
 ): Promise<ClientHarness> {
+  const io = start.io ?? new FakeConnectionIO();
   const handler = new ClientRecorder();
   const conn = new Http2ClientConnection(io, handler, options);
   const peer = new RawPeer(io, { readsClientOutput: true });
@@ -569,8 +583,9 @@ export async function startClient(
     return r;
   };
   await settle();
-  if (serverSettings !== null) {
-    await send(peer.out.settings(serverSettings), peer.out.settingsAck());
+  const settings = start.serverSettings === undefined ? {} : start.serverSettings;
+  if (settings !== null) {
+    await send(peer.out.settings(settings), peer.out.settingsAck());
     peer.read();
   }
   return { conn, peer, handler, io, send };
