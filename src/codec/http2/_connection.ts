@@ -313,6 +313,7 @@ export abstract class H2Connection implements FrameSink {
       return stream.hold(chunk, 0, endStream);
     }
     const sent = this.#sendSome(stream, chunk, 0, endStream);
+    this.scheduleFlush(); // what the windows allowed leaves now, also when the rest must wait
     if (sent < chunk.length || (chunk.length === 0 && endStream && sent < 0)) {
       this.counters?.flowControlPaused.inc();
       this.#blocked.push(stream);
@@ -320,7 +321,6 @@ export abstract class H2Connection implements FrameSink {
       return stream.hold(chunk, sent < 0 ? 0 : sent, endStream);
     }
     if (endStream) stream.closeLocal();
-    this.scheduleFlush();
     this.afterLocalEnd(stream);
     return this.written();
   }
