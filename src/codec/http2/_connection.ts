@@ -349,27 +349,34 @@ export abstract class H2Connection implements FrameSink {
     return offset + allowed;
   }
 
-  /** Windows opened: resumes held DATA, stream by stream in the order they blocked. */
+  /**
+   * Windows opened: resumes held DATA, stream by stream in the order they blocked. A stream that sent
+   * some and is still blocked queues again behind the ones that got nothing, so streams take turns on
+   * the connection window (round robin) instead of the first one taking every update.
+   */
   #resumeBlocked(): void {
     if (this.#blocked.length === 0) return;
     const blocked = this.#blocked;
     this.#blocked = [];
+    const served: H2Stream[] = [];
     for (const s of blocked) {
       if (!this.streams.has(s.id)) {
         s.dropPending();
         continue;
       }
       for (let p = s.peekPending(); p !== undefined; p = s.peekPending()) {
+        const from = p.offset;
         const at = this.#sendSome(s, p.chunk, p.offset, p.end);
         if (at < p.chunk.length) {
           p.offset = at;
-          this.#blocked.push(s);
+          (at > from ? served : this.#blocked).push(s);
           break;
         }
         s.shiftPending();
         if (p.end) this.afterLocalEnd(s);
       }
     }
+    for (const s of served) this.#blocked.push(s);
     this.scheduleFlush();
   }
 
