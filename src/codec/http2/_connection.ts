@@ -15,6 +15,7 @@ import type { Counter, Gauge, Scope } from "../../stats/mod.ts";
 import { BUFFER_BUDGET_EXHAUSTED, FRAME_TOO_LARGE, FrameReader, type FrameSink } from "../xprotocol/mod.ts";
 import {
   applySettings,
+  DATA_COPY_LIMIT,
   DEFAULT_INITIAL_WINDOW_SIZE,
   DEFAULT_SETTINGS,
   ErrorCode,
@@ -153,6 +154,11 @@ export abstract class H2Connection implements FrameSink {
   #sendWindow = DEFAULT_INITIAL_WINDOW_SIZE;
   /** Streams with DATA held for window, in the order they ran out (round-robin resume). */
   #blocked: H2Stream[] = [];
+  /**
+   * The socket write of the last DATA `#sendSome` handed over uncopied (DATA_COPY_LIMIT and more), or
+   * undefined when it was copied: the caller's chunk is ours until that write completes.
+   */
+  #uncopied: Promise<void> | undefined;
 
   /** Ids of streams this side reset lately (insertion order: the oldest is forgotten first). */
   readonly #recentlyReset = new Set<number>();
@@ -322,8 +328,11 @@ export abstract class H2Connection implements FrameSink {
     }
     if (endStream) stream.closeLocal();
     this.afterLocalEnd(stream);
-    return this.written();
+    const uncopied = this.#uncopied;
+    return uncopied === undefined ? this.written() : uncopied.then(this.#written);
   }
+
+  readonly #written = (): Promise<void> => this.written();
 
   /**
    * Writes as much of chunk[offset..] as the windows allow; returns the new offset (-1: nothing could be
@@ -331,6 +340,7 @@ export abstract class H2Connection implements FrameSink {
    */
   #sendSome(stream: H2Stream, chunk: Uint8Array, offset: number, endStream: boolean): number {
     const left = chunk.length - offset;
+    this.#uncopied = undefined;
     if (left === 0) {
       if (endStream) {
         this.writer.data(stream.id, EMPTY, true);
@@ -342,7 +352,9 @@ export abstract class H2Connection implements FrameSink {
     if (allowed <= 0) return offset;
     const part = offset === 0 && allowed === chunk.length ? chunk : chunk.subarray(offset, offset + allowed);
     const last = allowed === left;
-    void this.writer.data(stream.id, part, last && endStream);
+    const write = this.writer.data(stream.id, part, last && endStream);
+    // A part this large has a frame of DATA_COPY_LIMIT or more, which the writer hands over uncopied.
+    if (allowed >= DATA_COPY_LIMIT) this.#uncopied = write;
     this.#dataFramesSent += Math.ceil(allowed / this.writer.maxFrameSize);
     stream.sendWindow -= allowed;
     this.#sendWindow -= allowed;
@@ -372,7 +384,7 @@ export abstract class H2Connection implements FrameSink {
           (at > from ? served : this.#blocked).push(s);
           break;
         }
-        s.shiftPending();
+        s.shiftPending(this.#uncopied);
         if (p.end) this.afterLocalEnd(s);
       }
     }

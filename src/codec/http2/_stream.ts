@@ -7,7 +7,8 @@
  * settled). A slow consumer therefore stops its own stream at the window, never the connection.
  *
  * Outbound: `send` writes what the stream's and the connection's send windows allow and keeps the rest,
- * resolving the caller's promise once all of it went out; WINDOW_UPDATEs resume it.
+ * resolving the caller's promise once all of it went out (and a chunk written uncopied, once the socket
+ * took it); WINDOW_UPDATEs resume it.
  */
 import type { HeaderMap } from "../types.ts";
 import type { ProxyError } from "../../core/mod.ts";
@@ -176,8 +177,11 @@ export class H2Stream {
     return this.#pending?.[0];
   }
 
-  shiftPending(): void {
-    this.#pending!.shift()!.resolve();
+  /** The next held send is all out: its promise settles now, or once `written` (an uncopied write) does. */
+  shiftPending(written?: Promise<void>): void {
+    const done = this.#pending!.shift()!;
+    if (written === undefined) done.resolve();
+    else written.then(done.resolve);
     if (this.#pending!.length === 0) this.#pending = undefined;
   }
 
