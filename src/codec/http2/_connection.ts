@@ -313,21 +313,17 @@ export abstract class H2Connection implements FrameSink {
    * promise settles once every byte left (the caller's backpressure).
    */
   protected sendData(stream: H2Stream, chunk: Uint8Array, endStream: boolean): Promise<void> {
-    if (this.closed || stream.localClosed) return RESOLVED;
-    if (stream.sendPending) {
-      if (endStream) stream.closeLocal();
-      return stream.hold(chunk, 0, endStream);
-    }
+    if (this.closed || stream.sendEnded) return RESOLVED;
+    if (endStream) stream.sendEnded = true;
+    if (stream.sendPending) return stream.hold(chunk, 0, endStream);
     const sent = this.#sendSome(stream, chunk, 0, endStream);
     this.scheduleFlush(); // what the windows allowed leaves now, also when the rest must wait
-    if (sent < chunk.length || (chunk.length === 0 && endStream && sent < 0)) {
+    if (sent < chunk.length) {
       this.counters?.flowControlPaused.inc();
       this.#blocked.push(stream);
-      if (endStream) stream.closeLocal();
-      return stream.hold(chunk, sent < 0 ? 0 : sent, endStream);
+      return stream.hold(chunk, sent, endStream);
     }
-    if (endStream) stream.closeLocal();
-    this.afterLocalEnd(stream);
+    if (endStream) this.#endSent(stream);
     const uncopied = this.#uncopied;
     return uncopied === undefined ? this.written() : uncopied.then(this.#written);
   }
@@ -335,8 +331,37 @@ export abstract class H2Connection implements FrameSink {
   readonly #written = (): Promise<void> => this.written();
 
   /**
-   * Writes as much of chunk[offset..] as the windows allow; returns the new offset (-1: nothing could be
-   * written, not even an empty END_STREAM... which needs no window, so only for non-empty chunks).
+   * Writes a field block on `stream` (a response head, an interim response, trailers). One that ends
+   * the stream waits behind DATA still held for window: END_STREAM must come after every DATA frame.
+   */
+  protected sendBlock(
+    stream: H2Stream,
+    pseudo: readonly (string | undefined)[],
+    headers: HeaderMap | undefined,
+    endStream: boolean,
+    skipHost: boolean,
+  ): Promise<void> {
+    if (this.closed || stream.sendEnded || !this.streams.has(stream.id)) return RESOLVED;
+    if (endStream) {
+      stream.sendEnded = true;
+      if (stream.sendPending) {
+        return stream.holdBlock(() => this.writeBlock(stream.id, pseudo, headers, true, skipHost));
+      }
+    }
+    this.writeBlock(stream.id, pseudo, headers, endStream, skipHost);
+    if (endStream) this.#endSent(stream);
+    return this.written();
+  }
+
+  /** END_STREAM went out on `stream`: half-closed (local), or closed and forgotten. */
+  #endSent(stream: H2Stream): void {
+    stream.closeLocal();
+    this.afterLocalEnd(stream);
+  }
+
+  /**
+   * Writes as much of chunk[offset..] as the windows allow, END_STREAM on the last part when `endStream`
+   * (an empty END_STREAM needs no window); returns the new offset.
    */
   #sendSome(stream: H2Stream, chunk: Uint8Array, offset: number, endStream: boolean): number {
     const left = chunk.length - offset;
@@ -372,11 +397,18 @@ export abstract class H2Connection implements FrameSink {
     this.#blocked = [];
     const served: H2Stream[] = [];
     for (const s of blocked) {
+      if (this.closed) return; // a stream that ended closed the connection (a drain's last one)
       if (!this.streams.has(s.id)) {
         s.dropPending();
         continue;
       }
       for (let p = s.peekPending(); p !== undefined; p = s.peekPending()) {
+        if (p.block !== undefined) {
+          p.block();
+          s.shiftPending();
+          this.#endSent(s);
+          break;
+        }
         const from = p.offset;
         const at = this.#sendSome(s, p.chunk, p.offset, p.end);
         if (at < p.chunk.length) {
@@ -385,14 +417,14 @@ export abstract class H2Connection implements FrameSink {
           break;
         }
         s.shiftPending(this.#uncopied);
-        if (p.end) this.afterLocalEnd(s);
+        if (p.end) this.#endSent(s);
       }
     }
     for (const s of served) this.#blocked.push(s);
     this.scheduleFlush();
   }
 
-  /** Our side of `stream` ended (END_STREAM sent): forget it once both sides are done. */
+  /** Our side of `stream` ended (END_STREAM written): forget it once both sides are done. */
   protected afterLocalEnd(stream: H2Stream): void {
     if (stream.localClosed && stream.remoteClosed) this.forgetStream(stream);
   }

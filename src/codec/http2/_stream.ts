@@ -13,6 +13,8 @@
 import type { HeaderMap } from "../types.ts";
 import type { ProxyError } from "../../core/mod.ts";
 
+const EMPTY = new Uint8Array(0);
+
 /** §5.1 states meshctl distinguishes (idle and reserved streams are never objects). */
 export const OPEN = 0;
 export const HALF_CLOSED_LOCAL = 1;
@@ -26,12 +28,14 @@ export interface InboundSink {
   onReset(error: ProxyError): void;
 }
 
-/** A DATA payload still to be sent, with the promise of its `send`. */
+/** A DATA payload still to be sent, with the promise of its `send`; or a field block ending the stream. */
 interface PendingSend {
   chunk: Uint8Array;
   offset: number;
   end: boolean;
   resolve: () => void;
+  /** Writes the trailers that end the stream, once the DATA before them is out. */
+  block: (() => void) | undefined;
 }
 
 export class H2Stream {
@@ -48,6 +52,11 @@ export class H2Stream {
   receivedLength = 0;
   /** The head has been delivered (for trailers vs head on the next HEADERS). */
   headReceived = false;
+  /**
+   * END_STREAM is written or queued behind DATA held for window: nothing more may be sent. The stream is
+   * half-closed (local) only once it is written.
+   */
+  sendEnded = false;
 
   // Inbound, lazily allocated: most streams are a head and one chunk.
   #sink: InboundSink | undefined;
@@ -169,7 +178,16 @@ export class H2Stream {
 
   /** Queues the rest of a DATA send the windows did not allow yet. */
   hold(chunk: Uint8Array, offset: number, end: boolean): Promise<void> {
-    return new Promise<void>((resolve) => (this.#pending ??= []).push({ chunk, offset, end, resolve }));
+    return new Promise<void>((resolve) =>
+      (this.#pending ??= []).push({ chunk, offset, end, resolve, block: undefined })
+    );
+  }
+
+  /** Queues the field block ending the stream (trailers) behind the held DATA. */
+  holdBlock(write: () => void): Promise<void> {
+    return new Promise<void>((resolve) =>
+      (this.#pending ??= []).push({ chunk: EMPTY, offset: 0, end: true, resolve, block: write })
+    );
   }
 
   /** The next held send, or undefined. */

@@ -308,9 +308,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
       ":protocol",
       head instanceof Http2RequestHead ? head.connectProtocol : undefined,
     ];
-    this.writeBlock(s.id, pseudo, head.headers, endStream, true);
-    if (endStream) this.#endLocal(s);
-    return this.written();
+    return this.sendBlock(s, pseudo, head.headers, endStream, true);
   }
 
   /** @internal */
@@ -321,15 +319,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
 
   /** @internal */
   _trailers(s: H2Stream, trailers: HeaderMap): Promise<void> {
-    if (this.closed || !this.streams.has(s.id) || s.localClosed) return RESOLVED;
-    this.writeBlock(s.id, [], trailers, true, false);
-    this.#endLocal(s);
-    return this.written();
-  }
-
-  #endLocal(s: H2Stream): void {
-    s.closeLocal();
-    this.afterLocalEnd(s);
+    return this.sendBlock(s, [], trailers, true, false);
   }
 
   /** @internal */

@@ -251,35 +251,28 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     headers: HeaderMap | undefined,
     end: boolean,
   ): Promise<void> {
-    if (this.closed || !this.streams.has(s.id) || s.localClosed) return RESOLVED;
-    this.writeBlock(s.id, pseudo, headers, end, true);
-    if (end) this._endLocal(s);
-    return this.written();
+    return this.sendBlock(s, pseudo, headers, end, true);
   }
 
   /** @internal */
   _data(s: H2Stream, chunk: Uint8Array, end: boolean): Promise<void> {
     if (this.closed || !this.streams.has(s.id)) return RESOLVED;
-    const p = this.sendData(s, chunk, end);
-    if (end && !s.sendPending) this._stopRequestBody(s);
-    return p;
+    return this.sendData(s, chunk, end);
   }
 
-  /** Our response ended: a request body still coming is no longer wanted (§8.1: RST_STREAM NO_ERROR). */
-  _endLocal(s: H2Stream): void {
-    s.closeLocal();
-    this._stopRequestBody(s);
-    this.afterLocalEnd(s);
-  }
-
-  /** @internal */
-  _stopRequestBody(s: H2Stream): void {
+  /**
+   * Our response's END_STREAM went out: a request body still coming is no longer wanted (§8.1:
+   * RST_STREAM NO_ERROR), so the stream closes now either way.
+   */
+  protected override afterLocalEnd(s: H2Stream): void {
     if (!s.remoteClosed && this.streams.has(s.id)) {
       this.sendRst(s.id, ErrorCode.NO_ERROR);
       s.state = 3;
       s.dropInbound();
       this.forgetStream(s);
+      return;
     }
+    super.afterLocalEnd(s);
   }
 
   /** @internal */
