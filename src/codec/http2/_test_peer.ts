@@ -522,8 +522,8 @@ export interface ServerHarness {
   peer: RawPeer;
   handler: ServerRecorder;
   io: FakeConnectionIO;
-  /** Feeds bytes to the connection (not awaiting its backpressure), then settles; returns feed's result. */
-  send(...parts: Uint8Array[]): Promise<void | Promise<void>>;
+  /** Feeds bytes to the connection, then settles (not waiting on feed's backpressure promise). */
+  send(...parts: Uint8Array[]): Promise<void>;
 }
 
 export interface StartServerOptions {
@@ -543,9 +543,8 @@ export async function startServer(
   const conn = new Http2ServerConnection(io, handler, options);
   const peer = new RawPeer(io, { readsClientOutput: false });
   const send = async (...parts: Uint8Array[]) => {
-    const r = conn.feed(concat(...parts));
+    void conn.feed(concat(...parts));
     await settle();
-    return r;
   };
   await send(CLIENT_PREFACE, peer.out.settings(start.clientSettings ?? {}));
   peer.read();
@@ -560,7 +559,7 @@ export interface ClientHarness {
   peer: RawPeer;
   handler: ClientRecorder;
   io: FakeConnectionIO;
-  send(...parts: Uint8Array[]): Promise<void | Promise<void>>;
+  send(...parts: Uint8Array[]): Promise<void>;
 }
 
 export interface StartClientOptions {
@@ -578,9 +577,8 @@ export async function startClient(
   const conn = new Http2ClientConnection(io, handler, options);
   const peer = new RawPeer(io, { readsClientOutput: true });
   const send = async (...parts: Uint8Array[]) => {
-    const r = conn.feed(concat(...parts));
+    void conn.feed(concat(...parts));
     await settle();
-    return r;
   };
   await settle();
   const settings = start.serverSettings === undefined ? {} : start.serverSettings;
