@@ -5,7 +5,7 @@
  * once every byte left).
  */
 import assert from "node:assert/strict";
-import { ErrorCode, errorCodeName, FrameType, MAX_WINDOW_SIZE } from "./_frames.ts";
+import { errorCodeName, FrameType, MAX_WINDOW_SIZE } from "./_frames.ts";
 import {
   describeFrames,
   h2Options,
@@ -36,7 +36,6 @@ function requestHead(method: string): Http2RequestHead {
   );
 }
 
-const te = new TextEncoder();
 
 function windowUpdates(frames: WrittenFrame[], id: number): number[] {
   return frames.filter((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === id).map((f) =>
