@@ -814,10 +814,11 @@ export abstract class H2Connection implements FrameSink {
       return;
     }
     if (this.#role === "server" && this.resetFlood()) return;
+    const error = this.onPeerReset(s, code); // first: forgetting the stream drops what it knew
     s.state = 3;
     s.dropInbound();
     this.forgetStream(s);
-    s.sink?.onReset(this.onPeerReset(s, code));
+    s.sink?.onReset(error);
   }
 
   /** The error a stream's consumer hears when the peer reset it with `code`. */

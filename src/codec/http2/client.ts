@@ -122,11 +122,14 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return new ProxyError("upstream_reset", "upstream", error.message, { cause: error, retryable: true });
   }
 
-  /** No byte of the stream's request left this host. */
+  /**
+   * No byte of the stream's request left this host. Without byte counts on the IO (no mark) every
+   * written byte may have arrived.
+   */
   #unsent(id: number): boolean {
     const mark = this.#marks.get(id);
     const written = this.io.bytesWritten;
-    return mark === undefined || (written !== undefined && written <= mark);
+    return mark !== undefined && written !== undefined && written <= mark;
   }
 
   protected onGoaway(f: GoawayFrame): void {
