@@ -343,6 +343,7 @@ export class Http2ClientStream implements ClientStream {
   /** Set once the request head is sent. */
   #s: H2Stream | undefined;
   #started = false;
+  #cancelled = false;
 
   constructor(conn: Http2ClientConnection, receiver: ResponseReceiver) {
     this.#conn = conn;
@@ -355,6 +356,7 @@ export class Http2ClientStream implements ClientStream {
   }
 
   sendRequest(head: RequestHead, endStream: boolean): Promise<void> {
+    if (this.#cancelled) return RESOLVED; // reset first: nothing goes out
     if (this.#started) return Promise.reject(new RangeError("Cannot send a second request head"));
     this.#started = true;
     this.#s = this.#conn._start(this);
@@ -372,7 +374,7 @@ export class Http2ClientStream implements ClientStream {
   /** RST_STREAM CANCEL (none before the request head was sent); a late frame for it is ignored. */
   reset(_error: ProxyError): void {
     if (this.#s === undefined) {
-      this.#started = true;
+      this.#cancelled = true;
       this.#conn._cancel(this);
     } else this.#conn._reset(this.#s);
   }
