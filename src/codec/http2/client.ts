@@ -215,8 +215,16 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
       if (head.status !== 100) r.onInformational?.(head);
       return;
     }
-    s.headReceived = true;
     const bodiless = this.#heads.has(id) || head.status === 204 || head.status === 304;
+    if (endStream && !bodiless && head.contentLength > 0) {
+      // §8.1.1: content-length promises DATA the stream just said will not come.
+      return this.resetStream(
+        s,
+        ErrorCode.PROTOCOL_ERROR,
+        this.errorFor(ErrorCode.PROTOCOL_ERROR, "content-length with an empty body"),
+      );
+    }
+    s.headReceived = true;
     if (!bodiless) s.expectedLength = head.contentLength;
     if (endStream) s.closeRemote();
     // Not awaited: a slow consumer holds its own stream (its window), never the connection.
