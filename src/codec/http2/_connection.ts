@@ -626,11 +626,19 @@ export abstract class H2Connection implements FrameSink {
       }
       return this.#streamError(f.streamId, ErrorCode.STREAM_CLOSED);
     }
-    if (s.remoteClosed || !s.headReceived) {
+    if (s.remoteClosed) {
       return this.resetStream(
         s,
         ErrorCode.STREAM_CLOSED,
         this.errorFor(ErrorCode.STREAM_CLOSED, "DATA after END_STREAM"),
+      );
+    }
+    if (!s.headReceived) {
+      // §8.1: a message starts with its head; DATA first makes it malformed (§8.1.1).
+      return this.resetStream(
+        s,
+        ErrorCode.PROTOCOL_ERROR,
+        this.errorFor(ErrorCode.PROTOCOL_ERROR, "DATA before the response head"),
       );
     }
     if (n > s.recvWindow) {
