@@ -181,6 +181,30 @@ export function rawFrame(
   return b;
 }
 
+/**
+ * An HPACK block of literal fields without indexing, new names, no Huffman (RFC 7541 §6.2.2), written
+ * octet by octet: for names an encoder would fix (uppercase) or values it would refuse.
+ */
+export function literalBlock(fields: readonly (readonly [string, string])[]): Uint8Array {
+  const out: number[] = [];
+  const int = (n: number) => {
+    if (n < 127) return void out.push(n);
+    out.push(127);
+    for (n -= 127; n >= 128; n >>>= 7) out.push((n & 0x7f) | 0x80);
+    out.push(n);
+  };
+  const str = (v: string) => {
+    int(v.length);
+    for (let i = 0; i < v.length; i++) out.push(v.charCodeAt(i) & 0xff);
+  };
+  for (const [name, value] of fields) {
+    out.push(0x00);
+    str(name);
+    str(value);
+  }
+  return new Uint8Array(out);
+}
+
 /** Pseudo-header fields of a request (http, authority "example.com") followed by `extra`. */
 export function requestFields(method: string, path: string, extra: readonly Field[] = []): Field[] {
   return [[":method", method], [":scheme", "http"], [":authority", "example.com"], [":path", path], ...extra];

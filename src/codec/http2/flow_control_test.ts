@@ -36,7 +36,6 @@ function requestHead(method: string): Http2RequestHead {
   );
 }
 
-
 function windowUpdates(frames: WrittenFrame[], id: number): number[] {
   return frames.filter((f) => f.type === FrameType.WINDOW_UPDATE && f.streamId === id).map((f) =>
     f.increment
