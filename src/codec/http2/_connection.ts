@@ -258,7 +258,13 @@ export abstract class H2Connection implements FrameSink {
 
   protected feedFrames(data: Uint8Array): void | Promise<void> {
     if (this.closed) return;
-    return this.#reader.push(data);
+    try {
+      return this.#reader.push(data);
+    } catch (cause) {
+      // A handler or receiver threw: fail this connection only, never the read loop.
+      this.goaway(this.lastPeerStreamId, ErrorCode.INTERNAL_ERROR, "internal error");
+      this.closeWith(new ProxyError("internal", "internal", "HTTP/2 stream handler failed", { cause }));
+    }
   }
 
   // === output ===

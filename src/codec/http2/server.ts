@@ -145,7 +145,8 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
 
   protected onClosed(error: ProxyError | undefined): void {
     this.clock.clearTimeout(this.#drainTimer);
-    if (error !== undefined && (error.kind === "downstream_protocol_error" || error.kind === "overflow")) {
+    const k = error?.kind;
+    if (error !== undefined && (k === "downstream_protocol_error" || k === "overflow" || k === "internal")) {
       this.#handler.onProtocolError(error);
     }
   }
