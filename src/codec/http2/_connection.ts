@@ -832,11 +832,11 @@ export abstract class H2Connection implements FrameSink {
     s.state = 3;
     s.dropInbound();
     this.forgetStream(s);
-    s.sink?.onReset(error);
+    if (error !== undefined) s.sink?.onReset(error);
   }
 
-  /** The error a stream's consumer hears when the peer reset it with `code`. */
-  protected abstract onPeerReset(stream: H2Stream, code: number): ProxyError;
+  /** The error a stream's consumer hears when the peer reset it with `code`; undefined: nothing failed. */
+  protected abstract onPeerReset(stream: H2Stream, code: number): ProxyError | undefined;
 
   #onSettings(f: SettingsFrame): void {
     if (f.ack) {

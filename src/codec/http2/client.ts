@@ -105,7 +105,10 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return new ProxyError("upstream_protocol_error", "upstream", `${errorCodeName(code)}: ${message}`);
   }
 
-  protected onPeerReset(stream: H2Stream, code: number): ProxyError {
+  protected onPeerReset(stream: H2Stream, code: number): ProxyError | undefined {
+    // §8.1: a server may answer before the request is complete, then reset it (NO_ERROR) to stop the
+    // rest; the response is whole, so the receiver has nothing to hear.
+    if (stream.remoteClosed) return undefined;
     // REFUSED_STREAM (§8.7): the server did not process it, so another connection may carry it.
     return new ProxyError(
       "upstream_reset",
