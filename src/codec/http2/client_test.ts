@@ -428,3 +428,22 @@ Deno.test("client: a connection error fails the streams, sends GOAWAY and closes
   assert.ok(h.io.closed);
   assert.equal(h.conn.reusable, false);
 });
+
+Deno.test("client: RST_STREAM NO_ERROR after a complete response stops the request body, not the response (§8.1)", async () => {
+  const h = await startClient(undefined, { serverSettings: { initialWindowSize: 10 } });
+  const rec = new BodyRecorder();
+  const s = h.conn.newStream(rec);
+  await s.sendRequest(head("POST"), false);
+  let sent = false;
+  void s.sendData(new Uint8Array(100), true).then(() => sent = true);
+  await h.send(
+    h.peer.out.headers(1, [[":status", "413"]], true),
+    h.peer.out.rst(1, ErrorCode.NO_ERROR),
+  );
+  assert.deepEqual(rec.heads.map((x) => x.status), [413]);
+  assert.deepEqual(rec.resets, [], "the response is complete: nothing failed");
+  assert.equal(sent, true, "the held body is let go");
+  assert.equal(h.conn.activeStreams, 0);
+  await h.send(h.peer.out.windowUpdate(1, 1000));
+  assert.deepEqual(h.peer.read().filter((f) => f.type === FrameType.DATA && f.length > 10), []);
+});

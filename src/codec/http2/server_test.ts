@@ -535,3 +535,21 @@ Deno.test("server: a GOAWAY from the client lets the streams in flight finish", 
   assert.equal(describeFrames(h.peer.read()), "HEADERS(1, end)");
   assert.deepEqual(h.handler.protocolErrors, []);
 });
+
+Deno.test("server: a handler that throws does not escape feed(); the connection reports and closes", async () => {
+  const h = await startServer();
+  h.handler.onRequestResult = () => {
+    throw new TypeError("proxy bug");
+  };
+  let threw: unknown;
+  try {
+    await h.conn.feed(h.peer.out.request(1));
+  } catch (e) {
+    threw = e;
+  }
+  await settle();
+  assert.equal(threw, undefined, "feed() threw");
+  assert.deepEqual(h.handler.protocolErrors.map((e) => e.kind), ["internal"]);
+  assert.deepEqual(goaways(h.peer.read()), [[1, "INTERNAL_ERROR"]]);
+  assert.ok(h.io.closed);
+});
