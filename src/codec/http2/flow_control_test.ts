@@ -273,6 +273,22 @@ Deno.test("send: a large chunk's promise settles only once the socket took it (i
   assert.equal(textOf(h.peer.read()).length, 16384);
 });
 
+Deno.test("send: a large chunk held for window settles once its last part's write completed", async () => {
+  const io = new FakeConnectionIO({ manual: true });
+  const h = await startServer(undefined, { clientSettings: { initialWindowSize: 10000 }, io });
+  io.settleWrites();
+  await h.send(h.peer.out.request(1));
+  const s = h.handler.stream(1);
+  void s.sendResponse(ok200(), false);
+  const sent = track(s.sendData(bytes(30000), true));
+  await h.send(h.peer.out.windowUpdate(1, 20000));
+  assert.deepEqual(dataSizes(h.peer.read(), 1), [10000, 16384, 3616]);
+  assert.equal(sent.done, false, "all of it is on its way, but the socket has not taken it");
+  io.settleWrites();
+  await settle();
+  assert.equal(sent.done, true);
+});
+
 Deno.test("send: trailers wait behind DATA held for window", async () => {
   const h = await startServer(undefined, { clientSettings: { initialWindowSize: 100 } });
   await h.send(h.peer.out.request(1));
