@@ -5,7 +5,7 @@
  * recording handlers and receivers; harnesses that start a server or client connection on a
  * `FakeConnectionIO` with the handshake done.
  */
-import { ProxyError } from "../../core/mod.ts";
+import type { ProxyError } from "../../core/mod.ts";
 import { concat, FakeConnectionIO } from "../_test_io.ts";
 import {
   type BodyReceiver,
@@ -611,11 +611,4 @@ export async function startClient(
     peer.read();
   }
   return { conn, peer, handler, io, send };
-}
-
-export { SettingId };
-
-/** A ProxyError for tests. */
-export function proxyError(kind: ProxyError["kind"], message = kind): ProxyError {
-  return new ProxyError(kind, "internal", message);
 }
