@@ -35,7 +35,7 @@ Deno.test("meshctl validate reports every error at once with file:line:col", asy
     `${f}:3:24: servers[0].default_log_level: unknown value "VERBOSE"; expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL`,
     `${f}:4:23: servers[0].graceful_timeout: expected a duration string like "30s" or "30ms" (MOSN reads bare numbers as nanoseconds)`,
     `${f}:11:17: ${route}[0]: a route takes only one of route, direct_response or redirect (got route, direct_response)`,
-    `${f}:11:24: ${route}[0].match: match takes at most one of prefix, path or regex (got prefix, path)`,
+    `${f}:11:24: ${route}[0].match: match takes at most one of prefix, path, regex or connect_matcher (got prefix, path)`,
     `${f}:12:58: ${route}[0].route.timeout: invalid duration "5 seconds"; expected Go syntax like "1s", "500ms", "1m30s"`,
     `${f}:14:33: ${route}[1].match.regex: invalid regex "([a-z": missing closing ]: \`[a-z\``,
     `${f}:15:40: ${route}[1].route.cluster_name: unknown cluster "backnd"; did you mean "backend"?`,

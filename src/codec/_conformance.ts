@@ -12,7 +12,8 @@
  * - multiplexing, for multiplexed codecs: interleaved streams, responses out of order matched to the
  *   right stream by id, a cancelled stream's late response dropped;
  * - garbage, truncated input and the adapter's bad inputs end in a protocol error or reset and a closed
- *   connection, never an exception out of `feed`/`onEof`;
+ *   connection, never an exception out of `feed`/`onEof` (EOF after whole preamble frames, before any
+ *   request, is a clean close where the adapter declares a preamble);
  * - `match()` at every prefix length: again…match for the codec's own requests, again…fail for foreign
  *   bytes, never flip-flopping.
  *
@@ -105,8 +106,19 @@ export interface CodecConformanceAdapter {
   badRequests: { name: string; bytes: Uint8Array }[];
   /** Upstream bytes the client side must reject, with a request in flight. */
   badResponses: { name: string; bytes: Uint8Array }[];
-  /** Throws unless `written` is what the server sends when it rejects input (HTTP: a 400; bolt: nothing). */
-  assertRejectionReply(written: Uint8Array): void;
+  /**
+   * Throws unless `written` is what the server sends when it rejects the bad request `name` (HTTP/1: a
+   * 400; bolt: nothing; HTTP/2: its SETTINGS, then GOAWAY with the code that input earns).
+   */
+  assertRejectionReply(written: Uint8Array, name: string): void;
+  /**
+   * Offsets into a connection's first request bytes (as the client side writes them) where a client may
+   * close cleanly: it has sent only whole connection-level frames of a protocol preamble (HTTP/2: the
+   * frames after its preface, SETTINGS and WINDOW_UPDATE) and no request began. EOF there is a clean
+   * close, like EOF between HTTP/1 requests, and must not be reported; at every other cut it must be.
+   * Default: none (no preamble).
+   */
+  cleanRequestCuts?(bytes: Uint8Array): readonly number[];
   /** Other protocols' first bytes, which `match()` must fail on. */
   foreignBytes: { name: string; bytes: Uint8Array }[];
   options?: CodecOptions;
@@ -838,12 +850,17 @@ async function garbage(ctx: Harness, step: StepRunner): Promise<void> {
   await step("truncated input then EOF", async () => {
     for (const ex of ctx.adapter.exchanges) {
       const w = await ctx.wire(ex);
+      const clean = new Set(ctx.adapter.cleanRequestCuts?.(w.req) ?? []);
       for (let cut = 1; cut < w.req.length; cut++) {
         const what = `${ex.name}: request cut at ${cut}`;
         const srv = ctx.answering([ex]);
         await srv.feed([w.req.subarray(0, cut)]);
         eof(srv.conn);
-        ok(srv.protocolErrors.length + srv.resets > 0, `${what}: not reported`);
+        if (clean.has(cut)) {
+          // Only whole preamble frames, no request begun: a clean close, not a truncation.
+          strictEqual(srv.requests().length, 0, `${what}: a request decoded from the preamble`);
+          deepStrictEqual(srv.protocolErrors, [], `${what}: a clean close reported as a protocol error`);
+        } else ok(srv.protocolErrors.length + srv.resets > 0, `${what}: not reported`);
         await assertServerClosed(what, srv);
       }
       if (ex.closesConnection) continue;
@@ -864,7 +881,7 @@ async function garbage(ctx: Harness, step: StepRunner): Promise<void> {
       const srv = ctx.server();
       await srv.feed([bad.bytes]);
       ok(srv.protocolErrors.length > 0, `${bad.name}: accepted`);
-      ctx.adapter.assertRejectionReply(srv.io.bytes());
+      ctx.adapter.assertRejectionReply(srv.io.bytes(), bad.name);
       // One read or one byte at a time, the same verdict and reply.
       const bytewise = ctx.server();
       await bytewise.feed(Array.from(bad.bytes, (_, i) => bad.bytes.subarray(i, i + 1)));

@@ -8,12 +8,14 @@ import {
 } from "./_conformance.ts";
 import { boltAdapter } from "./_conformance_bolt.ts";
 import { http1Adapter } from "./_conformance_http1.ts";
+import { http2Adapter } from "./_conformance_http2.ts";
 import { codecNames, getCodec } from "./mod.ts";
 import type { ClientConnection, ProtocolCodec, ResponseHead, ResponseReceiver } from "./types.ts";
 
 /** Every registered codec's fixtures. A new codec adds its adapter here (docs/architecture.md). */
 const ADAPTERS: Readonly<Record<string, CodecConformanceAdapter>> = {
   Http1: http1Adapter,
+  Http2: http2Adapter,
   bolt: boltAdapter(1),
   boltv2: boltAdapter(2),
 };

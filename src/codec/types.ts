@@ -290,7 +290,10 @@ export interface ResponseReceiver {
 }
 
 export interface ClientStream {
-  /** The upstream id the codec allocated. */
+  /**
+   * The upstream id the codec allocated. HTTP/2 allocates it when the request head is sent (ids must
+   * reach the server in increasing order), so it reads 0 before `sendRequest`.
+   */
   readonly id: number;
   sendRequest(head: RequestHead, endStream: boolean): Promise<void>;
   sendData(chunk: Uint8Array, endStream: boolean): Promise<void>;
@@ -323,8 +326,9 @@ export interface ClientConnection {
   readonly streamCapacity: number;
   /**
    * False while the peer has not said yet how many streams it takes (HTTP/2 before the server's SETTINGS:
-   * `streamCapacity` is provisional). A pool waits for `onCapacity` then instead of dialling more
-   * connections for requests that will fit. Absent: always known.
+   * `streamCapacity` is the RFC's optimistic default). A pool opens one stream on it meanwhile and waits
+   * for `onCapacity` (called when the limit becomes known) instead of dialling more connections for
+   * requests that will fit. Absent: always known.
    */
   readonly capacityKnown?: boolean;
   /** False after Connection: close, GoAway, a protocol error or EOF. */

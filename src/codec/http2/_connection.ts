@@ -15,6 +15,7 @@ import type { Counter, Gauge, Scope } from "../../stats/mod.ts";
 import { BUFFER_BUDGET_EXHAUSTED, FRAME_TOO_LARGE, FrameReader, type FrameSink } from "../xprotocol/mod.ts";
 import {
   applySettings,
+  DATA_COPY_LIMIT,
   DEFAULT_INITIAL_WINDOW_SIZE,
   DEFAULT_SETTINGS,
   ErrorCode,
@@ -164,6 +165,11 @@ export abstract class H2Connection implements FrameSink {
   #sendWindow = DEFAULT_INITIAL_WINDOW_SIZE;
   /** Streams with DATA held for window, in the order they ran out (round-robin resume). */
   #blocked: H2Stream[] = [];
+  /**
+   * The socket write of the last DATA `#sendSome` handed over uncopied (DATA_COPY_LIMIT and more), or
+   * undefined when it was copied: the caller's chunk is ours until that write completes.
+   */
+  #uncopied: Promise<void> | undefined;
 
   /** How the streams closed lately ended, by id (insertion order: the oldest is forgotten first). */
   readonly #recentlyClosed = new Map<number, StreamEnd>();
@@ -268,7 +274,13 @@ export abstract class H2Connection implements FrameSink {
 
   protected feedFrames(data: Uint8Array): void | Promise<void> {
     if (this.closed) return;
-    return this.#reader.push(data);
+    try {
+      return this.#reader.push(data);
+    } catch (cause) {
+      // A handler or receiver threw: fail this connection only, never the read loop.
+      this.goaway(this.lastPeerStreamId, ErrorCode.INTERNAL_ERROR, "internal error");
+      this.closeWith(new ProxyError("internal", "internal", "HTTP/2 stream handler failed", { cause }));
+    }
   }
 
   // === output ===
@@ -323,31 +335,59 @@ export abstract class H2Connection implements FrameSink {
    * promise settles once every byte left (the caller's backpressure).
    */
   protected sendData(stream: H2Stream, chunk: Uint8Array, endStream: boolean): Promise<void> {
-    if (this.closed || stream.localClosed) return RESOLVED;
-    if (stream.sendPending) {
-      if (endStream) stream.closeLocal();
-      return stream.hold(chunk, 0, endStream);
-    }
+    if (this.closed || stream.sendEnded) return RESOLVED;
+    if (endStream) stream.sendEnded = true;
+    if (stream.sendPending) return stream.hold(chunk, 0, endStream);
     const sent = this.#sendSome(stream, chunk, 0, endStream);
-    if (sent < chunk.length || (chunk.length === 0 && endStream && sent < 0)) {
+    this.scheduleFlush(); // what the windows allowed leaves now, also when the rest must wait
+    if (sent < chunk.length) {
       this.counters?.flowControlPaused.inc();
       this.#blocked.push(stream);
-      if (endStream) stream.closeLocal();
-      if (sent > 0) this.scheduleFlush(); // the part the windows allowed goes now
-      return stream.hold(chunk, sent < 0 ? 0 : sent, endStream);
+      return stream.hold(chunk, sent, endStream);
     }
-    if (endStream) stream.closeLocal();
-    this.scheduleFlush();
-    this.afterLocalEnd(stream);
+    if (endStream) this.#endSent(stream);
+    const uncopied = this.#uncopied;
+    return uncopied === undefined ? this.written() : uncopied.then(this.#written);
+  }
+
+  readonly #written = (): Promise<void> => this.written();
+
+  /**
+   * Writes a field block on `stream` (a response head, an interim response, trailers). One that ends
+   * the stream waits behind DATA still held for window: END_STREAM must come after every DATA frame.
+   */
+  protected sendBlock(
+    stream: H2Stream,
+    pseudo: readonly (string | undefined)[],
+    headers: HeaderMap | undefined,
+    endStream: boolean,
+    skipHost: boolean,
+  ): Promise<void> {
+    if (this.closed || stream.sendEnded || !this.streams.has(stream.id)) return RESOLVED;
+    if (endStream) {
+      stream.sendEnded = true;
+      if (stream.sendPending) {
+        return stream.holdBlock(() => this.writeBlock(stream.id, pseudo, headers, true, skipHost));
+      }
+    }
+    this.writeBlock(stream.id, pseudo, headers, endStream, skipHost);
+    if (endStream) this.#endSent(stream);
     return this.written();
   }
 
+  /** END_STREAM went out on `stream`: half-closed (local), or closed and forgotten. */
+  #endSent(stream: H2Stream): void {
+    stream.closeLocal();
+    this.afterLocalEnd(stream);
+  }
+
   /**
-   * Writes as much of chunk[offset..] as the windows allow; returns the new offset (-1: nothing could be
-   * written, not even an empty END_STREAM... which needs no window, so only for non-empty chunks).
+   * Writes as much of chunk[offset..] as the windows allow, END_STREAM on the last part when `endStream`
+   * (an empty END_STREAM needs no window); returns the new offset.
    */
   #sendSome(stream: H2Stream, chunk: Uint8Array, offset: number, endStream: boolean): number {
     const left = chunk.length - offset;
+    this.#uncopied = undefined;
     if (left === 0) {
       if (endStream) {
         this.writer.data(stream.id, EMPTY, true);
@@ -359,38 +399,54 @@ export abstract class H2Connection implements FrameSink {
     if (allowed <= 0) return offset;
     const part = offset === 0 && allowed === chunk.length ? chunk : chunk.subarray(offset, offset + allowed);
     const last = allowed === left;
-    void this.writer.data(stream.id, part, last && endStream);
+    const write = this.writer.data(stream.id, part, last && endStream);
+    // A part this large has a frame of DATA_COPY_LIMIT or more, which the writer hands over uncopied.
+    if (allowed >= DATA_COPY_LIMIT) this.#uncopied = write;
     this.#dataFramesSent += Math.ceil(allowed / this.writer.maxFrameSize);
     stream.sendWindow -= allowed;
     this.#sendWindow -= allowed;
     return offset + allowed;
   }
 
-  /** Windows opened: resumes held DATA, stream by stream in the order they blocked. */
+  /**
+   * Windows opened: resumes held DATA, stream by stream in the order they blocked. A stream that sent
+   * some and is still blocked queues again behind the ones that got nothing, so streams take turns on
+   * the connection window (round robin) instead of the first one taking every update.
+   */
   #resumeBlocked(): void {
     if (this.#blocked.length === 0) return;
     const blocked = this.#blocked;
     this.#blocked = [];
+    const served: H2Stream[] = [];
     for (const s of blocked) {
+      if (this.closed) return; // a stream that ended closed the connection (a drain's last one)
       if (!this.streams.has(s.id)) {
         s.dropPending();
         continue;
       }
       for (let p = s.peekPending(); p !== undefined; p = s.peekPending()) {
+        if (p.block !== undefined) {
+          p.block();
+          s.shiftPending();
+          this.#endSent(s);
+          break;
+        }
+        const from = p.offset;
         const at = this.#sendSome(s, p.chunk, p.offset, p.end);
         if (at < p.chunk.length) {
           p.offset = at;
-          this.#blocked.push(s);
+          (at > from ? served : this.#blocked).push(s);
           break;
         }
-        s.shiftPending();
-        if (p.end) this.afterLocalEnd(s);
+        s.shiftPending(this.#uncopied);
+        if (p.end) this.#endSent(s);
       }
     }
+    for (const s of served) this.#blocked.push(s);
     this.scheduleFlush();
   }
 
-  /** Our side of `stream` ended (END_STREAM sent): forget it once both sides are done. */
+  /** Our side of `stream` ended (END_STREAM written): forget it once both sides are done. */
   protected afterLocalEnd(stream: H2Stream): void {
     if (stream.localClosed && stream.remoteClosed) this.forgetStream(stream);
   }
@@ -486,7 +542,9 @@ export abstract class H2Connection implements FrameSink {
     this.streams.clear();
     this.#flushScheduled = true; // nothing but this flush from here on
     const io = this.io;
-    this.writer.flush().then(() => io.close(), () => io.close());
+    // Frames still held (a GOAWAY) leave first; with none, the socket closes now.
+    if (this.writer.held > 0) this.writer.flush().then(() => io.close(), () => io.close());
+    else io.close();
     for (const s of streams) {
       s.dropPending();
       s.dropInbound();
@@ -613,11 +671,19 @@ export abstract class H2Connection implements FrameSink {
       }
       return this.#streamError(f.streamId, ErrorCode.STREAM_CLOSED);
     }
-    if (s.remoteClosed || !s.headReceived) {
+    if (s.remoteClosed) {
       return this.resetStream(
         s,
         ErrorCode.STREAM_CLOSED,
         this.errorFor(ErrorCode.STREAM_CLOSED, "DATA after END_STREAM"),
+      );
+    }
+    if (!s.headReceived) {
+      // §8.1: a message starts with its head; DATA first makes it malformed (§8.1.1).
+      return this.resetStream(
+        s,
+        ErrorCode.PROTOCOL_ERROR,
+        this.errorFor(ErrorCode.PROTOCOL_ERROR, "DATA before the response head"),
       );
     }
     if (n > s.recvWindow) {
@@ -688,8 +754,9 @@ export abstract class H2Connection implements FrameSink {
 
   #onHeaders(f: HeadersFrame): void | Promise<void> {
     if (f.hasPriority && f.dependency === f.streamId) {
-      // §5.3.1: a stream cannot depend on itself.
-      return this.#streamError(f.streamId, ErrorCode.PROTOCOL_ERROR);
+      // §5.3.1: a stream cannot depend on itself. As a stream error the field block would go undecoded
+      // and the HPACK table out of sync, so it ends the connection (§5.4 allows that).
+      return this.connectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS depending on its own stream");
     }
     this.#blockEndStream = f.endStream;
     if (f.endHeaders) {
@@ -801,16 +868,16 @@ export abstract class H2Connection implements FrameSink {
       return;
     }
     if (this.#role === "server" && this.resetFlood()) return;
-    const error = this.onPeerReset(s, code); // before the stream is forgotten: it may read its state
+    const error = this.onPeerReset(s, code); // first: forgetting the stream drops what it knew
     s.state = 3;
     s.dropInbound();
     this.#rememberClosed(id, StreamEnd.RESET_BY_PEER);
     this.forgetStream(s);
-    s.sink?.onReset(error);
+    if (error !== undefined) s.sink?.onReset(error);
   }
 
-  /** The error a stream's consumer hears when the peer reset it with `code`. */
-  protected abstract onPeerReset(stream: H2Stream, code: number): ProxyError;
+  /** The error a stream's consumer hears when the peer reset it with `code`; undefined: nothing failed. */
+  protected abstract onPeerReset(stream: H2Stream, code: number): ProxyError | undefined;
 
   #onSettings(f: SettingsFrame): void {
     if (f.ack) {

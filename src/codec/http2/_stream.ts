@@ -7,10 +7,13 @@
  * settled). A slow consumer therefore stops its own stream at the window, never the connection.
  *
  * Outbound: `send` writes what the stream's and the connection's send windows allow and keeps the rest,
- * resolving the caller's promise once all of it went out; WINDOW_UPDATEs resume it.
+ * resolving the caller's promise once all of it went out (and a chunk written uncopied, once the socket
+ * took it); WINDOW_UPDATEs resume it.
  */
 import type { HeaderMap } from "../types.ts";
 import type { ProxyError, TimerId } from "../../core/mod.ts";
+
+const EMPTY = new Uint8Array(0);
 
 /** §5.1 states meshctl distinguishes (idle and reserved streams are never objects). */
 export const OPEN = 0;
@@ -26,12 +29,14 @@ export interface InboundSink {
   onDropped?(): void;
 }
 
-/** A DATA payload still to be sent, with the promise of its `send`. */
+/** A DATA payload still to be sent, with the promise of its `send`; or a field block ending the stream. */
 interface PendingSend {
   chunk: Uint8Array;
   offset: number;
   end: boolean;
   resolve: () => void;
+  /** Writes the trailers that end the stream, once the DATA before them is out. */
+  block: (() => void) | undefined;
 }
 
 export class H2Stream {
@@ -55,6 +60,11 @@ export class H2Stream {
   discarding = false;
   /** How long a discarding stream may stay (the server's linger), while it runs. */
   lingerTimer: TimerId | undefined;
+  /**
+   * END_STREAM is written or queued behind DATA held for window: nothing more may be sent. The stream is
+   * half-closed (local) only once it is written.
+   */
+  sendEnded = false;
 
   // Inbound, lazily allocated: most streams are a head and one chunk.
   #sink: InboundSink | undefined;
@@ -187,7 +197,16 @@ export class H2Stream {
 
   /** Queues the rest of a DATA send the windows did not allow yet. */
   hold(chunk: Uint8Array, offset: number, end: boolean): Promise<void> {
-    return new Promise<void>((resolve) => (this.#pending ??= []).push({ chunk, offset, end, resolve }));
+    return new Promise<void>((resolve) =>
+      (this.#pending ??= []).push({ chunk, offset, end, resolve, block: undefined })
+    );
+  }
+
+  /** Queues the field block ending the stream (trailers) behind the held DATA. */
+  holdBlock(write: () => void): Promise<void> {
+    return new Promise<void>((resolve) =>
+      (this.#pending ??= []).push({ chunk: EMPTY, offset: 0, end: true, resolve, block: write })
+    );
   }
 
   /** The next held send, or undefined. */
@@ -195,8 +214,11 @@ export class H2Stream {
     return this.#pending?.[0];
   }
 
-  shiftPending(): void {
-    this.#pending!.shift()!.resolve();
+  /** The next held send is all out: its promise settles now, or once `written` (an uncopied write) does. */
+  shiftPending(written?: Promise<void>): void {
+    const done = this.#pending!.shift()!;
+    if (written === undefined) done.resolve();
+    else written.then(done.resolve);
     if (this.#pending!.length === 0) this.#pending = undefined;
   }
 

@@ -3,6 +3,10 @@
  * connection within the server's SETTINGS_MAX_CONCURRENT_STREAMS, requests from any protocol's head,
  * responses validated (§8.3.2), 1xx interim responses, trailers. A GOAWAY makes the connection take no
  * new streams and marks the streams above its last id retryable: the server never processed them.
+ *
+ * A stream gets its id when its request head is sent, not when it is opened: ids must reach the server
+ * in increasing order (§5.1.1), and streams opened together may send their heads in any order. Until
+ * then a stream counts against the capacity but has no id (0) and nothing of it is on the wire.
  */
 import { ProxyError } from "../../core/mod.ts";
 import type {
@@ -23,11 +27,11 @@ import { Http2RequestHead } from "./head.ts";
 
 const MAX_STREAM_ID = 0x7fffffff;
 /**
- * Streams opened before the server's SETTINGS arrive. Its limit is unknown until then (the RFC's initial
- * value is "unlimited"), and a stream beyond it would be refused: one request goes at once, the rest wait
- * the moment it takes the SETTINGS to arrive (the server sends them first thing), then fill the limit.
+ * Streams allowed until the server's SETTINGS say (the RFC's initial value is "unlimited"; §6.5.2 suggests
+ * at least 100). `capacityKnown` is false meanwhile, so a pool can open fewer: a stream past a lower limit
+ * would be refused.
  */
-const STREAMS_BEFORE_SETTINGS = 1;
+const ASSUMED_MAX_STREAMS = 100;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 export class Http2ClientConnection extends H2Connection implements ClientConnection {
@@ -40,6 +44,8 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
   readonly #marks = new Map<number, number>();
   /** Streams that asked for a HEAD (no body follows their response head). */
   readonly #heads = new Set<number>();
+  /** Streams opened whose request head was not sent yet (no id yet). */
+  readonly #unstarted = new Set<Http2ClientStream>();
 
   constructor(io: ConnectionIO, handler: ClientConnectionHandler, options: CodecOptions) {
     super(io, options, "client");
@@ -56,12 +62,16 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return this.remoteSettingsSeen;
   }
 
+  override get activeStreams(): number {
+    return this.streams.size + this.#unstarted.size;
+  }
+
   get streamCapacity(): number {
     if (!this.reusable) return 0;
-    let max = this.remoteSettingsSeen ? this.remote.maxConcurrentStreams : STREAMS_BEFORE_SETTINGS;
+    let max = this.remoteSettingsSeen ? this.remote.maxConcurrentStreams : ASSUMED_MAX_STREAMS;
     const own = this.options.http2.maxConcurrentStreams;
     if (own > 0 && own < max) max = own;
-    const left = max - this.streams.size;
+    const left = max - this.activeStreams;
     return left > 0 ? left : 0;
   }
 
@@ -82,15 +92,19 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
         { retryable: true },
       );
     }
-    const id = this.#nextId;
-    this.#nextId += 2;
-    this.lastLocalStreamId = id;
-    const st = this.newStreamState(id);
-    this.streams.set(id, st);
-    this.#receivers.set(id, receiver);
-    st.setSink(receiver);
-    this.countStreamOpened();
-    return new Http2ClientStream(this, st);
+    const cs = new Http2ClientStream(this, receiver);
+    this.#unstarted.add(cs);
+    return cs;
+  }
+
+  /** Streams opened and never started hear that they will not be: certainly unsent, so retryable. */
+  #failUnstarted(message: string, cause?: ProxyError): void {
+    if (this.#unstarted.size === 0) return;
+    const streams = [...this.#unstarted];
+    this.#unstarted.clear();
+    for (const cs of streams) {
+      cs.receiver.onReset(new ProxyError("upstream_reset", "upstream", message, { cause, retryable: true }));
+    }
   }
 
   protected isIdle(id: number): boolean {
@@ -101,7 +115,10 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return new ProxyError("upstream_protocol_error", "upstream", `${errorCodeName(code)}: ${message}`);
   }
 
-  protected onPeerReset(stream: H2Stream, code: number): ProxyError {
+  protected onPeerReset(stream: H2Stream, code: number): ProxyError | undefined {
+    // §8.1: a server may answer before the request is complete, then reset it (NO_ERROR) to stop the
+    // rest; the response is whole, so the receiver has nothing to hear.
+    if (stream.remoteClosed) return undefined;
     // REFUSED_STREAM (§8.7): the server did not process it, so another connection may carry it.
     return new ProxyError(
       "upstream_reset",
@@ -118,12 +135,14 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     return new ProxyError("upstream_reset", "upstream", error.message, { cause: error, retryable: true });
   }
 
-  /** No byte of the stream's request left this host (or it was never sent: no mark). */
+  /**
+   * No byte of the stream's request left this host. Without byte counts on the IO (no mark) every
+   * written byte may have arrived.
+   */
   #unsent(id: number): boolean {
     const mark = this.#marks.get(id);
-    if (mark === undefined) return true;
     const written = this.io.bytesWritten;
-    return mark >= 0 && written !== undefined && written <= mark;
+    return mark !== undefined && written !== undefined && written <= mark;
   }
 
   protected onGoaway(f: GoawayFrame): void {
@@ -135,6 +154,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
       );
     }
     // §6.8: streams above the last id were not processed and will not be: retry them elsewhere.
+    this.#failUnstarted("upstream GOAWAY before this stream");
     for (const s of [...this.streams.values()]) {
       if (s.id <= f.lastStreamId) continue;
       s.state = 3;
@@ -161,6 +181,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
   }
 
   protected onClosed(error: ProxyError | undefined): void {
+    this.#failUnstarted(error?.message ?? "connection closed", error);
     this.#handler.onUnusable(error ?? new ProxyError("upstream_reset", "upstream", "connection closed"));
   }
 
@@ -207,8 +228,16 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
       if (head.status !== 100) r.onInformational?.(head);
       return;
     }
-    s.headReceived = true;
     const bodiless = this.#heads.has(id) || head.status === 204 || head.status === 304;
+    if (endStream && !bodiless && head.contentLength > 0) {
+      // §8.1.1: content-length promises DATA the stream just said will not come.
+      return this.resetStream(
+        s,
+        ErrorCode.PROTOCOL_ERROR,
+        this.errorFor(ErrorCode.PROTOCOL_ERROR, "content-length with an empty body"),
+      );
+    }
+    s.headReceived = true;
     if (!bodiless) s.expectedLength = head.contentLength;
     if (endStream) s.closeRemote();
     // Not awaited: a slow consumer holds its own stream (its window), never the connection.
@@ -250,11 +279,43 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
 
   // === used by Http2ClientStream ===
 
+  /**
+   * Starts `cs`: its id is the next one, so ids go on the wire in increasing order (§5.1.1).
+   * @internal
+   */
+  _start(cs: Http2ClientStream): H2Stream | undefined {
+    // Not unstarted: reset by the proxy, or failed by GOAWAY or close (its receiver was told).
+    if (!this.#unstarted.delete(cs)) return undefined;
+    if (this.#nextId > MAX_STREAM_ID) {
+      cs.receiver.onReset(
+        new ProxyError("upstream_reset", "upstream", "stream ids exhausted", { retryable: true }),
+      );
+      return undefined;
+    }
+    const id = this.#nextId;
+    this.#nextId += 2;
+    this.lastLocalStreamId = id;
+    const st = this.newStreamState(id);
+    this.streams.set(id, st);
+    this.#receivers.set(id, cs.receiver);
+    st.setSink(cs.receiver);
+    this.countStreamOpened();
+    return st;
+  }
+
+  /**
+   * A stream reset before its request was sent: nothing went out, nothing to reset on the wire.
+   * @internal
+   */
+  _cancel(cs: Http2ClientStream): void {
+    this.#unstarted.delete(cs);
+  }
+
   /** @internal */
   _request(s: H2Stream, head: RequestHead, endStream: boolean): Promise<void> {
     if (this.closed || !this.streams.has(s.id)) return RESOLVED;
-    // Without the IO's counters every written byte may have arrived: -1 marks the stream as sent.
-    this.#marks.set(s.id, this.io.bytesSubmitted ?? -1);
+    const submitted = this.io.bytesSubmitted;
+    if (submitted !== undefined) this.#marks.set(s.id, submitted);
     const authority = head.host !== "" ? head.host : head.headers.get("host");
     if (head.method === "HEAD") this.#heads.add(s.id);
     const connect = head.method === "CONNECT" &&
@@ -271,9 +332,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
       ":protocol",
       head instanceof Http2RequestHead ? head.connectProtocol : undefined,
     ];
-    this.writeBlock(s.id, pseudo, head.headers, endStream, true);
-    if (endStream) this.#endLocal(s);
-    return this.written();
+    return this.sendBlock(s, pseudo, head.headers, endStream, true);
   }
 
   /** @internal */
@@ -284,15 +343,7 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
 
   /** @internal */
   _trailers(s: H2Stream, trailers: HeaderMap): Promise<void> {
-    if (this.closed || !this.streams.has(s.id) || s.localClosed) return RESOLVED;
-    this.writeBlock(s.id, [], trailers, true, false);
-    this.#endLocal(s);
-    return this.written();
-  }
-
-  #endLocal(s: H2Stream): void {
-    s.closeLocal();
-    this.afterLocalEnd(s);
+    return this.sendBlock(s, [], trailers, true, false);
   }
 
   /** @internal */
@@ -307,30 +358,45 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
 
 /** One request on an upstream HTTP/2 connection. */
 export class Http2ClientStream implements ClientStream {
-  readonly id: number;
+  /** @internal */
+  readonly receiver: ResponseReceiver;
   readonly #conn: Http2ClientConnection;
-  readonly #s: H2Stream;
+  /** Set once the request head is sent. */
+  #s: H2Stream | undefined;
+  #started = false;
+  #cancelled = false;
 
-  constructor(conn: Http2ClientConnection, s: H2Stream) {
+  constructor(conn: Http2ClientConnection, receiver: ResponseReceiver) {
     this.#conn = conn;
-    this.#s = s;
-    this.id = s.id;
+    this.receiver = receiver;
+  }
+
+  /** The stream id, allocated when the request head is sent; 0 before. */
+  get id(): number {
+    return this.#s?.id ?? 0;
   }
 
   sendRequest(head: RequestHead, endStream: boolean): Promise<void> {
-    return this.#conn._request(this.#s, head, endStream);
+    if (this.#cancelled) return RESOLVED; // reset first: nothing goes out
+    if (this.#started) return Promise.reject(new RangeError("Cannot send a second request head"));
+    this.#started = true;
+    this.#s = this.#conn._start(this);
+    return this.#s === undefined ? RESOLVED : this.#conn._request(this.#s, head, endStream);
   }
 
   sendData(chunk: Uint8Array, endStream: boolean): Promise<void> {
-    return this.#conn._data(this.#s, chunk, endStream);
+    return this.#s === undefined ? RESOLVED : this.#conn._data(this.#s, chunk, endStream);
   }
 
   sendTrailers(trailers: HeaderMap): Promise<void> {
-    return this.#conn._trailers(this.#s, trailers);
+    return this.#s === undefined ? RESOLVED : this.#conn._trailers(this.#s, trailers);
   }
 
-  /** RST_STREAM CANCEL; a late frame for it is ignored. */
+  /** RST_STREAM CANCEL (none before the request head was sent); a late frame for it is ignored. */
   reset(_error: ProxyError): void {
-    this.#conn._reset(this.#s);
+    if (this.#s === undefined) {
+      this.#cancelled = true;
+      this.#conn._cancel(this);
+    } else this.#conn._reset(this.#s);
   }
 }

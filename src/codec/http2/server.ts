@@ -106,7 +106,20 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     return this.feedFrames(data);
   }
 
+  /**
+   * EOF inside the preface (the 24 octets and the SETTINGS frame after them) or inside a frame or field
+   * block is a truncated message: a protocol error. Between frames it is a close; streams still open are
+   * reset.
+   */
   onEof(): void {
+    if (this.closed) return;
+    const started = this.#prefaceLeft < PREFACE_LENGTH;
+    if (
+      started &&
+      (this.#prefaceLeft > 0 || !this.remoteSettingsSeen || this.partialFrame || this.blockInProgress)
+    ) {
+      return this.connectionError(ErrorCode.PROTOCOL_ERROR, "connection closed inside a frame");
+    }
     this.closeWith(new ProxyError("downstream_reset", "downstream", "client closed the connection"));
   }
 
@@ -172,7 +185,8 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
 
   protected onClosed(error: ProxyError | undefined): void {
     this.clock.clearTimeout(this.#drainTimer);
-    if (error !== undefined && (error.kind === "downstream_protocol_error" || error.kind === "overflow")) {
+    const k = error?.kind;
+    if (error !== undefined && (k === "downstream_protocol_error" || k === "overflow" || k === "internal")) {
       this.#handler.onProtocolError(error);
     }
   }
@@ -295,22 +309,13 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
     headers: HeaderMap | undefined,
     end: boolean,
   ): Promise<void> {
-    if (this.closed || !this.streams.has(s.id) || s.localClosed) return RESOLVED;
-    this.writeBlock(s.id, pseudo, headers, end, true);
-    if (end) this._endLocal(s);
-    return this.written();
+    return this.sendBlock(s, pseudo, headers, end, true);
   }
 
   /** @internal */
   _data(s: H2Stream, chunk: Uint8Array, end: boolean): Promise<void> {
     if (this.closed || !this.streams.has(s.id)) return RESOLVED;
     return this.sendData(s, chunk, end);
-  }
-
-  /** @internal */
-  _endLocal(s: H2Stream): void {
-    s.closeLocal();
-    this.afterLocalEnd(s);
   }
 
   /** Some of our side went out: when that was its END_STREAM and the request is still open, linger. */

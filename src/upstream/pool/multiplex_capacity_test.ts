@@ -37,7 +37,8 @@ class LimitedConnection implements ClientConnection {
     return true;
   }
   get streamCapacity(): number {
-    return Math.max(0, this.limit - this.active);
+    // Before the limit is known a codec offers the optimistic default, as HTTP/2's does.
+    return Math.max(0, (this.capacityKnown ? this.limit : 100) - this.active);
   }
   newStream(_r: ResponseReceiver): ClientStream {
     if (this.streamCapacity === 0) {

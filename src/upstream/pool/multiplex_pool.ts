@@ -115,12 +115,16 @@ export class MultiplexPool implements ConnectionPool {
     this.#o.hooks.onPendingChange(-1);
   }
 
-  /** The least loaded usable connection that can open a stream now. */
+  /**
+   * The least loaded usable connection that can open a stream now. One whose peer has not said its stream
+   * limit yet (HTTP/2 before the server's SETTINGS) carries one stream meanwhile: more might be refused.
+   */
   #pick(): UpstreamConnection | undefined {
     let best: UpstreamConnection | undefined;
     for (let i = 0; i < this.#live.length; i++) {
       const c = this.#live[i]!;
       if (c.unusable || c.io.closed || c.codec.streamCapacity <= 0) continue;
+      if (c.codec.capacityKnown === false && c.codec.activeStreams > 0) continue;
       if (best === undefined || c.codec.activeStreams < best.codec.activeStreams) best = c;
     }
     return best;
