@@ -291,8 +291,11 @@ export class ProxyStream implements BodyReceiver {
    * Returns the upstream socket's drain when it is congested: backpressure for the downstream.
    */
   sendToUpstream(stream: ClientStream, io: ConnectionIO): void | Promise<void> {
-    if (this.#ds.headOnly) {
+    if (this.#ds.headOnly && !isConnect(this.#head)) {
       void stream.sendRequest(this.#head, true);
+    } else if (this.#ds.headOnly) {
+      // An HTTP/1 CONNECT has no body, but after its 2xx the client's bytes follow as the stream's.
+      void stream.sendRequest(this.#head, false);
     } else if (this.#bodyReceiverSet) {
       // A retry after the body started flowing: replay the copy (retries only happen when it is complete).
       void stream.sendRequest(this.#head, false);

@@ -198,3 +198,16 @@ Deno.test("CompiledRoute rejects an invalid redirect scheme", () => {
     RangeError,
   );
 });
+
+Deno.test("CompiledRoute.matches(): a CONNECT (authority, no path) matches connect_matcher routes only", () => {
+  const connect = head({ method: "CONNECT", path: "", host: "db.internal:5432" });
+  const connectRoute = only(route({ connect: true }, { connect: "terminate" }));
+  assertEquals(connectRoute.matches(connect), true);
+  assertEquals(connectRoute.connect, "terminate");
+  assertEquals(connectRoute.matches(head({ path: "/" })), false, "connect_matcher takes no other request");
+  for (const m of [{ prefix: "/" }, { prefix: "" }, { regex: ".*" }, {}]) {
+    assertEquals(only(route(m)).matches(connect), false, `${JSON.stringify(m)} took a CONNECT`);
+  }
+  // Extended CONNECT (RFC 8441) has a path and routes like any request.
+  assertEquals(only(route({ prefix: "/chat" })).matches(head({ method: "CONNECT", path: "/chat" })), true);
+});

@@ -288,7 +288,7 @@ export function parseRequestHead(
     }
     path = "*";
   } else if (method === "CONNECT") {
-    // authority-form: the codec parses it but does not tunnel CONNECT.
+    // authority-form: the host is the target; after a 2xx the connection is the tunnel (server.ts).
     host = str.slice(t - start, te - start);
     path = "";
   } else {

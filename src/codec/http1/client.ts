@@ -69,6 +69,8 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
   #reqDone = false;
   #reqHead = false;
   #reqUpgrade = false;
+  /** The request is a CONNECT: a 2xx makes the connection its tunnel. */
+  #reqConnect = false;
   #reqIdempotent = false;
   /** `io.bytesSubmitted` when the current stream began: its bytes are those written after it. */
   #reqMark: number | undefined;
@@ -125,6 +127,7 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     this.#reqDone = false;
     this.#reqHead = false;
     this.#reqUpgrade = false;
+    this.#reqConnect = false;
     this.#reqIdempotent = false;
     this.#reqMark = this.#io.bytesSubmitted;
     this.#framing = Q_NONE;
@@ -205,9 +208,10 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     const contentLength = info.contentLength;
     const close = info.close;
     const keepAliveToken = info.keepAlive;
+    const tunnel = status === 101 || (this.#reqConnect && status >= 200 && status < 300);
     stripHopByHop(res.headers, status === 101);
-    if (status === 101) {
-      if (!this.#reqUpgrade) {
+    if (tunnel) {
+      if (status === 101 && !this.#reqUpgrade) {
         this.#reader.stop();
         this.fail("protocol", "Cannot accept 101 for a request without Upgrade");
         return;
@@ -319,8 +323,8 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
       if (!seen.upgrade) w.field("upgrade", upgrade);
     }
     let framing: number;
-    if (upgrade !== undefined && !seen.contentLength) {
-      framing = Q_TUNNEL; // nothing until the 101; then raw bytes
+    if ((upgrade !== undefined && !seen.contentLength) || method === "CONNECT") {
+      framing = Q_TUNNEL; // nothing until the 101 (or CONNECT's 2xx); then raw bytes
     } else if (endStream) {
       framing = Q_NONE;
       if (!seen.contentLength && (method === "POST" || method === "PUT" || method === "PATCH")) {
@@ -338,6 +342,7 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     this.#reqHead = method === "HEAD";
     this.#reqIdempotent = IDEMPOTENT.has(method);
     this.#reqUpgrade = upgrade !== undefined;
+    this.#reqConnect = method === "CONNECT";
     if (endStream) {
       this.#reqDone = true;
       return w.flush();

@@ -18,7 +18,7 @@
  * - Write coalescing: a head with a body to follow is held until the first `sendData` (or end); bodies
  *   under 16 KiB are copied behind it into one `write`, larger ones are written as they are.
  * - Upgrade: `stream.upgrade` is the Upgrade value when Connection lists `upgrade`. After a 101 both
- *   sides are a raw byte tunnel through the body receiver / `sendData`. CONNECT is parsed, not tunneled.
+ *   sides are a raw byte tunnel through the body receiver / `sendData`. So is CONNECT after a 2xx, on both sides.
  * - Request bodies end with `onData(chunk, true)`, or with `onTrailers` when a chunked body has trailers.
  * @module
  */

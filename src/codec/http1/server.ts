@@ -379,6 +379,9 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       framing = R_TUNNEL;
       w.field("connection", "upgrade");
       if (!seen.upgrade && req.upgrade !== undefined) w.field("upgrade", req.upgrade);
+    } else if (req.method === "CONNECT" && status >= 200 && status < 300) {
+      // RFC 9110 §9.3.6: after a 2xx to CONNECT the connection is the tunnel (no framing, no fields).
+      framing = R_TUNNEL;
     } else if (req.method === "HEAD" || status === 204 || status === 304) {
       framing = R_NONE;
     } else if (endStream) {
