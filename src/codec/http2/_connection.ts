@@ -745,6 +745,31 @@ export abstract class H2Connection implements FrameSink {
     }
   }
 
+  /**
+   * A trailer block arrived on `stream`: `trailers` is undefined when it was malformed or did not end the
+   * stream (a second HEADERS must carry trailers and END_STREAM, §8.1). Checks content-length against the
+   * DATA received (§8.1.1) and ends the peer's side.
+   */
+  protected endWithTrailers(s: H2Stream, trailers: HeaderMap | undefined): void {
+    if (trailers === undefined) {
+      return this.resetStream(
+        s,
+        ErrorCode.PROTOCOL_ERROR,
+        this.errorFor(ErrorCode.PROTOCOL_ERROR, "malformed trailers"),
+      );
+    }
+    if (s.expectedLength >= 0 && s.receivedLength !== s.expectedLength) {
+      return this.resetStream(
+        s,
+        ErrorCode.PROTOCOL_ERROR,
+        this.errorFor(ErrorCode.PROTOCOL_ERROR, "content-length mismatch"),
+      );
+    }
+    s.closeRemote();
+    s.push(trailers, true);
+    this.afterRemoteEnd(s);
+  }
+
   /** The peer ended its side of `stream`: forget it once both sides are done. */
   protected afterRemoteEnd(stream: H2Stream): void {
     if (stream.localClosed && stream.remoteClosed) this.forgetStream(stream);

@@ -56,6 +56,13 @@ function badValue(value: string): boolean {
   return false;
 }
 
+/** Why a field's name or value breaks §8.2.1, or undefined. */
+function invalidField(name: string, value: string): string | undefined {
+  if (badName(name)) return `invalid field name "${name}"`;
+  if (badValue(value)) return `invalid value for field "${name}"`;
+  return undefined;
+}
+
 /** §8.2.2: connection-specific fields make a message malformed (`te` only as "trailers"). */
 function connectionSpecific(name: string, value: string): boolean {
   switch (name.length) {
@@ -116,8 +123,8 @@ export class RequestFields implements HeaderSink {
 
   header(name: string, value: string, sensitive = false): void {
     if (this.error !== undefined) return;
-    if (badName(name)) return this.#fail(`invalid field name "${name}"`);
-    if (badValue(value)) return this.#fail(`invalid value for field "${name}"`);
+    const invalid = invalidField(name, value);
+    if (invalid !== undefined) return this.#fail(invalid);
     if (name.charCodeAt(0) === 58) {
       if (this.#regular) return this.#fail("pseudo-header field after a regular field");
       switch (name) {
@@ -239,8 +246,8 @@ export class ResponseFields implements HeaderSink {
 
   header(name: string, value: string, sensitive = false): void {
     if (this.error !== undefined) return;
-    if (badName(name)) return this.#fail(`invalid field name "${name}"`);
-    if (badValue(value)) return this.#fail(`invalid value for field "${name}"`);
+    const invalid = invalidField(name, value);
+    if (invalid !== undefined) return this.#fail(invalid);
     if (name.charCodeAt(0) === 58) {
       if (this.#regular) return this.#fail("pseudo-header field after a regular field");
       if (name !== ":status") return this.#fail(`pseudo-header field ${name} is not one a response has`);

@@ -257,24 +257,8 @@ export class Http2ClientConnection extends H2Connection implements ClientConnect
     t.reset();
     const decoded = this.decodeBlock(buf, start, end, t);
     if (decoded === "closed") return;
-    const trailers = decoded === "ok" && endStream ? t.build() : undefined;
-    if (trailers === undefined || s.remoteClosed) {
-      return this.resetStream(
-        s,
-        ErrorCode.PROTOCOL_ERROR,
-        this.errorFor(ErrorCode.PROTOCOL_ERROR, "malformed trailers"),
-      );
-    }
-    if (s.expectedLength >= 0 && s.receivedLength !== s.expectedLength) {
-      return this.resetStream(
-        s,
-        ErrorCode.PROTOCOL_ERROR,
-        this.errorFor(ErrorCode.PROTOCOL_ERROR, "content-length mismatch"),
-      );
-    }
-    s.closeRemote();
-    s.push(trailers, true);
-    this.afterRemoteEnd(s);
+    // Trailers after the server's END_STREAM are malformed too (its stream is closed for it).
+    this.endWithTrailers(s, decoded === "ok" && endStream && !s.remoteClosed ? t.build() : undefined);
   }
 
   // === used by Http2ClientStream ===

@@ -279,25 +279,7 @@ export class Http2ServerConnection extends H2Connection implements ServerConnect
         this.errorFor(ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM"),
       );
     }
-    const trailers = decoded === "ok" && endStream ? t.build() : undefined;
-    if (trailers === undefined) {
-      // A second HEADERS must carry trailers and end the stream (§8.1).
-      return this.resetStream(
-        s,
-        ErrorCode.PROTOCOL_ERROR,
-        this.errorFor(ErrorCode.PROTOCOL_ERROR, "malformed trailers"),
-      );
-    }
-    if (s.expectedLength >= 0 && s.receivedLength !== s.expectedLength) {
-      return this.resetStream(
-        s,
-        ErrorCode.PROTOCOL_ERROR,
-        this.errorFor(ErrorCode.PROTOCOL_ERROR, "content-length mismatch"),
-      );
-    }
-    s.closeRemote();
-    s.push(trailers, true);
-    this.afterRemoteEnd(s);
+    this.endWithTrailers(s, decoded === "ok" && endStream ? t.build() : undefined);
   }
 
   // === used by Http2ServerStream ===
