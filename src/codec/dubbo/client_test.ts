@@ -189,7 +189,7 @@ Deno.test("dubbo client refuses a request from another protocol without writing 
   assert.equal(conn.activeStreams, 0);
 });
 
-Deno.test("dubbo client marks a request retryable only when none of its bytes left this host", async () => {
+Deno.test("dubbo client marks a request retryable only when none of its bytes left this host", () => {
   const io = new FakeConnectionIO({ manual: true });
   const { conn } = dial({}, io);
   const sent = new RecordingReceiver();
