@@ -2,7 +2,7 @@
 import { FakeConnectionIO } from "../_test_io.ts";
 import { defaultCodecOptions } from "../types.ts";
 import { dubboCodec } from "./codec.ts";
-import { decodeDubboRequest, dubboFrameLength, DubboRequestHead, DubboResponseHead } from "./frame.ts";
+import { decodeDubboRequest, dubboFrameLength, type DubboRequestHead, DubboResponseHead } from "./frame.ts";
 import { call, CAPTURED_REPLY, concat, HELLO, RecordingServerHandler } from "./_test_io.ts";
 
 /** dubbo2.js's sayHello("world") with six attachments (frame.ts decodes it as the server does). */
