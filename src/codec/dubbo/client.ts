@@ -10,7 +10,7 @@ import type {
   RequestHead,
   ResponseReceiver,
 } from "../types.ts";
-import { FrameReader, type FrameSink, StreamMap } from "../xprotocol/mod.ts";
+import { BUFFER_BUDGET_EXHAUSTED, FrameReader, type FrameSink, StreamMap } from "../xprotocol/mod.ts";
 import { HEADER_BYTES, STATUS_SERVICE_NOT_FOUND } from "./constants.ts";
 import { type DubboCounters, dubboCounters } from "./counters.ts";
 import {
@@ -100,7 +100,7 @@ export class DubboClientConnection implements ClientConnection, FrameSink {
   }
 
   onFrameError(code: number): void {
-    this.#counters?.protocolErrors.inc();
+    if (code !== BUFFER_BUDGET_EXHAUSTED) this.#counters?.protocolErrors.inc();
     this.#fail(new ProxyError("upstream_protocol_error", "upstream", frameErrorMessage(code)));
   }
 

@@ -188,7 +188,8 @@ export class DubboServerConnection implements ServerConnection, FrameSink {
   #fail(error: ProxyError, reply?: Uint8Array): void {
     if (this.#done) return;
     this.#reader.stop();
-    this.#counters?.protocolErrors.inc();
+    // Bad bytes only: an exhausted budget and a handler's bug have counters of their own upstream of here.
+    if (error.kind === "downstream_protocol_error") this.#counters?.protocolErrors.inc();
     this.#handler.onProtocolError(error);
     if (reply === undefined) return this.#close(error);
     // Nothing more is read or answered; the socket closes once the reply is written (or by abort()).

@@ -450,6 +450,7 @@ Deno.test("dubbo server fails only its own connection when the shared buffer bud
   a.conn.feed(huge.subarray(5000, 9000));
   assert.equal(a.io.closed, true);
   assert.equal(a.handler.protocolErrors[0]!.kind, "overflow");
+  assert.equal(a.counter("dubbo_protocol_error_total"), 0, "the listener counts budget exhaustion itself");
   assert.equal(b.io.closed, false);
   assert.equal(budget.used, 4096, "a gave its reservation back");
 });
