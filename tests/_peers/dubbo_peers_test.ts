@@ -4,6 +4,11 @@
  * two really exchange.
  */
 import assert from "node:assert/strict";
+import {
+  DUBBO_REQUEST as BENCH_REQUEST,
+  DUBBO_RESPONSE as BENCH_RESPONSE,
+  HEARTBEAT_RESPONSE as BENCH_HEARTBEAT_RESPONSE,
+} from "../../bench/_dubbo_frames.ts";
 import { PRIVATE_LOOPBACK } from "../_e2e.ts";
 import {
   DEMO_SERVICE,
@@ -375,6 +380,10 @@ Deno.test("dubbo peers: golden frames are what dubbo2.js and the provider exchan
   assert.equal(notes.length, 220);
   assert.equal(toHex(encodeOkResponse(1n, { kind: "value", value: "hello world" })), toHex(NOTES_REPLY));
   assert.equal(mosnHeartbeatReplyHex(5n), "dabb22140000000000000005000000024e4e");
+  // The bench sends and answers the same captured frames.
+  assert.equal(toHex(BENCH_REQUEST), toHex(DUBBO2JS_CALL));
+  assert.equal(toHex(BENCH_RESPONSE), toHex(PROVIDER_VALUE_REPLY));
+  assert.equal(toHex(BENCH_HEARTBEAT_RESPONSE), toHex(PROVIDER_HEARTBEAT_REPLY));
 });
 
 Deno.test("dubbo peers: rawDubboCall answers a single frame on a fresh connection", opts, async () => {
