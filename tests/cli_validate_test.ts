@@ -63,7 +63,7 @@ Deno.test("meshctl validate names each unsupported MOSN feature", async () => {
     `${f}:4:10: tracing: tracing is not supported yet`,
     `${f}:14:42: servers[0].routers[0].virtual_hosts[0].routers[0].request_mirror_policies: request_mirror_policies is not supported yet`,
     `${f}:19:26: servers[0].listeners[0].filter_chains[0].tls_context: tls_context is not supported yet (TLS)`,
-    `${f}:22:48: servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: protocol "dubbo" is not supported yet (supported: Http1, Http2, bolt, boltv2)`,
+    `${f}:22:48: servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: protocol "tars" is not supported yet (supported: Http1, Http2, bolt, boltv2, dubbo)`,
     `${f}:24:19: servers[0].listeners[0].stream_filters[0].type: stream filter "gzip" is not supported yet`,
     `${f}:29:13: cluster_manager.clusters[0].type: "STATIC" is not supported yet (supported: SIMPLE, STRICT_DNS)`,
     `${f}:30:16: cluster_manager.clusters[0].lb_type: "LB_LEAST_CONNECTION" is not supported yet (supported: LB_RANDOM, LB_ROUNDROBIN, LB_WEIGHTED_ROUNDROBIN, LB_LEAST_REQUEST, LB_MAGLEV)`,

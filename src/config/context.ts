@@ -14,13 +14,13 @@ export interface ValidationContext {
 }
 
 export const DEFAULT_VALIDATION_CONTEXT: ValidationContext = Object.freeze({
-  protocols: Object.freeze(["Http1", "Http2", "bolt", "boltv2"]),
+  protocols: Object.freeze(["Http1", "Http2", "bolt", "boltv2", "dubbo"]),
   streamFilters: Object.freeze([]),
   networkFilters: Object.freeze(["proxy", "tcp_proxy"]),
 });
 
 /** MOSN protocol names meshctl does not implement yet: "not supported" instead of "unknown". */
-export const MOSN_PROTOCOLS: readonly string[] = ["dubbo", "dubbo-thrift", "tars"];
+export const MOSN_PROTOCOLS: readonly string[] = ["dubbo-thrift", "tars"];
 
 /** MOSN stream filters meshctl does not implement yet. */
 export const MOSN_STREAM_FILTERS: readonly string[] = [
