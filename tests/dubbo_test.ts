@@ -604,17 +604,23 @@ Deno.test(
             12n,
             Uint8Array.of(0x05, ...new TextEncoder().encode("2.0.2"), 0x91),
           );
-          const garbage: [string, Uint8Array][] = [
-            ["wrong magic", wrongMagic],
-            ["body length over the limit", oversized],
-            ["serialization other than hessian2", otherSerialization],
-            ["truncated hessian2 body", truncated],
-            ["malformed hessian2 body", malformed],
+          // [what, bytes, the id of the BAD_REQUEST answer a whole but undecodable call gets first]
+          const garbage: [string, Uint8Array, bigint | undefined][] = [
+            ["wrong magic", wrongMagic, undefined],
+            ["body length over the limit", oversized, undefined],
+            ["serialization other than hessian2", otherSerialization, 9n],
+            ["truncated hessian2 body", truncated, 9n],
+            ["malformed hessian2 body", malformed, 12n],
           ];
-          for (const [what, bytes] of garbage) {
+          for (const [what, bytes, answeredId] of garbage) {
             const raw = await DubboRawClient.connect(port);
             try {
               await raw.send(bytes);
+              if (answeredId !== undefined) {
+                const res = await raw.expectFrame(3000);
+                assertEquals([frameId(res), frameStatus(res)], [answeredId, Status.BAD_REQUEST], what);
+                assertMatch(decodeResponse(res).errorMessage!, /^400\|/, what);
+              }
               assert(await raw.waitClosed(3000), `${what}: meshctl kept the connection open`);
             } finally {
               raw.close();
@@ -634,6 +640,47 @@ Deno.test(
         const codec = scope(stats, "codec", LISTENER);
         assertEquals(codec["dubbo_protocol_error_total"], 5);
         assertEquals(codec["dubbo_decode_error_total"], 3, "serialization, truncated and malformed bodies");
+      });
+    } finally {
+      await provider.stop();
+    }
+  },
+);
+
+Deno.test(
+  "dubbo: routing metadata over max_header_size is refused BAD_REQUEST and closes that connection only",
+  opts,
+  async () => {
+    const provider = startDubboProvider();
+    try {
+      await withMesh({
+        routes: [route({ service: DEMO_SERVICE, ...V1 }, "svc")],
+        clusters: { svc: [provider.address] },
+        proxyExtra: { extend_config: { max_header_size: 1024 } },
+      }, async (mesh, port) => {
+        const other = await DubboRawClient.connect(port);
+        const raw = await DubboRawClient.connect(port);
+        try {
+          // Under the limit: served. A big argument does not count, only the metadata does.
+          const big = request(1n, "echo", [str("x".repeat(50_000))], {
+            attachments: { note: "y".repeat(500) },
+          });
+          assertEquals(decodeResponse(await raw.call(big)).value, "x".repeat(50_000));
+          // Attachments over it: BAD_REQUEST with the reason, then the connection closes.
+          const res = await raw.call(
+            request(2n, "echo", [str("z")], { attachments: { note: "y".repeat(2000) } }),
+          );
+          assertEquals([frameId(res), frameStatus(res)], [2n, Status.BAD_REQUEST]);
+          assertMatch(decodeResponse(res).errorMessage!, /max_header_size/);
+          assert(await raw.waitClosed(3000), "meshctl kept the connection open");
+          assertEquals(decodeResponse(await other.call(request(3n, "echo", [str("ok")]))).value, "ok");
+        } finally {
+          raw.close();
+          other.close();
+        }
+        assertEquals(provider.callsOf("echo"), 2);
+        const codec = scope(await adminStats(mesh.adminPort), "codec", LISTENER);
+        assertEquals(codec["dubbo_decode_error_total"], 1);
       });
     } finally {
       await provider.stop();
