@@ -24,8 +24,10 @@ export interface RpcWire {
   frameLength(b: Uint8Array, off: number, end: number): number;
   /** The request id of the response at `off`. */
   responseId(b: Uint8Array, off: number): number;
-  /** Whether the response at `off` is a success. */
-  responseOk(b: Uint8Array, off: number): boolean;
+  /** The protocol status of the response at `off`. */
+  responseStatus(b: Uint8Array, off: number): number;
+  /** The status of a success. */
+  readonly okStatus: number;
 }
 
 export interface LatencySummary {
@@ -52,6 +54,8 @@ export interface LoadResult {
   received: number;
   /** Responses that are not a success. */
   errors: number;
+  /** Those errors by protocol status. */
+  errorStatuses: Record<string, number>;
   /** Measured-window requests still unanswered after the grace period. */
   lost: number;
   /** Responses over the whole run, warm-up included (for CPU per request). */
@@ -223,6 +227,7 @@ export async function runLoad(wire: RpcWire, o: LoadOptions): Promise<LoadResult
     sent: 0,
     received: 0,
     errors: 0,
+    errorStatuses: {},
     lost: 0,
     totalReceived: 0,
     achievedRps: 0,
@@ -254,7 +259,11 @@ export async function runLoad(wire: RpcWire, o: LoadOptions): Promise<LoadResult
     if (entry === undefined) return false;
     client.pending.delete(wire.responseId(buf, off));
     result.totalReceived++;
-    if (!wire.responseOk(buf, off) && entry[1]) result.errors++;
+    const status = wire.responseStatus(buf, off);
+    if (status !== wire.okStatus && entry[1]) {
+      result.errors++;
+      result.errorStatuses[status] = (result.errorStatuses[status] ?? 0) + 1;
+    }
     if (entry[1]) {
       result.received++;
       latencies.push((now - entry[0]) * 1000);

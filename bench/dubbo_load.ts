@@ -15,7 +15,8 @@ export const DUBBO_WIRE: RpcWire = {
   patchId,
   frameLength,
   responseId: readId,
-  responseOk: (b, off) => b[off + 3] === STATUS_OK,
+  responseStatus: (b, off) => b[off + 3]!,
+  okStatus: STATUS_OK,
 };
 
 if (import.meta.main) {
