@@ -7,6 +7,7 @@ import {
   runCodecConformance,
 } from "./_conformance.ts";
 import { boltAdapter } from "./_conformance_bolt.ts";
+import { dubboAdapter } from "./_conformance_dubbo.ts";
 import { http1Adapter } from "./_conformance_http1.ts";
 import { http2Adapter } from "./_conformance_http2.ts";
 import { codecNames, getCodec } from "./mod.ts";
@@ -18,6 +19,7 @@ const ADAPTERS: Readonly<Record<string, CodecConformanceAdapter>> = {
   Http2: http2Adapter,
   bolt: boltAdapter(1),
   boltv2: boltAdapter(2),
+  dubbo: dubboAdapter,
 };
 
 function registered(name: string): ProtocolCodec {

@@ -138,7 +138,8 @@ Deno.test("validateConfig() resolves Auto, comma lists and legacy X protocols", 
   );
   const filter = auto.snapshot!.servers[0]!.listeners[0]!.networkFilters[0]!;
   ok(filter.type === "proxy");
-  assertEquals([filter.downstreamProtocols, filter.autoDetect], [["Http1", "Http2", "bolt", "boltv2", "dubbo"], true]);
+  const all = ["Http1", "Http2", "bolt", "boltv2", "dubbo"];
+  assertEquals([filter.downstreamProtocols, filter.autoDetect], [all, true]);
   const list = parseConfigText(
     BASE.replace("downstream_protocol: Http1", 'downstream_protocol: "BOLT,http1"'),
     "t.yaml",

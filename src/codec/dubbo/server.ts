@@ -21,7 +21,7 @@ import { type DubboCounters, dubboCounters } from "./counters.ts";
 import {
   decodeDubboRequest,
   dubboFrameLength,
-  DubboRequestHead,
+  type DubboRequestHead,
   DubboResponseHead,
   encodeForeignResponse,
   encodeHeartbeatResponse,
