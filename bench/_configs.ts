@@ -163,8 +163,11 @@ export interface MeshctlBenchConfig {
   listenPort: number;
   adminPort: number;
   upstreamPort: number;
-  /** "http" and "bolt": the same protocol both sides; the others: h2c downstream, HTTP/1.1 or h2c upstream. */
-  protocol: "http" | "bolt" | "http2-http1" | "http2-http2";
+  /**
+   * "http", "bolt" and "dubbo": the same protocol both sides; the others: h2c downstream, HTTP/1.1 or h2c
+   * upstream.
+   */
+  protocol: "http" | "bolt" | "dubbo" | "http2-http1" | "http2-http2";
 }
 
 /**
@@ -176,13 +179,14 @@ export const H2_STREAM_WINDOW = 65535;
 
 /** The meshctl bench config as a plain object in MOSN's v2 schema. */
 export function meshctlConfig(c: MeshctlBenchConfig): unknown {
-  const http = c.protocol !== "bolt";
+  const rpc = c.protocol === "bolt" || c.protocol === "dubbo" ? c.protocol : undefined;
+  const http = rpc === undefined;
   const h2Down = c.protocol === "http2-http1" || c.protocol === "http2-http2";
   const h2Up = c.protocol === "http2-http2";
   const h2Options = { http2_protocol_options: { initial_stream_window_size: H2_STREAM_WINDOW } };
-  const downstream = h2Down ? "Http2" : http ? "Http1" : "bolt";
-  const upstream = h2Up ? "Http2" : http ? "Http1" : "bolt";
-  const cluster = http ? "origin" : "bolt_server";
+  const downstream = h2Down ? "Http2" : rpc ?? "Http1";
+  const upstream = h2Up ? "Http2" : rpc ?? "Http1";
+  const cluster = rpc === undefined ? "origin" : `${rpc}_server`;
   const match = http ? { prefix: "/" } : { headers: [{ name: "service", value: ".*", regex: true }] };
   return {
     servers: [{

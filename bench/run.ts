@@ -1,11 +1,11 @@
 /**
  * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1; HTTP/2 and
- * gRPC in `_h2.ts`), and with a direct connection and the raw relay (bolt), following
+ * gRPC in `_h2.ts`), and with a direct connection and the raw relay (bolt and dubbo), following
  * /work/shared/notes/performance.md:
  * load generator on core 0, proxy (one worker) and origin on core 1, a 2 s warm-up on a freshly
  * started proxy, interleaved rounds, medians with min–max, ratios within the same round.
  *
- *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|http2|bolt] [--quick]
+ *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|http2|bolt|dubbo] [--quick]
  *
  * Writes bench/RESULTS.md (overwritten) and the raw per-round data to bench/out/<timestamp>.json.
  */
@@ -29,6 +29,7 @@ import {
 } from "./_proc.ts";
 import { BOLT_REQUEST, FrameBuffer, readU16, readU32, writeAll } from "./_bolt_frames.ts";
 import type { LoadResult } from "./bolt_load.ts";
+import { DUBBO_REQUEST, frameLength as dubboFrameLength, readId as dubboReadId } from "./_dubbo_frames.ts";
 import { fmt, fmtRatio, fmtSpread, type Spread, spread } from "./_stats.ts";
 import { type H2Sample, http2Commands, http2Sections, http2Targets, runHttp2 } from "./_h2.ts";
 import {
@@ -53,7 +54,7 @@ import {
 // === Options ===
 
 /** The scenario families; all run unless `--only` picks one. */
-const PARTS = ["http", "http2", "bolt"] as const;
+const PARTS = ["http", "http2", "bolt", "dubbo"] as const;
 type Part = typeof PARTS[number];
 
 function includes(opts: Options, part: Part): boolean {
@@ -85,13 +86,13 @@ const HELP = `deno run -A bench/run.ts [options]
   --rounds N            interleaved rounds (default 3)
   --duration S          measured seconds per run (default 10)
   --warmup S            warm-up seconds on each freshly started proxy (default 2)
-  --only http|http2|bolt
-                        run one part only: HTTP/1.1 (wrk), HTTP/2 and gRPC (h2load), or bolt
+  --only http|http2|bolt|dubbo
+                        run one part only: HTTP/1.1 (wrk), HTTP/2 and gRPC (h2load), bolt or dubbo
   --quick               smoke run: 1 round, 3 s
-  --bolt-rate R         open-loop bolt rate, req/s (default 2000)
-  --bolt-connections N  open-loop bolt connections (default 200)
+  --bolt-rate R         open-loop RPC rate (bolt and dubbo), req/s (default 2000)
+  --bolt-connections N  open-loop RPC connections (default 200)
   --bolt-max-connections N, --bolt-max-inflight N
-                        closed-loop max-throughput run (default 50 connections × 8 in flight)
+                        closed-loop RPC max-throughput run (default 50 connections × 8 in flight)
   --idle-connections N  kept-alive idle connections for the memory-per-connection figure (default 3000)
   --h2-connections N, --h2-streams N
                         h2load connections × streams in flight each (default 10 × 5)
@@ -184,6 +185,36 @@ async function boltOk(port: number, timeoutMs: number): Promise<boolean> {
   }
 }
 
+/**
+ * One dubbo request over a fresh connection; true when a status-20 response with the same id comes back.
+ */
+async function dubboOk(port: number, timeoutMs: number): Promise<boolean> {
+  let conn: Deno.TcpConn | undefined;
+  const attempt = async () => {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const req = DUBBO_REQUEST.slice();
+    req.set([0, 0, 0, 0, 0, 0, 0x12, 0x34], 4); // id 0x1234
+    await writeAll(conn, req);
+    const buf = new Uint8Array(65536);
+    let have = 0;
+    for (;;) {
+      const n = await conn.read(buf.subarray(have));
+      if (n === null) return false;
+      have += n;
+      const len = dubboFrameLength(buf, 0, have);
+      if (len > 0) return buf[3] === 20 && dubboReadId(buf, 0) === 0x1234;
+      if (have === buf.length) return false;
+    }
+  };
+  try {
+    return (await withTimeout(attempt().catch(() => false), timeoutMs)) ?? false;
+  } finally {
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  }
+}
+
 // === Proxies under test ===
 
 interface Proxy {
@@ -233,7 +264,7 @@ function relayProxy(): Proxy {
   };
 }
 
-function meshctlProxy(protocol: "http" | "bolt", cpuProfDir: string | undefined): Proxy {
+function meshctlProxy(protocol: "http" | "bolt" | "dubbo", cpuProfDir: string | undefined): Proxy {
   return {
     name: "meshctl",
     start(dir, port, upstreamPort) {
@@ -494,9 +525,33 @@ async function runHttp(ctx: Context): Promise<HttpSample[]> {
   return samples;
 }
 
-// === Bolt ===
+// === RPC: bolt and dubbo ===
 
-interface BoltSample {
+/** An RPC scenario family: its test server, load generator and readiness probe. */
+interface RpcFamily {
+  part: "bolt" | "dubbo";
+  /** bench/<server>.ts: a raw responder with a precomputed reply. */
+  serverScript: string;
+  /** bench/<load>.ts: an open/closed-loop load generator printing a `LoadResult`. */
+  loadScript: string;
+  probe(port: number, timeoutMs: number): Promise<boolean>;
+}
+
+const BOLT: RpcFamily = {
+  part: "bolt",
+  serverScript: "bolt_server.ts",
+  loadScript: "bolt_load.ts",
+  probe: boltOk,
+};
+
+const DUBBO: RpcFamily = {
+  part: "dubbo",
+  serverScript: "dubbo_server.ts",
+  loadScript: "dubbo_load.ts",
+  probe: dubboOk,
+};
+
+interface RpcSample {
   round: number;
   kind: "open" | "max";
   config: string;
@@ -508,7 +563,7 @@ interface BoltSample {
   command?: string;
 }
 
-function boltLoadArgv(ctx: Context, port: number, kind: "open" | "max"): string[] {
+function rpcLoadArgv(ctx: Context, family: RpcFamily, port: number, kind: "open" | "max"): string[] {
   const o = ctx.opts;
   const mode = kind === "open"
     ? ["--mode", "open", "--rate", String(o.boltRate), "--connections", String(o.boltConnections)]
@@ -525,7 +580,7 @@ function boltLoadArgv(ctx: Context, port: number, kind: "open" | "max"): string[
     "run",
     "--no-prompt",
     "--allow-net=127.0.0.1",
-    `${BENCH_DIR}bolt_load.ts`,
+    `${BENCH_DIR}${family.loadScript}`,
     "--target",
     `127.0.0.1:${port}`,
     ...mode,
@@ -536,24 +591,25 @@ function boltLoadArgv(ctx: Context, port: number, kind: "open" | "max"): string[
   ];
 }
 
-async function measureBolt(
+async function measureRpc(
   ctx: Context,
+  family: RpcFamily,
   proxy: Proxy | undefined,
   round: number,
   kind: "open" | "max",
   serverPort: number,
-): Promise<BoltSample> {
+): Promise<RpcSample> {
   const name = proxy?.name ?? "direct (no proxy)";
-  const sample: BoltSample = { round, kind, config: name };
+  const sample: RpcSample = { round, kind, config: name };
   let server: Server | undefined;
   try {
     let port = serverPort;
     if (proxy !== undefined) {
       port = freePort();
       server = proxy.start(ctx.dir, port, serverPort);
-      ctx.commands.set(`bolt ${proxy.name}`, server.argv.join(" "));
+      ctx.commands.set(`${family.part} ${proxy.name}`, server.argv.join(" "));
       const s = server;
-      const notReady = await waitReady(s, () => boltOk(port, 1000), READY_TIMEOUT_MS);
+      const notReady = await waitReady(s, () => family.probe(port, 1000), READY_TIMEOUT_MS);
       if (notReady !== undefined) {
         sample.na = "not serving";
         console.log(`    ${name}: n/a (not serving: ${notReady})`);
@@ -561,7 +617,7 @@ async function measureBolt(
         return sample;
       }
     }
-    const argv = boltLoadArgv(ctx, port, kind);
+    const argv = rpcLoadArgv(ctx, family, port, kind);
     sample.command = `taskset -c ${LOAD_CORE} ${argv.join(" ")}`;
     const cpu0 = server ? treeCpuMicros(server.pid) : 0;
     const noise = new NoiseMeter();
@@ -598,32 +654,33 @@ async function measureBolt(
   }
 }
 
-async function runBolt(ctx: Context): Promise<BoltSample[]> {
+async function runRpc(ctx: Context, family: RpcFamily): Promise<RpcSample[]> {
   const o = ctx.opts;
+  const part = family.part;
   console.log(
-    `\n== bolt: open loop ${o.boltRate} req/s over ${o.boltConnections} connections, then closed loop ` +
+    `\n== ${part}: open loop ${o.boltRate} req/s over ${o.boltConnections} connections, then closed loop ` +
       `${o.boltMaxConnections} conns × ${o.boltMaxInflight} in flight (client core 0; proxy + server core 1) ==`,
   );
   const serverPort = freePort();
-  const boltServer = start("bolt server", [
+  const rpcServer = start(`${part} server`, [
     DENO,
     "run",
     "--no-prompt",
     "--allow-net=127.0.0.1",
-    `${BENCH_DIR}bolt_server.ts`,
+    `${BENCH_DIR}${family.serverScript}`,
     `127.0.0.1:${serverPort}`,
   ], { core: PROXY_CORE });
-  const samples: BoltSample[] = [];
+  const samples: RpcSample[] = [];
   try {
-    ctx.commands.set("bolt server", boltServer.argv.join(" "));
-    const notReady = await waitReady(boltServer, () => boltOk(serverPort, 1000), 8000);
+    ctx.commands.set(`${part} server`, rpcServer.argv.join(" "));
+    const notReady = await waitReady(rpcServer, () => family.probe(serverPort, 1000), 8000);
     if (notReady !== undefined) {
       console.log(
-        `bolt server is not serving (${notReady}); skipping bolt\n${lastLines(boltServer.output(), 10)}`,
+        `${part} server is not serving (${notReady}); skipping ${part}\n${lastLines(rpcServer.output(), 10)}`,
       );
       return samples;
     }
-    const proxies: (Proxy | undefined)[] = [undefined, relayProxy(), meshctlProxy("bolt", o.cpuProfDir)];
+    const proxies: (Proxy | undefined)[] = [undefined, relayProxy(), meshctlProxy(part, o.cpuProfDir)];
     const notServing = new Set<string>();
     for (const kind of ["open", "max"] as const) {
       for (let round = 1; round <= o.rounds; round++) {
@@ -635,14 +692,14 @@ async function runBolt(ctx: Context): Promise<BoltSample[]> {
             samples.push({ round, kind, config: name, na: "not serving" });
             continue;
           }
-          const s = await measureBolt(ctx, proxy, round, kind, serverPort);
+          const s = await measureRpc(ctx, family, proxy, round, kind, serverPort);
           if (s.na === "not serving") notServing.add(name);
           samples.push(s);
         }
       }
     }
   } finally {
-    await boltServer.stop();
+    await rpcServer.stop();
   }
   return samples;
 }
@@ -759,7 +816,7 @@ function httpTable(rows: HttpRow[]): string {
     ).join("\n");
 }
 
-interface BoltRow {
+interface RpcRow {
   config: string;
   rps?: Spread;
   rpsRatio?: Spread;
@@ -774,7 +831,7 @@ interface BoltRow {
   na?: string;
 }
 
-function boltRows(samples: BoltSample[], kind: "open" | "max"): BoltRow[] {
+function rpcRows(samples: RpcSample[], kind: "open" | "max"): RpcRow[] {
   const ofKind = samples.filter((s) => s.kind === kind);
   const names = [...new Set(ofKind.map((s) => s.config))];
   const relayOf = (round: number) =>
@@ -803,7 +860,7 @@ function boltRows(samples: BoltSample[], kind: "open" | "max"): BoltRow[] {
   });
 }
 
-function boltOpenTable(rows: BoltRow[]): string {
+function rpcOpenTable(rows: RpcRow[]): string {
   const head = "| configuration | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | lost + errors | " +
     "proxy CPU µs/req | peak RSS MiB | generator send lag p99 ms |\n|---|---|---|---|---|---|---|---|---|---|\n";
   return head +
@@ -819,7 +876,7 @@ function boltOpenTable(rows: BoltRow[]): string {
     ).join("\n");
 }
 
-function boltMaxTable(rows: BoltRow[]): string {
+function rpcMaxTable(rows: RpcRow[]): string {
   const head =
     "| configuration | req/s | × relay | p50 ms | p99 ms | proxy CPU µs/req | peak RSS MiB | lost + errors |\n" +
     "|---|---|---|---|---|---|---|---|\n";
@@ -834,7 +891,7 @@ function boltMaxTable(rows: BoltRow[]): string {
     ).join("\n");
 }
 
-function targets(http: HttpSample[], bolt: BoltSample[], opts: Options): Target[] {
+function targets(http: HttpSample[], rpc: Record<RpcFamily["part"], RpcSample[]>, opts: Options): Target[] {
   const out: Target[] = [];
   if (includes(opts, "http")) {
     const small = httpRows(http, "5 B").find((r) => r.config === "meshctl");
@@ -859,18 +916,19 @@ function targets(http: HttpSample[], bolt: BoltSample[], opts: Options): Target[
         },
     );
   }
-  if (includes(opts, "bolt")) {
-    const open = boltRows(bolt, "open").find((r) => r.config === "meshctl");
-    const max = boltRows(bolt, "max").find((r) => r.config === "meshctl");
+  for (const part of ["bolt", "dubbo"] as const) {
+    if (!includes(opts, part)) continue;
+    const open = rpcRows(rpc[part], "open").find((r) => r.config === "meshctl");
+    const max = rpcRows(rpc[part], "max").find((r) => r.config === "meshctl");
     out.push(
       check(
-        `bolt: p99 ≤ 1 ms at ${opts.boltRate} req/s over ${opts.boltConnections} conns`,
+        `${part}: p99 ≤ 1 ms at ${opts.boltRate} req/s over ${opts.boltConnections} conns`,
         open?.p99,
         (v) => v <= 1,
         (s) => `${fmtSpread(s)} ms`,
       ),
     );
-    out.push(check("bolt: max throughput ≥ 0.9× raw relay", max?.rpsRatio, (v) => v >= 0.9, fmtRatio));
+    out.push(check(`${part}: max throughput ≥ 0.9× raw relay`, max?.rpsRatio, (v) => v >= 0.9, fmtRatio));
   }
   return out;
 }
@@ -879,12 +937,12 @@ function report(
   facts: MachineFacts,
   opts: Options,
   ctx: Context,
-  samples: { http: HttpSample[]; http2: H2Sample[]; bolt: BoltSample[] },
+  samples: { http: HttpSample[]; http2: H2Sample[]; bolt: RpcSample[]; dubbo: RpcSample[] },
   jsonPath: string,
 ): string {
-  const { http, http2, bolt } = samples;
+  const { http, http2, bolt, dubbo } = samples;
   const sizes = ["5 B", "64 KiB"] as const;
-  const t = targets(http, bolt, opts);
+  const t = targets(http, { bolt, dubbo }, opts);
   const idle = spread(ctx.idle.filter((s) => s.config === "meshctl" && !s.na).map((s) => s.kibPerConnection));
   if (includes(opts, "http")) {
     t.push(
@@ -900,8 +958,6 @@ function report(
   if (includes(opts, "http2")) t.push(...http2Targets(http2));
   const cmd = (k: string) => ctx.commands.get(k) ?? "(not started)";
   const httpWrk = http.find((s) => s.command)?.command ?? "(not run)";
-  const boltOpenCmd = bolt.find((s) => s.kind === "open" && s.command)?.command ?? "(not run)";
-  const boltMaxCmd = bolt.find((s) => s.kind === "max" && s.command)?.command ?? "(not run)";
   const lines: string[] = [];
   lines.push(`# meshctl side-by-side benchmark`);
   lines.push("");
@@ -938,7 +994,7 @@ function report(
       `else "n/a (not serving)"), warms up ${opts.warmupS} s, then measures ${opts.durationS} s. Configurations are ` +
       `interleaved (A B C D A B C D …) for ${opts.rounds} round(s); tables show the median and (min–max) over rounds, ` +
       `and ratios are taken to nginx (HTTP; HAProxy for h2c → h2c, which nginx cannot proxy) or the raw relay ` +
-      `(bolt max throughput) **within the same round**. ` +
+      `(RPC max throughput) **within the same round**. ` +
       `Proxy CPU µs/req = Δ(utime+stime+cutime+cstime) of the proxy's process tree from \`/proc/PID/stat\` over the ` +
       `measured run ÷ requests completed; peak RSS = VmHWM summed over the proxy's process tree (nginx: master + ` +
       `worker). All on 127.0.0.1; every process is stopped by PID.`,
@@ -958,9 +1014,14 @@ function report(
     );
   }
   if (includes(opts, "http2")) lines.push(...http2Commands(ctx, http2));
-  if (includes(opts, "bolt")) {
-    lines.push(`# bolt\n${cmd("bolt server")}\n${cmd("bolt Deno raw TCP relay")}\n${cmd("bolt meshctl")}`);
-    lines.push(`${boltOpenCmd}\n${boltMaxCmd}`);
+  for (const [part, rpc] of [["bolt", bolt], ["dubbo", dubbo]] as const) {
+    if (!includes(opts, part)) continue;
+    const load = (kind: "open" | "max") =>
+      rpc.find((s) => s.kind === kind && s.command)?.command ?? "(not run)";
+    lines.push(
+      `# ${part}\n${cmd(`${part} server`)}\n${cmd(`${part} Deno raw TCP relay`)}\n${cmd(`${part} meshctl`)}`,
+    );
+    lines.push(`${load("open")}\n${load("max")}`);
   }
   lines.push("```");
   lines.push("");
@@ -971,6 +1032,7 @@ function report(
       otherCores: x.otherCores,
     })),
     ...bolt.map((x) => ({ label: `${x.kind} ${x.config} r${x.round}`, otherCores: x.otherCores })),
+    ...dubbo.map((x) => ({ label: `dubbo ${x.kind} ${x.config} r${x.round}`, otherCores: x.otherCores })),
   ];
   const noisy = runs.filter((x) => (x.otherCores ?? 0) > NOISE_CORES);
   const maxOther = Math.max(0, ...runs.map((x) => x.otherCores ?? 0));
@@ -1012,27 +1074,28 @@ function report(
     lines.push("");
     lines.push(...http2Sections(ctx, http2));
   }
-  if (includes(opts, "bolt")) {
+  for (const [part, rpc] of [["bolt", bolt], ["dubbo", dubbo]] as const) {
+    if (!includes(opts, part)) continue;
     lines.push("");
-    lines.push(`## bolt, open loop: ${opts.boltRate} req/s over ${opts.boltConnections} connections`);
+    lines.push(`## ${part}, open loop: ${opts.boltRate} req/s over ${opts.boltConnections} connections`);
     lines.push("");
     lines.push(
       "Latency from the intended send time (no coordinated omission). The send-lag column is how late the " +
         'generator itself was; "direct" is the floor of generator + server.',
     );
     lines.push("");
-    lines.push(boltOpenTable(boltRows(bolt, "open")));
+    lines.push(rpcOpenTable(rpcRows(rpc, "open")));
     lines.push("");
     lines.push(
-      `## bolt, max throughput: closed loop, ${opts.boltMaxConnections} connections × ${opts.boltMaxInflight} in flight`,
+      `## ${part}, max throughput: closed loop, ${opts.boltMaxConnections} connections × ${opts.boltMaxInflight} in flight`,
     );
     lines.push("");
     lines.push(
-      'Proxy and bolt server share core 1. "direct" shows what the client and server reach without a proxy; ' +
+      `Proxy and ${part} server share core 1. "direct" shows what the client and server reach without a proxy; ` +
         "a proxy close to it means the client, not the proxy, was the limit.",
     );
     lines.push("");
-    lines.push(boltMaxTable(boltRows(bolt, "max")));
+    lines.push(rpcMaxTable(rpcRows(rpc, "max")));
   }
   lines.push("");
   return lines.join("\n");
@@ -1086,12 +1149,14 @@ async function main(): Promise<number> {
   onInterruptCleanup(() => Deno.removeSync(dir, { recursive: true }));
   const ctx: Context = { opts, dir, commands: new Map(), idle: [] };
   let http: HttpSample[] = [];
-  let bolt: BoltSample[] = [];
+  let bolt: RpcSample[] = [];
+  let dubbo: RpcSample[] = [];
   let http2: H2Sample[] = [];
   try {
     if (includes(opts, "http")) http = await runHttp(ctx);
     if (includes(opts, "http2")) http2 = await runHttp2(ctx);
-    if (includes(opts, "bolt")) bolt = await runBolt(ctx);
+    if (includes(opts, "bolt")) bolt = await runRpc(ctx, BOLT);
+    if (includes(opts, "dubbo")) dubbo = await runRpc(ctx, DUBBO);
   } finally {
     await stopAll();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -1104,12 +1169,21 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(
     `${outDir}/${stamp}.json`,
     JSON.stringify(
-      { facts, options: opts, commands: Object.fromEntries(ctx.commands), http, http2, bolt, idle: ctx.idle },
+      {
+        facts,
+        options: opts,
+        commands: Object.fromEntries(ctx.commands),
+        http,
+        http2,
+        bolt,
+        dubbo,
+        idle: ctx.idle,
+      },
       null,
       2,
     ),
   );
-  const md = report(facts, opts, ctx, { http, http2, bolt }, jsonPath);
+  const md = report(facts, opts, ctx, { http, http2, bolt, dubbo }, jsonPath);
   await Deno.writeTextFile(`${BENCH_DIR}RESULTS.md`, md);
   // Keep the generated file `deno fmt --check`-clean (tables get aligned).
   await run([DENO, "fmt", "--quiet", `${BENCH_DIR}RESULTS.md`], 30000);

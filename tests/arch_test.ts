@@ -30,8 +30,9 @@ const TEST_ONLY: Record<string, string> = {
   "@grpc/grpc-js": "the real gRPC peers of the e2e tests; meshctl's HTTP/2 is its own codec",
   "@grpc/proto-loader": "loads the gRPC test peers' proto",
   "hpack.js": "the HPACK oracle of the differential tests; codec/http2/hpack.ts is our own",
+  "dubbo2.js": "the real dubbo consumer of the e2e tests",
   "hessian.js":
-    "the hessian2 encoder of the dubbo reader's differential tests; codec/dubbo/hessian2.ts is our own",
+    "the hessian2 encoder/decoder of the dubbo test peers and the reader's differential tests; codec/dubbo/hessian2.ts is our own",
 };
 
 /** Whether `text` imports `pkg` (bare, `npm:`, or a subpath), statically or dynamically. */
