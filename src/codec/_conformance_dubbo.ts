@@ -2,7 +2,8 @@
  * The dubbo codec's fixtures for the conformance suite. The provider's reply is the frame captured from a
  * hessian2 provider answering dubbo2.js (protocols.md); the calls are dubbo2.js's `sayHello("world")`
  * field sequence, built by the test-only hessian2 writer (`dubbo/_test_hessian.ts`) behind headers
- * written out by hand. Exact dubbo2.js captures can join them as goldens.
+ * written out by hand. The first exchange is byte-exact: dubbo2.js's own call and the test provider's reply,
+ * as captured on loopback (`dubbo/_golden_frames.ts`).
  */
 import { strictEqual } from "node:assert/strict";
 import { ProxyError } from "../core/mod.ts";
@@ -11,6 +12,7 @@ import { HessianWriter } from "./dubbo/_test_hessian.ts";
 import { call, CAPTURED_REPLY, FLAG_ONEWAY, frame, HELLO, hex, toHex } from "./dubbo/_test_io.ts";
 import { CAPTURED_REQUEST as BOLT_REQUEST } from "./bolt/_test_io.ts";
 import { DubboRequestHead, DubboResponseHead } from "./dubbo/mod.ts";
+import { DUBBO2JS_CALL, PROVIDER_VALUE_REPLY } from "./dubbo/_golden_frames.ts";
 import { decodeDubboRequest, encodeStatusResponse } from "./dubbo/frame.ts";
 import type { RequestHead, ResponseHead } from "./types.ts";
 
@@ -59,6 +61,27 @@ function describeResponse(head: ResponseHead): Record<string, unknown> {
 }
 
 const exchanges: ConformanceExchange[] = [
+  {
+    name: "dubbo2.js's captured call (group, int timeout, traceId attachments) and the provider's reply",
+    request: () => ({ head: request(DUBBO2JS_CALL) }),
+    requestBytes: DUBBO2JS_CALL,
+    expectRequest: {
+      fields: { protocol: "dubbo", method: "sayHello", flag: 0xc2, deadlineMs: 3000 },
+      headers: [
+        ["dubbo", "2.0.2"],
+        ["service", "org.apache.dubbo.demo.DemoService"],
+        ["version", "1.0.0"],
+        ["method", "sayHello"],
+        ["group", "blue"],
+        ["timeout", "3000"],
+        ["traceId", "t-1"],
+        ["application", "dubbo2.js"],
+      ],
+    },
+    response: () => ({ head: response(PROVIDER_VALUE_REPLY) }),
+    responseBytes: PROVIDER_VALUE_REPLY,
+    expectResponse: { fields: { status: 200, dubboStatus: 20 } },
+  },
   {
     name: 'dubbo2.js sayHello("world") and the captured provider reply',
     request: () => ({ head: request(call(1)) }),
