@@ -125,7 +125,14 @@ export class Runtime {
       codecs: proxyCfg ? resolveCodecs(proxyCfg.downstreamProtocols) : [],
       autoDetect: proxyCfg?.autoDetect ?? false,
       codecOptions,
-      tcpProxy: tcpCfg ? new TcpProxy(tcpCfg, this.clusters, listenerLogger) : undefined,
+      tcpProxy: tcpCfg
+        ? new TcpProxy(
+          tcpCfg,
+          this.clusters,
+          listenerLogger,
+          registry.scope("downstream", { listener: l.name }),
+        )
+        : undefined,
       fallbackToTcpProxy: proxyCfg?.fallbackForUnknownProtocol ?? false,
       requestHeadersTimeoutMs: proxyCfg?.requestHeadersTimeoutMs ?? 0,
       logger: listenerLogger,
