@@ -6,7 +6,12 @@ import {
   parsePortList,
   type SocketAddress,
 } from "../core/mod.ts";
-import { MOSN_NETWORK_FILTERS, MOSN_STREAM_FILTERS, type ValidationContext } from "./context.ts";
+import {
+  type FilterProblem,
+  MOSN_NETWORK_FILTERS,
+  MOSN_STREAM_FILTERS,
+  type ValidationContext,
+} from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, TcpProxyDocument } from "./schema.ts";
 
@@ -373,9 +378,10 @@ function checkListener(
       // The filter validates its own config (it lives in a higher layer; the context carries the check).
       if (known && ctx.checkStreamFilterConfig !== undefined) {
         const config = (f.config ?? {}) as Record<string, unknown>;
-        for (const msg of ctx.checkStreamFilterConfig(f.type, config)) {
-          report(`${path}.stream_filters[${i}].config`, msg);
-        }
+        const at = `${path}.stream_filters[${i}].config`;
+        const { errors, warnings } = ctx.checkStreamFilterConfig(f.type, config, clusters);
+        for (const e of errors) reportUnder(report, at, e);
+        for (const w of warnings) reportUnder(reporter.warn, at, w);
       }
     }
   });
@@ -460,6 +466,12 @@ function checkHttp2UseStream(
   };
   check(extend, path);
   check(extend?.Http2, `${path}.Http2`);
+}
+
+/** A filter's problem at its config, or at the field under it that it names. */
+function reportUnder(report: Report, at: string, p: FilterProblem): void {
+  if (typeof p === "string") report(at, p);
+  else report(`${at}.${p.path}`, p.message);
 }
 
 /** True when `type` is registered; otherwise reports "not supported yet" (MOSN has it) or "unknown". */

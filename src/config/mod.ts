@@ -6,7 +6,7 @@
 export type * from "./types.ts";
 export type { ConfigError, ConfigWarning } from "./error.ts";
 export { formatConfigError, formatConfigWarning } from "./error.ts";
-export type { ValidationContext } from "./context.ts";
+export type { FilterProblem, ValidationContext } from "./context.ts";
 export { DEFAULT_VALIDATION_CONTEXT } from "./context.ts";
 export { AUTO_PROTOCOL } from "./_protocols.ts";
 export type { ParsedConfigDocument } from "./parse.ts";
