@@ -22,11 +22,14 @@ Deno.test("meshctl validate accepts every example config", async () => {
   const r = await runMeshctl(["validate", ...files]);
   // No errors; the only warning is MOSN's tcpproxy sample naming routes its cluster makes unused.
   assertEquals(r.stderr.trim().split("\n"), [
-    "config/mosn_examples/tcpproxy-sample_config.json:19:31: servers[0].listeners[0].filter_chains[0].filters[0].config.routes: warning: routes are never consulted: every connection goes to cluster \"serverCluster\", as in MOSN (leave cluster out to pick the cluster by address)",
+    'config/mosn_examples/tcpproxy-sample_config.json:19:31: servers[0].listeners[0].filter_chains[0].filters[0].config.routes: warning: routes are never consulted: every connection goes to cluster "serverCluster", as in MOSN (leave cluster out to pick the cluster by address)',
   ]);
   const ok = r.stdout.trim().split("\n");
   assertEquals(ok.length, files.length);
-  assertEquals(ok.filter((l) => !/: ok \(\d+ listeners?, \d+ clusters?, \d+ routers?(; \d+ warnings?)?\)$/.test(l)), []);
+  assertEquals(
+    ok.filter((l) => !/: ok \(\d+ listeners?, \d+ clusters?, \d+ routers?(; \d+ warnings?)?\)$/.test(l)),
+    [],
+  );
   assertEquals(r.code, 0);
 });
 
