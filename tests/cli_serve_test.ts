@@ -87,3 +87,24 @@ Deno.test("meshctl serve --help documents --address-file", async () => {
   assertEquals(r.code, 0);
   assertMatch(r.stdout, /--address-file PATH +once every listener and the admin API are bound/);
 });
+
+Deno.test(
+  "meshctl serve logs each config warning at start, e.g. that an enabled tracing block traces nothing",
+  opts,
+  async () => {
+    const mesh = await startMeshctl({
+      ...namedListeners(["one"]),
+      tracing: { enable: true, driver: "SOFATracer" },
+    });
+    try {
+      const r = await curl(["-sS", `http://127.0.0.1:${mesh.port("one")}/`]);
+      assertEquals(r.stdout, "one", "the config serves");
+      assertMatch(
+        mesh.logs(),
+        /WARN {2}config \S+config\.yaml:\d+:\d+: tracing: warning: tracing is not implemented in meshctl: no spans are recorded or reported \(driver "SOFATracer" is accepted so the config loads\)\n/,
+      );
+    } finally {
+      assertEquals(await mesh.stop(), 0, mesh.logs());
+    }
+  },
+);

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { isLogLevel, type LogFormat, Logger, type LogLevel, parseDuration } from "../core/mod.ts";
-import { formatConfigError, loadConfigFile } from "../config/mod.ts";
+import { type ConfigWarning, formatConfigError, formatConfigWarning, loadConfigFile } from "../config/mod.ts";
 import { type BoundAddresses, Server, validationContext } from "../server/mod.ts";
 import { VERSION } from "./version.ts";
 
@@ -73,7 +73,7 @@ export default async function run(args: string[]): Promise<number> {
   }
 
   const file = positionals[0]!;
-  const { snapshot, errors } = await loadConfigFile(file, validationContext());
+  const { snapshot, errors, warnings } = await loadConfigFile(file, validationContext());
   if (snapshot === undefined) {
     for (const e of errors) console.error(formatConfigError(e));
     console.error(
@@ -84,6 +84,7 @@ export default async function run(args: string[]): Promise<number> {
   const level: LogLevel = (levelText as LogLevel | undefined) ?? snapshot.servers[0]?.defaultLogLevel ??
     "info";
   const logger = new Logger({ level, format: format as LogFormat });
+  logWarnings(logger, warnings);
 
   const addressFile = values["address-file"];
   const server = new Server({
@@ -145,6 +146,7 @@ export default async function run(args: string[]): Promise<number> {
         });
         return;
       }
+      logWarnings(logger, next.warnings);
       const summary = server.reload(next.snapshot);
       logger.info("config reloaded", { config: file, ...summary });
     } catch (e) {
@@ -182,6 +184,11 @@ export default async function run(args: string[]): Promise<number> {
   unlisten();
   logger.info("stopped");
   return 0;
+}
+
+/** One warn line per config warning, as `meshctl validate` prints it, so what is not acted on is visible. */
+function logWarnings(logger: Logger, warnings: readonly ConfigWarning[]): void {
+  for (const w of warnings) logger.warn(`config ${formatConfigWarning(w)}`);
 }
 
 /**

@@ -1,18 +1,26 @@
 /**
  * `meshctl validate <config>...`: checks config files without binding anything. One summary line
- * per valid file on stdout; every error of every file, one per line, on stderr.
+ * per valid file on stdout; every error and warning of every file, one per line, on stderr.
  */
 import { validationContext } from "../server/mod.ts";
-import { type ConfigSnapshot, formatConfigError, loadConfigFile } from "../config/mod.ts";
+import {
+  type ConfigError,
+  type ConfigSnapshot,
+  formatConfigError,
+  formatConfigWarning,
+  loadConfigFile,
+} from "../config/mod.ts";
 
 export const help = `meshctl validate — check config files and print every error
 
 Usage: meshctl validate <config>...
 
 Reads each YAML or JSON config (MOSN v2 schema), validates structure and cross references, and
-prints one line per problem as FILE:LINE:COL: PATH: MESSAGE on stderr.
+prints one line per problem as FILE:LINE:COL: PATH: MESSAGE on stderr. Warnings (settings that
+load but that meshctl will not act on as written, e.g. an enabled tracing block) are printed the same
+way as FILE:LINE:COL: PATH: warning: MESSAGE; they do not make a file invalid.
 
-Exit codes: 0 all valid, 1 some file invalid or unreadable, 2 usage error.`;
+Exit codes: 0 all valid (warnings or not), 1 some file invalid or unreadable, 2 usage error.`;
 
 export default async function run(args: string[]): Promise<number> {
   const files: string[] = [];
@@ -32,15 +40,19 @@ export default async function run(args: string[]): Promise<number> {
   const colour = useColour();
   let failed = false;
   for (const file of files) {
-    const { snapshot, errors } = await loadConfigFile(file, ctx);
+    const { snapshot, errors, warnings } = await loadConfigFile(file, ctx);
     if (snapshot) {
-      console.log(`${file}: ${colour ? "\x1b[32mok\x1b[0m" : "ok"} (${summary(snapshot)})`);
-      continue;
-    }
-    failed = true;
-    for (const e of errors) {
-      const line = formatConfigError(e);
-      console.error(colour ? `\x1b[31m${line}\x1b[0m` : line);
+      const noted = warnings.length > 0 ? `; ${plural(warnings.length, "warning")}` : "";
+      console.log(`${file}: ${colour ? "\x1b[32mok\x1b[0m" : "ok"} (${summary(snapshot)}${noted})`);
+    } else failed = true;
+    // Errors and warnings in file order, each kind in its colour.
+    const problems: [ConfigError, boolean][] = [
+      ...errors.map((e): [ConfigError, boolean] => [e, false]),
+      ...warnings.map((w): [ConfigError, boolean] => [w, true]),
+    ].sort(([a], [b]) => a.line - b.line || a.col - b.col);
+    for (const [p, isWarning] of problems) {
+      const line = isWarning ? formatConfigWarning(p) : formatConfigError(p);
+      console.error(colour ? `\x1b[${isWarning ? 33 : 31}m${line}\x1b[0m` : line);
     }
   }
   return failed ? 1 : 0;

@@ -1,12 +1,12 @@
 /**
  * The bolt and boltv2 codecs' fixtures for the conformance suite, built on the frames captured from
- * sofa-rpc-node (protocols.md). No v2 peer was captured, so the v2 frames are the same bodies behind a
- * header written out by hand from the v2 layout in protocols.md (not by meshctl's encoder).
+ * sofa-rpc-node (protocols.md). The plain v2 frames are the same bodies behind a header written out by
+ * hand from the v2 layout in protocols.md (not by meshctl's encoder); the CRC-32 request is sofa-bolt-node's.
  */
 import { strictEqual } from "node:assert/strict";
 import { ProxyError } from "../core/mod.ts";
 import type { CodecConformanceAdapter, ConformanceExchange } from "./_conformance.ts";
-import { CAPTURED_REQUEST, CAPTURED_RESPONSE, concat, hex } from "./bolt/_test_io.ts";
+import { CAPTURED_CRC_REQUEST, CAPTURED_REQUEST, CAPTURED_RESPONSE, concat, hex } from "./bolt/_test_io.ts";
 import { BoltRequestHead, BoltResponseHead, type BoltVersion } from "./bolt/mod.ts";
 import { decodeBoltFrame } from "./bolt/frame.ts";
 import { SimpleHeaderMap } from "./header_map.ts";
@@ -38,6 +38,33 @@ const GOLDEN = {
   },
 } as const;
 
+/** CRC-32 bit by bit from the polynomial: the fixtures' own, independent of the codec's. */
+function crc32Bitwise(b: Uint8Array): Uint8Array {
+  let c = 0xffffffff;
+  for (const byte of b) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  c = (c ^ 0xffffffff) >>> 0;
+  return new Uint8Array([c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff]);
+}
+
+function withCrc(frame: Uint8Array): Uint8Array {
+  return concat(frame, crc32Bitwise(frame));
+}
+
+/**
+ * v2 with CRC-32 (ver1 2, switch 0x01): sofa-bolt-node's request as captured, and the plus(1,2) answer
+ * behind a hand-written ver1 2 header with its CRC-32 appended.
+ */
+const CRC = {
+  request: CAPTURED_CRC_REQUEST,
+  response: withCrc(concat(
+    hex("02 02 00 0002 01 00000001 01 01 0000 002e 0000 00000062"),
+    CAPTURED_RESPONSE.subarray(20),
+  )),
+};
+
 function request(frame: Uint8Array): BoltRequestHead {
   return decodeBoltFrame(frame.slice()) as BoltRequestHead;
 }
@@ -64,14 +91,35 @@ function toHex(b: Uint8Array): string {
 
 function describeRequest(head: RequestHead): Record<string, unknown> {
   if (!(head instanceof BoltRequestHead)) return {};
-  const { version, type, cmdCode, codec, switchCode, timeout, className } = head;
-  return { version, type, cmdCode, codec, switchCode, timeout, className, content: toHex(head.content) };
+  const { version, ver1, crc32, type, cmdCode, codec, switchCode, timeout, className } = head;
+  return {
+    version,
+    ver1,
+    crc32,
+    type,
+    cmdCode,
+    codec,
+    switchCode,
+    timeout,
+    className,
+    content: toHex(head.content),
+  };
 }
 
 function describeResponse(head: ResponseHead): Record<string, unknown> {
   if (!(head instanceof BoltResponseHead)) return {};
-  const { version, cmdCode, boltStatus, codec, switchCode, className } = head;
-  return { version, cmdCode, boltStatus, codec, switchCode, className, content: toHex(head.content) };
+  const { version, ver1, crc32, cmdCode, boltStatus, codec, switchCode, className } = head;
+  return {
+    version,
+    ver1,
+    crc32,
+    cmdCode,
+    boltStatus,
+    codec,
+    switchCode,
+    className,
+    content: toHex(head.content),
+  };
 }
 
 /** Fixtures for the codec of `version` ("bolt" or "boltv2"). */
@@ -176,6 +224,26 @@ export function boltAdapter(version: BoltVersion): CodecConformanceAdapter {
       expectResponse: { fields: { status: 200, version: otherVersion, boltStatus: 0 } },
     },
   ];
+  if (version === 2) {
+    exchanges.push({
+      name: "sofa-bolt-node's CRC-32 frames (ver1 2, switch 1): checked, and written again with the id",
+      request: () => ({ head: request(CRC.request) }),
+      requestBytes: CRC.request,
+      expectRequest: {
+        fields: {
+          protocol: name,
+          ver1: 2,
+          switchCode: 1,
+          crc32: true,
+          content: toHex(request(CAPTURED_REQUEST).content),
+        },
+        headers: [["service", SERVICE]],
+      },
+      response: () => ({ head: response(CRC.response) }),
+      responseBytes: CRC.response,
+      expectResponse: { fields: { status: 200, ver1: 2, crc32: true, boltStatus: 0 } },
+    });
+  }
 
   return {
     exchanges,
@@ -184,8 +252,16 @@ export function boltAdapter(version: BoltVersion): CodecConformanceAdapter {
     badRequests: [
       { name: "an unknown protocol code", bytes: hex("0301000100") },
       { name: "an unknown command type", bytes: version === 1 ? hex("0105000100") : hex("02010700") },
-      { name: "a CRC32 (ver1 2) v2 frame", bytes: hex("02020100") },
       { name: "an unknown command code", bytes: patched(own.request, 3 + s, 7) },
+      ...(version === 2
+        ? [
+          { name: "an unknown ver1 (3)", bytes: hex("02030100") },
+          {
+            name: "a CRC-32 that does not match the frame",
+            bytes: patched(CRC.request, 200, CRC.request[200]! ^ 1),
+          },
+        ]
+        : []),
       // The first key length (at the header map's start) claims far more than the map holds.
       { name: "a malformed header map", bytes: patched(own.request, classStart + 0x2c + 3, 0x40) },
     ],
@@ -197,6 +273,12 @@ export function boltAdapter(version: BoltVersion): CodecConformanceAdapter {
         name: "a malformed header map",
         bytes: concat(patched(own.response, 20 + 2 * s - 5, 4), new Uint8Array(4)),
       },
+      ...(version === 2
+        ? [{
+          name: "a CRC-32 that does not match the frame",
+          bytes: patched(CRC.response, CRC.response.length - 1, CRC.response.at(-1)! ^ 1),
+        }]
+        : []),
     ],
     assertRejectionReply(written) {
       // No frame can answer undecodable bytes: MOSN closes without a reply, and so does meshctl.

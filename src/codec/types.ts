@@ -67,6 +67,13 @@ export interface RequestHead {
    * `max_grpc_timeout` semantics) but never extends it. undefined = none.
    */
   readonly deadlineMs?: number;
+  /**
+   * The protocol's own health check (a bolt heartbeat), handed to the proxy only when the listener asks
+   * for them (`CodecOptions.deliverHealthChecks`): a `healthcheck` stream filter answers it, or it is
+   * routed like any request. Its local replies and responses go out in the health check's terms (a
+   * heartbeat ack).
+   */
+  readonly healthCheck?: boolean;
 }
 
 /** A response head. RPC codecs map their status to an HTTP-like status (bolt: 0→200, 4→503, 7→504…). */
@@ -128,6 +135,12 @@ export interface CodecOptions {
    * listener or cluster and protocol; none in unit tests.
    */
   readonly stats?: Scope;
+  /**
+   * Server side: hand the protocol's health checks (bolt heartbeats) to the handler as streams with
+   * `RequestHead.healthCheck` set, instead of answering them in the codec (MOSN's xprotocol default, and
+   * meshctl's without a `healthcheck` stream filter). Default false.
+   */
+  readonly deliverHealthChecks?: boolean;
   /**
    * Time for the timers a codec keeps itself (bolt's heartbeat timeout); `systemClock` when absent. The
    * multiplexed pool passes its own, so its keepalive and the codec agree, and tests can fake both.

@@ -60,12 +60,22 @@ export function resolveDownstream(
   return { ok: true, value: { protocols, autoDetect: protocols.length > 1 } };
 }
 
-/** Resolves an upstream protocol; legacy "X" means the first `extend_config.sub_protocol`. */
+/**
+ * MOSN's upstream protocol `Auto`: speak upstream whatever the request arrived in (its `protocol`), as
+ * MOSN's `getUpstreamProtocol` turns Auto into the downstream protocol. Not a codec name.
+ */
+export const AUTO_PROTOCOL = "Auto";
+
+/**
+ * Resolves an upstream protocol: a registered name, {@link AUTO_PROTOCOL} (any case), or legacy "X",
+ * which means the first `extend_config.sub_protocol`.
+ */
 export function resolveUpstream(
   text: string,
   extendConfig: Readonly<Record<string, unknown>> | undefined,
   ctx: ValidationContext,
 ): Resolved<string> {
+  if (text.trim().toLowerCase() === AUTO_PROTOCOL.toLowerCase()) return { ok: true, value: AUTO_PROTOCOL };
   if (text.trim() === "X") {
     const sub = extendConfig?.sub_protocol;
     const first = typeof sub === "string" ? sub.split(",")[0]?.trim() : undefined;

@@ -1,7 +1,19 @@
-import { checkRe2, didYouMean, parseAddress, type SocketAddress } from "../core/mod.ts";
-import { MOSN_NETWORK_FILTERS, MOSN_STREAM_FILTERS, type ValidationContext } from "./context.ts";
+import {
+  checkRe2,
+  didYouMean,
+  parseAddress,
+  parseCidr,
+  parsePortList,
+  type SocketAddress,
+} from "../core/mod.ts";
+import {
+  type FilterProblem,
+  MOSN_NETWORK_FILTERS,
+  MOSN_STREAM_FILTERS,
+  type ValidationContext,
+} from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
-import type { ConfigDocument } from "./schema.ts";
+import type { ConfigDocument, TcpProxyDocument } from "./schema.ts";
 
 /** The walker's output: shaped like the schema, but any field may be missing after an error. */
 export type Loose<T> = T extends readonly (infer U)[] ? readonly (Loose<U> | undefined)[]
@@ -9,6 +21,12 @@ export type Loose<T> = T extends readonly (infer U)[] ? readonly (Loose<U> | und
   : T;
 
 export type Report = (path: string, message: string) => void;
+
+/** Where the semantic pass sends what it finds: errors stop a config from loading, warnings do not. */
+export interface Reporter {
+  readonly error: Report;
+  readonly warn: Report;
+}
 
 type Doc = Loose<ConfigDocument>;
 type Server = NonNullable<NonNullable<Doc["servers"]>[number]>;
@@ -18,15 +36,20 @@ type Route = NonNullable<
 >;
 type Listener = NonNullable<NonNullable<Server["listeners"]>[number]>;
 type ClusterDoc = NonNullable<NonNullable<NonNullable<Doc["cluster_manager"]>["clusters"]>[number]>;
+type TcpProxyDoc = Loose<TcpProxyDocument>;
 
 const SCHEMA_FILTERS = ["proxy", "tcp_proxy"];
 
 /**
  * The semantic pass: cross references (routes → clusters, proxies → route tables), uniqueness,
- * address clashes, protocol and filter names, and the one-of rules. Runs even after structural
- * errors, skipping whatever is missing, so one run reports everything.
+ * address clashes, protocol and filter names, and the one-of rules; and the warnings (see
+ * `ConfigWarning`). Runs even after structural errors, skipping whatever is missing, so one run reports
+ * everything.
  */
-export function checkSemantics(doc: Doc, ctx: ValidationContext, report: Report): void {
+export function checkSemantics(doc: Doc, ctx: ValidationContext, reporter: Reporter): void {
+  const report = reporter.error;
+  const warn = reporter.warn;
+  checkTracing(doc.tracing, warn);
   const clusters = new Set<string>();
   uniqueNames(
     (doc.cluster_manager?.clusters ?? []).map((
@@ -55,7 +78,7 @@ export function checkSemantics(doc: Doc, ctx: ValidationContext, report: Report)
   );
   servers.forEach((s, si) => {
     s?.routers?.forEach((r, ri) =>
-      r && checkRouter(r, `servers[${si}].routers[${ri}]`, clusters, ctx, report)
+      r && checkRouter(r, `servers[${si}].routers[${ri}]`, clusters, ctx, reporter)
     );
   });
   const listeners: [Listener, string][] = [];
@@ -70,7 +93,7 @@ export function checkSemantics(doc: Doc, ctx: ValidationContext, report: Report)
     report,
   );
   checkAddressClashes(listeners, report);
-  for (const [l, p] of listeners) checkListener(l, p, clusters, routers, ctx, report);
+  for (const [l, p] of listeners) checkListener(l, p, clusters, routers, ctx, reporter);
 }
 
 function uniqueNames(
@@ -89,13 +112,28 @@ function uniqueNames(
   }
 }
 
+/** meshctl does not trace: an enabled `tracing` block loads, and says it does nothing. */
+function checkTracing(t: Doc["tracing"], warn: Report): void {
+  if (t?.enable !== true) return;
+  if (t.driver === undefined) {
+    warn("tracing.enable", "tracing is enabled without a driver; MOSN leaves tracing off in that case");
+    return;
+  }
+  warn(
+    "tracing",
+    `tracing is not implemented in meshctl: no spans are recorded or reported (driver "${t.driver}" ` +
+      "is accepted so the config loads)",
+  );
+}
+
 function checkRouter(
   r: RouterConf,
   path: string,
   clusters: Set<string>,
   ctx: ValidationContext,
-  report: Report,
+  reporter: Reporter,
 ): void {
+  const report = reporter.error;
   const domains = new Map<string, string>();
   r.virtual_hosts?.forEach((vh, vi) => {
     vh?.domains?.forEach((d, di) => {
@@ -107,7 +145,7 @@ function checkRouter(
       else domains.set(key, `${path}.virtual_hosts[${vi}]`);
     });
     vh?.routers?.forEach((route, i) => {
-      if (route) checkRoute(route, `${path}.virtual_hosts[${vi}].routers[${i}]`, clusters, ctx, report);
+      if (route) checkRoute(route, `${path}.virtual_hosts[${vi}].routers[${i}]`, clusters, ctx, reporter);
     });
   });
 }
@@ -117,8 +155,9 @@ function checkRoute(
   path: string,
   clusters: Set<string>,
   ctx: ValidationContext,
-  report: Report,
+  reporter: Reporter,
 ): void {
+  const report = reporter.error;
   const actions = (["route", "direct_response", "redirect"] as const).filter((k) => route[k] !== undefined);
   if (actions.length !== 1) {
     report(
@@ -143,6 +182,18 @@ function checkRoute(
         if (problem) report(`${path}.match.headers[${i}].value`, `invalid regex "${h.value}": ${problem}`);
       }
     });
+    // MOSN's RPC rule (pkg/router/rpc_rule.go): a path-less route whose one matcher is named `service`
+    // compares by value, ".*" meaning any service; its `regex` flag is never read.
+    const only = m.headers?.length === 1 ? m.headers[0] : undefined;
+    // MOSN reads an empty prefix, path or regex as none, so such a route is an RPC rule too.
+    const pathless = !m.prefix && !m.path && !m.regex && m.connect_matcher === undefined;
+    if (pathless && only?.name === "service" && only.regex === true && only.value !== ".*" && only.value) {
+      reporter.warn(
+        `${path}.match.headers[0].regex`,
+        `regex is ignored here: a route whose only matcher is "service" compares the service by value, ` +
+          `as MOSN does ("${only.value}" matches only a service named exactly so; ".*" matches any)`,
+      );
+    }
   }
   const a = route.route;
   if (m?.connect_matcher !== undefined && a !== undefined) {
@@ -249,8 +300,9 @@ function checkListener(
   clusters: Set<string>,
   routers: Set<string>,
   ctx: ValidationContext,
-  report: Report,
+  reporter: Reporter,
 ): void {
+  const report = reporter.error;
   if (l.bind_port === false) {
     report(`${path}.bind_port`, "bind_port: false (virtual listeners) is not supported yet");
   }
@@ -278,9 +330,7 @@ function checkListener(
       const config = f.config;
       if (config === undefined) return;
       if (f.type === "tcp_proxy") {
-        if (typeof config.cluster === "string") {
-          checkCluster(config.cluster, `${p}.config.cluster`, clusters, report);
-        }
+        checkTcpProxy(config as TcpProxyDoc, `${p}.config`, clusters, reporter);
         return;
       }
       // proxy
@@ -328,11 +378,71 @@ function checkListener(
       // The filter validates its own config (it lives in a higher layer; the context carries the check).
       if (known && ctx.checkStreamFilterConfig !== undefined) {
         const config = (f.config ?? {}) as Record<string, unknown>;
-        for (const msg of ctx.checkStreamFilterConfig(f.type, config)) {
-          report(`${path}.stream_filters[${i}].config`, msg);
-        }
+        const at = `${path}.stream_filters[${i}].config`;
+        const { errors, warnings } = ctx.checkStreamFilterConfig(f.type, config, clusters);
+        for (const e of errors) reportUnder(report, at, e);
+        for (const w of warnings) reportUnder(reporter.warn, at, w);
       }
     }
+  });
+}
+
+/**
+ * MOSN's tcp_proxy (pkg/filter/network/streamproxy): `cluster` when set, for every connection; else the
+ * first route whose SourceAddrs, SourcePort, DestinationAddrs and DestinationPort all hold the
+ * connection's addresses, an empty list holding nothing. Routes MOSN would never consult are warned about.
+ */
+function checkTcpProxy(c: TcpProxyDoc, path: string, clusters: Set<string>, reporter: Reporter): void {
+  const report = reporter.error;
+  if (c.cluster) checkCluster(c.cluster, `${path}.cluster`, clusters, report);
+  const routes = c.routes ?? [];
+  if (!c.cluster && routes.length === 0) {
+    report(
+      c.routes !== undefined ? `${path}.routes` : c.cluster !== undefined ? `${path}.cluster` : path,
+      "a tcp_proxy needs a cluster, or routes to pick one by address",
+    );
+  }
+  routes.forEach((r, i) => {
+    if (!r) return;
+    const p = `${path}.routes[${i}]`;
+    if (r.cluster !== undefined) checkCluster(r.cluster, `${p}.cluster`, clusters, report);
+    for (const key of ["SourceAddrs", "DestinationAddrs"] as const) {
+      r[key]?.forEach((range, j) => {
+        if (range?.address === undefined || range.length === undefined) return;
+        const parsed = parseCidr(range.address, range.length);
+        if (typeof parsed === "string") {
+          const at = parsed.startsWith("prefix length") ? "length" : "address";
+          report(`${p}.${key}[${j}].${at}`, parsed);
+        }
+      });
+    }
+    for (const key of ["SourcePort", "DestinationPort"] as const) {
+      const text = r[key];
+      if (text === undefined) continue;
+      const parsed = parsePortList(text);
+      if (typeof parsed === "string") report(`${p}.${key}`, `invalid port list "${text}": ${parsed}`);
+    }
+  });
+  if (c.cluster && routes.length > 0) {
+    reporter.warn(
+      `${path}.routes`,
+      `routes are never consulted: every connection goes to cluster "${c.cluster}", as in MOSN (leave ` +
+        "cluster out to pick the cluster by address)",
+    );
+    return;
+  }
+  routes.forEach((r, i) => {
+    if (!r) return;
+    const missing = (["SourceAddrs", "SourcePort", "DestinationAddrs", "DestinationPort"] as const).filter(
+      (k) => r[k] === undefined || r[k]!.length === 0,
+    );
+    if (missing.length === 0) return;
+    reporter.warn(
+      `${path}.routes[${i}]`,
+      `this route never matches: MOSN takes a route only when SourceAddrs, SourcePort, DestinationAddrs ` +
+        `and DestinationPort all hold the connection's addresses and ports, and an empty one holds none ` +
+        `(empty here: ${missing.join(", ")}; "0.0.0.0" with length 0 and "1-65535" take any)`,
+    );
   });
 }
 
@@ -356,6 +466,12 @@ function checkHttp2UseStream(
   };
   check(extend, path);
   check(extend?.Http2, `${path}.Http2`);
+}
+
+/** A filter's problem at its config, or at the field under it that it names. */
+function reportUnder(report: Report, at: string, p: FilterProblem): void {
+  if (typeof p === "string") report(at, p);
+  else report(`${at}.${p.path}`, p.message);
 }
 
 /** True when `type` is registered; otherwise reports "not supported yet" (MOSN has it) or "unknown". */

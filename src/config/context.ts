@@ -9,9 +9,19 @@ export interface ValidationContext {
   readonly streamFilters: readonly string[];
   /** Registered network filter names. */
   readonly networkFilters: readonly string[];
-  /** Validates a registered stream filter's `config`; returns error messages (none when valid). */
-  readonly checkStreamFilterConfig?: (type: string, config: Readonly<Record<string, unknown>>) => string[];
+  /**
+   * Validates a registered stream filter's `config` against the snapshot's cluster names: its errors
+   * (none when valid) and warnings, each a message or a message about a field under `config`.
+   */
+  readonly checkStreamFilterConfig?: (
+    type: string,
+    config: Readonly<Record<string, unknown>>,
+    clusterNames: ReadonlySet<string>,
+  ) => { readonly errors: readonly FilterProblem[]; readonly warnings: readonly FilterProblem[] };
 }
+
+/** A stream filter config problem: a message, or one about the field at `path` under the config. */
+export type FilterProblem = string | { readonly path: string; readonly message: string };
 
 export const DEFAULT_VALIDATION_CONTEXT: ValidationContext = Object.freeze({
   protocols: Object.freeze(["Http1", "Http2", "bolt", "boltv2", "dubbo"]),
@@ -40,7 +50,6 @@ export const MOSN_STREAM_FILTERS: readonly string[] = [
   "jwt_authn",
   "mixer",
   "istio.stats",
-  "healthcheck",
 ];
 
 /** MOSN network filters meshctl does not implement yet, with a hint. */

@@ -1,21 +1,23 @@
 import { checkSemantics, type Loose } from "./check.ts";
 import { DEFAULT_VALIDATION_CONTEXT, type ValidationContext } from "./context.ts";
-import type { ConfigError } from "./error.ts";
+import type { ConfigError, ConfigWarning } from "./error.ts";
 import { parseConfigDocument, type ParsedConfigDocument } from "./parse.ts";
 import { type ConfigDocument, ConfigSchema } from "./schema.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import type { ConfigSnapshot } from "./types.ts";
 import { type Pos, Walker } from "./walk.ts";
 
-/** The outcome of loading: a snapshot exactly when there are no errors. */
+/** The outcome of loading: a snapshot exactly when there are no errors; warnings either way. */
 export interface ConfigResult {
   readonly snapshot?: ConfigSnapshot;
   readonly errors: readonly ConfigError[];
+  /** What the config asks for that meshctl will not do as written (see `ConfigWarning`), by position. */
+  readonly warnings: readonly ConfigWarning[];
 }
 
 /**
- * Validates a parsed document: the structural walk, then the semantic checks, collecting every error;
- * builds the frozen snapshot when there are none. Errors come sorted by position.
+ * Validates a parsed document: the structural walk, then the semantic checks, collecting every error and
+ * warning; builds the frozen snapshot when there are no errors. Both lists come sorted by position.
  */
 export function validateConfig(
   parsed: ParsedConfigDocument,
@@ -24,17 +26,18 @@ export function validateConfig(
   const walker = new Walker(parsed.file, parsed.document, parsed.lineCounter);
   const errors: ConfigError[] = [...parsed.errors];
   // After a syntax error the tree is partial; structural noise would only bury the real problem.
-  if (errors.length > 0) return { errors: sortErrors(errors) };
+  if (errors.length > 0) return { errors: sortErrors(errors), warnings: [] };
   const doc = walker.walkRoot(ConfigSchema);
   if (doc !== undefined && typeof doc === "object") {
-    checkSemantics(doc as Loose<ConfigDocument>, ctx, (path, message) => {
-      const pos = positionOf(walker.positions, path);
-      walker.error(pos, path, message);
+    checkSemantics(doc as Loose<ConfigDocument>, ctx, {
+      error: (path, message) => walker.error(positionOf(walker.positions, path), path, message),
+      warn: (path, message) => walker.warn(positionOf(walker.positions, path), path, message),
     });
   }
   errors.push(...walker.errors);
-  if (errors.length > 0) return { errors: sortErrors(errors) };
-  return { snapshot: buildSnapshot(doc as ConfigDocument, parsed.file, ctx), errors: [] };
+  const warnings = sortErrors([...walker.warnings]);
+  if (errors.length > 0) return { errors: sortErrors(errors), warnings };
+  return { snapshot: buildSnapshot(doc as ConfigDocument, parsed.file, ctx), errors: [], warnings };
 }
 
 /** Parses and validates config text; YAML or JSON is detected from the content. */
@@ -64,6 +67,7 @@ export async function loadConfigFile(
       : String(e);
     return {
       errors: [{ file: path, line: 1, col: 1, path: "", message: `cannot read the config: ${reason}` }],
+      warnings: [],
     };
   }
   return parseConfigText(text, path, ctx);

@@ -391,3 +391,147 @@ Deno.test("validateConfig() takes MOSN's http2_use_stream flat or under Http2, a
     `17:148 ${at}.Http2.http2_use_stream: http2_use_stream must be true or false, not 1`,
   ]);
 });
+
+function warningsOf(text: string): string[] {
+  return parseConfigText(text, "t.yaml").warnings.map((w) => `${w.line}:${w.col} ${w.path}: ${w.message}`);
+}
+
+Deno.test("validateConfig() takes upstream_protocol Auto on the proxy and routes, in any case", () => {
+  const text = BASE.replace(
+    "downstream_protocol: Http1, router_config_name: r",
+    "downstream_protocol: Auto, upstream_protocol: Auto, router_config_name: r",
+  ).replace("route: { cluster_name: c }", "route: { cluster_name: c, upstream_protocol: auto }");
+  const { snapshot, errors } = parseConfigText(text, "t.yaml");
+  assertEquals(errors, []);
+  const proxy = snapshot!.servers[0]!.listeners[0]!.networkFilters[0]!;
+  ok(proxy.type === "proxy");
+  equal(proxy.upstreamProtocol, "Auto");
+  equal(snapshot!.servers[0]!.routers[0]!.virtualHosts[0]!.routers[0]!.route!.upstreamProtocol, "Auto");
+  assertEquals(
+    errorsOf(BASE.replace("router_config_name: r }", "router_config_name: r, upstream_protocol: Autoo }")),
+    [
+      '17:97 servers[0].listeners[0].filter_chains[0].filters[0].config.upstream_protocol: unknown protocol "Autoo"; expected one of Http1, Http2, bolt, boltv2',
+    ],
+  );
+});
+
+Deno.test("validateConfig() loads MOSN's tracing block and warns that meshctl does not trace", () => {
+  const on = parseConfigText(`${BASE}tracing:\n  enable: true\n  driver: SOFATracer\n`, "t.yaml");
+  assertEquals(on.errors, []);
+  assertEquals(on.snapshot!.tracing, { enable: true, driver: "SOFATracer" });
+  assertEquals(warningsOf(`${BASE}tracing:\n  enable: true\n  driver: SOFATracer\n`), [
+    '23:3 tracing: tracing is not implemented in meshctl: no spans are recorded or reported (driver "SOFATracer" is accepted so the config loads)',
+  ]);
+  assertEquals(warningsOf(`${BASE}tracing: { enable: true }\n`), [
+    "22:20 tracing.enable: tracing is enabled without a driver; MOSN leaves tracing off in that case",
+  ]);
+  assertEquals(warningsOf(`${BASE}tracing: { enable: false, driver: Zipkin }\n`), []);
+  assertEquals(errorsOf(`${BASE}tracing: { enable: "yes", driver: SofaTracer, sampler: 1 }\n`), [
+    '22:20 tracing.enable: expected true or false, got the string "yes"',
+    '22:35 tracing.driver: unknown value "SofaTracer"; did you mean "SOFATracer"?',
+    '22:47 tracing.sampler: unknown field "sampler"',
+  ]);
+});
+
+Deno.test("validateConfig() warns about a lone service matcher's regex, which MOSN does not read", () => {
+  const rpc = (headers: string) =>
+    BASE.replace("- match: { prefix: / }", `- match: { headers: [${headers}] }`);
+  assertEquals(warningsOf(rpc('{ name: service, value: "com.foo.*", regex: true }')), [
+    '9:80 servers[0].routers[0].virtual_hosts[0].routers[0].match.headers[0].regex: regex is ignored here: a route whose only matcher is "service" compares the service by value, as MOSN does ("com.foo.*" matches only a service named exactly so; ".*" matches any)',
+  ]);
+  assertEquals(warningsOf(rpc('{ name: service, value: ".*", regex: true }')), []);
+  assertEquals(warningsOf(rpc('{ name: service, value: "a.*", regex: true }, { name: x, value: y }')), []);
+  assertEquals(
+    warningsOf(
+      BASE.replace("prefix: / }", 'prefix: /, headers: [{ name: service, value: "a.*", regex: true }] }'),
+    ),
+    [],
+  );
+});
+
+const TCP = `
+servers:
+  - listeners:
+      - name: l
+        address: 127.0.0.1:2045
+        filter_chains:
+          - filters:
+              - type: tcp_proxy
+                config:
+CONFIG
+cluster_manager:
+  clusters:
+    - name: a
+      hosts: [{ address: 127.0.0.1:2046 }]
+    - name: b
+      hosts: [{ address: 127.0.0.1:2047 }]
+`;
+
+function tcp(config: string): string {
+  return TCP.replace("CONFIG", config.split("\n").map((l) => `                  ${l}`).join("\n"));
+}
+
+Deno.test("validateConfig() reads tcp_proxy routes with MOSN's field names into the snapshot", () => {
+  const { snapshot, errors, warnings } = parseConfigText(
+    tcp(`routes:
+  - cluster: a
+    SourceAddrs: [{ address: 127.0.0.2, length: 32 }]
+    SourcePort: "1-65535"
+    DestinationAddrs: [{ address: 127.0.0.1, length: 8 }]
+    destinationport: "2045,3000-3001"
+  - { cluster: b, SourceAddrs: [{ address: 0.0.0.0, length: 0 }], SourcePort: "1-65535", DestinationAddrs: [{ address: "::", length: 0 }], DestinationPort: "1-65535" }`),
+    "t.yaml",
+  );
+  assertEquals([errors, warnings], [[], []]);
+  const f = snapshot!.servers[0]!.listeners[0]!.networkFilters[0]!;
+  ok(f.type === "tcp_proxy");
+  equal(f.cluster, undefined);
+  assertEquals(f.routes[0], {
+    cluster: "a",
+    sourceAddrs: [{ address: "127.0.0.2", length: 32 }],
+    sourcePorts: [{ min: 1, max: 65535 }],
+    destinationAddrs: [{ address: "127.0.0.1", length: 8 }],
+    destinationPorts: [{ min: 2045, max: 2045 }, { min: 3000, max: 3001 }],
+  });
+  equal(f.routes[1]!.cluster, "b");
+});
+
+Deno.test("validateConfig() reports bad tcp_proxy ranges, ports and clusters where they are", () => {
+  assertEquals(
+    errorsOf(tcp(`routes:
+  - cluster: c
+    SourceAddrs: [{ address: 127.0.0.300, length: 8 }, { address: 10.0.0.0, length: 33 }, { address: "::1" }]
+    SourcePort: "80,http"
+    DestinationPort: "9-8"
+    source_addrs: []`)),
+    [
+      '11:32 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0].cluster: unknown cluster "c"; did you mean "a"?',
+      '12:48 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0].SourceAddrs[0].address: "127.0.0.300" is not an IP address',
+      "12:103 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0].SourceAddrs[1].length: prefix length 33 is out of range for IPv4 (0..32)",
+      '12:109 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0].SourceAddrs[2].length: missing required field "length"',
+      '13:35 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0].SourcePort: invalid port list "80,http": "http" is not a port or a range like "8000-8080"',
+      '14:40 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0].DestinationPort: invalid port list "9-8": range "9-8" is empty (9 > 8)',
+      '15:23 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0].source_addrs: unknown field "source_addrs"; did you mean "SourceAddrs"?',
+    ],
+  );
+  assertEquals(errorsOf(tcp("idle_timeout: 1s")), [
+    "10:19 servers[0].listeners[0].filter_chains[0].filters[0].config: a tcp_proxy needs a cluster, or routes to pick one by address",
+  ]);
+  assertEquals(errorsOf(tcp("routes: []")), [
+    "10:27 servers[0].listeners[0].filter_chains[0].filters[0].config.routes: a tcp_proxy needs a cluster, or routes to pick one by address",
+  ]);
+});
+
+Deno.test("validateConfig() warns about tcp_proxy routes MOSN would never consult or match", () => {
+  assertEquals(warningsOf(tcp("cluster: a\nroutes: [{ cluster: b }]")), [
+    '11:27 servers[0].listeners[0].filter_chains[0].filters[0].config.routes: routes are never consulted: every connection goes to cluster "a", as in MOSN (leave cluster out to pick the cluster by address)',
+  ]);
+  assertEquals(
+    warningsOf(
+      tcp('routes:\n  - { cluster: b, SourceAddrs: [{ address: 0.0.0.0, length: 0 }], SourcePort: "" }'),
+    ),
+    [
+      '11:23 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0]: this route never matches: MOSN takes a route only when SourceAddrs, SourcePort, DestinationAddrs and DestinationPort all hold the connection\'s addresses and ports, and an empty one holds none (empty here: SourcePort, DestinationAddrs, DestinationPort; "0.0.0.0" with length 0 and "1-65535" take any)',
+    ],
+  );
+});

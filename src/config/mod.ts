@@ -1,13 +1,14 @@
 /**
- * Configuration: parse YAML/JSON (MOSN v2 schema) → validate, collecting every error with
- * file:line:col → deep-frozen {@link ConfigSnapshot}. Also the config's JSON Schema for editors.
+ * Configuration: parse YAML/JSON (MOSN v2 schema) → validate, collecting every error (and every warning)
+ * with file:line:col → deep-frozen {@link ConfigSnapshot}. Also the config's JSON Schema for editors.
  * @module
  */
 export type * from "./types.ts";
-export type { ConfigError } from "./error.ts";
-export { formatConfigError } from "./error.ts";
-export type { ValidationContext } from "./context.ts";
+export type { ConfigError, ConfigWarning } from "./error.ts";
+export { formatConfigError, formatConfigWarning } from "./error.ts";
+export type { FilterProblem, ValidationContext } from "./context.ts";
 export { DEFAULT_VALIDATION_CONTEXT } from "./context.ts";
+export { AUTO_PROTOCOL } from "./_protocols.ts";
 export type { ParsedConfigDocument } from "./parse.ts";
 export { parseConfigDocument } from "./parse.ts";
 export type { ConfigResult } from "./load.ts";

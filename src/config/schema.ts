@@ -113,7 +113,10 @@ const RouteAction = struct("Forward to a cluster: exactly one of cluster_name/we
   timeout: Opt(duration("Whole-request timeout (default 60s)")),
   retry_policy: Opt(RetryPolicy),
   hash_policy: Opt(list("Hash keys for LB_MAGLEV (default: source IP)", HashPolicy)),
-  upstream_protocol: Opt(text("Protocol towards the cluster (default: same as downstream)")),
+  upstream_protocol: Opt(text(
+    'Protocol towards the cluster: a protocol name, or "Auto" for the request\'s own (default: the ' +
+      "proxy's upstream_protocol, else the request's own)",
+  )),
   prefix_rewrite: Opt(text("Replace the matched prefix")),
   regex_rewrite: Opt(struct("Rewrite the path by regex", {
     pattern: struct("The pattern", { regex: regex("RE2 regex", { submatches: true }) }),
@@ -211,7 +214,11 @@ const ProxyConfig = struct("`proxy` network filter", {
   downstream_protocol: Opt(
     text('Protocol(s) accepted: a name, a comma list, "Auto" (default) or legacy "X"'),
   ),
-  upstream_protocol: Opt(text("Ignored by MOSN routing; use route upstream_protocol")),
+  upstream_protocol: Opt(text(
+    'Protocol towards the clusters where a route does not say: a protocol name, or "Auto" (the default) ' +
+      "for the request's own protocol. MOSN reads only the route's upstream_protocol; meshctl uses this " +
+      "one as the fallback",
+  )),
   router_config_name: text("Route table from servers[].routers"),
   fallback_for_unknown_protocol: Opt(bool("Hand unrecognized connections to the next filter (tcp_proxy)")),
   extend_config: Opt(freeMap(
@@ -249,14 +256,49 @@ const ProxyConfig = struct("`proxy` network filter", {
   transparent_proxy: Opt(unsupported()),
 });
 
-const TcpProxyConfig = struct("`tcp_proxy` network filter", {
-  cluster: text("Upstream cluster"),
-  idle_timeout: Opt(duration("Close after this long without traffic")),
-  max_connect_attempts: Opt(int("Connect attempts (default 1)", 1)),
-  stat_prefix: Opt(ignored("Stats prefix")),
-  routes: Opt(unsupported("per-address routes")),
-  transparent_proxy: Opt(unsupported()),
+const CidrRange = struct("An address range, as Go's net.ParseCIDR reads `address/length`", {
+  address: text("IPv4 or IPv6 address; host bits may be set (127.0.0.1 with length 24 is 127.0.0.0/24)"),
+  length: int("Prefix length: 0..32 for IPv4, 0..128 for IPv6", 0, 128),
 });
+
+const portList = (what: string) =>
+  text(
+    `${what} ports: a comma list of ports and ranges, e.g. "8080" or "1-1023,8080" (MOSN's Go field ` +
+      "name; an empty list matches nothing)",
+  );
+
+/**
+ * MOSN's StreamRoute has no JSON tags, so MOSN reads these keys by their Go field names (SourceAddrs…),
+ * case-insensitively; `source_addrs` would be ignored by MOSN, so it is an unknown field here.
+ */
+const TcpProxyRoute = struct(
+  "A route by connection addresses: taken when the client's address and port and the address and port it " +
+    "connected to are each in the route's lists (MOSN's StreamRoute)",
+  {
+    cluster: text("Upstream cluster for the connections this route takes"),
+    SourceAddrs: Opt(list("Client address ranges (an empty list matches nothing)", CidrRange)),
+    SourcePort: Opt(portList("Client")),
+    DestinationAddrs: Opt(list(
+      "Ranges of the local address the client connected to (an empty list matches nothing)",
+      CidrRange,
+    )),
+    DestinationPort: Opt(portList("Local (listener)")),
+  },
+);
+
+const TcpProxyConfig = struct(
+  "`tcp_proxy` network filter: `cluster`, or without it the first matching route",
+  {
+    cluster: Opt(text("Upstream cluster for every connection; when set, MOSN never consults routes")),
+    routes: Opt(
+      list("Used only without `cluster`: the first route that matches picks the cluster", TcpProxyRoute),
+    ),
+    idle_timeout: Opt(duration("Close after this long without traffic")),
+    max_connect_attempts: Opt(int("Connect attempts (default 1)", 1)),
+    stat_prefix: Opt(ignored("Stats prefix")),
+    transparent_proxy: Opt(unsupported()),
+  },
+);
 
 const NetworkFilter = filterItem("A network filter", { proxy: ProxyConfig, tcp_proxy: TcpProxyConfig });
 
@@ -414,6 +456,27 @@ const Cluster = struct("An upstream cluster", {
   respect_dns_ttl: Opt(unsupported("Deno.resolveDns reports no TTLs; dns_refresh_rate applies")),
 });
 
+/** The tracer drivers MOSN registers (pkg/trace: SOFATracer, Zipkin, jaeger, SkyWalking, otel, plugins). */
+export const TRACING_DRIVERS = [
+  "SOFATracer",
+  "Zipkin",
+  "jaeger",
+  "SkyWalking",
+  "otel",
+  "PluginDriver",
+] as const;
+
+const Tracing = struct(
+  "MOSN tracing, accepted so MOSN configs load: meshctl records no spans yet, and says so with a warning " +
+    "(meshctl validate, and the log at serve start) when tracing is enabled",
+  {
+    enable: Opt(bool("Turn tracing on (MOSN needs a driver too)")),
+    driver: Opt(oneOf("The tracer driver (MOSN's names, case-sensitive)", TRACING_DRIVERS)),
+    config: Opt(freeMap("The driver's own config")),
+    tracer: Opt(ignored("Deprecated in MOSN: use driver")),
+  },
+);
+
 const Admin = struct("The admin API", {
   address: struct("Where it listens", {
     socket_address: struct("Default 127.0.0.1:34901", {
@@ -440,7 +503,7 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
   })),
   dynamic_resources: Opt(unsupported("reserved for xDS")),
   static_resources: Opt(unsupported("reserved for xDS")),
-  tracing: Opt(unsupported()),
+  tracing: Opt(Tracing),
   metrics: Opt(unsupported("use the admin /stats endpoints")),
   pprof: Opt(unsupported()),
   plugin: Opt(unsupported()),

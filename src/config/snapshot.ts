@@ -1,4 +1,10 @@
-import { type LogLevel, parseAddress, parseDuration, type SocketAddress } from "../core/mod.ts";
+import {
+  type LogLevel,
+  parseAddress,
+  parseDuration,
+  parsePortList,
+  type SocketAddress,
+} from "../core/mod.ts";
 import type { ValidationContext } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, ProxyDocument, TcpProxyDocument } from "./schema.ts";
@@ -12,6 +18,7 @@ import type {
   Http2OptionsConfig,
   ListenerConfig,
   NetworkFilterConfig,
+  PortRangeConfig,
   RouteActionConfig,
   RouteConfig,
   RouterConfig,
@@ -80,6 +87,7 @@ export function buildSnapshot(doc: ConfigDocument, source: string, ctx: Validati
     clusters: (doc.cluster_manager?.clusters ?? []).map(cluster),
     admin: { address: admin ? { hostname: admin.address, port: admin.port_value } : DEFAULT_ADMIN },
     limits: { maxBufferedBytes: doc.limits?.max_buffered_bytes ?? LIMIT_DEFAULTS.maxBufferedBytes },
+    tracing: { enable: doc.tracing?.enable ?? false, driver: doc.tracing?.driver },
     source,
     raw: structuredClone(doc),
   });
@@ -258,7 +266,14 @@ function networkFilter(
     const c = config as TcpProxyDocument;
     return {
       type,
-      cluster: c.cluster,
+      cluster: c.cluster || undefined, // "" is Go's zero value: not set
+      routes: (c.routes ?? []).map((r) => ({
+        cluster: r.cluster,
+        sourceAddrs: r.SourceAddrs ?? [],
+        sourcePorts: ports(r.SourcePort),
+        destinationAddrs: r.DestinationAddrs ?? [],
+        destinationPorts: ports(r.DestinationPort),
+      })),
       idleTimeoutMs: ms(c.idle_timeout),
       maxConnectAttempts: c.max_connect_attempts ?? 1,
     };
@@ -285,6 +300,12 @@ function networkFilter(
     xffNumTrustedHops: c.xff_num_trusted_hops ?? 0,
     http2: http2Options(c.http2_protocol_options),
   };
+}
+
+function ports(text: string | undefined): PortRangeConfig[] {
+  const r = parsePortList(text ?? "");
+  if (typeof r === "string") throw new RangeError(`Cannot parse validated port list "${text}": ${r}`);
+  return r;
 }
 
 function cluster(c: ClusterDoc): ClusterConfig {

@@ -10,10 +10,18 @@ export interface ConfigSnapshot {
   readonly clusters: readonly ClusterConfig[];
   readonly admin: AdminConfig;
   readonly limits: LimitsConfig;
+  /** MOSN's `tracing` block as configured; meshctl records no spans (validation warns when enabled). */
+  readonly tracing: TracingConfig;
   /** Where the snapshot came from (file path), for config_dump and logs. */
   readonly source: string;
   /** The original document as parsed (after key normalization), for /api/v1/config_dump. */
   readonly raw: unknown;
+}
+
+/** MOSN `tracing`: accepted and kept, not acted on. */
+export interface TracingConfig {
+  readonly enable: boolean;
+  readonly driver: string | undefined;
 }
 
 /** Process-wide limits (meshctl extension `limits`). */
@@ -66,6 +74,10 @@ export interface ProxyFilterConfig {
   readonly downstreamProtocols: readonly string[];
   /** True when `Auto` (or a list) was configured: sniff the first bytes. */
   readonly autoDetect: boolean;
+  /**
+   * `upstream_protocol`: a protocol name, or `AUTO_PROTOCOL` ("Auto"), which like an unset one means the
+   * request's own protocol. A route's `upstream_protocol` takes precedence.
+   */
   readonly upstreamProtocol: string | undefined;
   readonly routerConfigName: string;
   readonly fallbackForUnknownProtocol: boolean;
@@ -98,9 +110,37 @@ export interface Http2OptionsConfig {
 
 export interface TcpProxyFilterConfig {
   readonly type: "tcp_proxy";
-  readonly cluster: string;
+  /** Every connection goes here when set; routes are then never consulted (MOSN). */
+  readonly cluster: string | undefined;
+  /** Without `cluster`: the first route whose four lists all match the connection picks the cluster. */
+  readonly routes: readonly TcpProxyRouteConfig[];
   readonly idleTimeoutMs: number | undefined;
   readonly maxConnectAttempts: number; // default 1
+}
+
+/** An `address/length` range as configured (validated; compiled by the tcp_proxy). */
+export interface CidrRangeConfig {
+  readonly address: string;
+  readonly length: number;
+}
+
+/** An inclusive port range. */
+export interface PortRangeConfig {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * A tcp_proxy route (MOSN's StreamRoute): matches when the client's address is in `sourceAddrs`, its port
+ * in `sourcePorts`, the address it connected to in `destinationAddrs` and that port in `destinationPorts`.
+ * An empty list matches nothing, as in MOSN.
+ */
+export interface TcpProxyRouteConfig {
+  readonly cluster: string;
+  readonly sourceAddrs: readonly CidrRangeConfig[];
+  readonly sourcePorts: readonly PortRangeConfig[];
+  readonly destinationAddrs: readonly CidrRangeConfig[];
+  readonly destinationPorts: readonly PortRangeConfig[];
 }
 
 export interface StreamFilterConfig {
@@ -180,6 +220,7 @@ export interface RouteActionConfig {
   readonly timeoutMs: number; // default 60 s (MOSN)
   readonly retryPolicy?: RetryPolicyConfig;
   readonly hashPolicy: readonly HashPolicyConfig[];
+  /** A protocol name, or "Auto" (`AUTO_PROTOCOL`): the request's own, whatever the proxy says. */
   readonly upstreamProtocol?: string;
   readonly prefixRewrite?: string;
   readonly regexRewrite?: { readonly pattern: string; readonly substitution: string };

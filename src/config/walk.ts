@@ -2,7 +2,7 @@ import { type Document, isAlias, isMap, isNode, isScalar, isSeq, type LineCounte
 import type { TSchema } from "@sinclair/typebox";
 import { checkRe2, didYouMean, parseAddress, parseDuration } from "../core/mod.ts";
 import { type Meta, metaOf } from "./_kit.ts";
-import type { ConfigError } from "./error.ts";
+import type { ConfigError, ConfigWarning } from "./error.ts";
 
 export interface Pos {
   readonly line: number;
@@ -28,6 +28,7 @@ interface SchemaShape {
  */
 export class Walker {
   readonly errors: ConfigError[] = [];
+  readonly warnings: ConfigWarning[] = [];
   /** Position of every value node by path, for the semantic pass. */
   readonly positions: Map<string, Pos> = new Map();
   #file: string;
@@ -52,6 +53,10 @@ export class Walker {
 
   error(pos: Pos, path: string, message: string): void {
     this.errors.push({ file: this.#file, line: pos.line, col: pos.col, path, message });
+  }
+
+  warn(pos: Pos, path: string, message: string): void {
+    this.warnings.push({ file: this.#file, line: pos.line, col: pos.col, path, message });
   }
 
   posOf(node: unknown): Pos {

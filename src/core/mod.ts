@@ -8,6 +8,8 @@ export type { ErrorKind, ErrorSource } from "./error.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export { formatAddress, parseAddress } from "./address.ts";
 export type { SocketAddress } from "./address.ts";
+export { cidrContains, parseCidr, parseIp, parsePortList } from "./cidr.ts";
+export type { CidrRange, PortRange } from "./cidr.ts";
 export { didYouMean, editDistance } from "./did_you_mean.ts";
 export { systemClock } from "./clock.ts";
 export { FakeClock } from "./fake_clock.ts";

@@ -5,9 +5,13 @@
  */
 import { registerStreamFilter } from "./registry.ts";
 import { faultFilter } from "./fault/fault.ts";
+import { healthCheckFilter } from "./healthcheck/healthcheck.ts";
 
 export type {
+  ClusterHealth,
+  FilterConfigError,
   FilterContext,
+  FilterEnvironment,
   FilterResult,
   StreamFilter,
   StreamFilterDefinition,
@@ -18,3 +22,4 @@ export { buildFilters, runPhase } from "./chain.ts";
 export type { Phase } from "./chain.ts";
 
 registerStreamFilter(faultFilter);
+registerStreamFilter(healthCheckFilter);

@@ -149,7 +149,7 @@ export class ProxyStream implements BodyReceiver {
     }
     this.#cluster = cluster;
     if (this.#filterCtx !== undefined) this.#filterCtx.cluster = cluster.name; // known from afterRoute on
-    this.#protocol = route.upstreamProtocol ?? this.#ctx.upstreamProtocol ?? head.protocol;
+    this.#protocol = route.upstreamProtocolFor(head, this.#ctx.upstreamProtocol);
     if (isConnect(head)) {
       // Envoy's rule: CONNECT only where the route's upgrade_configs allow it; with connect_config the
       // tunnel ends here, as TCP to the cluster host, else the CONNECT goes on as a request.

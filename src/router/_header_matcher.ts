@@ -3,16 +3,20 @@ import type { HeaderMatcherConfig } from "../config/mod.ts";
 import type { Re2 } from "../core/mod.ts";
 import { compileRouteRegex } from "./_regex.ts";
 
-/** A route's header conditions, all of which must hold. Name `method` reads the request method. */
+/**
+ * A route's header conditions, all of which must hold. In an HTTP rule (a route with a path matcher) the
+ * name `method` reads the request method, as MOSN's HTTP header matcher; in an RPC rule it is a header
+ * like any other (MOSN's common header matcher).
+ */
 export class HeaderMatcher {
   readonly #names: readonly string[];
   readonly #isMethod: readonly boolean[];
   readonly #values: readonly string[];
   readonly #regexes: readonly (Re2 | undefined)[];
 
-  constructor(configs: readonly HeaderMatcherConfig[], where: string) {
+  constructor(configs: readonly HeaderMatcherConfig[], where: string, options: { httpRule: boolean }) {
     this.#names = configs.map((c) => c.name.toLowerCase());
-    this.#isMethod = this.#names.map((n) => n === "method");
+    this.#isMethod = this.#names.map((n) => options.httpRule && n === "method");
     this.#values = configs.map((c) => c.value);
     this.#regexes = configs.map((c) => c.regex ? compileRouteRegex(c.value, where) : undefined);
   }

@@ -147,6 +147,90 @@ Deno.test("RouteTable.match() routes RPC requests (empty path) by headers alone"
   assertEquals(table.match(rpc("com.bar.Svc:1.0"))?.route.clusterName, "any");
 });
 
+/** A bolt-like request: no path, routed by its header map. */
+function rpcHead(headers: Record<string, string>, protocol = "bolt") {
+  return {
+    ...head({ path: "", method: "" }),
+    protocol,
+    kind: "rpc" as const,
+    headers: head({ headers }).headers,
+  };
+}
+
+Deno.test("RouteTable.match() takes a lone `service` matcher by value, `.*` meaning any service (MOSN's RPC rule)", () => {
+  const any = compileRouteTable(router([
+    vhost("v", ["*"], [route({ headers: [{ name: "service", value: ".*", regex: false }] })]),
+  ]));
+  assertEquals(any.match(rpcHead({ service: "com.foo.Svc:1.0" }))?.route.clusterName, "c");
+  assertEquals(any.match(rpcHead({ service: "x" }, "dubbo"))?.route.clusterName, "c");
+  assertEquals(
+    any.match(head({ path: "/any", headers: { service: "web" } }))?.route.clusterName,
+    "c",
+    "any request with a service header, HTTP too",
+  );
+  assertEquals(any.match(rpcHead({})), undefined, "no service header");
+  assertEquals(any.match(rpcHead({ service: "" })), undefined, "an empty service is none");
+  assertEquals(any.match(head({ path: "/" })), undefined, "an HTTP request without one");
+
+  const exact = compileRouteTable(router([
+    vhost("v", ["*"], [route({ headers: [{ name: "service", value: "com.foo.Svc:1.0", regex: false }] })]),
+  ]));
+  assertEquals(exact.match(rpcHead({ service: "com.foo.Svc:1.0" }))?.route.clusterName, "c");
+  assertEquals(exact.match(rpcHead({ service: "com.foo.Svc:2.0" })), undefined);
+});
+
+Deno.test("RouteTable.match() reads no regex in the lone `service` match, as MOSN", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [route({ headers: [{ name: "service", value: "com\\.foo\\..*", regex: true }] })]),
+  ]));
+  assertEquals(table.match(rpcHead({ service: "com.foo.Svc" })), undefined);
+  assertEquals(table.match(rpcHead({ service: "com\\.foo\\..*" }))?.route.clusterName, "c");
+  const anyRegex = compileRouteTable(router([
+    vhost("v", ["*"], [route({ headers: [{ name: "service", value: ".*", regex: true }] })]),
+  ]));
+  assertEquals(anyRegex.match(rpcHead({ service: "com.foo.Svc" }))?.route.clusterName, "c");
+  assertEquals(anyRegex.match(rpcHead({ service: "" })), undefined, "unlike the regex .*, not an empty one");
+});
+
+Deno.test("RouteTable.match() compares `service` by value only in a path-less route with no other matcher", () => {
+  const withPrefix = compileRouteTable(router([
+    vhost("v", ["*"], [route({ prefix: "/", headers: [{ name: "service", value: ".*", regex: false }] })]),
+  ]));
+  assertEquals(withPrefix.match(head({ path: "/", headers: { service: "web" } })), undefined);
+  assertEquals(withPrefix.match(head({ path: "/", headers: { service: ".*" } }))?.route.clusterName, "c");
+
+  const two = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({
+        headers: [{ name: "service", value: ".*", regex: false }, {
+          name: "x-env",
+          value: "a",
+          regex: false,
+        }],
+      }),
+    ]),
+  ]));
+  assertEquals(two.match(rpcHead({ service: "com.foo.Svc", "x-env": "a" })), undefined);
+  assertEquals(two.match(rpcHead({ service: ".*", "x-env": "a" }))?.route.clusterName, "c");
+
+  // An empty value is no fast match in MOSN either: the header must then be present and empty.
+  const empty = compileRouteTable(router([
+    vhost("v", ["*"], [route({ headers: [{ name: "service", value: "", regex: false }] })]),
+  ]));
+  assertEquals(empty.match(rpcHead({ service: "" }))?.route.clusterName, "c");
+  assertEquals(empty.match(rpcHead({ service: "x" })), undefined);
+  assertEquals(empty.match(rpcHead({})), undefined);
+});
+
+Deno.test("RouteTable.match() reads `method` as a header in a path-less route (MOSN's RPC rule)", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [route({ headers: [{ name: "method", value: "sayHello", regex: false }] })]),
+  ]));
+  assertEquals(table.match(rpcHead({ method: "sayHello" }))?.route.clusterName, "c");
+  const get = head({ method: "sayHello", path: "/" });
+  assertEquals(table.match(get), undefined, "not the HTTP method");
+});
+
 Deno.test("RouteTable.match() returns the same frozen match object for a route", () => {
   const table = compileRouteTable(router([vhost("v", ["*"], [route({ prefix: "/" })])]));
   const a = table.match(head({ path: "/x" }));

@@ -1,10 +1,11 @@
 import type { RequestHead } from "../codec/mod.ts";
-import type {
-  HashPolicyConfig,
-  RedirectConfig,
-  RetryPolicyConfig,
-  RouteConfig,
-  WeightedClusterConfig,
+import {
+  AUTO_PROTOCOL,
+  type HashPolicyConfig,
+  type RedirectConfig,
+  type RetryPolicyConfig,
+  type RouteConfig,
+  type WeightedClusterConfig,
 } from "../config/mod.ts";
 import { HeaderMatcher } from "./_header_matcher.ts";
 import { type HeaderEdits, HeaderOps } from "./_header_ops.ts";
@@ -27,9 +28,15 @@ export interface DirectResponse {
 const PATH = 0;
 const PREFIX = 1;
 const REGEX = 2;
+/** No path matcher: MOSN's RPC rule (`pkg/router/rpc_rule.go`), headers only. */
 const ANY = 3;
 /** `connect_matcher`: CONNECT requests only, which no other kind matches. */
 const CONNECT = 4;
+
+/** The header MOSN's RPC rule compares by value when it is a route's only matcher. */
+export const RPC_SERVICE_HEADER = "service";
+/** The service value that matches any service in that comparison. */
+export const ANY_SERVICE = ".*";
 
 /** A CONNECT tunnel request (extended CONNECT, RFC 8441, has a path and routes like any request). */
 export function isConnect(head: RequestHead): boolean {
@@ -64,6 +71,8 @@ export class CompiledRoute {
   readonly #matchValue: string;
   readonly #matchRegex: Re2 | undefined;
   readonly #headers: HeaderMatcher;
+  /** MOSN's RPC "fast match": the one `service` matcher's value, compared as a string; else undefined. */
+  readonly #service: string | undefined;
   readonly #cumulativeWeights: Float64Array;
   readonly #totalWeight: number;
   readonly #prefixRewrite: string | undefined;
@@ -101,7 +110,11 @@ export class CompiledRoute {
       this.#pathKind = ANY;
       this.#matchValue = "";
     }
-    this.#headers = new HeaderMatcher(m.headers, where);
+    this.#headers = new HeaderMatcher(m.headers, where, { httpRule: this.#pathKind !== ANY });
+    const only = m.headers.length === 1 ? m.headers[0]! : undefined;
+    this.#service = this.#pathKind === ANY && only?.name === RPC_SERVICE_HEADER && only.value !== ""
+      ? only.value
+      : undefined;
 
     const action = config.route;
     this.kind = config.directResponse ? "direct_response" : config.redirect ? "redirect" : "route";
@@ -145,11 +158,20 @@ export class CompiledRoute {
 
   /**
    * True when the request matches: `path` exactly but ignoring case, `prefix` case-sensitively,
-   * `regex` anywhere in the path (unanchored), then every header condition.
+   * `regex` anywhere in the path (unanchored), then every header condition. A route without a path
+   * matcher is MOSN's RPC rule, for any request: when its only matcher is `service` (and not empty) it
+   * takes a request whose `service` header is present, not empty, and equal to the value, or any service
+   * when the value is `.*`; the matcher's `regex` flag is not read (MOSN's "fast match"). Otherwise every
+   * header condition must hold, `method` being a header there.
    */
   matches(head: RequestHead): boolean {
     // A CONNECT names an authority, not a path (RFC 9110 §9.3.6): only connect_matcher takes it.
     if ((this.#pathKind === CONNECT) !== isConnect(head)) return false;
+    if (this.#service !== undefined) {
+      const service = head.headers.get(RPC_SERVICE_HEADER);
+      return service !== undefined && service !== "" &&
+        (service === this.#service || this.#service === ANY_SERVICE);
+    }
     switch (this.#pathKind) {
       case PATH:
         if (!equalFold(head.path, this.#matchValue)) return false;
@@ -162,6 +184,16 @@ export class CompiledRoute {
         break;
     }
     return this.#headers.size === 0 || this.#headers.matches(head);
+  }
+
+  /**
+   * The protocol to speak to the upstream: the route's `upstream_protocol`, else the proxy's
+   * (`proxyDefault`); `Auto`, or neither set, means the request's own protocol, as MOSN's
+   * `getUpstreamProtocol`. The cluster's pool for the request is the one for this protocol.
+   */
+  upstreamProtocolFor(head: RequestHead, proxyDefault: string | undefined): string {
+    const p = this.upstreamProtocol ?? proxyDefault;
+    return p === undefined || p === AUTO_PROTOCOL ? head.protocol : p;
   }
 
   /**

@@ -211,3 +211,16 @@ Deno.test("CompiledRoute.matches(): a CONNECT (authority, no path) matches conne
   // Extended CONNECT (RFC 8441) has a path and routes like any request.
   assertEquals(only(route({ prefix: "/chat" })).matches(head({ method: "CONNECT", path: "/chat" })), true);
 });
+
+Deno.test("CompiledRoute.upstreamProtocolFor(): the route's, else the proxy's, Auto meaning the request's own", () => {
+  const bolt = { ...head(), protocol: "bolt" };
+  const h2 = { ...head(), protocol: "Http2" };
+  const unset = only(route({ prefix: "/" }));
+  assertEquals(unset.upstreamProtocolFor(bolt, undefined), "bolt");
+  assertEquals(unset.upstreamProtocolFor(h2, "Auto"), "Http2");
+  assertEquals(unset.upstreamProtocolFor(h2, "Http1"), "Http1");
+  const fixed = only(route({ prefix: "/" }, { upstreamProtocol: "boltv2" }));
+  assertEquals(fixed.upstreamProtocolFor(bolt, "Auto"), "boltv2");
+  const auto = only(route({ prefix: "/" }, { upstreamProtocol: "Auto" }));
+  assertEquals(auto.upstreamProtocolFor(h2, "Http1"), "Http2", "the route's Auto beats the proxy's protocol");
+});

@@ -1,4 +1,4 @@
-import type { ByteBudget, Logger } from "../core/mod.ts";
+import { type ByteBudget, type Logger, systemClock } from "../core/mod.ts";
 import type {
   ConfigSnapshot,
   ListenerConfig,
@@ -8,7 +8,7 @@ import type {
 import { type CodecOptions, defaultCodecOptions } from "../codec/mod.ts";
 import { compileRouteTable, type RouteTable } from "../router/mod.ts";
 import { ClusterManager } from "../upstream/mod.ts";
-import { getStreamFilter, type StreamFilterFactory } from "../filter/mod.ts";
+import { type FilterEnvironment, getStreamFilter, type StreamFilterFactory } from "../filter/mod.ts";
 import { AccessLogWriter, compileAccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../accesslog/mod.ts";
 import { type AccessLogSink, DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
 import { type ListenerPlan, resolveCodecs, TcpProxy } from "../listener/mod.ts";
@@ -93,10 +93,23 @@ export class Runtime {
     if (proxyCfg !== undefined) {
       const table = this.routeTables.get(proxyCfg.routerConfigName);
       if (table === undefined) throw new RangeError(`Cannot find router "${proxyCfg.routerConfigName}"`);
+      const env: FilterEnvironment = {
+        clusterNames: new Set(this.snapshot.clusters.map((c) => c.name)),
+        clusterHealth: (name) => {
+          const c = this.clusters.get(name);
+          if (c === undefined) return undefined;
+          let healthy = 0;
+          for (const h of c.hosts) if (h.healthy) healthy++;
+          return { total: c.hosts.length, healthy };
+        },
+        clock: systemClock,
+        stats: registry.scope("downstream", { listener: l.name }),
+      };
       const factories: StreamFilterFactory[] = l.streamFilters.map((f) => {
-        const made = getStreamFilter(f.type)!.create(f.config);
+        const made = getStreamFilter(f.type)!.create(f.config, env);
         if ("errors" in made) {
-          throw new RangeError(`Cannot build stream filter ${f.type}: ${made.errors.join("; ")}`);
+          const why = made.errors.map((e) => typeof e === "string" ? e : `${e.path}: ${e.message}`);
+          throw new RangeError(`Cannot build stream filter ${f.type}: ${why.join("; ")}`);
         }
         return made;
       });
@@ -117,6 +130,10 @@ export class Runtime {
         streamIdleTimeoutMs: proxyCfg.streamIdleTimeoutMs,
       };
       codecOptions = codecOptionsFor(proxyCfg, budget, registry.scope("codec", { listener: l.name }));
+      // A filter that answers health checks gets them: the codecs stop answering bolt heartbeats.
+      if (l.streamFilters.some((f) => getStreamFilter(f.type)?.takesHealthChecks === true)) {
+        codecOptions = { ...codecOptions, deliverHealthChecks: true };
+      }
     }
     return {
       config: l,
@@ -125,7 +142,14 @@ export class Runtime {
       codecs: proxyCfg ? resolveCodecs(proxyCfg.downstreamProtocols) : [],
       autoDetect: proxyCfg?.autoDetect ?? false,
       codecOptions,
-      tcpProxy: tcpCfg ? new TcpProxy(tcpCfg, this.clusters, listenerLogger) : undefined,
+      tcpProxy: tcpCfg
+        ? new TcpProxy(
+          tcpCfg,
+          this.clusters,
+          listenerLogger,
+          registry.scope("downstream", { listener: l.name }),
+        )
+        : undefined,
       fallbackToTcpProxy: proxyCfg?.fallbackForUnknownProtocol ?? false,
       requestHeadersTimeoutMs: proxyCfg?.requestHeadersTimeoutMs ?? 0,
       logger: listenerLogger,

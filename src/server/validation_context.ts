@@ -8,9 +8,11 @@ export function validationContext(): ValidationContext {
     protocols: codecNames(),
     streamFilters: streamFilterNames(),
     networkFilters: ["proxy", "tcp_proxy"],
-    checkStreamFilterConfig: (type, config) => {
-      const made = getStreamFilter(type)?.create(config);
-      return made !== undefined && "errors" in made ? made.errors : [];
+    checkStreamFilterConfig: (type, config, clusterNames) => {
+      const def = getStreamFilter(type);
+      const made = def?.create(config, { clusterNames });
+      if (made !== undefined && "errors" in made) return { errors: made.errors, warnings: [] };
+      return { errors: [], warnings: def?.lint?.(config) ?? [] };
     },
   };
 }

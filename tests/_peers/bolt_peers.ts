@@ -77,6 +77,8 @@ const lib = sofa as unknown as SofaModule;
 
 interface BoltEncoder {
   protocolType: string;
+  boltVersion: number;
+  crcEnable: boolean;
   on(event: "data", fn: (chunk: Uint8Array) => void): unknown;
   writeRequest(id: number, req: Record<string, unknown>, cb?: (err: unknown) => void): void;
   writeHeartbeat(id: number, hb: Record<string, unknown>, cb?: (err: unknown) => void): void;
@@ -95,17 +97,25 @@ interface BoltProtocol {
 /** Loaded from sofa-rpc-node's own dependency tree, so it is exactly the copy the peers use. */
 const boltProtocol = createRequire(import.meta.resolve("sofa-rpc-node"))("sofa-bolt-node") as BoltProtocol;
 
-/** Wraps the protocol so every encoder speaks `version` and callers see each encoder and decoder made. */
+/**
+ * Wraps the protocol so every encoder speaks `version` (with `crc`, v2 frames with ver1 2 and a CRC-32)
+ * and callers see each encoder and decoder made.
+ */
 function tappedProtocol(
   version: 1 | 2,
   onEncoder: (e: BoltEncoder) => void,
   onDecoder: (d: BoltDecoder) => void,
+  crc = false,
 ): BoltProtocol {
   return {
     ...boltProtocol,
     encoder(options) {
       const e = boltProtocol.encoder(options);
       if (version === 2) e.protocolType = "bolt2";
+      if (crc) {
+        e.boltVersion = 2;
+        e.crcEnable = true;
+      }
       onEncoder(e);
       return e;
     },
@@ -127,12 +137,18 @@ export interface RequestFrameOptions {
   timeout: number;
   oneway?: boolean;
   version?: 1 | 2;
+  /** A v2 frame with ver1 2 and a CRC-32 (implies version 2). */
+  crc?: boolean;
 }
 
 /** Encodes one request frame exactly as sofa-rpc-node's client would put it on the wire. */
 export function encodeRequestFrame(o: RequestFrameOptions): Promise<Uint8Array> {
   const encoder = boltProtocol.encoder({ sentReqs: new Map(), classCache: new Map() });
-  if (o.version === 2) encoder.protocolType = "bolt2";
+  if (o.version === 2 || o.crc) encoder.protocolType = "bolt2";
+  if (o.crc) {
+    encoder.boltVersion = 2;
+    encoder.crcEnable = true;
+  }
   return new Promise((resolve, reject) => {
     encoder.on("data", (chunk) => resolve(new Uint8Array(chunk)));
     encoder.writeRequest(o.id, {
@@ -310,17 +326,19 @@ export interface BoltClientPeer {
 }
 
 export interface BoltClientOptions {
-  /** Bolt version the client encodes (2 = boltv2 without CRC). Default 1. */
+  /** Bolt version the client encodes (2 = boltv2, without CRC unless `crc`). Default 1. */
   version?: 1 | 2;
+  /** v2 frames with ver1 2 and the CRC switch on: each ends with a CRC-32 (implies version 2). */
+  crc?: boolean;
 }
 
 /** A sofa-rpc-node client that calls `address` ("host:port") directly, without a registry. */
 export function boltClient(address: string, options: BoltClientOptions = {}): BoltClientPeer {
   const encoders: BoltEncoder[] = [];
   const acks = new Set<number>();
-  const protocol = tappedProtocol(options.version ?? 1, (e) => encoders.push(e), (d) => {
+  const protocol = tappedProtocol(options.crc ? 2 : options.version ?? 1, (e) => encoders.push(e), (d) => {
     d.on("heartbeat_ack", (p) => acks.add(p.packetId));
-  });
+  }, options.crc === true);
   // Its own connectionOpts: the library would otherwise write `protocol` into its shared defaults.
   const client = new lib.client.RpcClient({
     logger: silentLogger,

@@ -75,7 +75,9 @@ function frameLength(b: Uint8Array): number {
   const hdr = (type === 0 ? 20 : 22) + (v2 ? 2 : 0);
   if (b.length < hdr) return 0;
   const dv = new DataView(b.buffer, b.byteOffset);
-  return hdr + dv.getUint16(hdr - 8) + dv.getUint16(hdr - 6) + dv.getUint32(hdr - 4);
+  // A v2 frame with ver1 2 and switch bit 0 ends with a 4-byte CRC-32 (SOFA bolt).
+  const crc = v2 && b[1] === 2 && (b[11]! & 1) !== 0 ? 4 : 0;
+  return hdr + dv.getUint16(hdr - 8) + dv.getUint16(hdr - 6) + dv.getUint32(hdr - 4) + crc;
 }
 
 /** Reads whole bolt frames from a connection. */

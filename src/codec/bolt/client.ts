@@ -21,6 +21,7 @@ import {
   TYPE_REQUEST,
 } from "./constants.ts";
 import {
+  BoltFrameDecoder,
   boltFrameLength,
   BoltRequestHead,
   BoltResponseHead,
@@ -45,6 +46,7 @@ export class BoltClientConnection
   readonly #streams: StreamMap<BoltClientStream>;
   readonly #maxHeaderBytes: number;
   readonly #heartbeatTimeoutMs: number;
+  readonly #decoder: BoltFrameDecoder;
   #reusable = true;
   #closed = false;
   /** Responses whose id matched no pending stream (late after a reset/timeout, or a confused peer). */
@@ -63,6 +65,7 @@ export class BoltClientConnection
     this.#maxHeaderBytes = Math.min(options.maxHeaderBytes, 0xffff);
     this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes, options.bufferBudget);
     this.#streams = new StreamMap(this, { clock: options.clock });
+    this.#decoder = new BoltFrameDecoder(options.stats);
     const t = options.extend["heartbeat_timeout_ms"];
     this.#heartbeatTimeoutMs = typeof t === "number" && t > 0 ? t : DEFAULT_HEARTBEAT_TIMEOUT_MS;
   }
@@ -125,9 +128,9 @@ export class BoltClientConnection
   }
 
   onFrame(frame: Uint8Array): void | Promise<void> {
-    const head = decodeBoltFrame(frame);
-    if (head === undefined) {
-      return this.#fail(new ProxyError("upstream_protocol_error", "upstream", "malformed bolt header map"));
+    const head = this.#decoder.decode(frame);
+    if (typeof head === "string") {
+      return this.#fail(new ProxyError("upstream_protocol_error", "upstream", head));
     }
     if (head instanceof BoltResponseHead) {
       const stream = this.#streams.take(head.requestId);

@@ -51,5 +51,5 @@ class BoltCodec implements ProtocolCodec {
 
 /** Bolt v1 (protocol code 0x01). */
 export const boltCodec: ProtocolCodec = new BoltCodec("bolt", 1);
-/** Bolt v2 (protocol code 0x02, no CRC32). */
+/** Bolt v2 (protocol code 0x02; ver1 2 frames may carry a CRC-32, checked and rewritten). */
 export const boltV2Codec: ProtocolCodec = new BoltCodec("boltv2", 2);

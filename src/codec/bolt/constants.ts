@@ -3,6 +3,12 @@
 export const PROTOCOL_V1 = 0x01;
 export const PROTOCOL_V2 = 0x02;
 
+/** v2 ver1: 1 = plain frames; 2 = a frame whose switch byte asks for it carries a CRC-32 trailer. */
+export const VER1_PLAIN = 1;
+export const VER1_CRC = 2;
+/** Bit 0 of the v2 switch byte (SOFA bolt's ProtocolSwitch.CRC_SWITCH_INDEX). */
+export const SWITCH_CRC = 0x01;
+
 export const TYPE_RESPONSE = 0;
 export const TYPE_REQUEST = 1;
 export const TYPE_ONEWAY = 2;

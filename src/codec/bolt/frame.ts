@@ -2,7 +2,15 @@
  * Bolt frames: length sniffing, decoding into request/response heads that keep the raw frame, and
  * encoding. v1 and v2 share one field order; v2 adds ver1 after the protocol byte and a switch byte
  * after codec, so every field after `proto` shifts by one (up to codec) or two (after it).
+ *
+ * A v2 frame with ver1 2 whose switch byte has its CRC bit (bit 0) set ends with a CRC-32 of every byte
+ * before it, from the protocol code to the end of the content, big-endian: SOFA bolt's
+ * `RpcCommandDecoderV2`/`EncoderV2` (`ProtocolSwitch.CRC_SWITCH_INDEX`, `CrcUtil.crc32`). Such frames are
+ * checked on receipt (a mismatch is a protocol error, counted as `bolt_crc32_mismatch_total`) and their
+ * CRC is written again on every send, since the request id meshctl rewrites is covered by it.
  */
+import zlib from "node:zlib";
+import type { Counter, Scope } from "../../stats/mod.ts";
 import type { HeaderMap, RequestHead, ResponseHead } from "../types.ts";
 import {
   BUFFER_BUDGET_EXHAUSTED,
@@ -27,9 +35,12 @@ import {
   PROTOCOL_V1,
   PROTOCOL_V2,
   STATUS_SUCCESS,
+  SWITCH_CRC,
   TYPE_ONEWAY,
   TYPE_REQUEST,
   TYPE_RESPONSE,
+  VER1_CRC,
+  VER1_PLAIN,
 } from "./constants.ts";
 
 export type BoltVersion = 1 | 2;
@@ -48,7 +59,7 @@ export function frameErrorMessage(code: number): string {
     case ERR_UNKNOWN_TYPE:
       return "unknown bolt command type";
     case ERR_UNSUPPORTED_VER1:
-      return "unsupported boltv2 ver1 (CRC32 frames are not supported)";
+      return "unsupported boltv2 ver1 (expected 1, or 2 for frames that may carry a CRC32)";
     case ERR_HEADER_TOO_LARGE:
       return "bolt header map larger than the configured limit";
     case BUFFER_BUDGET_EXHAUSTED:
@@ -56,6 +67,16 @@ export function frameErrorMessage(code: number): string {
     default:
       return "bolt frame larger than the configured limit";
   }
+}
+
+/** CRC-32 (java.util.zip.CRC32's) of `b[start, end)`, unsigned. zlib's native one: ~50× the JS tables. */
+export function crc32(b: Uint8Array, start = 0, end = b.length): number {
+  return (zlib as unknown as { crc32(data: Uint8Array): number }).crc32(b.subarray(start, end)) >>> 0;
+}
+
+/** True when a v2 frame with these ver1 and switch bytes ends with a CRC-32 (SOFA bolt's rule). */
+export function hasCrc32(ver1: number, switchCode: number): boolean {
+  return ver1 === VER1_CRC && (switchCode & SWITCH_CRC) !== 0;
 }
 
 /** Header size for a version and command type. */
@@ -79,7 +100,8 @@ export function boltFrameLength(buf: Uint8Array, off: number, end: number, maxHe
     hdr = headerSize(1, type);
   } else if (proto === PROTOCOL_V2) {
     if (avail < 3) return 0;
-    if (buf[off + 1] !== 1) return ERR_UNSUPPORTED_VER1;
+    const ver1 = buf[off + 1];
+    if (ver1 !== VER1_PLAIN && ver1 !== VER1_CRC) return ERR_UNSUPPORTED_VER1;
     const type = buf[off + 2];
     if (type > TYPE_ONEWAY) return ERR_UNKNOWN_TYPE;
     hdr = headerSize(2, type);
@@ -89,7 +111,8 @@ export function boltFrameLength(buf: Uint8Array, off: number, end: number, maxHe
   if (avail < hdr) return 0;
   const headerLen = readU16(buf, off + hdr - 6);
   if (headerLen > maxHeaderBytes) return ERR_HEADER_TOO_LARGE;
-  return hdr + readU16(buf, off + hdr - 8) + headerLen + readU32(buf, off + hdr - 4);
+  const crc = proto === PROTOCOL_V2 && hasCrc32(buf[off + 1]!, buf[off + 11]!) ? 4 : 0;
+  return hdr + readU16(buf, off + hdr - 8) + headerLen + readU32(buf, off + hdr - 4) + crc;
 }
 
 /** Decodes the header map in `b[start, end)`; undefined when an entry overruns it. */
@@ -137,8 +160,12 @@ abstract class BoltHead {
   readonly requestId: number;
   /** Serialization of the content (1 = hessian2). */
   readonly codec: number;
-  /** v2 switch byte (0 in v1). */
+  /** v2 switch byte (0 in v1); bit 0 asks for a CRC-32 when ver1 is 2. */
   readonly switchCode: number;
+  /** v2 ver1 byte: 1, or 2 when the frame may carry a CRC-32 (1 in v1, which has none). */
+  readonly ver1: number;
+  /** The frame ends with a CRC-32 of the bytes before it. */
+  readonly crc32: boolean;
   readonly headers: KvHeaderMap;
   readonly #hdr: number;
   readonly #classLen: number;
@@ -153,6 +180,8 @@ abstract class BoltHead {
     this.requestId = readU32(frame, 5 + s);
     this.codec = frame[9 + s];
     this.switchCode = version === 2 ? frame[11] : 0;
+    this.ver1 = version === 2 ? frame[1] : VER1_PLAIN;
+    this.crc32 = version === 2 && hasCrc32(this.ver1, this.switchCode);
     this.#hdr = headerSize(version, this.type);
     this.#classLen = readU16(frame, this.#hdr - 8);
     this.#headerLen = readU16(frame, this.#hdr - 6);
@@ -173,15 +202,21 @@ abstract class BoltHead {
     return decodeString(this.frame, this.#hdr, this.#hdr + this.#classLen);
   }
 
-  /** The serialized content (a view into `frame`). */
+  /** The serialized content (a view into `frame`, without the CRC-32 trailer). */
   get content(): Uint8Array {
-    return this.frame.subarray(this.#hdr + this.#classLen + this.#headerLen);
+    const end = this.frame.length - (this.crc32 ? 4 : 0);
+    return this.frame.subarray(this.#hdr + this.#classLen + this.#headerLen, end);
   }
 
-  /** Writes `id` into the frame in place and returns the frame (the unchanged-frame fast path). */
+  /**
+   * Writes `id` into the frame in place and returns the frame (the unchanged-frame fast path); a CRC-32
+   * trailer is written again, since the id is among the bytes it covers.
+   */
   patchId(id: number): Uint8Array {
-    writeU32(this.frame, this.idOffset, id);
-    return this.frame;
+    const f = this.frame;
+    writeU32(f, this.idOffset, id);
+    if (this.crc32) writeU32(f, f.length - 4, crc32(f, 0, f.length - 4));
+    return f;
   }
 }
 
@@ -219,6 +254,11 @@ export class BoltRequestHead extends BoltHead implements RequestHead {
     return this.cmdCode === CMD_HEARTBEAT;
   }
 
+  /** A bolt heartbeat is the protocol's health check (`RequestHead.healthCheck`). */
+  get healthCheck(): boolean {
+    return this.cmdCode === CMD_HEARTBEAT;
+  }
+
   /**
    * The bytes to send upstream as `id`: the original frame patched in place when the headers are
    * unchanged, else a freshly encoded frame (`frame` itself stays as received).
@@ -236,6 +276,7 @@ export class BoltRequestHead extends BoltHead implements RequestHead {
       this.classBytes,
       this.headers,
       this.content,
+      this.ver1,
     );
   }
 }
@@ -271,21 +312,66 @@ export class BoltResponseHead extends BoltHead implements ResponseHead {
       this.classBytes,
       this.headers,
       this.content,
+      version === this.version ? this.ver1 : VER1_PLAIN,
     );
   }
 }
 
-/** Decodes a complete frame (as FrameReader delivers it); undefined when the header map is malformed. */
-export function decodeBoltFrame(frame: Uint8Array): BoltRequestHead | BoltResponseHead | undefined {
+/** Why a complete frame cannot be decoded. */
+type DecodeFailure = "malformed" | "crc32";
+
+function decodeFrame(frame: Uint8Array): BoltRequestHead | BoltResponseHead | DecodeFailure {
   const version: BoltVersion = frame[0] === PROTOCOL_V2 ? 2 : 1;
+  if (version === 2 && hasCrc32(frame[1]!, frame[11]!)) {
+    const end = frame.length - 4;
+    if (crc32(frame, 0, end) !== readU32(frame, end)) return "crc32";
+  }
   const type = frame[version];
   const hdr = headerSize(version, type);
   const start = hdr + readU16(frame, hdr - 8);
   const headers = decodeHeaderMap(frame, start, start + readU16(frame, hdr - 6));
-  if (headers === undefined) return undefined;
+  if (headers === undefined) return "malformed";
   return type === TYPE_RESPONSE
     ? new BoltResponseHead(frame, version, headers)
     : new BoltRequestHead(frame, version, headers);
+}
+
+/**
+ * Decodes a complete frame (as FrameReader delivers it); undefined when the header map is malformed or
+ * the CRC-32 does not match ({@link BoltFrameDecoder} tells which).
+ */
+export function decodeBoltFrame(frame: Uint8Array): BoltRequestHead | BoltResponseHead | undefined {
+  const head = decodeFrame(frame);
+  return typeof head === "string" ? undefined : head;
+}
+
+/**
+ * A connection's decoder of complete frames: the head, or the protocol error to fail the connection with.
+ * CRC-32 mismatches are counted in the codec's scope (`bolt_crc32_mismatch_total`).
+ */
+export class BoltFrameDecoder {
+  readonly #crcMismatch: Counter | undefined;
+
+  constructor(stats: Scope | undefined) {
+    this.#crcMismatch = stats?.counter("bolt_crc32_mismatch_total");
+  }
+
+  decode(frame: Uint8Array): BoltRequestHead | BoltResponseHead | string {
+    const head = decodeFrame(frame);
+    if (head === "malformed") return "malformed bolt header map";
+    if (head === "crc32") {
+      this.#crcMismatch?.inc();
+      const end = frame.length - 4;
+      return `bolt v2 CRC32 mismatch: the frame carries 0x${hex32(readU32(frame, end))}, its bytes give 0x${
+        hex32(crc32(frame, 0, end))
+      }`;
+    }
+    return head;
+  }
+}
+
+function hex32(n: number): string {
+  return n.toString(16).padStart(8, "0");
 }
 
 /** True for the command codes meshctl understands in a request frame. */
@@ -309,7 +395,8 @@ function headerMapSize(headers: HeaderMap | undefined): number {
 
 /**
  * Encodes a whole frame. `timeoutOrStatus` is the timeout for requests and the status for responses.
- * Throws RangeError when the header map exceeds 65535 bytes (its length field is a u16).
+ * A v2 frame gets `ver1` (default 1), and a CRC-32 trailer when ver1 is 2 and `switchCode` has the CRC
+ * bit. Throws RangeError when the header map exceeds 65535 bytes (its length field is a u16).
  */
 export function encodeBoltFrame(
   version: BoltVersion,
@@ -322,8 +409,10 @@ export function encodeBoltFrame(
   classBytes: Uint8Array | undefined,
   headers: HeaderMap | undefined,
   content: Uint8Array | undefined,
+  ver1: number = VER1_PLAIN,
 ): Uint8Array {
   const hdr = headerSize(version, type);
+  const crc = version === 2 && hasCrc32(ver1, switchCode);
   const classLen = classBytes?.length ?? 0;
   const headerLen = headerMapSize(headers);
   if (headerLen > MAX_HEADER_MAP_BYTES) {
@@ -333,10 +422,11 @@ export function encodeBoltFrame(
   }
   if (classLen > 0xffff) throw new RangeError(`Cannot encode a bolt class name of ${classLen} bytes`);
   const contentLen = content?.length ?? 0;
-  const b = new Uint8Array(hdr + classLen + headerLen + contentLen);
+  const bodyEnd = hdr + classLen + headerLen + contentLen;
+  const b = new Uint8Array(bodyEnd + (crc ? 4 : 0));
   const s = version - 1;
   b[0] = version === 2 ? PROTOCOL_V2 : PROTOCOL_V1;
-  if (version === 2) b[1] = 1; // ver1: 1 = no CRC32 trailer
+  if (version === 2) b[1] = ver1;
   b[1 + s] = type;
   writeU16(b, 2 + s, cmdCode);
   b[4 + s] = 1; // ver2
@@ -364,6 +454,7 @@ export function encodeBoltFrame(
     });
   }
   if (content !== undefined) b.set(content, off);
+  if (crc) writeU32(b, bodyEnd, crc32(b, 0, bodyEnd));
   return b;
 }
 
@@ -433,5 +524,28 @@ export function encodeStatusResponse(
     undefined,
     headers,
     undefined,
+  );
+}
+
+/**
+ * A reply meshctl builds itself to `request`, carrying only `status`: a heartbeat ack (cmd 0, no header
+ * map, as SOFA bolt's HeartbeatAckCommand) to a heartbeat, else an RPC response (cmd 2) with `headers`.
+ * Codec hessian2; a v2 reply mirrors the request's ver1 and switch byte, so a client that sent CRC-32
+ * frames gets one.
+ */
+export function encodeReply(request: BoltRequestHead, status: number, headers?: HeaderMap): Uint8Array {
+  const heartbeat = request.heartbeat;
+  return encodeBoltFrame(
+    request.version,
+    TYPE_RESPONSE,
+    heartbeat ? CMD_HEARTBEAT : CMD_RESPONSE,
+    request.requestId,
+    CODEC_HESSIAN2,
+    request.switchCode,
+    status,
+    undefined,
+    heartbeat ? undefined : headers,
+    undefined,
+    request.ver1,
   );
 }

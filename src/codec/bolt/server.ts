@@ -17,18 +17,18 @@ import {
   CMD_REQUEST,
   httpToBoltStatus,
   MAX_HEADER_BYTES,
+  STATUS_SUCCESS,
   STATUS_THREADPOOL_BUSY,
   TYPE_RESPONSE,
 } from "./constants.ts";
 import {
+  BoltFrameDecoder,
   boltFrameLength,
   BoltRequestHead,
   BoltResponseHead,
   type BoltVersion,
-  decodeBoltFrame,
   encodeGoAway,
-  encodeHeartbeatResponse,
-  encodeStatusResponse,
+  encodeReply,
   frameErrorMessage,
 } from "./frame.ts";
 
@@ -39,6 +39,9 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
   readonly #maxHeaderBytes: number;
   readonly #goAway: boolean;
   readonly #maxStreams: number;
+  readonly #decoder: BoltFrameDecoder;
+  /** Heartbeats become streams for a `healthcheck` filter (CodecOptions.deliverHealthChecks). */
+  readonly #deliverHealthChecks: boolean;
   readonly #streams = new Set<BoltServerStream>();
   #draining = false;
   #done = false;
@@ -53,6 +56,8 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
     this.#reader = new FrameReader(this, MAX_HEADER_BYTES, options.maxFrameBytes, options.bufferBudget);
     this.#goAway = goAway;
     this.#maxStreams = options.maxConcurrentStreams;
+    this.#decoder = new BoltFrameDecoder(options.stats);
+    this.#deliverHealthChecks = options.deliverHealthChecks === true;
   }
 
   get activeStreams(): number {
@@ -120,23 +125,25 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
   }
 
   onFrame(frame: Uint8Array): void | Promise<void> {
-    const head = decodeBoltFrame(frame);
-    if (head === undefined) return this.#fail(protocolError("malformed bolt header map"));
+    const head = this.#decoder.decode(frame);
+    if (typeof head === "string") return this.#fail(protocolError(head));
     if (head.type === TYPE_RESPONSE || !(head instanceof BoltRequestHead)) {
       this.ignoredFrames++;
       return;
     }
+    if (head.cmdCode === CMD_HEARTBEAT && !this.#deliverHealthChecks) {
+      if (!head.oneway) this.#io.write(encodeReply(head, STATUS_SUCCESS)).catch(ignore);
+      this.#handler.onHeartbeat?.();
+      return;
+    }
     switch (head.cmdCode) {
+      case CMD_HEARTBEAT: // a health check for the proxy (a healthcheck filter): a stream like any request
       case CMD_REQUEST: {
         if (this.#maxStreams > 0 && this.#streams.size >= this.#maxStreams) return this.#refuse(head);
         const stream = new BoltServerStream(this, head);
         this.#streams.add(stream);
         return this.#handler.onRequest(stream);
       }
-      case CMD_HEARTBEAT:
-        if (!head.oneway) this.#io.write(encodeHeartbeatResponse(head.version, head.requestId)).catch(ignore);
-        this.#handler.onHeartbeat?.();
-        return;
       case CMD_GOAWAY:
         this.ignoredFrames++;
         return;
@@ -149,7 +156,7 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
   #refuse(head: BoltRequestHead): void {
     this.#handler.onStreamRefused?.();
     if (head.oneway) return;
-    this.#io.write(encodeStatusResponse(head.version, head.requestId, STATUS_THREADPOOL_BUSY)).catch(ignore);
+    this.#io.write(encodeReply(head, STATUS_THREADPOOL_BUSY)).catch(ignore);
   }
 
   // === used by BoltServerStream ===
@@ -207,7 +214,8 @@ export class BoltServerStream implements ServerStream {
   /**
    * Sends `head` as this request's response. A BoltResponseHead goes out raw with the id patched back
    * (re-encoded if its headers changed or the downstream speaks the other bolt version); any other
-   * ResponseHead becomes a bolt response with its status mapped. Oneway requests get nothing.
+   * ResponseHead becomes a bolt response with its status mapped (a heartbeat ack for a heartbeat).
+   * Oneway requests get nothing.
    */
   sendResponse(head: ResponseHead, _endStream: boolean): Promise<void> {
     if (this.#ended) return Promise.resolve();
@@ -217,21 +225,12 @@ export class BoltServerStream implements ServerStream {
     try {
       bytes = head instanceof BoltResponseHead
         ? head.encode(this.id, this.request.version)
-        : encodeStatusResponse(
-          this.request.version,
-          this.id,
-          httpToBoltStatus(head.status, this.request.version),
-          head.headers,
-        );
+        : encodeReply(this.request, httpToBoltStatus(head.status, this.request.version), head.headers);
     } catch {
       // The upstream's answer cannot be re-encoded (e.g. its headers grew past the u16 map length): the
       // client still gets an answer for its id rather than a timeout. Never rejects: multiplexed callers
       // do not await responses one by one.
-      bytes = encodeStatusResponse(
-        this.request.version,
-        this.id,
-        httpToBoltStatus(500, this.request.version),
-      );
+      bytes = encodeReply(this.request, httpToBoltStatus(500, this.request.version));
     }
     return this.#conn.finish(this, bytes);
   }
@@ -260,7 +259,7 @@ export class BoltServerStream implements ServerStream {
     if (this.request.oneway) return this.#conn.finish(this, undefined);
     const v: BoltVersion = this.request.version;
     const status = httpToBoltStatus(error.status, v, error.kind === "downstream_protocol_error");
-    return this.#conn.finish(this, encodeStatusResponse(v, this.id, status));
+    return this.#conn.finish(this, encodeReply(this.request, status));
   }
 
   /** Multiplexed: forgets just this stream; the client sees no response for it. */

@@ -5,6 +5,8 @@ import { defaultCodecOptions } from "../types.ts";
 import type { CodecOptions, ResponseHead } from "../types.ts";
 import { KvHeaderMap } from "../xprotocol/mod.ts";
 import {
+  CAPTURED_CRC_HEARTBEAT,
+  CAPTURED_CRC_REQUEST,
   CAPTURED_REQUEST,
   CAPTURED_RESPONSE,
   concat,
@@ -156,6 +158,44 @@ Deno.test("bolt server answers heartbeats locally with the exact frame", () => {
   assert.equal(toHex(io.writes[1]), "02010000000100000006010000000000000000000000");
 });
 
+Deno.test("bolt server hands heartbeats over as health-check streams when asked, answering them with acks", async () => {
+  const { io, handler, conn } = serve({ ...defaultCodecOptions, deliverHealthChecks: true });
+  conn.feed(concat(encodeHeartbeatRequest(1, 5), encodeHeartbeatRequest(2, 6), CAPTURED_CRC_HEARTBEAT));
+  assert.equal(handler.heartbeats, 0, "not answered by the codec");
+  assert.equal(io.writes.length, 0);
+  assert.deepEqual(handler.streams.map((s) => [s.id, s.request.healthCheck]), [[5, true], [6, true], [
+    7,
+    true,
+  ]]);
+  const status = (code: number): ResponseHead => ({
+    status: code,
+    headers: new KvHeaderMap(["content-length"], ["0"]),
+  });
+  await handler.streams[0]!.sendResponse(status(200), true);
+  await handler.streams[1]!.sendResponse(status(503), true);
+  await handler.streams[2]!.sendLocalReply(new ProxyError("no_route", "downstream", "no route"));
+  // Heartbeat acks (cmd 0), no header map, the status mapped as for any reply; the v2 CRC one mirrored.
+  assert.equal(toHex(io.writes[0]!), "0100000001000000050100000000000000000000");
+  assert.equal(toHex(io.writes[1]!), "02010000000100000006010000040000000000000000");
+  const ack = decodeBoltFrame(io.writes[2]!) as BoltResponseHead;
+  assert.deepEqual([ack.cmdCode, ack.requestId, ack.boltStatus, ack.crc32], [0, 7, 6, true]);
+  assert.equal(conn.activeStreams, 0);
+  // A normal request on the same connection is still a request.
+  conn.feed(CAPTURED_REQUEST);
+  assert.equal(handler.streams[3]!.request.healthCheck, false);
+});
+
+Deno.test("bolt server checks and rewrites CRC-32 frames end to end", async () => {
+  const { io, handler, conn } = serve();
+  conn.feed(CAPTURED_CRC_REQUEST);
+  const s = handler.streams[0]!;
+  assert.equal((s.request as BoltRequestHead).crc32, true);
+  await s.sendLocalReply(new ProxyError("timeout", "upstream", "late"));
+  const reply = decodeBoltFrame(io.writes[0]!) as BoltResponseHead;
+  assert.ok(reply !== undefined, "a reply with a valid CRC-32");
+  assert.deepEqual([reply.crc32, reply.boltStatus, reply.requestId], [true, 7, 1]);
+});
+
 Deno.test("bolt server surfaces oneway requests and sends nothing back", async () => {
   const { io, handler, conn } = serve();
   const oneway = requestWithId(3);
@@ -220,7 +260,15 @@ const garbage: [string, Uint8Array, Partial<CodecOptions>?][] = [
   ["unknown protocol code", hex("0301000100")],
   ["unknown type byte", hex("0105000100")],
   ["unknown v2 type byte", hex("02010700")],
-  ["CRC32 v2 frame", hex("02020100")],
+  ["unknown v2 ver1", hex("02030100")],
+  [
+    "CRC32 mismatch",
+    (() => {
+      const f = CAPTURED_CRC_REQUEST.slice();
+      f[100] ^= 0x10;
+      return f;
+    })(),
+  ],
   [
     "unknown cmdcode",
     (() => {
