@@ -25,12 +25,14 @@ import { connectLocal, frameCmd, frameId, FrameReader, responseStatus, writeAll 
 import { curlH2 } from "./_peers/h2_client.ts";
 import { type DualOrigin, type EchoedRequest, startDualOrigin } from "./_peers/h2_origin.ts";
 import { type EchoServer, startEchoServer } from "./_peers/tcp_echo.ts";
+import { DEMO_SERVICE, dubboConsumer, type DubboProvider, startDubboProvider } from "./_peers/dubbo_peers.ts";
+import { int } from "./_peers/dubbo_raw.ts";
 import { curl } from "./_e2e.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false }; // child processes and peer sockets
 const DIR = `${ROOT}config/mosn_examples`;
 
-type PeerKind = "http" | "bolt" | "tcp";
+type PeerKind = "http" | "bolt" | "dubbo" | "tcp";
 
 interface MosnConfig {
   servers: { listeners?: { name?: string; address: string }[] }[];
@@ -42,6 +44,7 @@ interface MosnConfig {
 class Deployment {
   readonly http = new Map<string, DualOrigin>();
   readonly bolt = new Map<string, BoltServerPeer>();
+  readonly dubbo = new Map<string, DubboProvider>();
   readonly tcp = new Map<string, EchoServer>();
   /** Configured listener address → where it is bound. */
   readonly bound = new Map<string, string>();
@@ -103,6 +106,11 @@ class Deployment {
         this.bolt.set(configured, b);
         return b.address;
       }
+      case "dubbo": {
+        const p = this.dubbo.get(configured) ?? startDubboProvider({ identity: configured });
+        this.dubbo.set(configured, p);
+        return p.address;
+      }
       case "tcp": {
         const e = this.tcp.get(configured) ?? startEchoServer();
         this.tcp.set(configured, e);
@@ -127,6 +135,7 @@ class Deployment {
     }
     for (const o of this.http.values()) await o.stop();
     for (const b of this.bolt.values()) await b.stop();
+    for (const p of this.dubbo.values()) await p.stop();
     for (const e of this.tcp.values()) await e.stop();
     assertEquals(failures, []);
   }
@@ -263,6 +272,30 @@ const PLANS: Plan[] = [
       const server = d.meshes.get("sofarpc-with-xprotocol-sample_server_config.json")!;
       assertEquals(await heartbeat(d.port("127.0.0.1:2046"), 9), [0, 9, 0]);
       assertEquals(await requests(server, "serverListener", "healthcheck_healthy_total"), 1);
+    },
+  },
+  {
+    // dubbo2.js → client listener 2045 → server listener 2046 → a hessian.js provider, routed by
+    // MOSN's RPC rule (`service: .*`) on both sides; their `tracing` block loads with a warning.
+    files: ["dubbo_server_config.json", "dubbo_client_config.json"],
+    clusters: { serverCluster: "dubbo" },
+    async traffic(d) {
+      const consumer = dubboConsumer(`127.0.0.1:${d.port("0.0.0.0:2045")}`);
+      try {
+        assertEquals(await consumer.call(DEMO_SERVICE, "plus", [int(40), int(2)], { version: "1.0.0" }), 42);
+        assertEquals(
+          await consumer.call(DEMO_SERVICE, "whoami", [], { version: "1.0.0" }),
+          "127.0.0.1:20880",
+        );
+      } finally {
+        await consumer.close();
+      }
+      const client = d.meshes.get("dubbo_client_config.json")!;
+      const server = d.meshes.get("dubbo_server_config.json")!;
+      assertEquals(await requests(client, "clientListener"), 2);
+      assertEquals(await requests(server, "serverListener"), 2);
+      assertEquals(d.dubbo.get("127.0.0.1:20880")!.calls.length, 2);
+      assert(client.logs().includes("tracing: warning: tracing is not implemented"), client.logs());
     },
   },
   {
