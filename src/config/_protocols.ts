@@ -6,8 +6,15 @@ export type Resolved<T> = { readonly ok: true; readonly value: T } | {
   readonly message: string;
 };
 
-/** A protocol name as registered (matched case-insensitively), or why it is not one. */
-export function resolveProtocol(name: string, ctx: ValidationContext): Resolved<string> {
+/**
+ * A protocol name as registered (matched case-insensitively), or why it is not one. `keywords` are the
+ * other words the field takes ("Auto"), offered in the hint beside the protocol names.
+ */
+export function resolveProtocol(
+  name: string,
+  ctx: ValidationContext,
+  keywords: readonly string[] = [],
+): Resolved<string> {
   const found = ctx.protocols.find((p) => p.toLowerCase() === name.toLowerCase());
   if (found !== undefined) return { ok: true, value: found };
   if (MOSN_PROTOCOLS.some((p) => p.toLowerCase() === name.toLowerCase())) {
@@ -16,11 +23,12 @@ export function resolveProtocol(name: string, ctx: ValidationContext): Resolved<
       message: `protocol "${name}" is not supported yet (supported: ${ctx.protocols.join(", ")})`,
     };
   }
-  const hint = didYouMean(name, ctx.protocols);
+  const names = [...ctx.protocols, ...keywords];
+  const hint = didYouMean(name, names);
   return {
     ok: false,
     message: `unknown protocol "${name}"; ${
-      hint ? `did you mean "${hint}"?` : `expected one of ${ctx.protocols.join(", ")}`
+      hint ? `did you mean "${hint}"?` : `expected one of ${names.join(", ")}`
     }`,
   };
 }
@@ -52,7 +60,7 @@ export function resolveDownstream(
   }
   const protocols: string[] = [];
   for (const name of list.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
-    const r = resolveProtocol(name, ctx);
+    const r = resolveProtocol(name, ctx, list.includes(",") ? [] : [AUTO_PROTOCOL]);
     if (!r.ok) return r;
     if (!protocols.includes(r.value)) protocols.push(r.value);
   }
@@ -84,5 +92,5 @@ export function resolveUpstream(
     }
     return resolveProtocol(first, ctx);
   }
-  return resolveProtocol(text.trim(), ctx);
+  return resolveProtocol(text.trim(), ctx, [AUTO_PROTOCOL]);
 }

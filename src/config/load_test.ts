@@ -410,7 +410,7 @@ Deno.test("validateConfig() takes upstream_protocol Auto on the proxy and routes
   assertEquals(
     errorsOf(BASE.replace("router_config_name: r }", "router_config_name: r, upstream_protocol: Autoo }")),
     [
-      '17:97 servers[0].listeners[0].filter_chains[0].filters[0].config.upstream_protocol: unknown protocol "Autoo"; expected one of Http1, Http2, bolt, boltv2',
+      '17:97 servers[0].listeners[0].filter_chains[0].filters[0].config.upstream_protocol: unknown protocol "Autoo"; did you mean "Auto"?',
     ],
   );
 });
