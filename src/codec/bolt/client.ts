@@ -10,7 +10,14 @@ import type {
   RequestHead,
   ResponseReceiver,
 } from "../types.ts";
-import { FrameReader, type FrameSink, StreamMap, type StreamTimeoutSink } from "../xprotocol/mod.ts";
+import {
+  closeAndResetStreams,
+  FrameReader,
+  type FrameSink,
+  StreamMap,
+  type StreamTimeoutSink,
+  unsentSince,
+} from "../xprotocol/mod.ts";
 import {
   CMD_GOAWAY,
   CMD_HEARTBEAT,
@@ -192,8 +199,7 @@ export class BoltClientConnection
 
   /** True when no byte from `mark` on has been accepted by the kernel. */
   unsentSince(mark: number): boolean {
-    const written = this.#io.bytesWritten;
-    return written !== undefined && written <= mark;
+    return unsentSince(this.#io, mark);
   }
 
   forget(id: number): BoltClientStream | undefined {
@@ -216,23 +222,7 @@ export class BoltClientConnection
     this.#closed = true;
     this.#reader.stop();
     this.#unusable(error);
-    const reset = error.kind === "upstream_reset" && !error.retryable
-      ? error
-      : new ProxyError("upstream_reset", "upstream", error.message, { cause: error });
-    let unsent: ProxyError | undefined;
-    const streams = this.#streams.drain();
-    // Decide before closing: close() drops queued output, which is exactly the never-sent part.
-    const flags = streams.map((s) => s.unsent);
-    this.#io.close();
-    for (let i = 0; i < streams.length; i++) {
-      const err = flags[i]
-        ? unsent ??= new ProxyError("upstream_reset", "upstream", error.message, {
-          cause: error,
-          retryable: true,
-        })
-        : reset;
-      streams[i]!.receiver.onReset(err);
-    }
+    closeAndResetStreams(this.#io, this.#streams.drain(), error);
   }
 }
 

@@ -10,7 +10,7 @@ import type {
   ServerConnectionHandler,
   ServerStream,
 } from "../types.ts";
-import { BUFFER_BUDGET_EXHAUSTED, FrameReader, type FrameSink } from "../xprotocol/mod.ts";
+import { afterFeed, BUFFER_BUDGET_EXHAUSTED, FrameReader, type FrameSink } from "../xprotocol/mod.ts";
 import {
   CMD_GOAWAY,
   CMD_HEARTBEAT,
@@ -81,13 +81,7 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
       this.#fail(new ProxyError("internal", "internal", "bolt server handler failed", { cause }));
       return;
     }
-    // A client that does not read its responses gets no new requests read either until it catches up
-    // (the socket closes itself if it falls too far behind).
-    const io = this.#io;
-    if (io.congested === true && io.drained !== undefined) {
-      return r === undefined ? io.drained() : r.then(() => io.drained!());
-    }
-    return r;
+    return afterFeed(this.#io, r);
   }
 
   abort(error: ProxyError): void {

@@ -10,7 +10,14 @@ import type {
   RequestHead,
   ResponseReceiver,
 } from "../types.ts";
-import { BUFFER_BUDGET_EXHAUSTED, FrameReader, type FrameSink, StreamMap } from "../xprotocol/mod.ts";
+import {
+  BUFFER_BUDGET_EXHAUSTED,
+  closeAndResetStreams,
+  FrameReader,
+  type FrameSink,
+  StreamMap,
+  unsentSince,
+} from "../xprotocol/mod.ts";
 import { HEADER_BYTES, STATUS_SERVICE_NOT_FOUND } from "./constants.ts";
 import { type DubboCounters, dubboCounters } from "./counters.ts";
 import {
@@ -170,8 +177,7 @@ export class DubboClientConnection implements ClientConnection, FrameSink {
 
   /** True when no byte from `mark` on has been accepted by the kernel. */
   unsentSince(mark: number): boolean {
-    const written = this.#io.bytesWritten;
-    return written !== undefined && written <= mark;
+    return unsentSince(this.#io, mark);
   }
 
   forget(id: number): DubboClientStream | undefined {
@@ -194,23 +200,7 @@ export class DubboClientConnection implements ClientConnection, FrameSink {
     this.#closed = true;
     this.#reader.stop();
     this.#unusable(error);
-    const reset = error.kind === "upstream_reset" && !error.retryable
-      ? error
-      : new ProxyError("upstream_reset", "upstream", error.message, { cause: error });
-    let unsent: ProxyError | undefined;
-    const streams = this.#streams.drain();
-    // Decide before closing: close() drops queued output, which is exactly the never-sent part.
-    const flags = streams.map((s) => s.unsent);
-    this.#io.close();
-    for (let i = 0; i < streams.length; i++) {
-      const err = flags[i]
-        ? unsent ??= new ProxyError("upstream_reset", "upstream", error.message, {
-          cause: error,
-          retryable: true,
-        })
-        : reset;
-      streams[i]!.receiver.onReset(err);
-    }
+    closeAndResetStreams(this.#io, this.#streams.drain(), error);
   }
 }
 

@@ -9,6 +9,8 @@ export type { FrameSink } from "./frame_reader.ts";
 export { StreamMap } from "./stream_map.ts";
 export type { StreamMapOptions, StreamTimeoutSink } from "./stream_map.ts";
 export { KvHeaderMap } from "./kv_header_map.ts";
+export { afterFeed, closeAndResetStreams, unsentSince } from "./connection_life.ts";
+export type { PendingUpstreamStream } from "./connection_life.ts";
 export {
   decodeString,
   readI32,
