@@ -1,5 +1,6 @@
 import type { ConnectionIO } from "../codec/mod.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import { type BatchedWriter, holdForBatch, inWriteBatch } from "./write_batch.ts";
 
 /**
  * A socket the codecs write through. Writes issued while one is in flight are batched and go out as one
@@ -37,7 +38,7 @@ const joinBuffers = new BufferPool(64 * 1024, 64);
 /** Small batches in a row after which a connection's oversized join buffer is released. */
 const BIG_JOIN_KEEP = 64;
 
-export class SocketIO implements ConnectionIO {
+export class SocketIO implements ConnectionIO, BatchedWriter {
   readonly remoteAddress: string;
   readonly localAddress: string;
   /** Called once when the socket is closed, by either side. */
@@ -121,12 +122,25 @@ export class SocketIO implements ConnectionIO {
     this.bytesSubmitted += data.length;
     if (!this.#writing) {
       this.#writing = true;
-      return this.#current = this.#writeNow(data);
+      // Inside a write batch (one read's worth of work) the bytes wait for the batch's end, so
+      // everything written to this socket meanwhile leaves in the same syscall (see write_batch.ts).
+      if (!inWriteBatch()) return this.#current = this.#writeNow(data);
+      holdForBatch(this);
     }
     this.#queue.push(data);
     this.#queueBytes += data.length;
     this.#batch ??= new Promise<void>((resolve) => this.#resolveBatch = resolve);
     return this.#batch;
+  }
+
+  /** The write batch ended: send what it held (nothing when the socket closed meanwhile). */
+  flushBatch(): void {
+    if (this.#closed || this.#queue.length === 0) return;
+    const resolve = this.#resolveBatch!;
+    const batch = this.#takeQueue();
+    this.#batch = undefined;
+    this.#resolveBatch = undefined;
+    this.#current = this.#writeNow(batch).then(resolve);
   }
 
   // Plain promise callbacks rather than an async loop: an async function per write costs ~800 bytes of
