@@ -10,6 +10,7 @@ export { formatAddress, parseAddress } from "./address.ts";
 export type { SocketAddress } from "./address.ts";
 export { didYouMean, editDistance } from "./did_you_mean.ts";
 export { systemClock } from "./clock.ts";
+export { approximateNow, beginApproximateClock, endApproximateClock } from "./approximate_clock.ts";
 export { FakeClock } from "./fake_clock.ts";
 export type { Clock, TimerId } from "./clock.ts";
 export { isLogLevel, Logger, silentLogger } from "./log.ts";

@@ -1,4 +1,4 @@
-import { type Deadline, ProxyError, requestDeadlines } from "../core/mod.ts";
+import { approximateNow, type Deadline, ProxyError, requestDeadlines } from "../core/mod.ts";
 import {
   type BodyReceiver,
   type ClientStream,
@@ -56,7 +56,7 @@ export class ProxyStream implements BodyReceiver {
   readonly #conn: ConnectionInfo;
   readonly #ds: ServerStream;
   readonly #head: RequestHead;
-  readonly #start = performance.now();
+  readonly #start = approximateNow();
   #filters: StreamFilter[] = NO_FILTERS;
   #filterCtx: { -readonly [K in keyof FilterContext]: FilterContext[K] } | undefined;
 
@@ -320,7 +320,7 @@ export class ProxyStream implements BodyReceiver {
     this.#idleActive = true;
     if (endStream) {
       this.#requestEnded = true;
-      this.#requestReceivedMs = performance.now() - this.#start;
+      this.#requestReceivedMs = approximateNow() - this.#start;
       if (this.#done) this.#stopIdleTimer(); // the body we were waiting for after the response is in
     }
     if (this.#replay !== undefined) {
@@ -378,7 +378,7 @@ export class ProxyStream implements BodyReceiver {
     this.#responseStarted = true;
     this.#status = head.status;
     this.#responseHead = head;
-    if (this.#ctx.accessLogs.length > 0) this.#responseReceivedMs = performance.now() - this.#start;
+    if (this.#ctx.accessLogs.length > 0) this.#responseReceivedMs = approximateNow() - this.#start;
     this.#timer?.cancel(); // the route timeout bounds the wait for a response, not a long download
     this.#timer = undefined;
     if (!endStream) this.#armIdleTimer(); // …the stream idle timeout bounds a stalled download
@@ -579,7 +579,7 @@ export class ProxyStream implements BodyReceiver {
     else this.#armIdleTimer();
     this.#status = status;
     const ctx = this.#ctx;
-    const durationMs = performance.now() - this.#start;
+    const durationMs = approximateNow() - this.#start;
     ctx.stats.requestActive.dec();
     ctx.stats.countStatus(status);
     ctx.stats.requestTime.record(durationMs);
@@ -627,7 +627,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
   readonly #cluster: Cluster;
   readonly #host: Host;
   readonly #pool: ConnectionPool;
-  readonly #start = performance.now();
+  readonly #start = approximateNow();
   #conn: UpstreamConnection | undefined;
   stream: ClientStream | undefined;
   #ended = false;
@@ -728,7 +728,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
     this.#host.activeRequests--;
     cs.requestActive.dec();
     hs.requestActive.dec();
-    cs.requestDurationTime.record(performance.now() - this.#start);
+    cs.requestDurationTime.record(approximateNow() - this.#start);
     if (success) {
       cs.responseSuccess.inc();
       hs.responseSuccess.inc();

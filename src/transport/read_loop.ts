@@ -1,3 +1,4 @@
+import { beginApproximateClock, endApproximateClock } from "../core/mod.ts";
 import { readBuffers } from "./buffer_pool.ts";
 import { beginWriteBatch, endWriteBatch } from "./write_batch.ts";
 
@@ -61,13 +62,16 @@ export async function runReadLoop(
 
 /**
  * Feeds one read inside a write batch: what the sink writes while handling it (to this socket or any
- * other) goes out as one write per socket once it returns, before the loop waits on anything.
+ * other) goes out as one write per socket once it returns, before the loop waits on anything. The
+ * requests and responses it decodes share one clock reading (`approximateNow`).
  */
 function feedBatched(sink: ByteSink, data: Uint8Array): void | Promise<void> {
   beginWriteBatch();
+  beginApproximateClock();
   try {
     return sink.feed(data);
   } finally {
+    endApproximateClock();
     endWriteBatch();
   }
 }
