@@ -113,7 +113,12 @@ if (import.meta.main) {
           const conf = `${dir}/${t.name}.yaml`;
           Deno.writeTextFileSync(
             conf,
-            meshctlYaml({ listenPort: port, adminPort: freePort(), upstreamPort: serverPort, protocol: "bolt" }),
+            meshctlYaml({
+              listenPort: port,
+              adminPort: freePort(),
+              upstreamPort: serverPort,
+              protocol: "bolt",
+            }),
           );
           return start(t.name, [DENO, "run", ...MESHCTL_FLAGS, `${t.dir}/main.ts`, "serve", conf], {
             core: PROXY_CORE,
