@@ -17,6 +17,6 @@ export { isLogLevel, Logger, silentLogger } from "./log.ts";
 export type { LogFormat, LogLevel } from "./log.ts";
 export { DeadlineQueue, requestDeadlines } from "./deadline_queue.ts";
 export { ByteBudget, DEFAULT_BUFFER_BUDGET_BYTES } from "./byte_budget.ts";
-export type { Deadline, DeadlineQueueOptions } from "./deadline_queue.ts";
+export type { Deadline, DeadlineQueueOptions, DeadlineTarget } from "./deadline_queue.ts";
 export { checkRe2, compileRe2, LINEAR_REGEXP_V8_FLAGS, Re2 } from "./re2.ts";
 export type { CompileRe2Options, Re2Match, Re2Template } from "./re2.ts";

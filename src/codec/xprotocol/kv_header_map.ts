@@ -52,12 +52,11 @@ export class KvHeaderMap implements HeaderMap {
         i += n;
       }
     }
-    const map = new KvHeaderMap();
-    if (end > start) {
-      map.#raw = b;
-      map.#rawStart = start;
-      map.#rawEnd = end;
-    }
+    // No arrays until it decodes: every path that reads or edits them decodes first.
+    const map = new KvHeaderMap(UNDECODED, UNDECODED);
+    map.#raw = b;
+    map.#rawStart = start;
+    map.#rawEnd = end;
     return map;
   }
 
@@ -76,8 +75,8 @@ export class KvHeaderMap implements HeaderMap {
     const b = this.#raw!;
     this.#raw = undefined;
     const end = this.#rawEnd;
-    const names = this.#names;
-    const values = this.#values;
+    const names: string[] = this.#names = [];
+    const values: string[] = this.#values = [];
     let i = this.#rawStart;
     while (i < end) {
       const kl = readU32(b, i);
@@ -111,6 +110,7 @@ export class KvHeaderMap implements HeaderMap {
     const n = name.length;
     for (let c = 0; c < n; c++) if (name.charCodeAt(c) >= 0x80) return undefined;
     const b = this.#raw!;
+    if (this.#rawEnd === this.#rawStart) return false;
     const end = this.#rawEnd;
     let nonAscii = false;
     let foldStart = -1;
@@ -223,6 +223,9 @@ export class KvHeaderMap implements HeaderMap {
     for (let i = 0; i < names.length; i++) fn(values[i], names[i]);
   }
 }
+
+/** The arrays of a map not decoded yet (never read or written: the map decodes first). */
+const UNDECODED: string[] = Object.freeze([]) as unknown as string[];
 
 /** Where #rawFind leaves the value it found (no tuple allocated per lookup). */
 const scratch = new Int32Array(2);

@@ -10,12 +10,6 @@ export interface StreamTimeoutSink<T> {
   onStreamTimeout(id: number, value: T): void;
 }
 
-interface Entry<T> {
-  value: T;
-  /** Absolute ms on the map's clock, or 0 for none. */
-  deadline: number;
-}
-
 export interface StreamMapOptions {
   /** The id allocation continues after this one (tests start near 2^32 to see the wrap). @default {0} */
   lastId?: number;
@@ -24,13 +18,15 @@ export interface StreamMapOptions {
 }
 
 export class StreamMap<T> {
-  readonly #entries = new Map<number, Entry<T>>();
+  /** Streams by id, stored as they are: no entry object per stream on the request path. */
+  readonly #entries = new Map<number, T>();
+  /** Absolute deadlines (ms on the map's clock) of the few streams that have one (heartbeats). */
+  readonly #deadlines = new Map<number, number>();
   readonly #sink: StreamTimeoutSink<T> | undefined;
   readonly #clock: Clock;
   #next = 0;
   #timer: TimerId | undefined;
   #timerAt = 0;
-  #withDeadline = 0;
 
   constructor(sink?: StreamTimeoutSink<T>, options: StreamMapOptions = {}) {
     this.#sink = sink;
@@ -53,35 +49,34 @@ export class StreamMap<T> {
 
   /** Registers `value` under `id`; with timeoutMs > 0, the sink hears onStreamTimeout when it passes. */
   set(id: number, value: T, timeoutMs = 0): void {
-    const deadline = timeoutMs > 0 ? this.#clock.now() + timeoutMs : 0;
-    const old = this.#entries.get(id);
-    if (old?.deadline) this.#withDeadline--;
-    this.#entries.set(id, { value, deadline });
-    if (deadline) {
-      this.#withDeadline++;
+    this.#entries.set(id, value);
+    if (timeoutMs > 0) {
+      const deadline = this.#clock.now() + timeoutMs;
+      this.#deadlines.set(id, deadline);
       this.#arm(deadline);
+    } else if (this.#deadlines.size > 0 && this.#deadlines.delete(id) && this.#deadlines.size === 0) {
+      this.#disarm();
     }
   }
 
   get(id: number): T | undefined {
-    return this.#entries.get(id)?.value;
+    return this.#entries.get(id);
   }
 
   /** Removes and returns the stream under `id`. */
   take(id: number): T | undefined {
-    const e = this.#entries.get(id);
-    if (e === undefined) return undefined;
+    const v = this.#entries.get(id);
+    if (v === undefined) return undefined;
     this.#entries.delete(id);
-    if (e.deadline && --this.#withDeadline === 0) this.#disarm();
-    return e.value;
+    if (this.#deadlines.size > 0 && this.#deadlines.delete(id) && this.#deadlines.size === 0) this.#disarm();
+    return v;
   }
 
   /** Removes every stream and returns them (for resetting on close); stops the timer. */
   drain(): T[] {
-    const out: T[] = [];
-    for (const e of this.#entries.values()) out.push(e.value);
+    const out = [...this.#entries.values()];
     this.#entries.clear();
-    this.#withDeadline = 0;
+    this.#deadlines.clear();
     this.#disarm();
     return out;
   }
@@ -104,10 +99,9 @@ export class StreamMap<T> {
     const now = this.#clock.now();
     let next = 0;
     const expired: [number, T][] = [];
-    for (const [id, e] of this.#entries) {
-      if (!e.deadline) continue;
-      if (e.deadline <= now) expired.push([id, e.value]);
-      else if (next === 0 || e.deadline < next) next = e.deadline;
+    for (const [id, deadline] of this.#deadlines) {
+      if (deadline <= now) expired.push([id, this.#entries.get(id)!]);
+      else if (next === 0 || deadline < next) next = deadline;
     }
     for (const [id] of expired) this.take(id);
     if (next) this.#arm(next);
