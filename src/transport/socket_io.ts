@@ -188,16 +188,22 @@ export class SocketIO implements ConnectionIO, BatchedWriter {
   }
 
   /**
-   * Joins queued writes into one, in a pooled buffer when the batch fits one (only one write is ever in
-   * flight, and the next batch is built after it completed), so coalescing costs a memcpy, not an
-   * allocation per batch, and no memory stays with the connection once the burst is over.
+   * Joins queued writes into one. Chunks that sit end to end in one buffer (the RPC frames of one read,
+   * forwarded in order from the frame reader's slab) are merged as a view, without copying; when the
+   * whole queue is one such run it goes out as it is. Otherwise the runs are copied into a pooled buffer
+   * when the batch fits one (only one write is ever in flight, and the next batch is built after it
+   * completed), so coalescing costs a memcpy, not an allocation per batch, and no memory stays with the
+   * connection once the burst is over.
    */
   #takeQueue(): Uint8Array {
     const q = this.#queue;
     const total = this.#queueBytes;
     let out: Uint8Array;
     if (q.length === 1) out = q[0]!;
-    else {
+    else if (contiguous(q)) {
+      const first = q[0]!;
+      out = new Uint8Array(first.buffer, first.byteOffset, total);
+    } else {
       if (total <= joinBuffers.size) {
         this.#joinBuf = joinBuffers.take();
         out = this.#joinBuf.subarray(0, total);
@@ -209,11 +215,7 @@ export class SocketIO implements ConnectionIO, BatchedWriter {
         this.#smallBatches = 0;
         out = this.#bigJoin.subarray(0, total);
       }
-      let off = 0;
-      for (let i = 0; i < q.length; i++) {
-        out.set(q[i]!, off);
-        off += q[i]!.length;
-      }
+      copyRuns(q, out);
     }
     q.length = 0;
     this.#queueBytes = 0;
@@ -255,6 +257,37 @@ export class SocketIO implements ConnectionIO, BatchedWriter {
     } catch {
       // peer already gone
     }
+  }
+}
+
+/** True when every chunk starts where the one before it ends, in the same buffer. */
+function contiguous(q: Uint8Array[]): boolean {
+  let prev = q[0]!;
+  for (let i = 1; i < q.length; i++) {
+    const c = q[i]!;
+    if (c.buffer !== prev.buffer || c.byteOffset !== prev.byteOffset + prev.length) return false;
+    prev = c;
+  }
+  return true;
+}
+
+/** Copies the chunks into `out` back to back, one `set` per run of end-to-end chunks. */
+function copyRuns(q: Uint8Array[], out: Uint8Array): void {
+  let off = 0;
+  let i = 0;
+  while (i < q.length) {
+    const first = q[i]!;
+    let len = first.length;
+    let j = i + 1;
+    while (j < q.length) {
+      const c = q[j]!;
+      if (c.buffer !== first.buffer || c.byteOffset !== first.byteOffset + len) break;
+      len += c.length;
+      j++;
+    }
+    out.set(j === i + 1 ? first : new Uint8Array(first.buffer, first.byteOffset, len), off);
+    off += len;
+    i = j;
   }
 }
 
