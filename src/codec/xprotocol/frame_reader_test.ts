@@ -196,16 +196,16 @@ Deno.test("FrameReader.push() copies a read's run of small frames once, as adjac
 Deno.test("FrameReader.push() stops inside a run when a sink stops it, and reports an error after the run", () => {
   // The second frame's sink stops the reader: the third is never delivered.
   const frames: number[] = [];
-  let reader!: FrameReader;
+  const holder: { reader?: FrameReader } = {};
   const stopping: FrameSink = {
     frameLength: (b, o, e) => (e - o < 2 ? 0 : 2 + b[o + 1]!),
     onFrame: (f) => {
       frames.push(f[2]!);
-      if (f[2] === 2) reader.stop();
+      if (f[2] === 2) holder.reader!.stop();
     },
     onFrameError: () => assert.fail("no error"),
   };
-  reader = new FrameReader(stopping, 2, 100);
+  const reader = holder.reader = new FrameReader(stopping, 2, 100);
   reader.push(new Uint8Array([...frame(1, 1), ...frame(1, 2), ...frame(1, 3)]));
   assert.deepEqual(frames, [1, 2]);
   assert.equal(reader.framesRead, 2);
