@@ -10,7 +10,7 @@
  *     [--connections 50] [--inflight 8] [--rate 2000] [--no-relay] [--json FILE] NAME=TREE...
  *
  * TREE is a directory with meshctl's main.ts (a checkout of the commit to compare, e.g. made with
- * `git archive <commit> | tar -x -C DIR`). Open loop defaults to 2000 req/s over 200 connections.
+ * `git archive <commit> | tar -x -C DIR`); meshctl runs with the RUN_FLAGS of that tree's Makefile. Open loop defaults to 2000 req/s over 200 connections.
  */
 import { parseArgs } from "node:util";
 import { meshctlYaml } from "./_configs.ts";
@@ -56,6 +56,15 @@ async function boltOk(port: number): Promise<boolean> {
       conn?.close();
     } catch { /* closed */ }
   }
+}
+
+/** The run flags of a tree's own Makefile (a commit that changed them is measured with its own), else ours. */
+function treeFlags(dir: string): string[] {
+  try {
+    const m = Deno.readTextFileSync(`${dir}/Makefile`).match(/^RUN_FLAGS := (.*)$/m);
+    if (m !== null) return m[1]!.trim().split(/\s+/);
+  } catch { /* no Makefile: use this checkout's flags */ }
+  return MESHCTL_FLAGS;
 }
 
 function median(xs: number[]): number {
@@ -120,7 +129,7 @@ if (import.meta.main) {
               protocol: "bolt",
             }),
           );
-          return start(t.name, [DENO, "run", ...MESHCTL_FLAGS, `${t.dir}/main.ts`, "serve", conf], {
+          return start(t.name, [DENO, "run", ...treeFlags(t.dir), `${t.dir}/main.ts`, "serve", conf], {
             core: PROXY_CORE,
             env: { MESHCTL_LOG_LEVEL: "error", NO_COLOR: "1" },
           });

@@ -29,6 +29,8 @@ export class KvHeaderMap implements HeaderMap {
   #rawStart = 0;
   #rawEnd = 0;
   #rawLookups = 0;
+  /** Every raw key is ASCII, so a byte compare folding ASCII case is exactly the decoded map's rule. */
+  #asciiKeys = false;
 
   constructor(names: string[] = [], values: string[] = []) {
     this.#names = names;
@@ -41,15 +43,24 @@ export class KvHeaderMap implements HeaderMap {
    * `b` must not change while the map is in use. Undefined when an entry overruns `end`.
    */
   static fromLengthPrefixed(b: Uint8Array, start: number, end: number): KvHeaderMap | undefined {
+    let asciiKeys = true;
     let i = start;
     while (i < end) {
-      for (let half = 0; half < 2; half++) {
-        if (i + 4 > end) return undefined;
-        const n = readU32(b, i);
-        i += 4;
-        if (n === NULL_LENGTH) continue;
-        if (n > end - i) return undefined;
-        i += n;
+      if (i + 4 > end) return undefined;
+      const kl = readU32(b, i);
+      i += 4;
+      if (kl !== NULL_LENGTH) {
+        if (kl > end - i) return undefined;
+        const ke = i + kl;
+        for (; asciiKeys && i < ke; i++) if (b[i] >= 0x80) asciiKeys = false;
+        i = ke;
+      }
+      if (i + 4 > end) return undefined;
+      const vl = readU32(b, i);
+      i += 4;
+      if (vl !== NULL_LENGTH) {
+        if (vl > end - i) return undefined;
+        i += vl;
       }
     }
     // No arrays until it decodes: every path that reads or edits them decodes first.
@@ -57,7 +68,27 @@ export class KvHeaderMap implements HeaderMap {
     map.#raw = b;
     map.#rawStart = start;
     map.#rawEnd = end;
+    map.#asciiKeys = asciiKeys;
     return map;
+  }
+
+  /**
+   * True when both maps are still the undecoded, unedited bytes of their frames and those bytes are
+   * equal: the same entries in the same order (decoding is deterministic). False otherwise, even for
+   * equal decoded maps: the answer must be cheap and never wrong.
+   */
+  sameEntries(other: HeaderMap): boolean {
+    if (!(other instanceof KvHeaderMap)) return false;
+    const a = this.#raw;
+    const b = other.#raw;
+    if (a === undefined || b === undefined || this.#dirty || other.#dirty) return false;
+    const n = this.#rawEnd - this.#rawStart;
+    if (other.#rawEnd - other.#rawStart !== n) return false;
+    const ai = this.#rawStart;
+    const bi = other.#rawStart;
+    if (a === b && ai === bi) return true;
+    for (let k = 0; k < n; k++) if (a[ai + k] !== b[bi + k]) return false;
+    return true;
   }
 
   /** True once set/add/delete changed the map since it was decoded. */
@@ -107,12 +138,11 @@ export class KvHeaderMap implements HeaderMap {
    * folding (U+212A KELVIN SIGN lowercases to "k") is the decoded map's business.
    */
   #rawFind(name: string): boolean | undefined {
+    if (!this.#asciiKeys) return undefined;
     const n = name.length;
     for (let c = 0; c < n; c++) if (name.charCodeAt(c) >= 0x80) return undefined;
     const b = this.#raw!;
-    if (this.#rawEnd === this.#rawStart) return false;
     const end = this.#rawEnd;
-    let nonAscii = false;
     let foldStart = -1;
     let foldEnd = -1;
     let i = this.#rawStart;
@@ -123,34 +153,29 @@ export class KvHeaderMap implements HeaderMap {
       const vl = readU32(b, i);
       const vs = i + 4;
       i = vl === NULL_LENGTH ? vs : vs + vl;
-      if (kl === NULL_LENGTH || vl === NULL_LENGTH) continue; // a null key or value drops the entry
-      let exact = kl === n;
-      let fold = exact;
-      for (let k = 0; k < kl; k++) {
+      // A null key or value drops the entry; a key of another length cannot match (all are ASCII).
+      if (kl !== n || vl === NULL_LENGTH) continue;
+      let exact = true;
+      let k = 0;
+      for (; k < n; k++) {
         const x = b[ks + k];
-        if (x >= 0x80) {
-          nonAscii = true;
-          exact = fold = false;
-          break;
-        }
-        if (!fold) continue;
         const y = name.charCodeAt(k);
         if (x === y) continue;
         exact = false;
         const lx = x | 0x20;
-        if (lx !== (y | 0x20) || lx < 0x61 || lx > 0x7a) fold = false;
+        if (lx !== (y | 0x20) || lx < 0x61 || lx > 0x7a) break;
       }
+      if (k < n) continue;
       if (exact) {
         scratch[0] = vs;
         scratch[1] = vs + vl;
         return true;
       }
-      if (fold && foldStart < 0) {
+      if (foldStart < 0) {
         foldStart = vs;
         foldEnd = vs + vl;
       }
     }
-    if (nonAscii) return undefined;
     if (foldStart < 0) return false;
     scratch[0] = foldStart;
     scratch[1] = foldEnd;

@@ -126,3 +126,19 @@ Deno.test("KvHeaderMap.fromLengthPrefixed() rejects entries that overrun the map
   nodeAssert.equal(KvHeaderMap.fromLengthPrefixed(good, 0, good.length)?.get("key"), "value");
   nodeAssert.equal(KvHeaderMap.fromLengthPrefixed(good, 0, 0)?.size, 0);
 });
+
+Deno.test("KvHeaderMap.sameEntries() is true only for equal undecoded, unedited bytes", () => {
+  const c: [string, string][] = [["service", "s"], ["method", "m"]];
+  nodeAssert.equal(raw(c, 1).sameEntries(raw(c, 7)), true, "equal bytes at other offsets");
+  nodeAssert.equal(raw(c).sameEntries(raw([["service", "s"], ["method", "n"]])), false);
+  nodeAssert.equal(raw(c).sameEntries(raw([["service", "s"]])), false);
+  nodeAssert.equal(raw(c).sameEntries(eager(c)), false, "a decoded map cannot tell cheaply");
+  const edited = raw(c);
+  edited.set("method", "m2");
+  nodeAssert.equal(edited.sameEntries(raw(c)), false);
+  nodeAssert.equal(raw(c).sameEntries(edited), false);
+  const decoded = raw(c);
+  decoded.forEach(() => {});
+  nodeAssert.equal(decoded.sameEntries(raw(c)), false);
+  nodeAssert.equal(raw([]).sameEntries(raw([])), true);
+});
