@@ -32,6 +32,12 @@ export interface HeaderMap {
   /** Calls fn for each entry with the name as received (original case). */
   forEach(fn: (value: string, name: string) => void): void;
   readonly size: number;
+  /**
+   * True only when `other` certainly holds the same entries in the same order (e.g. both maps are the
+   * same undecoded bytes of two RPC frames); false when they differ or it cannot tell cheaply. Lets the
+   * router answer a request identical to the last one without matching again. Absent: never the same.
+   */
+  sameEntries?(other: HeaderMap): boolean;
 }
 
 /**

@@ -17,6 +17,14 @@ export interface Deadline {
   cancel(): void;
 }
 
+/**
+ * Told when a deadline added with `addTarget` passes: one object can own several deadlines (a request's
+ * route timeout and its idle timeout), told apart by `tag`, with no closure allocated per deadline.
+ */
+export interface DeadlineTarget {
+  onDeadline(tag: number): void;
+}
+
 /** Compaction starts once this many cancelled entries wait in one FIFO and they are at least half of it. */
 const COMPACT_AT = 1024;
 
@@ -29,13 +37,16 @@ class Fifo {
 
 class Entry implements Deadline {
   at: number;
-  fn: (() => void) | undefined;
+  /** What to call; undefined once cancelled or fired. */
+  fn: (() => void) | DeadlineTarget | undefined;
+  readonly tag: number;
   next: Entry | undefined = undefined;
   readonly q: Fifo;
 
-  constructor(at: number, fn: () => void, q: Fifo) {
+  constructor(at: number, fn: (() => void) | DeadlineTarget, tag: number, q: Fifo) {
     this.at = at;
     this.fn = fn;
+    this.tag = tag;
     this.q = q;
   }
 
@@ -70,12 +81,21 @@ export class DeadlineQueue {
 
   /** Calls `fn` about `ms` from now unless cancelled. */
   add(ms: number, fn: () => void): Deadline {
+    return this.#add(ms, fn, 0);
+  }
+
+  /** Calls `target.onDeadline(tag)` about `ms` from now unless cancelled (no closure per deadline). */
+  addTarget(ms: number, target: DeadlineTarget, tag: number): Deadline {
+    return this.#add(ms, target, tag);
+  }
+
+  #add(ms: number, fn: (() => void) | DeadlineTarget, tag: number): Deadline {
     // While the timer runs, #now is at most one resolution old: the deadline may fire that much early,
     // well within its precision, and we skip a clock read (~85 ns) per request.
     const now = this.#timer !== undefined ? this.#now : (this.#now = this.#clock.now());
     let q = this.#byDuration.get(ms);
     if (q === undefined) this.#byDuration.set(ms, q = new Fifo());
-    const e = new Entry(now + ms, fn, q);
+    const e = new Entry(now + ms, fn, tag, q);
     if (q.tail === undefined) q.head = q.tail = e;
     else q.tail = q.tail.next = e;
     q.size++;
@@ -93,6 +113,7 @@ export class DeadlineQueue {
       let e = q.head;
       while (e !== undefined && (e.fn === undefined || e.at <= now)) {
         const fn = e.fn;
+        const tag = e.tag;
         if (fn === undefined) q.cancelled--;
         e.fn = undefined;
         q.head = e = e.next;
@@ -100,7 +121,8 @@ export class DeadlineQueue {
         this.#pending--;
         if (fn !== undefined) {
           try {
-            fn();
+            if (typeof fn === "function") fn();
+            else fn.onDeadline(tag);
           } catch {
             // a timeout handler's failure must not stop the others
           }

@@ -121,3 +121,19 @@ Deno.test("DeadlineQueue compacts cancelled entries held behind a live one", () 
   nodeAssert.equal(clock.pending, 0);
   nodeAssert.equal(fired, 10);
 });
+
+Deno.test("DeadlineQueue.addTarget() tells the target which of its deadlines passed, in order with add()", () => {
+  const { clock, q } = setup();
+  const fired: string[] = [];
+  const target = { onDeadline: (tag: number) => fired.push(`t${tag}`) };
+  q.addTarget(20, target, 1);
+  q.add(20, () => fired.push("fn"));
+  const cancelled = q.addTarget(20, target, 2);
+  q.addTarget(30, target, 3);
+  cancelled.cancel();
+  clock.tick(20);
+  nodeAssert.deepEqual(fired, ["t1", "fn"]);
+  clock.tick(10);
+  nodeAssert.deepEqual(fired, ["t1", "fn", "t3"]);
+  nodeAssert.equal(q.pending, 0);
+});

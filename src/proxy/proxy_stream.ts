@@ -1,4 +1,10 @@
-import { type Deadline, ProxyError, requestDeadlines } from "../core/mod.ts";
+import {
+  approximateNow,
+  type Deadline,
+  type DeadlineTarget,
+  ProxyError,
+  requestDeadlines,
+} from "../core/mod.ts";
 import {
   type BodyReceiver,
   type ClientStream,
@@ -26,6 +32,9 @@ import type { ConnectionInfo, ProxyContext } from "./context.ts";
 import { prepareHttpRequest } from "./http_headers.ts";
 
 const NO_FILTERS: StreamFilter[] = [];
+/** ProxyStream's deadlines (`DeadlineTarget` tags): no closure per request for either. */
+const ROUTE_TIMEOUT = 0;
+const IDLE_TIMEOUT = 1;
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
@@ -51,12 +60,12 @@ const FLAG_BY_KIND: Partial<Record<ProxyError["kind"], string>> = {
  * and the response back, with retries, timeouts, local replies, stats and the access log.
  * It is the BodyReceiver of the downstream request; each upstream attempt is an `UpstreamRequest`.
  */
-export class ProxyStream implements BodyReceiver {
+export class ProxyStream implements BodyReceiver, DeadlineTarget {
   readonly #ctx: ProxyContext;
   readonly #conn: ConnectionInfo;
   readonly #ds: ServerStream;
   readonly #head: RequestHead;
-  readonly #start = performance.now();
+  readonly #start = approximateNow();
   #filters: StreamFilter[] = NO_FILTERS;
   #filterCtx: { -readonly [K in keyof FilterContext]: FilterContext[K] } | undefined;
 
@@ -177,7 +186,7 @@ export class ProxyStream implements BodyReceiver {
     if (deadline !== undefined && deadline > 0 && (timeoutMs <= 0 || deadline < timeoutMs)) {
       timeoutMs = deadline;
     }
-    if (timeoutMs > 0) this.#timer = requestDeadlines.add(timeoutMs, () => this.#onGlobalTimeout());
+    if (timeoutMs > 0) this.#timer = requestDeadlines.addTarget(timeoutMs, this, ROUTE_TIMEOUT);
     else this.#armIdleTimer(); // no route timeout: the idle timeout still bounds a silent upstream
     if (route.retryPolicy !== undefined && !this.#requestEnded && this.#ctx.retryBufferLimit > 0) {
       this.#replay = [];
@@ -320,7 +329,7 @@ export class ProxyStream implements BodyReceiver {
     this.#idleActive = true;
     if (endStream) {
       this.#requestEnded = true;
-      this.#requestReceivedMs = performance.now() - this.#start;
+      this.#requestReceivedMs = approximateNow() - this.#start;
       if (this.#done) this.#stopIdleTimer(); // the body we were waiting for after the response is in
     }
     if (this.#replay !== undefined) {
@@ -378,7 +387,7 @@ export class ProxyStream implements BodyReceiver {
     this.#responseStarted = true;
     this.#status = head.status;
     this.#responseHead = head;
-    if (this.#ctx.accessLogs.length > 0) this.#responseReceivedMs = performance.now() - this.#start;
+    if (this.#ctx.accessLogs.length > 0) this.#responseReceivedMs = approximateNow() - this.#start;
     this.#timer?.cancel(); // the route timeout bounds the wait for a response, not a long download
     this.#timer = undefined;
     if (!endStream) this.#armIdleTimer(); // …the stream idle timeout bounds a stalled download
@@ -496,7 +505,7 @@ export class ProxyStream implements BodyReceiver {
     const ms = this.#ctx.streamIdleTimeoutMs;
     if (ms <= 0 || this.#idleTimer !== undefined) return;
     this.#idleActive = false;
-    this.#idleTimer = requestDeadlines.add(ms, this.#onIdleTick);
+    this.#idleTimer = requestDeadlines.addTarget(ms, this, IDLE_TIMEOUT);
   }
 
   /** The request body is still being read by us and has not ended. */
@@ -509,7 +518,13 @@ export class ProxyStream implements BodyReceiver {
     this.#idleTimer = undefined;
   }
 
-  readonly #onIdleTick = (): void => {
+  /** DeadlineTarget: the route timeout or the stream idle timeout passed. */
+  onDeadline(tag: number): void {
+    if (tag === ROUTE_TIMEOUT) this.#onGlobalTimeout();
+    else this.#onIdleTick();
+  }
+
+  #onIdleTick(): void {
     this.#idleTimer = undefined;
     const requestOpen = this.#bodyOwed();
     if (this.#done && !requestOpen) return;
@@ -523,7 +538,7 @@ export class ProxyStream implements BodyReceiver {
       this.#ds.reset(err);
       this.#finish(this.#status);
     } else this.#localReply(err);
-  };
+  }
 
   #onGlobalTimeout(): void {
     this.#timer = undefined;
@@ -579,7 +594,7 @@ export class ProxyStream implements BodyReceiver {
     else this.#armIdleTimer();
     this.#status = status;
     const ctx = this.#ctx;
-    const durationMs = performance.now() - this.#start;
+    const durationMs = approximateNow() - this.#start;
     ctx.stats.requestActive.dec();
     ctx.stats.countStatus(status);
     ctx.stats.requestTime.record(durationMs);
@@ -627,7 +642,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
   readonly #cluster: Cluster;
   readonly #host: Host;
   readonly #pool: ConnectionPool;
-  readonly #start = performance.now();
+  readonly #start = approximateNow();
   #conn: UpstreamConnection | undefined;
   stream: ClientStream | undefined;
   #ended = false;
@@ -728,7 +743,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
     this.#host.activeRequests--;
     cs.requestActive.dec();
     hs.requestActive.dec();
-    cs.requestDurationTime.record(performance.now() - this.#start);
+    cs.requestDurationTime.record(approximateNow() - this.#start);
     if (success) {
       cs.responseSuccess.inc();
       hs.responseSuccess.inc();

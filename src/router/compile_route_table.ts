@@ -1,4 +1,4 @@
-import type { RequestHead } from "../codec/mod.ts";
+import type { HeaderMap, RequestHead, RequestKind } from "../codec/mod.ts";
 import type { RouterConfig, VirtualHostConfig } from "../config/mod.ts";
 import type { HeaderEdits } from "./_header_ops.ts";
 import { CompiledRoute } from "./compiled_route.ts";
@@ -68,6 +68,16 @@ class CompiledRouteTable implements RouteTable {
   readonly name: string;
   readonly virtualHosts: readonly CompiledVirtualHostImpl[];
   readonly #index = new VirtualHostIndex<CompiledVirtualHostImpl>();
+  readonly #last: LastMatch = {
+    host: "",
+    path: "",
+    method: "",
+    query: "",
+    kind: "rpc",
+    protocol: "",
+    headers: undefined,
+    result: undefined,
+  };
 
   constructor(config: RouterConfig) {
     this.name = config.routerConfigName;
@@ -85,6 +95,46 @@ class CompiledRouteTable implements RouteTable {
   }
 
   match(head: RequestHead): RouteMatch | undefined {
-    return this.#index.find(head.host)?.matchRoute(head);
+    const last = this.#last;
+    if (
+      last.headers !== undefined && last.host === head.host && last.path === head.path &&
+      last.method === head.method && last.query === head.query && last.kind === head.kind &&
+      last.protocol === head.protocol && last.headers.sameEntries!(head.headers)
+    ) {
+      return last.result;
+    }
+    const result = this.#index.find(head.host)?.matchRoute(head);
+    if (head.headers.sameEntries !== undefined) {
+      // Remember the fields as they are now: the proxy may rewrite the path or edit headers next (an
+      // edited map is never the "same entries" as another, so that only costs a fresh match).
+      last.host = head.host;
+      last.path = head.path;
+      last.method = head.method;
+      last.query = head.query;
+      last.kind = head.kind;
+      last.protocol = head.protocol;
+      last.headers = head.headers;
+      last.result = result;
+    } else last.headers = undefined;
+    return result;
   }
+}
+
+/**
+ * The last request a route table matched, for RPC traffic where consecutive frames (often the whole
+ * read) carry the same service and method: matching reads only the head's host, path, method, query, kind,
+ * protocol and headers, so a request whose fields equal these — headers compared by `HeaderMap.sameEntries`, the raw
+ * bytes of two RPC frames — gets the same answer, without a header lookup, a string decode or a regex.
+ * A new field read by any matcher must be added here.
+ */
+interface LastMatch {
+  host: string;
+  path: string;
+  method: string;
+  query: string;
+  kind: RequestKind;
+  protocol: string;
+  /** Undefined: nothing remembered (the last head's map cannot tell sameness). */
+  headers: HeaderMap | undefined;
+  result: RouteMatch | undefined;
 }

@@ -3,6 +3,8 @@ import {
   strictEqual as assertStrictEquals,
   throws as assertThrows,
 } from "node:assert/strict";
+import type { RequestHead } from "../codec/mod.ts";
+import { KvHeaderMap } from "../codec/xprotocol/mod.ts";
 import { compileRouteTable } from "./compile_route_table.ts";
 import { head, route, router, vhost } from "./_test_utils.ts";
 
@@ -270,4 +272,60 @@ Deno.test("compileRouteTable() rejects bad regexes, duplicate domains and redire
       ),
     RangeError,
   );
+});
+
+/** An RPC head whose header map is the undecoded bytes of a frame (bolt's u32-length-prefixed layout). */
+function rpcHead(entries: Record<string, string>, init: { path?: string; kind?: "rpc" | "http" } = {}) {
+  const enc = new TextEncoder();
+  const parts: number[] = [];
+  for (const [k, v] of Object.entries(entries)) {
+    for (const s of [k, v]) {
+      const b = enc.encode(s);
+      parts.push(0, 0, b.length >> 8, b.length & 0xff, ...b);
+    }
+  }
+  const bytes = Uint8Array.from(parts);
+  return {
+    protocol: "bolt",
+    kind: init.kind ?? "rpc" as const,
+    method: "",
+    path: init.path ?? "",
+    query: "",
+    host: "",
+    headers: KvHeaderMap.fromLengthPrefixed(bytes, 0, bytes.length)!,
+  };
+}
+
+Deno.test("RouteTable.match() answers a request identical to the last one from memory, and only then", () => {
+  const table = compileRouteTable(router([
+    vhost("v", ["*"], [
+      route({ prefix: "/b", headers: [{ name: "service", value: "^a\\.", regex: true }] }, {
+        clusterName: "b",
+      }),
+      route({ headers: [{ name: "service", value: "^a\\.", regex: true }] }, { clusterName: "a" }),
+      route({ headers: [{ name: "service", value: "x", regex: false }] }, { clusterName: "x" }),
+    ]),
+  ]));
+  const pick = (h: RequestHead) => table.match(h)?.route.clusterName;
+  assertStrictEquals(pick(rpcHead({ service: "a.S" })), "a");
+  assertStrictEquals(pick(rpcHead({ service: "a.S" })), "a", "same bytes, same answer");
+  assertStrictEquals(pick(rpcHead({ service: "x" })), "x", "other bytes are matched afresh");
+  assertStrictEquals(pick(rpcHead({ service: "y" })), undefined);
+  assertStrictEquals(pick(rpcHead({ service: "y" })), undefined, "a remembered miss is still a miss");
+  assertStrictEquals(pick(rpcHead({ service: "a.S" }, { path: "/b" })), "b", "the path is part of the key");
+
+  // The proxy rewrites a head after matching it: what is remembered is the head as it was matched.
+  const first = rpcHead({ service: "a.S" });
+  assertStrictEquals(pick(first), "a");
+  first.path = "/b";
+  assertStrictEquals(pick(rpcHead({ service: "a.S" }, { path: "/b" })), "b");
+  // An edited map is never "the same entries" as another: the next identical frame is matched afresh.
+  const edited = rpcHead({ service: "x" });
+  assertStrictEquals(pick(edited), "x");
+  edited.headers.set("service", "a.S");
+  assertStrictEquals(pick(rpcHead({ service: "x" })), "x");
+  assertStrictEquals(pick(edited), "a");
+  // Heads without sameEntries (HTTP) are always matched.
+  assertStrictEquals(table.match(head({ headers: { service: "x" } }))?.route.clusterName, "x");
+  assertStrictEquals(table.match(head({ headers: { service: "q" } })), undefined);
 });

@@ -1,4 +1,6 @@
+import { beginApproximateClock, endApproximateClock } from "../core/mod.ts";
 import { readBuffers } from "./buffer_pool.ts";
+import { beginWriteBatch, endWriteBatch } from "./write_batch.ts";
 
 export interface ByteSink {
   /** Bytes just read; valid until a returned promise settles. */
@@ -16,7 +18,8 @@ export const IDLE_READ_BYTES = 4096;
 
 /**
  * Reads a socket and feeds a sink until EOF or error. A promise returned by the sink pauses reading
- * (backpressure). `initial` bytes (already read by protocol sniffing) are fed first.
+ * (backpressure). `initial` bytes (already read by protocol sniffing) are fed first. Each read is fed
+ * inside a write batch (`write_batch.ts`).
  */
 export async function runReadLoop(
   conn: Deno.Conn,
@@ -28,7 +31,7 @@ export async function runReadLoop(
   let large: Uint8Array | undefined;
   try {
     if (initial !== undefined && initial.length > 0) {
-      const r = sink.feed(initial);
+      const r = feedBatched(sink, initial);
       if (r !== undefined) await r;
     }
     let buf: Uint8Array = small;
@@ -41,7 +44,7 @@ export async function runReadLoop(
       }
       if (n === null) break;
       onBytes?.(n);
-      const r = sink.feed(buf.subarray(0, n));
+      const r = feedBatched(sink, buf.subarray(0, n));
       if (r !== undefined) await r;
       // The sink is done with the bytes: pick the buffer for the next read.
       if (n === buf.length) buf = large ??= readBuffers.take();
@@ -54,5 +57,21 @@ export async function runReadLoop(
     sink.onEof();
   } finally {
     if (large !== undefined) readBuffers.give(large);
+  }
+}
+
+/**
+ * Feeds one read inside a write batch: what the sink writes while handling it (to this socket or any
+ * other) goes out as one write per socket once it returns, before the loop waits on anything. The
+ * requests and responses it decodes share one clock reading (`approximateNow`).
+ */
+function feedBatched(sink: ByteSink, data: Uint8Array): void | Promise<void> {
+  beginWriteBatch();
+  beginApproximateClock();
+  try {
+    return sink.feed(data);
+  } finally {
+    endApproximateClock();
+    endWriteBatch();
   }
 }

@@ -1,5 +1,6 @@
 import type { ConnectionIO } from "../codec/mod.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import { type BatchedWriter, holdForBatch, inWriteBatch } from "./write_batch.ts";
 
 /**
  * A socket the codecs write through. Writes issued while one is in flight are batched and go out as one
@@ -37,7 +38,7 @@ const joinBuffers = new BufferPool(64 * 1024, 64);
 /** Small batches in a row after which a connection's oversized join buffer is released. */
 const BIG_JOIN_KEEP = 64;
 
-export class SocketIO implements ConnectionIO {
+export class SocketIO implements ConnectionIO, BatchedWriter {
   readonly remoteAddress: string;
   readonly localAddress: string;
   /** Called once when the socket is closed, by either side. */
@@ -121,12 +122,25 @@ export class SocketIO implements ConnectionIO {
     this.bytesSubmitted += data.length;
     if (!this.#writing) {
       this.#writing = true;
-      return this.#current = this.#writeNow(data);
+      // Inside a write batch (one read's worth of work) the bytes wait for the batch's end, so
+      // everything written to this socket meanwhile leaves in the same syscall (see write_batch.ts).
+      if (!inWriteBatch()) return this.#current = this.#writeNow(data);
+      holdForBatch(this);
     }
     this.#queue.push(data);
     this.#queueBytes += data.length;
     this.#batch ??= new Promise<void>((resolve) => this.#resolveBatch = resolve);
     return this.#batch;
+  }
+
+  /** The write batch ended: send what it held (nothing when the socket closed meanwhile). */
+  flushBatch(): void {
+    if (this.#closed || this.#queue.length === 0) return;
+    const resolve = this.#resolveBatch!;
+    const batch = this.#takeQueue();
+    this.#batch = undefined;
+    this.#resolveBatch = undefined;
+    this.#current = this.#writeNow(batch).then(resolve);
   }
 
   // Plain promise callbacks rather than an async loop: an async function per write costs ~800 bytes of
@@ -174,16 +188,22 @@ export class SocketIO implements ConnectionIO {
   }
 
   /**
-   * Joins queued writes into one, in a pooled buffer when the batch fits one (only one write is ever in
-   * flight, and the next batch is built after it completed), so coalescing costs a memcpy, not an
-   * allocation per batch, and no memory stays with the connection once the burst is over.
+   * Joins queued writes into one. Chunks that sit end to end in one buffer (the RPC frames of one read,
+   * forwarded in order from the frame reader's slab) are merged as a view, without copying; when the
+   * whole queue is one such run it goes out as it is. Otherwise the runs are copied into a pooled buffer
+   * when the batch fits one (only one write is ever in flight, and the next batch is built after it
+   * completed), so coalescing costs a memcpy, not an allocation per batch, and no memory stays with the
+   * connection once the burst is over.
    */
   #takeQueue(): Uint8Array {
     const q = this.#queue;
     const total = this.#queueBytes;
     let out: Uint8Array;
     if (q.length === 1) out = q[0]!;
-    else {
+    else if (contiguous(q)) {
+      const first = q[0]!;
+      out = new Uint8Array(first.buffer, first.byteOffset, total);
+    } else {
       if (total <= joinBuffers.size) {
         this.#joinBuf = joinBuffers.take();
         out = this.#joinBuf.subarray(0, total);
@@ -195,11 +215,7 @@ export class SocketIO implements ConnectionIO {
         this.#smallBatches = 0;
         out = this.#bigJoin.subarray(0, total);
       }
-      let off = 0;
-      for (let i = 0; i < q.length; i++) {
-        out.set(q[i]!, off);
-        off += q[i]!.length;
-      }
+      copyRuns(q, out);
     }
     q.length = 0;
     this.#queueBytes = 0;
@@ -241,6 +257,37 @@ export class SocketIO implements ConnectionIO {
     } catch {
       // peer already gone
     }
+  }
+}
+
+/** True when every chunk starts where the one before it ends, in the same buffer. */
+function contiguous(q: Uint8Array[]): boolean {
+  let prev = q[0]!;
+  for (let i = 1; i < q.length; i++) {
+    const c = q[i]!;
+    if (c.buffer !== prev.buffer || c.byteOffset !== prev.byteOffset + prev.length) return false;
+    prev = c;
+  }
+  return true;
+}
+
+/** Copies the chunks into `out` back to back, one `set` per run of end-to-end chunks. */
+function copyRuns(q: Uint8Array[], out: Uint8Array): void {
+  let off = 0;
+  let i = 0;
+  while (i < q.length) {
+    const first = q[i]!;
+    let len = first.length;
+    let j = i + 1;
+    while (j < q.length) {
+      const c = q[j]!;
+      if (c.buffer !== first.buffer || c.byteOffset !== first.byteOffset + len) break;
+      len += c.length;
+      j++;
+    }
+    out.set(j === i + 1 ? first : new Uint8Array(first.buffer, first.byteOffset, len), off);
+    off += len;
+    i = j;
   }
 }
 

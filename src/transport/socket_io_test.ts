@@ -361,3 +361,25 @@ Deno.test("SocketIO.close() leaves no queued bytes: a closed socket is never con
   assertEquals(io.queuedBytes, 0);
   assert(!io.congested);
 });
+
+Deno.test("SocketIO.write() sends queued chunks that sit end to end in one buffer as one view, uncopied", async () => {
+  const fake = new FakeConn();
+  const io = new SocketIO(fake.conn);
+  void io.write(text("first"));
+  const slab = text("aaabbbccc---ddd");
+  for (const [s, e] of [[0, 3], [3, 6], [6, 9]]) void io.write(slab.subarray(s, e));
+  (await fake.writeCall(0)).accept();
+  const joined = await fake.writeCall(1);
+  assertEquals(dec.decode(joined.bytes), "aaabbbccc");
+  assertEquals(joined.data.buffer, slab.buffer, "a view of the slab itself, no join buffer");
+  assertEquals(joined.data.byteOffset, 0);
+  // Runs in different places are copied, one run at a time, in order.
+  void io.write(slab.subarray(12, 15));
+  void io.write(text("x"));
+  void io.write(slab.subarray(0, 3));
+  void io.write(slab.subarray(3, 6));
+  joined.accept();
+  const mixed = await fake.writeCall(2);
+  assertEquals(dec.decode(mixed.bytes), "dddxaaabbb");
+  assert(mixed.data.buffer !== slab.buffer);
+});

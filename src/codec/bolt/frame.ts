@@ -115,37 +115,12 @@ export function boltFrameLength(buf: Uint8Array, off: number, end: number, maxHe
   return hdr + readU16(buf, off + hdr - 8) + headerLen + readU32(buf, off + hdr - 4) + crc;
 }
 
-/** Decodes the header map in `b[start, end)`; undefined when an entry overruns it. */
+/**
+ * The header map in `b[start, end)`, checked now and decoded only when read (KvHeaderMap's raw mode:
+ * lookups scan the frame's bytes); undefined when an entry overruns it.
+ */
 function decodeHeaderMap(b: Uint8Array, start: number, end: number): KvHeaderMap | undefined {
-  const names: string[] = [];
-  const values: string[] = [];
-  let i = start;
-  while (i < end) {
-    if (i + 4 > end) return undefined;
-    const kl = readU32(b, i);
-    i += 4;
-    let key: string | undefined;
-    if (kl !== 0xffffffff) {
-      if (i + kl > end) return undefined;
-      key = decodeString(b, i, i + kl);
-      i += kl;
-    }
-    if (i + 4 > end) return undefined;
-    const vl = readU32(b, i);
-    i += 4;
-    let value: string | undefined;
-    if (vl !== 0xffffffff) {
-      if (i + vl > end) return undefined;
-      value = decodeString(b, i, i + vl);
-      i += vl;
-    }
-    // A null key or value (length 0xFFFFFFFF) drops the entry.
-    if (key !== undefined && value !== undefined) {
-      names.push(key);
-      values.push(value);
-    }
-  }
-  return new KvHeaderMap(names, values);
+  return KvHeaderMap.fromLengthPrefixed(b, start, end);
 }
 
 /** Fields shared by request and response heads; offsets into `frame`. */

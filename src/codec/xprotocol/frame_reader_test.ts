@@ -165,3 +165,79 @@ Deno.test("FrameReader.framesRead counts completed frames (what a request timeou
   r.push(new Uint8Array([1, 5]));
   assert.equal(r.framesRead, 3);
 });
+
+Deno.test("FrameReader.push() copies a read's run of small frames once, as adjacent views of one copy", () => {
+  const sink = new Sink();
+  const r = new FrameReader(sink, 2, 100_000);
+  const read = new Uint8Array([
+    ...frame(3, 1),
+    ...frame(0, 2),
+    ...frame(5, 3),
+    ...frame(9000, 4),
+    ...frame(2, 5),
+  ]);
+  r.push(read);
+  assert.deepEqual(sink.frames.map((f) => f.length), [5, 2, 7, 9002, 4]);
+  const [a, b, c, big, d] = sink.frames as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  // The first three are one run: same buffer, end to end, not the caller's buffer.
+  assert.equal(a.buffer, b.buffer);
+  assert.equal(b.buffer, c.buffer);
+  assert.notEqual(a.buffer, read.buffer);
+  assert.equal(b.byteOffset, a.byteOffset + a.length);
+  assert.equal(c.byteOffset, b.byteOffset + b.length);
+  // A frame over the slab limit has its own buffer; the run after it starts anew.
+  assert.equal(big.byteLength, big.buffer.byteLength);
+  assert.equal(big[9001], 4);
+  assert.deepEqual([...d], [0, 2, 5, 5]);
+  read.fill(0);
+  assert.deepEqual([...c], [0, 5, 3, 3, 3, 3, 3]);
+});
+
+Deno.test("FrameReader.push() stops inside a run when a sink stops it, and reports an error after the run", () => {
+  // The second frame's sink stops the reader: the third is never delivered.
+  const frames: number[] = [];
+  const holder: { reader?: FrameReader } = {};
+  const stopping: FrameSink = {
+    frameLength: (b, o, e) => (e - o < 2 ? 0 : 2 + b[o + 1]!),
+    onFrame: (f) => {
+      frames.push(f[2]!);
+      if (f[2] === 2) holder.reader!.stop();
+    },
+    onFrameError: () => assert.fail("no error"),
+  };
+  const reader = holder.reader = new FrameReader(stopping, 2, 100);
+  reader.push(new Uint8Array([...frame(1, 1), ...frame(1, 2), ...frame(1, 3)]));
+  assert.deepEqual(frames, [1, 2]);
+  assert.equal(reader.framesRead, 2);
+
+  // Frames before garbage are delivered, then the error, once.
+  const sink = new Sink();
+  const r = new FrameReader(sink, 2, 100);
+  r.push(new Uint8Array([...frame(1, 1), ...frame(2, 2), 0xff, 0, 0]));
+  assert.deepEqual(sink.frames.map((f) => f[2]), [1, 2]);
+  assert.deepEqual(sink.errors, [-7]);
+
+  // An oversized frame right after a run: the run first, then FRAME_TOO_LARGE.
+  const big = new Sink();
+  const rb = new FrameReader(big, 2, 10);
+  rb.push(new Uint8Array([...frame(1, 1), ...frame(20, 2)]));
+  assert.deepEqual(big.frames.map((f) => f[2]), [1]);
+  assert.deepEqual(big.errors, [FRAME_TOO_LARGE]);
+});
+
+Deno.test("FrameReader.push() keeps runs apart when a sink feeds another reader while one is delivered", () => {
+  const inner = new Sink();
+  const innerReader = new FrameReader(inner, 2, 100);
+  const outer: number[] = [];
+  const sink: FrameSink = {
+    frameLength: (b, o, e) => (e - o < 2 ? 0 : 2 + b[o + 1]!),
+    onFrame: (f) => {
+      outer.push(f[2]!);
+      if (f[2] === 1) innerReader.push(new Uint8Array([...frame(3, 7), ...frame(1, 8)]));
+    },
+    onFrameError: () => assert.fail("no error"),
+  };
+  new FrameReader(sink, 2, 100).push(new Uint8Array([...frame(1, 1), ...frame(4, 2), ...frame(2, 3)]));
+  assert.deepEqual(outer, [1, 2, 3]);
+  assert.deepEqual(inner.frames.map((f) => [f.length, f[2]]), [[5, 7], [3, 8]]);
+});

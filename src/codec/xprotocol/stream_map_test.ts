@@ -100,3 +100,52 @@ Deno.test("KvHeaderMap looks names up case-insensitively and tracks edits", () =
   assert.deepEqual(seen, ["Service=svc", "Y=2"]);
   assert.equal(h.size, 2);
 });
+
+Deno.test("StreamMap keeps every stream through growth, slot collisions and id wrap (against a Map)", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const m = new StreamMap<string>(undefined, { lastId: 0xffffff00 });
+  const model = new Map<number, string>();
+  for (let step = 0; step < 20_000; step++) {
+    const r = rand();
+    if (r < 0.45) {
+      const id = m.allocate();
+      assert.equal(model.has(id), false, "allocate() never hands out a live id");
+      assert.notEqual(id, 0);
+      m.set(id, `v${step}`);
+      model.set(id, `v${step}`);
+    } else if (r < 0.5) {
+      // An id set from outside, colliding with allocated ones modulo any table size.
+      const id = (Math.floor(rand() * 64) * 4096 + 5) >>> 0;
+      m.set(id, `x${step}`);
+      model.set(id, `x${step}`);
+    } else if (model.size > 0) {
+      // Mostly the oldest (a window), sometimes a random one (a straggler stays behind).
+      const ids = [...model.keys()];
+      const id = rand() < 0.8 ? ids[0]! : ids[Math.floor(rand() * ids.length)]!;
+      assert.equal(m.take(id), model.get(id));
+      model.delete(id);
+      assert.equal(m.take(id), undefined);
+    }
+    if (step % 997 === 0) {
+      assert.equal(m.size, model.size);
+      for (const [id, v] of model) assert.equal(m.get(id), v);
+    }
+  }
+  assert.deepEqual(m.drain().sort(), [...model.values()].sort());
+  assert.equal(m.size, 0);
+  assert.equal(m.get(m.allocate()), undefined);
+});
+
+Deno.test("StreamMap.set() replaces a value under an id, in its slot or in the overflow", () => {
+  const m = new StreamMap<string>();
+  m.set(1, "a");
+  m.set(17, "b"); // 1 and 17 share a slot of a 16-slot table
+  m.set(17, "b2");
+  m.set(1, "a2");
+  assert.equal(m.size, 2);
+  assert.equal(m.take(1), "a2");
+  m.set(17, "b3");
+  assert.equal(m.get(17), "b3");
+  assert.equal(m.size, 1);
+});
