@@ -275,7 +275,7 @@ Deno.test("compileRouteTable() rejects bad regexes, duplicate domains and redire
 });
 
 /** An RPC head whose header map is the undecoded bytes of a frame (bolt's u32-length-prefixed layout). */
-function rpcHead(entries: Record<string, string>, init: { path?: string; kind?: "rpc" | "http" } = {}) {
+function rawFrameHead(entries: Record<string, string>, init: { path?: string; kind?: "rpc" | "http" } = {}) {
   const enc = new TextEncoder();
   const parts: number[] = [];
   for (const [k, v] of Object.entries(entries)) {
@@ -307,23 +307,27 @@ Deno.test("RouteTable.match() answers a request identical to the last one from m
     ]),
   ]));
   const pick = (h: RequestHead) => table.match(h)?.route.clusterName;
-  assertStrictEquals(pick(rpcHead({ service: "a.S" })), "a");
-  assertStrictEquals(pick(rpcHead({ service: "a.S" })), "a", "same bytes, same answer");
-  assertStrictEquals(pick(rpcHead({ service: "x" })), "x", "other bytes are matched afresh");
-  assertStrictEquals(pick(rpcHead({ service: "y" })), undefined);
-  assertStrictEquals(pick(rpcHead({ service: "y" })), undefined, "a remembered miss is still a miss");
-  assertStrictEquals(pick(rpcHead({ service: "a.S" }, { path: "/b" })), "b", "the path is part of the key");
+  assertStrictEquals(pick(rawFrameHead({ service: "a.S" })), "a");
+  assertStrictEquals(pick(rawFrameHead({ service: "a.S" })), "a", "same bytes, same answer");
+  assertStrictEquals(pick(rawFrameHead({ service: "x" })), "x", "other bytes are matched afresh");
+  assertStrictEquals(pick(rawFrameHead({ service: "y" })), undefined);
+  assertStrictEquals(pick(rawFrameHead({ service: "y" })), undefined, "a remembered miss is still a miss");
+  assertStrictEquals(
+    pick(rawFrameHead({ service: "a.S" }, { path: "/b" })),
+    "b",
+    "the path is part of the key",
+  );
 
   // The proxy rewrites a head after matching it: what is remembered is the head as it was matched.
-  const first = rpcHead({ service: "a.S" });
+  const first = rawFrameHead({ service: "a.S" });
   assertStrictEquals(pick(first), "a");
   first.path = "/b";
-  assertStrictEquals(pick(rpcHead({ service: "a.S" }, { path: "/b" })), "b");
+  assertStrictEquals(pick(rawFrameHead({ service: "a.S" }, { path: "/b" })), "b");
   // An edited map is never "the same entries" as another: the next identical frame is matched afresh.
-  const edited = rpcHead({ service: "x" });
+  const edited = rawFrameHead({ service: "x" });
   assertStrictEquals(pick(edited), "x");
   edited.headers.set("service", "a.S");
-  assertStrictEquals(pick(rpcHead({ service: "x" })), "x");
+  assertStrictEquals(pick(rawFrameHead({ service: "x" })), "x");
   assertStrictEquals(pick(edited), "a");
   // Heads without sameEntries (HTTP) are always matched.
   assertStrictEquals(table.match(head({ headers: { service: "x" } }))?.route.clusterName, "x");
