@@ -584,7 +584,7 @@ export function startDualOrigin(options: DualOriginOptions = {}): DualOrigin {
   const tally = new Tally();
   const connections = new Map<string, number>();
   // What stop() must end: Deno.serve's shutdown waits for every response in flight.
-  const inFlight = new Set<() => void>();
+  const inFlight = new InFlight();
   let name = options.name ?? "";
   const abort = new AbortController();
 
@@ -649,6 +649,7 @@ export function startDualOrigin(options: DualOriginOptions = {}): DualOrigin {
     port,
     address: `127.0.0.1:${port}`,
     async stop() {
+      inFlight.stopped = true;
       for (const end of [...inFlight]) end();
       abort.abort();
       await server.finished;
@@ -666,8 +667,23 @@ function counting(echo: EchoedRequest): TransformStream<Uint8Array, Uint8Array> 
   });
 }
 
+/**
+ * The ends of the dual origin's responses in flight. A request counted before stop() may reach its body
+ * or its delay only after it (the handler awaits in between): once stopped, what registers is ended at
+ * once, so stop() never waits for a response it did not see.
+ */
+class InFlight extends Set<() => void> {
+  stopped = false;
+
+  override add(end: () => void): this {
+    if (this.stopped) queueMicrotask(end);
+    else super.add(end);
+    return this;
+  }
+}
+
 /** `body`, ended with an error (an aborted response) when stop() runs while it still flows. */
-function stoppable(body: ReadableStream<Uint8Array>, inFlight: Set<() => void>): ReadableStream<Uint8Array> {
+function stoppable(body: ReadableStream<Uint8Array>, inFlight: InFlight): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let end = () => {};
   return new ReadableStream({
@@ -699,7 +715,7 @@ function stoppable(body: ReadableStream<Uint8Array>, inFlight: Set<() => void>):
  * Waits `ms`, or less when stop() runs. (A client that goes away does not end it: listening to
  * `request.signal` makes Deno warn about its legacy abort semantics.)
  */
-function sleepUnlessStopped(ms: number, inFlight: Set<() => void>): Promise<void> {
+function sleepUnlessStopped(ms: number, inFlight: InFlight): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
