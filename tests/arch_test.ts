@@ -13,6 +13,7 @@ const LAYER: Record<string, number> = {
   accesslog: 1,
   codec: 2,
   transport: 3,
+  tls: 3,
   filter: 3,
   router: 3,
   admin: 3,

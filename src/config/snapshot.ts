@@ -254,6 +254,8 @@ function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
     connectionIdleTimeoutMs: ms(l.connection_idle_timeout),
     maxConnections: l.max_connections ?? LIMIT_DEFAULTS.listenerMaxConnections,
     perConnBufferLimitBytes: l.per_conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
+    tlsContexts: [], // TODO(issue 10): filter_chains[0].tls_context / tls_context_set
+    inspector: false,
   };
 }
 
@@ -318,6 +320,7 @@ function cluster(c: ClusterDoc): ClusterConfig {
       address: addr(h.address),
       ...(h.hostname === undefined ? {} : { hostname: h.hostname }),
       weight: h.weight ?? 1,
+      tlsDisable: false, // TODO(issue 10): tls_disable
     })),
     connectTimeoutMs: msOr(c.connect_timeout, 10_000),
     idleTimeoutMs: ms(c.idle_timeout),
@@ -340,6 +343,7 @@ function cluster(c: ClusterDoc): ClusterConfig {
     },
     connBufferLimitBytes: c.conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
     http2: http2Options(c.http2_protocol_options),
+    tls: undefined, // TODO(issue 10): tls_context, cluster_manager_tls
   };
 }
 

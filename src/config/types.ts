@@ -57,6 +57,65 @@ export interface ListenerConfig {
   readonly maxConnections: number;
   /** Write high-water mark per downstream connection (bytes). Default 1 MiB. */
   readonly perConnBufferLimitBytes: number;
+  /**
+   * The filter chain's `tls_context` / `tls_context_set`, in order (the first is the default when the
+   * client sends no SNI or an unknown one). Empty: the listener is plaintext.
+   */
+  readonly tlsContexts: readonly TlsContextConfig[];
+  /** MOSN `inspector`: TLS and plaintext on one port, told apart by the first byte (TLS contexts set). */
+  readonly inspector: boolean;
+}
+
+// === TLS ===
+
+/**
+ * PEM material as configured: inline (`path` undefined) or read from a file at load time. The snapshot
+ * carries the text so it is self-contained; a change to the file is picked up by a reload.
+ */
+export interface PemSource {
+  /** The file as configured (absolute or resolved against the config file's directory), if from a file. */
+  readonly path: string | undefined;
+  readonly pem: string;
+}
+
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
+
+/**
+ * A StringMatcher (Envoy's `match_subject_alt_names`, meshctl extension on MOSN's tls_context): one of the
+ * fields; matched against every SAN of the peer certificate (DNS, URI, IP, email).
+ */
+export type SanMatcherConfig =
+  | { readonly kind: "exact"; readonly value: string }
+  | { readonly kind: "prefix"; readonly value: string }
+  | { readonly kind: "suffix"; readonly value: string }
+  | { readonly kind: "contains"; readonly value: string }
+  | { readonly kind: "regex"; readonly value: string }; // RE2 syntax, checked at load
+
+/**
+ * MOSN's `tls_context` (pkg/config/v2/tls.go), validated; only contexts with `status: true` are kept.
+ * Client auth follows MOSN's GetClientAuth: verify_client + require_client_cert = require and verify;
+ * verify_client = verify if given; require_client_cert alone = request, unverified (Go's RequestClientCert).
+ */
+export interface TlsContextConfig {
+  /** Listener: extra name this context answers to in SNI. Cluster: the SNI and the name verified. */
+  readonly serverName: string | undefined;
+  /** Trust roots: client certificates (listener), server certificates (cluster; unset = system roots). */
+  readonly caCert: PemSource | undefined;
+  readonly certChain: PemSource | undefined;
+  readonly privateKey: PemSource | undefined;
+  readonly verifyClient: boolean;
+  readonly requireClientCert: boolean;
+  /** Cluster: do not verify the server certificate at all (MOSN insecure_skip). */
+  readonly insecureSkip: boolean;
+  /** Undefined: the stack's default (TLS 1.2 .. 1.3; 1.0 and 1.1 are not offered by the TLS stack). */
+  readonly minVersion: TlsVersion | undefined;
+  readonly maxVersion: TlsVersion | undefined;
+  /** ALPN protocols offered, in preference order (MOSN `alpn`, comma separated); empty = derived. */
+  readonly alpn: readonly string[];
+  /** Peer SANs, any of which must match (empty: any verified certificate). */
+  readonly matchSubjectAltNames: readonly SanMatcherConfig[];
+  /** Where in the config this context is (data path), for stats and log messages. */
+  readonly configPath: string;
 }
 
 export interface AccessLogConfig {
@@ -267,6 +326,8 @@ export interface HostConfig {
   readonly address: SocketAddress;
   readonly hostname?: string;
   readonly weight: number; // 1..128, default 1
+  /** MOSN `tls_disable`: plaintext to this host even when the cluster has a TLS context. */
+  readonly tlsDisable: boolean;
 }
 
 export interface KeepaliveConfig {
@@ -318,4 +379,9 @@ export interface ClusterConfig {
   readonly connBufferLimitBytes: number;
   /** HTTP/2 settings for upstream connections. */
   readonly http2: Http2OptionsConfig;
+  /**
+   * TLS to the hosts: the cluster's `tls_context`, or `cluster_manager.tls_context` when
+   * `cluster_manager_tls` is set (MOSN); undefined = plaintext.
+   */
+  readonly tls: TlsContextConfig | undefined;
 }

@@ -22,3 +22,4 @@ export { ByteBudget, DEFAULT_BUFFER_BUDGET_BYTES } from "./byte_budget.ts";
 export type { Deadline, DeadlineQueueOptions, DeadlineTarget } from "./deadline_queue.ts";
 export { checkRe2, compileRe2, LINEAR_REGEXP_V8_FLAGS, Re2 } from "./re2.ts";
 export type { CompileRe2Options, Re2Match, Re2Template } from "./re2.ts";
+export type { StreamConn } from "./stream_conn.ts";

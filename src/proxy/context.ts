@@ -1,3 +1,4 @@
+import type { TlsSessionInfo } from "../tls/mod.ts";
 import type { Logger } from "../core/mod.ts";
 import type { RouteTable } from "../router/mod.ts";
 import type { ClusterManager } from "../upstream/mod.ts";
@@ -40,4 +41,6 @@ export interface ConnectionInfo {
   readonly localAddress: string;
   /** The connection is TLS (X-Forwarded-Proto: https). */
   readonly secure: boolean;
+  /** The TLS session, when `secure`. */
+  readonly tls?: TlsSessionInfo;
 }

@@ -1,4 +1,4 @@
-import { beginApproximateClock, endApproximateClock } from "../core/mod.ts";
+import { beginApproximateClock, endApproximateClock, type StreamConn } from "../core/mod.ts";
 import { readBuffers } from "./buffer_pool.ts";
 import { beginWriteBatch, endWriteBatch } from "./write_batch.ts";
 
@@ -22,7 +22,7 @@ export const IDLE_READ_BYTES = 4096;
  * inside a write batch (`write_batch.ts`).
  */
 export async function runReadLoop(
-  conn: Deno.Conn,
+  conn: StreamConn,
   sink: ByteSink,
   initial?: Uint8Array,
   onBytes?: (n: number) => void,

@@ -1,3 +1,4 @@
+import type { StreamConn } from "../core/mod.ts";
 import type { ConnectionIO } from "../codec/mod.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { type BatchedWriter, holdForBatch, inWriteBatch } from "./write_batch.ts";
@@ -48,7 +49,7 @@ export class SocketIO implements ConnectionIO, BatchedWriter {
   /** Bytes handed to `write()` and accepted for writing, over the socket's life. */
   bytesSubmitted = 0;
 
-  #conn: Deno.Conn;
+  #conn: StreamConn;
   #closed = false;
   #writing = false;
   #queue: Uint8Array[] = [];
@@ -73,7 +74,7 @@ export class SocketIO implements ConnectionIO, BatchedWriter {
   #current: Promise<void> = RESOLVED;
   #resolveBatch: (() => void) | undefined;
 
-  constructor(conn: Deno.Conn, options: SocketIOOptions = {}) {
+  constructor(conn: StreamConn, options: SocketIOOptions = {}) {
     this.#conn = conn;
     this.remoteAddress = formatNetAddr(conn.remoteAddr);
     this.localAddress = formatNetAddr(conn.localAddr);
@@ -82,7 +83,7 @@ export class SocketIO implements ConnectionIO, BatchedWriter {
     this.#onOverflow = options.onOverflow;
   }
 
-  get conn(): Deno.Conn {
+  get conn(): StreamConn {
     return this.#conn;
   }
 

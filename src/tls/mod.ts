@@ -1,0 +1,7 @@
+/**
+ * TLS: downstream termination (SNI, ALPN, client certificates) and upstream origination over `node:tls`,
+ * presented to the transport as `StreamConn`s.
+ * @module
+ */
+export { NodeSocketConn } from "./node_conn.ts";
+export type { PeerIdentity, TlsSessionInfo } from "./types.ts";
