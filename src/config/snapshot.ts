@@ -256,6 +256,7 @@ function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
     perConnBufferLimitBytes: l.per_conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
     tlsContexts: [], // TODO(issue 10): filter_chains[0].tls_context / tls_context_set
     inspector: false,
+    tlsHandshakeTimeoutMs: 10_000,
   };
 }
 

@@ -64,6 +64,8 @@ export interface ListenerConfig {
   readonly tlsContexts: readonly TlsContextConfig[];
   /** MOSN `inspector`: TLS and plaintext on one port, told apart by the first byte (TLS contexts set). */
   readonly inspector: boolean;
+  /** A TLS handshake must finish within this (meshctl extension `tls_handshake_timeout`, default 10 s). */
+  readonly tlsHandshakeTimeoutMs: number;
 }
 
 // === TLS ===
