@@ -14,6 +14,9 @@ import {
 } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, TcpProxyDocument } from "./schema.ts";
+import { LIMIT_DEFAULTS } from "./snapshot.ts";
+import { checkTlsContext, type TlsEnv, type TlsOutcome } from "./tls.ts";
+import type { TlsContextConfig } from "./types.ts";
 
 /** The walker's output: shaped like the schema, but any field may be missing after an error. */
 export type Loose<T> = T extends readonly (infer U)[] ? readonly (Loose<U> | undefined)[]
@@ -40,15 +43,42 @@ type TcpProxyDoc = Loose<TcpProxyDocument>;
 
 const SCHEMA_FILTERS = ["proxy", "tcp_proxy"];
 
+/** Where the checked config's files are and when it is checked (certificate validity). */
+export interface CheckOptions {
+  /** The config file's directory: relative certificate paths resolve against it. */
+  readonly configDir: string;
+  /** Default: now. */
+  readonly nowMs?: number;
+}
+
+/** What the semantic pass worked out for the snapshot: the TLS contexts, material read and checked. */
+export interface SemanticResult {
+  /** Each listener's enabled TLS contexts in config order, by listener path (`servers[0].listeners[1]`). */
+  readonly listenerTls: ReadonlyMap<string, readonly TlsContextConfig[]>;
+  /** The TLS context each cluster dials with (its own, or cluster_manager's), by cluster path. */
+  readonly clusterTls: ReadonlyMap<string, TlsContextConfig>;
+}
+
 /**
  * The semantic pass: cross references (routes → clusters, proxies → route tables), uniqueness,
- * address clashes, protocol and filter names, and the one-of rules; and the warnings (see
- * `ConfigWarning`). Runs even after structural errors, skipping whatever is missing, so one run reports
- * everything.
+ * address clashes, protocol and filter names, the one-of rules, TLS contexts and their certificates;
+ * and the warnings (see `ConfigWarning`). Runs even after structural errors, skipping whatever is
+ * missing, so one run reports everything.
  */
-export function checkSemantics(doc: Doc, ctx: ValidationContext, reporter: Reporter): void {
+export function checkSemantics(
+  doc: Doc,
+  ctx: ValidationContext,
+  reporter: Reporter,
+  options: CheckOptions = { configDir: "." },
+): SemanticResult {
   const report = reporter.error;
   const warn = reporter.warn;
+  const tlsEnv: TlsEnv = {
+    configDir: options.configDir,
+    maxPemFileBytes: doc.limits?.max_pem_file_bytes ?? LIMIT_DEFAULTS.maxPemFileBytes,
+    nowMs: options.nowMs ?? Date.now(),
+    files: new Map(),
+  };
   checkTracing(doc.tracing, warn);
   const clusters = new Set<string>();
   uniqueNames(
@@ -94,6 +124,105 @@ export function checkSemantics(doc: Doc, ctx: ValidationContext, reporter: Repor
   );
   checkAddressClashes(listeners, report);
   for (const [l, p] of listeners) checkListener(l, p, clusters, routers, ctx, reporter);
+  const listenerTls = new Map<string, readonly TlsContextConfig[]>();
+  for (const [l, p] of listeners) listenerTls.set(p, checkListenerTls(l, p, tlsEnv, reporter));
+  return { listenerTls, clusterTls: checkClusterTls(doc, tlsEnv, reporter) };
+}
+
+/**
+ * A listener's filter chain: `tls_context` or `tls_context_set` (MOSN refuses both), each context checked,
+ * the enabled ones kept in order; `inspector` and `tls_handshake_timeout` mean nothing without one.
+ */
+function checkListenerTls(l: Listener, path: string, env: TlsEnv, reporter: Reporter): TlsContextConfig[] {
+  const chainPath = `${path}.filter_chains[0]`;
+  const chain = l.filter_chains?.[0];
+  const single = chain?.tls_context;
+  const set = chain?.tls_context_set ?? [];
+  if (single !== undefined && set.length > 0) {
+    reporter.error(
+      `${chainPath}.tls_context_set`,
+      "set either tls_context or tls_context_set, not both (MOSN refuses both too)",
+    );
+  }
+  const entries: [NonNullable<typeof single>, string][] = set.length > 0
+    ? set.flatMap((c, i) => (c ? [[c, `${chainPath}.tls_context_set[${i}]`]] : []))
+    : single !== undefined
+    ? [[single, `${chainPath}.tls_context`]]
+    : [];
+  const contexts: TlsContextConfig[] = [];
+  let invalid = false;
+  for (const [c, p] of entries) {
+    const outcome = checkTlsContext(c, p, "listener", env, reporter);
+    if (outcome.kind === "on") contexts.push(outcome.config);
+    invalid ||= outcome.kind === "invalid";
+  }
+  if (contexts.length === 0 && !invalid) {
+    const plain = "the listener has no enabled TLS context (status: true), so it is plaintext";
+    if (l.inspector === true) {
+      reporter.warn(`${path}.inspector`, `inspector does nothing: ${plain}`);
+    }
+    if (l.tls_handshake_timeout !== undefined) {
+      reporter.warn(`${path}.tls_handshake_timeout`, `tls_handshake_timeout does nothing: ${plain}`);
+    }
+  }
+  return contexts;
+}
+
+/**
+ * Each cluster's TLS: its own `tls_context`, or with `cluster_manager_tls` the cluster manager's (MOSN then
+ * never reads the cluster's own); a host's `tls_disable` takes that host out of it.
+ */
+function checkClusterTls(doc: Doc, env: TlsEnv, reporter: Reporter): Map<string, TlsContextConfig> {
+  const out = new Map<string, TlsContextConfig>();
+  const shared = doc.cluster_manager?.tls_context;
+  const sharedOutcome: TlsOutcome = shared === undefined
+    ? { kind: "off" }
+    : checkTlsContext(shared, "cluster_manager.tls_context", "cluster", env, reporter);
+  let sharedUsed = false;
+  doc.cluster_manager?.clusters?.forEach((c, i) => {
+    if (!c) return;
+    const path = `cluster_manager.clusters[${i}]`;
+    let outcome: TlsOutcome;
+    if (c.cluster_manager_tls === true) {
+      sharedUsed = true;
+      outcome = sharedOutcome;
+      if (c.tls_context?.status === true) {
+        reporter.warn(
+          `${path}.tls_context`,
+          "this tls_context is ignored: with cluster_manager_tls the cluster uses cluster_manager.tls_context " +
+            "(MOSN)",
+        );
+      }
+      if (sharedOutcome.kind === "off") {
+        reporter.warn(
+          `${path}.cluster_manager_tls`,
+          "cluster_manager.tls_context is not enabled (status: true), so this cluster dials in plaintext",
+        );
+      }
+    } else {
+      outcome = c.tls_context === undefined
+        ? { kind: "off" }
+        : checkTlsContext(c.tls_context, `${path}.tls_context`, "cluster", env, reporter);
+    }
+    if (outcome.kind === "on") out.set(path, outcome.config);
+    if (outcome.kind === "off") {
+      c.hosts?.forEach((h, hi) => {
+        if (h?.tls_disable === true) {
+          reporter.warn(
+            `${path}.hosts[${hi}].tls_disable`,
+            "tls_disable does nothing: the cluster has no enabled TLS context, so every host is plaintext",
+          );
+        }
+      });
+    }
+  });
+  if (sharedOutcome.kind === "on" && !sharedUsed) {
+    reporter.warn(
+      "cluster_manager.tls_context",
+      "cluster_manager.tls_context is unused: no cluster sets cluster_manager_tls: true",
+    );
+  }
+  return out;
 }
 
 function uniqueNames(

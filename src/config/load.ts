@@ -1,4 +1,5 @@
-import { checkSemantics, type Loose } from "./check.ts";
+import { dirname, resolve } from "node:path";
+import { checkSemantics, type Loose, type SemanticResult } from "./check.ts";
 import { DEFAULT_VALIDATION_CONTEXT, type ValidationContext } from "./context.ts";
 import type { ConfigError, ConfigWarning } from "./error.ts";
 import { parseConfigDocument, type ParsedConfigDocument } from "./parse.ts";
@@ -28,16 +29,17 @@ export function validateConfig(
   // After a syntax error the tree is partial; structural noise would only bury the real problem.
   if (errors.length > 0) return { errors: sortErrors(errors), warnings: [] };
   const doc = walker.walkRoot(ConfigSchema);
+  let semantic: SemanticResult | undefined;
   if (doc !== undefined && typeof doc === "object") {
-    checkSemantics(doc as Loose<ConfigDocument>, ctx, {
+    semantic = checkSemantics(doc as Loose<ConfigDocument>, ctx, {
       error: (path, message) => walker.error(positionOf(walker.positions, path), path, message),
       warn: (path, message) => walker.warn(positionOf(walker.positions, path), path, message),
-    });
+    }, { configDir: dirname(resolve(parsed.file)) });
   }
   errors.push(...walker.errors);
   const warnings = sortErrors([...walker.warnings]);
-  if (errors.length > 0) return { errors: sortErrors(errors), warnings };
-  return { snapshot: buildSnapshot(doc as ConfigDocument, parsed.file, ctx), errors: [], warnings };
+  if (errors.length > 0 || semantic === undefined) return { errors: sortErrors(errors), warnings };
+  return { snapshot: buildSnapshot(doc as ConfigDocument, parsed.file, ctx, semantic), errors: [], warnings };
 }
 
 /** Parses and validates config text; YAML or JSON is detected from the content. */

@@ -3,7 +3,7 @@
  * `meshctl schema` prints it as JSON Schema. Fields MOSN has and meshctl lacks are listed as
  * `unsupported(...)` so they are reported by name instead of being dropped or "did-you-mean"-ed.
  */
-import type { Static } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import {
   address,
   bool,
@@ -179,6 +179,91 @@ const RouterConfiguration = struct("A named route table", {
   ...headerEdits,
 });
 
+// === TLS ===
+
+const pemField = (what: string) =>
+  text(
+    `${what}: PEM text (inline when it contains "-----BEGIN"), else the path of a PEM file; a relative ` +
+      "path is resolved against the directory of the config file (MOSN: the process's working directory). " +
+      "Read and checked when the config loads",
+  );
+
+/** A string field meshctl refuses when non-empty; the JSON Schema says so with maxLength 0. */
+const mustBeEmpty = (description: string) =>
+  Type.Unsafe<string>({ type: "string", maxLength: 0, description });
+
+const SanMatcher = struct(
+  "One subject alternative name matcher (Envoy's StringMatcher): exactly one of exact, prefix, suffix, " +
+    "contains, safe_regex; matched against each DNS, URI, IP and email SAN of the peer's certificate",
+  {
+    exact: Opt(text("The SAN equals this")),
+    prefix: Opt(text("The SAN starts with this")),
+    suffix: Opt(text("The SAN ends with this")),
+    contains: Opt(text("The SAN contains this")),
+    safe_regex: Opt(struct("The whole SAN matches an RE2 regex (Envoy: anchored)", {
+      regex: regex("RE2 regex"),
+      google_re2: Opt(ignored("Envoy's engine choice; RE2 syntax is the only one")),
+    })),
+  },
+);
+
+const TlsContext = struct(
+  "MOSN tls_context (pkg/config/v2/tls.go): used only with status: true ({} or status false = plaintext)",
+  {
+    status: Opt(bool("Turn this context on (default false: the context is ignored, as MOSN)")),
+    type: Opt(mustBeEmpty(
+      "MOSN's TLS extension hook (ConfigHooksFactory name): not supported, must be empty",
+    )),
+    server_name: Opt(text(
+      "Listener: one more name this context is chosen for by SNI (besides its certificate's CN and DNS " +
+        "SANs). Cluster: the SNI sent and the name the server certificate must carry (an IP address: no " +
+        "SNI, the IP SAN is verified)",
+    )),
+    ca_cert: Opt(pemField(
+      "Trust roots: client certificates must chain to them (listener, with verify_client); server " +
+        "certificates (cluster; unset: the system roots)",
+    )),
+    cert_chain: Opt(pemField("This side's certificate, leaf first (a listener needs one; a cluster's is " +
+      "its client certificate)")),
+    private_key: Opt(pemField("The certificate's private key (unencrypted)")),
+    verify_client: Opt(bool(
+      "Listener: verify client certificates against ca_cert (with require_client_cert: a client must " +
+        "send one; without: verified if given), as MOSN's GetClientAuth",
+    )),
+    require_client_cert: Opt(bool(
+      "Listener: ask for a client certificate; without verify_client it is not verified (Go's " +
+        "RequestClientCert: a warning)",
+    )),
+    insecure_skip: Opt(bool("Cluster: do not verify the server certificate at all")),
+    cipher_suites: Opt(mustBeEmpty(
+      "MOSN's colon list of cipher names: not supported, the TLS stack (rustls) cannot restrict cipher " +
+        "suites (it offers TLS 1.3 and TLS 1.2 ECDHE AEAD suites only)",
+    )),
+    ecdh_curves: Opt(text(
+      "MOSN's comma list (x25519, p256, p384, p521; any case): the TLS stack negotiates X25519, P-256 " +
+        "and P-384 and cannot be restricted, so x25519/p256/p384 load with a warning and p521 is refused",
+    )),
+    min_version: Opt(text(
+      "tls_auto, tlsv1_0, tlsv1_1, tlsv1_2 or tlsv1_3 (any case); the TLS stack offers TLS 1.2 and 1.3 " +
+        "only, so tlsv1_0/tlsv1_1 mean TLS 1.2 (a warning)",
+    )),
+    max_version: Opt(text("tls_auto, tlsv1_2 or tlsv1_3 (any case); below TLS 1.2 is refused")),
+    alpn: Opt(text(
+      "Comma list of ALPN protocols offered, in preference order: h2, http/1.1, sofa (MOSN's names)",
+    )),
+    ticket: Opt(unsupported("session ticket keys: the TLS stack issues and rotates its own")),
+    fall_back: Opt(unsupported("meshctl never falls back to plaintext when TLS cannot be set up")),
+    extend_verify: Opt(unsupported("configuration of MOSN's TLS extension hooks (type)")),
+    callbacks: Opt(unsupported("SDS certificate-update callbacks; SDS arrives with xDS")),
+    sds_source: Opt(freeMap("MOSN's SDS certificate source: not supported (SDS arrives with xDS)")),
+    match_subject_alt_names: Opt(list(
+      "meshctl extension (Envoy's name): the peer certificate must carry a SAN matching one of these " +
+        "(listener: needs verify_client; cluster: not with insecure_skip)",
+      SanMatcher,
+    )),
+  },
+);
+
 // === Listeners ===
 
 const Http2ProtocolOptions = struct(
@@ -310,8 +395,12 @@ const StreamFilter = struct("A stream filter", {
 const FilterChain = struct("The listener's filter chain", {
   filters: list("Network filters, in order", NetworkFilter, { minItems: 1 }),
   match: Opt(ignored("Unused by MOSN")),
-  tls_context: Opt(unsupported("TLS")),
-  tls_context_set: Opt(unsupported("TLS")),
+  tls_context: Opt(TlsContext),
+  tls_context_set: Opt(list(
+    "Several TLS contexts (not with tls_context): chosen by SNI (certificate CN and DNS SANs, server_name), " +
+      "then by ALPN, else the first enabled one",
+    TlsContext,
+  )),
 });
 
 const AccessLog = struct("An access log", {
@@ -351,7 +440,14 @@ const Listener = struct("A listener", {
   reuseport: Opt(unsupported()),
   use_original_dst: Opt(unsupported()),
   listener_filters: Opt(unsupported()),
-  inspector: Opt(unsupported("TLS")),
+  inspector: Opt(bool(
+    "With a TLS context: accept TLS and plaintext connections on the one port, told apart by the first " +
+      "byte (MOSN)",
+  )),
+  tls_handshake_timeout: Opt(duration(
+    "meshctl extension: close a connection whose TLS handshake has not finished within this " +
+      "(default 10s; 0 disables)",
+  )),
 });
 
 const Server = struct("A server: log settings, route tables and listeners", {
@@ -372,7 +468,7 @@ const Host = struct("An upstream host", {
   address: address('"host:port"'),
   hostname: Opt(text("Label for stats and logs")),
   weight: Opt(int("Weight 1..128 (default 1)", 1, 128)),
-  tls_disable: Opt(ignored("TLS")),
+  tls_disable: Opt(bool("Plaintext to this host even when the cluster has a TLS context (MOSN)")),
   metadata: Opt(unsupported("subsets")),
 });
 
@@ -441,8 +537,10 @@ const Cluster = struct("An upstream cluster", {
   original_dst_lb_config: Opt(unsupported()),
   slow_start: Opt(unsupported()),
   spec: Opt(unsupported()),
-  cluster_manager_tls: Opt(unsupported("TLS")),
-  tls_context: Opt(unsupported("TLS")),
+  cluster_manager_tls: Opt(bool(
+    "Use cluster_manager.tls_context instead of this cluster's own tls_context (MOSN)",
+  )),
+  tls_context: Opt(TlsContext),
   dns_resolvers: Opt(DnsResolvers),
   dns_resolver_file: Opt(text(
     "STRICT_DNS without dns_resolvers: a resolv.conf whose nameserver, search and options lines to use " +
@@ -491,7 +589,7 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
   cluster_manager: Opt(struct("Upstream clusters", {
     clusters: Opt(list("Clusters", Cluster)),
     clusters_configs: Opt(unsupported("clusters from a directory")),
-    tls_context: Opt(unsupported("TLS")),
+    tls_context: Opt(TlsContext),
   })),
   admin: Opt(Admin),
   limits: Opt(struct("meshctl extension: process-wide limits", {
@@ -499,6 +597,11 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
       "Bytes all connections together may hold in incomplete RPC frames; a connection that would " +
         "exceed it is closed and counted (default 268435456 = 256 MiB; 0 = unlimited)",
       0,
+    )),
+    max_pem_file_bytes: Opt(int(
+      "Largest certificate or key file (ca_cert, cert_chain, private_key) read at load; a larger one is a " +
+        "config error (default 1048576; a CA bundle is ~200 KiB)",
+      4096,
     )),
   })),
   dynamic_resources: Opt(unsupported("reserved for xDS")),
@@ -523,3 +626,4 @@ export type ConfigDocument = Static<typeof ConfigSchema>;
 export type ProxyDocument = Static<typeof ProxyConfig>;
 export type TcpProxyDocument = Static<typeof TcpProxyConfig>;
 export type DnsResolversDocument = Static<typeof DnsResolvers>;
+export type TlsContextDocument = Static<typeof TlsContext>;

@@ -5,6 +5,7 @@ import {
   parsePortList,
   type SocketAddress,
 } from "../core/mod.ts";
+import type { SemanticResult } from "./check.ts";
 import type { ValidationContext } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, ProxyDocument, TcpProxyDocument } from "./schema.ts";
@@ -23,6 +24,7 @@ import type {
   RouteConfig,
   RouterConfig,
   ServerConfig,
+  TlsContextConfig,
   VirtualHostConfig,
 } from "./types.ts";
 
@@ -58,6 +60,8 @@ export const LIMIT_DEFAULTS = {
   maxConcurrentStreams: 1024,
   maxBufferedBytes: 256 * 1024 * 1024,
   accessLogBufferBytes: 1024 * 1024,
+  tlsHandshakeTimeoutMs: 10_000,
+  maxPemFileBytes: 1024 * 1024,
 } as const;
 
 type Http2OptionsDoc = NonNullable<ProxyDocument["http2_protocol_options"]>;
@@ -80,13 +84,23 @@ export const DEFAULT_ACCESS_LOG_FORMAT =
  * Builds the immutable snapshot from a document that passed validation: durations in ms, addresses
  * parsed, defaults filled, matcher header names lowercased. Deep-frozen, `raw` included.
  */
-export function buildSnapshot(doc: ConfigDocument, source: string, ctx: ValidationContext): ConfigSnapshot {
+export function buildSnapshot(
+  doc: ConfigDocument,
+  source: string,
+  ctx: ValidationContext,
+  semantic: SemanticResult,
+): ConfigSnapshot {
   const admin = doc.admin?.address.socket_address;
   return deepFreeze({
-    servers: doc.servers.map((s) => server(s, ctx)),
-    clusters: (doc.cluster_manager?.clusters ?? []).map(cluster),
+    servers: doc.servers.map((s, si) => server(s, `servers[${si}]`, ctx, semantic)),
+    clusters: (doc.cluster_manager?.clusters ?? []).map((c, i) =>
+      cluster(c, semantic.clusterTls.get(`cluster_manager.clusters[${i}]`))
+    ),
     admin: { address: admin ? { hostname: admin.address, port: admin.port_value } : DEFAULT_ADMIN },
-    limits: { maxBufferedBytes: doc.limits?.max_buffered_bytes ?? LIMIT_DEFAULTS.maxBufferedBytes },
+    limits: {
+      maxBufferedBytes: doc.limits?.max_buffered_bytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
+      maxPemFileBytes: doc.limits?.max_pem_file_bytes ?? LIMIT_DEFAULTS.maxPemFileBytes,
+    },
     tracing: { enable: doc.tracing?.enable ?? false, driver: doc.tracing?.driver },
     source,
     raw: structuredClone(doc),
@@ -123,13 +137,15 @@ function logLevel(level: string | undefined): LogLevel {
   }
 }
 
-function server(s: Server, ctx: ValidationContext): ServerConfig {
+function server(s: Server, path: string, ctx: ValidationContext, semantic: SemanticResult): ServerConfig {
   return {
     defaultLogLevel: logLevel(s.default_log_level),
     logFormat: "text",
     gracefulTimeoutMs: msOr(s.graceful_timeout, 30_000),
     routers: (s.routers ?? []).map((r) => router(r, ctx)),
-    listeners: (s.listeners ?? []).map((l) => listener(l, ctx)),
+    listeners: (s.listeners ?? []).map((l, li) =>
+      listener(l, ctx, semantic.listenerTls.get(`${path}.listeners[${li}]`) ?? [])
+    ),
   };
 }
 
@@ -238,7 +254,11 @@ function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): Rout
   };
 }
 
-function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
+function listener(
+  l: ListenerDoc,
+  ctx: ValidationContext,
+  tlsContexts: readonly TlsContextConfig[],
+): ListenerConfig {
   const filters = l.filter_chains[0]?.filters ?? [];
   return {
     name: l.name ?? l.address,
@@ -254,9 +274,10 @@ function listener(l: ListenerDoc, ctx: ValidationContext): ListenerConfig {
     connectionIdleTimeoutMs: ms(l.connection_idle_timeout),
     maxConnections: l.max_connections ?? LIMIT_DEFAULTS.listenerMaxConnections,
     perConnBufferLimitBytes: l.per_conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
-    tlsContexts: [], // TODO(issue 10): filter_chains[0].tls_context / tls_context_set
-    inspector: false,
-    tlsHandshakeTimeoutMs: 10_000,
+    tlsContexts,
+    // Without a TLS context there is nothing to tell apart (validation warns).
+    inspector: tlsContexts.length > 0 && l.inspector === true,
+    tlsHandshakeTimeoutMs: msOr(l.tls_handshake_timeout, LIMIT_DEFAULTS.tlsHandshakeTimeoutMs),
   };
 }
 
@@ -311,7 +332,7 @@ function ports(text: string | undefined): PortRangeConfig[] {
   return r;
 }
 
-function cluster(c: ClusterDoc): ClusterConfig {
+function cluster(c: ClusterDoc, tls: TlsContextConfig | undefined): ClusterConfig {
   const cb = c.circuit_breakers?.[0];
   return {
     name: c.name,
@@ -321,7 +342,7 @@ function cluster(c: ClusterDoc): ClusterConfig {
       address: addr(h.address),
       ...(h.hostname === undefined ? {} : { hostname: h.hostname }),
       weight: h.weight ?? 1,
-      tlsDisable: false, // TODO(issue 10): tls_disable
+      tlsDisable: h.tls_disable ?? false,
     })),
     connectTimeoutMs: msOr(c.connect_timeout, 10_000),
     idleTimeoutMs: ms(c.idle_timeout),
@@ -344,7 +365,7 @@ function cluster(c: ClusterDoc): ClusterConfig {
     },
     connBufferLimitBytes: c.conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
     http2: http2Options(c.http2_protocol_options),
-    tls: undefined, // TODO(issue 10): tls_context, cluster_manager_tls
+    tls,
   };
 }
 

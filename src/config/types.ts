@@ -28,6 +28,8 @@ export interface TracingConfig {
 export interface LimitsConfig {
   /** Bytes held in incomplete frames across all connections; 0 = unlimited. Default 256 MiB. */
   readonly maxBufferedBytes: number;
+  /** Largest ca_cert / cert_chain / private_key file read at load (bytes). Default 1 MiB. */
+  readonly maxPemFileBytes: number;
 }
 
 export interface AdminConfig {
@@ -72,10 +74,13 @@ export interface ListenerConfig {
 
 /**
  * PEM material as configured: inline (`path` undefined) or read from a file at load time. The snapshot
- * carries the text so it is self-contained; a change to the file is picked up by a reload.
+ * carries the text so it is self-contained; a change to the file is picked up by a reload. Validation has
+ * parsed it: `pem` holds only the blocks that matter, as written (CERTIFICATE blocks for ca_cert and
+ * cert_chain, leaf first; the one private key block for private_key), certificates within their validity
+ * and the key matching the leaf.
  */
 export interface PemSource {
-  /** The file as configured (absolute or resolved against the config file's directory), if from a file. */
+  /** The file as an absolute path (a relative one is resolved against the config file's directory). */
   readonly path: string | undefined;
   readonly pem: string;
 }

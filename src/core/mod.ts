@@ -23,3 +23,14 @@ export type { Deadline, DeadlineQueueOptions, DeadlineTarget } from "./deadline_
 export { checkRe2, compileRe2, LINEAR_REGEXP_V8_FLAGS, Re2 } from "./re2.ts";
 export type { CompileRe2Options, Re2Match, Re2Template } from "./re2.ts";
 export type { StreamConn } from "./stream_conn.ts";
+export {
+  certificateValidityProblem,
+  describePemLabels,
+  keyMatchesCertificate,
+  parsePem,
+  parseSubjectAltNames,
+  readCertificates,
+  readPrivateKey,
+  TLS_KEY_TYPES,
+} from "./certificate.ts";
+export type { CertificateInfo, PemBlock, PrivateKeyInfo } from "./certificate.ts";
