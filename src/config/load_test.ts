@@ -122,13 +122,17 @@ Deno.test("validateConfig() checks weighted cluster names and weights", () => {
 });
 
 Deno.test("validateConfig() accepts MOSN zero values for unsupported fields and rejects real ones", () => {
-  equal(errorsOf(BASE.replace("- filters:", "- tls_context: {}\n            filters:")).length, 0);
-  assertEquals(
-    errorsOf(BASE.replace("- filters:", "- tls_context: { status: true }\n            filters:")),
-    [
-      "15:26 servers[0].listeners[0].filter_chains[0].tls_context: tls_context is not supported yet (TLS)",
-    ],
+  equal(
+    errorsOf(BASE.replace("address: 127.0.0.1:2045", "address: 127.0.0.1:2045\n        reuseport: false"))
+      .length,
+    0,
   );
+  assertEquals(
+    errorsOf(BASE.replace("address: 127.0.0.1:2045", "address: 127.0.0.1:2045\n        reuseport: true")),
+    ["14:20 servers[0].listeners[0].reuseport: reuseport is not supported yet"],
+  );
+  // tls_context {} is MOSN's "no TLS" (src/config/tls_config_test.ts covers TLS).
+  equal(errorsOf(BASE.replace("- filters:", "- tls_context: {}\n            filters:")).length, 0);
 });
 
 Deno.test("validateConfig() resolves Auto, comma lists and legacy X protocols", () => {

@@ -223,8 +223,10 @@ const TlsContext = struct(
       "Trust roots: client certificates must chain to them (listener, with verify_client); server " +
         "certificates (cluster; unset: the system roots)",
     )),
-    cert_chain: Opt(pemField("This side's certificate, leaf first (a listener needs one; a cluster's is " +
-      "its client certificate)")),
+    cert_chain: Opt(pemField(
+      "This side's certificate, leaf first (a listener needs one; a cluster's is " +
+        "its client certificate)",
+    )),
     private_key: Opt(pemField("The certificate's private key (unencrypted)")),
     verify_client: Opt(bool(
       "Listener: verify client certificates against ca_cert (with require_client_cert: a client must " +

@@ -11,8 +11,8 @@ import {
   describePemLabels,
   didYouMean,
   keyMatchesCertificate,
-  type PemBlock,
   parsePem,
+  type PemBlock,
   type PrivateKeyInfo,
   readCertificates,
   readPrivateKey,
@@ -183,7 +183,10 @@ function checkListenerRules(
   if (!sds) {
     for (const field of ["cert_chain", "private_key"] as const) {
       if (!d[field]) {
-        error(`${path}.${field}`, `missing ${field}: a listener's TLS context needs cert_chain and private_key`);
+        error(
+          `${path}.${field}`,
+          `missing ${field}: a listener's TLS context needs cert_chain and private_key`,
+        );
       }
     }
     if (d.verify_client && !d.ca_cert) {
@@ -233,7 +236,10 @@ function checkClusterRules(d: TlsDoc, path: string, hasMatchers: boolean, error:
     );
   }
   if (d.insecure_skip && d.ca_cert) {
-    warn(`${path}.ca_cert`, "ca_cert is ignored: insecure_skip turns verification of the server certificate off");
+    warn(
+      `${path}.ca_cert`,
+      "ca_cert is ignored: insecure_skip turns verification of the server certificate off",
+    );
   }
   if (d.insecure_skip && hasMatchers) {
     error(
@@ -348,9 +354,11 @@ function checkCurves(text: string | undefined, path: string, error: Report, warn
 function checkCiphers(text: string | undefined, path: string, error: Report): void {
   if (!text) return;
   const unknown = text.split(":").map((s) => s.trim()).filter((s) => s !== "" && !MOSN_CIPHERS.includes(s));
-  const also = unknown.length === 0 ? "" : `; ${unknown.map((s) => `"${s}"`).join(", ")} ${
-    unknown.length === 1 ? "is not a cipher name" : "are not cipher names"
-  } MOSN knows either (pkg/mtls/ciphers.go)`;
+  const also = unknown.length === 0
+    ? ""
+    : `; ${unknown.map((s) => `"${s}"`).join(", ")} ${
+      unknown.length === 1 ? "is not a cipher name" : "are not cipher names"
+    } MOSN knows either (pkg/mtls/ciphers.go)`;
   error(
     path,
     "cipher_suites cannot be honoured: the TLS stack (rustls) cannot restrict cipher suites; it offers " +
@@ -388,7 +396,9 @@ function checkSanMatchers(d: TlsDoc, path: string, error: Report): SanMatcherCon
         p,
         kinds.length === 0
           ? "a matcher needs one of exact, prefix, suffix, contains or safe_regex"
-          : `a matcher takes only one of exact, prefix, suffix, contains or safe_regex (got ${kinds.join(", ")})`,
+          : `a matcher takes only one of exact, prefix, suffix, contains or safe_regex (got ${
+            kinds.join(", ")
+          })`,
       );
       return;
     }
@@ -487,10 +497,17 @@ function certificateBlocks(m: Material): string {
 }
 
 function nameOf(cert: CertificateInfo, index: number, count: number): string {
-  return count === 1 ? `the certificate (${cert.subject})` : `certificate ${index + 1} of ${count} (${cert.subject})`;
+  return count === 1
+    ? `the certificate (${cert.subject})`
+    : `certificate ${index + 1} of ${count} (${cert.subject})`;
 }
 
-function certificatesOf(m: Material, field: string, path: string, error: Report): CertificateInfo[] | undefined {
+function certificatesOf(
+  m: Material,
+  field: string,
+  path: string,
+  error: Report,
+): CertificateInfo[] | undefined {
   const certs = readCertificates(m.blocks);
   if (typeof certs === "string") {
     error(path, `${field} ${m.where}: ${certs}`);
@@ -527,7 +544,13 @@ function checkChain(
  * ca_cert: at least one CA certificate valid now. A bundle may hold expired CAs besides valid ones (system
  * bundles do): those are a warning, since certificates they signed will not verify.
  */
-function checkCa(m: Material, path: string, nowMs: number, error: Report, warn: Report): PemSource | undefined {
+function checkCa(
+  m: Material,
+  path: string,
+  nowMs: number,
+  error: Report,
+  warn: Report,
+): PemSource | undefined {
   const certs = certificatesOf(m, "ca_cert", path, error);
   if (certs === undefined) return undefined;
   const cas = certs.map((cert, i) => ({ cert, i })).filter(({ cert }) => cert.isCa);

@@ -30,8 +30,15 @@ export interface TestPki {
   readonly untrustedClient: CertPair;
   /** Signed by the trusted CA, valid from 2020-01-01 to 2020-01-02. */
   readonly expiredClient: CertPair;
-  /** Makes another certificate signed by the trusted CA (e.g. to rotate a server certificate). */
-  issue(name: string, san: string, opts?: { days?: number; rsa?: boolean }): Promise<CertPair>;
+  /**
+   * Makes another certificate signed by the trusted CA (e.g. to rotate a server certificate); `notBefore`
+   * and `notAfter` (both, as "YYYYMMDDHHMMSSZ") set its validity instead of `days`.
+   */
+  issue(
+    name: string,
+    san: string,
+    opts?: { days?: number; rsa?: boolean; notBefore?: string; notAfter?: string },
+  ): Promise<CertPair>;
   remove(): Promise<void>;
 }
 
@@ -147,7 +154,10 @@ async function makeLeaf(
     `${ca}.pem`,
     "-CAkey",
     `${ca}.key`,
-    "-CAcreateserial",
+    // A random serial per certificate: leaves are signed in parallel, and -CAcreateserial's shared
+    // ca.srl file made concurrent signings read each other's half-written serial ("Unable to load number").
+    "-set_serial",
+    randomSerial(),
     "-out",
     `${name}.pem`,
     ...validity,
@@ -155,6 +165,13 @@ async function makeLeaf(
     `${name}.ext`,
   ], dir);
   return pair(dir, name);
+}
+
+/** A positive 127-bit certificate serial number, as hex for `openssl x509 -set_serial`. */
+function randomSerial(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[0]! &= 0x7f;
+  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** Creates a fresh PKI in a temporary directory (about 0.2 s). */
