@@ -23,3 +23,28 @@ Deno.test("configJsonSchema() rejects unsupported fields and lists enums", () =>
   ok(json.includes('"LB_WEIGHTED_ROUNDROBIN"'));
   ok(json.includes('"if":{"properties":{"type":{"const":"tcp_proxy"}}'));
 });
+
+Deno.test("configJsonSchema() describes tls_context where MOSN has it, refusing what meshctl cannot do", () => {
+  type Node = {
+    properties: Record<string, Node>;
+    items: Node;
+    not?: unknown;
+    maxLength?: number;
+    type?: string;
+  };
+  const s = configJsonSchema() as unknown as Node;
+  const listener = s.properties.servers!.items.properties.listeners!.items;
+  const chain = listener.properties.filter_chains!.items.properties;
+  const cluster = s.properties.cluster_manager!.properties.clusters!.items.properties;
+  for (const ctx of [chain.tls_context!, chain.tls_context_set!.items, cluster.tls_context!]) {
+    equal(ctx.not, undefined);
+    equal(ctx.properties.cert_chain!.type, "string");
+    assertEquals(ctx.properties.fall_back!.not, {});
+    equal(ctx.properties.cipher_suites!.maxLength, 0);
+  }
+  equal(s.properties.cluster_manager!.properties.tls_context!.not, undefined);
+  assertEquals([listener.properties.inspector!.type, cluster.cluster_manager_tls!.type], [
+    "boolean",
+    "boolean",
+  ]);
+});

@@ -419,7 +419,6 @@ function checkSanMatchers(d: TlsDoc, path: string, error: Report): SanMatcherCon
 /** PEM text as configured, with where it came from for messages. */
 interface Material {
   readonly path: string | undefined;
-  readonly text: string;
   /** `"../certs/ca.pem" (/abs/certs/ca.pem)`, `"/abs/ca.pem"` or `(inline PEM)`. */
   readonly where: string;
   readonly blocks: readonly PemBlock[];
@@ -467,7 +466,7 @@ function readMaterial(
     );
     return undefined;
   }
-  return { path: file, text, where, blocks };
+  return { path: file, where, blocks };
 }
 
 function readPemFile(file: string, maxBytes: number): string | { problem: string } {
