@@ -64,9 +64,12 @@ export interface ListenerConfig {
    * client sends no SNI or an unknown one). Empty: the listener is plaintext.
    */
   readonly tlsContexts: readonly TlsContextConfig[];
-  /** MOSN `inspector`: TLS and plaintext on one port, told apart by the first byte (TLS contexts set). */
+  /**
+   * MOSN `inspector`: TLS and plaintext on one port, told apart by the first byte. True only when
+   * `tlsContexts` is not empty (without a context validation warns and the listener is plaintext).
+   */
   readonly inspector: boolean;
-  /** A TLS handshake must finish within this (meshctl extension `tls_handshake_timeout`, default 10 s). */
+  /** A TLS handshake must finish within this (meshctl extension `tls_handshake_timeout`, default 10 s; 0: no limit). */
   readonly tlsHandshakeTimeoutMs: number;
 }
 

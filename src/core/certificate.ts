@@ -97,23 +97,22 @@ export function readCertificates(blocks: readonly PemBlock[]): CertificateInfo[]
   const certs: CertificateInfo[] = [];
   for (const block of blocks) {
     if (block.label !== "CERTIFICATE") continue;
-    let x509: X509Certificate;
     try {
-      x509 = new X509Certificate(Buffer.from(block.der));
+      // Inside the try too: a certificate the parser took may still fail on a field it decodes lazily.
+      const x509 = new X509Certificate(Buffer.from(block.der));
+      certs.push({
+        subject: distinguishedName(x509.subject),
+        issuer: distinguishedName(x509.issuer),
+        isCa: x509.ca,
+        notBefore: x509.validFromDate,
+        notAfter: x509.validToDate,
+        ...parseSubjectAltNames(x509.subjectAltName ?? ""),
+        sha256: createHash("sha256").update(block.der).digest("hex"),
+        x509,
+      });
     } catch (e) {
       return `the certificate at line ${block.line} cannot be parsed (${e instanceof Error ? e.message : e})`;
     }
-    const sans = parseSubjectAltNames(x509.subjectAltName ?? "");
-    certs.push({
-      subject: distinguishedName(x509.subject),
-      issuer: distinguishedName(x509.issuer),
-      isCa: x509.ca,
-      notBefore: x509.validFromDate,
-      notAfter: x509.validToDate,
-      ...sans,
-      sha256: createHash("sha256").update(block.der).digest("hex"),
-      x509,
-    });
   }
   return certs;
 }

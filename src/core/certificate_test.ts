@@ -91,3 +91,29 @@ Deno.test("readCertificates() and readPrivateKey() describe the test PKI's serve
     await pki.remove();
   }
 });
+
+Deno.test("random bytes in CERTIFICATE and PRIVATE KEY blocks are problems, never exceptions", async () => {
+  const pki = await makeTestPki();
+  try {
+    // Truncations and bit flips of real DER as well as noise: parsers fail deeper inside those.
+    const real = [blocksOf(pki.server.cert)[0]!.der, blocksOf(pki.server.key)[0]!.der];
+    for (let i = 0; i < 300; i++) {
+      const base = real[i % 2]!;
+      const der = i % 3 === 0
+        ? crypto.getRandomValues(new Uint8Array(1 + (i % 64)))
+        : i % 3 === 1
+        ? base.slice(0, i % base.length)
+        : base.map((b, j) => (j === i % base.length ? b ^ (1 << (i % 8)) : b));
+      const b64 = btoa(String.fromCharCode(...der));
+      for (const label of ["CERTIFICATE", "PRIVATE KEY", "EC PRIVATE KEY"]) {
+        const blocks = blocksOf(`-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`);
+        const certs = readCertificates(blocks);
+        const key = readPrivateKey(blocks);
+        ok(typeof certs === "string" || Array.isArray(certs));
+        ok(typeof key === "string" || key.description.length > 0);
+      }
+    }
+  } finally {
+    await pki.remove();
+  }
+});
