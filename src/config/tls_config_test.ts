@@ -667,7 +667,7 @@ Deno.test("missing files, directories, FIFOs, oversized and non-PEM files are er
   ]);
 });
 
-Deno.test("PEM that does not hold what the field needs is an error: no certificate, no key, broken blocks", () => {
+Deno.test("PEM that does not hold what the field needs is an error: no certificate, no key, broken blocks, unparseable DER", () => {
   const text = listenerTls({
     status: true,
     cert_chain: pki.server.keyPath,
@@ -709,6 +709,19 @@ Deno.test("PEM that does not hold what the field needs is an error: no certifica
       } ${LCTX}.cert_chain: cert_chain (inline PEM): the certificate at line 1 cannot be parsed (`,
     ),
     e,
+  );
+  const badKey = listenerTls({
+    ...LISTENER_CTX,
+    private_key: "-----BEGIN PRIVATE KEY-----\nAAECAwQF\n-----END PRIVATE KEY-----\n",
+  });
+  const [k] = check(badKey).errors;
+  ok(
+    k?.startsWith(
+      `${
+        at(badKey, "private_key: ")
+      } ${LCTX}.private_key: private_key (inline PEM): the private key cannot be parsed (`,
+    ),
+    k,
   );
 });
 
