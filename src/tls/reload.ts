@@ -156,7 +156,7 @@ export class CertificateWatcher {
     (async () => {
       for await (const event of watcher) {
         if (event.kind === "access" || event.kind === "other") continue; // our own reads, attributes
-        this.#schedule();
+        this.directoryChanged();
       }
     })().catch((e) => {
       this.#logger.warn("certificate directory watch ended", { directory: dir, error: String(e) });
@@ -165,7 +165,14 @@ export class CertificateWatcher {
     });
   }
 
-  /** Trailing debounce, bounded by `maxDelayMs` from the first event of a burst. */
+  /**
+   * Something changed in a watched directory (the watches call this): compare the files once the
+   * events settle — a trailing debounce, bounded by `maxDelayMs` from the first event of a burst.
+   */
+  directoryChanged(): void {
+    this.#schedule();
+  }
+
   #schedule(): void {
     if (this.#closed) return;
     const now = this.#clock.now();

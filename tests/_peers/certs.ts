@@ -147,6 +147,9 @@ async function makeLeaf(
     `${ca}.pem`,
     "-CAkey",
     `${ca}.key`,
+    // A serial file per certificate: leaves made in parallel must not share (and race on) ca.srl.
+    "-CAserial",
+    `${name}.srl`,
     "-CAcreateserial",
     "-out",
     `${name}.pem`,
