@@ -79,7 +79,7 @@ Deno.test("snapshotCertificates() labels each certificate by listener context or
   }
 });
 
-Deno.test("CertificateExpiryStats: the seconds-to-expiry gauge is within a second of openssl's notAfter", async () => {
+Deno.test("CertificateExpiryStats: the seconds-to-expiry gauge is within 2 s of openssl's notAfter", async () => {
   const pki = await makeTestPki();
   try {
     const registry = new StatsRegistry();
@@ -90,7 +90,7 @@ Deno.test("CertificateExpiryStats: the seconds-to-expiry gauge is within a secon
     const json = registry.toMosnJson()["tls"]!;
     const ns = "field.cert_chain.index.0.listener.ingress.subject.CN=server.tls_context.0";
     const seconds = Number(json[ns]!["cert_expires_in_seconds"]);
-    assert.ok(Math.abs(seconds - truth) <= 1, `gauge ${seconds} s, truth ${truth} s`);
+    assert.ok(Math.abs(seconds - truth) <= 2, `gauge ${seconds} s, truth ${truth} s`);
     assert.ok(seconds > 2 * 86400 && seconds <= 3 * 86400, "the test certificates are valid for 3 days");
     assert.equal(
       Number(json[ns]!["cert_not_after_timestamp_seconds"]),
@@ -105,7 +105,8 @@ Deno.test("CertificateExpiryStats: the seconds-to-expiry gauge is within a secon
       s.labels["cluster"] === "backend" && s.labels["field"] === "cert_chain"
     )!;
     assert.equal(cluster.labels["subject"], "CN=client");
-    assert.ok(Math.abs(cluster.value - truth) <= 1);
+    const clientTruth = (await opensslNotAfter(pki.client.certPath) - Date.now()) / 1000;
+    assert.ok(Math.abs(cluster.value - clientTruth) <= 2, `gauge ${cluster.value} s, truth ${clientTruth} s`);
   } finally {
     await pki.remove();
   }

@@ -222,6 +222,11 @@ export class CertificateWatcher {
     return changed;
   }
 
+  /** Resolves once no comparison is running (one in progress absorbs the events that arrive meanwhile). */
+  async whenIdle(): Promise<void> {
+    while (this.#checking !== undefined) await this.#checking;
+  }
+
   /** Stops every watch and pending comparison. */
   close(): void {
     this.#closed = true;
