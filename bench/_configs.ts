@@ -62,6 +62,37 @@ ${nginxHttpCommon(dir, "nginx")}  upstream origin {
 }
 
 /**
+ * nginx terminating HTTPS (TLS 1.3 only, its default session handling: tickets on, no shared cache) in
+ * front of the origin with upstream keep-alive: the `https` family's peer. The certificate is the one
+ * meshctl gets.
+ */
+export function proxyNginxHttps(
+  dir: string,
+  port: number,
+  originPort: number,
+  tls: { certChain: string; privateKey: string },
+): string {
+  return `${nginxCommon(dir, "nginx-https")}http {
+${nginxHttpCommon(dir, "nginx-https")}  upstream origin {
+    server 127.0.0.1:${originPort};
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${tls.certChain};
+    ssl_certificate_key ${tls.privateKey};
+    ssl_protocols TLSv1.3;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+}
+
+/**
  * nginx terminating h2c with prior knowledge (`listen … http2` without TLS) in front of the HTTP/1.1
  * origin, with upstream keep-alive: the h2c → HTTP/1.1 peer.
  */
@@ -168,6 +199,8 @@ export interface MeshctlBenchConfig {
    * upstream.
    */
   protocol: "http" | "bolt" | "dubbo" | "http2-http1" | "http2-http2";
+  /** Terminate TLS on the listener: MOSN's `filter_chains[0].tls_context` with these file paths. */
+  tls?: { certChain: string; privateKey: string };
 }
 
 /**
@@ -203,6 +236,9 @@ export function meshctlConfig(c: MeshctlBenchConfig): unknown {
         address: `127.0.0.1:${c.listenPort}`,
         bind_port: true,
         filter_chains: [{
+          ...(c.tls === undefined
+            ? {}
+            : { tls_context: { status: true, cert_chain: c.tls.certChain, private_key: c.tls.privateKey } }),
           filters: [{
             type: "proxy",
             config: {

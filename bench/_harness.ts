@@ -161,3 +161,40 @@ export async function startNginxOrigin(ctx: RunSettings): Promise<{ server: Serv
   await server.stop();
   return why;
 }
+
+// === wrk ===
+
+export interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  socketErrors: number;
+  non2xx: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const v = Number(value);
+  return unit === "us" ? v / 1000 : unit === "s" ? v * 1000 : unit === "m" ? v * 60000 : v;
+}
+
+/** wrk's summary (`--latency`): req/s, p50/p99 in ms, requests, socket errors, non-2xx. */
+export function parseWrk(out: string): WrkResult | undefined {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const req = /(\d+) requests in/.exec(out);
+  if (!rps || !req) return undefined;
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
+    return m ? toMs(m[1]!, m[2]!) : NaN;
+  };
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  return {
+    rps: Number(rps[1]),
+    p50Ms: pct("50"),
+    p99Ms: pct("99"),
+    requests: Number(req[1]),
+    socketErrors: se ? Number(se[1]) + Number(se[2]) + Number(se[3]) + Number(se[4]) : 0,
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+  };
+}

@@ -1,11 +1,11 @@
 /**
  * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1; HTTP/2 and
- * gRPC in `_h2.ts`), and with a direct connection and the raw relay (bolt and dubbo), following
+ * gRPC in `_h2.ts`; HTTPS termination beside nginx in `_https.ts`), and with a direct connection and the raw relay (bolt and dubbo), following
  * /work/shared/notes/performance.md:
  * load generator on core 0, proxy (one worker) and origin on core 1, a 2 s warm-up on a freshly
  * started proxy, interleaved rounds, medians with min–max, ratios within the same round.
  *
- *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|http2|bolt|dubbo] [--quick]
+ *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|http2|https|bolt|dubbo] [--quick]
  *
  * Writes bench/RESULTS.md (overwritten) and the raw per-round data to bench/out/<timestamp>.json.
  */
@@ -32,6 +32,7 @@ import type { LoadResult } from "./bolt_load.ts";
 import { DUBBO_REQUEST, frameLength as dubboFrameLength, readId as dubboReadId } from "./_dubbo_frames.ts";
 import { fmt, fmtRatio, fmtSpread, type Spread, spread } from "./_stats.ts";
 import { type H2Sample, http2Commands, http2Sections, http2Targets, runHttp2 } from "./_h2.ts";
+import { httpsCommands, type HttpsResult, httpsSections, httpsTargets, runHttps } from "./_https.ts";
 import {
   BENCH_DIR,
   check,
@@ -42,6 +43,7 @@ import {
   meshctlArgv,
   NOISE_CORES,
   noiseNote,
+  parseWrk,
   PROXY_CORE,
   READY_TIMEOUT_MS,
   round2,
@@ -54,7 +56,7 @@ import {
 // === Options ===
 
 /** The scenario families; all run unless `--only` picks one. */
-const PARTS = ["http", "http2", "bolt", "dubbo"] as const;
+const PARTS = ["http", "http2", "https", "bolt", "dubbo"] as const;
 type Part = typeof PARTS[number];
 
 function includes(opts: Options, part: Part): boolean {
@@ -86,8 +88,9 @@ const HELP = `deno run -A bench/run.ts [options]
   --rounds N            interleaved rounds (default 3)
   --duration S          measured seconds per run (default 10)
   --warmup S            warm-up seconds on each freshly started proxy (default 2)
-  --only http|http2|bolt|dubbo
-                        run one part only: HTTP/1.1 (wrk), HTTP/2 and gRPC (h2load), bolt or dubbo
+  --only http|http2|https|bolt|dubbo
+                        run one part only: HTTP/1.1 (wrk), HTTP/2 and gRPC (h2load), HTTPS termination
+                        (wrk keep-alive, full handshakes), bolt or dubbo
   --quick               smoke run: 1 round, 3 s
   --bolt-rate R         open-loop RPC rate (bolt and dubbo), req/s (default 2000)
   --bolt-connections N  open-loop RPC connections (default 200)
@@ -298,40 +301,6 @@ interface HttpSample {
   /** Cores' worth of CPU other processes used during the measured run (noise). */
   otherCores?: number;
   command?: string;
-}
-
-interface WrkResult {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  requests: number;
-  socketErrors: number;
-  non2xx: number;
-}
-
-function toMs(value: string, unit: string): number {
-  const v = Number(value);
-  return unit === "us" ? v / 1000 : unit === "s" ? v * 1000 : unit === "m" ? v * 60000 : v;
-}
-
-export function parseWrk(out: string): WrkResult | undefined {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const req = /(\d+) requests in/.exec(out);
-  if (!rps || !req) return undefined;
-  const pct = (p: string) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m").exec(out);
-    return m ? toMs(m[1]!, m[2]!) : NaN;
-  };
-  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  return {
-    rps: Number(rps[1]),
-    p50Ms: pct("50"),
-    p99Ms: pct("99"),
-    requests: Number(req[1]),
-    socketErrors: se ? Number(se[1]) + Number(se[2]) + Number(se[3]) + Number(se[4]) : 0,
-    non2xx: non2xx ? Number(non2xx[1]) : 0,
-  };
 }
 
 function wrkArgv(port: number, path: string, seconds: number): string[] {
@@ -937,10 +906,16 @@ function report(
   facts: MachineFacts,
   opts: Options,
   ctx: Context,
-  samples: { http: HttpSample[]; http2: H2Sample[]; bolt: RpcSample[]; dubbo: RpcSample[] },
+  samples: {
+    http: HttpSample[];
+    http2: H2Sample[];
+    https: HttpsResult;
+    bolt: RpcSample[];
+    dubbo: RpcSample[];
+  },
   jsonPath: string,
 ): string {
-  const { http, http2, bolt, dubbo } = samples;
+  const { http, http2, https, bolt, dubbo } = samples;
   const sizes = ["5 B", "64 KiB"] as const;
   const t = targets(http, { bolt, dubbo }, opts);
   const idle = spread(ctx.idle.filter((s) => s.config === "meshctl" && !s.na).map((s) => s.kibPerConnection));
@@ -956,6 +931,7 @@ function report(
     );
   }
   if (includes(opts, "http2")) t.push(...http2Targets(http2));
+  if (includes(opts, "https")) t.push(...httpsTargets(https));
   const cmd = (k: string) => ctx.commands.get(k) ?? "(not started)";
   const httpWrk = http.find((s) => s.command)?.command ?? "(not run)";
   const lines: string[] = [];
@@ -1003,7 +979,7 @@ function report(
   lines.push("## Commands");
   lines.push("");
   lines.push("```");
-  if (includes(opts, "http") || includes(opts, "http2")) {
+  if (includes(opts, "http") || includes(opts, "http2") || includes(opts, "https")) {
     lines.push(`# origin (/ = 5 bytes, /big = 64 KiB)\n${cmd("origin")}`);
   }
   if (includes(opts, "http")) {
@@ -1014,6 +990,7 @@ function report(
     );
   }
   if (includes(opts, "http2")) lines.push(...http2Commands(ctx, http2));
+  if (includes(opts, "https")) lines.push(...httpsCommands(ctx, https));
   for (const [part, rpc] of [["bolt", bolt], ["dubbo", dubbo]] as const) {
     if (!includes(opts, part)) continue;
     const load = (kind: "open" | "max") =>
@@ -1029,6 +1006,10 @@ function report(
     ...http.map((x) => ({ label: `${x.size} ${x.config} r${x.round}`, otherCores: x.otherCores })),
     ...http2.filter((x) => x.requests !== undefined).map((x) => ({
       label: `h2 ${x.scenario} ${x.config} r${x.round}`,
+      otherCores: x.otherCores,
+    })),
+    ...https.samples.map((x) => ({
+      label: `https ${x.scenario} ${x.config} r${x.round}`,
       otherCores: x.otherCores,
     })),
     ...bolt.map((x) => ({ label: `${x.kind} ${x.config} r${x.round}`, otherCores: x.otherCores })),
@@ -1073,6 +1054,10 @@ function report(
   if (includes(opts, "http2")) {
     lines.push("");
     lines.push(...http2Sections(ctx, http2));
+  }
+  if (includes(opts, "https")) {
+    lines.push("");
+    lines.push(...httpsSections(ctx, https));
   }
   for (const [part, rpc] of [["bolt", bolt], ["dubbo", dubbo]] as const) {
     if (!includes(opts, part)) continue;
@@ -1125,10 +1110,11 @@ async function main(): Promise<number> {
   const tools = new Set(["taskset"]);
   if (includes(opts, "http")) { for (const t of ["nginx", "haproxy", "wrk"]) tools.add(t); }
   if (includes(opts, "http2")) { for (const t of ["nginx", "haproxy", "h2load"]) tools.add(t); }
+  if (includes(opts, "https")) { for (const t of ["nginx", "wrk", "openssl"]) tools.add(t); }
   for (const tool of tools) {
     if (versionOf([tool, "-v"]) === "not installed" && versionOf([tool, "-V"]) === "not installed") {
       console.error(
-        `bench: ${tool} is not installed (apt-get install nginx haproxy wrk nghttp2-client util-linux)`,
+        `bench: ${tool} is not installed (apt-get install nginx haproxy wrk nghttp2-client util-linux openssl)`,
       );
       return 1;
     }
@@ -1152,9 +1138,11 @@ async function main(): Promise<number> {
   let bolt: RpcSample[] = [];
   let dubbo: RpcSample[] = [];
   let http2: H2Sample[] = [];
+  let https: HttpsResult = { samples: [], negotiated: [] };
   try {
     if (includes(opts, "http")) http = await runHttp(ctx);
     if (includes(opts, "http2")) http2 = await runHttp2(ctx);
+    if (includes(opts, "https")) https = await runHttps(ctx);
     if (includes(opts, "bolt")) bolt = await runRpc(ctx, BOLT);
     if (includes(opts, "dubbo")) dubbo = await runRpc(ctx, DUBBO);
   } finally {
@@ -1175,6 +1163,7 @@ async function main(): Promise<number> {
         commands: Object.fromEntries(ctx.commands),
         http,
         http2,
+        https,
         bolt,
         dubbo,
         idle: ctx.idle,
@@ -1183,7 +1172,7 @@ async function main(): Promise<number> {
       2,
     ),
   );
-  const md = report(facts, opts, ctx, { http, http2, bolt, dubbo }, jsonPath);
+  const md = report(facts, opts, ctx, { http, http2, https, bolt, dubbo }, jsonPath);
   await Deno.writeTextFile(`${BENCH_DIR}RESULTS.md`, md);
   // Keep the generated file `deno fmt --check`-clean (tables get aligned).
   await run([DENO, "fmt", "--quiet", `${BENCH_DIR}RESULTS.md`], 30000);

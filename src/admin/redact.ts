@@ -19,6 +19,9 @@
  *    - a map from header names to values under a key ending in `headers` (`headers: {Cookie: "…"}` in a
  *      filter config).
  *
+ * 4. **It is a string holding a PEM private key** (`-----BEGIN … PRIVATE KEY-----`, any kind: PKCS#8,
+ *    RSA, EC, encrypted), wherever it sits: a key pasted inline under a key name no other rule knows.
+ *
  * The pair rule does not check where the pair sits, so a non-header pair whose name looks sensitive
  * (`{name: "session_ttl", value: "30s"}`) is hidden too: in an admin dump a hidden harmless value costs
  * less than a leaked credential. See {@linkcode isSensitiveHeader} for the false positives it avoids.
@@ -112,6 +115,9 @@ function isSecretPair(obj: Json): boolean {
     (typeof name === "string" && isSensitiveHeader(name));
 }
 
+/** A PEM private key block's header: PKCS#8, RSA, EC, DSA, ENCRYPTED, OPENSSH… */
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
 /** Every non-null leaf becomes REDACTED; arrays and objects keep their shape. */
 function redactLeaves(value: unknown): unknown {
   if (value === null) return null;
@@ -127,6 +133,7 @@ function redactLeaves(value: unknown): unknown {
 }
 
 function redactInPlace(value: unknown): unknown {
+  if (typeof value === "string") return PEM_PRIVATE_KEY.test(value) ? REDACTED : value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = redactInPlace(value[i]);
     return value;
@@ -155,7 +162,7 @@ function redactHeaderMap(map: Json): Json {
 /**
  * A JSON copy of `value` (via `JSON.stringify`, so `toJSON()` applies) with every secret replaced by
  * `"***REDACTED***"`, by the rules in this module's doc: secret key names, TLS sections, sensitive header
- * values. The input is not modified. `undefined` becomes `null`.
+ * values, PEM private keys anywhere. The input is not modified. `undefined` becomes `null`.
  */
 export function redactSecrets(value: unknown): unknown {
   const text = JSON.stringify(value);

@@ -173,3 +173,16 @@ Deno.test("isSensitiveHeader() matches credential headers in any case and spares
     assert.ok(!isSensitiveHeader(h), h);
   }
 });
+
+Deno.test("redactSecrets() hides a PEM private key under any key name, and only that", () => {
+  const ec = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----";
+  const input = {
+    filter: { config: { signing: ec, list: ["-----BEGIN ENCRYPTED PRIVATE KEY-----\nx", "plain"] } },
+    cert: "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----",
+  };
+  assert.deepEqual(redactSecrets(input), {
+    filter: { config: { signing: REDACTED, list: [REDACTED, "plain"] } },
+    cert: input.cert,
+  });
+  assert.equal(redactSecrets(ec), REDACTED);
+});

@@ -1,7 +1,13 @@
 import { parseArgs } from "node:util";
 import { isLogLevel, type LogFormat, Logger, type LogLevel, parseDuration } from "../core/mod.ts";
-import { type ConfigWarning, formatConfigError, formatConfigWarning, loadConfigFile } from "../config/mod.ts";
-import { type BoundAddresses, Server, validationContext } from "../server/mod.ts";
+import { formatConfigError, loadConfigFile } from "../config/mod.ts";
+import {
+  type BoundAddresses,
+  ConfigReloader,
+  logConfigWarnings,
+  Server,
+  validationContext,
+} from "../server/mod.ts";
 import { VERSION } from "./version.ts";
 
 export const help = `meshctl serve — run the proxy
@@ -13,6 +19,8 @@ admin server (127.0.0.1:34901 unless the config's admin.address says otherwise).
 SIGTERM or SIGINT drain gracefully: stop accepting, let in-flight requests finish (up to the drain
 timeout), then exit 0. A second signal exits at once. SIGHUP reloads the config file: the new snapshot
 replaces the old one whole (listeners keep their sockets); an invalid file is rejected and logged.
+A change to a certificate or key file the config loads (replaced by rename, written in place, or a
+Kubernetes secret's ..data symlink swapped) reloads the config the same way.
 
 A listener address or admin port_value of 0 binds a port the OS picks; --address-file tells you which.
 
@@ -84,7 +92,7 @@ export default async function run(args: string[]): Promise<number> {
   const level: LogLevel = (levelText as LogLevel | undefined) ?? snapshot.servers[0]?.defaultLogLevel ??
     "info";
   const logger = new Logger({ level, format: format as LogFormat });
-  logWarnings(logger, warnings);
+  logConfigWarnings(logger, warnings);
 
   const addressFile = values["address-file"];
   const server = new Server({
@@ -132,32 +140,12 @@ export default async function run(args: string[]): Promise<number> {
     stopping = true;
     stop(sig);
   };
-  // SIGHUP: re-read the config file and swap in the whole new snapshot; an invalid file changes nothing.
-  let reloading = false;
-  const onHangup = async () => {
-    if (reloading || stopping) return;
-    reloading = true;
-    try {
-      const next = await loadConfigFile(file, validationContext());
-      if (next.snapshot === undefined) {
-        for (const e of next.errors) logger.error("reload rejected: " + formatConfigError(e));
-        logger.error("config reload rejected; still serving the previous config", {
-          errors: next.errors.length,
-        });
-        return;
-      }
-      logWarnings(logger, next.warnings);
-      const summary = server.reload(next.snapshot);
-      logger.info("config reloaded", { config: file, ...summary });
-    } catch (e) {
-      logger.error("config reload failed; still serving the previous config", {
-        error: (e as Error).message,
-      });
-    } finally {
-      reloading = false;
-    }
+  // SIGHUP, and a changed certificate file: re-read the config file and swap in the whole new
+  // snapshot; an invalid file changes nothing.
+  const reloader = new ConfigReloader({ file, server, logger });
+  const onHangupSignal = () => {
+    if (!stopping) void reloader.reload("SIGHUP");
   };
-  const onHangupSignal = () => void onHangup();
   Deno.addSignalListener("SIGHUP", onHangupSignal);
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
   const handlers = signals.map((s) => [s, onSignal(s)] as const);
@@ -173,6 +161,7 @@ export default async function run(args: string[]): Promise<number> {
     } catch (e) {
       logger.error(`Cannot write the address file ${addressFile}: ${(e as Error).message}`);
       stopping = true;
+      await reloader.close();
       await server.stop(0);
       unlisten();
       return 1;
@@ -180,15 +169,11 @@ export default async function run(args: string[]): Promise<number> {
   }
   const sig = await stopSignal;
   logger.info("draining", { signal: sig });
+  await reloader.close();
   await server.stop(drainMs);
   unlisten();
   logger.info("stopped");
   return 0;
-}
-
-/** One warn line per config warning, as `meshctl validate` prints it, so what is not acted on is visible. */
-function logWarnings(logger: Logger, warnings: readonly ConfigWarning[]): void {
-  for (const w of warnings) logger.warn(`config ${formatConfigWarning(w)}`);
 }
 
 /**

@@ -6,3 +6,5 @@ export { Server } from "./server.ts";
 export type { BoundAddresses, ReloadSummary, ServerOptions } from "./server.ts";
 export { Runtime } from "./runtime.ts";
 export { validationContext } from "./validation_context.ts";
+export { ConfigReloader, logConfigWarnings } from "./config_reloader.ts";
+export type { ConfigReloaderOptions, ReloadCause } from "./config_reloader.ts";

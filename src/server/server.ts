@@ -4,6 +4,7 @@ import { StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
 import type { AccessLogWriter } from "../accesslog/mod.ts";
 import { Listener, type ListenerPlan } from "../listener/mod.ts";
+import { CertificateExpiryStats } from "../tls/mod.ts";
 import { Runtime } from "./runtime.ts";
 
 export interface ServerOptions {
@@ -52,6 +53,8 @@ export class Server {
   #ready = false;
   /** Runtimes replaced by a reload, closed once their in-flight requests had time to finish. */
   #retiring = new Set<{ runtime: Runtime; timer: ReturnType<typeof setTimeout> }>();
+  /** `tls` gauges: seconds until each loaded certificate expires (issue 10, TLS operations). */
+  readonly #certificateExpiry: CertificateExpiryStats;
 
   constructor(options: ServerOptions) {
     this.#logger = options.logger;
@@ -68,6 +71,8 @@ export class Server {
       refused.set(this.budget.refused);
     });
     this.#runtime = new Runtime(options.snapshot, this.registry, options.logger, this.#writers, this.budget);
+    this.#certificateExpiry = new CertificateExpiryStats(this.registry);
+    this.#certificateExpiry.update(options.snapshot);
   }
 
   get runtime(): Runtime {
@@ -173,6 +178,7 @@ export class Server {
     }
     const old = this.#runtime;
     this.#runtime = next;
+    this.#certificateExpiry.update(snapshot);
     for (const [l, plan] of kept) l.swapPlan(plan);
     const drainMs = gracefulTimeout(snapshot);
     for (const l of gone) {
