@@ -4,4 +4,6 @@
  * @module
  */
 export { NodeSocketConn } from "./node_conn.ts";
+export { UpstreamTls } from "./client.ts";
+export type { TlsFailureReason, UpstreamTlsSession } from "./client.ts";
 export type { PeerIdentity, TlsSessionInfo } from "./types.ts";
