@@ -127,7 +127,7 @@ export class Cluster {
       responseFailed: s.counter("response_failed"),
       requestDurationTime: s.histogram("request_duration_time"),
     };
-    this.tls = config.tls === undefined ? undefined : new UpstreamTls(config.tls, s);
+    this.tls = config.tls === undefined ? undefined : new UpstreamTls(config.tls, { stats: s, logger });
     this.#setHosts(
       config.hosts.map((h) => ({
         hostname: h.address.hostname,

@@ -64,10 +64,7 @@ export async function dialUpstream(opts: DialOptions): Promise<UpstreamConnectio
   conn = { io, codec, requests: 0, unusable: false, idleTimer: undefined, closed, tls: session?.info };
   runReadLoop(sock, codec, undefined, opts.onBytesRead).catch(() => {}).finally(() => {
     io.close();
-    // A TLS session may have ended with a reason (a server refusing our certificate after the handshake).
-    const why = session?.closeReason();
-    const message = why === undefined ? "upstream connection closed" : `upstream connection closed: ${why}`;
-    handler.onUnusable(new ProxyError("upstream_reset", "upstream", message));
+    handler.onUnusable(new ProxyError("upstream_reset", "upstream", "upstream connection closed"));
     markClosed();
   });
   return conn;
