@@ -3,6 +3,7 @@ import {
   type Clock,
   type Logger,
   ProxyError,
+  type StreamConn,
   systemClock,
   type TimerId,
 } from "../../core/mod.ts";
@@ -11,6 +12,7 @@ import { type CodecOptions, defaultCodecOptions, getCodec } from "../../codec/mo
 import type { Counter, Gauge, Histogram, Scope, StatsRegistry } from "../../stats/mod.ts";
 import { UpstreamTls } from "../../tls/mod.ts";
 import { type LoadBalancer, newLoadBalancer } from "../lb/mod.ts";
+import { connectWithTimeout } from "../pool/dial.ts";
 import { ExclusivePool } from "../pool/http1_pool.ts";
 import { MultiplexPool } from "../pool/multiplex_pool.ts";
 import type { ConnectionPool, PoolHooks } from "../pool/types.ts";
@@ -186,6 +188,20 @@ export class Cluster {
     }
     this.#opened(host);
     return true;
+  }
+
+  /**
+   * A byte stream to `host` for a connection that is not pooled (tcp_proxy): TLS when the cluster has a
+   * tls_context and the host is not tls_disable (no ALPN: raw bytes), else TCP; within connect_timeout.
+   * Count it with `tryOpenConnection` first.
+   * @throws {ProxyError} `connect_failure`
+   */
+  async connectHost(host: Host): Promise<StreamConn> {
+    const timeoutMs = this.config.connectTimeoutMs;
+    if (this.tls === undefined || host.tlsDisable) {
+      return await connectWithTimeout(host.hostname, host.port, timeoutMs);
+    }
+    return (await this.tls.connect(host.hostname, host.port, timeoutMs, undefined, host.name)).conn;
   }
 
   connectionClosed(host: Host): void {
