@@ -17,6 +17,7 @@ import {
 import { StatsRegistry } from "../../stats/mod.ts";
 import type { PoolWaiter, UpstreamConnection } from "../pool/types.ts";
 import { Cluster } from "./cluster.ts";
+import { ClusterManager } from "./cluster_manager.ts";
 
 const pki: TestPki = await makeTestPki();
 globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));
@@ -196,4 +197,20 @@ Deno.test("Cluster.connectHost() speaks TLS to a host unless it is tls_disable",
     await secure.close();
     await plain.close();
   }
+});
+
+Deno.test("ClusterManager refuses a cluster whose TLS material is unusable, naming the field", () => {
+  const good = { ...clusterConfig([{ port: 1 }], context()), name: "good" };
+  const bad = clusterConfig([{ port: 1 }], context({ caCert: { path: "/etc/ca.pem", pem: "garbage" } }));
+  let err: unknown;
+  try {
+    new ClusterManager([good, bad], new StatsRegistry(), silentLogger);
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof RangeError, String(err));
+  assertMatch(
+    err.message,
+    /Cannot use cluster_manager\.clusters\[0\]\.tls_context\.ca_cert \(\/etc\/ca\.pem\)/,
+  );
 });
