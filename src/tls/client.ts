@@ -127,7 +127,7 @@ export class UpstreamTls {
   }
 
   /** The ALPN ids offered for a codec whose own id is `codecAlpn` (undefined: RPC, none). */
-  offeredAlpn(codecAlpn: string | undefined): string[] {
+  #offeredAlpn(codecAlpn: string | undefined): string[] {
     if (this.config.alpn.length > 0) return [...this.config.alpn];
     return codecAlpn === undefined ? [] : [codecAlpn];
   }
@@ -170,7 +170,7 @@ export class UpstreamTls {
   ): Promise<UpstreamTlsSession> {
     const timeoutMs = deadline.timeoutMs;
     const target = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-    const offered = this.offeredAlpn(codecAlpn);
+    const offered = this.#offeredAlpn(codecAlpn);
     let tcp: Deno.TcpConn | undefined;
     let conn: Deno.TlsConn | undefined;
     let timedOut = false;
@@ -268,7 +268,7 @@ export class UpstreamTls {
   ): Promise<UpstreamTlsSession> {
     const timeoutMs = deadline.timeoutMs;
     const target = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-    const offered = this.offeredAlpn(codecAlpn);
+    const offered = this.#offeredAlpn(codecAlpn);
     return new Promise((resolve, reject) => {
       let tcpUp = false;
       let settled = false;
