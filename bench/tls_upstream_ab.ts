@@ -61,11 +61,12 @@ interface Scenario {
   readonly env?: Record<string, string>;
 }
 
-const SCENARIOS: Scenario[] = [
+const ONLY = Deno.env.get("TLS_BENCH_ONLY");
+const SCENARIOS: Scenario[] = ([
   { name: "plaintext", port: plainPort, tls: undefined },
   { name: "node:tls", port: tlsPort, tls: { status: true, ca_cert: pki.ca.certPath } },
   { name: "Deno.startTls", port: tlsPort, tls: { status: true }, env: { DENO_CERT: pki.ca.certPath } },
-];
+] satisfies Scenario[]).filter((s) => ONLY === undefined || s.name === ONLY);
 
 function config(s: Scenario, listenPort: number, adminPort: number): string {
   return JSON.stringify({
@@ -135,6 +136,9 @@ try {
         const cpu = treeCpuMicros(mesh.pid) - before;
         const n = Number(/(\d+) requests in/.exec(out.output)?.[1] ?? 0);
         const errors = /Non-2xx|Socket errors/.test(out.output) ? "  (errors!)" : "";
+        if (n === 0 || errors !== "") {
+          console.log(`${s.name}:\nwrk:\n${out.output}\nmeshctl:\n${mesh.output()}`);
+        }
         const perRequest = cpu / n;
         (results.get(s.name) ?? results.set(s.name, []).get(s.name)!).push(perRequest);
         console.log(

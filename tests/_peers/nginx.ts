@@ -7,8 +7,6 @@ export interface Nginx {
   readonly port: number;
   /** Its prefix directory (config, pid, logs, files). */
   readonly dir: string;
-  /** nginx's error log so far (handshake failures, refused client certificates). */
-  errorLog(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -50,7 +48,7 @@ async function tryNginx(ports: number[], options: NginxOptions): Promise<Nginx |
   const user = Deno.uid() === 0 ? "user root;\n" : "";
   const conf = `${user}worker_processes 1;
 pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
+error_log ${dir}/error.log;
 daemon off;
 events { worker_connections 1024; }
 http {
@@ -94,7 +92,6 @@ ${options.servers(ports, dir)}
     ports,
     port: ports[0]!,
     dir,
-    errorLog: () => Deno.readTextFile(`${dir}/error.log`).catch(() => ""),
     async stop() {
       child.kill("SIGQUIT");
       await status;
