@@ -474,3 +474,28 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "meshctl → nginx over TLS: cluster_manager_tls takes cluster_manager.tls_context",
+  opts,
+  async () => {
+    const nginx = await startTlsNginx();
+    const config = meshConfig([{
+      ...tlsCluster("shared", [`127.0.0.1:${nginx.ports[NGINX_TLS]}`], undefined),
+      cluster_manager_tls: true,
+    }]);
+    const manager = config.cluster_manager as Record<string, unknown>;
+    manager["tls_context"] = { status: true, ...CA(), server_name: "server.test" };
+    const mesh = await startMeshctl(config);
+    try {
+      const r = await get(mesh.port("ingress"), "/shared/");
+      assertEquals(r.status, 200, r.body);
+      assertEquals(r.body, "default TLSv1.3 sni=server.test");
+      assertEquals((await clusterStats(mesh, "shared"))["tls_handshake_total"], 1);
+    } finally {
+      const code = await mesh.stop();
+      await nginx.stop();
+      assertEquals(code, 0, mesh.logs());
+    }
+  },
+);
