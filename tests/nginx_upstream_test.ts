@@ -1,97 +1,26 @@
 /** nginx as the upstream and wrk as the client: a short bounded load with zero errors. */
 import { assert, assertEquals } from "./_assert.ts";
 import { adminStats, curl, httpProxyConfig, startMeshctl } from "./_e2e.ts";
+import { startNginx } from "./_peers/nginx.ts";
 
-interface Nginx {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-/**
- * nginx cannot listen on port 0, so it gets a random port below Linux's ephemeral range (32768+), where
- * no port-0 bind of another test can land. Should that port be taken anyway (another suite running this
- * test), nginx fails to bind and exits, and we try another one.
- */
-async function startNginx(): Promise<Nginx> {
-  let lastError = "";
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = 10_000 + Math.floor(Math.random() * 20_000);
-    const nginx = await tryNginx(port);
-    if (typeof nginx !== "string") return nginx;
-    lastError = nginx;
-    if (!/Address already in use/.test(nginx)) break;
-  }
-  throw new Error(`nginx did not start: ${lastError}`);
-}
-
-/** Starts nginx on `port`: the running nginx, or its error output if it exited. */
-async function tryNginx(port: number): Promise<Nginx | string> {
-  const dir = await Deno.makeTempDir({ prefix: "meshctl-nginx-" });
-  await Deno.writeTextFile(`${dir}/big`, "x".repeat(65536));
-  // As root, nginx's workers drop to `nobody`, which cannot read our temp dir.
-  const user = Deno.uid() === 0 ? "user root;\n" : "";
-  const conf = `${user}worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-daemon off;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server {
+/** nginx serving "hello" at / and 64 KiB at /big. */
+function startHelloNginx() {
+  return startNginx({
+    files: { big: "x".repeat(65536) },
+    servers: ([port], dir) =>
+      `  server {
     listen 127.0.0.1:${port};
     location = / { return 200 "hello"; }
     location = /big { root ${dir}; }
-  }
-}`;
-  await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
-  const child = new Deno.Command("nginx", {
-    args: ["-c", `${dir}/nginx.conf`, "-p", dir],
-    stdout: "null",
-    stderr: "piped",
-  })
-    .spawn();
-  const stderr = new Response(child.stderr).text();
-  let exited = false;
-  const status = child.status.finally(() => exited = true);
-  // nginx writes its pid file only after it has bound its listen sockets: then the port is its own.
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (exited) {
-      await status;
-      const why = (await stderr).trim();
-      await Deno.remove(dir, { recursive: true });
-      return why || "nginx exited";
-    }
-    const pid = await Deno.readTextFile(`${dir}/nginx.pid`).catch(() => "");
-    if (pid.trim() !== "") break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await status;
-      await stderr;
-      await Deno.remove(dir, { recursive: true });
-      throw new Error("nginx did not write its pid file in 10s");
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    port,
-    async stop() {
-      child.kill("SIGQUIT");
-      await status;
-      await stderr;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  }`,
+  });
 }
 
 Deno.test("meshctl in front of nginx carries a bounded wrk load without errors", {
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
-  const nginx = await startNginx();
+  const nginx = await startHelloNginx();
   const mesh = await startMeshctl(httpProxyConfig({ hosts: [`127.0.0.1:${nginx.port}`] }));
   const port = mesh.port("ingress");
   try {

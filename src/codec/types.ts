@@ -363,6 +363,11 @@ export interface ProtocolCodec {
   readonly name: string;
   /** Many streams at once on one connection. */
   readonly multiplexed: boolean;
+  /**
+   * The protocol's ALPN id over TLS (RFC 7301): "h2", "http/1.1". Undefined for protocols that have
+   * none (RPC): a TLS upstream connection then offers only what its tls_context's `alpn` lists.
+   */
+  readonly alpn?: string;
   /** Sniffs the first bytes of a downstream connection. */
   match(data: Uint8Array): MatchResult;
   newServerConnection(

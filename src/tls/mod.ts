@@ -4,6 +4,8 @@
  * @module
  */
 export { NodeSocketConn } from "./node_conn.ts";
+export { UpstreamTls } from "./client.ts";
+export type { TlsFailureReason, UpstreamTlsSession } from "./client.ts";
 export type { PeerIdentity, TlsSessionInfo } from "./types.ts";
 export {
   CertificateExpiryStats,

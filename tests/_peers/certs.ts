@@ -60,6 +60,13 @@ async function pair(dir: string, name: string): Promise<CertPair> {
   };
 }
 
+/** A positive 63-bit serial number in openssl's hex notation. */
+function randomSerial(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  bytes[0]! &= 0x7f;
+  return "0x" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function keyArgs(rsa: boolean | undefined): string[] {
   return rsa ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 }

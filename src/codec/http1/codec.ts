@@ -32,6 +32,7 @@ function match(data: Uint8Array): MatchResult {
 /** The HTTP/1.1 codec ("Http1"): our own parser and encoder over raw bytes. */
 export const http1Codec: ProtocolCodec = {
   name: "Http1",
+  alpn: "http/1.1",
   multiplexed: false,
   match,
   newServerConnection(

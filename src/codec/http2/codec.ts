@@ -19,6 +19,7 @@ function match(data: Uint8Array): MatchResult {
 /** The HTTP/2 codec ("Http2"): h2c with prior knowledge, our own frames, HPACK and flow control. */
 export const http2Codec: ProtocolCodec = {
   name: "Http2",
+  alpn: "h2",
   multiplexed: true,
   match,
   newServerConnection(

@@ -3,13 +3,16 @@ import {
   type Clock,
   type Logger,
   ProxyError,
+  type StreamConn,
   systemClock,
   type TimerId,
 } from "../../core/mod.ts";
 import type { ClusterConfig, HostConfig } from "../../config/mod.ts";
 import { type CodecOptions, defaultCodecOptions, getCodec } from "../../codec/mod.ts";
 import type { Counter, Gauge, Histogram, Scope, StatsRegistry } from "../../stats/mod.ts";
+import { UpstreamTls } from "../../tls/mod.ts";
 import { type LoadBalancer, newLoadBalancer } from "../lb/mod.ts";
+import { connectWithTimeout } from "../pool/dial.ts";
 import { ExclusivePool } from "../pool/http1_pool.ts";
 import { MultiplexPool } from "../pool/multiplex_pool.ts";
 import type { ConnectionPool, PoolHooks } from "../pool/types.ts";
@@ -50,6 +53,16 @@ export interface ClusterOptions {
   readonly resolver?: DnsResolver;
 }
 
+/** A host to have in the cluster: its address, weight, and what its configuration says about it. */
+interface HostEntry {
+  readonly hostname: string;
+  readonly port: number;
+  readonly weight: number;
+  /** The configured name (for STRICT_DNS, the name it resolved from). */
+  readonly name: string;
+  readonly tlsDisable: boolean;
+}
+
 /** One configured STRICT_DNS host and what it resolved to. */
 interface DnsTarget {
   readonly config: HostConfig;
@@ -78,6 +91,8 @@ export class Cluster {
   #pendingRequests = 0;
   #connections = 0;
   readonly #codecOptions: CodecOptions;
+  /** The cluster's TLS origination (one secure context for every host); undefined = plaintext. */
+  readonly tls: UpstreamTls | undefined;
   activeRetries = 0;
 
   constructor(config: ClusterConfig, registry: StatsRegistry, logger: Logger, options: ClusterOptions = {}) {
@@ -114,8 +129,15 @@ export class Cluster {
       responseFailed: s.counter("response_failed"),
       requestDurationTime: s.histogram("request_duration_time"),
     };
+    this.tls = config.tls === undefined ? undefined : new UpstreamTls(config.tls, { stats: s, logger });
     this.#setHosts(
-      config.hosts.map((h) => ({ hostname: h.address.hostname, port: h.address.port, weight: h.weight })),
+      config.hosts.map((h) => ({
+        hostname: h.address.hostname,
+        port: h.address.port,
+        weight: h.weight,
+        name: h.address.hostname,
+        tlsDisable: h.tlsDisable,
+      })),
     );
     this.#lb = this.#buildLb();
     if (config.type === "STRICT_DNS") {
@@ -168,6 +190,20 @@ export class Cluster {
     return true;
   }
 
+  /**
+   * A byte stream to `host` for a connection that is not pooled (tcp_proxy): TLS when the cluster has a
+   * tls_context and the host is not tls_disable (no ALPN: raw bytes), else TCP; within connect_timeout.
+   * Count it with `tryOpenConnection` first.
+   * @throws {ProxyError} `connect_failure`
+   */
+  async connectHost(host: Host): Promise<StreamConn> {
+    const timeoutMs = this.config.connectTimeoutMs;
+    if (this.tls === undefined || host.tlsDisable) {
+      return await connectWithTimeout(host.hostname, host.port, timeoutMs);
+    }
+    return (await this.tls.connect(host.hostname, host.port, timeoutMs, undefined, host.name)).conn;
+  }
+
   connectionClosed(host: Host): void {
     this.#closedOne(host);
   }
@@ -204,6 +240,7 @@ export class Cluster {
       maxRequestsPerConnection: this.config.maxRequestPerConn,
       bufferLimitBytes: this.config.connBufferLimitBytes,
       hooks: this.#hooks(host),
+      ...(this.tls === undefined || host.tlsDisable ? {} : { tls: this.tls, tlsName: host.name }),
     };
     p = codec.multiplexed
       ? new MultiplexPool({
@@ -244,19 +281,24 @@ export class Cluster {
     };
   }
 
-  #setHosts(list: { hostname: string; port: number; weight: number }[]): void {
+  #setHosts(list: HostEntry[]): void {
     const old = new Map(this.#hosts.map((h) => [h.address, h]));
     const next: Host[] = [];
     for (const h of list) {
       const key = h.hostname.includes(":") ? `[${h.hostname}]:${h.port}` : `${h.hostname}:${h.port}`;
       const existing = old.get(key);
-      if (existing !== undefined && existing.weight === h.weight) {
+      if (
+        existing !== undefined && existing.weight === h.weight && existing.name === h.name &&
+        existing.tlsDisable === h.tlsDisable
+      ) {
         next.push(existing);
         old.delete(key);
         continue;
       }
       const scope = this.#registry.scope("upstream", { cluster: this.name, host: key });
-      next.push(new Host(h.hostname, h.port, h.weight, hostStats(scope)));
+      next.push(
+        new Host(h.hostname, h.port, h.weight, hostStats(scope), { name: h.name, tlsDisable: h.tlsDisable }),
+      );
     }
     for (const gone of old.values()) {
       gone.closePools();
@@ -325,7 +367,7 @@ export class Cluster {
 
   #applyDns(): void {
     const seen = new Set<string>();
-    const list: { hostname: string; port: number; weight: number }[] = [];
+    const list: HostEntry[] = [];
     for (const t of this.#dnsTargets) {
       const { port } = t.config.address;
       for (const hostname of t.addresses) {
@@ -333,7 +375,13 @@ export class Cluster {
         const key = `${hostname} ${port}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        list.push({ hostname, port, weight: t.config.weight });
+        list.push({
+          hostname,
+          port,
+          weight: t.config.weight,
+          name: t.config.address.hostname,
+          tlsDisable: t.config.tlsDisable,
+        });
       }
     }
     const before = this.#hosts.map((h) => h.address).join(",");

@@ -13,7 +13,14 @@ export class ClusterManager {
     logger: Logger,
     budget?: ByteBudget,
   ) {
-    for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger, { budget }));
+    try {
+      for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger, { budget }));
+    } catch (e) {
+      // A cluster that cannot be built (unusable TLS material) fails the whole set: the ones built
+      // already must not keep DNS timers running for a runtime that never starts.
+      this.close();
+      throw e;
+    }
   }
 
   get(name: string): Cluster | undefined {

@@ -31,15 +31,27 @@ export class Host implements LbHost {
   readonly hostname: string;
   readonly port: number;
   readonly weight: number;
+  /** The name configured for it (a STRICT_DNS name before resolution): SNI when TLS has no server_name. */
+  readonly name: string;
+  /** MOSN `tls_disable`: plaintext to this host even when its cluster has a TLS context. */
+  readonly tlsDisable: boolean;
   healthy = true;
   activeRequests = 0;
   readonly stats: HostStats;
   readonly pools = new Map<string, ConnectionPool>();
 
-  constructor(hostname: string, port: number, weight: number, stats: HostStats) {
+  constructor(
+    hostname: string,
+    port: number,
+    weight: number,
+    stats: HostStats,
+    options: { name?: string; tlsDisable?: boolean } = {},
+  ) {
     this.hostname = hostname;
     this.port = port;
     this.weight = weight;
+    this.name = options.name ?? hostname;
+    this.tlsDisable = options.tlsDisable ?? false;
     this.address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
     this.stats = stats;
   }

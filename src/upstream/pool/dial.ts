@@ -1,5 +1,6 @@
-import { ProxyError, type TimerId } from "../../core/mod.ts";
+import { ProxyError, type StreamConn, type TimerId } from "../../core/mod.ts";
 import type { ClientConnectionHandler, CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
+import type { UpstreamTls, UpstreamTlsSession } from "../../tls/mod.ts";
 import { runReadLoop, SocketIO, type SocketIOOptions } from "../../transport/mod.ts";
 import type { PoolOptions, UpstreamConnection } from "./types.ts";
 
@@ -15,13 +16,34 @@ export interface DialOptions {
   onBytesRead?: (n: number) => void;
   /** Socket options (write watermarks). */
   io?: SocketIOOptions;
+  /** TLS to this host (the cluster's tls_context, unless the host has tls_disable); plaintext when unset. */
+  tls?: UpstreamTls;
+  /** The host's configured name (before DNS resolution): SNI when the context has no server_name. */
+  tlsName?: string;
 }
 
-/** Connects to an upstream host within the connect timeout and starts its read loop. */
+/**
+ * Connects to an upstream host and starts its read loop. With `tls`, the handshake (and its checks)
+ * happens within the same connect timeout; its failures are `connect_failure`s, retryable since nothing
+ * was sent.
+ */
 export async function dialUpstream(opts: DialOptions): Promise<UpstreamConnection> {
-  const sock = await connectWithTimeout(opts.hostname, opts.port, opts.connectTimeoutMs);
+  let sock: StreamConn;
+  let session: UpstreamTlsSession | undefined;
+  if (opts.tls !== undefined) {
+    session = await opts.tls.connect(
+      opts.hostname,
+      opts.port,
+      opts.connectTimeoutMs,
+      opts.codec.alpn,
+      opts.tlsName ?? opts.hostname,
+    );
+    sock = session.conn;
+  } else {
+    sock = await connectWithTimeout(opts.hostname, opts.port, opts.connectTimeoutMs);
+  }
   try {
-    sock.setNoDelay(true);
+    sock.setNoDelay?.(true);
   } catch {
     // not fatal
   }
@@ -39,7 +61,7 @@ export async function dialUpstream(opts: DialOptions): Promise<UpstreamConnectio
   const codec = opts.codec.newClientConnection(io, handler, opts.codecOptions);
   let markClosed!: () => void;
   const closed = new Promise<void>((r) => markClosed = r);
-  conn = { io, codec, requests: 0, unusable: false, idleTimer: undefined, closed };
+  conn = { io, codec, requests: 0, unusable: false, idleTimer: undefined, closed, tls: session?.info };
   runReadLoop(sock, codec, undefined, opts.onBytesRead).catch(() => {}).finally(() => {
     io.close();
     handler.onUnusable(new ProxyError("upstream_reset", "upstream", "upstream connection closed"));
@@ -71,6 +93,7 @@ export async function dialPooled(
       ...(onCapacity === undefined ? {} : { onCapacity }),
       onBytesRead,
       io: { highWaterMark: o.bufferLimitBytes, onOverflow: o.hooks.onWriteOverflow },
+      ...(o.tls === undefined ? {} : { tls: o.tls, tlsName: o.tlsName ?? o.hostname }),
     });
   } catch (e) {
     o.hooks.onConnectionClosed();

@@ -1,6 +1,7 @@
 import type { ClientConnection, CodecOptions, ProtocolCodec } from "../../codec/mod.ts";
 import type { ProxyError, TimerId } from "../../core/mod.ts";
 import type { SocketIO } from "../../transport/mod.ts";
+import type { TlsSessionInfo, UpstreamTls } from "../../tls/mod.ts";
 
 /** Who waits for a connection (the upstream attempt of a request). */
 export interface PoolWaiter {
@@ -63,6 +64,10 @@ export interface PoolOptions {
   /** Write high-water mark of each connection (`conn_buffer_limit_bytes`); 16× it closes one. */
   bufferLimitBytes: number;
   hooks: PoolHooks;
+  /** TLS to the host (undefined: plaintext, also for a `tls_disable` host of a TLS cluster). */
+  tls?: UpstreamTls;
+  /** The host's configured name, before DNS resolution: SNI when the context has no server_name. */
+  tlsName?: string;
 }
 
 /** A live upstream connection: the socket, the codec's client connection, and pool bookkeeping. */
@@ -76,4 +81,6 @@ export interface UpstreamConnection {
   idleTimer: TimerId | undefined;
   /** Resolves when the socket closed and its read loop ended. */
   readonly closed: Promise<void>;
+  /** The TLS session, when the connection is TLS. */
+  readonly tls?: TlsSessionInfo | undefined;
 }
