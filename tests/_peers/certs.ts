@@ -174,13 +174,6 @@ async function makeLeaf(
   return pair(dir, name);
 }
 
-/** A positive 127-bit certificate serial number, as hex for `openssl x509 -set_serial`. */
-function randomSerial(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0]! &= 0x7f;
-  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
 /** Creates a fresh PKI in a temporary directory (about 0.2 s). */
 export async function makeTestPki(): Promise<TestPki> {
   const dir = await Deno.makeTempDir({ prefix: "meshctl-pki-" });
