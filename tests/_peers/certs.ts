@@ -147,7 +147,12 @@ async function makeLeaf(
     `${ca}.pem`,
     "-CAkey",
     `${ca}.key`,
-    "-CAcreateserial",
+    // A random serial per certificate: -CAcreateserial shares ca.srl, which the leaves made in parallel
+    // read half-written ("asn1 encoding routines:a2i_ASN1_INTEGER:short line").
+    "-set_serial",
+    `0x${
+      Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("")
+    }`,
     "-out",
     `${name}.pem`,
     ...validity,
