@@ -115,7 +115,7 @@ export default async function run(args: string[]): Promise<number> {
   });
 
   try {
-    server.start();
+    await server.start();
   } catch (e) {
     logger.error((e as Error).message);
     return 1;
@@ -147,7 +147,7 @@ export default async function run(args: string[]): Promise<number> {
         return;
       }
       logWarnings(logger, next.warnings);
-      const summary = server.reload(next.snapshot);
+      const summary = await server.reload(next.snapshot);
       logger.info("config reloaded", { config: file, ...summary });
     } catch (e) {
       logger.error("config reload failed; still serving the previous config", {

@@ -43,4 +43,11 @@ export interface ConnectionInfo {
   readonly secure: boolean;
   /** The TLS session, when `secure`. */
   readonly tls?: TlsSessionInfo;
+  /**
+   * The connection came in on a TLS listener: an `x-forwarded-client-cert` the client sent is removed
+   * from HTTP requests (only meshctl vouches for a client's identity). Plaintext listeners leave it.
+   */
+  readonly sanitizeClientCert?: boolean;
+  /** The verified client certificate as an XFCC element, set on HTTP requests (`clientCertDetails()`). */
+  readonly clientCertDetails?: string;
 }
