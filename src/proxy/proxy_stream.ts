@@ -626,6 +626,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
       path: this.#head.path,
       requestHeader: (n) => this.#head.headers.get(n),
       responseHeader: (n) => this.#responseHead?.headers.get(n),
+      downstreamTls: this.#conn.tls,
     };
     for (const sink of this.#ctx.accessLogs) sink.writer.write(sink.format(record));
   }
