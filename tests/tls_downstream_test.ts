@@ -15,6 +15,7 @@
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
+import { stringify } from "yaml";
 import { adminStats, curl, type Meshctl, type Origin, startMeshctl, startOrigin } from "./_e2e.ts";
 import { makeTestPki, type TestPki } from "./_peers/certs.ts";
 import { grpcClient, type GrpcServerPeer, startGrpcServer, Status } from "./_peers/grpc_peers.ts";
@@ -399,6 +400,81 @@ Deno.test(
       assertEquals(r.value?.server, "grpc-upstream");
     } finally {
       client.close();
+    }
+  },
+);
+
+Deno.test(
+  "tls: SIGHUP swaps the certificate for new handshakes while an open session carries on; turning TLS off rebinds the listener",
+  opts,
+  async () => {
+    const o = origin("reloaded");
+    const file = await Deno.makeTempFile({ suffix: ".yaml" });
+    const config = (chain: Record<string, unknown>) => ({
+      admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+      servers: [{
+        default_log_level: "INFO",
+        routers: [{
+          router_config_name: "r",
+          virtual_hosts: [{
+            name: "all",
+            domains: ["*"],
+            routers: [{ match: { prefix: "/" }, route: { cluster_name: "origin" } }],
+          }],
+        }],
+        listeners: [listener("edge", chain)],
+      }],
+      cluster_manager: {
+        clusters: [{
+          name: "origin",
+          type: "SIMPLE",
+          lb_type: "LB_ROUNDROBIN",
+          hosts: [{ address: o.address }],
+        }],
+      },
+    });
+    await Deno.writeTextFile(file, stringify(config({ tls_context: tlsContext("server") })));
+    const m = await startMeshctl(file);
+    const reloads = async (n: number) => {
+      for (let i = 0; i < 200 && (m.logs().match(/config reloaded/g) ?? []).length < n; i++) {
+        await new Promise((r) => setTimeout(r, 25)); // meshctl logs the reload; nothing else tells us
+      }
+      assertEquals((m.logs().match(/config reloaded/g) ?? []).length, n, m.logs());
+    };
+    const port = m.port("edge");
+    const kept = await Deno.connectTls({ hostname: "localhost", port, caCerts: [pki.ca.cert] });
+    const get = async (conn: Deno.Conn) => {
+      await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nhost: localhost\r\n\r\n"));
+      const buf = new Uint8Array(4096);
+      let text = "";
+      while (!/\r\n\r\n\{.*\}$/s.test(text)) {
+        const n = await conn.read(buf);
+        if (n === null) throw new Error(`closed after: ${text}`);
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      return text;
+    };
+    try {
+      assertMatch(await get(kept), /"server":"reloaded"/);
+      assertEquals((await sClient(port, { servername: "localhost" })).subject, "CN = server");
+      await Deno.writeTextFile(file, stringify(config({ tls_context: tlsContext("other") })));
+      m.process.kill("SIGHUP");
+      await reloads(1);
+      assertEquals(m.port("edge"), port, "the socket was kept");
+      assertEquals((await sClient(port, { servername: "localhost" })).subject, "CN = other");
+      assertMatch(await get(kept), /^HTTP\/1\.1 200/, "the session from before the reload still works");
+      // TLS off: a plaintext listener accepts differently, so the listener is bound anew (port 0: a new port).
+      await Deno.writeTextFile(file, stringify(config({})));
+      m.process.kill("SIGHUP");
+      await reloads(2);
+      await m.readAddresses();
+      const plain = await curl([`http://127.0.0.1:${m.port("edge")}/`]);
+      assertEquals((JSON.parse(plain.stdout) as Seen).server, "reloaded", plain.stderr);
+    } finally {
+      kept.close();
+      assertEquals(await m.stop(), 0, m.logs());
+      await o.close();
+      await Deno.remove(file);
     }
   },
 );
