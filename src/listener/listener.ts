@@ -353,16 +353,17 @@ export class Listener {
       codec = sniffed.codec;
     }
     const session = tls?.session;
+    // Every field always present: one object shape for plaintext and TLS connections alike.
     const info: ConnectionInfo = {
       remoteAddress: io.remoteAddress,
       remoteIp: ipOf(io.remoteAddress),
       localAddress: io.localAddress,
       secure: session !== undefined,
-      ...(session === undefined ? {} : { tls: session }),
+      tls: session,
       // Every connection of a TLS listener, inspector plaintext ones too: only the listener may say
       // who the client is.
       sanitizeClientCert: tls !== undefined,
-      ...(session?.peer === undefined ? {} : { clientCertDetails: clientCertDetails(session.peer) }),
+      clientCertDetails: session?.peer === undefined ? undefined : clientCertDetails(session.peer),
     };
     // plan.proxy is defined here, so #proxy.current is too (a swap never unsets it).
     const handler = new ProxyConnectionHandler(this.#proxy as { readonly current: ProxyContext }, info);
