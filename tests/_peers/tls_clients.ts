@@ -67,16 +67,18 @@ export async function sClient(port: number, o: SClientOptions = {}): Promise<SCl
 
 /**
  * Connects, writes `bytes`, and waits (without writing more) until the peer closes or `boundMs` passes.
- * Resolves with whether the peer closed and the bytes it sent back.
+ * Resolves with whether the peer closed, how many bytes it sent back, and the first KiB of them as
+ * latin1 text.
  */
 export async function sendAndWaitForClose(
   port: number,
   bytes: Uint8Array,
   boundMs = 10_000,
-): Promise<{ closedByPeer: boolean; received: number }> {
+): Promise<{ closedByPeer: boolean; received: number; head: string }> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   let timedOut = false;
   let received = 0;
+  let head = "";
   const timer = setTimeout(() => {
     timedOut = true;
     conn.close();
@@ -87,6 +89,7 @@ export async function sendAndWaitForClose(
     for (;;) {
       const n = await conn.read(buf).catch(() => null);
       if (n === null) break;
+      if (head.length < 1024) head += String.fromCharCode(...buf.subarray(0, Math.min(n, 1024)));
       received += n;
     }
   } finally {
@@ -94,7 +97,7 @@ export async function sendAndWaitForClose(
     if (!timedOut) conn.close();
   }
   const closedByPeer = !timedOut;
-  return { closedByPeer, received };
+  return { closedByPeer, received, head };
 }
 
 /** The first 11 bytes of a TLS 1.2+ ClientHello record: a record header that promises more than it sends. */
