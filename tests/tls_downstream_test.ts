@@ -153,7 +153,7 @@ async function startShared(): Promise<Shared> {
           tls_context_set: [tlsContext("server"), tlsContext("other")],
           proxy: { downstream_protocol: "Auto" },
         }, { tls_handshake_timeout: SHORT_HANDSHAKE_TIMEOUT }),
-        listener("strict13", { tls_context: tlsContext("server", { min_version: "TLSv1_3" }) }),
+        listener("strict13", { tls_context: tlsContext("server", { min_version: "tlsv1_3" }) }),
         listener("mtls", {
           tls_context: tlsContext("server", {
             verify_client: true,
@@ -242,7 +242,7 @@ Deno.test(
   },
 );
 
-Deno.test("tls: min_version TLSv1_3 refuses a TLS 1.2 client", opts, async () => {
+Deno.test("tls: min_version tlsv1_3 refuses a TLS 1.2 client", opts, async () => {
   const port = (await mesh()).mesh.port("strict13");
   const before = await counters("strict13");
   const old = await sClient(port, { servername: "localhost", version: "tls1_2" });
