@@ -51,7 +51,7 @@ function tlsConfigReady(): boolean {
 const TLS_CONFIG_READY = tlsConfigReady();
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !TLS_CONFIG_READY };
 
-const SHORT_HANDSHAKE_TIMEOUT = "400ms";
+const SHORT_HANDSHAKE_TIMEOUT = "1s";
 const TRUSTED_IDENTITY = "spiffe://cluster.local/ns/default/sa/app";
 const ACCESS_LOG_FORMAT =
   "%DOWNSTREAM_TLS_VERSION% %DOWNSTREAM_TLS_CIPHER% %DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_PEER_SUBJECT% %REQUESTED_SERVER_NAME%";
@@ -104,7 +104,7 @@ function listener(name: string, chain: Record<string, unknown>, extra: Record<st
 /**
  * Listeners:
  * - `sni`: tls_context_set [server (localhost, server.test), other (other.test)], Auto (ALPN h2,
- *   http/1.1 derived), tls_handshake_timeout 400 ms;
+ *   http/1.1 derived), tls_handshake_timeout 1 s;
  * - `strict13`: min_version TLSv1_3;
  * - `mtls`: verify_client + require_client_cert, match_subject_alt_names prefix
  *   `spiffe://cluster.local/ns/default/`, an access log with the TLS variables;

@@ -601,7 +601,7 @@ Deno.test(
   async () => {
     const p = await pki();
     const l = await startListener(
-      { tls: { contexts: [tlsContext(p)], handshakeTimeoutMs: 500 } },
+      { tls: { contexts: [tlsContext(p)], handshakeTimeoutMs: 1000 } },
       new FakeClock(),
     );
     const good = await Client.connectTls(l.port, p.ca.cert);
