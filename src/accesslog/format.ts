@@ -20,6 +20,17 @@ export interface AccessLogRecord {
   path: string;
   requestHeader(name: string): string | undefined;
   responseHeader(name: string): string | undefined;
+  /** The downstream TLS session; undefined on a plaintext connection. */
+  downstreamTls?: AccessLogTlsInfo | undefined;
+}
+
+/** What the access log shows of a downstream TLS session (tls/TlsSessionInfo has this shape). */
+export interface AccessLogTlsInfo {
+  readonly version: string;
+  readonly cipher: string;
+  readonly sni: string | undefined;
+  /** The verified client certificate, if any. */
+  readonly peer: { readonly uriSans: readonly string[]; readonly subject: string } | undefined;
 }
 
 type Part = string | ((r: AccessLogRecord) => string);
@@ -88,6 +99,13 @@ const VARIABLES: Record<string, (r: AccessLogRecord) => string> = {
   request_method: (r) => r.method || "-",
   request_path: (r) => r.path || "-",
   trace_id: () => "-",
+  // Envoy's names, as Envoy spells them. The cipher is the IANA name ("TLS_AES_128_GCM_SHA256"), for
+  // TLS 1.2 too, where Envoy prints OpenSSL's ("ECDHE-ECDSA-AES128-GCM-SHA256").
+  DOWNSTREAM_TLS_VERSION: (r) => r.downstreamTls?.version ?? "-",
+  DOWNSTREAM_TLS_CIPHER: (r) => r.downstreamTls?.cipher ?? "-",
+  DOWNSTREAM_PEER_URI_SAN: (r) => r.downstreamTls?.peer?.uriSans.join(",") || "-",
+  DOWNSTREAM_PEER_SUBJECT: (r) => r.downstreamTls?.peer?.subject || "-",
+  REQUESTED_SERVER_NAME: (r) => r.downstreamTls?.sni || "-",
 };
 
 /** The variable names a format may use (besides request_header_X / response_header_X). */

@@ -32,6 +32,12 @@ function record(overrides: Partial<AccessLogRecord> = {}): AccessLogRecord {
     path: "/items?page=2",
     requestHeader: (n) => request.get(n),
     responseHeader: (n) => response.get(n),
+    downstreamTls: {
+      version: "TLSv1.3",
+      cipher: "TLS_AES_128_GCM_SHA256",
+      sni: "api.test",
+      peer: { uriSans: ["spiffe://cluster.local/ns/default/sa/app"], subject: "CN=app,O=Acme" },
+    },
     ...overrides,
   };
 }
@@ -56,6 +62,11 @@ const EXPECTED: Record<string, string> = {
   request_method: "GET",
   request_path: "/items?page=2",
   trace_id: "-",
+  DOWNSTREAM_TLS_VERSION: "TLSv1.3",
+  DOWNSTREAM_TLS_CIPHER: "TLS_AES_128_GCM_SHA256",
+  DOWNSTREAM_PEER_URI_SAN: "spiffe://cluster.local/ns/default/sa/app",
+  DOWNSTREAM_PEER_SUBJECT: "CN=app,O=Acme",
+  REQUESTED_SERVER_NAME: "api.test",
 };
 
 Deno.test("compileAccessLogFormat() renders every variable", () => {
@@ -73,6 +84,17 @@ Deno.test("compileAccessLogFormat() shows '-' for an empty upstream, cluster, me
     line(record({ upstreamLocalAddress: "", upstreamHost: "", upstreamCluster: "", method: "", path: "" })),
     "- - - - -",
   );
+});
+
+Deno.test("compileAccessLogFormat() shows '-' for TLS variables on plaintext, without a client certificate or SNI", () => {
+  const line = compileAccessLogFormat(
+    "%DOWNSTREAM_TLS_VERSION% %DOWNSTREAM_TLS_CIPHER% %DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_PEER_SUBJECT% %REQUESTED_SERVER_NAME%",
+  );
+  assert.equal(line(record({ downstreamTls: undefined })), "- - - - -");
+  const anonymous = { version: "TLSv1.2", cipher: "TLS_X", sni: undefined, peer: undefined };
+  assert.equal(line(record({ downstreamTls: anonymous })), "TLSv1.2 TLS_X - - -");
+  const noUri = { ...anonymous, peer: { uriSans: [], subject: "CN=a" } };
+  assert.equal(line(record({ downstreamTls: noUri })), "TLSv1.2 TLS_X - CN=a -");
 });
 
 Deno.test("compileAccessLogFormat() looks request_header_X and response_header_X up lower-cased", () => {

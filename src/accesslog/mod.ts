@@ -4,6 +4,6 @@
  * @module
  */
 export { ACCESS_LOG_VARIABLES, compileAccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "./format.ts";
-export type { AccessLogRecord } from "./format.ts";
+export type { AccessLogRecord, AccessLogTlsInfo } from "./format.ts";
 export { AccessLogWriter } from "./writer.ts";
 export type { AccessLogOutput, AccessLogWriterOptions } from "./writer.ts";

@@ -123,7 +123,7 @@ export default async function run(args: string[]): Promise<number> {
   });
 
   try {
-    server.start();
+    await server.start();
   } catch (e) {
     logger.error((e as Error).message);
     return 1;

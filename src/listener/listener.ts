@@ -1,4 +1,12 @@
-import { type Clock, type Logger, ProxyError, systemClock, type TimerId } from "../core/mod.ts";
+import * as net from "node:net";
+import {
+  type Clock,
+  type Logger,
+  ProxyError,
+  type StreamConn,
+  systemClock,
+  type TimerId,
+} from "../core/mod.ts";
 import type { ListenerConfig } from "../config/mod.ts";
 import {
   type CodecOptions,
@@ -8,12 +16,14 @@ import {
   type ServerConnection,
 } from "../codec/mod.ts";
 import {
+  clientCertDetails,
   type ConnectionInfo,
   type DownstreamStats,
   ProxyConnectionHandler,
   type ProxyContext,
 } from "../proxy/mod.ts";
 import { runReadLoop, SocketIO } from "../transport/mod.ts";
+import { NodeSocketConn, type TlsServer, type TlsSessionInfo } from "../tls/mod.ts";
 import type { TcpProxy } from "./tcp_proxy.ts";
 
 /** What a listener runs, built by the server from a config snapshot. */
@@ -34,7 +44,21 @@ export interface ListenerPlan {
   readonly logger: Logger;
   /** Runs the idle / request-headers sweep (default `systemClock`; tests pass a FakeClock). */
   readonly clock?: Clock;
+  /**
+   * TLS termination with this snapshot's contexts; undefined: a plaintext listener. A TLS listener
+   * accepts through `node:net` (node:tls needs a node socket), a plaintext one through `Deno.listen`.
+   */
+  readonly tls?: TlsServer | undefined;
 }
+
+/** How a connection of a TLS listener came in, for the proxy and the codec choice. */
+interface TlsArrival {
+  /** The session; undefined for a plaintext connection on an inspector listener. */
+  readonly session: TlsSessionInfo | undefined;
+}
+
+/** The first byte of every TLS connection: a handshake record (MOSN's inspector tells them apart by it). */
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 interface LiveConnection {
   readonly io: SocketIO;
@@ -75,7 +99,12 @@ export class Listener {
    */
   readonly #proxy: { current: ProxyContext | undefined };
   #listener: Deno.TcpListener | undefined;
+  /** TLS listeners accept here instead of #listener. */
+  #nodeServer: net.Server | undefined;
+  #nodeServerClosed: (() => void) | undefined;
   #conns = new Set<LiveConnection>();
+  /** TLS listeners: sockets still in their handshake (they count against max_connections). */
+  #handshaking = new Set<net.Socket>();
   #idleCheck: TimerId | undefined;
   /** The clock #idleCheck runs on: a swapped plan may bring another. */
   #sweepClock: Clock = systemClock;
@@ -98,21 +127,43 @@ export class Listener {
   }
 
   /**
-   * Takes a new plan for the same name and address (a config reload): new connections use it at once,
-   * and so do new requests on existing proxy connections.
+   * Whether `swapPlan(plan)` can take it: TLS and plaintext listeners accept differently, so a reload
+   * that turns TLS on or off needs a new listener.
    */
-  swapPlan(plan: ListenerPlan): void {
-    this.#plan = plan;
-    if (plan.proxy !== undefined) this.#proxy.current = plan.proxy;
-    if (this.#listener !== undefined) this.#startIdleSweep();
+  canSwapTo(plan: ListenerPlan): boolean {
+    return (plan.tls === undefined) === (this.#plan.tls === undefined);
   }
 
+  /**
+   * Takes a new plan for the same name and address (a config reload): new connections use it at once,
+   * and so do new requests on existing proxy connections. On a TLS listener new handshakes use the new
+   * plan's contexts; established sessions carry on.
+   */
+  swapPlan(plan: ListenerPlan): void {
+    if (!this.canSwapTo(plan)) {
+      throw new Error(`Cannot swap listener "${this.name}" between TLS and plaintext in place`);
+    }
+    this.#plan = plan;
+    if (plan.proxy !== undefined) this.#proxy.current = plan.proxy;
+    if (this.#listener !== undefined || this.#nodeServer !== undefined) this.#startIdleSweep();
+  }
+
+  /** Open connections, those still in their TLS handshake included. */
   get connections(): number {
-    return this.#conns.size;
+    return this.#conns.size + this.#handshaking.size;
   }
 
   /** Binds the address; throws a clear error when it is in use. */
-  start(): Deno.NetAddr {
+  start(): Promise<Deno.NetAddr> {
+    if (this.#plan.tls !== undefined) return this.#startTls();
+    try {
+      return Promise.resolve(this.#startPlain());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #startPlain(): Deno.NetAddr {
     const { hostname, port } = this.#plan.config.address;
     try {
       this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
@@ -123,6 +174,84 @@ export class Listener {
     this.#startIdleSweep();
     this.#accepting = this.#acceptLoop(this.#listener);
     return this.#listener.addr as Deno.NetAddr;
+  }
+
+  async #startTls(): Promise<Deno.NetAddr> {
+    const { hostname, port } = this.#plan.config.address;
+    const server = net.createServer((socket) => this.#acceptTls(socket));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: hostname, port, exclusive: true }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const why = code === "EADDRINUSE" ? "address already in use" : (e as Error).message;
+      throw new Error(`Cannot bind listener "${this.name}" on ${hostname}:${port}: ${why}`);
+    }
+    // After listening, errors are failed accepts (e.g. EMFILE); node keeps accepting.
+    server.on("error", (e) => {
+      this.#plan.logger.warn("accept failed", { listener: this.name, error: String(e) });
+    });
+    this.#nodeServer = server;
+    // The port is free once close() returns; node's own 'close' waits for every connection.
+    this.#accepting = new Promise((resolve) => this.#nodeServerClosed = resolve);
+    this.#startIdleSweep();
+    const bound = server.address() as net.AddressInfo;
+    return { transport: "tcp", hostname: bound.address, port: bound.port };
+  }
+
+  /**
+   * A TLS listener's connection: the max_connections check, the inspector's look at the first byte, the
+   * handshake under tls_handshake_timeout, then the same serving as a plaintext connection. A failure
+   * closes this connection only, and is counted by reason.
+   */
+  #acceptTls(socket: net.Socket): void {
+    const plan = this.#plan; // the plan at accept time: its contexts run the handshake
+    const stats = plan.stats;
+    const max = plan.config.maxConnections;
+    if (max > 0 && this.connections >= max) {
+      stats.connectionOverflow.inc();
+      socket.on("error", () => {});
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    stats.connectionTotal.inc();
+    stats.connectionActive.inc();
+    this.#handshaking.add(socket);
+    socket.once("close", () => {
+      this.#handshaking.delete(socket);
+      stats.connectionActive.dec();
+      stats.connectionDestroy.inc();
+    });
+    this.#handshakeThenServe(socket, plan).catch((e) => {
+      socket.destroy();
+      plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
+    });
+  }
+
+  async #handshakeThenServe(socket: net.Socket, plan: ListenerPlan): Promise<void> {
+    const tls = plan.tls!;
+    if (plan.config.inspector) {
+      const first = await firstChunk(socket, plan.config.tlsHandshakeTimeoutMs);
+      if (first === "timeout") tls.stats.failed("handshake_timeout");
+      if (typeof first === "string") return void socket.destroy();
+      if (first[0] !== TLS_HANDSHAKE_RECORD) {
+        tls.stats.plaintext.inc();
+        this.#handshaking.delete(socket);
+        const conn = new NodeSocketConn(socket);
+        socket.resume(); // firstChunk paused it; the chunk it put back comes first
+        return await this.#serve(conn, plan, { session: undefined });
+      }
+    }
+    const accepted = await tls.accept(socket);
+    if (accepted === undefined) return; // counted and closed
+    this.#handshaking.delete(socket);
+    await this.#serve(new NodeSocketConn(accepted.socket), plan, { session: accepted.info });
   }
 
   async #acceptLoop(l: Deno.TcpListener): Promise<void> {
@@ -148,19 +277,22 @@ export class Listener {
         }
         continue;
       }
-      this.#serve(conn).catch((e) => {
+      this.#serve(conn, this.#plan).catch((e) => {
         this.#plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
       });
     }
   }
 
-  async #serve(conn: Deno.TcpConn): Promise<void> {
+  /**
+   * Serves one connection with the plan it was accepted under. `tls` is set for every connection of a TLS
+   * listener, whose accept already counted it (handshakes that fail are connections too).
+   */
+  async #serve(conn: StreamConn, plan: ListenerPlan, tls?: TlsArrival): Promise<void> {
     try {
-      conn.setNoDelay(true);
+      conn.setNoDelay?.(true);
     } catch {
       // not fatal
     }
-    const plan = this.#plan; // the plan at accept time serves this connection
     const stats = plan.stats;
     const io = new SocketIO(conn, {
       highWaterMark: plan.config.perConnBufferLimitBytes,
@@ -176,30 +308,36 @@ export class Listener {
       headSweeps: 0,
       relayed: false,
     };
-    stats.connectionTotal.inc();
-    stats.connectionActive.inc();
+    if (tls === undefined) {
+      stats.connectionTotal.inc();
+      stats.connectionActive.inc();
+    }
     this.#conns.add(live);
     try {
-      await this.#dispatch(live, plan);
+      await this.#dispatch(live, plan, tls);
     } finally {
       io.close();
       this.#conns.delete(live);
-      stats.connectionActive.dec();
-      stats.connectionDestroy.inc();
+      if (tls === undefined) {
+        stats.connectionActive.dec();
+        stats.connectionDestroy.inc();
+      }
       stats.bytesWriteTotal.inc(io.bytesWritten);
     }
   }
 
-  async #dispatch(live: LiveConnection, plan: ListenerPlan): Promise<void> {
+  async #dispatch(live: LiveConnection, plan: ListenerPlan, tls: TlsArrival | undefined): Promise<void> {
     const io = live.io;
     if (plan.proxy === undefined) {
       live.relayed = true;
       if (plan.tcpProxy !== undefined) await plan.tcpProxy.handle(io, undefined);
       return;
     }
-    let codec: ProtocolCodec | undefined;
+    let codec = codecForAlpn(plan.codecs, tls?.session?.alpn);
     let initial: Uint8Array | undefined;
-    if (plan.codecs.length === 1 && !plan.autoDetect) codec = plan.codecs[0];
+    if (codec !== undefined) {
+      // ALPN said which protocol: no sniffing.
+    } else if (plan.codecs.length === 1 && !plan.autoDetect) codec = plan.codecs[0];
     else {
       const sniffed = await this.#sniff(io, plan.codecs);
       initial = sniffed.bytes;
@@ -214,11 +352,18 @@ export class Listener {
       }
       codec = sniffed.codec;
     }
+    const session = tls?.session;
+    // Every field always present: one object shape for plaintext and TLS connections alike.
     const info: ConnectionInfo = {
       remoteAddress: io.remoteAddress,
       remoteIp: ipOf(io.remoteAddress),
       localAddress: io.localAddress,
-      secure: false,
+      secure: session !== undefined,
+      tls: session,
+      // Every connection of a TLS listener, inspector plaintext ones too: only the listener may say
+      // who the client is.
+      sanitizeClientCert: tls !== undefined,
+      clientCertDetails: session?.peer === undefined ? undefined : clientCertDetails(session.peer),
     };
     // plan.proxy is defined here, so #proxy.current is too (a swap never unsets it).
     const handler = new ProxyConnectionHandler(this.#proxy as { readonly current: ProxyContext }, info);
@@ -328,6 +473,7 @@ export class Listener {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.#stopAccepting();
+    for (const s of this.#handshaking) s.destroy(); // no request in flight yet
     for (const c of this.#conns) {
       c.server?.drain(); // may write a GoAway
       if (c.server === undefined || c.server.activeStreams === 0) c.io.closeAfterWrites();
@@ -350,10 +496,16 @@ export class Listener {
       // already closed
     }
     this.#listener = undefined;
+    if (this.#nodeServer !== undefined) {
+      this.#nodeServer.close();
+      this.#nodeServer = undefined;
+      this.#nodeServerClosed?.();
+    }
   }
 
   close(): void {
     this.#stopAccepting();
+    for (const s of this.#handshaking) s.destroy();
     for (const c of this.#conns) c.io.close();
   }
 
@@ -361,6 +513,43 @@ export class Listener {
   get stopped(): Promise<void> {
     return this.#accepting ?? Promise.resolve();
   }
+}
+
+/** ALPN's choice among the listener's codecs ("h2" → Http2, "http/1.1" → Http1); undefined: no say. */
+function codecForAlpn(
+  codecs: readonly ProtocolCodec[],
+  alpn: string | undefined,
+): ProtocolCodec | undefined {
+  if (alpn === undefined) return undefined;
+  const name = alpn === "h2" ? "Http2" : alpn === "http/1.1" ? "Http1" : undefined;
+  return name === undefined ? undefined : codecs.find((c) => c.name === name);
+}
+
+/**
+ * Waits for a socket's first bytes and puts them back (MOSN's inspector peeks one byte), leaving the
+ * socket paused. "closed" when it ended first, "timeout" after `timeoutMs` (0: no limit).
+ */
+function firstChunk(socket: net.Socket, timeoutMs: number): Promise<Uint8Array | "closed" | "timeout"> {
+  return new Promise((resolve) => {
+    const done = (r: Uint8Array | "closed" | "timeout") => {
+      if (timer !== undefined) clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      socket.off("end", onClose);
+      resolve(r);
+    };
+    const onData = (chunk: Uint8Array) => {
+      socket.pause();
+      socket.unshift(chunk);
+      done(chunk);
+    };
+    const onClose = () => done("closed");
+    const timer = timeoutMs > 0 ? setTimeout(() => done("timeout"), timeoutMs) : undefined;
+    socket.on("error", () => {}); // 'close' follows
+    socket.on("data", onData);
+    socket.on("close", onClose);
+    socket.on("end", onClose);
+  });
 }
 
 function ipOf(address: string): string {

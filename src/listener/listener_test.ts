@@ -15,13 +15,22 @@ import {
 } from "../codec/mod.ts";
 import { FakeClock, silentLogger } from "../core/mod.ts";
 import { DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../config/mod.ts";
-import type { ProxyFilterConfig } from "../config/mod.ts";
+import type { ListenerConfig, ProxyFilterConfig, TlsContextConfig } from "../config/mod.ts";
 import { DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
 import { compileRouteTable } from "../router/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import { ClusterManager } from "../upstream/mod.ts";
+import { alpnForProtocols, TlsServer, TlsServerStats } from "../tls/mod.ts";
 import { Listener, type ListenerPlan } from "./listener.ts";
 import { Events } from "../../tests/_events.ts";
+import { curl } from "../../tests/_e2e.ts";
+import { makeTestPki, type TestPki } from "../../tests/_peers/certs.ts";
+import {
+  sClient,
+  sendAndWaitForClose,
+  tlsGarbage,
+  TRUNCATED_CLIENT_HELLO,
+} from "../../tests/_peers/tls_clients.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -88,10 +97,12 @@ interface Setup {
   maxConnections?: number;
   /** Port of the origin behind `/slow`. */
   originPort?: number;
+  /** Terminate TLS with these contexts (set on the listener config, as the snapshot would). */
+  tls?: { contexts: TlsContextConfig[]; inspector?: boolean; handshakeTimeoutMs?: number };
 }
 
 /** A listener on 127.0.0.1:0 built the way server/Runtime builds one, but on `clock`. */
-function startListener(setup: Setup, clock: FakeClock) {
+async function startListener(setup: Setup, clock: FakeClock) {
   const config = {
     servers: [{
       routers: [{
@@ -137,7 +148,13 @@ function startListener(setup: Setup, clock: FakeClock) {
     protocols: codecNames(),
   });
   assertEquals(errors, []);
-  const l = snapshot!.servers[0]!.listeners[0]!;
+  const parsed = snapshot!.servers[0]!.listeners[0]!;
+  const l: ListenerConfig = setup.tls === undefined ? parsed : {
+    ...parsed,
+    tlsContexts: setup.tls.contexts,
+    inspector: setup.tls.inspector ?? false,
+    tlsHandshakeTimeoutMs: setup.tls.handshakeTimeoutMs ?? parsed.tlsHandshakeTimeoutMs,
+  };
   const proxyCfg = l.networkFilters[0] as ProxyFilterConfig;
   const registry = new StatsRegistry();
   const stats = new DownstreamStats(registry.scope("downstream", { listener: l.name }));
@@ -170,13 +187,22 @@ function startListener(setup: Setup, clock: FakeClock) {
     requestHeadersTimeoutMs: proxyCfg.requestHeadersTimeoutMs,
     logger: silentLogger,
     clock,
+    tls: l.tlsContexts.length === 0 ? undefined : new TlsServer({
+      contexts: l.tlsContexts,
+      defaultAlpn: alpnForProtocols(proxyCfg.downstreamProtocols),
+      handshakeTimeoutMs: l.tlsHandshakeTimeoutMs,
+      stats: new TlsServerStats(registry.scope("downstream", { listener: l.name })),
+    }),
   };
   const listener = new Listener(plan);
-  const port = listener.start().port;
+  const port = (await listener.start()).port;
   return {
     listener,
+    plan,
     port,
     stats,
+    /** The listener's downstream counters by name (TLS ones included). */
+    counters: () => registry.scope("downstream", { listener: l.name }).snapshot().counters,
     events,
     state,
     async close() {
@@ -205,13 +231,13 @@ function boltRequest(id: number, content: Uint8Array): Uint8Array {
 
 /** A raw client connection that keeps everything it reads, so tests can wait for bytes or EOF. */
 class Client {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   #got = new Uint8Array(0);
   #eof = false;
   readonly #events = new Events();
   readonly #reading: Promise<void>;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
     this.#reading = this.#readLoop();
   }
@@ -219,6 +245,13 @@ class Client {
   static async connect(port: number): Promise<Client> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     conn.setNoDelay(true); // a head sent in pieces must not wait for delayed ACKs
+    return new Client(conn);
+  }
+
+  /** A TLS client (Deno's rustls), handshake done; `hostname` is also the SNI. */
+  static async connectTls(port: number, caPem: string, hostname = "localhost"): Promise<Client> {
+    const conn = await Deno.connectTls({ hostname, port, caCerts: [caPem] });
+    await conn.handshake();
     return new Client(conn);
   }
 
@@ -287,7 +320,7 @@ class Client {
 
 Deno.test("Listener closes connections over max_connections at once and serves the others", async () => {
   const clock = new FakeClock();
-  const l = startListener({ maxConnections: 2 }, clock);
+  const l = await startListener({ maxConnections: 2 }, clock);
   const clients: Client[] = [];
   try {
     const a = await Client.connect(l.port);
@@ -323,7 +356,7 @@ Deno.test("Listener closes connections over max_connections at once and serves t
 Deno.test("Listener closes a connection quiet for connection_idle_timeout, and not a busy one", async () => {
   const clock = new FakeClock();
   // 1 s idle → a sweep every 250 ms; a connection is closed by the sweep that finds it quiet the 4th time.
-  const l = startListener({ idle: "1s", headers: "0s" }, clock);
+  const l = await startListener({ idle: "1s", headers: "0s" }, clock);
   const quiet = await Client.connect(l.port);
   const spent = await Client.connect(l.port); // served a request, then went quiet
   const busy = await Client.connect(l.port);
@@ -360,7 +393,7 @@ Deno.test("Listener closes a connection quiet for connection_idle_timeout, and n
 Deno.test("Listener closes a request head still incomplete after request_headers_timeout with a 408", async () => {
   const clock = new FakeClock();
   // 1 s → a sweep every 250 ms; the 5th sweep that finds the same head incomplete closes it.
-  const l = startListener({ idle: "0s", headers: "1s" }, clock);
+  const l = await startListener({ idle: "0s", headers: "1s" }, clock);
   const slow = await Client.connect(l.port);
   try {
     const head = "GET / HTTP/1.1\r\nHost: slowloris.example\r\nX-Padding: aaaaaaaa\r\n";
@@ -387,7 +420,7 @@ Deno.test("Listener closes a request head still incomplete after request_headers
 
 Deno.test("Listener leaves complete requests alone under request_headers_timeout, even slow ones in a row", async () => {
   const clock = new FakeClock();
-  const l = startListener({ idle: "0s", headers: "1s" }, clock);
+  const l = await startListener({ idle: "0s", headers: "1s" }, clock);
   const c = await Client.connect(l.port);
   try {
     // Each head is half-sent at a sweep and finished before the next one: incomplete at every sweep,
@@ -417,7 +450,7 @@ Deno.test("Listener leaves complete requests alone under request_headers_timeout
 
 Deno.test("Listener closes a bolt connection whose frame stays incomplete past request_headers_timeout", async () => {
   const clock = new FakeClock();
-  const l = startListener({ protocol: "bolt", idle: "0s", headers: "1s" }, clock);
+  const l = await startListener({ protocol: "bolt", idle: "0s", headers: "1s" }, clock);
   const c = await Client.connect(l.port);
   try {
     const frame = boltRequest(7, enc.encode("payload"));
@@ -460,7 +493,7 @@ Deno.test("Listener.drain() lets an in-flight request finish and closes idle con
   });
   const clock = new FakeClock();
   // Sniffing: a connection that has said nothing yet has no codec connection to drain it.
-  const l = startListener({ protocol: "Http1,bolt", originPort: upstream.port }, clock);
+  const l = await startListener({ protocol: "Http1,bolt", originPort: upstream.port }, clock);
   const idle = await Client.connect(l.port);
   const silent = await Client.connect(l.port);
   const busy = await Client.connect(l.port);
@@ -492,5 +525,223 @@ Deno.test("Listener.drain() lets an in-flight request finish and closes idle con
     await busy.close();
     await l.close();
     await upstream.stop();
+  }
+});
+
+// === TLS listeners ===
+
+let pkiPromise: Promise<TestPki> | undefined;
+const pki = () => pkiPromise ??= makeTestPki();
+
+function tlsContext(p: TestPki, over: Partial<TlsContextConfig> & { pair?: "server" | "other" } = {}) {
+  const pair = p[over.pair ?? "server"];
+  const c: TlsContextConfig = {
+    serverName: undefined,
+    caCert: { path: p.ca.certPath, pem: p.ca.cert },
+    certChain: { path: pair.certPath, pem: pair.cert },
+    privateKey: { path: pair.keyPath, pem: pair.key },
+    verifyClient: false,
+    requireClientCert: false,
+    insecureSkip: false,
+    minVersion: undefined,
+    maxVersion: undefined,
+    alpn: [],
+    matchSubjectAltNames: [],
+    configPath: "listeners[0].filter_chains[0].tls_context",
+    ...over,
+  };
+  return c;
+}
+
+const tlsOpts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test(
+  "Listener (TLS) serves HTTP/1.1 over TLS and counts the connection from accept to close",
+  tlsOpts,
+  async () => {
+    const p = await pki();
+    const clock = new FakeClock();
+    const l = await startListener({ tls: { contexts: [tlsContext(p)] } }, clock);
+    try {
+      const r = await curl(["--http1.1", "--cacert", p.ca.certPath, `https://localhost:${l.port}/`]);
+      assertEquals(r.stdout, "hi", r.stderr);
+      await l.events.until(() => l.listener.connections === 0, "the connection to be gone");
+      const c = l.counters();
+      assertEquals(c.tls_handshake_total, 1);
+      assertEquals(c.connection_total, 1);
+      assertEquals(c.connection_destroy, 1);
+      assertEquals(l.stats.connectionActive.value, 0);
+    } finally {
+      await l.close();
+    }
+  },
+);
+
+Deno.test(
+  "Listener (TLS) picks the codec by ALPN: h2 → Http2, http/1.1 → Http1, on one Auto listener",
+  tlsOpts,
+  async () => {
+    const p = await pki();
+    const l = await startListener({ protocol: "Auto", tls: { contexts: [tlsContext(p)] } }, new FakeClock());
+    try {
+      const url = `https://localhost:${l.port}/`;
+      const h2 = await curl(["--http2", "-w", " %{http_version}", "--cacert", p.ca.certPath, url]);
+      assertEquals(h2.stdout, "hi 2", h2.stderr);
+      const h1 = await curl(["--http1.1", "-w", " %{http_version}", "--cacert", p.ca.certPath, url]);
+      assertEquals(h1.stdout, "hi 1.1", h1.stderr);
+    } finally {
+      await l.close();
+    }
+  },
+);
+
+Deno.test(
+  "Listener (TLS) bad handshakes close only their connection: a concurrent TLS client is served",
+  tlsOpts,
+  async () => {
+    const p = await pki();
+    const l = await startListener(
+      { tls: { contexts: [tlsContext(p)], handshakeTimeoutMs: 1000 } },
+      new FakeClock(),
+    );
+    const good = await Client.connectTls(l.port, p.ca.cert);
+    try {
+      await good.get();
+      // A truncated ClientHello left hanging, garbage, and plaintext HTTP, while the good session is open.
+      const truncated = sendAndWaitForClose(l.port, TRUNCATED_CLIENT_HELLO);
+      const garbage = await sendAndWaitForClose(l.port, tlsGarbage(64 * 1024));
+      const plain = await sendAndWaitForClose(l.port, enc.encode("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+      assert(garbage.closedByPeer && plain.closedByPeer);
+      assert(
+        !plain.head.includes("HTTP/"),
+        `no HTTP answer on a TLS port (a TLS alert at most): ${plain.head}`,
+      );
+      await good.get(); // served while the truncated handshake is still pending
+      assertEquals(l.listener.connections, 2, "the good session and the pending handshake");
+      assert((await truncated).closedByPeer, "the handshake timeout closes it");
+      await good.get();
+      assertEquals((good.text.match(/HTTP\/1\.1 200/g) ?? []).length, 3);
+      const c = l.counters();
+      assertEquals(c.tls_fail_protocol_total, 2);
+      assertEquals(c.tls_handshake_timeout_total, 1);
+      assertEquals(c.tls_handshake_total, 1);
+    } finally {
+      await good.close();
+      await l.close();
+    }
+  },
+);
+
+Deno.test("Listener (TLS) inspector serves plaintext HTTP and TLS on one port", tlsOpts, async () => {
+  const p = await pki();
+  const l = await startListener({ tls: { contexts: [tlsContext(p)], inspector: true } }, new FakeClock());
+  try {
+    const tls = await curl(["--http1.1", "--cacert", p.ca.certPath, `https://localhost:${l.port}/`]);
+    assertEquals(tls.stdout, "hi", tls.stderr);
+    const plain = await curl([`http://127.0.0.1:${l.port}/`]);
+    assertEquals(plain.stdout, "hi", plain.stderr);
+    const c = l.counters();
+    assertEquals(c.tls_handshake_total, 1);
+    assertEquals(c.tls_plaintext_total, 1);
+  } finally {
+    await l.close();
+  }
+});
+
+Deno.test("Listener (TLS) closes a TLS connection quiet for connection_idle_timeout", tlsOpts, async () => {
+  const p = await pki();
+  const clock = new FakeClock();
+  const l = await startListener({ idle: "1s", headers: "0s", tls: { contexts: [tlsContext(p)] } }, clock);
+  const c = await Client.connectTls(l.port, p.ca.cert);
+  try {
+    await c.get();
+    for (let i = 0; i < 5 && !c.eof; i++) clock.tick(250);
+    await c.closed();
+    assertEquals(l.stats.connectionIdleTimeout.value, 1);
+  } finally {
+    await c.close();
+    await l.close();
+  }
+});
+
+Deno.test(
+  "Listener (TLS) swapPlan: new handshakes use the new contexts, an established session carries on",
+  tlsOpts,
+  async () => {
+    const p = await pki();
+    const l = await startListener({ tls: { contexts: [tlsContext(p)] } }, new FakeClock());
+    const before = await Client.connectTls(l.port, p.ca.cert);
+    try {
+      await before.get();
+      assertEquals((await sClient(l.port, { servername: "localhost" })).subject, "CN = server");
+      const registry = new StatsRegistry();
+      l.listener.swapPlan({
+        ...l.plan,
+        tls: new TlsServer({
+          contexts: [tlsContext(p, { pair: "other" })],
+          defaultAlpn: [],
+          handshakeTimeoutMs: 5000,
+          stats: new TlsServerStats(registry.scope("downstream", { listener: "test" })),
+        }),
+      });
+      assertEquals((await sClient(l.port, { servername: "localhost" })).subject, "CN = other");
+      await before.get();
+      assertEquals((before.text.match(/HTTP\/1\.1 200/g) ?? []).length, 2);
+      let refused = "";
+      try {
+        l.listener.swapPlan({ ...l.plan, tls: undefined });
+      } catch (e) {
+        refused = (e as Error).message;
+      }
+      assertMatch(refused, /between TLS and plaintext/);
+    } finally {
+      await before.close();
+      await l.close();
+    }
+  },
+);
+
+Deno.test("Listener (TLS) start reports an address in use like a plaintext listener", tlsOpts, async () => {
+  const p = await pki();
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const setup = { tls: { contexts: [tlsContext(p)] } };
+    const l = await startListener(setup, new FakeClock());
+    await l.close();
+    const busy = new Listener({
+      ...l.plan,
+      config: {
+        ...l.plan.config,
+        address: { hostname: "127.0.0.1", port: (taken.addr as Deno.NetAddr).port },
+      },
+    });
+    let message = "";
+    try {
+      await busy.start();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assertEquals(
+      message,
+      `Cannot bind listener "test" on 127.0.0.1:${(taken.addr as Deno.NetAddr).port}: address already in use`,
+    );
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("Listener (TLS) max_connections counts connections still in their handshake", tlsOpts, async () => {
+  const p = await pki();
+  const l = await startListener({ maxConnections: 1, tls: { contexts: [tlsContext(p)] } }, new FakeClock());
+  const hanging = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+  try {
+    await hanging.write(TRUNCATED_CLIENT_HELLO);
+    // Accepts run in arrival order, so the hanging handshake is counted before the next is accepted.
+    const over = await sendAndWaitForClose(l.port, TRUNCATED_CLIENT_HELLO);
+    assert(over.closedByPeer);
+    assertEquals(l.stats.connectionOverflow.value, 1);
+  } finally {
+    hanging.close();
+    await l.close();
   }
 });

@@ -42,5 +42,12 @@ export interface ConnectionInfo {
   /** The connection is TLS (X-Forwarded-Proto: https). */
   readonly secure: boolean;
   /** The TLS session, when `secure`. */
-  readonly tls?: TlsSessionInfo;
+  readonly tls?: TlsSessionInfo | undefined;
+  /**
+   * The connection came in on a TLS listener: an `x-forwarded-client-cert` the client sent is removed
+   * from HTTP requests (only meshctl vouches for a client's identity). Plaintext listeners leave it.
+   */
+  readonly sanitizeClientCert?: boolean;
+  /** The verified client certificate as an XFCC element, set on HTTP requests (`clientCertDetails()`). */
+  readonly clientCertDetails?: string | undefined;
 }

@@ -1,4 +1,5 @@
 import type { RequestHead } from "../codec/mod.ts";
+import type { PeerIdentity } from "../tls/mod.ts";
 
 /** How X-Forwarded-For / -Proto are treated (Envoy's HTTP connection manager semantics). */
 export interface ForwardingPolicy {
@@ -37,4 +38,36 @@ export function prepareHttpRequest(
   } else if (!h.has("x-forwarded-proto")) {
     h.set("x-forwarded-proto", scheme);
   }
+}
+
+/** Envoy's header for the client certificate a TLS listener verified. */
+export const XFCC_HEADER = "x-forwarded-client-cert";
+
+/**
+ * A verified client certificate as one element of Envoy's `x-forwarded-client-cert`
+ * (`forward_client_cert_details: SANITIZE_SET` with subject, URI and DNS): `Hash=<sha256 hex>;
+ * Subject="<RFC 2253>";URI=<first URI SAN>;DNS=<each DNS SAN>`. Values with `,;="` or spaces are quoted.
+ */
+export function clientCertDetails(peer: PeerIdentity): string {
+  let s = `Hash=${peer.sha256};Subject="${escapeQuoted(peer.subject)}"`;
+  if (peer.uriSans.length > 0) s += `;URI=${xfccValue(peer.uriSans[0]!)}`;
+  for (const dns of peer.dnsSans) s += `;DNS=${xfccValue(dns)}`;
+  return s;
+}
+
+function escapeQuoted(v: string): string {
+  return v.replace(/["\\]/g, (c) => `\\${c}`);
+}
+
+function xfccValue(v: string): string {
+  return /[,;=" ]/.test(v) ? `"${escapeQuoted(v)}"` : v;
+}
+
+/**
+ * On TLS listeners: drops a client-supplied `x-forwarded-client-cert` and sets the verified certificate's,
+ * before routing, so route header matchers can select on the identity and the upstream sees it.
+ */
+export function setClientCertHeader(head: RequestHead, details: string | undefined): void {
+  head.headers.delete(XFCC_HEADER);
+  if (details !== undefined) head.headers.set(XFCC_HEADER, details);
 }

@@ -1,7 +1,12 @@
 import nodeAssert from "node:assert/strict";
 import { SimpleHeaderMap } from "../codec/mod.ts";
 import type { RequestHead } from "../codec/mod.ts";
-import { DEFAULT_FORWARDING, prepareHttpRequest } from "./http_headers.ts";
+import {
+  clientCertDetails,
+  DEFAULT_FORWARDING,
+  prepareHttpRequest,
+  setClientCertHeader,
+} from "./http_headers.ts";
 
 function request(headers: SimpleHeaderMap): RequestHead {
   return {
@@ -50,4 +55,31 @@ Deno.test("prepareHttpRequest() without use_remote_address passes X-Forwarded-Fo
   prepareHttpRequest(request(none), "10.0.0.2", "http", policy);
   nodeAssert.equal(none.has("x-forwarded-for"), false);
   nodeAssert.equal(none.get("x-forwarded-proto"), "http");
+});
+
+Deno.test("clientCertDetails() is Envoy's XFCC element: Hash, quoted Subject, the first URI, every DNS", () => {
+  const hash = "ab".repeat(32);
+  nodeAssert.equal(
+    clientCertDetails({
+      sha256: hash,
+      subject: 'CN=app,O=Acme\\, "Inc"',
+      uriSans: ["spiffe://cluster.local/ns/default/sa/app", "spiffe://second"],
+      dnsSans: ["a.test", "b.test"],
+    }),
+    `Hash=${hash};Subject="CN=app,O=Acme\\\\, \\"Inc\\"";URI=spiffe://cluster.local/ns/default/sa/app;DNS=a.test;DNS=b.test`,
+  );
+  nodeAssert.equal(
+    clientCertDetails({ sha256: hash, subject: "CN=x", uriSans: ["urn:a;b"], dnsSans: [] }),
+    `Hash=${hash};Subject="CN=x";URI="urn:a;b"`,
+    "a value with a separator is quoted",
+  );
+});
+
+Deno.test("setClientCertHeader() replaces whatever the client sent, or only removes it", () => {
+  const forged = new SimpleHeaderMap([["X-Forwarded-Client-Cert", "URI=spiffe://forged"]]);
+  setClientCertHeader(request(forged), "Hash=1");
+  nodeAssert.equal(forged.get("x-forwarded-client-cert"), "Hash=1");
+  const anonymous = new SimpleHeaderMap([["x-forwarded-client-cert", "URI=spiffe://forged"]]);
+  setClientCertHeader(request(anonymous), undefined);
+  nodeAssert.equal(anonymous.has("x-forwarded-client-cert"), false);
 });

@@ -7,5 +7,5 @@ export { ProxyConnectionHandler } from "./proxy_connection.ts";
 export { DownstreamStats } from "./downstream_stats.ts";
 export type { AccessLogSink, ConnectionInfo, ProxyContext } from "./context.ts";
 export type { PeerIdentity, TlsSessionInfo } from "../tls/mod.ts";
-export { DEFAULT_FORWARDING, prepareHttpRequest } from "./http_headers.ts";
+export { clientCertDetails, DEFAULT_FORWARDING, prepareHttpRequest, XFCC_HEADER } from "./http_headers.ts";
 export type { ForwardingPolicy } from "./http_headers.ts";

@@ -29,7 +29,7 @@ import {
 } from "../filter/mod.ts";
 import type { AccessLogRecord } from "../accesslog/mod.ts";
 import type { ConnectionInfo, ProxyContext } from "./context.ts";
-import { prepareHttpRequest } from "./http_headers.ts";
+import { prepareHttpRequest, setClientCertHeader } from "./http_headers.ts";
 
 const NO_FILTERS: StreamFilter[] = [];
 /** ProxyStream's deadlines (`DeadlineTarget` tags): no closure per request for either. */
@@ -119,6 +119,10 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     const stats = this.#ctx.stats;
     stats.requestTotal.inc();
     stats.requestActive.inc();
+    // Before filters and routing: both may select on the client's identity.
+    if (this.#conn.sanitizeClientCert === true && this.#head.kind === "http") {
+      setClientCertHeader(this.#head, this.#conn.clientCertDetails);
+    }
     // Always listen: resets of the downstream (client gone) arrive through onReset, body or not.
     if (this.#ds.headOnly) this.#setBodyReceiver();
     else this.#armIdleTimer(); // a body that never comes must not hold the stream forever
@@ -622,6 +626,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
       path: this.#head.path,
       requestHeader: (n) => this.#head.headers.get(n),
       responseHeader: (n) => this.#responseHead?.headers.get(n),
+      downstreamTls: this.#conn.tls,
     };
     for (const sink of this.#ctx.accessLogs) sink.writer.write(sink.format(record));
   }

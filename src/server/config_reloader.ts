@@ -103,7 +103,7 @@ export class ConfigReloader {
         return;
       }
       logConfigWarnings(this.#logger, next.warnings);
-      const summary = this.#server.reload(next.snapshot);
+      const summary = await this.#server.reload(next.snapshot);
       this.#watcher.watch(snapshotPemFiles(next.snapshot));
       this.#logger.info("config reloaded", { config: this.#file, cause, ...summary });
     } catch (e) {

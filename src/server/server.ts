@@ -98,8 +98,8 @@ export class Server {
   }
 
   /** Binds every listener and the admin server; on any failure closes what it bound and throws. */
-  start(): void {
-    const bound = this.#bind(this.#runtime.plans);
+  async start(): Promise<void> {
+    const bound = await this.#bind(this.#runtime.plans);
     const snap = this.#runtime.snapshot;
     try {
       this.#admin = startAdmin({
@@ -122,12 +122,12 @@ export class Server {
   }
 
   /** Starts listeners for `plans`; if one cannot bind, closes those it started and rethrows. */
-  #bind(plans: readonly ListenerPlan[]): Listener[] {
+  async #bind(plans: readonly ListenerPlan[]): Promise<Listener[]> {
     const started: Listener[] = [];
     try {
       for (const plan of plans) {
         const l = new Listener(plan);
-        const addr = l.start();
+        const addr = await l.start();
         started.push(l);
         this.#bound.set(l, { hostname: addr.hostname, port: addr.port });
         this.#logger.info("listener started", {
@@ -137,6 +137,7 @@ export class Server {
             ? (plan.autoDetect ? `auto(${plan.codecs.map((c) => c.name).join(",")})` : plan.codecs[0]?.name)
             : "tcp",
           tcp_proxy: plan.tcpProxy !== undefined,
+          tls: plan.tls !== undefined,
         });
       }
     } catch (e) {
@@ -152,14 +153,17 @@ export class Server {
    * listeners that are gone drain. The old clusters drain and are closed after the graceful timeout.
    * Admin address changes need a restart.
    */
-  reload(snapshot: ConfigSnapshot): ReloadSummary {
+  async reload(snapshot: ConfigSnapshot): Promise<ReloadSummary> {
     const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers, this.budget);
     this.budget.limit = snapshot.limits.maxBufferedBytes;
     const kept: [Listener, ListenerPlan][] = [];
     const fresh: ListenerPlan[] = [];
     for (const plan of next.plans) {
       const current = this.#listeners.get(plan.config.name);
-      if (current !== undefined && sameAddress(current.plan.config.address, plan.config.address)) {
+      if (
+        current !== undefined && sameAddress(current.plan.config.address, plan.config.address) &&
+        current.canSwapTo(plan)
+      ) {
         kept.push([current, plan]);
       } else fresh.push(plan);
     }
@@ -171,7 +175,7 @@ export class Server {
       p.config.address.port !== 0 && gone.some((g) => sameAddress(g.plan.config.address, p.config.address));
     let bound: Listener[];
     try {
-      bound = this.#bind(fresh.filter((p) => !mustWait(p)));
+      bound = await this.#bind(fresh.filter((p) => !mustWait(p)));
     } catch (e) {
       next.close();
       throw e;
@@ -189,8 +193,8 @@ export class Server {
     const rebind = fresh.filter((p) => !bound.some((b) => b.plan === p));
     if (rebind.length > 0) {
       // Same address as a listener that is going away: bind once its socket is released.
-      Promise.all(gone.map((g) => g.stopped)).then(() => {
-        for (const l of this.#bind(rebind)) this.#listeners.set(l.name, l);
+      Promise.all(gone.map((g) => g.stopped)).then(async () => {
+        for (const l of await this.#bind(rebind)) this.#listeners.set(l.name, l);
         this.#addressesChanged();
       }).catch((e) => this.#logger.error("cannot bind listener after reload", { error: String(e) }));
     }

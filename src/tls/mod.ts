@@ -5,7 +5,7 @@
  */
 export { NodeSocketConn } from "./node_conn.ts";
 export { UpstreamTls } from "./client.ts";
-export type { TlsFailureReason, UpstreamTlsSession } from "./client.ts";
+export type { TlsFailureReason as UpstreamTlsFailureReason, UpstreamTlsSession } from "./client.ts";
 export type { PeerIdentity, TlsSessionInfo } from "./types.ts";
 export {
   CertificateExpiryStats,
@@ -24,3 +24,9 @@ export {
   snapshotPemFiles,
   type WatchedPemFile,
 } from "./reload.ts";
+
+export { alpnForProtocols, type ClientAuth, clientAuthOf, matchesServerName, TlsServer } from "./server.ts";
+export type { TlsAccepted, TlsServerOptions } from "./server.ts";
+export { TlsServerStats } from "./server_stats.ts";
+export type { TlsFailureReason as DownstreamTlsFailureReason } from "./server_stats.ts";
+export { parseSubjectAltNames, rfc2253Subject } from "./peer.ts";

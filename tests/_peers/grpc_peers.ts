@@ -432,16 +432,19 @@ export interface GrpcClientPeer {
 export interface GrpcClientOptions {
   /** grpc-js channel options, e.g. `{ "grpc.max_receive_message_length": 16 << 20 }`. */
   channelOptions?: grpc.ChannelOptions;
+  /** Channel credentials, e.g. `grpc.credentials.createSsl(ca)` for TLS (default: insecure, h2c). */
+  credentials?: grpc.ChannelCredentials;
 }
 
 interface Callable {
   [method: string]: (...args: unknown[]) => grpc.ClientUnaryCall & grpc.ClientReadableStream<unknown>;
 }
 
-/** An insecure (h2c) Echo client for `address` ("host:port"): one channel for every call. */
+/** An Echo client for `address` ("host:port"), insecure (h2c) unless given credentials: one channel for every call. */
 export function grpcClient(address: string, options: GrpcClientOptions = {}): GrpcClientPeer {
   const Echo = echoService();
-  const client = new Echo(address, grpc.credentials.createInsecure(), options.channelOptions);
+  const credentials = options.credentials ?? grpc.credentials.createInsecure();
+  const client = new Echo(address, credentials, options.channelOptions);
   const methods = client as unknown as Callable;
   const callOptions = (o: GrpcCallOptions): grpc.CallOptions => ({
     deadline: new Date(Date.now() + (o.deadlineMs ?? 10_000)),
