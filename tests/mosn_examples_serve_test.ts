@@ -53,6 +53,7 @@ class Deployment {
   /** Starts `file` with its hosts mapped (peers of `kinds`, or listeners already bound). */
   async start(file: string, kinds: Record<string, PeerKind>): Promise<Meshctl> {
     const config = JSON.parse(await Deno.readTextFile(`${DIR}/${file}`)) as MosnConfig;
+    absolutePemPaths(config, `${DIR}/${file}`.replace(/\/[^/]*$/, ""));
     delete config.admin; // port 0 (startMeshctl), so this can run beside other tests
     const listeners = config.servers.flatMap((s) => s.listeners ?? []);
     // A listener without a name is named by its configured address (as meshctl and MOSN do): keep it.
@@ -141,6 +142,27 @@ class Deployment {
   }
 }
 
+/**
+ * The copy runs from a temporary directory: certificate paths relative to the example's own directory
+ * (MOSN's examples say "../certs/cert.pem") become absolute, so they name the same files.
+ */
+function absolutePemPaths(node: unknown, dir: string): void {
+  if (Array.isArray(node)) {
+    for (const n of node) absolutePemPaths(n, dir);
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const o = node as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) {
+    if (
+      ["ca_cert", "cert_chain", "private_key"].includes(k) && typeof v === "string" && v !== "" &&
+      !v.includes("-----BEGIN") && !v.startsWith("/")
+    ) {
+      o[k] = `${dir}/${v}`;
+    } else absolutePemPaths(v, dir);
+  }
+}
+
 async function waitFor(cond: () => boolean, mesh: Meshctl, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
@@ -184,6 +206,14 @@ async function http1(port: number, path: string): Promise<EchoedRequest> {
   const r = await curl(["-sS", "-f", `http://127.0.0.1:${port}${path}`]);
   assertEquals(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as EchoedRequest;
+}
+
+/** curl over TLS with MOSN's example certificates (OpenSSL calls their chain self-signed: -k). */
+async function https1(port: number, path: string, clientCert: boolean): Promise<{ code: number; stderr: string }> {
+  const certs = `${DIR}/certs`;
+  const auth = clientCert ? ["--cert", `${certs}/cert.pem`, "--key", `${certs}/key.pem`] : [];
+  const r = await curl(["-sS", "-f", "-k", ...auth, `https://127.0.0.1:${port}${path}`]);
+  return { code: r.code, stderr: r.stderr };
 }
 
 async function http2(port: number, path: string): Promise<EchoedRequest> {
@@ -316,6 +346,52 @@ const PLANS: Plan[] = [
     },
   },
   {
+    // TLS (issue 10): the client side's cluster speaks mTLS with MOSN's example certificates (server_name
+    // 127.0.0.1: no SNI, the IP SAN verified) to the server side's listener, which requires and verifies
+    // the client certificate.
+    files: ["tls/http-sample_tls_server_config.json", "tls/http-sample_tls_client_config.json"],
+    clusters: { serverCluster: "http" },
+    async traffic(d) {
+      const e = await http1(d.port("127.0.0.1:2045"), "/hello");
+      assertEquals([e.origin, e.path], ["127.0.0.1:8080", "/hello"]);
+      const server = d.meshes.get("tls/http-sample_tls_server_config.json")!;
+      assertEquals(await requests(server, "serverListener", "tls_handshake_total"), 1);
+      // Straight to the TLS listener: with the client certificate served, without it refused.
+      assertEquals((await https1(d.port("127.0.0.1:2046"), "/direct", true)).code, 0);
+      assert((await https1(d.port("127.0.0.1:2046"), "/direct", false)).code !== 0);
+      assertEquals(await requests(server, "serverListener", "tls_fail_no_certificate_total"), 1);
+    },
+  },
+  {
+    // Auto on both sides over TLS (ecdh_curves P256 loads with a warning): HTTP/1.1 stays HTTP/1.1 and
+    // HTTP/2 stays HTTP/2, the TLS hop negotiating h2 by ALPN.
+    files: ["tls/protocol-auto-sample_tls_server_config.json", "tls/protocol-auto-sample_tls_client_config.json"],
+    clusters: { serverCluster: "http" },
+    async traffic(d) {
+      const port = d.port("127.0.0.1:2045");
+      assertEquals((await http1(port, "/one")).path, "/one");
+      const two = await http2(port, "/two");
+      assertEquals([two.origin, two.path, two.headers["host"]], ["127.0.0.1:8080", "/two", undefined]);
+      const server = d.meshes.get("tls/protocol-auto-sample_tls_server_config.json")!;
+      assert(server.logs().includes("ecdh_curves"), server.logs());
+      assertEquals(await requests(server, "serverListener", "tls_handshake_total"), 2, "one session per protocol");
+    },
+  },
+  {
+    files: [
+      "tls/sofarpc-with-xprotocol-sample_tls_server_config.json",
+      "tls/sofarpc-with-xprotocol-sample_tls_client_config.json",
+    ],
+    clusters: { serverCluster: "bolt" },
+    async traffic(d) {
+      assertEquals(await plus(d.port("127.0.0.1:2045")), 42);
+      assertEquals(await whoami(d.port("127.0.0.1:2045")), "127.0.0.1:8080");
+      const server = d.meshes.get("tls/sofarpc-with-xprotocol-sample_tls_server_config.json")!;
+      assertEquals(await requests(server, "serverListener"), 2);
+      assertEquals(await requests(server, "serverListener", "tls_handshake_total"), 1);
+    },
+  },
+  {
     files: ["proxy-fallback-example_config.json"],
     clusters: { server_http_cluster: "http", server_tcp_cluster: "tcp" },
     async traffic(d) {
@@ -331,7 +407,9 @@ const PLANS: Plan[] = [
 ];
 
 Deno.test("every config/mosn_examples file is served by a plan below", () => {
-  const files = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.endsWith(".json")).sort();
+  const json = (sub: string) =>
+    [...Deno.readDirSync(`${DIR}/${sub}`)].map((e) => `${sub}${e.name}`).filter((n) => n.endsWith(".json"));
+  const files = [...json(""), ...json("tls/")].sort();
   assertEquals(PLANS.flatMap((p) => p.files).sort(), files);
 });
 
