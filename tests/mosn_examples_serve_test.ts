@@ -209,7 +209,11 @@ async function http1(port: number, path: string): Promise<EchoedRequest> {
 }
 
 /** curl over TLS with MOSN's example certificates (OpenSSL calls their chain self-signed: -k). */
-async function https1(port: number, path: string, clientCert: boolean): Promise<{ code: number; stderr: string }> {
+async function https1(
+  port: number,
+  path: string,
+  clientCert: boolean,
+): Promise<{ code: number; stderr: string }> {
   const certs = `${DIR}/certs`;
   const auth = clientCert ? ["--cert", `${certs}/cert.pem`, "--key", `${certs}/key.pem`] : [];
   const r = await curl(["-sS", "-f", "-k", ...auth, `https://127.0.0.1:${port}${path}`]);
@@ -365,7 +369,10 @@ const PLANS: Plan[] = [
   {
     // Auto on both sides over TLS (ecdh_curves P256 loads with a warning): HTTP/1.1 stays HTTP/1.1 and
     // HTTP/2 stays HTTP/2, the TLS hop negotiating h2 by ALPN.
-    files: ["tls/protocol-auto-sample_tls_server_config.json", "tls/protocol-auto-sample_tls_client_config.json"],
+    files: [
+      "tls/protocol-auto-sample_tls_server_config.json",
+      "tls/protocol-auto-sample_tls_client_config.json",
+    ],
     clusters: { serverCluster: "http" },
     async traffic(d) {
       const port = d.port("127.0.0.1:2045");
@@ -374,7 +381,11 @@ const PLANS: Plan[] = [
       assertEquals([two.origin, two.path, two.headers["host"]], ["127.0.0.1:8080", "/two", undefined]);
       const server = d.meshes.get("tls/protocol-auto-sample_tls_server_config.json")!;
       assert(server.logs().includes("ecdh_curves"), server.logs());
-      assertEquals(await requests(server, "serverListener", "tls_handshake_total"), 2, "one session per protocol");
+      assertEquals(
+        await requests(server, "serverListener", "tls_handshake_total"),
+        2,
+        "one session per protocol",
+      );
     },
   },
   {

@@ -3,10 +3,8 @@
  * ALPN, which version), curl (HTTP/1.1 and HTTP/2 over TLS, client certificates), raw sockets (bad
  * input), Deno's TLS client (a session kept open), grpc-js over TLS; plain HTTP and h2c gRPC upstreams.
  *
- * NEEDS THE TLS CONFIG (src/config, issue 10): the config is written as MOSN users write it
- * (`filter_chains[0].tls_context` / `tls_context_set`, `inspector`, `tls_handshake_timeout`). Until the
- * snapshot fills `ListenerConfig.tlsContexts` from it, every test here is ignored (`TLS_CONFIG_READY`),
- * so the suite stays green; they run as soon as the config work is merged.
+ * The config is written as MOSN users write it (`filter_chains[0].tls_context` / `tls_context_set`,
+ * `inspector`, `tls_handshake_timeout`).
  *
  * One meshctl serves every test (`mesh()` below, all listeners in one place); tests read stats as
  * deltas and the last test stops it.
@@ -20,36 +18,12 @@ import { adminStats, curl, type Meshctl, type Origin, startMeshctl, startOrigin 
 import { makeTestPki, type TestPki } from "./_peers/certs.ts";
 import { grpcClient, type GrpcServerPeer, startGrpcServer, Status } from "./_peers/grpc_peers.ts";
 import { sClient, sendAndWaitForClose, tlsGarbage, TRUNCATED_CLIENT_HELLO } from "./_peers/tls_clients.ts";
-import { codecNames } from "../src/codec/mod.ts";
-import { DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../src/config/mod.ts";
 
 const pki: TestPki = await makeTestPki();
 
 /** Whether this build's config turns a MOSN `tls_context` into the snapshot's `tlsContexts`. */
-function tlsConfigReady(): boolean {
-  const doc = {
-    servers: [{
-      routers: [{ router_config_name: "r", virtual_hosts: [{ name: "v", domains: ["*"], routers: [] }] }],
-      listeners: [{
-        name: "probe",
-        address: "127.0.0.1:0",
-        filter_chains: [{
-          tls_context: { status: true, cert_chain: pki.server.certPath, private_key: pki.server.keyPath },
-          filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }],
-        }],
-      }],
-    }],
-    cluster_manager: { clusters: [] },
-  };
-  const { snapshot } = parseConfigText(JSON.stringify(doc), "probe.json", {
-    ...DEFAULT_VALIDATION_CONTEXT,
-    protocols: codecNames(),
-  });
-  return snapshot?.servers[0]?.listeners[0]?.tlsContexts.length === 1;
-}
 
-const TLS_CONFIG_READY = tlsConfigReady();
-const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !TLS_CONFIG_READY };
+const opts = { sanitizeOps: false, sanitizeResources: false };
 
 const SHORT_HANDSHAKE_TIMEOUT = "1s";
 const TRUSTED_IDENTITY = "spiffe://cluster.local/ns/default/sa/app";
@@ -496,7 +470,6 @@ Deno.test(
 Deno.test({
   name: "tls: stop the shared meshctl's upstreams and remove the test PKI",
   ...opts,
-  ignore: false,
   async fn() {
     if (shared !== undefined) {
       const s = await shared;

@@ -5,39 +5,14 @@
  * swap) — new handshakes get the new certificate while an open keep-alive connection keeps serving — a
  * broken new certificate keeps the old one and is counted, the expiry gauges match openssl's notAfter,
  * and config_dump shows no private key.
- *
- * Needs the downstream TLS listener and the TLS config loader (issue 10, merged by the lead): until the
- * config loader fills a listener's TLS contexts, every test here is ignored (they say so when run).
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { adminStats, httpProxyConfig, type Meshctl, runCli, startMeshctl, startOrigin } from "./_e2e.ts";
 import { makeTestPki, type TestPki } from "./_peers/certs.ts";
-import { parseConfigText } from "../src/config/mod.ts";
-import { validationContext } from "../src/server/mod.ts";
 
-/** Whether the config loader reads a listener's `tls_context` (not "unsupported") into the snapshot. */
-async function tlsConfigLoads(): Promise<boolean> {
-  const pki = await makeTestPki();
-  try {
-    const config = httpProxyConfig({ hosts: ["127.0.0.1:9"] });
-    const listener =
-      (config["servers"] as { listeners: { filter_chains: Record<string, unknown>[] }[] }[])[0]!
-        .listeners[0]!;
-    listener.filter_chains[0]!["tls_context"] = {
-      status: true,
-      cert_chain: pki.server.certPath,
-      private_key: pki.server.keyPath,
-    };
-    const { snapshot } = parseConfigText(JSON.stringify(config), "probe.json", validationContext());
-    return (snapshot?.servers[0]?.listeners[0]?.tlsContexts.length ?? 0) > 0;
-  } finally {
-    await pki.remove();
-  }
-}
-
-const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !(await tlsConfigLoads()) };
+const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /** A keep-alive HTTPS client connection (node:tls, verifying against the test CA). */
 class TlsClient {

@@ -11,7 +11,7 @@ import { adminStats, curl, type Meshctl, startMeshctl } from "./_e2e.ts";
 import { makeTestPki, type TestPki } from "./_peers/certs.ts";
 import { startNginx } from "./_peers/nginx.ts";
 import { boltClient, startBoltServer } from "./_peers/bolt_peers.ts";
-import { DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../src/config/mod.ts";
+import { startEchoServer } from "./_peers/tcp_echo.ts";
 
 const pki: TestPki = await makeTestPki();
 globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true }));
@@ -116,21 +116,9 @@ function meshConfig(
 
 const CA = () => ({ ca_cert: pki.ca.certPath });
 
-/**
- * Whether this build loads a cluster's `tls_context` into the snapshot (issue 10's config work, built
- * beside this one). Until it does, these tests are ignored rather than failing on a config error.
- */
-function configLoadsClusterTls(): boolean {
-  const doc = meshConfig([tlsCluster("probe", [{ address: "127.0.0.1:1", tls_disable: true }], CA())]);
-  const { snapshot } = parseConfigText(JSON.stringify(doc), "probe.json", DEFAULT_VALIDATION_CONTEXT);
-  const c = snapshot?.clusters[0];
-  return c?.tls !== undefined && c.hosts[0]?.tlsDisable === true;
-}
-
 const opts = {
   sanitizeOps: false, // child processes outlive steps
   sanitizeResources: false,
-  ignore: !configLoadsClusterTls(),
 };
 
 /** Every cluster the nginx tests use, on one meshctl. */
@@ -496,6 +484,54 @@ Deno.test(
       const code = await mesh.stop();
       await nginx.stop();
       assertEquals(code, 0, mesh.logs());
+    }
+  },
+);
+
+Deno.test(
+  "tcp_proxy → a TLS cluster: the relayed bytes travel over a verified TLS session",
+  opts,
+  async () => {
+    const echo = startEchoServer();
+    const terminator = await startTlsTerminator(echo.port);
+    const mesh = await startMeshctl({
+      servers: [{
+        default_log_level: "WARN",
+        listeners: [{
+          name: "l4",
+          address: "127.0.0.1:0",
+          bind_port: true,
+          filter_chains: [{ filters: [{ type: "tcp_proxy", config: { cluster: "tls_echo" } }] }],
+        }],
+      }],
+      cluster_manager: {
+        clusters: [
+          tlsCluster("tls_echo", [`127.0.0.1:${terminator.port}`], { ...CA(), server_name: "server.test" }),
+        ],
+      },
+    });
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: mesh.port("l4") });
+      try {
+        const text = "over tcp_proxy, encrypted upstream";
+        await conn.write(new TextEncoder().encode(text));
+        const buf = new Uint8Array(text.length);
+        let got = 0;
+        while (got < buf.length) {
+          const n = await conn.read(buf.subarray(got));
+          if (n === null) break;
+          got += n;
+        }
+        assertEquals(new TextDecoder().decode(buf.subarray(0, got)), text);
+      } finally {
+        conn.close();
+      }
+      assertEquals(terminator.accepted, 1, "the upstream connection was TLS");
+      assertEquals((await clusterStats(mesh, "tls_echo"))["tls_handshake_total"], 1);
+    } finally {
+      assertEquals(await mesh.stop(), 0, mesh.logs());
+      await terminator.close();
+      await echo.stop();
     }
   },
 );

@@ -1,7 +1,7 @@
-import type { Logger } from "../core/mod.ts";
+import type { Logger, StreamConn } from "../core/mod.ts";
 import type { TcpProxyFilterConfig } from "../config/mod.ts";
 import type { Counter, Scope } from "../stats/mod.ts";
-import { type ClusterManager, connectWithTimeout, type Host } from "../upstream/mod.ts";
+import type { ClusterManager, Host } from "../upstream/mod.ts";
 import { runReadLoop, SocketIO } from "../transport/mod.ts";
 import { TcpRouteTable } from "./tcp_routes.ts";
 
@@ -45,14 +45,14 @@ export class TcpProxy {
       });
       return down.close();
     }
-    let up: Deno.TcpConn | undefined;
+    let up: StreamConn | undefined;
     let upHost: Host | undefined;
     for (let i = 0; i < this.#config.maxConnectAttempts && up === undefined; i++) {
       const host = cluster.chooseHost();
       if (host === undefined) break;
       if (!cluster.tryOpenConnection(host)) break; // max_connections: refuse rather than pile up
       try {
-        up = await connectWithTimeout(host.hostname, host.port, cluster.config.connectTimeoutMs);
+        up = await cluster.connectHost(host); // TLS when the cluster has a tls_context
         upHost = host;
       } catch (e) {
         cluster.connectionClosed(host);
