@@ -1,3 +1,4 @@
+export type { Loose, Report, Reporter, SemanticResult } from "./_semantics.ts";
 import {
   checkRe2,
   didYouMean,
@@ -14,22 +15,10 @@ import {
 } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, TcpProxyDocument } from "./schema.ts";
-import { LIMIT_DEFAULTS } from "./snapshot.ts";
-import { checkTlsContext, type TlsEnv, type TlsOutcome } from "./tls.ts";
+import { LIMIT_DEFAULTS } from "./defaults.ts";
+import type { Loose, Report, Reporter, SemanticResult } from "./_semantics.ts";
 import type { TlsContextConfig } from "./types.ts";
-
-/** The walker's output: shaped like the schema, but any field may be missing after an error. */
-export type Loose<T> = T extends readonly (infer U)[] ? readonly (Loose<U> | undefined)[]
-  : T extends object ? { readonly [K in keyof T]?: Loose<T[K]> }
-  : T;
-
-export type Report = (path: string, message: string) => void;
-
-/** Where the semantic pass sends what it finds: errors stop a config from loading, warnings do not. */
-export interface Reporter {
-  readonly error: Report;
-  readonly warn: Report;
-}
+import { checkTlsContext, type TlsEnv, type TlsOutcome } from "./tls.ts";
 
 type Doc = Loose<ConfigDocument>;
 type Server = NonNullable<NonNullable<Doc["servers"]>[number]>;
@@ -49,14 +38,6 @@ export interface CheckOptions {
   readonly configDir: string;
   /** Default: now. */
   readonly nowMs?: number;
-}
-
-/** What the semantic pass worked out for the snapshot: the TLS contexts, material read and checked. */
-export interface SemanticResult {
-  /** Each listener's enabled TLS contexts in config order, by listener path (`servers[0].listeners[1]`). */
-  readonly listenerTls: ReadonlyMap<string, readonly TlsContextConfig[]>;
-  /** The TLS context each cluster dials with (its own, or cluster_manager's), by cluster path. */
-  readonly clusterTls: ReadonlyMap<string, TlsContextConfig>;
 }
 
 /**

@@ -5,7 +5,9 @@ import {
   parsePortList,
   type SocketAddress,
 } from "../core/mod.ts";
-import type { SemanticResult } from "./check.ts";
+import type { SemanticResult } from "./_semantics.ts";
+import { LIMIT_DEFAULTS } from "./defaults.ts";
+export { LIMIT_DEFAULTS } from "./defaults.ts";
 import type { ValidationContext } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, ProxyDocument, TcpProxyDocument } from "./schema.ts";
@@ -43,26 +45,6 @@ type HeaderEditsDoc = Pick<
 >;
 
 const DEFAULT_ADMIN: SocketAddress = { hostname: "127.0.0.1", port: 34901 };
-
-/**
- * Defaults of every limit the config can set, in one place (docs/architecture.md lists them). Envoy's
- * circuit breakers: a cluster is never unbounded by accident.
- */
-export const LIMIT_DEFAULTS = {
-  maxConnections: 1024,
-  maxPendingRequests: 1024,
-  maxRequests: 1024,
-  maxRetries: 3,
-  listenerMaxConnections: 10_000,
-  bufferLimitBytes: 1024 * 1024,
-  requestHeadersTimeoutMs: 10_000,
-  streamIdleTimeoutMs: 300_000,
-  maxConcurrentStreams: 1024,
-  maxBufferedBytes: 256 * 1024 * 1024,
-  accessLogBufferBytes: 1024 * 1024,
-  tlsHandshakeTimeoutMs: 10_000,
-  maxPemFileBytes: 1024 * 1024,
-} as const;
 
 type Http2OptionsDoc = NonNullable<ProxyDocument["http2_protocol_options"]>;
 

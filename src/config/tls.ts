@@ -17,7 +17,7 @@ import {
   readCertificates,
   readPrivateKey,
 } from "../core/mod.ts";
-import type { Loose, Reporter } from "./check.ts";
+import type { Loose, Reporter } from "./_semantics.ts";
 import type { TlsContextDocument } from "./schema.ts";
 import type { PemSource, SanMatcherConfig, TlsContextConfig, TlsVersion } from "./types.ts";
 

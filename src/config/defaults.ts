@@ -1,0 +1,19 @@
+/**
+ * Defaults of every limit the config can set, in one place (docs/architecture.md lists them). Envoy's
+ * circuit breakers: a cluster is never unbounded by accident.
+ */
+export const LIMIT_DEFAULTS = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+  listenerMaxConnections: 10_000,
+  bufferLimitBytes: 1024 * 1024,
+  requestHeadersTimeoutMs: 10_000,
+  streamIdleTimeoutMs: 300_000,
+  maxConcurrentStreams: 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
+  accessLogBufferBytes: 1024 * 1024,
+  tlsHandshakeTimeoutMs: 10_000,
+  maxPemFileBytes: 1024 * 1024,
+} as const;
