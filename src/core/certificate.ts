@@ -128,44 +128,46 @@ export function certificateValidityProblem(cert: CertificateInfo, nowMs: number)
  * Subject alternative names from node's `subjectaltname` text ("DNS:a, URI:spiffe://…, IP Address:1.2.3.4",
  * values with separators quoted as JSON strings), by kind; other kinds are left out.
  */
-export function parseSubjectAltNames(text: string): {
+export function parseSubjectAltNames(text: string | undefined): {
   dnsNames: string[];
   uris: string[];
   ips: string[];
   emails: string[];
 } {
   const out = { dnsNames: [] as string[], uris: [] as string[], ips: [] as string[], emails: [] as string[] };
-  let i = 0;
-  while (i < text.length) {
-    const colon = text.indexOf(":", i);
-    if (colon < 0) break;
-    const kind = text.slice(i, colon).trim();
-    let value: string;
-    let next: number;
-    if (text[colon + 1] === '"') {
-      // A JSON string: find its closing quote, skipping escapes.
-      let j = colon + 2;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+  if (text === undefined || text === "") return out;
+  // Deno does not quote values, so a ", " not followed by a known kind belongs to the value before it.
+  const entries: [keyof typeof out | undefined, string][] = [];
+  for (const piece of text.split(", ")) {
+    const kind = SAN_KINDS.find(([prefix]) => piece.startsWith(prefix));
+    if (kind === undefined && entries.length > 0) entries[entries.length - 1]![1] += `, ${piece}`;
+    else if (kind !== undefined) entries.push([kind[1], piece.slice(kind[0].length)]);
+  }
+  for (const [kind, raw] of entries) {
+    if (kind === undefined) continue;
+    let value = raw;
+    if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2) {
       try {
-        value = JSON.parse(text.slice(colon + 1, j + 1)) as string;
+        value = JSON.parse(raw) as string; // node's quoting of values with separators
       } catch {
-        value = text.slice(colon + 2, j);
+        // not node's quoting after all: keep the text
       }
-      next = text.indexOf(",", j + 1);
-    } else {
-      next = text.indexOf(", ", colon + 1);
-      value = text.slice(colon + 1, next < 0 ? text.length : next);
     }
-    if (kind === "DNS") out.dnsNames.push(value);
-    else if (kind === "URI") out.uris.push(value);
-    else if (kind === "IP Address") out.ips.push(value);
-    else if (kind === "email") out.emails.push(value);
-    if (next < 0) break;
-    i = next + 1;
-    while (text[i] === " ") i++;
+    out[kind].push(value);
   }
   return out;
 }
+
+/** The kind prefixes of node's `subjectaltname` text, and where each lands (undefined: left out). */
+const SAN_KINDS: readonly [string, "dnsNames" | "uris" | "ips" | "emails" | undefined][] = [
+  ["DNS:", "dnsNames"],
+  ["URI:", "uris"],
+  ["IP Address:", "ips"],
+  ["email:", "emails"],
+  ["othername:", undefined],
+  ["DirName:", undefined],
+  ["Registered ID:", undefined],
+];
 
 /** node prints a DN one RDN per line. */
 function distinguishedName(dn: string): string {

@@ -2,12 +2,12 @@ import tls from "node:tls";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { compileRe2, type Logger, ProxyError, type Re2, type StreamConn, type TimerId } from "../core/mod.ts";
-import type { PemSource, SanMatcherConfig, TlsContextConfig } from "../config/mod.ts";
+import { type Logger, ProxyError, type StreamConn, type TimerId } from "../core/mod.ts";
+import type { PemSource, TlsContextConfig } from "../config/mod.ts";
 import type { Counter, Scope } from "../stats/mod.ts";
 import { NodeSocketConn } from "./node_conn.ts";
-import { parseSubjectAltNames, peerIdentity, type SubjectAltNames } from "./_peer.ts";
-import type { TlsSessionInfo } from "./types.ts";
+import { compileSanMatcher, parseSubjectAltNames, peerIdentityOf, type SubjectAltNames } from "./peer.ts";
+import type { PeerIdentity, TlsSessionInfo } from "./types.ts";
 
 /**
  * Why a handshake failed, each counted in `tls_handshake_failure_total` and its own counter
@@ -109,7 +109,7 @@ export class UpstreamTls {
       ...(config.minVersion === undefined ? {} : { minVersion: config.minVersion }),
       ...(config.maxVersion === undefined ? {} : { maxVersion: config.maxVersion }),
     });
-    this.#sanMatchers = config.matchSubjectAltNames.map(sanMatcher);
+    this.#sanMatchers = config.matchSubjectAltNames.map(compileSanMatcher);
     if (stats !== undefined) {
       this.#stats = {
         handshakes: stats.counter("tls_handshake_total"),
@@ -399,7 +399,7 @@ export class UpstreamTls {
       cipher: socket.getCipher()?.standardName ?? "",
       alpn: socket.alpnProtocol || undefined,
       sni,
-      peer: this.config.insecureSkip ? undefined : peerIdentity(socket.getPeerCertificate()),
+      peer: this.config.insecureSkip ? undefined : peerOf(socket.getPeerCertificate()),
     };
   }
 
@@ -467,22 +467,9 @@ function counterFor(cache: Map<string, Counter>, scope: Scope, prefix: string, v
   return c;
 }
 
-function sanMatcher(m: SanMatcherConfig): (value: string) => boolean {
-  switch (m.kind) {
-    case "exact":
-      return (v) => v === m.value;
-    case "prefix":
-      return (v) => v.startsWith(m.value);
-    case "suffix":
-      return (v) => v.endsWith(m.value);
-    case "contains":
-      return (v) => v.includes(m.value);
-    case "regex": {
-      // Envoy's StringMatcher regex matches the whole value.
-      const re: Re2 = compileRe2(`^(?:${m.value})$`);
-      return (v) => re.test(v);
-    }
-  }
+/** The verified server certificate's identity, in the same form as a downstream peer's. */
+function peerOf(cert: tls.PeerCertificate): PeerIdentity | undefined {
+  return cert.raw === undefined ? undefined : peerIdentityOf(new X509Certificate(cert.raw));
 }
 
 function matchesAnySan(sans: SubjectAltNames, matchers: readonly ((value: string) => boolean)[]): boolean {

@@ -1,5 +1,5 @@
 import type { X509Certificate } from "node:crypto";
-import { compileRe2 } from "../core/mod.ts";
+import { compileRe2, parseSubjectAltNames as parseSans } from "../core/mod.ts";
 import type { SanMatcherConfig } from "../config/mod.ts";
 import type { PeerIdentity } from "./types.ts";
 
@@ -11,44 +11,10 @@ export interface SubjectAltNames {
   readonly email: string[];
 }
 
-/** The type prefixes of node's `subjectaltname` text, and where each lands. */
-const SAN_TYPES: readonly [string, keyof SubjectAltNames | undefined][] = [
-  ["DNS:", "dns"],
-  ["URI:", "uri"],
-  ["IP Address:", "ip"],
-  ["email:", "email"],
-  ["othername:", undefined],
-  ["DirName:", undefined],
-  ["Registered ID:", undefined],
-];
-
-/**
- * Parses node's `subjectaltname` text ("DNS:a, URI:spiffe://x, IP Address:10.0.0.1"). Deno does not quote
- * values, so a ", " not followed by a known type prefix belongs to the value before it; node's quoted
- * form (`URI:"a, b"`) is read as JSON.
- */
+/** node's `subjectaltname` text ("DNS:a, URI:spiffe://x, IP Address:10.0.0.1") by type (core's parser). */
 export function parseSubjectAltNames(text: string | undefined): SubjectAltNames {
-  const out: SubjectAltNames = { dns: [], uri: [], ip: [], email: [] };
-  if (text === undefined || text === "") return out;
-  const entries: [keyof SubjectAltNames | undefined, string][] = [];
-  for (const piece of text.split(", ")) {
-    const type = SAN_TYPES.find(([prefix]) => piece.startsWith(prefix));
-    if (type === undefined && entries.length > 0) entries[entries.length - 1]![1] += `, ${piece}`;
-    else if (type !== undefined) entries.push([type[1], piece.slice(type[0].length)]);
-  }
-  for (const [kind, raw] of entries) {
-    if (kind === undefined) continue;
-    let value = raw;
-    if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2) {
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        // not node's quoting after all: keep the text
-      }
-    }
-    out[kind].push(value);
-  }
-  return out;
+  const s = parseSans(text);
+  return { dns: s.dnsNames, uri: s.uris, ip: s.ips, email: s.emails };
 }
 
 /**
