@@ -19,6 +19,7 @@ import { LIMIT_DEFAULTS } from "./defaults.ts";
 import type { Loose, Report, Reporter, SemanticResult } from "./_semantics.ts";
 import type { TlsContextConfig } from "./types.ts";
 import { checkTlsContext, type TlsEnv, type TlsOutcome } from "./tls.ts";
+import { checkAcceptedUnused, checkStaticClusters, checkXdsBootstrap } from "./_xds_check.ts";
 
 type Doc = Loose<ConfigDocument>;
 type Server = NonNullable<NonNullable<Doc["servers"]>[number]>;
@@ -61,16 +62,25 @@ export function checkSemantics(
     files: new Map(),
   };
   checkTracing(doc.tracing, warn);
-  const clusters = new Set<string>();
+  checkAcceptedUnused(doc, warn);
+  const clusters = new ClusterNames(doc.dynamic_resources?.cds_config !== undefined);
   uniqueNames(
-    (doc.cluster_manager?.clusters ?? []).map((
-      c,
-      i,
-    ): [string | undefined, string] => [c?.name, `cluster_manager.clusters[${i}].name`]),
+    [
+      ...(doc.cluster_manager?.clusters ?? []).map((
+        c,
+        i,
+      ): [string | undefined, string] => [c?.name, `cluster_manager.clusters[${i}].name`]),
+      ...(doc.static_resources?.clusters ?? []).map((
+        c,
+        i,
+      ): [string | undefined, string] => [c?.name, `static_resources.clusters[${i}].name`]),
+    ],
     "cluster",
     report,
     clusters,
   );
+  checkStaticClusters(doc, reporter);
+  checkXdsBootstrap(doc, clusters, reporter);
   doc.cluster_manager?.clusters?.forEach((c, i) =>
     c && checkClusterDns(c, `cluster_manager.clusters[${i}]`, report)
   );
@@ -239,7 +249,7 @@ function checkTracing(t: Doc["tracing"], warn: Report): void {
 function checkRouter(
   r: RouterConf,
   path: string,
-  clusters: Set<string>,
+  clusters: ClusterNames,
   ctx: ValidationContext,
   reporter: Reporter,
 ): void {
@@ -263,7 +273,7 @@ function checkRouter(
 function checkRoute(
   route: Route,
   path: string,
-  clusters: Set<string>,
+  clusters: ClusterNames,
   ctx: ValidationContext,
   reporter: Reporter,
 ): void {
@@ -322,11 +332,11 @@ function checkRoute(
     const hasWeighted = a.weighted_clusters !== undefined;
     if (hasName && hasWeighted) report(p, "set either cluster_name or weighted_clusters, not both");
     else if (!hasName && !hasWeighted) report(p, "a route needs cluster_name or weighted_clusters");
-    if (a.cluster_name !== undefined) checkCluster(a.cluster_name, `${p}.cluster_name`, clusters, report);
+    if (a.cluster_name !== undefined) checkCluster(a.cluster_name, `${p}.cluster_name`, clusters, reporter);
     a.weighted_clusters?.forEach((w, i) => {
       const name = w?.cluster?.name;
       if (name !== undefined) {
-        checkCluster(name, `${p}.weighted_clusters[${i}].cluster.name`, clusters, report);
+        checkCluster(name, `${p}.weighted_clusters[${i}].cluster.name`, clusters, reporter);
       }
     });
     if (a.upstream_protocol !== undefined) {
@@ -380,10 +390,23 @@ function checkClusterDns(c: ClusterDoc, path: string, report: Report): void {
   }
 }
 
-function checkCluster(name: string, path: string, clusters: Set<string>, report: Report): void {
+/**
+ * The cluster names a reference may use. With `cds_config`, clusters also arrive over CDS, so a name the
+ * file does not define is a warning (requests to it fail until CDS delivers it), not an error.
+ */
+class ClusterNames extends Set<string> {
+  constructor(readonly fromCds: boolean) {
+    super();
+  }
+}
+
+function checkCluster(name: string, path: string, clusters: ClusterNames, reporter: Reporter): void {
   if (clusters.has(name)) return;
   const hint = didYouMean(name, clusters);
-  report(path, `unknown cluster "${name}"${hint ? `; did you mean "${hint}"?` : ""}`);
+  const unknown = `unknown cluster "${name}"${hint ? `; did you mean "${hint}"?` : ""}`;
+  if (clusters.fromCds) {
+    reporter.warn(path, `${unknown}: not in this file, so it must come from CDS (until then its requests fail)`);
+  } else reporter.error(path, unknown);
 }
 
 function checkAddressClashes(listeners: [Listener, string][], report: Report): void {
@@ -407,7 +430,7 @@ function isWildcard(host: string): boolean {
 function checkListener(
   l: Listener,
   path: string,
-  clusters: Set<string>,
+  clusters: ClusterNames,
   routers: Set<string>,
   ctx: ValidationContext,
   reporter: Reporter,
@@ -502,9 +525,9 @@ function checkListener(
  * first route whose SourceAddrs, SourcePort, DestinationAddrs and DestinationPort all hold the
  * connection's addresses, an empty list holding nothing. Routes MOSN would never consult are warned about.
  */
-function checkTcpProxy(c: TcpProxyDoc, path: string, clusters: Set<string>, reporter: Reporter): void {
+function checkTcpProxy(c: TcpProxyDoc, path: string, clusters: ClusterNames, reporter: Reporter): void {
   const report = reporter.error;
-  if (c.cluster) checkCluster(c.cluster, `${path}.cluster`, clusters, report);
+  if (c.cluster) checkCluster(c.cluster, `${path}.cluster`, clusters, reporter);
   const routes = c.routes ?? [];
   if (!c.cluster && routes.length === 0) {
     report(
@@ -515,7 +538,7 @@ function checkTcpProxy(c: TcpProxyDoc, path: string, clusters: Set<string>, repo
   routes.forEach((r, i) => {
     if (!r) return;
     const p = `${path}.routes[${i}]`;
-    if (r.cluster !== undefined) checkCluster(r.cluster, `${p}.cluster`, clusters, report);
+    if (r.cluster !== undefined) checkCluster(r.cluster, `${p}.cluster`, clusters, reporter);
     for (const key of ["SourceAddrs", "DestinationAddrs"] as const) {
       r[key]?.forEach((range, j) => {
         if (range?.address === undefined || range.length === undefined) return;

@@ -556,6 +556,219 @@ const Cluster = struct("An upstream cluster", {
   respect_dns_ttl: Opt(unsupported("Deno.resolveDns reports no TTLs; dns_refresh_rate applies")),
 });
 
+// === xDS bootstrap (Envoy v3 bootstrap field names, as MOSN's pkg/config/v2 and pkg/istio read them) ===
+
+/** Envoy's socket address: an IP or host name and a port (TCP only). */
+const EnvoySocketAddress = struct("Envoy core.v3.SocketAddress", {
+  address: text("IP address, or a host name for STRICT_DNS / LOGICAL_DNS clusters"),
+  port_value: int("Port", 1, 65535),
+  protocol: Opt(oneOf("Transport (default TCP)", ["TCP"], { unsupported: ["UDP"] })),
+  ipv4_compat: Opt(ignored("IPv4-mapped IPv6 matching")),
+  resolver_name: Opt(unsupported("custom resolvers")),
+  named_port: Opt(unsupported("named ports")),
+});
+
+const EnvoyAddress = struct("Envoy core.v3.Address: a socket_address", {
+  socket_address: EnvoySocketAddress,
+  pipe: Opt(unsupported("Unix domain sockets")),
+  envoy_internal_address: Opt(unsupported("Envoy internal listeners")),
+});
+
+/** Envoy's HealthStatus names; only the ones that mean "send traffic" are supported for static hosts. */
+const HEALTH_STATUSES = ["UNKNOWN", "HEALTHY"] as const;
+
+const LbEndpoint = struct("Envoy endpoint.v3.LbEndpoint: one host", {
+  endpoint: struct("The host", {
+    address: EnvoyAddress,
+    hostname: Opt(text("Label for stats and logs")),
+    health_check_config: Opt(unsupported("active health checks")),
+    additional_addresses: Opt(unsupported()),
+  }),
+  load_balancing_weight: Opt(int("Weight 1..128 (default 1; Envoy allows more, meshctl's balancers take 128)", 1, 128)),
+  health_status: Opt(oneOf("Static health (default UNKNOWN, which takes traffic)", HEALTH_STATUSES, {
+    unsupported: ["UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"],
+  })),
+  metadata: Opt(unsupported("subsets")),
+  endpoint_name: Opt(unsupported()),
+});
+
+const LoadAssignment = struct("Envoy endpoint.v3.ClusterLoadAssignment: the cluster's hosts, inline", {
+  cluster_name: Opt(text("The cluster's name (Envoy ignores it for static clusters)")),
+  endpoints: Opt(list("Hosts by locality", struct("Envoy LocalityLbEndpoints", {
+    locality: Opt(ignored("Locality (priority 0 only, no locality weighting yet)")),
+    lb_endpoints: Opt(list("Hosts", LbEndpoint)),
+    load_balancing_weight: Opt(ignored("Locality weight (no locality weighting yet)")),
+    priority: Opt(int("Priority: only 0 (the default) is supported, meshctl has no failover priorities yet", 0, 0)),
+    leds_cluster_locality_config: Opt(unsupported("LEDS")),
+  }))),
+  policy: Opt(unsupported("overprovisioning and drop policies")),
+  named_endpoints: Opt(unsupported()),
+});
+
+const EnvoyThresholds = struct("Envoy CircuitBreakers.Thresholds (Envoy's defaults when absent)", {
+  priority: Opt(oneOf("Routing priority (meshctl has one: DEFAULT)", ["DEFAULT"], { unsupported: ["HIGH"] })),
+  max_connections: Opt(int("Connections (default 1024)", 0)),
+  max_pending_requests: Opt(int("Pending requests (default 1024)", 0)),
+  max_requests: Opt(int("Active requests (default 1024)", 0)),
+  max_retries: Opt(int("Active retries (default 3)", 0)),
+  track_remaining: Opt(ignored("Remaining-capacity gauges")),
+  max_connection_pools: Opt(unsupported()),
+  retry_budget: Opt(unsupported("retry budgets")),
+});
+
+const HttpProtocolOptions = struct(
+  "Envoy's upstream HTTP options: only explicit_http_config.http2_protocol_options (HTTP/2 to the hosts, as " +
+    "gRPC needs)",
+  {
+    "@type": oneOf("The Any type URL", ["type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]),
+    explicit_http_config: Opt(struct("One protocol to the hosts", {
+      http2_protocol_options: Opt(Http2ProtocolOptions),
+      http_protocol_options: Opt(unsupported("meshctl picks HTTP/1.1 per route (upstream_protocol)")),
+      http3_protocol_options: Opt(unsupported("HTTP/3")),
+    })),
+    auto_config: Opt(unsupported("meshctl picks the protocol per route (upstream_protocol)")),
+    use_downstream_protocol_config: Opt(unsupported("meshctl picks the protocol per route (upstream_protocol)")),
+    common_http_protocol_options: Opt(unsupported()),
+    upstream_http_protocol_options: Opt(unsupported()),
+    http_filters: Opt(unsupported("upstream HTTP filters")),
+  },
+);
+
+export const ENVOY_CLUSTER_TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS"] as const;
+export const ENVOY_LB_POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "MAGLEV"] as const;
+
+const EnvoyCluster = struct(
+  "An Envoy v3 Cluster (static_resources.clusters), e.g. the control plane's own cluster; converted into a " +
+    "cluster like cluster_manager's",
+  {
+    name: text("Cluster name (unique across static_resources and cluster_manager)"),
+    type: Opt(oneOf(
+      "Discovery type (default STATIC, as Envoy; LOGICAL_DNS is resolved as STRICT_DNS, a warning)",
+      ENVOY_CLUSTER_TYPES,
+      { unsupported: ["EDS", "ORIGINAL_DST"] },
+    )),
+    cluster_type: Opt(unsupported("custom cluster types")),
+    connect_timeout: Opt(duration("Connect timeout (default 5s, as Envoy)")),
+    lb_policy: Opt(oneOf("Load balancer (default ROUND_ROBIN, as Envoy)", ENVOY_LB_POLICIES, {
+      unsupported: ["RING_HASH", "CLUSTER_PROVIDED", "LOAD_BALANCING_POLICY_CONFIG", "ORIGINAL_DST_LB"],
+    })),
+    hosts: Opt(list("Hosts (Envoy v2's field, which MOSN's bootstraps use; not with load_assignment)", EnvoyAddress)),
+    load_assignment: Opt(LoadAssignment),
+    http2_protocol_options: Opt(Http2ProtocolOptions),
+    typed_extension_protocol_options: Opt(struct("Protocol options by extension name", {
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": Opt(HttpProtocolOptions),
+    })),
+    circuit_breakers: Opt(struct("Envoy circuit breakers", {
+      thresholds: Opt(list("Limits (one, priority DEFAULT)", EnvoyThresholds, { maxItems: 1 })),
+      per_host_thresholds: Opt(unsupported()),
+    })),
+    max_requests_per_connection: Opt(int("Requests per connection (default 1024, 0 = unlimited)", 0)),
+    per_connection_buffer_limit_bytes: Opt(int(
+      "Output an upstream connection may queue before meshctl stops reading the downstreams feeding it " +
+        "(default 1048576)",
+      1024,
+    )),
+    dns_refresh_rate: Opt(duration("STRICT_DNS re-resolve interval (default 5s)")),
+    dns_lookup_family: Opt(oneOf("STRICT_DNS record type (default V4_ONLY)", DNS_LOOKUP_FAMILIES, {
+      unsupported: ["AUTO", "V4_PREFERRED", "ALL"],
+    })),
+    respect_dns_ttl: Opt(unsupported("Deno.resolveDns reports no TTLs; dns_refresh_rate applies")),
+    upstream_connection_options: Opt(ignored("TCP keepalive settings of upstream sockets")),
+    alt_stat_name: Opt(ignored("Stats name")),
+    common_lb_config: Opt(ignored("Panic threshold and locality weighting")),
+    transport_socket: Opt(unsupported("TLS to a static_resources cluster; use a cluster_manager cluster with tls_context")),
+    eds_cluster_config: Opt(unsupported("EDS clusters come from CDS")),
+    health_checks: Opt(unsupported("active health checks")),
+    outlier_detection: Opt(unsupported("outlier detection")),
+    lb_subset_config: Opt(unsupported("subsets")),
+    metadata: Opt(unsupported()),
+  },
+);
+
+const XDS_API_TYPE = "API type: GRPC (state of the world over one gRPC stream)";
+const XDS_VERSION = "xDS transport version: V3 (the default; v2 is retired)";
+
+const GrpcService = struct("Envoy core.v3.GrpcService: the control plane, through a cluster", {
+  envoy_grpc: Opt(struct("Envoy's own gRPC client", {
+    cluster_name: text("The cluster whose hosts serve ADS: a static_resources or cluster_manager cluster"),
+    authority: Opt(text("The :authority sent (default: the cluster name)")),
+  })),
+  google_grpc: Opt(unsupported("use envoy_grpc with a static cluster")),
+  timeout: Opt(ignored("Per-call timeout; the ADS stream is long-lived")),
+  initial_metadata: Opt(unsupported("gRPC metadata on the ADS stream")),
+  retry_policy: Opt(unsupported("meshctl reconnects with its own jittered backoff")),
+});
+
+const ApiConfigSource = struct("Envoy core.v3.ApiConfigSource: how to reach the control plane", {
+  api_type: oneOf(XDS_API_TYPE, ["GRPC"], {
+    unsupported: ["REST", "REST_LEGACY", "DELTA_GRPC", "AGGREGATED_GRPC", "AGGREGATED_DELTA_GRPC"],
+  }),
+  transport_api_version: Opt(oneOf(XDS_VERSION, ["V3"], { unsupported: ["V2", "AUTO"] })),
+  grpc_services: list("Exactly one gRPC service", GrpcService, { minItems: 1, maxItems: 1 }),
+  refresh_delay: Opt(duration("REST polling interval: unused, meshctl is event-driven (a warning)")),
+  request_timeout: Opt(ignored("REST only")),
+  rate_limit_settings: Opt(unsupported("client-side xDS rate limits")),
+  set_node_on_first_message_only: Opt(bool(
+    "Send the node on a stream's first request only; meshctl always does (Envoy's false resends it, which " +
+      "control planes ignore)",
+  )),
+  cluster_names: Opt(list("MOSN's field: unused (a warning)", text("Cluster name"))),
+  config_validators: Opt(unsupported()),
+});
+
+const ConfigSource = struct(
+  "Envoy core.v3.ConfigSource: where this type's resources come from; meshctl takes them over ADS only: " +
+    "ads: {}, or an api_config_source naming ads_config's cluster",
+  {
+    ads: Opt(struct("Over the ADS stream of dynamic_resources.ads_config", {})),
+    api_config_source: Opt(ApiConfigSource),
+    resource_api_version: Opt(oneOf("Resource version: V3 (the default)", ["V3"], { unsupported: ["V2", "AUTO"] })),
+    initial_fetch_timeout: Opt(duration(
+      "Readiness waits at most this long for the first update of this type (default 15s, as Envoy; 0 = " +
+        "wait for it)",
+    )),
+    path: Opt(unsupported("resources from files")),
+    path_config_source: Opt(unsupported("resources from files")),
+    self: Opt(unsupported("use ads: {}")),
+    authorities: Opt(unsupported("xDS federation")),
+  },
+);
+
+const DynamicResources = struct("Envoy bootstrap dynamic_resources: configuration from an xDS control plane", {
+  ads_config: Opt(ApiConfigSource),
+  lds_config: Opt(ConfigSource),
+  cds_config: Opt(ConfigSource),
+  lds_resources_locator: Opt(unsupported("xdstp:// locators")),
+  cds_resources_locator: Opt(unsupported("xdstp:// locators")),
+  default_config_source: Opt(unsupported()),
+});
+
+const StaticResources = struct("Envoy bootstrap static_resources", {
+  clusters: Opt(list("Envoy v3 clusters known before xDS (the control plane's cluster)", EnvoyCluster)),
+  listeners: Opt(unsupported("use servers[].listeners")),
+  secrets: Opt(unsupported("SDS")),
+});
+
+const Node = struct("Envoy core.v3.Node: who this proxy is, sent to the control plane", {
+  id: Opt(text(
+    "Node id; istiod wants sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local (router for gateways)",
+  )),
+  cluster: Opt(text("Service cluster")),
+  metadata: Opt(freeMap("Free-form metadata (istiod reads ISTIO_VERSION, NAMESPACE, INSTANCE_IPS, LABELS…)")),
+  locality: Opt(struct("Where this proxy runs", {
+    region: Opt(text("Region")),
+    zone: Opt(text("Zone")),
+    sub_zone: Opt(text("Sub-zone")),
+  })),
+  user_agent_name: Opt(text('Client name (default "meshctl")')),
+  user_agent_version: Opt(text("Client version (default meshctl's)")),
+  user_agent_build_version: Opt(ignored("Structured build version")),
+  client_features: Opt(list("xDS client features announced", text("Feature name"))),
+  extensions: Opt(ignored("Announced extensions")),
+  listening_addresses: Opt(ignored("Deprecated in Envoy")),
+  build_version: Opt(ignored("Deprecated in Envoy")),
+});
+
 /** The tracer drivers MOSN registers (pkg/trace: SOFATracer, Zipkin, jaeger, SkyWalking, otel, plugins). */
 export const TRACING_DRIVERS = [
   "SOFATracer",
@@ -578,6 +791,7 @@ const Tracing = struct(
 );
 
 const Admin = struct("The admin API", {
+  access_log_path: Opt(ignored("Envoy's admin access log")),
   address: struct("Where it listens", {
     socket_address: struct("Default 127.0.0.1:34901", {
       address: text("IP address"),
@@ -587,7 +801,11 @@ const Admin = struct("The admin API", {
 });
 
 export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
-  servers: list("Servers", Server, { minItems: 1 }),
+  servers: Opt(list(
+    "Servers (optional with dynamic_resources: listeners and routes then come from xDS, or from both)",
+    Server,
+    { minItems: 1 },
+  )),
   cluster_manager: Opt(struct("Upstream clusters", {
     clusters: Opt(list("Clusters", Cluster)),
     clusters_configs: Opt(unsupported("clusters from a directory")),
@@ -606,16 +824,17 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
       4096,
     )),
   })),
-  dynamic_resources: Opt(unsupported("reserved for xDS")),
-  static_resources: Opt(unsupported("reserved for xDS")),
+  dynamic_resources: Opt(DynamicResources),
+  static_resources: Opt(StaticResources),
   tracing: Opt(Tracing),
-  metrics: Opt(unsupported("use the admin /stats endpoints")),
-  pprof: Opt(unsupported()),
+  metrics: Opt(freeMap("MOSN's metrics sinks: accepted, not implemented (a warning): use the admin /stats endpoints")),
+  pprof: Opt(freeMap("MOSN's Go profiler: accepted, not applicable to meshctl (a warning)")),
+  layered_runtime: Opt(freeMap("Envoy runtime layers: accepted, meshctl has no runtime (a warning)")),
   plugin: Opt(unsupported()),
   third_part_codec: Opt(unsupported()),
   extends: Opt(unsupported()),
   wasm_global_plugins: Opt(unsupported()),
-  node: Opt(unsupported("xDS")),
+  node: Opt(Node),
   pid: Opt(ignored("PID file")),
   uds_dir: Opt(ignored("Hot-upgrade socket directory")),
   disable_upgrade: Opt(ignored("Hot upgrade switch")),
@@ -629,3 +848,6 @@ export type ProxyDocument = Static<typeof ProxyConfig>;
 export type TcpProxyDocument = Static<typeof TcpProxyConfig>;
 export type DnsResolversDocument = Static<typeof DnsResolvers>;
 export type TlsContextDocument = Static<typeof TlsContext>;
+export type EnvoyClusterDocument = Static<typeof EnvoyCluster>;
+export type ApiConfigSourceDocument = Static<typeof ApiConfigSource>;
+export type ConfigSourceDocument = Static<typeof ConfigSource>;

@@ -11,6 +11,7 @@ export { LIMIT_DEFAULTS } from "./defaults.ts";
 import type { ValidationContext } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, ProxyDocument, TcpProxyDocument } from "./schema.ts";
+import { DEFAULT_INITIAL_FETCH_TIMEOUT_MS, envoyClusterHttp2 } from "./_xds_check.ts";
 import type {
   AccessLogConfig,
   ClusterConfig,
@@ -19,6 +20,7 @@ import type {
   HashPolicyConfig,
   HeaderValueOption,
   Http2OptionsConfig,
+  LbType,
   ListenerConfig,
   NetworkFilterConfig,
   PortRangeConfig,
@@ -28,9 +30,11 @@ import type {
   ServerConfig,
   TlsContextConfig,
   VirtualHostConfig,
+  XdsBootstrapConfig,
 } from "./types.ts";
 
-type Server = ConfigDocument["servers"][number];
+type Server = NonNullable<ConfigDocument["servers"]>[number];
+type EnvoyClusterDoc = NonNullable<NonNullable<ConfigDocument["static_resources"]>["clusters"]>[number];
 type RouterDoc = NonNullable<Server["routers"]>[number];
 type VirtualHostDoc = NonNullable<RouterDoc["virtual_hosts"]>[number];
 type RouteDoc = NonNullable<VirtualHostDoc["routers"]>[number];
@@ -74,10 +78,14 @@ export function buildSnapshot(
 ): ConfigSnapshot {
   const admin = doc.admin?.address.socket_address;
   return deepFreeze({
-    servers: doc.servers.map((s, si) => server(s, `servers[${si}]`, ctx, semantic)),
-    clusters: (doc.cluster_manager?.clusters ?? []).map((c, i) =>
-      cluster(c, semantic.clusterTls.get(`cluster_manager.clusters[${i}]`))
-    ),
+    servers: (doc.servers ?? []).map((s, si) => server(s, `servers[${si}]`, ctx, semantic)),
+    clusters: [
+      ...(doc.cluster_manager?.clusters ?? []).map((c, i) =>
+        cluster(c, semantic.clusterTls.get(`cluster_manager.clusters[${i}]`))
+      ),
+      ...(doc.static_resources?.clusters ?? []).map(envoyCluster),
+    ],
+    ...(doc.dynamic_resources === undefined ? {} : { xds: xdsBootstrap(doc) }),
     admin: { address: admin ? { hostname: admin.address, port: admin.port_value } : DEFAULT_ADMIN },
     limits: {
       maxBufferedBytes: doc.limits?.max_buffered_bytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
@@ -348,6 +356,96 @@ function cluster(c: ClusterDoc, tls: TlsContextConfig | undefined): ClusterConfi
     connBufferLimitBytes: c.conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
     http2: http2Options(c.http2_protocol_options),
     tls,
+  };
+}
+
+/** Envoy's lb_policy names → meshctl's (MOSN's) balancers. */
+const ENVOY_LB: Readonly<Record<string, LbType>> = {
+  ROUND_ROBIN: "LB_ROUNDROBIN",
+  LEAST_REQUEST: "LB_LEAST_REQUEST",
+  RANDOM: "LB_RANDOM",
+  MAGLEV: "LB_MAGLEV",
+};
+
+/**
+ * An Envoy v3 cluster from static_resources, with Envoy's defaults where they differ from MOSN's
+ * (STATIC, ROUND_ROBIN, 5 s connect timeout). LOGICAL_DNS is resolved as STRICT_DNS (validation warns).
+ */
+function envoyCluster(c: EnvoyClusterDoc): ClusterConfig {
+  const cb = c.circuit_breakers?.thresholds?.[0];
+  const hosts: { address: { address: string; port_value: number }; hostname?: string; weight: number }[] = [
+    ...(c.hosts ?? []).map((h) => ({ address: h.socket_address, weight: 1 })),
+    ...(c.load_assignment?.endpoints ?? []).flatMap((e) =>
+      (e.lb_endpoints ?? []).map((lb) => ({
+        address: lb.endpoint.address.socket_address,
+        hostname: lb.endpoint.hostname,
+        weight: lb.load_balancing_weight ?? 1,
+      }))
+    ),
+  ];
+  return {
+    name: c.name,
+    type: (c.type ?? "STATIC") === "STATIC" ? "SIMPLE" : "STRICT_DNS",
+    lbType: ENVOY_LB[c.lb_policy ?? "ROUND_ROBIN"] ?? "LB_ROUNDROBIN",
+    hosts: hosts.map((h) => ({
+      address: { hostname: h.address.address, port: h.address.port_value },
+      ...(h.hostname === undefined ? {} : { hostname: h.hostname }),
+      weight: h.weight,
+      tlsDisable: false,
+    })),
+    connectTimeoutMs: msOr(c.connect_timeout, 5_000),
+    idleTimeoutMs: undefined,
+    maxRequestPerConn: c.max_requests_per_connection ?? 1024,
+    circuitBreakers: {
+      maxConnections: cb?.max_connections ?? LIMIT_DEFAULTS.maxConnections,
+      maxPendingRequests: cb?.max_pending_requests ?? LIMIT_DEFAULTS.maxPendingRequests,
+      maxRequests: cb?.max_requests ?? LIMIT_DEFAULTS.maxRequests,
+      maxRetries: cb?.max_retries ?? LIMIT_DEFAULTS.maxRetries,
+    },
+    dnsRefreshRateMs: msOr(c.dns_refresh_rate, 5_000),
+    dnsLookupFamily: c.dns_lookup_family ?? "V4_ONLY",
+    dnsResolver: { kind: "system" },
+    maxConnectionsPerHost: 1,
+    leastRequestChoiceCount: 2,
+    keepalive: undefined,
+    connBufferLimitBytes: c.per_connection_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
+    http2: http2Options(envoyClusterHttp2(c) as Http2OptionsDoc | undefined),
+    tls: undefined,
+  };
+}
+
+/** `dynamic_resources` + `node`, validated: ADS through a cluster of this file. */
+function xdsBootstrap(doc: ConfigDocument): XdsBootstrapConfig {
+  const dyn = doc.dynamic_resources!;
+  const grpc = dyn.ads_config!.grpc_services[0]!.envoy_grpc!;
+  const timeouts = [dyn.lds_config, dyn.cds_config].flatMap((s) =>
+    s === undefined ? [] : [msOr(s.initial_fetch_timeout, DEFAULT_INITIAL_FETCH_TIMEOUT_MS)]
+  );
+  const node = doc.node;
+  return {
+    adsCluster: grpc.cluster_name,
+    adsAuthority: grpc.authority,
+    node: {
+      id: node?.id ?? "",
+      cluster: node?.cluster ?? "",
+      metadata: node?.metadata ?? {},
+      locality: node?.locality === undefined ? undefined : {
+        region: node.locality.region ?? "",
+        zone: node.locality.zone ?? "",
+        subZone: node.locality.sub_zone ?? "",
+      },
+      userAgentName: node?.user_agent_name,
+      userAgentVersion: node?.user_agent_version,
+      clientFeatures: node?.client_features ?? [],
+    },
+    // One timer for every type: the longest wins, 0 (no timeout) longest of all.
+    initialFetchTimeoutMs: timeouts.length === 0
+      ? DEFAULT_INITIAL_FETCH_TIMEOUT_MS
+      : timeouts.includes(0)
+      ? 0
+      : Math.max(...timeouts),
+    subscribeLds: dyn.lds_config !== undefined,
+    subscribeCds: dyn.cds_config !== undefined,
   };
 }
 

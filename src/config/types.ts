@@ -12,6 +12,12 @@ export interface ConfigSnapshot {
   readonly limits: LimitsConfig;
   /** MOSN's `tracing` block as configured; meshctl records no spans (validation warns when enabled). */
   readonly tracing: TracingConfig;
+  /**
+   * Configuration from an xDS control plane (the bootstrap's `dynamic_resources`, with `node`); undefined
+   * for a file-only config. `servers` and `clusters` then hold what the file itself defines (the static
+   * part: `static_resources.clusters` are merged into `clusters`), which xDS adds to.
+   */
+  readonly xds?: XdsBootstrapConfig;
   /** Where the snapshot came from (file path), for config_dump and logs. */
   readonly source: string;
   /** The original document as parsed (after key normalization), for /api/v1/config_dump. */
@@ -394,4 +400,62 @@ export interface ClusterConfig {
    * `cluster_manager_tls` is set (MOSN); undefined = plaintext.
    */
   readonly tls: TlsContextConfig | undefined;
+}
+
+// === xDS bootstrap ===
+
+/**
+ * How meshctl reaches its control plane and what it subscribes to (Envoy v3 bootstrap `dynamic_resources`,
+ * as MOSN reads it). meshctl speaks ADS only: one state-of-the-world gRPC stream
+ * (`envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources`) carrying every type,
+ * v3 type URLs, the node on each stream's first request only. RDS and EDS are not listed here: they are
+ * subscribed to by name as LDS listeners and CDS clusters ask for them, over the same stream.
+ */
+export interface XdsBootstrapConfig {
+  /**
+   * The cluster whose hosts serve ADS (`ads_config.grpc_services[0].envoy_grpc.cluster_name`): always one
+   * of `ConfigSnapshot.clusters` (a `static_resources` or `cluster_manager` cluster; validation checks it).
+   * The client dials its hosts with gRPC, i.e. HTTP/2 whatever the cluster says, plaintext: a
+   * `static_resources` cluster cannot have TLS yet (`transport_socket` is refused).
+   */
+  readonly adsCluster: string;
+  /** `envoy_grpc.authority`: the :authority of the ADS stream; undefined = the cluster name (Envoy). */
+  readonly adsAuthority: string | undefined;
+  /** Sent in the first DiscoveryRequest of every stream (and again after each reconnect), unchanged. */
+  readonly node: XdsNodeConfig;
+  /**
+   * Envoy's `ConfigSource.initial_fetch_timeout` (lds_config / cds_config): how long readiness waits for
+   * the first update of a subscribed type before going on without it. Default 15 s; 0 = wait for it.
+   * meshctl uses one value for every type: when lds_config and cds_config differ, the longer one
+   * (validation warns), 0 counting as longest.
+   */
+  readonly initialFetchTimeoutMs: number;
+  /** `lds_config` is set: subscribe to every listener (wildcard LDS). */
+  readonly subscribeLds: boolean;
+  /** `cds_config` is set: subscribe to every cluster (wildcard CDS). */
+  readonly subscribeCds: boolean;
+}
+
+/** Envoy's `config.core.v3.Node`, as configured (proto3 field names in the doc comments). */
+export interface XdsNodeConfig {
+  /** `id` (1); "" when unset (validation warns: control planes key their config by it). */
+  readonly id: string;
+  /** `cluster` (2); "" when unset. */
+  readonly cluster: string;
+  /** `metadata` (3): a google.protobuf.Struct, as JSON; {} when unset. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** `locality` (4); undefined when unset. */
+  readonly locality: XdsLocalityConfig | undefined;
+  /** `user_agent_name` (6); undefined = the client sends "meshctl". */
+  readonly userAgentName: string | undefined;
+  /** `user_agent_version` (7); undefined = the client sends meshctl's version. */
+  readonly userAgentVersion: string | undefined;
+  /** `client_features` (10), as configured (the client may add its own). */
+  readonly clientFeatures: readonly string[];
+}
+
+export interface XdsLocalityConfig {
+  readonly region: string;
+  readonly zone: string;
+  readonly subZone: string;
 }

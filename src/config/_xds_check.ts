@@ -1,0 +1,287 @@
+/**
+ * The semantic checks of the xDS bootstrap (`dynamic_resources`, `static_resources`, `node`): ADS only,
+ * the ADS cluster defined in the file, Envoy clusters convertible to meshctl's, Istio's node id form.
+ */
+import { didYouMean, parseIp } from "../core/mod.ts";
+import type { Loose, Reporter } from "./_semantics.ts";
+import type { ApiConfigSourceDocument, ConfigDocument, ConfigSourceDocument, EnvoyClusterDocument } from "./schema.ts";
+
+type Doc = Loose<ConfigDocument>;
+type EnvoyClusterDoc = Loose<EnvoyClusterDocument>;
+type ApiConfigSourceDoc = Loose<ApiConfigSourceDocument>;
+type ConfigSourceDoc = Loose<ConfigSourceDocument>;
+
+/** The one typed_extension_protocol_options entry meshctl reads. */
+export const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/** Envoy's default `initial_fetch_timeout`. */
+export const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+
+/** MOSN/Envoy blocks meshctl accepts so their configs load, and says they do nothing. */
+export function checkAcceptedUnused(doc: Doc, warn: Reporter["warn"]): void {
+  const unused: [keyof Doc, string][] = [
+    ["metrics", "MOSN's metrics sinks are not implemented: stats are served by the admin API (/stats)"],
+    ["pprof", "MOSN's Go profiler does not apply to meshctl"],
+    ["layered_runtime", "meshctl has no Envoy runtime: layered_runtime (and any RTDS in it) is not used"],
+  ];
+  for (const [key, why] of unused) {
+    const v = doc[key];
+    if (v !== undefined && v !== null && typeof v === "object" && Object.keys(v).length > 0) warn(key, `${why} (accepted)`);
+  }
+}
+
+/** Envoy clusters in `static_resources`: what the conversion to meshctl's clusters cannot express. */
+export function checkStaticClusters(doc: Doc, reporter: Reporter): void {
+  doc.static_resources?.clusters?.forEach((c, i) => c && checkEnvoyCluster(c, `static_resources.clusters[${i}]`, reporter));
+}
+
+function checkEnvoyCluster(c: EnvoyClusterDoc, path: string, reporter: Reporter): void {
+  const type = c.type ?? "STATIC";
+  if (type === "LOGICAL_DNS") {
+    reporter.warn(
+      `${path}.type`,
+      "LOGICAL_DNS is resolved as STRICT_DNS: meshctl balances over every address the name resolves to " +
+        "(Envoy connects to the first one only)",
+    );
+  }
+  if (c.hosts !== undefined && c.load_assignment !== undefined) {
+    reporter.error(`${path}.load_assignment`, "set either hosts or load_assignment, not both");
+  }
+  const addresses: [string | undefined, string][] = [
+    ...(c.hosts ?? []).map((h, hi): [string | undefined, string] => [
+      h?.socket_address?.address,
+      `${path}.hosts[${hi}].socket_address.address`,
+    ]),
+    ...(c.load_assignment?.endpoints ?? []).flatMap((e, ei) =>
+      (e?.lb_endpoints ?? []).map((lb, li): [string | undefined, string] => [
+        lb?.endpoint?.address?.socket_address?.address,
+        `${path}.load_assignment.endpoints[${ei}].lb_endpoints[${li}].endpoint.address.socket_address.address`,
+      ])
+    ),
+  ];
+  for (const [address, p] of addresses) {
+    if (address === undefined) continue;
+    if (type === "STATIC" && parseIp(address) === undefined) {
+      reporter.error(p, `"${address}" is not an IP address: a STATIC cluster needs IPs (use type STRICT_DNS for a name)`);
+    }
+  }
+  c.load_assignment?.endpoints?.forEach((e, ei) => {
+    if (e?.priority !== undefined && e.priority !== 0) {
+      reporter.error(
+        `${path}.load_assignment.endpoints[${ei}].priority`,
+        `priority ${e.priority} is not supported yet: meshctl has no priority failover (only 0)`,
+      );
+    }
+  });
+  const typed = c.typed_extension_protocol_options?.[HTTP_PROTOCOL_OPTIONS];
+  if (typed !== undefined && c.http2_protocol_options !== undefined) {
+    reporter.error(
+      `${path}.http2_protocol_options`,
+      `set either http2_protocol_options or typed_extension_protocol_options["${HTTP_PROTOCOL_OPTIONS}"], not ` +
+        "both (Envoy refuses both too)",
+    );
+  }
+  if (typed !== undefined && typed.explicit_http_config === undefined) {
+    reporter.error(
+      `${path}.typed_extension_protocol_options.${HTTP_PROTOCOL_OPTIONS}`,
+      "needs explicit_http_config with http2_protocol_options (the only upstream protocol setting meshctl reads)",
+    );
+  }
+}
+
+/** Whether an Envoy cluster asks for HTTP/2 to its hosts (either of Envoy's two ways). */
+export function envoyClusterHttp2(c: EnvoyClusterDoc): Loose<EnvoyClusterDocument["http2_protocol_options"]> {
+  return c.http2_protocol_options ??
+    c.typed_extension_protocol_options?.[HTTP_PROTOCOL_OPTIONS]?.explicit_http_config?.http2_protocol_options;
+}
+
+/**
+ * `dynamic_resources` and `node`: servers or dynamic_resources must be present; ADS only, through a
+ * cluster of this file; lds_config / cds_config over that ADS; Istio's node id form.
+ */
+export function checkXdsBootstrap(doc: Doc, clusters: ReadonlySet<string>, reporter: Reporter): void {
+  const dyn = doc.dynamic_resources;
+  if (doc.servers === undefined && dyn === undefined) {
+    reporter.error(
+      "servers",
+      'missing required field "servers" (a config without dynamic_resources gets its listeners from servers)',
+    );
+  }
+  if (dyn === undefined) {
+    if (doc.node !== undefined) {
+      reporter.warn("node", "node is sent only to an xDS control plane: unused without dynamic_resources");
+    }
+    return;
+  }
+  const ads = dyn.ads_config;
+  const adsPath = "dynamic_resources.ads_config";
+  let adsCluster: string | undefined;
+  if (ads === undefined) {
+    reporter.error(
+      "dynamic_resources",
+      "needs ads_config: meshctl takes listeners and clusters over ADS only (one gRPC stream)",
+    );
+  } else {
+    adsCluster = checkApiConfigSource(ads, adsPath, reporter);
+    if (adsCluster !== undefined && !clusters.has(adsCluster)) {
+      const hint = didYouMean(adsCluster, clusters);
+      reporter.error(
+        `${adsPath}.grpc_services[0].envoy_grpc.cluster_name`,
+        `unknown cluster "${adsCluster}"${hint ? `; did you mean "${hint}"?` : ""}: the ADS cluster must be ` +
+          "defined in this file (static_resources.clusters or cluster_manager.clusters)",
+      );
+      adsCluster = undefined;
+    }
+    ads.cluster_names?.forEach((_, i) => {
+      if (i === 0) {
+        reporter.warn(
+          `${adsPath}.cluster_names`,
+          "cluster_names (Envoy v2's REST field) is not used: the control plane is reached through " +
+            "grpc_services",
+        );
+      }
+    });
+    if (adsCluster !== undefined) checkAdsCluster(doc, adsCluster, reporter);
+  }
+  const sources: [ConfigSourceDoc | undefined, string][] = [
+    [dyn.lds_config, "dynamic_resources.lds_config"],
+    [dyn.cds_config, "dynamic_resources.cds_config"],
+  ];
+  for (const [source, path] of sources) {
+    if (source !== undefined) checkConfigSource(source, path, ads !== undefined, adsCluster, reporter);
+  }
+  if (ads !== undefined && dyn.lds_config === undefined && dyn.cds_config === undefined) {
+    reporter.warn(
+      adsPath,
+      "ads_config alone subscribes to nothing: add lds_config: {ads: {}} and/or cds_config: {ads: {}}",
+    );
+  }
+  const lds = dyn.lds_config?.initial_fetch_timeout;
+  const cds = dyn.cds_config?.initial_fetch_timeout;
+  if (lds !== undefined && cds !== undefined && lds !== cds) {
+    reporter.warn(
+      "dynamic_resources.cds_config.initial_fetch_timeout",
+      "lds_config and cds_config set different initial_fetch_timeouts: meshctl uses one for every type, the " +
+        "longer (0, no timeout, counting as longest)",
+    );
+  }
+  checkNode(doc.node, reporter);
+}
+
+/** An ADS api config source; returns the cluster it names (undefined when it names none). */
+function checkApiConfigSource(s: ApiConfigSourceDoc, path: string, reporter: Reporter): string | undefined {
+  if (s.refresh_delay !== undefined) {
+    reporter.warn(
+      `${path}.refresh_delay`,
+      "refresh_delay is not used: meshctl is event-driven, it applies what the control plane pushes and " +
+        "never re-requests on a timer (MOSN does)",
+    );
+  }
+  const service = s.grpc_services?.[0];
+  if (service === undefined) return undefined;
+  const cluster = service.envoy_grpc?.cluster_name;
+  if (service.envoy_grpc === undefined && service.google_grpc === undefined) {
+    reporter.error(`${path}.grpc_services[0]`, "needs envoy_grpc { cluster_name }");
+  }
+  return cluster;
+}
+
+function checkConfigSource(
+  s: ConfigSourceDoc,
+  path: string,
+  haveAds: boolean,
+  adsCluster: string | undefined,
+  reporter: Reporter,
+): void {
+  const type = path.endsWith("lds_config") ? "listeners" : "clusters";
+  if (s.ads !== undefined && s.api_config_source !== undefined) {
+    reporter.error(path, "set either ads or api_config_source, not both");
+    return;
+  }
+  if (s.ads === undefined && s.api_config_source === undefined) {
+    reporter.error(path, `needs ads: {}: meshctl takes ${type} over ADS only`);
+    return;
+  }
+  if (!haveAds) {
+    reporter.error(
+      s.ads !== undefined ? `${path}.ads` : `${path}.api_config_source`,
+      `${type} over ADS need dynamic_resources.ads_config`,
+    );
+    return;
+  }
+  const api = s.api_config_source;
+  if (api === undefined) return;
+  const apiPath = `${path}.api_config_source`;
+  const cluster = checkApiConfigSource(api, apiPath, reporter);
+  // A config source naming the ADS cluster is read as ADS: one stream for every type, which is what such a
+  // control plane serves (go-control-plane's sample), rather than a second, separate stream.
+  if (cluster !== undefined && adsCluster !== undefined && cluster !== adsCluster) {
+    reporter.error(
+      `${apiPath}.grpc_services[0].envoy_grpc.cluster_name`,
+      `only ADS is supported: this names cluster "${cluster}", ads_config names "${adsCluster}" (use ads: {})`,
+    );
+  }
+}
+
+/** The ADS cluster: gRPC needs HTTP/2 and at least one host. */
+function checkAdsCluster(doc: Doc, name: string, reporter: Reporter): void {
+  const index = doc.static_resources?.clusters?.findIndex((c) => c?.name === name) ?? -1;
+  if (index >= 0) {
+    const c = doc.static_resources!.clusters![index]!;
+    const path = `static_resources.clusters[${index}]`;
+    if (envoyClusterHttp2(c) === undefined) {
+      reporter.warn(
+        `${path}.name`,
+        "the ADS cluster does not set http2_protocol_options: gRPC needs HTTP/2, which meshctl speaks to it " +
+          "anyway (Envoy wants it set)",
+      );
+    }
+    const hosts = (c.hosts?.length ?? 0) +
+      (c.load_assignment?.endpoints ?? []).reduce((n, e) => n + (e?.lb_endpoints?.length ?? 0), 0);
+    if (hosts === 0) {
+      reporter.warn(`${path}.name`, "the ADS cluster has no hosts: meshctl cannot reach the control plane");
+    }
+    return;
+  }
+  const fileIndex = doc.cluster_manager?.clusters?.findIndex((c) => c?.name === name) ?? -1;
+  const fileCluster = doc.cluster_manager?.clusters?.[fileIndex];
+  if (fileCluster !== undefined && (fileCluster.hosts?.length ?? 0) === 0) {
+    reporter.warn(
+      `cluster_manager.clusters[${fileIndex}].name`,
+      "the ADS cluster has no hosts: meshctl cannot reach the control plane",
+    );
+  }
+}
+
+const ISTIO_NODE_TYPES = ["sidecar", "router"];
+
+/** Control planes key config by node.id; istiod also parses it (`type~ip~id~domain`) and refuses bad ones. */
+function checkNode(node: Doc["node"], reporter: Reporter): void {
+  const id = node?.id;
+  if (id === undefined || id === "") {
+    reporter.warn(
+      node === undefined ? "dynamic_resources" : "node",
+      "no node.id: control planes tell proxies apart by it (go-control-plane caches by it, istiod refuses " +
+        "a connection without one)",
+    );
+    return;
+  }
+  if (!id.includes("~")) return;
+  const parts = id.split("~");
+  const istiod = "istiod refuses it (expected type~ip~pod.namespace~namespace.svc.cluster.local)";
+  if (parts.length !== 4) {
+    reporter.warn("node.id", `"${id}" has ${parts.length} "~" parts, not 4: ${istiod}`);
+    return;
+  }
+  if (!ISTIO_NODE_TYPES.includes(parts[0]!)) {
+    reporter.warn("node.id", `node type "${parts[0]}" is neither sidecar nor router: ${istiod}`);
+  }
+  const ips = node?.metadata?.["INSTANCE_IPS"];
+  if (parseIp(parts[1]!) === undefined && (typeof ips !== "string" || ips === "")) {
+    reporter.warn(
+      "node.id",
+      `"${parts[1]}" is not an IP address and node.metadata has no INSTANCE_IPS: istiod cannot tell this ` +
+        "proxy's address",
+    );
+  }
+}
