@@ -11,6 +11,8 @@ export type Report = (path: string, message: string) => void;
 export interface Reporter {
   readonly error: Report;
   readonly warn: Report;
+  /** Whether the structural pass already reported an error at `path` (its value is then missing). */
+  readonly hasError?: (path: string) => boolean;
 }
 
 /** What the semantic pass worked out for the snapshot: the TLS contexts, material read and checked. */

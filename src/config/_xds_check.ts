@@ -4,7 +4,12 @@
  */
 import { didYouMean, parseIp } from "../core/mod.ts";
 import type { Loose, Reporter } from "./_semantics.ts";
-import type { ApiConfigSourceDocument, ConfigDocument, ConfigSourceDocument, EnvoyClusterDocument } from "./schema.ts";
+import type {
+  ApiConfigSourceDocument,
+  ConfigDocument,
+  ConfigSourceDocument,
+  EnvoyClusterDocument,
+} from "./schema.ts";
 
 type Doc = Loose<ConfigDocument>;
 type EnvoyClusterDoc = Loose<EnvoyClusterDocument>;
@@ -26,13 +31,17 @@ export function checkAcceptedUnused(doc: Doc, warn: Reporter["warn"]): void {
   ];
   for (const [key, why] of unused) {
     const v = doc[key];
-    if (v !== undefined && v !== null && typeof v === "object" && Object.keys(v).length > 0) warn(key, `${why} (accepted)`);
+    if (v !== undefined && v !== null && typeof v === "object" && Object.keys(v).length > 0) {
+      warn(key, `${why} (accepted)`);
+    }
   }
 }
 
 /** Envoy clusters in `static_resources`: what the conversion to meshctl's clusters cannot express. */
 export function checkStaticClusters(doc: Doc, reporter: Reporter): void {
-  doc.static_resources?.clusters?.forEach((c, i) => c && checkEnvoyCluster(c, `static_resources.clusters[${i}]`, reporter));
+  doc.static_resources?.clusters?.forEach((c, i) =>
+    c && checkEnvoyCluster(c, `static_resources.clusters[${i}]`, reporter)
+  );
 }
 
 function checkEnvoyCluster(c: EnvoyClusterDoc, path: string, reporter: Reporter): void {
@@ -59,10 +68,15 @@ function checkEnvoyCluster(c: EnvoyClusterDoc, path: string, reporter: Reporter)
       ])
     ),
   ];
+  // An invalid type is reported already; its STATIC default must not add errors about the hosts.
+  const typeKnown = c.type !== undefined || reporter.hasError?.(`${path}.type`) !== true;
   for (const [address, p] of addresses) {
-    if (address === undefined) continue;
+    if (address === undefined || !typeKnown) continue;
     if (type === "STATIC" && parseIp(address) === undefined) {
-      reporter.error(p, `"${address}" is not an IP address: a STATIC cluster needs IPs (use type STRICT_DNS for a name)`);
+      reporter.error(
+        p,
+        `"${address}" is not an IP address: a STATIC cluster needs IPs (use type STRICT_DNS for a name)`,
+      );
     }
   }
   c.load_assignment?.endpoints?.forEach((e, ei) => {
@@ -127,8 +141,10 @@ export function checkXdsBootstrap(doc: Doc, clusters: ReadonlySet<string>, repor
       const hint = didYouMean(adsCluster, clusters);
       reporter.error(
         `${adsPath}.grpc_services[0].envoy_grpc.cluster_name`,
-        `unknown cluster "${adsCluster}"${hint ? `; did you mean "${hint}"?` : ""}: the ADS cluster must be ` +
-          "defined in this file (static_resources.clusters or cluster_manager.clusters)",
+        `unknown cluster "${adsCluster}"${
+          hint ? `; did you mean "${hint}"?` : ""
+        } (the ADS cluster must be ` +
+          "defined in this file: static_resources.clusters or cluster_manager.clusters)",
       );
       adsCluster = undefined;
     }
@@ -177,13 +193,7 @@ function checkApiConfigSource(s: ApiConfigSourceDoc, path: string, reporter: Rep
         "never re-requests on a timer (MOSN does)",
     );
   }
-  const service = s.grpc_services?.[0];
-  if (service === undefined) return undefined;
-  const cluster = service.envoy_grpc?.cluster_name;
-  if (service.envoy_grpc === undefined && service.google_grpc === undefined) {
-    reporter.error(`${path}.grpc_services[0]`, "needs envoy_grpc { cluster_name }");
-  }
-  return cluster;
+  return s.grpc_services?.[0]?.envoy_grpc?.cluster_name;
 }
 
 function checkConfigSource(
@@ -202,13 +212,7 @@ function checkConfigSource(
     reporter.error(path, `needs ads: {}: meshctl takes ${type} over ADS only`);
     return;
   }
-  if (!haveAds) {
-    reporter.error(
-      s.ads !== undefined ? `${path}.ads` : `${path}.api_config_source`,
-      `${type} over ADS need dynamic_resources.ads_config`,
-    );
-    return;
-  }
+  if (!haveAds) return; // "needs ads_config" is reported at dynamic_resources
   const api = s.api_config_source;
   if (api === undefined) return;
   const apiPath = `${path}.api_config_source`;

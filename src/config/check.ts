@@ -405,7 +405,10 @@ function checkCluster(name: string, path: string, clusters: ClusterNames, report
   const hint = didYouMean(name, clusters);
   const unknown = `unknown cluster "${name}"${hint ? `; did you mean "${hint}"?` : ""}`;
   if (clusters.fromCds) {
-    reporter.warn(path, `${unknown}: not in this file, so it must come from CDS (until then its requests fail)`);
+    reporter.warn(
+      path,
+      `${unknown}: not in this file, so it must come from CDS (until then its requests fail)`,
+    );
   } else reporter.error(path, unknown);
 }
 

@@ -11,7 +11,9 @@ Deno.test("configJsonSchema() rejects unsupported fields and lists enums", () =>
   const s = configJsonSchema() as {
     properties: Record<string, { not?: unknown; description?: string; properties?: Record<string, unknown> }>;
   };
-  assertEquals(s.properties.pprof!.not, {});
+  assertEquals(s.properties.plugin!.not, {});
+  // MOSN's metrics and pprof blocks load (and warn), so xDS bootstraps that carry them validate.
+  assertEquals([s.properties.metrics!.not, s.properties.pprof!.not], [undefined, undefined]);
   // tracing loads (and warns), so its shape is described rather than refused.
   assertEquals(s.properties.tracing!.not, undefined);
   assertEquals(
@@ -19,6 +21,12 @@ Deno.test("configJsonSchema() rejects unsupported fields and lists enums", () =>
     true,
   );
   ok(s.properties.dynamic_resources!.description!.includes("xDS"));
+  assertEquals(s.properties.dynamic_resources!.not, undefined);
+  const ads = s.properties.dynamic_resources!.properties!.ads_config as {
+    properties: Record<string, unknown>;
+  };
+  assertEquals((ads.properties.api_type as { enum: string[] }).enum, ["GRPC"]);
+  assertEquals((s.properties.static_resources!.properties!.listeners as { not: unknown }).not, {});
   const json = JSON.stringify(s);
   ok(json.includes('"LB_WEIGHTED_ROUNDROBIN"'));
   ok(json.includes('"if":{"properties":{"type":{"const":"tcp_proxy"}}'));

@@ -34,6 +34,7 @@ export function validateConfig(
     semantic = checkSemantics(doc as Loose<ConfigDocument>, ctx, {
       error: (path, message) => walker.error(positionOf(walker.positions, path), path, message),
       warn: (path, message) => walker.warn(positionOf(walker.positions, path), path, message),
+      hasError: (path) => walker.errors.some((e) => e.path === path),
     }, { configDir: dirname(resolve(parsed.file)) });
   }
   errors.push(...walker.errors);

@@ -584,7 +584,9 @@ const LbEndpoint = struct("Envoy endpoint.v3.LbEndpoint: one host", {
     health_check_config: Opt(unsupported("active health checks")),
     additional_addresses: Opt(unsupported()),
   }),
-  load_balancing_weight: Opt(int("Weight 1..128 (default 1; Envoy allows more, meshctl's balancers take 128)", 1, 128)),
+  load_balancing_weight: Opt(
+    int("Weight 1..128 (default 1; Envoy allows more, meshctl's balancers take 128)", 1, 128),
+  ),
   health_status: Opt(oneOf("Static health (default UNKNOWN, which takes traffic)", HEALTH_STATUSES, {
     unsupported: ["UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"],
   })),
@@ -594,13 +596,18 @@ const LbEndpoint = struct("Envoy endpoint.v3.LbEndpoint: one host", {
 
 const LoadAssignment = struct("Envoy endpoint.v3.ClusterLoadAssignment: the cluster's hosts, inline", {
   cluster_name: Opt(text("The cluster's name (Envoy ignores it for static clusters)")),
-  endpoints: Opt(list("Hosts by locality", struct("Envoy LocalityLbEndpoints", {
-    locality: Opt(ignored("Locality (priority 0 only, no locality weighting yet)")),
-    lb_endpoints: Opt(list("Hosts", LbEndpoint)),
-    load_balancing_weight: Opt(ignored("Locality weight (no locality weighting yet)")),
-    priority: Opt(int("Priority: only 0 (the default) is supported, meshctl has no failover priorities yet", 0, 0)),
-    leds_cluster_locality_config: Opt(unsupported("LEDS")),
-  }))),
+  endpoints: Opt(list(
+    "Hosts by locality",
+    struct("Envoy LocalityLbEndpoints", {
+      locality: Opt(ignored("Locality (priority 0 only, no locality weighting yet)")),
+      lb_endpoints: Opt(list("Hosts", LbEndpoint)),
+      load_balancing_weight: Opt(ignored("Locality weight (no locality weighting yet)")),
+      priority: Opt(
+        int("Priority: only 0 (the default) is supported, meshctl has no failover priorities yet", 0),
+      ),
+      leds_cluster_locality_config: Opt(unsupported("LEDS")),
+    }),
+  )),
   policy: Opt(unsupported("overprovisioning and drop policies")),
   named_endpoints: Opt(unsupported()),
 });
@@ -620,14 +627,18 @@ const HttpProtocolOptions = struct(
   "Envoy's upstream HTTP options: only explicit_http_config.http2_protocol_options (HTTP/2 to the hosts, as " +
     "gRPC needs)",
   {
-    "@type": oneOf("The Any type URL", ["type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]),
+    "@type": oneOf("The Any type URL", [
+      "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+    ]),
     explicit_http_config: Opt(struct("One protocol to the hosts", {
       http2_protocol_options: Opt(Http2ProtocolOptions),
       http_protocol_options: Opt(unsupported("meshctl picks HTTP/1.1 per route (upstream_protocol)")),
       http3_protocol_options: Opt(unsupported("HTTP/3")),
     })),
     auto_config: Opt(unsupported("meshctl picks the protocol per route (upstream_protocol)")),
-    use_downstream_protocol_config: Opt(unsupported("meshctl picks the protocol per route (upstream_protocol)")),
+    use_downstream_protocol_config: Opt(
+      unsupported("meshctl picks the protocol per route (upstream_protocol)"),
+    ),
     common_http_protocol_options: Opt(unsupported()),
     upstream_http_protocol_options: Opt(unsupported()),
     http_filters: Opt(unsupported("upstream HTTP filters")),
@@ -652,7 +663,9 @@ const EnvoyCluster = struct(
     lb_policy: Opt(oneOf("Load balancer (default ROUND_ROBIN, as Envoy)", ENVOY_LB_POLICIES, {
       unsupported: ["RING_HASH", "CLUSTER_PROVIDED", "LOAD_BALANCING_POLICY_CONFIG", "ORIGINAL_DST_LB"],
     })),
-    hosts: Opt(list("Hosts (Envoy v2's field, which MOSN's bootstraps use; not with load_assignment)", EnvoyAddress)),
+    hosts: Opt(
+      list("Hosts (Envoy v2's field, which MOSN's bootstraps use; not with load_assignment)", EnvoyAddress),
+    ),
     load_assignment: Opt(LoadAssignment),
     http2_protocol_options: Opt(Http2ProtocolOptions),
     typed_extension_protocol_options: Opt(struct("Protocol options by extension name", {
@@ -676,7 +689,9 @@ const EnvoyCluster = struct(
     upstream_connection_options: Opt(ignored("TCP keepalive settings of upstream sockets")),
     alt_stat_name: Opt(ignored("Stats name")),
     common_lb_config: Opt(ignored("Panic threshold and locality weighting")),
-    transport_socket: Opt(unsupported("TLS to a static_resources cluster; use a cluster_manager cluster with tls_context")),
+    transport_socket: Opt(
+      unsupported("TLS to a static_resources cluster; use a cluster_manager cluster with tls_context"),
+    ),
     eds_cluster_config: Opt(unsupported("EDS clusters come from CDS")),
     health_checks: Opt(unsupported("active health checks")),
     outlier_detection: Opt(unsupported("outlier detection")),
@@ -689,10 +704,10 @@ const XDS_API_TYPE = "API type: GRPC (state of the world over one gRPC stream)";
 const XDS_VERSION = "xDS transport version: V3 (the default; v2 is retired)";
 
 const GrpcService = struct("Envoy core.v3.GrpcService: the control plane, through a cluster", {
-  envoy_grpc: Opt(struct("Envoy's own gRPC client", {
+  envoy_grpc: struct("Envoy's own gRPC client (the only kind meshctl has)", {
     cluster_name: text("The cluster whose hosts serve ADS: a static_resources or cluster_manager cluster"),
     authority: Opt(text("The :authority sent (default: the cluster name)")),
-  })),
+  }),
   google_grpc: Opt(unsupported("use envoy_grpc with a static cluster")),
   timeout: Opt(ignored("Per-call timeout; the ADS stream is long-lived")),
   initial_metadata: Opt(unsupported("gRPC metadata on the ADS stream")),
@@ -722,7 +737,9 @@ const ConfigSource = struct(
   {
     ads: Opt(struct("Over the ADS stream of dynamic_resources.ads_config", {})),
     api_config_source: Opt(ApiConfigSource),
-    resource_api_version: Opt(oneOf("Resource version: V3 (the default)", ["V3"], { unsupported: ["V2", "AUTO"] })),
+    resource_api_version: Opt(
+      oneOf("Resource version: V3 (the default)", ["V3"], { unsupported: ["V2", "AUTO"] }),
+    ),
     initial_fetch_timeout: Opt(duration(
       "Readiness waits at most this long for the first update of this type (default 15s, as Envoy; 0 = " +
         "wait for it)",
@@ -734,14 +751,17 @@ const ConfigSource = struct(
   },
 );
 
-const DynamicResources = struct("Envoy bootstrap dynamic_resources: configuration from an xDS control plane", {
-  ads_config: Opt(ApiConfigSource),
-  lds_config: Opt(ConfigSource),
-  cds_config: Opt(ConfigSource),
-  lds_resources_locator: Opt(unsupported("xdstp:// locators")),
-  cds_resources_locator: Opt(unsupported("xdstp:// locators")),
-  default_config_source: Opt(unsupported()),
-});
+const DynamicResources = struct(
+  "Envoy bootstrap dynamic_resources: configuration from an xDS control plane",
+  {
+    ads_config: Opt(ApiConfigSource),
+    lds_config: Opt(ConfigSource),
+    cds_config: Opt(ConfigSource),
+    lds_resources_locator: Opt(unsupported("xdstp:// locators")),
+    cds_resources_locator: Opt(unsupported("xdstp:// locators")),
+    default_config_source: Opt(unsupported()),
+  },
+);
 
 const StaticResources = struct("Envoy bootstrap static_resources", {
   clusters: Opt(list("Envoy v3 clusters known before xDS (the control plane's cluster)", EnvoyCluster)),
@@ -827,7 +847,9 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
   dynamic_resources: Opt(DynamicResources),
   static_resources: Opt(StaticResources),
   tracing: Opt(Tracing),
-  metrics: Opt(freeMap("MOSN's metrics sinks: accepted, not implemented (a warning): use the admin /stats endpoints")),
+  metrics: Opt(
+    freeMap("MOSN's metrics sinks: accepted, not implemented (a warning): use the admin /stats endpoints"),
+  ),
   pprof: Opt(freeMap("MOSN's Go profiler: accepted, not applicable to meshctl (a warning)")),
   layered_runtime: Opt(freeMap("Envoy runtime layers: accepted, meshctl has no runtime (a warning)")),
   plugin: Opt(unsupported()),
