@@ -233,7 +233,7 @@ Deno.test("lds_config / cds_config must be ADS", () => {
     '9:48 dynamic_resources.cds_config.resource_api_version: "V2" is not supported yet (supported: V3)',
   ]);
   // ads: {} without ads_config has no stream to ride on: one error, at dynamic_resources.
-  const noAds = BOOT.replace(/  ads_config:[\s\S]*?(?=  lds_config)/, "");
+  const noAds = BOOT.replace(/ {2}ads_config:[\s\S]*?(?= {2}lds_config)/, "");
   assertEquals(errorsOf(noAds), [
     "2:3 dynamic_resources: needs ads_config: meshctl takes listeners and clusters over ADS only (one gRPC stream)",
   ]);
