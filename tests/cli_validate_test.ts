@@ -197,7 +197,10 @@ Deno.test("meshctl schema prints a JSON Schema", async () => {
   assertEquals(schema.$schema, "http://json-schema.org/draft-07/schema#");
   // servers is optional: an xDS bootstrap (dynamic_resources) may have none.
   assertEquals(schema.required, undefined);
-  assertEquals(schema.properties.dynamic_resources.properties.ads_config.required, ["api_type", "grpc_services"]);
+  assertEquals(schema.properties.dynamic_resources.properties.ads_config.required, [
+    "api_type",
+    "grpc_services",
+  ]);
   assertEquals(
     schema.properties.cluster_manager.properties.clusters.items.properties.lb_type.enum.includes("LB_MAGLEV"),
     true,
