@@ -214,3 +214,29 @@ function* walkConfigs(dir: string): Generator<string> {
     else if (e.isFile && /\.(ya?ml|json)$/.test(e.name)) yield p;
   }
 }
+
+Deno.test("meshctl validate checks an xDS bootstrap with positions: errors at the field, exit 1", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      `dynamic_resources:
+  ads_config: { api_type: DELTA_GRPC, grpc_services: [{ envoy_grpc: { cluster_name: xds } }] }
+  lds_config: { ads: {} }
+static_resources:
+  clusters: [{ name: xds-grpc, hosts: [{ socket_address: { address: 127.0.0.1, port_value: 15010 } }] }]
+node: { id: sidecar~10.0.0.1~app.default }
+`,
+    );
+    const r = await runMeshctl(["validate", file]);
+    assertEquals(r.stdout, "");
+    assertEquals(r.stderr.trim().split("\n"), [
+      `${file}:2:27: dynamic_resources.ads_config.api_type: "DELTA_GRPC" is not supported yet (supported: GRPC)`,
+      `${file}:2:85: dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: unknown cluster "xds" (the ADS cluster must be defined in this file: static_resources.clusters or cluster_manager.clusters)`,
+      `${file}:6:13: node.id: warning: "sidecar~10.0.0.1~app.default" has 3 "~" parts, not 4: istiod refuses it (expected type~ip~pod.namespace~namespace.svc.cluster.local)`,
+    ]);
+    assertEquals(r.code, 1);
+  } finally {
+    await Deno.remove(file);
+  }
+});
