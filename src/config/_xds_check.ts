@@ -1,6 +1,7 @@
 /**
  * The semantic checks of the xDS bootstrap (`dynamic_resources`, `static_resources`, `node`): ADS only,
- * the ADS cluster defined in the file, Envoy clusters convertible to meshctl's, Istio's node id form.
+ * the ADS cluster defined in the file, Envoy clusters convertible to meshctl's (their TLS too), Istio's node
+ * id form.
  */
 import { didYouMean, parseIp } from "../core/mod.ts";
 import type { Loose, Reporter } from "./_semantics.ts";
@@ -9,7 +10,11 @@ import type {
   ConfigDocument,
   ConfigSourceDocument,
   EnvoyClusterDocument,
+  TlsContextDocument,
+  UpstreamTlsContextDocument,
 } from "./schema.ts";
+import { checkTlsContext, type TlsEnv } from "./tls.ts";
+import type { TlsContextConfig } from "./types.ts";
 
 type Doc = Loose<ConfigDocument>;
 type EnvoyClusterDoc = Loose<EnvoyClusterDocument>;
@@ -288,4 +293,120 @@ function checkNode(node: Doc["node"], reporter: Reporter): void {
         "proxy's address",
     );
   }
+}
+
+type UpstreamTlsDoc = Loose<UpstreamTlsContextDocument>;
+type DataSourceDoc = { readonly filename?: string; readonly inline_string?: string } | undefined;
+
+/** Envoy's TLS version names → MOSN's (which checkTlsContext reads). */
+const MOSN_VERSION: Readonly<Record<string, string>> = {
+  TLS_AUTO: "tls_auto",
+  TLSv1_2: "tlsv1_2",
+  TLSv1_3: "tlsv1_3",
+};
+
+/**
+ * The TLS of each static_resources cluster (`transport_socket` envoy.transport_sockets.tls), by cluster path:
+ * Envoy's UpstreamTlsContext read as the MOSN tls_context it amounts to, so one checker (`checkTlsContext`)
+ * reads and verifies the certificates; its findings are reported at the Envoy fields. Envoy's meaning is
+ * kept where it differs: no trusted_ca = the server certificate is not verified (a warning).
+ */
+export function checkStaticClusterTls(
+  doc: Doc,
+  env: TlsEnv,
+  reporter: Reporter,
+): Map<string, TlsContextConfig> {
+  const out = new Map<string, TlsContextConfig>();
+  doc.static_resources?.clusters?.forEach((c, i) => {
+    const t = c?.transport_socket?.typed_config;
+    if (t === undefined) return;
+    const path = `static_resources.clusters[${i}]`;
+    const tlsPath = `${path}.transport_socket.typed_config`;
+    const mosn = mosnTlsContext(t, tlsPath, reporter);
+    if (mosn === undefined) return;
+    const outcome = checkTlsContext(mosn.doc, tlsPath, "cluster", env, {
+      error: (p, m) => reporter.error(mosn.pathOf(p), m),
+      warn: (p, m) => reporter.warn(mosn.pathOf(p), m),
+    });
+    if (outcome.kind === "on") out.set(path, outcome.config);
+  });
+  return out;
+}
+
+function mosnTlsContext(
+  t: UpstreamTlsDoc,
+  path: string,
+  reporter: Reporter,
+): { doc: Loose<TlsContextDocument>; pathOf: (mosnPath: string) => string } | undefined {
+  const common = t.common_tls_context;
+  const vc = common?.validation_context;
+  const cert = common?.tls_certificates?.[0];
+  const ctxPath = `${path}.common_tls_context`;
+  const sources: [string, DataSourceDoc, string][] = [
+    ["ca_cert", vc?.trusted_ca, `${ctxPath}.validation_context.trusted_ca`],
+    ["cert_chain", cert?.certificate_chain, `${ctxPath}.tls_certificates[0].certificate_chain`],
+    ["private_key", cert?.private_key, `${ctxPath}.tls_certificates[0].private_key`],
+  ];
+  const pem: Record<string, string> = {};
+  const fields: Record<string, string> = {
+    server_name: `${path}.sni`,
+    alpn: `${ctxPath}.alpn_protocols`,
+    min_version: `${ctxPath}.tls_params.tls_minimum_protocol_version`,
+    max_version: `${ctxPath}.tls_params.tls_maximum_protocol_version`,
+    match_subject_alt_names: `${ctxPath}.validation_context.match_subject_alt_names`,
+    insecure_skip: `${ctxPath}.validation_context`,
+  };
+  let ok = true;
+  for (const [field, source, sourcePath] of sources) {
+    if (source === undefined) continue;
+    const set = (["filename", "inline_string"] as const).filter((k) => source[k] !== undefined);
+    if (set.length !== 1) {
+      reporter.error(sourcePath, "needs exactly one of filename or inline_string");
+      ok = false;
+      continue;
+    }
+    pem[field] = source[set[0]!]!;
+    fields[field] = `${sourcePath}.${set[0]}`;
+  }
+  if (!ok) return undefined;
+  const verified = pem.ca_cert !== undefined;
+  if (!verified && (vc?.match_subject_alt_names?.length ?? 0) > 0) {
+    reporter.error(
+      `${ctxPath}.validation_context.match_subject_alt_names`,
+      "needs trusted_ca: without it the certificate is not verified, so its SANs prove nothing (Envoy " +
+        "refuses this too)",
+    );
+    return undefined;
+  }
+  if (!verified) {
+    reporter.warn(
+      vc === undefined ? ctxPath : `${ctxPath}.validation_context`,
+      "the server certificate is not verified: no validation_context.trusted_ca (Envoy's meaning); set one " +
+        "to verify the control plane",
+    );
+  }
+  const params = common?.tls_params;
+  const doc: Loose<TlsContextDocument> = {
+    status: true,
+    ...(t.sni === undefined ? {} : { server_name: t.sni }),
+    ...pem,
+    insecure_skip: !verified,
+    ...(params?.tls_minimum_protocol_version === undefined
+      ? {}
+      : { min_version: MOSN_VERSION[params.tls_minimum_protocol_version] }),
+    ...(params?.tls_maximum_protocol_version === undefined
+      ? {}
+      : { max_version: MOSN_VERSION[params.tls_maximum_protocol_version] }),
+    ...(common?.alpn_protocols === undefined ? {} : { alpn: common.alpn_protocols.join(",") }),
+    ...(vc?.match_subject_alt_names === undefined
+      ? {}
+      : { match_subject_alt_names: vc.match_subject_alt_names }),
+  };
+  const pathOf = (mosnPath: string): string => {
+    const rest = mosnPath.slice(path.length + 1);
+    const field = rest.split(/[.[]/, 1)[0]!;
+    const mapped = fields[field];
+    return mapped === undefined ? mosnPath : mapped + rest.slice(field.length);
+  };
+  return { doc, pathOf };
 }

@@ -19,7 +19,12 @@ import { LIMIT_DEFAULTS } from "./defaults.ts";
 import type { Loose, Report, Reporter, SemanticResult } from "./_semantics.ts";
 import type { TlsContextConfig } from "./types.ts";
 import { checkTlsContext, type TlsEnv, type TlsOutcome } from "./tls.ts";
-import { checkAcceptedUnused, checkStaticClusters, checkXdsBootstrap } from "./_xds_check.ts";
+import {
+  checkAcceptedUnused,
+  checkStaticClusters,
+  checkStaticClusterTls,
+  checkXdsBootstrap,
+} from "./_xds_check.ts";
 
 type Doc = Loose<ConfigDocument>;
 type Server = NonNullable<NonNullable<Doc["servers"]>[number]>;
@@ -117,7 +122,9 @@ export function checkSemantics(
   for (const [l, p] of listeners) checkListener(l, p, clusters, routers, ctx, reporter);
   const listenerTls = new Map<string, readonly TlsContextConfig[]>();
   for (const [l, p] of listeners) listenerTls.set(p, checkListenerTls(l, p, tlsEnv, reporter));
-  return { listenerTls, clusterTls: checkClusterTls(doc, tlsEnv, reporter) };
+  const clusterTls = checkClusterTls(doc, tlsEnv, reporter);
+  for (const [path, tls] of checkStaticClusterTls(doc, tlsEnv, reporter)) clusterTls.set(path, tls);
+  return { listenerTls, clusterTls };
 }
 
 /**

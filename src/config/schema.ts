@@ -645,6 +645,77 @@ const HttpProtocolOptions = struct(
   },
 );
 
+const DataSource = (what: string) =>
+  struct(`${what} (Envoy core.v3.DataSource): exactly one of filename, inline_string`, {
+    filename: Opt(text("A PEM file; a relative path is resolved against the directory of the config file")),
+    inline_string: Opt(text("PEM text")),
+    inline_bytes: Opt(unsupported("use inline_string")),
+    environment_variable: Opt(unsupported("use filename or inline_string")),
+  });
+
+export const UPSTREAM_TLS_CONTEXT =
+  "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+const ENVOY_TLS_VERSIONS = ["TLS_AUTO", "TLSv1_2", "TLSv1_3"] as const;
+
+const UpstreamTlsContext = struct(
+  "Envoy UpstreamTlsContext, with certificates from files or inline (no SDS)",
+  {
+    "@type": oneOf("The Any type URL", [UPSTREAM_TLS_CONTEXT]),
+    sni: Opt(text(
+      "The SNI sent; meshctl also verifies that the server certificate carries it (without sni: the host's " +
+        "name or address), which Envoy does not",
+    )),
+    common_tls_context: Opt(struct("Certificates, trust and ALPN", {
+      tls_params: Opt(struct("Protocol versions", {
+        tls_minimum_protocol_version: Opt(
+          oneOf("Lowest version (default TLS_AUTO: TLS 1.2)", ENVOY_TLS_VERSIONS, {
+            unsupported: ["TLSv1_0", "TLSv1_1"],
+          }),
+        ),
+        tls_maximum_protocol_version: Opt(
+          oneOf("Highest version (default TLS_AUTO: TLS 1.3)", ENVOY_TLS_VERSIONS, {
+            unsupported: ["TLSv1_0", "TLSv1_1"],
+          }),
+        ),
+        cipher_suites: Opt(unsupported("the TLS stack cannot restrict cipher suites")),
+        ecdh_curves: Opt(unsupported("the TLS stack cannot restrict key-exchange groups")),
+      })),
+      tls_certificates: Opt(list(
+        "This side's certificate (mTLS to the control plane)",
+        struct("A certificate and its key", {
+          certificate_chain: DataSource("The certificate chain, leaf first"),
+          private_key: DataSource("The private key (unencrypted)"),
+        }),
+        { maxItems: 1 },
+      )),
+      validation_context: Opt(struct(
+        "How the server certificate is verified; without it Envoy, and so meshctl, does not verify it (a warning)",
+        {
+          trusted_ca: Opt(DataSource("Trust roots (unset: the system roots)")),
+          match_subject_alt_names: Opt(
+            list("The server certificate must carry a SAN matching one of these", SanMatcher),
+          ),
+          match_typed_subject_alt_names: Opt(unsupported("use match_subject_alt_names")),
+          verify_certificate_spki: Opt(unsupported()),
+          verify_certificate_hash: Opt(unsupported()),
+          crl: Opt(unsupported("CRLs")),
+        },
+      )),
+      alpn_protocols: Opt(list("ALPN protocols offered, in order (h2 for gRPC)", text("Protocol"))),
+      tls_certificate_sds_secret_configs: Opt(unsupported("SDS")),
+      validation_context_sds_secret_config: Opt(unsupported("SDS")),
+      combined_validation_context: Opt(unsupported("SDS")),
+    })),
+    allow_renegotiation: Opt(unsupported()),
+    max_session_keys: Opt(ignored("Session resumption cache size")),
+  },
+);
+
+const TransportSocket = struct("Envoy core.v3.TransportSocket: TLS to the cluster's hosts", {
+  name: oneOf("The transport socket", ["envoy.transport_sockets.tls"]),
+  typed_config: UpstreamTlsContext,
+});
+
 export const ENVOY_CLUSTER_TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS"] as const;
 export const ENVOY_LB_POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "MAGLEV"] as const;
 
@@ -689,9 +760,7 @@ const EnvoyCluster = struct(
     upstream_connection_options: Opt(ignored("TCP keepalive settings of upstream sockets")),
     alt_stat_name: Opt(ignored("Stats name")),
     common_lb_config: Opt(ignored("Panic threshold and locality weighting")),
-    transport_socket: Opt(
-      unsupported("TLS to a static_resources cluster; use a cluster_manager cluster with tls_context"),
-    ),
+    transport_socket: Opt(TransportSocket),
     eds_cluster_config: Opt(unsupported("EDS clusters come from CDS")),
     health_checks: Opt(unsupported("active health checks")),
     outlier_detection: Opt(unsupported("outlier detection")),
@@ -873,3 +942,4 @@ export type TlsContextDocument = Static<typeof TlsContext>;
 export type EnvoyClusterDocument = Static<typeof EnvoyCluster>;
 export type ApiConfigSourceDocument = Static<typeof ApiConfigSource>;
 export type ConfigSourceDocument = Static<typeof ConfigSource>;
+export type UpstreamTlsContextDocument = Static<typeof UpstreamTlsContext>;

@@ -83,7 +83,9 @@ export function buildSnapshot(
       ...(doc.cluster_manager?.clusters ?? []).map((c, i) =>
         cluster(c, semantic.clusterTls.get(`cluster_manager.clusters[${i}]`))
       ),
-      ...(doc.static_resources?.clusters ?? []).map(envoyCluster),
+      ...(doc.static_resources?.clusters ?? []).map((c, i) =>
+        envoyCluster(c, semantic.clusterTls.get(`static_resources.clusters[${i}]`))
+      ),
     ],
     ...(doc.dynamic_resources === undefined ? {} : { xds: xdsBootstrap(doc) }),
     admin: { address: admin ? { hostname: admin.address, port: admin.port_value } : DEFAULT_ADMIN },
@@ -371,7 +373,7 @@ const ENVOY_LB: Readonly<Record<string, LbType>> = {
  * An Envoy v3 cluster from static_resources, with Envoy's defaults where they differ from MOSN's
  * (STATIC, ROUND_ROBIN, 5 s connect timeout). LOGICAL_DNS is resolved as STRICT_DNS (validation warns).
  */
-function envoyCluster(c: EnvoyClusterDoc): ClusterConfig {
+function envoyCluster(c: EnvoyClusterDoc, tls: TlsContextConfig | undefined): ClusterConfig {
   const cb = c.circuit_breakers?.thresholds?.[0];
   const hosts: { address: { address: string; port_value: number }; hostname?: string; weight: number }[] = [
     ...(c.hosts ?? []).map((h) => ({ address: h.socket_address, weight: 1 })),
@@ -410,7 +412,7 @@ function envoyCluster(c: EnvoyClusterDoc): ClusterConfig {
     keepalive: undefined,
     connBufferLimitBytes: c.per_connection_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
     http2: http2Options(envoyClusterHttp2(c) as Http2OptionsDoc | undefined),
-    tls: undefined,
+    tls,
   };
 }
 

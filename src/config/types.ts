@@ -415,8 +415,9 @@ export interface XdsBootstrapConfig {
   /**
    * The cluster whose hosts serve ADS (`ads_config.grpc_services[0].envoy_grpc.cluster_name`): always one
    * of `ConfigSnapshot.clusters` (a `static_resources` or `cluster_manager` cluster; validation checks it).
-   * The client dials its hosts with gRPC, i.e. HTTP/2 whatever the cluster says, plaintext: a
-   * `static_resources` cluster cannot have TLS yet (`transport_socket` is refused).
+   * The client dials its hosts with gRPC, i.e. HTTP/2 whatever the cluster says, over TLS when that
+   * cluster's `tls` is set (an Envoy `transport_socket` UpstreamTlsContext, or a MOSN `tls_context`: PEM
+   * material read and checked, `insecureSkip` when Envoy's config has no trusted_ca), else plaintext.
    */
   readonly adsCluster: string;
   /** `envoy_grpc.authority`: the :authority of the ADS stream; undefined = the cluster name (Envoy). */

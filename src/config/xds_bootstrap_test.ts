@@ -268,9 +268,9 @@ Deno.test("static_resources: listeners are refused, Envoy clusters' unsupported 
   assertEquals(errorsOf(at(13, "      type: STATIC")), [
     '19:67 static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: "istiod.istio-system.svc" is not an IP address: a STATIC cluster needs IPs (use type STRICT_DNS for a name)',
   ]);
+  // TLS is the one transport socket (xds_tls_test.ts); it needs its UpstreamTlsContext.
   assertEquals(errorsOf(at(20, "      transport_socket: { name: envoy.transport_sockets.tls }")), [
-    "20:25 static_resources.clusters[0].transport_socket: transport_socket is not supported yet (TLS to a " +
-    "static_resources cluster; use a cluster_manager cluster with tls_context)",
+    '20:25 static_resources.clusters[0].transport_socket.typed_config: missing required field "typed_config"',
   ]);
   assertEquals(errorsOf(at(18, "          - priority: 1\n            lb_endpoints:")), [
     "18:23 static_resources.clusters[0].load_assignment.endpoints[0].priority: priority 1 is not supported yet: " +
