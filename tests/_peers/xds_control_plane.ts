@@ -133,7 +133,7 @@ export class XdsControlPlane {
   /** Ends every open stream with UNAVAILABLE (the server stays up, so the client reconnects at once). */
   disconnect(): void {
     for (const call of this.#open.keys()) {
-      call.destroy(Object.assign(new Error("control plane disconnect"), { code: grpc.status.UNAVAILABLE }));
+      call.emit("error", { code: grpc.status.UNAVAILABLE, details: "control plane disconnect" });
     }
     this.#open.clear();
   }
