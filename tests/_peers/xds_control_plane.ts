@@ -32,7 +32,9 @@ export interface LoggedRequest {
 }
 
 /** A resource to push: an object encoded as the push's type, or raw Any parts (for malformed pushes). */
-export type PushResource = Record<string, unknown> | { readonly any: { type_url: string; value: Uint8Array } };
+export type PushResource = Record<string, unknown> | {
+  readonly any: { type_url: string; value: Uint8Array };
+};
 
 interface Waiter {
   readonly from: number;
@@ -167,7 +169,8 @@ export class XdsControlPlane {
   async #listen(port: number): Promise<void> {
     const pkg = grpc.loadPackageDefinition(adsProtos().packageDefinition);
     // deno-lint-ignore no-explicit-any
-    const ads = (pkg as any).envoy.service.discovery.v3.AggregatedDiscoveryService as grpc.ServiceClientConstructor;
+    const ads = (pkg as any).envoy.service.discovery.v3
+      .AggregatedDiscoveryService as grpc.ServiceClientConstructor;
     const server = new grpc.Server();
     server.addService(ads.service, {
       StreamAggregatedResources: (call: AdsCall) => this.#onStream(call),
@@ -225,5 +228,7 @@ export class XdsControlPlane {
 export function describeRequest(r: LoggedRequest): string {
   return `#${r.index} s${r.stream} ${r.typeUrl.split(".").pop()} v="${r.version}" nonce="${r.nonce}" names=[${
     r.names.join(",")
-  }]${r.errorDetail ? ` NACK(${r.errorDetail.code}: ${r.errorDetail.message})` : ""}${r.hasNode ? " +node" : ""}`;
+  }]${r.errorDetail ? ` NACK(${r.errorDetail.code}: ${r.errorDetail.message})` : ""}${
+    r.hasNode ? " +node" : ""
+  }`;
 }

@@ -12,17 +12,22 @@ type Call = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unkn
 function rawClient(address: string): grpc.Client {
   const pkg = grpc.loadPackageDefinition(adsProtos().packageDefinition);
   // deno-lint-ignore no-explicit-any
-  const Ads = (pkg as any).envoy.service.discovery.v3.AggregatedDiscoveryService as grpc.ServiceClientConstructor;
+  const Ads = (pkg as any).envoy.service.discovery.v3
+    .AggregatedDiscoveryService as grpc.ServiceClientConstructor;
   return new Ads(address, grpc.credentials.createInsecure());
 }
 
-function openStream(client: grpc.Client): { call: Call; responses: Record<string, unknown>[]; ended: Promise<number> } {
+function openStream(
+  client: grpc.Client,
+): { call: Call; responses: Record<string, unknown>[]; ended: Promise<number> } {
   // deno-lint-ignore no-explicit-any
   const call = (client as any).StreamAggregatedResources() as Call;
   const responses: Record<string, unknown>[] = [];
   call.on("data", (r: Record<string, unknown>) => responses.push(r));
   call.on("error", () => {});
-  const ended = new Promise<number>((resolve) => call.on("status", (s: grpc.StatusObject) => resolve(s.code)));
+  const ended = new Promise<number>((resolve) =>
+    call.on("status", (s: grpc.StatusObject) => resolve(s.code))
+  );
   return { call, responses, ended };
 }
 
@@ -33,7 +38,13 @@ Deno.test("xds control plane: logs each request (type, version, nonce, names, NA
     const s = openStream(client);
     s.call.write({ type_url: TYPE.CDS, resource_names: ["*"], node: { id: "n1" } });
     const first = await cp.waitForRequest((r) => r.typeUrl === TYPE.CDS);
-    assertEquals([first.version, first.nonce, first.names, first.hasNode, first.node?.id], ["", "", ["*"], true, "n1"]);
+    assertEquals([first.version, first.nonce, first.names, first.hasNode, first.node?.id], [
+      "",
+      "",
+      ["*"],
+      true,
+      "n1",
+    ]);
     assertEquals([cp.streamCount, cp.openStreams], [1, 1]);
 
     const nonce = cp.push(TYPE.CDS, "v1", [{ name: "c1", type: "STATIC" }]);

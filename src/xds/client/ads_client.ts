@@ -28,7 +28,13 @@ export const TYPE_URL = {
 const WILDCARD_TYPES: ReadonlySet<string> = new Set([TYPE_URL.listener, TYPE_URL.cluster]);
 
 /** istiod's push order, make-before-break (xds.md A5): a new stream subscribes in this order. */
-const SUBSCRIBE_ORDER = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.secret];
+const SUBSCRIBE_ORDER = [
+  TYPE_URL.cluster,
+  TYPE_URL.endpoint,
+  TYPE_URL.listener,
+  TYPE_URL.route,
+  TYPE_URL.secret,
+];
 
 /** Envoy's stat prefix per type. */
 const SHORT_NAME: Record<string, string> = {
@@ -203,11 +209,13 @@ export class AdsClient {
     this.#messageTooLarge = cp.counter("message_too_large");
     const pkg = grpc.loadPackageDefinition(adsProtos().packageDefinition);
     // deno-lint-ignore no-explicit-any
-    const Ads = (pkg as any).envoy.service.discovery.v3.AggregatedDiscoveryService as grpc.ServiceClientConstructor;
+    const Ads = (pkg as any).envoy.service.discovery.v3
+      .AggregatedDiscoveryService as grpc.ServiceClientConstructor;
     const base = options.backoffBaseMs ?? ADS_DEFAULTS.backoffBaseMs;
     const max = options.backoffMaxMs ?? ADS_DEFAULTS.backoffMaxMs;
     this.#client = new Ads(options.target, grpc.credentials.createInsecure(), {
-      "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? ADS_DEFAULTS.maxReceiveMessageBytes,
+      "grpc.max_receive_message_length": options.maxReceiveMessageBytes ??
+        ADS_DEFAULTS.maxReceiveMessageBytes,
       "grpc.keepalive_time_ms": options.keepaliveTimeMs ?? ADS_DEFAULTS.keepaliveTimeMs,
       "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? ADS_DEFAULTS.keepaliveTimeoutMs,
       // The connection's own retry follows the stream's, so neither waits far longer than the other.
@@ -467,7 +475,10 @@ export class AdsClient {
       this.#nodeSent = true;
     }
     if (errorMessage !== undefined) {
-      req.error_detail = { code: NACK_CODE, message: errorMessage.slice(0, ADS_DEFAULTS.maxNackMessageChars) };
+      req.error_detail = {
+        code: NACK_CODE,
+        message: errorMessage.slice(0, ADS_DEFAULTS.maxNackMessageChars),
+      };
     }
     call.write(req);
     this.#armTimers(t);
@@ -517,7 +528,9 @@ export class AdsClient {
     for (let i = 0; i < anys.length; i++) {
       const any = anys[i]!;
       if (any.type_url !== t.typeUrl) {
-        return fail(`resource #${i}: Any type_url "${any.type_url ?? ""}" is not the response's "${t.typeUrl}"`);
+        return fail(
+          `resource #${i}: Any type_url "${any.type_url ?? ""}" is not the response's "${t.typeUrl}"`,
+        );
       }
       let decoded: Record<string, unknown>;
       try {

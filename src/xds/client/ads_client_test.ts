@@ -110,7 +110,12 @@ Deno.test("nonce race: responses N2 and N3 back to back → the latest request c
   const from = h.cp.requests.length;
   h.client.setNames(TYPE.CDS, ["c3"]);
   const change = await h.cp.waitForRequest((r) => r.typeUrl === TYPE.CDS, { from });
-  assertEquals([change.version, change.nonce, change.names, change.errorDetail], ["v3", n3, ["c3"], undefined]);
+  assertEquals([change.version, change.nonce, change.names, change.errorDetail], [
+    "v3",
+    n3,
+    ["c3"],
+    undefined,
+  ]);
 });
 
 Deno.test("unknown type_url → one NACK with that type_url; a mismatched Any → NACK; both counted", async () => {
@@ -133,7 +138,9 @@ Deno.test("unknown type_url → one NACK with that type_url; a mismatched Any �
   assertEquals([mismatch.version, mismatch.errorDetail?.code], ["", 13]);
   assertStringIncludes(mismatch.errorDetail!.message, "is not the response's");
   // Bytes that are not a Cluster at all.
-  const n3 = h.cp.push(TYPE.CDS, "v2", [{ any: { type_url: TYPE.CDS, value: new Uint8Array([0xff, 0xff]) } }]);
+  const n3 = h.cp.push(TYPE.CDS, "v2", [{
+    any: { type_url: TYPE.CDS, value: new Uint8Array([0xff, 0xff]) },
+  }]);
   const garbage = await h.cp.waitForRequest((r) => r.nonce === n3);
   assertStringIncludes(garbage.errorDetail?.message ?? "", "cannot decode");
   assertEquals([h.counter("cds", "update_rejected"), h.store.has(TYPE.CDS)], [2, false]);
