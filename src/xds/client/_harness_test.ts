@@ -36,6 +36,8 @@ export class Harness {
   handled = 0;
   connectedNow = false;
   readonly client: AdsClient;
+  /** Runs inside apply after a commit (an integrator updating subscriptions from what it just applied). */
+  onCommit: ((typeUrl: string, names: string[]) => void) | undefined;
 
   constructor(cp: XdsControlPlane, options: Partial<AdsClientOptions> = {}) {
     this.cp = cp;
@@ -50,6 +52,7 @@ export class Harness {
         const bad = names.find((n) => n.startsWith("bad"));
         if (bad) return { ok: false, message: `${typeUrl.split(".").pop()} "${bad}": rejected by the test` };
         this.store.set(typeUrl, { version, names });
+        this.onCommit?.(typeUrl, names);
         return { ok: true };
       },
       onDoesNotExist: (typeUrl, name) => {

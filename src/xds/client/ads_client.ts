@@ -191,6 +191,8 @@ export class AdsClient {
   #retryAttempt = 0;
   #retryTimer: TimerId | undefined;
   #closed = false;
+  /** The type whose `apply` is running: its own ACK/NACK follows and carries any names set meanwhile. */
+  #applyingType: string | undefined;
   #ready = false;
   #resolveReady!: () => void;
   /** Resolves once every type subscribed so far has had its initial fetch (applied or timed out). */
@@ -260,6 +262,9 @@ export class AdsClient {
       t.received.delete(gone);
     }
     t.names = wanted;
+    // Inside this type's apply the nonce is already the new response's but the version not yet: a request
+    // now would look like an ACK of the old version. The ACK/NACK about to go out carries the new names.
+    if (this.#applyingType === typeUrl) return;
     this.#sendRequest(t, undefined);
   }
 
@@ -549,10 +554,13 @@ export class AdsClient {
       byName.set(name, decoded);
     }
     let result: ApplyResult;
+    this.#applyingType = t.typeUrl;
     try {
       result = this.#o.apply(t.typeUrl, byName, version);
     } catch (e) {
       result = fail(errorText(e));
+    } finally {
+      this.#applyingType = undefined;
     }
     if (result.ok) {
       for (const name of byName.keys()) {

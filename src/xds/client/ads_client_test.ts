@@ -189,3 +189,26 @@ Deno.test("subscriptions: names added and removed are resent whole; unchanged se
   h.client.setNames(TYPE.LDS, ["*"]);
   assertEquals((await h.cp.waitForRequest((r) => r.typeUrl === TYPE.LDS, { from })).names, ["*"]);
 });
+
+Deno.test("subscriptions changed inside apply: other types' requests go out at once, the same type's ride on its ACK", async () => {
+  using h = await Harness.start();
+  h.onCommit = (typeUrl, names) => {
+    if (typeUrl === TYPE.CDS) h.client.setNames(TYPE.EDS, names); // EDS names from the clusters
+    if (typeUrl === TYPE.EDS) h.client.setNames(TYPE.EDS, [...names, "extra"]);
+  };
+  h.client.setNames(TYPE.CDS, []);
+  h.client.start();
+  await h.cp.waitForRequest((r) => r.typeUrl === TYPE.CDS);
+  const from = h.cp.requests.length;
+  const nc = h.cp.push(TYPE.CDS, "v1", [cluster("c1"), cluster("c2")]);
+  await h.cp.waitForRequest((r) => r.nonce === nc);
+  const ne = h.cp.push(TYPE.EDS, "e1", [cla("c1")]);
+  const ack = await h.cp.waitForRequest((r) => r.nonce === ne);
+  assertEquals([ack.version, ack.names], ["e1", ["c1", "extra"]]);
+  const seen = h.cp.requests.slice(from).map((r) => [r.typeUrl, r.version, r.nonce, r.names]);
+  assertEquals(seen, [
+    [TYPE.EDS, "", "", ["c1", "c2"]],
+    [TYPE.CDS, "v1", nc, ["*"]],
+    [TYPE.EDS, "e1", ne, ["c1", "extra"]],
+  ]);
+});
