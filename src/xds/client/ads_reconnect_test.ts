@@ -159,3 +159,23 @@ Deno.test("readiness: a type that never answers is ready after initial_fetch_tim
   assertEquals([h.counter("eds", "init_fetch_timeout"), h.counter("cds", "init_fetch_timeout")], [1, 0]);
   assertEquals(h.absent, ["ClusterLoadAssignment/c1"]);
 });
+
+Deno.test("limit: a response over maxReceiveMessageBytes fails only that stream (message_too_large); state kept, reconnect", async () => {
+  using h = await Harness.start({ maxReceiveMessageBytes: 4096, backoffBaseMs: 10, backoffMaxMs: 50 });
+  h.client.setNames(TYPE.CDS, []);
+  h.client.start();
+  await h.cp.waitForRequest((r) => r.typeUrl === TYPE.CDS);
+  const n1 = h.cp.push(TYPE.CDS, "v1", [cluster("c1")]);
+  await h.cp.waitForRequest((r) => r.nonce === n1);
+  const big = Array.from(
+    { length: 200 },
+    (_, i) => cluster(`outbound|9080||reviews-${i}.default.svc.cluster.local`),
+  );
+  h.cp.push(TYPE.CDS, "v2", big);
+  await h.events.until(() => h.closed.length === 1, "the oversized response fails the stream");
+  assertEquals(h.closed[0]!.code, 8); // RESOURCE_EXHAUSTED
+  assertEquals(h.controlPlaneCounter("message_too_large"), 1);
+  const again = await h.cp.waitForRequest((r) => r.stream === 2);
+  assertEquals([again.version, again.nonce, again.hasNode], ["v1", "", true]);
+  assertEquals(h.store.get(TYPE.CDS), { version: "v1", names: ["c1"] });
+});
