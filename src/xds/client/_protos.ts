@@ -3,8 +3,8 @@
  * checked-in descriptor (`src/xds/_protos/`, protobufjs JSON) once it lands: `deno compile`'s binary cannot
  * read node_modules' .proto files at run time. Today this reads them from `@grpc/grpc-js-xds`'s `deps/`.
  *
- * Needs `--allow-read` of node_modules and `--allow-sys=uid` (without it protobufjs' file loading fails
- * with a misleading ENOENT).
+ * Needs `--allow-read` of node_modules. Not `--allow-sys=uid`: imports are resolved here (statSync over the
+ * include dirs), not by proto-loader's `loadSync`, whose fs use is what wants it.
  * @module
  */
 import * as protoLoader from "@grpc/proto-loader";
