@@ -411,15 +411,15 @@ export class AdsClient {
   }
 
   #onStreamEnd(call: AdsCall, stream: number, code: number, details: string): void {
+    if (this.#closed) { // close() already cleaned up; the cancelled stream is no failure
+      this.#o.observer?.streamClosed?.(stream, code, details, undefined);
+      return;
+    }
     if (this.#call !== call) return;
     this.#call = undefined;
     this.#disconnected();
     if (code === grpc.status.RESOURCE_EXHAUSTED) this.#messageTooLarge.inc();
     for (const t of this.#types.values()) t.stats.updateFailure.inc();
-    if (this.#closed) {
-      this.#o.observer?.streamClosed?.(stream, code, details, undefined);
-      return;
-    }
     // Envoy's JitteredExponentialBackOffStrategy: uniformly random below a ceiling that doubles, capped.
     const delay = Math.floor(this.#random() * this.#backoffCeilingMs(this.#retryAttempt++));
     this.#log.warn("ADS stream closed, retrying", { stream, code, details, retry_in_ms: delay });

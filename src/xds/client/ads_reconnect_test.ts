@@ -179,3 +179,21 @@ Deno.test("limit: a response over maxReceiveMessageBytes fails only that stream 
   assertEquals([again.version, again.nonce, again.hasNode], ["v1", "", true]);
   assertEquals(h.store.get(TYPE.CDS), { version: "v1", names: ["c1"] });
 });
+
+Deno.test("close: no timer left, no reconnect after it, accepted state still readable", async () => {
+  const clock = new FakeClock();
+  using h = await Harness.start({ clock });
+  h.client.setNames(TYPE.EDS, ["e1", "e2"]);
+  h.client.start();
+  await h.cp.waitForRequest((r) => r.typeUrl === TYPE.EDS);
+  await h.events.until(() => h.connectedNow, "connected");
+  const n = h.cp.push(TYPE.EDS, "v1", [cla("e1")]);
+  await h.cp.waitForRequest((r) => r.nonce === n);
+  assert(clock.pending > 0, "e2's does-not-exist and the initial-fetch timers are armed");
+  h.client.close();
+  await h.events.until(() => h.closed.length === 1, "the stream's end reported");
+  assertEquals([h.closed[0]!.retryInMs, clock.pending, h.client.connected], [undefined, 0, false]);
+  clock.tick(120_000);
+  assertEquals([h.opened, h.absent], [1, []]);
+  assertEquals(h.client.describe().types[0]?.acceptedVersion, "v1");
+});
