@@ -12,6 +12,7 @@ const LAYER: Record<string, number> = {
   stats: 1,
   accesslog: 1,
   codec: 2,
+  xds: 2,
   transport: 3,
   tls: 3,
   filter: 3,
@@ -24,12 +25,14 @@ const LAYER: Record<string, number> = {
   cli: 8,
 };
 
-/** deno.json imports that only tests may use (a src file's own `_test.ts`/`_bench.ts` may), and why. */
+/**
+ * deno.json imports that only tests may use (a src file's own `_test.ts`/`_bench.ts` may), and why.
+ * `@grpc/grpc-js` and `@grpc/proto-loader` left this list with issue 11: xds/ speaks ADS with them (the issue
+ * asks for a real gRPC stack, not a hand-written one); the data path's HTTP/2 is still codec/http2.
+ */
 const TEST_ONLY: Record<string, string> = {
   "re2js": "the RE2 oracle; production matching is core/re2.ts on V8's engines",
   "sofa-rpc-node": "the real bolt peers of the e2e tests",
-  "@grpc/grpc-js": "the real gRPC peers of the e2e tests; meshctl's HTTP/2 is its own codec",
-  "@grpc/proto-loader": "loads the gRPC test peers' proto",
   "hpack.js": "the HPACK oracle of the differential tests; codec/http2/hpack.ts is our own",
   "dubbo2.js": "the real dubbo consumer of the e2e tests",
   "hessian.js":
@@ -94,16 +97,16 @@ Deno.test("src/ modules import only lower layers, and only through mod.ts", asyn
 
 Deno.test("the test-only rule catches every way of importing a package", () => {
   const caught = [
-    `import * as grpc from "@grpc/grpc-js";`,
-    `import { status } from "npm:@grpc/grpc-js@1.14.7";`,
-    `import x from "@grpc/grpc-js/build/src/metadata.js";`,
-    `const m = await import("@grpc/proto-loader");`,
+    `import * as hpack from "hpack.js";`,
+    `import { Decompressor } from "npm:hpack.js@2.1.6";`,
+    `import x from "hessian.js/lib/v2/decoder.js";`,
+    `const m = await import("dubbo2.js");`,
     `import "re2js";`,
     `export { RE2JS } from 're2js';`,
   ];
   const passed = [
-    `import grpc from "@grpc/grpc-jsx";`,
-    `// @grpc/grpc-js is test-only`,
+    `import hpack from "hpack.jsx";`,
+    `// hpack.js is test-only`,
     `import "./re2js.ts";`,
   ];
   const hits = (line: string) => Object.keys(TEST_ONLY).some((dep) => importsPackage(line, dep));
