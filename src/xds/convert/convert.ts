@@ -59,7 +59,7 @@ class Problems {
     for (const [k, v] of Object.entries(obj)) {
       if (k === "@type" || handled.includes(k) || ignored.includes(k)) continue;
       if (typeof v === "string" && v !== k && obj[v] !== undefined) continue; // oneof marker
-      this.add(join(path, k), "is not supported");
+      this.out.push(`${this.resource}: ${join(path, k)} is not supported`);
     }
   }
 }

@@ -103,7 +103,8 @@ function unpack(type: protobuf.Type, obj: Record<string, unknown>): Record<strin
 }
 
 /**
- * Encodes a plain object (snake_case fields; `Any`s as `{"@type": url, ...fields}`) into protobuf bytes:
+ * Encodes a plain object (snake_case fields; `Any`s as `{"@type": url, ...fields}`, or `{"@type": url,
+ * value: bytes}` for a type outside the descriptor) into protobuf bytes:
  * what a control plane sends. Tests and the ADS client's control-plane peers use it.
  */
 export function encodeResource(typeUrl: string, obj: Record<string, unknown>): Uint8Array {
@@ -123,6 +124,8 @@ function pack(type: protobuf.Type, obj: Record<string, unknown>): Record<string,
       const o = x as Record<string, unknown>;
       if (sub.fullName !== ANY) return pack(sub, o);
       const url = String(o["@type"]);
+      // A type meshctl does not know is sent as given (`value`: its bytes), as a control plane may.
+      if (!isKnownTypeUrl(url)) return { type_url: url, value: o.value ?? new Uint8Array() };
       return { type_url: url, value: encodeResource(url, o) };
     };
     if (field.map) {
