@@ -3,7 +3,8 @@
  * plain-object form: encodeResource turns them into the wire bytes a control plane sends.
  */
 export const T = {
-  hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+  hcm:
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
   router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
   tcpProxy: "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
   upstreamTls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
@@ -15,7 +16,10 @@ export const T = {
 export const REVIEWS = "outbound|9080||reviews.default.svc.cluster.local";
 export const REVIEWS_V2 = "outbound|9080|v2|reviews.default.svc.cluster.local";
 
-export const routerFilter = () => ({ name: "envoy.filters.http.router", typed_config: { "@type": T.router } });
+export const routerFilter = () => ({
+  name: "envoy.filters.http.router",
+  typed_config: { "@type": T.router },
+});
 
 export const outboundListener = () => ({
   name: "0.0.0.0_9080",
@@ -43,7 +47,12 @@ export const routes9080 = () => ({
   validate_clusters: { value: false },
   virtual_hosts: [{
     name: "reviews.default.svc.cluster.local:9080",
-    domains: ["reviews.default.svc.cluster.local", "reviews.default.svc.cluster.local:9080", "reviews", "reviews:9080"],
+    domains: [
+      "reviews.default.svc.cluster.local",
+      "reviews.default.svc.cluster.local:9080",
+      "reviews",
+      "reviews:9080",
+    ],
     routes: [
       {
         name: "v2-for-jason",
@@ -74,7 +83,11 @@ export const routes9080 = () => ({
           host_rewrite_literal: "reviews.internal",
         },
       },
-      { name: "health", match: { safe_regex: { regex: "/health(z)?" } }, direct_response: { status: 200, body: { inline_string: "ok" } } },
+      {
+        name: "health",
+        match: { safe_regex: { regex: "/health(z)?" } },
+        direct_response: { status: 200, body: { inline_string: "ok" } },
+      },
       {
         name: "old",
         match: { prefix: "/old" },
@@ -108,17 +121,31 @@ export const reviewsEndpoints = (name = REVIEWS) => ({
     {
       locality: { region: "us-east1", zone: "us-east1-b" },
       lb_endpoints: [
-        { endpoint: { address: { socket_address: { address: "10.0.0.1", port_value: 9080 } } }, load_balancing_weight: { value: 1 } },
-        { endpoint: { address: { socket_address: { address: "10.0.0.2", port_value: 9080 } } }, load_balancing_weight: { value: 1000 } },
-        { endpoint: { address: { socket_address: { address: "10.0.0.3", port_value: 9080 } } }, health_status: "UNHEALTHY" },
-        { endpoint: { address: { socket_address: { address: "10.0.0.4", port_value: 9080 } } }, health_status: "DRAINING" },
+        {
+          endpoint: { address: { socket_address: { address: "10.0.0.1", port_value: 9080 } } },
+          load_balancing_weight: { value: 1 },
+        },
+        {
+          endpoint: { address: { socket_address: { address: "10.0.0.2", port_value: 9080 } } },
+          load_balancing_weight: { value: 1000 },
+        },
+        {
+          endpoint: { address: { socket_address: { address: "10.0.0.3", port_value: 9080 } } },
+          health_status: "UNHEALTHY",
+        },
+        {
+          endpoint: { address: { socket_address: { address: "10.0.0.4", port_value: 9080 } } },
+          health_status: "DRAINING",
+        },
       ],
       load_balancing_weight: { value: 3 },
     },
     {
       locality: { region: "us-west1" },
       priority: 1,
-      lb_endpoints: [{ endpoint: { address: { socket_address: { address: "10.1.0.1", port_value: 9080 } } } }],
+      lb_endpoints: [{
+        endpoint: { address: { socket_address: { address: "10.1.0.1", port_value: 9080 } } },
+      }],
     },
   ],
 });

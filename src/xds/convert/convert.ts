@@ -38,10 +38,12 @@ export const MOSN_MAX_HOST_WEIGHT = 128;
 /** Envoy's route timeout when a route does not set one (MOSN's own default is 60 s). */
 export const ENVOY_DEFAULT_ROUTE_TIMEOUT = "15s";
 
-const HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const HCM_TYPE =
+  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const TCP_PROXY_TYPE = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 const ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
-const DOWNSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+const DOWNSTREAM_TLS_TYPE =
+  "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 const UPSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 const HTTP_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
@@ -92,7 +94,9 @@ function socketAddress(p: Problems, path: string, address: unknown): string | un
   }
   const sp = join(path, "socket_address");
   p.fields(s, sp, ["address", "port_value", "protocol"], ["ipv4_compat"]);
-  if (s.protocol !== undefined && s.protocol !== "TCP") p.add(join(sp, "protocol"), `${s.protocol} is not supported`);
+  if (s.protocol !== undefined && s.protocol !== "TCP") {
+    p.add(join(sp, "protocol"), `${s.protocol} is not supported`);
+  }
   const host = String(s.address ?? "");
   const port = Number(s.port_value ?? 0);
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -104,7 +108,9 @@ function dataSource(p: Problems, path: string, v: unknown): string | undefined {
   p.fields(d, path, ["inline_string", "filename", "inline_bytes"]);
   if (d.inline_string !== undefined) return String(d.inline_string);
   if (d.filename !== undefined) return String(d.filename);
-  if (d.inline_bytes !== undefined) return new TextDecoder().decode(Uint8Array.from(d.inline_bytes as number[]));
+  if (d.inline_bytes !== undefined) {
+    return new TextDecoder().decode(Uint8Array.from(d.inline_bytes as number[]));
+  }
   p.add(path, "needs inline_string, inline_bytes or filename");
   return undefined;
 }
@@ -140,8 +146,12 @@ function tlsContext(p: Problems, path: string, t: DecodedAny, side: "downstream"
     const tp = obj(c.tls_params);
     const pp = join(cp, "tls_params");
     p.fields(tp, pp, ["tls_minimum_protocol_version", "tls_maximum_protocol_version"]);
-    if (tp.tls_minimum_protocol_version) out.min_version = TLS_VERSIONS[String(tp.tls_minimum_protocol_version)];
-    if (tp.tls_maximum_protocol_version) out.max_version = TLS_VERSIONS[String(tp.tls_maximum_protocol_version)];
+    if (tp.tls_minimum_protocol_version) {
+      out.min_version = TLS_VERSIONS[String(tp.tls_minimum_protocol_version)];
+    }
+    if (tp.tls_maximum_protocol_version) {
+      out.max_version = TLS_VERSIONS[String(tp.tls_maximum_protocol_version)];
+    }
   }
   const certs = arr(c.tls_certificates);
   if (certs.length > 1) p.add(join(cp, "tls_certificates"), "more than one certificate is not supported");
@@ -162,10 +172,16 @@ function tlsContext(p: Problems, path: string, t: DecodedAny, side: "downstream"
     arr(v.match_subject_alt_names).forEach((m, i) => {
       const s = stringMatcher(p, `${vp}.match_subject_alt_names[${i}]`, m);
       if (s) sans.push(s);
-      else p.add(`${vp}.match_subject_alt_names[${i}]`, "needs exact, prefix, suffix, contains or safe_regex (no ignore_case)");
+      else {p.add(
+          `${vp}.match_subject_alt_names[${i}]`,
+          "needs exact, prefix, suffix, contains or safe_regex (no ignore_case)",
+        );}
     });
     arr(v.match_typed_subject_alt_names).forEach((m, i) => {
-      p.add(`${vp}.match_typed_subject_alt_names[${i}]`, `san_type ${m.san_type} is not supported (meshctl matches any SAN type: use match_subject_alt_names)`);
+      p.add(
+        `${vp}.match_typed_subject_alt_names[${i}]`,
+        `san_type ${m.san_type} is not supported (meshctl matches any SAN type: use match_subject_alt_names)`,
+      );
     });
     if (sans.length) out.match_subject_alt_names = sans;
     if (side === "downstream" && v.trusted_ca !== undefined) out.verify_client = true;
@@ -180,13 +196,21 @@ function tlsContext(p: Problems, path: string, t: DecodedAny, side: "downstream"
   return out;
 }
 
-function transportSocket(p: Problems, path: string, ts: unknown, side: "downstream" | "upstream"): Obj | undefined {
+function transportSocket(
+  p: Problems,
+  path: string,
+  ts: unknown,
+  side: "downstream" | "upstream",
+): Obj | undefined {
   const t = obj(ts);
   p.fields(t, path, ["typed_config"], ["name"]);
   const tc = obj(t.typed_config) as DecodedAny;
   const want = side === "downstream" ? DOWNSTREAM_TLS_TYPE : UPSTREAM_TLS_TYPE;
   if (tc["@type"] !== want) {
-    p.add(join(path, "typed_config"), `${tc["@type"] ?? "(none)"} is not supported (only ${want.split("/")[1]})`);
+    p.add(
+      join(path, "typed_config"),
+      `${tc["@type"] ?? "(none)"} is not supported (only ${want.split("/")[1]})`,
+    );
     return undefined;
   }
   return tlsContext(p, join(path, "typed_config"), tc, side);
@@ -248,10 +272,14 @@ function httpConnectionManager(
     }
   });
   if (filters.length === 0) p.add(join(path, "http_filters"), "needs envoy.filters.http.router last");
-  if (h.use_remote_address !== undefined) config.use_remote_address = wrapped<boolean>(h.use_remote_address) ?? false;
+  if (h.use_remote_address !== undefined) {
+    config.use_remote_address = wrapped<boolean>(h.use_remote_address) ?? false;
+  }
   if (h.xff_num_trusted_hops !== undefined) config.xff_num_trusted_hops = h.xff_num_trusted_hops;
   if (h.stream_idle_timeout !== undefined) config.stream_idle_timeout = duration(h.stream_idle_timeout);
-  if (h.request_headers_timeout !== undefined) config.request_headers_timeout = duration(h.request_headers_timeout);
+  if (h.request_headers_timeout !== undefined) {
+    config.request_headers_timeout = duration(h.request_headers_timeout);
+  }
   arr(h.upgrade_configs).forEach((u, i) => {
     const up = `${path}.upgrade_configs[${i}]`;
     p.fields(u, up, ["upgrade_type", "enabled"]);
@@ -289,12 +317,19 @@ function listener(out: string[], l: DecodedAny, inlineRouters: Obj[], rdsNames: 
   }
   if (l.bind_to_port !== undefined) mosn.bind_port = wrapped<boolean>(l.bind_to_port) ?? false;
   const chains = arr(l.filter_chains);
-  if (chains.length !== 1) p.add("filter_chains", `exactly one filter chain is supported (got ${chains.length})`);
+  if (chains.length !== 1) {
+    p.add("filter_chains", `exactly one filter chain is supported (got ${chains.length})`);
+  }
   const chain = chains[0] ?? {};
   const mosnChain: Obj = { filters: [] };
   p.fields(chain, "filter_chains[0]", ["filters", "transport_socket"], ["name", "metadata"]);
   if (chain.transport_socket !== undefined) {
-    mosnChain.tls_context = transportSocket(p, "filter_chains[0].transport_socket", chain.transport_socket, "downstream");
+    mosnChain.tls_context = transportSocket(
+      p,
+      "filter_chains[0].transport_socket",
+      chain.transport_socket,
+      "downstream",
+    );
   }
   arr(chain.filters).forEach((f, i) => {
     const fp = `filter_chains[0].filters[${i}]`;
@@ -304,7 +339,10 @@ function listener(out: string[], l: DecodedAny, inlineRouters: Obj[], rdsNames: 
       const config = httpConnectionManager(p, join(fp, "typed_config"), tc, inlineRouters, rdsNames);
       (mosnChain.filters as Obj[]).push({ type: "proxy", config });
     } else if (tc["@type"] === TCP_PROXY_TYPE) {
-      (mosnChain.filters as Obj[]).push({ type: "tcp_proxy", config: tcpProxy(p, join(fp, "typed_config"), tc) });
+      (mosnChain.filters as Obj[]).push({
+        type: "tcp_proxy",
+        config: tcpProxy(p, join(fp, "typed_config"), tc),
+      });
     } else {
       p.add(fp, `${f.name}${tc["@type"] ? ` (${tc["@type"]})` : ""} is not supported`);
     }
@@ -347,12 +385,26 @@ const HEADER_EDIT_FIELDS = [
 ];
 
 function headerMatcher(p: Problems, path: string, h: Obj): Obj | undefined {
-  p.fields(h, path, ["name", "exact_match", "prefix_match", "suffix_match", "safe_regex_match", "present_match", "string_match"]);
+  p.fields(h, path, [
+    "name",
+    "exact_match",
+    "prefix_match",
+    "suffix_match",
+    "safe_regex_match",
+    "present_match",
+    "string_match",
+  ]);
   const name = h.name;
   if (h.exact_match !== undefined) return { name, value: h.exact_match };
-  if (h.prefix_match !== undefined) return { name, value: `^${quoteRegex(String(h.prefix_match))}`, regex: true };
-  if (h.suffix_match !== undefined) return { name, value: `${quoteRegex(String(h.suffix_match))}$`, regex: true };
-  if (h.safe_regex_match !== undefined) return { name, value: `^(?:${obj(h.safe_regex_match).regex})$`, regex: true };
+  if (h.prefix_match !== undefined) {
+    return { name, value: `^${quoteRegex(String(h.prefix_match))}`, regex: true };
+  }
+  if (h.suffix_match !== undefined) {
+    return { name, value: `${quoteRegex(String(h.suffix_match))}$`, regex: true };
+  }
+  if (h.safe_regex_match !== undefined) {
+    return { name, value: `^(?:${obj(h.safe_regex_match).regex})$`, regex: true };
+  }
   if (h.present_match === true) return { name, value: "", regex: true };
   if (h.string_match !== undefined) {
     const m = obj(h.string_match);
@@ -395,10 +447,19 @@ function routeMatch(p: Problems, path: string, m: Obj): Obj {
 }
 
 /** Envoy retry_on conditions meshctl's retry_on (5xx, listed codes, connect failure, per-try timeout) covers. */
-const RETRY_ON = ["5xx", "gateway-error", "connect-failure", "reset", "refused-stream", "retriable-status-codes"];
+const RETRY_ON = [
+  "5xx",
+  "gateway-error",
+  "connect-failure",
+  "reset",
+  "refused-stream",
+  "retriable-status-codes",
+];
 
 function retryPolicy(p: Problems, path: string, r: Obj): Obj {
-  p.fields(r, path, ["retry_on", "num_retries", "per_try_timeout", "retriable_status_codes"], ["host_selection_retry_max_attempts"]);
+  p.fields(r, path, ["retry_on", "num_retries", "per_try_timeout", "retriable_status_codes"], [
+    "host_selection_retry_max_attempts",
+  ]);
   const out: Obj = { retry_on: true };
   for (const cond of String(r.retry_on ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
     if (!RETRY_ON.includes(cond)) p.add(join(path, "retry_on"), `${cond} is not supported`);
@@ -438,7 +499,9 @@ function routeAction(p: Problems, path: string, a: Obj): Obj {
       return { cluster: { name: c.name, weight: wrapped<number>(c.weight) ?? 1 } };
     });
   } else p.add(path, "needs cluster or weighted_clusters");
-  if (a.retry_policy !== undefined) out.retry_policy = retryPolicy(p, join(path, "retry_policy"), obj(a.retry_policy));
+  if (a.retry_policy !== undefined) {
+    out.retry_policy = retryPolicy(p, join(path, "retry_policy"), obj(a.retry_policy));
+  }
   if (a.prefix_rewrite !== undefined) out.prefix_rewrite = a.prefix_rewrite;
   if (a.host_rewrite_literal !== undefined) out.host_rewrite = a.host_rewrite_literal;
   if (a.regex_rewrite !== undefined) {
@@ -463,7 +526,11 @@ function routeAction(p: Problems, path: string, a: Obj): Obj {
 }
 
 function route(p: Problems, path: string, r: Obj): Obj {
-  p.fields(r, path, ["match", "route", "direct_response", "redirect", ...HEADER_EDIT_FIELDS], ["name", "metadata", "decorator"]);
+  p.fields(r, path, ["match", "route", "direct_response", "redirect", ...HEADER_EDIT_FIELDS], [
+    "name",
+    "metadata",
+    "decorator",
+  ]);
   const out: Obj = { match: routeMatch(p, join(path, "match"), obj(r.match)) };
   if (r.route !== undefined) out.route = routeAction(p, join(path, "route"), obj(r.route));
   else if (r.direct_response !== undefined) {
@@ -472,12 +539,19 @@ function route(p: Problems, path: string, r: Obj): Obj {
     out.direct_response = { status: d.status };
     if (d.body !== undefined) {
       const body = dataSource(p, join(path, "direct_response.body"), d.body);
-      if (obj(d.body).filename !== undefined) p.add(join(path, "direct_response.body.filename"), "is not supported");
-      else out.direct_response = { status: d.status, body };
+      if (obj(d.body).filename !== undefined) {
+        p.add(join(path, "direct_response.body.filename"), "is not supported");
+      } else out.direct_response = { status: d.status, body };
     }
   } else if (r.redirect !== undefined) {
     const d = obj(r.redirect);
-    p.fields(d, join(path, "redirect"), ["host_redirect", "path_redirect", "scheme_redirect", "https_redirect", "response_code"]);
+    p.fields(d, join(path, "redirect"), [
+      "host_redirect",
+      "path_redirect",
+      "scheme_redirect",
+      "https_redirect",
+      "response_code",
+    ]);
     const red: Obj = {};
     if (d.host_redirect !== undefined) red.host_redirect = d.host_redirect;
     if (d.path_redirect !== undefined) red.path_redirect = d.path_redirect;
@@ -604,7 +678,9 @@ function cluster(
   const lb = String(c.lb_policy ?? "ROUND_ROBIN");
   mosn.lb_type = LB_POLICIES[lb];
   if (!mosn.lb_type) p.add("lb_policy", `${lb} is not supported`);
-  if (mosn.lb_type === "LB_ROUNDROBIN" && (mosn.hosts as Obj[] | undefined)?.some((h) => h.weight !== undefined)) {
+  if (
+    mosn.lb_type === "LB_ROUNDROBIN" && (mosn.hosts as Obj[] | undefined)?.some((h) => h.weight !== undefined)
+  ) {
     mosn.lb_type = "LB_WEIGHTED_ROUNDROBIN"; // Envoy's round robin honours weights
   }
   if (c.least_request_lb_config !== undefined) {
@@ -617,7 +693,12 @@ function cluster(
     p.fields(cb, "circuit_breakers", ["thresholds"]);
     arr(cb.thresholds).forEach((t, i) => {
       const tp = `circuit_breakers.thresholds[${i}]`;
-      p.fields(t, tp, ["priority", "max_connections", "max_pending_requests", "max_requests", "max_retries"], ["track_remaining"]);
+      p.fields(
+        t,
+        tp,
+        ["priority", "max_connections", "max_pending_requests", "max_requests", "max_retries"],
+        ["track_remaining"],
+      );
       if ((t.priority ?? "DEFAULT") !== "DEFAULT") return; // HIGH priority traffic: meshctl has none
       const th: Obj = {};
       for (const k of ["max_connections", "max_pending_requests", "max_requests", "max_retries"]) {
@@ -639,7 +720,9 @@ function cluster(
       p.add(ep, `${o["@type"] ?? key} is not supported`);
       continue;
     }
-    p.fields(o, ep, ["explicit_http_config", "use_downstream_protocol_config"], ["common_http_protocol_options"]);
+    p.fields(o, ep, ["explicit_http_config", "use_downstream_protocol_config"], [
+      "common_http_protocol_options",
+    ]);
     if (o.use_downstream_protocol_config !== undefined) protocol = "Auto";
     const explicit = obj(o.explicit_http_config);
     p.fields(explicit, join(ep, "explicit_http_config"), ["http_protocol_options", "http2_protocol_options"]);
@@ -650,8 +733,9 @@ function cluster(
     mosn.tls_context = transportSocket(p, "transport_socket", c.transport_socket, "upstream");
   }
   if (c.dns_lookup_family !== undefined && type === "STRICT_DNS") {
-    if (c.dns_lookup_family === "V4_ONLY" || c.dns_lookup_family === "V6_ONLY") mosn.dns_lookup_family = c.dns_lookup_family;
-    else p.add("dns_lookup_family", `${c.dns_lookup_family} is not supported`);
+    if (c.dns_lookup_family === "V4_ONLY" || c.dns_lookup_family === "V6_ONLY") {
+      mosn.dns_lookup_family = c.dns_lookup_family;
+    } else p.add("dns_lookup_family", `${c.dns_lookup_family} is not supported`);
   }
   if (c.dns_refresh_rate !== undefined) mosn.dns_refresh_rate = duration(c.dns_refresh_rate);
   return mosn;
@@ -670,7 +754,10 @@ function applyUpstreamProtocols(out: string[], routers: Obj[], protocols: Map<st
           : arr(action.weighted_clusters).map((w) => String(obj(w.cluster).name));
         const found = [...new Set(names.map((n) => protocols.get(n)).filter((x) => x !== undefined))];
         if (found.length > 1) {
-          p.add(`virtual_hosts[${i}].routes[${j}].route.weighted_clusters`, `clusters speak different protocols (${found.join(", ")}): not supported`);
+          p.add(
+            `virtual_hosts[${i}].routes[${j}].route.weighted_clusters`,
+            `clusters speak different protocols (${found.join(", ")}): not supported`,
+          );
         } else if (found[0]) action.upstream_protocol = found[0];
       })
     );

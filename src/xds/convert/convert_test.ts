@@ -68,15 +68,22 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
   const snap = snapshotOf(resources);
 
   const [listener] = snap.servers[0]!.listeners;
-  assertEquals([listener!.name, listener!.address.hostname, listener!.address.port], ["0.0.0.0_9080", "0.0.0.0", 9080]);
+  assertEquals([listener!.name, listener!.address.hostname, listener!.address.port], [
+    "0.0.0.0_9080",
+    "0.0.0.0",
+    9080,
+  ]);
   const proxy = listener!.networkFilters[0]!;
   ok(proxy.type === "proxy");
-  assertEquals([proxy.routerConfigName, proxy.autoDetect, proxy.useRemoteAddress, proxy.streamIdleTimeoutMs], [
-    "9080",
-    true,
-    false,
-    300_000,
-  ]);
+  assertEquals(
+    [proxy.routerConfigName, proxy.autoDetect, proxy.useRemoteAddress, proxy.streamIdleTimeoutMs],
+    [
+      "9080",
+      true,
+      false,
+      300_000,
+    ],
+  );
 
   const router = snap.servers[0]!.routers.find((r) => r.routerConfigName === "9080")!;
   const vh = router.virtualHosts[0]!;
@@ -91,13 +98,21 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
   assertEquals(jason!.match.headers, [{ name: "end-user", value: "jason", regex: false }]);
   assertEquals(jason!.route!.clusterName, REVIEWS_V2);
   assertEquals(jason!.route!.timeoutMs, 500);
-  assertEquals(jason!.route!.retryPolicy, { retryOn: true, retryTimeoutMs: 1000, numRetries: 2, statusCodes: [503] });
+  assertEquals(jason!.route!.retryPolicy, {
+    retryOn: true,
+    retryTimeoutMs: 1000,
+    numRetries: 2,
+    statusCodes: [503],
+  });
   assertEquals(jason!.route!.requestHeadersToAdd, [{ key: "x-canary", value: "v2", append: false }]);
   // Envoy upstreams speak HTTP/1.1 unless the cluster says otherwise; the route carries it (MOSN has no cluster protocol).
   assertEquals(jason!.route!.upstreamProtocol, "Http1");
   // Envoy's exact path is case-sensitive; MOSN's `path` is not, so it becomes an anchored regex.
   assertEquals(split!.match.regex, "^/reviews/0$");
-  assertEquals(split!.route!.weightedClusters, [{ name: REVIEWS, weight: 90 }, { name: REVIEWS_V2, weight: 10 }]);
+  assertEquals(split!.route!.weightedClusters, [{ name: REVIEWS, weight: 90 }, {
+    name: REVIEWS_V2,
+    weight: 10,
+  }]);
   assertEquals([split!.route!.prefixRewrite, split!.route!.hostRewrite], ["/r", "reviews.internal"]);
   assertEquals(split!.route!.timeoutMs, 15_000, "Envoy's default route timeout");
   assertEquals(health!.match.regex, "^(?:/health(z)?)$");
@@ -120,7 +135,10 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
 });
 
 Deno.test("an EDS cluster takes its endpoints by service_name, and one without a CLA gets 0 hosts and is reported", () => {
-  const cluster = { ...reviewsCluster(REVIEWS), eds_cluster_config: { service_name: "reviews-eds", eds_config: { ads: {} } } };
+  const cluster = {
+    ...reviewsCluster(REVIEWS),
+    eds_cluster_config: { service_name: "reviews-eds", eds_config: { ads: {} } },
+  };
   const converted = convertXdsResources(wire({
     clusters: [cluster, reviewsCluster(REVIEWS_V2)],
     endpoints: [reviewsEndpoints("reviews-eds"), reviewsEndpoints(REVIEWS)],
@@ -151,7 +169,9 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
     load_assignment: {
       cluster_name: "grpc-backend",
       endpoints: [{
-        lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 50051 } } } }],
+        lb_endpoints: [{
+          endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 50051 } } },
+        }],
       }],
     },
   };
@@ -163,7 +183,11 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
     dns_refresh_rate: { seconds: 30 },
     load_assignment: {
       cluster_name: "db",
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "db.example", port_value: 5432 } } } }] }],
+      endpoints: [{
+        lb_endpoints: [{
+          endpoint: { address: { socket_address: { address: "db.example", port_value: 5432 } } },
+        }],
+      }],
     },
   };
   const inline = {
@@ -177,7 +201,11 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
           codec_type: "HTTP2",
           route_config: {
             name: "inline-grpc",
-            virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "grpc-backend" } }] }],
+            virtual_hosts: [{
+              name: "all",
+              domains: ["*"],
+              routes: [{ match: { prefix: "/" }, route: { cluster: "grpc-backend" } }],
+            }],
           },
           http_filters: [routerFilter()],
         },
@@ -190,7 +218,12 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
     filter_chains: [{
       filters: [{
         name: "envoy.filters.network.tcp_proxy",
-        typed_config: { "@type": T.tcpProxy, stat_prefix: "db", cluster: "db", idle_timeout: { seconds: 3600 } },
+        typed_config: {
+          "@type": T.tcpProxy,
+          stat_prefix: "db",
+          cluster: "db",
+          idle_timeout: { seconds: 3600 },
+        },
       }],
     }],
   };
@@ -199,7 +232,8 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
   const proxy = grpcListener!.networkFilters[0]!;
   ok(proxy.type === "proxy");
   assertEquals([proxy.downstreamProtocols, proxy.routerConfigName], [["Http2"], "inline-grpc"]);
-  const route = snap.servers[0]!.routers.find((r) => r.routerConfigName === "inline-grpc")!.virtualHosts[0]!.routers[0]!;
+  const route = snap.servers[0]!.routers.find((r) => r.routerConfigName === "inline-grpc")!.virtualHosts[0]!
+    .routers[0]!;
   assertEquals(route.route!.upstreamProtocol, "Http2");
   const tcpFilter = tcpListener!.networkFilters[0]!;
   ok(tcpFilter.type === "tcp_proxy");
@@ -208,7 +242,12 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
   const grpc = snap.clusters.find((c) => c.name === "grpc-backend")!;
   assertEquals([grpc.type, grpc.lbType, grpc.hosts.length], ["SIMPLE", "LB_ROUNDROBIN", 1]);
   const db = snap.clusters.find((c) => c.name === "db")!;
-  assertEquals([db.type, db.lbType, db.dnsLookupFamily, db.dnsRefreshRateMs], ["STRICT_DNS", "LB_MAGLEV", "V4_ONLY", 30_000]);
+  assertEquals([db.type, db.lbType, db.dnsLookupFamily, db.dnsRefreshRateMs], [
+    "STRICT_DNS",
+    "LB_MAGLEV",
+    "V4_ONLY",
+    30_000,
+  ]);
 });
 
 Deno.test("DownstreamTlsContext and UpstreamTlsContext become MOSN tls_contexts the validator loads", async () => {
@@ -269,7 +308,12 @@ Deno.test("DownstreamTlsContext and UpstreamTlsContext become MOSN tls_contexts 
   assertEquals(down.caCert!.path, pki.ca.certPath);
   ok(down.certChain!.pem.includes("BEGIN CERTIFICATE"));
   const up = snap.clusters.find((c) => c.name === REVIEWS)!.tls!;
-  assertEquals([up.serverName, up.insecureSkip, up.certChain!.path, up.alpn], ["server.test", false, pki.client.certPath, ["h2"]]);
+  assertEquals([up.serverName, up.insecureSkip, up.certChain!.path, up.alpn], [
+    "server.test",
+    false,
+    pki.client.certPath,
+    ["h2"],
+  ]);
   ok(up.caCert!.pem.includes("BEGIN CERTIFICATE"));
 });
 
@@ -280,13 +324,20 @@ Deno.test("an UpstreamTlsContext without a validation context does not verify, a
   };
   const converted = convertXdsResources(wire({ clusters: [cluster] }));
   assertEquals(converted.errors, []);
-  assertEquals(converted.clusters[0]!.tls_context, { status: true, insecure_skip: true, server_name: "reviews" });
+  assertEquals(converted.clusters[0]!.tls_context, {
+    status: true,
+    insecure_skip: true,
+    server_name: "reviews",
+  });
 });
 
 Deno.test("every unsupported field of a response is an error naming the resource and the field path", () => {
   const listener = outboundListener();
   const hcm = listener.filter_chains[0]!.filters[0]!.typed_config as Record<string, unknown>;
-  hcm.http_filters = [{ name: "envoy.filters.http.fault", typed_config: { "@type": T.fault } }, routerFilter()];
+  hcm.http_filters = [
+    { name: "envoy.filters.http.fault", typed_config: { "@type": T.fault } },
+    routerFilter(),
+  ];
   const withInspector = { ...listener, listener_filters: [{ name: "envoy.filters.listener.tls_inspector" }] };
   const routes = routes9080();
   const vh = routes.virtual_hosts[0]! as Record<string, unknown>;
@@ -305,15 +356,18 @@ Deno.test("every unsupported field of a response is an error naming the resource
     endpoints: [endpoints],
   }));
   // The fault filter's type is not in meshctl's descriptor: it stays packed and is reported by name.
-  assertEquals(converted.errors.sort(), [
-    `Cluster "${REVIEWS_V2}": outlier_detection is not supported`,
-    `Cluster "${REVIEWS}": lb_policy: CLUSTER_PROVIDED is not supported`,
-    `Cluster "${REVIEWS}": type: ORIGINAL_DST is not supported`,
-    `Listener "0.0.0.0_9080": filter_chains[0].filters[0].typed_config.http_filters[0]: envoy.filters.http.fault (${T.fault}) is not supported`,
-    `Listener "0.0.0.0_9080": listener_filters is not supported`,
-    `RouteConfiguration "9080": virtual_hosts[0].include_request_attempt_count is not supported`,
-    `RouteConfiguration "9080": virtual_hosts[0].routes[0].match.query_parameters is not supported`,
-  ].sort());
+  assertEquals(
+    converted.errors.sort(),
+    [
+      `Cluster "${REVIEWS_V2}": outlier_detection is not supported`,
+      `Cluster "${REVIEWS}": lb_policy: CLUSTER_PROVIDED is not supported`,
+      `Cluster "${REVIEWS}": type: ORIGINAL_DST is not supported`,
+      `Listener "0.0.0.0_9080": filter_chains[0].filters[0].typed_config.http_filters[0]: envoy.filters.http.fault (${T.fault}) is not supported`,
+      `Listener "0.0.0.0_9080": listener_filters is not supported`,
+      `RouteConfiguration "9080": virtual_hosts[0].include_request_attempt_count is not supported`,
+      `RouteConfiguration "9080": virtual_hosts[0].routes[0].match.query_parameters is not supported`,
+    ].sort(),
+  );
 });
 
 Deno.test("envoy.filters.http.router must be the last http filter, and an HCM without it is refused", () => {
@@ -339,18 +393,24 @@ Deno.test("routes to clusters of different protocols in one weighted split are r
       },
     },
   };
-  const converted = convertXdsResources(wire({ routes: [routes9080()], clusters: [reviewsCluster(REVIEWS), h2] }));
+  const converted = convertXdsResources(
+    wire({ routes: [routes9080()], clusters: [reviewsCluster(REVIEWS), h2] }),
+  );
   assertEquals(converted.errors, [
     `RouteConfiguration "9080": virtual_hosts[0].routes[1].route.weighted_clusters: clusters speak different protocols (Http1, Http2): not supported`,
   ]);
 });
 
 Deno.test("mosnDocument puts the bootstrap's static listeners, routers and clusters first", () => {
-  const converted = convertXdsResources(wire({ clusters: [reviewsCluster(REVIEWS)], endpoints: [reviewsEndpoints()] }));
+  const converted = convertXdsResources(
+    wire({ clusters: [reviewsCluster(REVIEWS)], endpoints: [reviewsEndpoints()] }),
+  );
   const base = {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
     servers: [{ default_log_level: "WARN", listeners: [], routers: [] }],
-    cluster_manager: { clusters: [{ name: "xds-grpc", type: "SIMPLE", hosts: [{ address: "127.0.0.1:15010" }] }] },
+    cluster_manager: {
+      clusters: [{ name: "xds-grpc", type: "SIMPLE", hosts: [{ address: "127.0.0.1:15010" }] }],
+    },
   };
   const result = parseConfigText(JSON.stringify(mosnDocument(converted, base)), "xds.json");
   assertEquals(result.errors.map(formatConfigError), []);

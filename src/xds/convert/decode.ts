@@ -89,7 +89,9 @@ function unpack(type: protobuf.Type, obj: Record<string, unknown>): Record<strin
     const sub = field.resolvedType;
     if (v === undefined || !(sub instanceof protobuf.Type)) continue;
     const one = (x: unknown) =>
-      sub.fullName === ANY ? unpackAny(x as Record<string, unknown>) : unpack(sub, x as Record<string, unknown>);
+      sub.fullName === ANY
+        ? unpackAny(x as Record<string, unknown>)
+        : unpack(sub, x as Record<string, unknown>);
     if (field.map) {
       const m = v as Record<string, unknown>;
       for (const k of Object.keys(m)) m[k] = one(m[k]);
@@ -129,7 +131,9 @@ function pack(type: protobuf.Type, obj: Record<string, unknown>): Record<string,
       return { type_url: url, value: encodeResource(url, o) };
     };
     if (field.map) {
-      out[field.name] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, one(x)]));
+      out[field.name] = Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, one(x)]),
+      );
     } else if (field.repeated) out[field.name] = (v as unknown[]).map(one);
     else out[field.name] = one(v);
   }
