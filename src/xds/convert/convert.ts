@@ -31,6 +31,8 @@ export interface ConvertedXds {
   readonly missingRoutes: string[];
   /** One line per problem: `Kind "name": field.path: what`. Non-empty = NACK. */
   readonly errors: string[];
+  /** Converted but approximated (same form): weights clamped, lower priorities left out, ring hash as Maglev. */
+  readonly warnings: string[];
 }
 
 /** MOSN host weights are 1..128 (src/config schema); Envoy's are 1..2^32-1, so larger ones are clamped. */
@@ -47,11 +49,20 @@ const DOWNSTREAM_TLS_TYPE =
 const UPSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 const HTTP_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
-/** Collects errors for one resource, each prefixed with the resource and the field path. */
+/** What a conversion found: errors (NACK) and warnings (converted, but approximated: say so in logs). */
+interface Report {
+  readonly errors: string[];
+  readonly warnings: string[];
+}
+
+/** Collects errors and warnings for one resource, each prefixed with the resource and the field path. */
 class Problems {
-  constructor(private readonly out: string[], private readonly resource: string) {}
+  constructor(private readonly out: Report, private readonly resource: string) {}
   add(path: string, what: string): void {
-    this.out.push(`${this.resource}: ${path}: ${what}`);
+    this.out.errors.push(`${this.resource}: ${path}: ${what}`);
+  }
+  warn(path: string, what: string): void {
+    this.out.warnings.push(`${this.resource}: ${path}: ${what}`);
   }
   /**
    * Reports every set field of `obj` outside `handled` and `ignored`. The decoder's oneof markers (a string
@@ -61,7 +72,7 @@ class Problems {
     for (const [k, v] of Object.entries(obj)) {
       if (k === "@type" || handled.includes(k) || ignored.includes(k)) continue;
       if (typeof v === "string" && v !== k && obj[v] !== undefined) continue; // oneof marker
-      this.out.push(`${this.resource}: ${join(path, k)} is not supported`);
+      this.out.errors.push(`${this.resource}: ${join(path, k)} is not supported`);
     }
   }
 }
@@ -224,6 +235,7 @@ const CODEC_TYPES: Record<string, string> = { AUTO: "Auto", HTTP1: "Http1", HTTP
 const PASS_THROUGH_UPGRADES = ["websocket"];
 
 function httpConnectionManager(
+  listenerName: string,
   p: Problems,
   path: string,
   h: DecodedAny,
@@ -252,6 +264,8 @@ function httpConnectionManager(
   } else if (h.route_config !== undefined) {
     const rc = obj(h.route_config) as DecodedAny;
     const table = routeConfiguration(p, join(path, "route_config"), rc);
+    // Envoy lets an inline table go unnamed; MOSN's proxy needs a name to refer to it.
+    if (!table.router_config_name) table.router_config_name = `${listenerName}#${path}.route_config`;
     inlineRouters.push(table);
     config.router_config_name = table.router_config_name;
   } else {
@@ -299,7 +313,7 @@ function tcpProxy(p: Problems, path: string, t: DecodedAny): Obj {
   return config;
 }
 
-function listener(out: string[], l: DecodedAny, inlineRouters: Obj[], rdsNames: Set<string>): Obj {
+function listener(out: Report, l: DecodedAny, inlineRouters: Obj[], rdsNames: Set<string>): Obj {
   const p = new Problems(out, resourceName("Listener", l));
   p.fields(l, "", [
     "name",
@@ -336,7 +350,14 @@ function listener(out: string[], l: DecodedAny, inlineRouters: Obj[], rdsNames: 
     p.fields(f, fp, ["typed_config"], ["name"]);
     const tc = obj(f.typed_config) as DecodedAny;
     if (tc["@type"] === HCM_TYPE) {
-      const config = httpConnectionManager(p, join(fp, "typed_config"), tc, inlineRouters, rdsNames);
+      const config = httpConnectionManager(
+        String(l.name ?? ""),
+        p,
+        join(fp, "typed_config"),
+        tc,
+        inlineRouters,
+        rdsNames,
+      );
       (mosnChain.filters as Obj[]).push({ type: "proxy", config });
     } else if (tc["@type"] === TCP_PROXY_TYPE) {
       (mosnChain.filters as Obj[]).push({
@@ -614,7 +635,19 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
   arr(cla.endpoints).forEach((loc, i) => {
     const lp = `${path ? path + "." : ""}endpoints[${i}]`;
     p.fields(loc, lp, ["lb_endpoints", "priority"], ["locality", "load_balancing_weight", "metadata"]);
-    if (Number(loc.priority ?? 0) !== 0) return;
+    if (Number(loc.priority ?? 0) !== 0) {
+      p.warn(
+        join(lp, "priority"),
+        `priority ${loc.priority} endpoints left out (meshctl has no priority failover)`,
+      );
+      return;
+    }
+    if (loc.load_balancing_weight !== undefined) {
+      p.warn(
+        join(lp, "load_balancing_weight"),
+        "locality weight ignored (hosts are balanced by their own weights)",
+      );
+    }
     arr(loc.lb_endpoints).forEach((e, j) => {
       const ep = `${lp}.lb_endpoints[${j}]`;
       p.fields(e, ep, ["endpoint", "health_status", "load_balancing_weight"], ["metadata"]);
@@ -626,6 +659,12 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
       if (endpoint.hostname) host.hostname = endpoint.hostname;
       const weight = wrapped<number>(e.load_balancing_weight);
       if (weight !== undefined) host.weight = Math.min(Math.max(weight, 1), MOSN_MAX_HOST_WEIGHT);
+      if (weight !== undefined && weight > MOSN_MAX_HOST_WEIGHT) {
+        p.warn(
+          join(ep, "load_balancing_weight"),
+          `${weight} clamped to ${MOSN_MAX_HOST_WEIGHT} (MOSN's largest host weight)`,
+        );
+      }
       out.push(host);
     });
   });
@@ -636,7 +675,7 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
 type UpstreamHttp = "Http1" | "Http2" | "Auto";
 
 function cluster(
-  out: string[],
+  out: Report,
   c: DecodedAny,
   claByName: Map<string, DecodedAny>,
   missing: Set<string>,
@@ -677,6 +716,9 @@ function cluster(
   if (c.connect_timeout !== undefined) mosn.connect_timeout = duration(c.connect_timeout);
   const lb = String(c.lb_policy ?? "ROUND_ROBIN");
   mosn.lb_type = LB_POLICIES[lb];
+  if (lb === "RING_HASH") {
+    p.warn("lb_policy", "RING_HASH is balanced as LB_MAGLEV (meshctl has no ring hash)");
+  }
   if (!mosn.lb_type) p.add("lb_policy", `${lb} is not supported`);
   if (
     mosn.lb_type === "LB_ROUNDROBIN" && (mosn.hosts as Obj[] | undefined)?.some((h) => h.weight !== undefined)
@@ -742,7 +784,7 @@ function cluster(
 }
 
 /** Sets each route's upstream_protocol from its cluster (Envoy: HTTP/1.1 upstream unless configured). */
-function applyUpstreamProtocols(out: string[], routers: Obj[], protocols: Map<string, UpstreamHttp>): void {
+function applyUpstreamProtocols(out: Report, routers: Obj[], protocols: Map<string, UpstreamHttp>): void {
   for (const r of routers) {
     const p = new Problems(out, `RouteConfiguration ${JSON.stringify(String(r.router_config_name))}`);
     arr(r.virtual_hosts).forEach((vh, i) =>
@@ -769,19 +811,19 @@ function applyUpstreamProtocols(out: string[], routers: Obj[], protocols: Map<st
  * are not deduplicated here (the validator reports duplicates).
  */
 export function convertXdsResources(resources: XdsResources): ConvertedXds {
-  const errors: string[] = [];
+  const report: Report = { errors: [], warnings: [] };
   const inlineRouters: Obj[] = [];
   const rdsNames = new Set<string>();
-  const listeners = resources.listeners.map((l) => listener(errors, l, inlineRouters, rdsNames));
+  const listeners = resources.listeners.map((l) => listener(report, l, inlineRouters, rdsNames));
   const routers = resources.routes.map((rc) =>
-    routeConfiguration(new Problems(errors, resourceName("RouteConfiguration", rc)), "", rc)
+    routeConfiguration(new Problems(report, resourceName("RouteConfiguration", rc)), "", rc)
   );
   const claByName = new Map(resources.endpoints.map((e) => [String(e.cluster_name), e]));
   const missing = new Set<string>();
   const protocols = new Map<string, UpstreamHttp>();
-  const clusters = resources.clusters.map((c) => cluster(errors, c, claByName, missing, protocols));
+  const clusters = resources.clusters.map((c) => cluster(report, c, claByName, missing, protocols));
   const allRouters = [...routers, ...inlineRouters];
-  applyUpstreamProtocols(errors, allRouters, protocols);
+  applyUpstreamProtocols(report, allRouters, protocols);
   const have = new Set(routers.map((r) => String(r.router_config_name)));
   return {
     listeners,
@@ -789,7 +831,8 @@ export function convertXdsResources(resources: XdsResources): ConvertedXds {
     clusters,
     missingEndpoints: [...missing],
     missingRoutes: [...rdsNames].filter((n) => !have.has(n)),
-    errors,
+    errors: report.errors,
+    warnings: report.warnings,
   };
 }
 

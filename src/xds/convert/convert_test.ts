@@ -66,6 +66,12 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
     endpoints: [reviewsEndpoints(REVIEWS), reviewsEndpoints(REVIEWS_V2)],
   });
   const snap = snapshotOf(resources);
+  const { warnings } = convertXdsResources(resources);
+  assertEquals(warnings.filter((w) => w.startsWith(`ClusterLoadAssignment "${REVIEWS}"`)), [
+    `ClusterLoadAssignment "${REVIEWS}": endpoints[0].load_balancing_weight: locality weight ignored (hosts are balanced by their own weights)`,
+    `ClusterLoadAssignment "${REVIEWS}": endpoints[0].lb_endpoints[1].load_balancing_weight: 1000 clamped to 128 (MOSN's largest host weight)`,
+    `ClusterLoadAssignment "${REVIEWS}": endpoints[1].priority: priority 1 endpoints left out (meshctl has no priority failover)`,
+  ]);
 
   const [listener] = snap.servers[0]!.listeners;
   assertEquals([listener!.name, listener!.address.hostname, listener!.address.port], [
@@ -200,7 +206,6 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
           "@type": T.hcm,
           codec_type: "HTTP2",
           route_config: {
-            name: "inline-grpc",
             virtual_hosts: [{
               name: "all",
               domains: ["*"],
@@ -231,8 +236,10 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
   const [grpcListener, tcpListener] = snap.servers[0]!.listeners;
   const proxy = grpcListener!.networkFilters[0]!;
   ok(proxy.type === "proxy");
-  assertEquals([proxy.downstreamProtocols, proxy.routerConfigName], [["Http2"], "inline-grpc"]);
-  const route = snap.servers[0]!.routers.find((r) => r.routerConfigName === "inline-grpc")!.virtualHosts[0]!
+  // An unnamed inline table gets a name from its place, for the proxy to refer to.
+  const inlineName = "0.0.0.0_50051#filter_chains[0].filters[0].typed_config.route_config";
+  assertEquals([proxy.downstreamProtocols, proxy.routerConfigName], [["Http2"], inlineName]);
+  const route = snap.servers[0]!.routers.find((r) => r.routerConfigName === inlineName)!.virtualHosts[0]!
     .routers[0]!;
   assertEquals(route.route!.upstreamProtocol, "Http2");
   const tcpFilter = tcpListener!.networkFilters[0]!;
