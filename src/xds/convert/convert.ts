@@ -65,13 +65,12 @@ class Problems {
     this.out.warnings.push(`${this.resource}: ${path}: ${what}`);
   }
   /**
-   * Reports every set field of `obj` outside `handled` and `ignored`. The decoder's oneof markers (a string
-   * naming the member that is set, e.g. `address: "socket_address"`) are not fields.
+   * Reports every set field of `obj` outside `handled` and `ignored` (the decoder's oneof markers are not
+   * enumerable, so they are not seen).
    */
   fields(obj: Obj, path: string, handled: readonly string[], ignored: readonly string[] = []): void {
-    for (const [k, v] of Object.entries(obj)) {
+    for (const k of Object.keys(obj)) {
       if (k === "@type" || handled.includes(k) || ignored.includes(k)) continue;
-      if (typeof v === "string" && v !== k && obj[v] !== undefined) continue; // oneof marker
       this.out.errors.push(`${this.resource}: ${join(path, k)} is not supported`);
     }
   }
@@ -227,6 +226,22 @@ function transportSocket(
   return tlsContext(p, join(path, "typed_config"), tc, side);
 }
 
+/** Envoy's Http2ProtocolOptions → meshctl's http2_protocol_options (the settings both sides advertise). */
+const HTTP2_SETTINGS = [
+  "hpack_table_size",
+  "max_concurrent_streams",
+  "initial_stream_window_size",
+  "initial_connection_window_size",
+];
+
+function http2Options(p: Problems, path: string, v: unknown): Obj | undefined {
+  const o = obj(v);
+  p.fields(o, path, HTTP2_SETTINGS);
+  const out: Obj = {};
+  for (const k of HTTP2_SETTINGS) if (o[k] !== undefined) out[k] = wrapped(o[k]);
+  return Object.keys(out).length ? out : undefined;
+}
+
 // === Listeners ===
 
 const CODEC_TYPES: Record<string, string> = { AUTO: "Auto", HTTP1: "Http1", HTTP2: "Http2" };
@@ -252,6 +267,7 @@ function httpConnectionManager(
     "stream_idle_timeout",
     "request_headers_timeout",
     "upgrade_configs",
+    "http2_protocol_options",
   ], ["stat_prefix"]);
   const config: Obj = { downstream_protocol: CODEC_TYPES[String(h.codec_type ?? "AUTO")] };
   if (!config.downstream_protocol) p.add(join(path, "codec_type"), `${h.codec_type} is not supported`);
@@ -750,9 +766,10 @@ function cluster(
     });
   }
   let protocol: UpstreamHttp = "Http1";
+  let h2: Obj | undefined;
   if (c.http2_protocol_options !== undefined) {
     protocol = "Http2";
-    p.fields(obj(c.http2_protocol_options), "http2_protocol_options", []);
+    h2 = http2Options(p, "http2_protocol_options", c.http2_protocol_options);
   }
   const ext = obj(c.typed_extension_protocol_options);
   for (const [key, v] of Object.entries(ext)) {
@@ -768,8 +785,23 @@ function cluster(
     if (o.use_downstream_protocol_config !== undefined) protocol = "Auto";
     const explicit = obj(o.explicit_http_config);
     p.fields(explicit, join(ep, "explicit_http_config"), ["http_protocol_options", "http2_protocol_options"]);
-    if (explicit.http2_protocol_options !== undefined) protocol = "Http2";
+    if (explicit.http_protocol_options !== undefined) {
+      p.fields(
+        obj(explicit.http_protocol_options),
+        join(ep, "explicit_http_config.http_protocol_options"),
+        [],
+      );
+    }
+    if (explicit.http2_protocol_options !== undefined) {
+      protocol = "Http2";
+      h2 = http2Options(
+        p,
+        join(ep, "explicit_http_config.http2_protocol_options"),
+        explicit.http2_protocol_options,
+      );
+    }
   }
+  if (h2) mosn.http2_protocol_options = h2;
   protocols.set(String(c.name), protocol);
   if (c.transport_socket !== undefined) {
     mosn.tls_context = transportSocket(p, "transport_socket", c.transport_socket, "upstream");

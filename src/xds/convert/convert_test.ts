@@ -169,7 +169,12 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
     typed_extension_protocol_options: {
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
         "@type": T.httpOptions,
-        explicit_http_config: { http2_protocol_options: {} },
+        explicit_http_config: {
+          http2_protocol_options: {
+            max_concurrent_streams: { value: 100 },
+            initial_stream_window_size: { value: 1 << 20 },
+          },
+        },
       },
     },
     load_assignment: {
@@ -248,6 +253,7 @@ Deno.test("tcp_proxy, STATIC and STRICT_DNS clusters, inline route_config and HT
   assertEquals(tcpListener!.address.hostname, "::");
   const grpc = snap.clusters.find((c) => c.name === "grpc-backend")!;
   assertEquals([grpc.type, grpc.lbType, grpc.hosts.length], ["SIMPLE", "LB_ROUNDROBIN", 1]);
+  assertEquals([grpc.http2.maxConcurrentStreams, grpc.http2.initialStreamWindowSize], [100, 1 << 20]);
   const db = snap.clusters.find((c) => c.name === "db")!;
   assertEquals([db.type, db.lbType, db.dnsLookupFamily, db.dnsRefreshRateMs], [
     "STRICT_DNS",

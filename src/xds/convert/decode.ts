@@ -60,7 +60,7 @@ export function isKnownTypeUrl(typeUrl: string): boolean {
  * Decodes one resource (an `Any`'s type_url and value) into a plain object. Nested `Any`s (typed_config,
  * transport_socket) are unpacked by their own type URL; one whose type meshctl does not know becomes
  * `{"@type": url}` only, so the converter reports it by name instead of the whole resource failing as
- * undecodable. An unknown top-level type URL or bytes that do not parse: XdsDecodeError.
+ * undecodable. Oneof markers are non-enumerable properties (see `unpack`). An unknown top-level type URL or bytes that do not parse: XdsDecodeError.
  */
 export function decodeResource(typeUrl: string, value: Uint8Array): DecodedAny {
   const type = typeOf(typeUrl);
@@ -70,7 +70,12 @@ export function decodeResource(typeUrl: string, value: Uint8Array): DecodedAny {
   } catch (e) {
     throw new XdsDecodeError(`${typeUrl}: not a valid ${type.name}: ${(e as Error).message}`);
   }
-  return { "@type": typeUrl, ...unpack(type, type.toObject(message, TO_OBJECT)) };
+  const out: DecodedAny = { "@type": typeUrl };
+  // Descriptors, not a spread: the oneof markers are non-enumerable and must come along.
+  return Object.defineProperties(
+    out,
+    Object.getOwnPropertyDescriptors(unpack(type, type.toObject(message, TO_OBJECT))),
+  );
 }
 
 const ANY = ".google.protobuf.Any";
@@ -82,8 +87,16 @@ function unpackAny(any: Record<string, unknown>): DecodedAny {
   return decodeResource(url, bytes);
 }
 
-/** Walks `obj` by its type and replaces every `Any` with its decoded form. */
+/**
+ * Walks `obj` by its type and replaces every `Any` with its decoded form. Oneof markers (toObject's
+ * `address: "socket_address"`, naming the member that is set) stay readable but not enumerable, so a walk
+ * over the fields (the converter's unsupported-field check, JSON) sees only real fields.
+ */
 function unpack(type: protobuf.Type, obj: Record<string, unknown>): Record<string, unknown> {
+  for (const oneof of type.oneofsArray) {
+    if (typeof obj[oneof.name] !== "string") continue;
+    Object.defineProperty(obj, oneof.name, { value: obj[oneof.name], enumerable: false });
+  }
   for (const field of type.fieldsArray) {
     const v = obj[field.name];
     const sub = field.resolvedType;

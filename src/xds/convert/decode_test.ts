@@ -10,8 +10,12 @@ Deno.test("decodeResource unpacks nested Anys (HCM typed_config, its router filt
   assertEquals(hcm["@type"], T.hcm);
   assertEquals(hcm.rds, {
     route_config_name: "9080",
-    config_source: { ads: {}, resource_api_version: "V3", config_source_specifier: "ads" },
+    config_source: { ads: {}, resource_api_version: "V3" },
   });
+  // Oneof markers: readable, not enumerable.
+  const source = (hcm.rds as { config_source: Record<string, unknown> }).config_source;
+  assertEquals([source.config_source_specifier, hcm.route_specifier], ["ads", "rds"]);
+  assertEquals(Object.keys(hcm).includes("route_specifier"), false);
   assertEquals((hcm.http_filters as Record<string, unknown>[])[0]!.typed_config, { "@type": T.router });
 });
 
