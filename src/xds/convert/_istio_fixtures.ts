@@ -93,7 +93,15 @@ export const routes9080 = () => ({
         match: { prefix: "/old" },
         redirect: { host_redirect: "new.example", path_redirect: "/new", response_code: "FOUND" },
       },
-      { name: "default", match: { prefix: "/" }, route: { cluster: REVIEWS } },
+      {
+        name: "default",
+        match: { prefix: "/" },
+        route: {
+          cluster: REVIEWS,
+          timeout: { seconds: 0 },
+          max_stream_duration: { grpc_timeout_header_max: { seconds: 0 } },
+        },
+      },
     ],
   }],
 });

@@ -525,7 +525,17 @@ function routeAction(p: Problems, path: string, a: Obj): Obj {
     "host_rewrite_literal",
     "regex_rewrite",
     "hash_policy",
+    "max_stream_duration",
   ]);
+  if (a.max_stream_duration !== undefined) {
+    // meshctl always honours a request's grpc-timeout, uncapped: Envoy's grpc_timeout_header_max 0 (Istio sets it).
+    const m = obj(a.max_stream_duration);
+    const mp = join(path, "max_stream_duration");
+    p.fields(m, mp, ["grpc_timeout_header_max"]);
+    if (m.grpc_timeout_header_max === undefined || duration(m.grpc_timeout_header_max) !== "0ms") {
+      p.add(join(mp, "grpc_timeout_header_max"), "only 0s is supported (grpc-timeout honoured, uncapped)");
+    }
+  }
   const out: Obj = { timeout: a.timeout !== undefined ? duration(a.timeout) : ENVOY_DEFAULT_ROUTE_TIMEOUT };
   if (a.cluster !== undefined) out.cluster_name = a.cluster;
   else if (a.weighted_clusters !== undefined) {
@@ -646,7 +656,12 @@ export function edsServiceName(cluster: DecodedAny): string {
  * LB: every priority-0 host is balanced by its own weight). UNHEALTHY/DRAINING/TIMEOUT hosts are excluded.
  */
 function hosts(p: Problems, path: string, cla: Obj): Obj[] {
-  p.fields(cla, path, ["endpoints"], ["cluster_name", "policy", "named_endpoints"]);
+  // named_endpoints: Envoy does not implement it either. policy: overprovisioning only weighs priorities
+  // and localities, which meshctl does not balance by; drop_overloads would drop traffic, so it is refused.
+  p.fields(cla, path, ["endpoints", "policy"], ["cluster_name", "named_endpoints"]);
+  if (cla.policy !== undefined) {
+    p.fields(obj(cla.policy), join(path, "policy"), [], ["overprovisioning_factor"]);
+  }
   const out: Obj[] = [];
   arr(cla.endpoints).forEach((loc, i) => {
     const lp = `${path ? path + "." : ""}endpoints[${i}]`;

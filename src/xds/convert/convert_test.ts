@@ -125,6 +125,7 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
   assertEquals(health!.directResponse, { status: 200, body: "ok" });
   assertEquals(old!.redirect, { responseCode: 302, hostRedirect: "new.example", pathRedirect: "/new" });
   assertEquals(fallback!.route!.clusterName, REVIEWS);
+  assertEquals(fallback!.route!.timeoutMs, 0, "Istio's timeout 0s: none");
 
   const reviews = snap.clusters.find((c) => c.name === REVIEWS)!;
   assertEquals(reviews.type, "SIMPLE");
@@ -360,7 +361,13 @@ Deno.test("every unsupported field of a response is an error naming the resource
   };
   vh.include_request_attempt_count = true;
   const cluster = { ...reviewsCluster(REVIEWS), type: "ORIGINAL_DST", lb_policy: "CLUSTER_PROVIDED" };
-  const endpoints = reviewsEndpoints(REVIEWS_V2);
+  const endpoints = {
+    ...reviewsEndpoints(REVIEWS_V2),
+    policy: { drop_overloads: [{ category: "lb", drop_percentage: { numerator: 5 } }] },
+  };
+  (routes.virtual_hosts[0]!.routes[1]!.route as Record<string, unknown>).max_stream_duration = {
+    max_stream_duration: { seconds: 5 },
+  };
   const eds = { ...reviewsCluster(REVIEWS_V2), outlier_detection: { consecutive_5xx: { value: 5 } } };
   const converted = convertXdsResources(wire({
     listeners: [withInspector],
@@ -379,6 +386,9 @@ Deno.test("every unsupported field of a response is an error naming the resource
       `Listener "0.0.0.0_9080": listener_filters is not supported`,
       `RouteConfiguration "9080": virtual_hosts[0].include_request_attempt_count is not supported`,
       `RouteConfiguration "9080": virtual_hosts[0].routes[0].match.query_parameters is not supported`,
+      `RouteConfiguration "9080": virtual_hosts[0].routes[1].route.max_stream_duration.max_stream_duration is not supported`,
+      `RouteConfiguration "9080": virtual_hosts[0].routes[1].route.max_stream_duration.grpc_timeout_header_max: only 0s is supported (grpc-timeout honoured, uncapped)`,
+      `ClusterLoadAssignment "${REVIEWS_V2}": policy.drop_overloads is not supported`,
     ].sort(),
   );
 });

@@ -35,12 +35,27 @@ const TO_OBJECT: protobuf.IConversionOptions = {
   oneofs: true,
 };
 
-function typeOf(typeUrl: string): protobuf.Type {
+/** Message name (a type URL's last segment) → its type. */
+const typesByName = new Map<string, protobuf.Type>();
+
+function lookupType(typeUrl: string): protobuf.Type | undefined {
   const slash = typeUrl.lastIndexOf("/");
+  if (slash < 0) return undefined;
+  // Keyed by the message name (any URL prefix names the same type), and only names that resolve are
+  // kept: a peer's URLs cannot grow the map past the descriptor's types.
   const name = typeUrl.slice(slash + 1);
-  let found: protobuf.ReflectionObject | null = null;
-  if (name && slash >= 0) found = XDS_PROTO_ROOT.lookup(name);
-  if (!(found instanceof protobuf.Type)) {
+  const cached = typesByName.get(name);
+  if (cached) return cached;
+  const found = name ? XDS_PROTO_ROOT.lookup(name) : null;
+  // lookup() also finds short names in nested namespaces; a type URL must name the message in full.
+  if (!(found instanceof protobuf.Type) || found.fullName !== `.${name}`) return undefined;
+  typesByName.set(name, found);
+  return found;
+}
+
+function typeOf(typeUrl: string): protobuf.Type {
+  const found = lookupType(typeUrl);
+  if (!found) {
     throw new XdsDecodeError(`unknown type URL ${JSON.stringify(typeUrl)}: meshctl does not decode it`);
   }
   return found;
@@ -48,12 +63,7 @@ function typeOf(typeUrl: string): protobuf.Type {
 
 /** Whether meshctl's descriptor holds this type URL's message (nested `Any`s of other types stay packed). */
 export function isKnownTypeUrl(typeUrl: string): boolean {
-  try {
-    typeOf(typeUrl);
-    return true;
-  } catch {
-    return false;
-  }
+  return lookupType(typeUrl) !== undefined;
 }
 
 /**

@@ -38,6 +38,13 @@ Deno.test("an unknown top-level type URL is an error naming it", () => {
       e instanceof XdsDecodeError && e.message.includes("envoy.extensions.transport_sockets.tls.v3.Secret"),
   );
   throws(() => decodeResource("envoy.config.listener.v3.Listener", new Uint8Array()), XdsDecodeError);
+  // A short name is not the message's full name, though protobufjs' lookup would find it.
+  ok(!isKnownTypeUrl("type.googleapis.com/Listener"));
+  ok(
+    !isKnownTypeUrl("type.googleapis.com/envoy.config.cluster.v3.Cluster.LbPolicy"),
+    "an enum, not a message",
+  );
+  ok(isKnownTypeUrl("example.com/any/prefix/envoy.config.cluster.v3.Cluster"), "any URL prefix, as Envoy");
   ok(!isKnownTypeUrl(T.fault));
   ok(isKnownTypeUrl(TYPE_URL.endpoint));
 });
