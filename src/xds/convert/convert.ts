@@ -112,14 +112,21 @@ function socketAddress(p: Problems, path: string, address: unknown): string | un
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** DataSource → MOSN's PEM field (inline text, or a file path). */
-function dataSource(p: Problems, path: string, v: unknown): string | undefined {
+/** DataSource → MOSN's PEM field (inline text, or a file path); `pem` false: any inline text (a body). */
+function dataSource(p: Problems, path: string, v: unknown, pem = true): string | undefined {
   const d = obj(v);
   p.fields(d, path, ["inline_string", "filename", "inline_bytes"]);
-  if (d.inline_string !== undefined) return String(d.inline_string);
   if (d.filename !== undefined) return String(d.filename);
-  if (d.inline_bytes !== undefined) {
-    return new TextDecoder().decode(Uint8Array.from(d.inline_bytes as number[]));
+  const inline = d.inline_string !== undefined
+    ? String(d.inline_string)
+    : d.inline_bytes !== undefined
+    ? new TextDecoder().decode(Uint8Array.from(d.inline_bytes as number[]))
+    : undefined;
+  if (inline !== undefined) {
+    // MOSN reads a PEM field without "-----BEGIN" as a file path: inline text must not become one.
+    if (!pem || inline.includes("-----BEGIN")) return inline;
+    p.add(path, "inline data is not PEM (no -----BEGIN line)");
+    return undefined;
   }
   p.add(path, "needs inline_string, inline_bytes or filename");
   return undefined;
@@ -585,7 +592,7 @@ function route(p: Problems, path: string, r: Obj): Obj {
     p.fields(d, join(path, "direct_response"), ["status", "body"]);
     out.direct_response = { status: d.status };
     if (d.body !== undefined) {
-      const body = dataSource(p, join(path, "direct_response.body"), d.body);
+      const body = dataSource(p, join(path, "direct_response.body"), d.body, false);
       if (obj(d.body).filename !== undefined) {
         p.add(join(path, "direct_response.body.filename"), "is not supported");
       } else out.direct_response = { status: d.status, body };

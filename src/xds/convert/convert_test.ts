@@ -331,6 +331,23 @@ Deno.test("DownstreamTlsContext and UpstreamTlsContext become MOSN tls_contexts 
   ok(up.caCert!.pem.includes("BEGIN CERTIFICATE"));
 });
 
+Deno.test("inline TLS data that is not PEM is refused, never read as a file path", () => {
+  const cluster = {
+    ...reviewsCluster(REVIEWS),
+    transport_socket: {
+      name: "tls",
+      typed_config: {
+        "@type": T.upstreamTls,
+        common_tls_context: { validation_context: { trusted_ca: { inline_string: "/etc/shadow" } } },
+      },
+    },
+  };
+  const converted = convertXdsResources(wire({ clusters: [cluster] }));
+  assertEquals(converted.errors, [
+    `Cluster "${REVIEWS}": transport_socket.typed_config.common_tls_context.validation_context.trusted_ca: inline data is not PEM (no -----BEGIN line)`,
+  ]);
+});
+
 Deno.test("an UpstreamTlsContext without a validation context does not verify, as in Envoy", () => {
   const cluster = {
     ...reviewsCluster(REVIEWS),
