@@ -29,6 +29,11 @@ export interface ConvertedXds {
   readonly missingEndpoints: string[];
   /** RDS names listeners refer to that no RouteConfiguration gave. */
   readonly missingRoutes: string[];
+  /**
+   * Clusters routes and tcp_proxy filters name that no Cluster gave (nor, maybe, the bootstrap). Envoy
+   * accepts such routes and answers 503; src/config's validator refuses them ("unknown cluster").
+   */
+  readonly unknownClusters: string[];
   /** One line per problem: `Kind "name": field.path: what`. Non-empty = NACK. */
   readonly errors: string[];
   /** Converted but approximated (same form): weights clamped, lower priorities left out, ring hash as Maglev. */
@@ -879,12 +884,30 @@ export function convertXdsResources(resources: XdsResources): ConvertedXds {
   const allRouters = [...routers, ...inlineRouters];
   applyUpstreamProtocols(report, allRouters, protocols);
   const have = new Set(routers.map((r) => String(r.router_config_name)));
+  const referenced = new Set<string>();
+  for (const r of allRouters) {
+    for (const vh of arr(r.virtual_hosts)) {
+      for (const rt of arr(vh.routers)) {
+        const action = obj(rt.route);
+        if (action.cluster_name !== undefined) referenced.add(String(action.cluster_name));
+        for (const w of arr(action.weighted_clusters)) referenced.add(String(obj(w.cluster).name));
+      }
+    }
+  }
+  for (const l of listeners) {
+    for (const f of arr(obj(arr(l.filter_chains)[0]).filters)) {
+      if (f.type === "tcp_proxy" && obj(f.config).cluster !== undefined) {
+        referenced.add(String(obj(f.config).cluster));
+      }
+    }
+  }
   return {
     listeners,
     routers: allRouters,
     clusters,
     missingEndpoints: [...missing],
     missingRoutes: [...rdsNames].filter((n) => !have.has(n)),
+    unknownClusters: [...referenced].filter((n) => !protocols.has(n)),
     errors: report.errors,
     warnings: report.warnings,
   };

@@ -156,6 +156,16 @@ Deno.test("an EDS cluster takes its endpoints by service_name, and one without a
   assertEquals(converted.clusters[1]!.hosts, []);
 });
 
+Deno.test("clusters that routes name and no Cluster gave are reported (the validator refuses them)", () => {
+  const converted = convertXdsResources(
+    wire({ routes: [routes9080()], clusters: [reviewsCluster(REVIEWS)] }),
+  );
+  assertEquals(converted.errors, []);
+  assertEquals(converted.unknownClusters, [REVIEWS_V2]);
+  const result = parseConfigText(JSON.stringify(mosnDocument(converted)), "xds.json");
+  ok(result.errors.map(formatConfigError).some((e) => e.includes(`unknown cluster "${REVIEWS_V2}"`)));
+});
+
 Deno.test("an HCM's RDS name that no RouteConfiguration gave is reported as missing", () => {
   const converted = convertXdsResources(wire({ listeners: [outboundListener()] }));
   assertEquals(converted.errors, []);
