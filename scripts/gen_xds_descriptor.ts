@@ -46,8 +46,8 @@ function packageDir(name: string): string {
   return fromFileUrl(new URL(`../node_modules/${name}/`, import.meta.url));
 }
 
-/** Loads the protos and returns the pruned descriptor's JSON text (stable: sorted keys, 2-space indent). */
-export function generateXdsDescriptor(): string {
+/** Envoy's .proto files as protobufjs parses them (field names as written), every type resolved. */
+export function loadEnvoyProtos(): protobuf.Root {
   const deps = `${packageDir("@grpc/grpc-js-xds")}deps`;
   const includes = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => `${deps}/${d}`);
   // google/protobuf/descriptor.proto (custom options' target) ships with protobufjs itself.
@@ -64,6 +64,12 @@ export function generateXdsDescriptor(): string {
   };
   root.loadSync(FILES, { keepCase: true });
   root.resolveAll();
+  return root;
+}
+
+/** Loads the protos and returns the pruned descriptor's JSON text (stable: sorted keys, 2-space indent). */
+export function generateXdsDescriptor(): string {
+  const root = loadEnvoyProtos();
 
   // The closure of the roots: every type a field, oneof, map value or method references.
   const keep = new Set<string>();
