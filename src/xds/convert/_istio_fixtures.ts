@@ -11,6 +11,8 @@ export const T = {
   downstreamTls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
   httpOptions: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
   fault: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
+  /** Outside meshctl's descriptor (Istio puts it in every sidecar HCM). */
+  cors: "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors",
 } as const;
 
 export const REVIEWS = "outbound|9080||reviews.default.svc.cluster.local";

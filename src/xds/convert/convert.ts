@@ -49,6 +49,7 @@ const HCM_TYPE =
   "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const TCP_PROXY_TYPE = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 const ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+const FAULT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault";
 const DOWNSTREAM_TLS_TYPE =
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 const UPSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
@@ -268,6 +269,7 @@ function httpConnectionManager(
   h: DecodedAny,
   inlineRouters: Obj[],
   rdsNames: Set<string>,
+  streamFilters: Obj[],
 ): Obj | undefined {
   p.fields(h, path, [
     "codec_type",
@@ -299,21 +301,30 @@ function httpConnectionManager(
   } else {
     p.add(path, "needs rds or route_config");
   }
+  // Envoy runs http filters in order, the router last; meshctl's stream filters run before routing.
   const filters = arr(h.http_filters);
+  let routerLast = false;
   filters.forEach((f, i) => {
     const fp = `${path}.http_filters[${i}]`;
     const type = obj(f.typed_config)["@type"];
     const isRouter = type === ROUTER_TYPE || (type === undefined && f.name === "envoy.filters.http.router");
-    if (!isRouter) {
+    if (type === FAULT_TYPE) {
+      p.fields(f, fp, ["typed_config"], ["name"]);
+      const fault = faultFilter(p, join(fp, "typed_config"), obj(f.typed_config));
+      if (fault) streamFilters.push(fault);
+    } else if (!isRouter) {
       p.add(fp, `${f.name}${type ? ` (${type})` : ""} is not supported`);
     } else if (i !== filters.length - 1) {
       p.add(fp, "envoy.filters.http.router must be the last http filter");
     } else {
+      routerLast = true;
       p.fields(f, fp, ["typed_config"], ["name"]);
       p.fields(obj(f.typed_config), join(fp, "typed_config"), []);
     }
   });
-  if (filters.length === 0) p.add(join(path, "http_filters"), "needs envoy.filters.http.router last");
+  if (!routerLast && !filters.some((f) => obj(f.typed_config)["@type"] === ROUTER_TYPE)) {
+    p.add(join(path, "http_filters"), "needs envoy.filters.http.router last");
+  }
   if (h.use_remote_address !== undefined) {
     config.use_remote_address = wrapped<boolean>(h.use_remote_address) ?? false;
   }
@@ -330,6 +341,42 @@ function httpConnectionManager(
     }
   });
   return config;
+}
+
+/** FractionalPercent → a percentage (MOSN's fault filter takes 0..100). An unset one is 0, as in Envoy. */
+function percent(p: Problems, path: string, v: unknown): number {
+  const f = obj(v);
+  p.fields(f, path, ["numerator", "denominator"]);
+  const per =
+    { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 }[String(f.denominator ?? "HUNDRED")] ?? 100;
+  return Math.min(100, (Number(f.numerator ?? 0) * 100) / per);
+}
+
+/**
+ * Envoy's HTTPFault → MOSN's `fault` stream filter (fixed delay, HTTP abort, each for a share of
+ * requests). Empty (Istio puts one in every sidecar HCM, faults come per route): nothing to add.
+ */
+function faultFilter(p: Problems, path: string, f: Obj): Obj | undefined {
+  p.fields(f, path, ["delay", "abort"]);
+  const config: Obj = {};
+  if (f.delay !== undefined) {
+    const d = obj(f.delay);
+    const dp = join(path, "delay");
+    p.fields(d, dp, ["fixed_delay", "percentage"]);
+    if (d.fixed_delay === undefined) p.add(dp, "needs fixed_delay");
+    config.delay = {
+      fixed_delay: duration(d.fixed_delay) ?? "0ms",
+      percentage: percent(p, join(dp, "percentage"), d.percentage),
+    };
+  }
+  if (f.abort !== undefined) {
+    const a = obj(f.abort);
+    const ap = join(path, "abort");
+    p.fields(a, ap, ["http_status", "percentage"]);
+    if (a.http_status === undefined) p.add(ap, "needs http_status");
+    config.abort = { status: a.http_status, percentage: percent(p, join(ap, "percentage"), a.percentage) };
+  }
+  return Object.keys(config).length ? { type: "fault", config } : undefined;
 }
 
 function tcpProxy(p: Problems, path: string, t: DecodedAny): Obj {
@@ -363,6 +410,7 @@ function listener(out: Report, l: DecodedAny, inlineRouters: Obj[], rdsNames: Se
     p.add("filter_chains", `exactly one filter chain is supported (got ${chains.length})`);
   }
   const chain = chains[0] ?? {};
+  const streamFilters: Obj[] = [];
   const mosnChain: Obj = { filters: [] };
   p.fields(chain, "filter_chains[0]", ["filters", "transport_socket"], ["name", "metadata"]);
   if (chain.transport_socket !== undefined) {
@@ -385,6 +433,7 @@ function listener(out: Report, l: DecodedAny, inlineRouters: Obj[], rdsNames: Se
         tc,
         inlineRouters,
         rdsNames,
+        streamFilters,
       );
       (mosnChain.filters as Obj[]).push({ type: "proxy", config });
     } else if (tc["@type"] === TCP_PROXY_TYPE) {
@@ -397,6 +446,7 @@ function listener(out: Report, l: DecodedAny, inlineRouters: Obj[], rdsNames: Se
     }
   });
   mosn.filter_chains = [mosnChain];
+  if (streamFilters.length) mosn.stream_filters = streamFilters;
   return mosn;
 }
 

@@ -1,5 +1,10 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { type ConfigSnapshot, formatConfigError, parseConfigText } from "../../config/mod.ts";
+import {
+  type ConfigSnapshot,
+  DEFAULT_VALIDATION_CONTEXT,
+  formatConfigError,
+  parseConfigText,
+} from "../../config/mod.ts";
 import { makeTestPki } from "../../../tests/_peers/certs.ts";
 import {
   convertXdsResources,
@@ -376,7 +381,7 @@ Deno.test("every unsupported field of a response is an error naming the resource
   const listener = outboundListener();
   const hcm = listener.filter_chains[0]!.filters[0]!.typed_config as Record<string, unknown>;
   hcm.http_filters = [
-    { name: "envoy.filters.http.fault", typed_config: { "@type": T.fault } },
+    { name: "envoy.filters.http.cors", typed_config: { "@type": T.cors } },
     routerFilter(),
   ];
   const withInspector = { ...listener, listener_filters: [{ name: "envoy.filters.listener.tls_inspector" }] };
@@ -402,14 +407,14 @@ Deno.test("every unsupported field of a response is an error naming the resource
     clusters: [cluster, eds],
     endpoints: [endpoints],
   }));
-  // The fault filter's type is not in meshctl's descriptor: it stays packed and is reported by name.
+  // The cors filter's type is not in meshctl's descriptor: it stays packed and is reported by name.
   assertEquals(
     converted.errors.sort(),
     [
       `Cluster "${REVIEWS_V2}": outlier_detection is not supported`,
       `Cluster "${REVIEWS}": lb_policy: CLUSTER_PROVIDED is not supported`,
       `Cluster "${REVIEWS}": type: ORIGINAL_DST is not supported`,
-      `Listener "0.0.0.0_9080": filter_chains[0].filters[0].typed_config.http_filters[0]: envoy.filters.http.fault (${T.fault}) is not supported`,
+      `Listener "0.0.0.0_9080": filter_chains[0].filters[0].typed_config.http_filters[0]: envoy.filters.http.cors (${T.cors}) is not supported`,
       `Listener "0.0.0.0_9080": listener_filters is not supported`,
       `RouteConfiguration "9080": virtual_hosts[0].include_request_attempt_count is not supported`,
       `RouteConfiguration "9080": virtual_hosts[0].routes[0].match.query_parameters is not supported`,
@@ -466,4 +471,55 @@ Deno.test("mosnDocument puts the bootstrap's static listeners, routers and clust
   assertEquals(result.errors.map(formatConfigError), []);
   assertEquals(result.snapshot!.clusters.map((c) => c.name), ["xds-grpc", REVIEWS]);
   assertEquals(result.snapshot!.servers[0]!.defaultLogLevel, "warn");
+});
+
+Deno.test("envoy.filters.http.fault becomes MOSN's fault stream filter; Istio's empty one adds nothing", () => {
+  const listener = outboundListener();
+  const hcm = listener.filter_chains[0]!.filters[0]!.typed_config as Record<string, unknown>;
+  hcm.http_filters = [
+    { name: "envoy.filters.http.fault", typed_config: { "@type": T.fault } },
+    {
+      name: "envoy.filters.http.fault",
+      typed_config: {
+        "@type": T.fault,
+        delay: { fixed_delay: { seconds: 2 }, percentage: { numerator: 50 } },
+        abort: { http_status: 503, percentage: { numerator: 10, denominator: "TEN_THOUSAND" } },
+      },
+    },
+    routerFilter(),
+  ];
+  const converted = convertXdsResources(wire({
+    listeners: [listener],
+    routes: [routes9080()],
+    clusters: [reviewsCluster(REVIEWS), reviewsCluster(REVIEWS_V2)],
+  }));
+  assertEquals(converted.errors, []);
+  assertEquals(converted.listeners[0]!.stream_filters, [{
+    type: "fault",
+    config: { delay: { fixed_delay: "2000ms", percentage: 50 }, abort: { status: 503, percentage: 0.1 } },
+  }]);
+  // The stream filter registry lives above config/; the server passes its names in.
+  const ctx = { ...DEFAULT_VALIDATION_CONTEXT, streamFilters: ["fault"] };
+  const result = parseConfigText(JSON.stringify(mosnDocument(converted)), "xds.json", ctx);
+  assertEquals(result.errors.map(formatConfigError), []);
+  assertEquals(result.snapshot!.servers[0]!.listeners[0]!.streamFilters.map((f) => f.type), ["fault"]);
+});
+
+Deno.test("a fault filter with header-driven or gRPC faults is refused by field", () => {
+  const listener = outboundListener();
+  const hcm = listener.filter_chains[0]!.filters[0]!.typed_config as Record<string, unknown>;
+  hcm.http_filters = [
+    {
+      name: "envoy.filters.http.fault",
+      typed_config: { "@type": T.fault, abort: { grpc_status: 14 }, max_active_faults: { value: 1 } },
+    },
+    routerFilter(),
+  ];
+  const converted = convertXdsResources(wire({ listeners: [listener] }));
+  const at = 'Listener "0.0.0.0_9080": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config';
+  assertEquals(converted.errors, [
+    `${at}.max_active_faults is not supported`,
+    `${at}.abort.grpc_status is not supported`,
+    `${at}.abort: needs http_status`,
+  ]);
 });

@@ -45,7 +45,7 @@ Deno.test("an unknown top-level type URL is an error naming it", () => {
     "an enum, not a message",
   );
   ok(isKnownTypeUrl("example.com/any/prefix/envoy.config.cluster.v3.Cluster"), "any URL prefix, as Envoy");
-  ok(!isKnownTypeUrl(T.fault));
+  ok(!isKnownTypeUrl(T.cors));
   ok(isKnownTypeUrl(TYPE_URL.endpoint));
 });
 
@@ -60,14 +60,14 @@ Deno.test("a nested Any of a type meshctl does not know stays packed as {@type} 
   const listener = outboundListener();
   const hcm = listener.filter_chains[0]!.filters[0]!.typed_config as Record<string, unknown>;
   hcm.http_filters = [{
-    name: "envoy.filters.http.fault",
-    typed_config: { "@type": T.fault, value: new Uint8Array([8, 1]) },
+    name: "envoy.filters.http.cors",
+    typed_config: { "@type": T.cors, value: new Uint8Array([8, 1]) },
   }];
   const decoded = decodeResource(TYPE_URL.listener, encodeResource(TYPE_URL.listener, listener));
   const filters =
     ((decoded.filter_chains as { filters: { typed_config: { http_filters: unknown[] } }[] }[])[0]!
       .filters[0]!.typed_config.http_filters) as Record<string, unknown>[];
-  assertEquals(filters[0]!.typed_config, { "@type": T.fault });
+  assertEquals(filters[0]!.typed_config, { "@type": T.cors });
 });
 
 Deno.test("decoding and converting need no permission (no .proto read at run time, so a compiled binary works)", async () => {
