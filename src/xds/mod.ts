@@ -12,6 +12,7 @@ export {
   TYPE_URL,
   XDS_PROTO_ROOT,
   XdsDecodeError,
+  xdsResourceName,
 } from "./convert/decode.ts";
 export type { ConvertedXds, XdsResources } from "./convert/convert.ts";
 export {

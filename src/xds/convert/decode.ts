@@ -18,6 +18,13 @@ export const TYPE_URL = {
   endpoint: `${TYPE_URL_PREFIX}envoy.config.endpoint.v3.ClusterLoadAssignment`,
 } as const;
 
+/** A resource's name: `cluster_name` for a ClusterLoadAssignment, `name` for the others. */
+export function xdsResourceName(resource: DecodedAny): string {
+  return String(
+    resource["@type"].endsWith(".ClusterLoadAssignment") ? resource.cluster_name ?? "" : resource.name ?? "",
+  );
+}
+
 /** What an `Any` becomes: its type URL under `@type`, then the message's own fields. */
 export type DecodedAny = { "@type": string; [field: string]: unknown };
 

@@ -1,6 +1,13 @@
 import { deepStrictEqual as assertEquals, equal, ok, throws } from "node:assert/strict";
-import { decodeResource, encodeResource, isKnownTypeUrl, TYPE_URL, XdsDecodeError } from "../mod.ts";
-import { outboundListener, reviewsCluster, T } from "./_istio_fixtures.ts";
+import {
+  decodeResource,
+  encodeResource,
+  isKnownTypeUrl,
+  TYPE_URL,
+  XdsDecodeError,
+  xdsResourceName,
+} from "../mod.ts";
+import { outboundListener, REVIEWS, reviewsCluster, reviewsEndpoints, T } from "./_istio_fixtures.ts";
 
 Deno.test("decodeResource unpacks nested Anys (HCM typed_config, its router filter) by their type URL", () => {
   const decoded = decodeResource(TYPE_URL.listener, encodeResource(TYPE_URL.listener, outboundListener()));
@@ -86,4 +93,10 @@ Deno.test("decoding and converting need no permission (no .proto read at run tim
     hosts: [],
     lb_type: "LB_RANDOM",
   });
+});
+
+Deno.test("xdsResourceName: cluster_name for a ClusterLoadAssignment, name for the others", () => {
+  const cla = decodeResource(TYPE_URL.endpoint, encodeResource(TYPE_URL.endpoint, reviewsEndpoints()));
+  const listener = decodeResource(TYPE_URL.listener, encodeResource(TYPE_URL.listener, outboundListener()));
+  assertEquals([xdsResourceName(cla), xdsResourceName(listener)], [REVIEWS, "0.0.0.0_9080"]);
 });
