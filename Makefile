@@ -7,7 +7,7 @@ DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null
 RUN_FLAGS := --no-prompt --allow-net --allow-read --allow-write --allow-sys=hostname,osRelease --allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM --v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks
 CONFIG ?= config/meshctl.yaml
 
-.PHONY: deno deps run test build bench check lint fmt clean
+.PHONY: deno deps run test build bench check lint fmt clean xds-protos
 
 deno:
 	@if [ "$(DENO)" = "$(LOCAL_DENO)" ] && [ ! -x $(LOCAL_DENO) ]; then \
@@ -32,6 +32,10 @@ lint: deps
 
 fmt: deps
 	$(DENO) fmt
+
+# Regenerates src/xds/_protos/envoy_v3.json from npm:@grpc/grpc-js-xds's Envoy protos (check it in).
+xds-protos: deps
+	$(DENO) run --no-prompt --allow-read --allow-write=src/xds/_protos scripts/gen_xds_descriptor.ts
 
 # e.g. `make bench BENCH_ARGS="--only http2"` (see `deno run -A bench/run.ts --help`)
 BENCH_ARGS ?=

@@ -35,6 +35,8 @@ const TEST_ONLY: Record<string, string> = {
   "sofa-rpc-node": "the real bolt peers of the e2e tests",
   "hpack.js": "the HPACK oracle of the differential tests; codec/http2/hpack.ts is our own",
   "dubbo2.js": "the real dubbo consumer of the e2e tests",
+  "@grpc/grpc-js-xds":
+    "the .proto source of src/xds/_protos/envoy_v3.json (scripts/gen_xds_descriptor.ts); meshctl loads only that JSON",
   "hessian.js":
     "the hessian2 encoder/decoder of the dubbo test peers and the reader's differential tests; codec/dubbo/hessian2.ts is our own",
 };

@@ -1,28 +1,12 @@
 /**
- * Envoy's v3 protos for the ADS client, loaded in this one place so the lead can switch it to the generated,
- * checked-in descriptor (`src/xds/_protos/`, protobufjs JSON) once it lands: `deno compile`'s binary cannot
- * read node_modules' .proto files at run time. Today this reads them from `@grpc/grpc-js-xds`'s `deps/`.
- *
- * Needs `--allow-read` of node_modules. Not `--allow-sys=uid`: imports are resolved here (statSync over the
- * include dirs), not by proto-loader's `loadSync`, whose fs use is what wants it.
+ * Envoy's v3 protos for the ADS client: the generated, checked-in descriptor (`src/xds/_protos/envoy_v3.json`,
+ * `make xds-protos`) that the converter decodes with too. No .proto file is read at run time, so the
+ * compiled binary needs no node_modules and no file permission for it.
  * @module
  */
 import * as protoLoader from "@grpc/proto-loader";
-import protobuf from "protobufjs";
-
-const DEPS = new URL("../../../node_modules/@grpc/grpc-js-xds/deps/", import.meta.url).pathname;
-const INCLUDE_DIRS = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => DEPS + d);
-
-/** ADS itself plus the four resource types the client subscribes to (their closure is ~71 files). */
-const ENTRY_FILES = [
-  "envoy/service/discovery/v3/ads.proto",
-  "envoy/config/listener/v3/listener.proto",
-  "envoy/config/route/v3/route.proto",
-  "envoy/config/cluster/v3/cluster.proto",
-  "envoy/config/endpoint/v3/endpoint.proto",
-  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
-  "envoy/extensions/filters/http/router/v3/router.proto",
-];
+import type protobuf from "protobufjs";
+import { XDS_PROTO_ROOT } from "../convert/decode.ts";
 
 /**
  * How messages map to JS objects: proto field names (snake_case, as Envoy's JSON and the converter use),
@@ -45,25 +29,11 @@ export interface AdsProtos {
 
 let cached: AdsProtos | undefined;
 
-/** Loads once per process (0.1–0.3 s). */
+/** Built once per process from the descriptor. */
 export function adsProtos(): AdsProtos {
   if (cached) return cached;
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    if (target.startsWith("/")) return target;
-    for (const dir of INCLUDE_DIRS) {
-      const full = `${dir}/${target}`;
-      try {
-        Deno.statSync(full);
-        return full;
-      } catch { /* next include dir */ }
-    }
-    return target; // protobufjs' bundled google/protobuf/*.proto
-  };
-  root.loadSync(ENTRY_FILES, { keepCase: true });
-  root.resolveAll();
-  const packageDefinition = protoLoader.fromJSON(root.toJSON(), LOADER_OPTIONS);
-  cached = { root, packageDefinition };
+  const root = XDS_PROTO_ROOT;
+  cached = { root, packageDefinition: protoLoader.fromJSON(root.toJSON(), LOADER_OPTIONS) };
   return cached;
 }
 
