@@ -7,7 +7,7 @@ export const RUN_FLAGS = [
   "--allow-read",
   "--allow-write",
   "--allow-sys=hostname,osRelease",
-  "--allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM",
+  "--allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM,GRPC_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy",
   // A smaller young generation (shorter scavenges, less peak RSS), major GCs at 1.5 × the live heap (closed
   // TLS sessions hold native memory until a major GC), and linear-time regex matching
   // (see docs/architecture.md).

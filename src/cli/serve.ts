@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
 import { isLogLevel, type LogFormat, Logger, type LogLevel, parseDuration } from "../core/mod.ts";
-import { formatConfigError, loadConfigFile } from "../config/mod.ts";
+import { type ConfigSnapshot, formatConfigError, loadConfigFile } from "../config/mod.ts";
 import {
   type BoundAddresses,
   ConfigReloader,
+  createXdsRuntime,
   logConfigWarnings,
   Server,
   validationContext,
@@ -142,7 +143,20 @@ export default async function run(args: string[]): Promise<number> {
   };
   // SIGHUP, and a changed certificate file: re-read the config file and swap in the whole new
   // snapshot; an invalid file changes nothing.
-  const reloader = new ConfigReloader({ file, server, logger });
+  // Config from a control plane (the bootstrap's dynamic_resources): ADS feeds the same Server.reload.
+  const xds = snapshot.xds === undefined
+    ? undefined
+    : await createXdsRuntime({ bootstrap: snapshot, server, logger, version: VERSION });
+  if (xds !== undefined) {
+    server.setDynamicConfig(() => xds.isReady(), () => xds.describe());
+    xds.start();
+  }
+  const reloader = new ConfigReloader({
+    file,
+    server,
+    logger,
+    ...(xds === undefined ? {} : { compose: (next: ConfigSnapshot) => xds.rebase(next) }),
+  });
   const onHangupSignal = () => {
     if (!stopping) void reloader.reload("SIGHUP");
   };
@@ -161,6 +175,7 @@ export default async function run(args: string[]): Promise<number> {
     } catch (e) {
       logger.error(`Cannot write the address file ${addressFile}: ${(e as Error).message}`);
       stopping = true;
+      xds?.close();
       await reloader.close();
       await server.stop(0);
       unlisten();
@@ -169,6 +184,7 @@ export default async function run(args: string[]): Promise<number> {
   }
   const sig = await stopSignal;
   logger.info("draining", { signal: sig });
+  xds?.close();
   await reloader.close();
   await server.stop(drainMs);
   unlisten();

@@ -5,7 +5,13 @@
  * @module
  */
 import type { Logger } from "../core/mod.ts";
-import { type ConfigWarning, formatConfigError, formatConfigWarning, loadConfigFile } from "../config/mod.ts";
+import {
+  type ConfigSnapshot,
+  type ConfigWarning,
+  formatConfigError,
+  formatConfigWarning,
+  loadConfigFile,
+} from "../config/mod.ts";
 import type { Counter } from "../stats/mod.ts";
 import { CertificateWatcher, snapshotPemFiles, TLS_STATS_TYPE } from "../tls/mod.ts";
 import type { Server } from "./server.ts";
@@ -21,6 +27,11 @@ export interface ConfigReloaderOptions {
   readonly logger: Logger;
   /** Certificate watch debounce (default 200 ms); tests shorten it. */
   readonly certificateDebounceMs?: number;
+  /**
+   * Turns the re-read file into the snapshot to run (xDS: the accepted dynamic resources composed onto the
+   * new bootstrap); throws to keep the old one. Default: the file's snapshot as it is.
+   */
+  readonly compose?: (fileSnapshot: ConfigSnapshot) => ConfigSnapshot;
 }
 
 /** One warn line per config warning, as `meshctl validate` prints it, so what is not acted on is visible. */
@@ -38,6 +49,7 @@ export class ConfigReloader {
   readonly #file: string;
   readonly #server: Server;
   readonly #logger: Logger;
+  readonly #compose: ((fileSnapshot: ConfigSnapshot) => ConfigSnapshot) | undefined;
   readonly #watcher: CertificateWatcher;
   readonly #certReloads: Counter;
   readonly #certReloadFailures: Counter;
@@ -50,6 +62,7 @@ export class ConfigReloader {
     this.#file = options.file;
     this.#server = options.server;
     this.#logger = options.logger;
+    this.#compose = options.compose;
     const stats = options.server.registry.scope(TLS_STATS_TYPE, { cause: "certificate_change" });
     this.#certReloads = stats.counter("reload_total");
     this.#certReloadFailures = stats.counter("reload_failure_total");
@@ -103,8 +116,9 @@ export class ConfigReloader {
         return;
       }
       logConfigWarnings(this.#logger, next.warnings);
-      const summary = await this.#server.reload(next.snapshot);
-      this.#watcher.watch(snapshotPemFiles(next.snapshot));
+      const snapshot = this.#compose === undefined ? next.snapshot : this.#compose(next.snapshot);
+      const summary = await this.#server.reload(snapshot);
+      this.#watcher.watch(snapshotPemFiles(snapshot));
       this.#logger.info("config reloaded", { config: this.#file, cause, ...summary });
     } catch (e) {
       if (counted) this.#certReloadFailures.inc();

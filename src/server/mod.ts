@@ -7,4 +7,6 @@ export type { BoundAddresses, ReloadSummary, ServerOptions } from "./server.ts";
 export { Runtime } from "./runtime.ts";
 export { validationContext } from "./validation_context.ts";
 export { ConfigReloader, logConfigWarnings } from "./config_reloader.ts";
+export { createXdsRuntime, XdsRuntime } from "./xds_runtime.ts";
+export type { XdsRuntimeOptions } from "./xds_runtime.ts";
 export type { ConfigReloaderOptions, ReloadCause } from "./config_reloader.ts";

@@ -51,6 +51,10 @@ export class Server {
   #listeners = new Map<string, Listener>();
   #admin: AdminServer | undefined;
   #ready = false;
+  /** A further condition for `/ready` (xDS: the initial fetch of every subscribed type is done). */
+  #readyGate: (() => boolean) | undefined;
+  /** What config_dump shows of dynamic configuration (xDS: per type version and last NACK). */
+  #dynamicStatus: (() => unknown) | undefined;
   /** Runtimes replaced by a reload, closed once their in-flight requests had time to finish. */
   #retiring = new Set<{ runtime: Runtime; timer: ReturnType<typeof setTimeout> }>();
   /** `tls` gauges: seconds until each loaded certificate expires (issue 10, TLS operations). */
@@ -97,6 +101,15 @@ export class Server {
     return { admin: this.#admin === undefined ? "" : formatAddress(this.#admin.addr), listeners };
   }
 
+  /**
+   * Config from a control plane: `/ready` also waits for `ready()`, and config_dump shows `status()` as
+   * `xds_status`.
+   */
+  setDynamicConfig(ready: () => boolean, status: () => unknown): void {
+    this.#readyGate = ready;
+    this.#dynamicStatus = status;
+  }
+
   /** Binds every listener and the admin server; on any failure closes what it bound and throws. */
   async start(): Promise<void> {
     const bound = await this.#bind(this.#runtime.plans);
@@ -106,8 +119,12 @@ export class Server {
         hostname: snap.admin.address.hostname,
         port: snap.admin.address.port,
         registry: this.registry,
-        configDump: () => this.#runtime.snapshot.raw,
-        ready: () => this.#ready,
+        configDump: () => {
+          const raw = this.#runtime.snapshot.raw;
+          const dynamic = this.#dynamicStatus?.();
+          return dynamic === undefined ? raw : { ...(raw as Record<string, unknown>), xds_status: dynamic };
+        },
+        ready: () => this.#ready && (this.#readyGate?.() ?? true),
         version: this.#version,
         logger: this.#logger,
       });

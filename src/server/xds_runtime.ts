@@ -1,0 +1,256 @@
+/**
+ * Live configuration over ADS: the xDS client's accepted resources, converted into the MOSN document a
+ * user would write, merged with the bootstrap's own parts, validated by the same loader as a file, and
+ * swapped in whole through `Server.reload` — xDS never patches running state.
+ *
+ * One response of one type is applied at a time: the candidate state (every type's accepted resources,
+ * this type's replaced by the response) is converted and validated as a whole; any error is a NACK that
+ * names the resource and field, and the previous state keeps serving. RDS names follow the listeners' HTTP
+ * connection managers, EDS names the EDS clusters (`service_name`, else the cluster's name).
+ *
+ * Not yet (see docs/architecture.md "xDS in serve"): warming (a new EDS cluster serves with no hosts until
+ * its endpoints arrive, a listener with a route table not yet received answers 404), Delta, SDS, TLS to the
+ * control plane.
+ * @module
+ */
+import type { Logger } from "../core/mod.ts";
+import { type ConfigSnapshot, parseConfigText } from "../config/mod.ts";
+// Types only: the module (gRPC, protobufjs, Envoy's descriptor) is loaded by `startXds`, so a meshctl
+// without dynamic_resources never pays for it.
+import type { AdsClient, ApplyResult, DecodedAny } from "../xds/mod.ts";
+
+type XdsModule = typeof import("../xds/mod.ts");
+
+/** Loads the xDS module and builds the runtime (not started). */
+export async function createXdsRuntime(options: XdsRuntimeOptions): Promise<XdsRuntime> {
+  return new XdsRuntime(options, await import("../xds/mod.ts"));
+}
+import type { Server } from "./server.ts";
+import { validationContext } from "./validation_context.ts";
+
+type Obj = Record<string, unknown>;
+
+export interface XdsRuntimeOptions {
+  /** The bootstrap snapshot (from the config file); its `xds` is set. */
+  readonly bootstrap: ConfigSnapshot;
+  readonly server: Server;
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+export class XdsRuntime {
+  readonly #server: Server;
+  readonly #logger: Logger;
+  readonly #client: AdsClient;
+  readonly #x: XdsModule;
+  /** The base every composed snapshot starts from: the bootstrap file as parsed. */
+  #base: Obj;
+  /**
+   * The bootstrap file: composed documents are validated as if they were it, so its relative certificate
+   * paths resolve as they did, and messages name it.
+   */
+  #source: string;
+  /** Accepted resources per type URL, by name. */
+  readonly #accepted = new Map<string, ReadonlyMap<string, Obj>>();
+  /** RDS/EDS once first named. */
+  readonly #named = new Set<string>();
+  /** Reloads run one after another, in the order responses were accepted. */
+  #reloads: Promise<void> = Promise.resolve();
+
+  /** Use `createXdsRuntime`, which loads `x`. */
+  constructor(options: XdsRuntimeOptions, x: XdsModule) {
+    this.#x = x;
+    const { AdsClient, decodeResource, TYPE_URL } = x;
+    const xds = options.bootstrap.xds;
+    if (xds === undefined) throw new Error("XdsRuntime needs a bootstrap with dynamic_resources");
+    this.#server = options.server;
+    this.#logger = options.logger;
+    this.#base = options.bootstrap.raw as Obj;
+    this.#source = options.bootstrap.source;
+    const cluster = options.bootstrap.clusters.find((c) => c.name === xds.adsCluster);
+    const host = cluster?.hosts[0];
+    if (host === undefined) throw new Error(`ADS cluster "${xds.adsCluster}" has no host to dial`);
+    const node = xds.node;
+    this.#client = new AdsClient({
+      target: `${host.address.hostname}:${host.address.port}`,
+      node: {
+        id: node.id,
+        cluster: node.cluster,
+        metadata: structOf(node.metadata),
+        user_agent_name: node.userAgentName ?? "meshctl",
+        user_agent_version: node.userAgentVersion ?? options.version,
+        client_features: [...node.clientFeatures],
+        ...(node.locality === undefined ? {} : {
+          locality: {
+            region: node.locality.region,
+            zone: node.locality.zone,
+            sub_zone: node.locality.subZone,
+          },
+        }),
+      },
+      initialFetchTimeoutMs: xds.initialFetchTimeoutMs,
+      registry: options.server.registry,
+      logger: options.logger,
+      decode: (typeUrl, bytes) => decodeResource(typeUrl, bytes) as Obj,
+      apply: (typeUrl, resources, version) => this.#apply(typeUrl, resources, version),
+    });
+    if (xds.subscribeCds) this.#client.setNames(TYPE_URL.cluster, ["*"]);
+    if (xds.subscribeLds) this.#client.setNames(TYPE_URL.listener, ["*"]);
+  }
+
+  start(): void {
+    this.#client.start();
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  /** Every subscribed type had its first response applied, or its initial_fetch_timeout passed. */
+  get ready(): Promise<void> {
+    return this.#client.ready;
+  }
+
+  isReady(): boolean {
+    return this.#client.isReady();
+  }
+
+  describe(): ReturnType<AdsClient["describe"]> {
+    return this.#client.describe();
+  }
+
+  /** The reloads applied so far have settled (tests wait on this). */
+  settled(): Promise<void> {
+    return this.#reloads;
+  }
+
+  /**
+   * A reloaded bootstrap file (SIGHUP, certificate change): the accepted xDS resources composed onto it.
+   * Throws with every problem when the combination does not validate (the caller keeps the old config).
+   */
+  rebase(bootstrap: ConfigSnapshot): ConfigSnapshot {
+    const base = bootstrap.raw as Obj;
+    const composed = this.#compose(base, bootstrap.source, this.#accepted);
+    if ("errors" in composed) throw new Error(composed.errors.join("\n"));
+    this.#base = base;
+    this.#source = bootstrap.source;
+    return composed.snapshot;
+  }
+
+  #apply(typeUrl: string, resources: ReadonlyMap<string, Obj>, version: string): ApplyResult {
+    const candidate = new Map(this.#accepted);
+    candidate.set(typeUrl, resources);
+    const composed = this.#compose(this.#base, this.#source, candidate);
+    if ("errors" in composed) {
+      this.#logger.warn("xDS update rejected (NACK)", {
+        type: typeUrl,
+        version,
+        errors: composed.errors.length,
+      });
+      return { ok: false, message: composed.errors.join("\n") };
+    }
+    this.#accepted.set(typeUrl, resources);
+    const snapshot = composed.snapshot;
+    this.#reloads = this.#reloads.then(async () => {
+      try {
+        const summary = await this.#server.reload(snapshot);
+        this.#logger.info("xDS config applied", { type: typeUrl, version, ...summary });
+      } catch (e) {
+        this.#logger.error("xDS config could not be applied", { type: typeUrl, version, error: String(e) });
+      }
+    });
+    this.#subscribeDependents(composed.rdsNames, composed.edsNames);
+    return { ok: true };
+  }
+
+  /** Named types are subscribed once something names them (an empty first request would read as "all"). */
+  #subscribeDependents(rdsNames: readonly string[], edsNames: readonly string[]): void {
+    const { TYPE_URL } = this.#x;
+    for (const [typeUrl, names] of [[TYPE_URL.route, rdsNames], [TYPE_URL.endpoint, edsNames]] as const) {
+      if (names.length === 0 && !this.#named.has(typeUrl)) continue;
+      this.#named.add(typeUrl);
+      this.#client.setNames(typeUrl, names);
+    }
+  }
+
+  /** Converts and validates `state` on `base`: the snapshot, or every error (NACK text). */
+  #compose(
+    base: Obj,
+    source: string,
+    state: ReadonlyMap<string, ReadonlyMap<string, Obj>>,
+  ): { snapshot: ConfigSnapshot; rdsNames: string[]; edsNames: string[] } | { errors: string[] } {
+    const { convertXdsResources, edsServiceName, mosnDocument, TYPE_URL } = this.#x;
+    const of = (t: string) => [...(state.get(t)?.values() ?? [])] as DecodedAny[];
+    const clusters = of(TYPE_URL.cluster);
+    const routes = of(TYPE_URL.route);
+    const converted = convertXdsResources({
+      listeners: of(TYPE_URL.listener),
+      routes,
+      clusters,
+      endpoints: of(TYPE_URL.endpoint),
+    });
+    if (converted.errors.length > 0) return { errors: converted.errors };
+    // Envoy accepts a route to a cluster it does not know yet and answers 503 until it arrives (CDS and
+    // RDS are independent); a cluster with no hosts does exactly that here.
+    const known = new Set(baseClusterNames(base));
+    const placeholders = converted.unknownClusters.filter((n) => !known.has(n)).map((name) => ({
+      name,
+      type: "SIMPLE",
+      lb_type: "LB_ROUNDROBIN",
+      hosts: [],
+    }));
+    const doc = mosnDocument({ ...converted, clusters: [...converted.clusters, ...placeholders] }, base);
+    const result = parseConfigText(JSON.stringify(doc), source, validationContext());
+    if (result.snapshot === undefined) {
+      return { errors: result.errors.map((e) => `${e.path}: ${e.message}`) };
+    }
+    const rdsResourceNames = new Set(routes.map((r) => String(r["name"])));
+    const inline = new Set(
+      converted.routers.map((r) => String(r["router_config_name"])).filter((n) => !rdsResourceNames.has(n)),
+    );
+    const rdsNames = new Set<string>();
+    for (const l of converted.listeners) {
+      for (const chain of arr(l["filter_chains"])) {
+        for (const f of arr((chain as Obj)["filters"])) {
+          const name = ((f as Obj)["config"] as Obj | undefined)?.["router_config_name"];
+          if (typeof name === "string" && name !== "" && !inline.has(name)) rdsNames.add(name);
+        }
+      }
+    }
+    const edsNames = clusters.filter((c) => c["type"] === "EDS").map((c) => edsServiceName(c));
+    return {
+      snapshot: result.snapshot,
+      rdsNames: [...rdsNames].sort(),
+      edsNames: [...new Set(edsNames)].sort(),
+    };
+  }
+}
+
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function baseClusterNames(base: Obj): string[] {
+  const names: string[] = [];
+  for (const c of arr((base["cluster_manager"] as Obj | undefined)?.["clusters"])) {
+    names.push(String((c as Obj)["name"]));
+  }
+  for (const c of arr((base["static_resources"] as Obj | undefined)?.["clusters"])) {
+    names.push(String((c as Obj)["name"]));
+  }
+  return names;
+}
+
+/** A JSON object as a google.protobuf.Struct (the node's metadata). */
+function structOf(o: Readonly<Record<string, unknown>>): Obj {
+  return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, valueOf(v)])) };
+}
+
+function valueOf(v: unknown): Obj {
+  if (v === null || v === undefined) return { null_value: "NULL_VALUE" };
+  if (typeof v === "number") return { number_value: v };
+  if (typeof v === "boolean") return { bool_value: v };
+  if (typeof v === "string") return { string_value: v };
+  if (Array.isArray(v)) return { list_value: { values: v.map(valueOf) } };
+  return { struct_value: structOf(v as Record<string, unknown>) };
+}
