@@ -122,7 +122,7 @@ Deno.test(
     const cp = await XdsControlPlane.start();
     const a = startOrigin(() => new Response("A"));
     const b = startOrigin(() => new Response("B"));
-    const mesh = await startMeshctl(bootstrap(cp));
+    const mesh = await startMeshctl(bootstrap(cp), { ready: false });
     try {
       // The handshake: CDS and LDS, wildcard, with the node.
       const cds = await cp.waitForRequest((r) => r.typeUrl === TYPE.CDS);

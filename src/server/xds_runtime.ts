@@ -199,7 +199,17 @@ export class XdsRuntime {
       lb_type: "LB_ROUNDROBIN",
       hosts: [],
     }));
-    const doc = mosnDocument({ ...converted, clusters: [...converted.clusters, ...placeholders] }, base);
+    // A listener whose route table has not arrived yet (RDS follows LDS) gets an empty one: 404 until it
+    // does (Envoy warms such a listener instead; see the module doc).
+    const emptyRouters = converted.missingRoutes.map((name) => ({
+      router_config_name: name,
+      virtual_hosts: [],
+    }));
+    const doc = mosnDocument({
+      ...converted,
+      clusters: [...converted.clusters, ...placeholders],
+      routers: [...converted.routers, ...emptyRouters],
+    }, base);
     const result = parseConfigText(JSON.stringify(doc), source, validationContext());
     if (result.snapshot === undefined) {
       return { errors: result.errors.map((e) => `${e.path}: ${e.message}`) };
