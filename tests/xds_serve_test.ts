@@ -5,7 +5,7 @@
  * apply while the old config keeps serving, and survives a control-plane restart that sends nothing.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { curl, type Meshctl, type Origin, startMeshctl, startOrigin } from "./_e2e.ts";
+import { curl, type Meshctl, type Origin, ROOT, startMeshctl, startOrigin } from "./_e2e.ts";
 import { TYPE, XdsControlPlane } from "./_peers/xds_control_plane.ts";
 import { encodeResource } from "../src/xds/mod.ts";
 
@@ -189,6 +189,32 @@ Deno.test(
       cp.close();
       await a.close();
       await b.close();
+      assertEquals(code, 0, mesh.logs());
+    }
+  },
+);
+
+Deno.test(
+  "xDS: MOSN's xds-server-sample bootstrap starts and subscribes with its node (only its control-plane port moved)",
+  opts,
+  async () => {
+    const cp = await XdsControlPlane.start();
+    const file = `${ROOT}config/mosn_examples/xds/xds-server-sample_config.json`;
+    const config = JSON.parse(await Deno.readTextFile(file));
+    config.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address
+      .socket_address
+      .port_value = cp.port;
+    config.admin.address.socket_address.port_value = 0;
+    const mesh = await startMeshctl(config, { ready: false });
+    try {
+      const first = await cp.waitForRequest((r) => r.hasNode);
+      assertEquals(first.node?.["id"], "test-id");
+      assertEquals(first.node?.["cluster"], "test-cluster");
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.CDS && r.names.includes("*"));
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS && r.names.includes("*"));
+    } finally {
+      const code = await mesh.stop();
+      cp.close();
       assertEquals(code, 0, mesh.logs());
     }
   },
