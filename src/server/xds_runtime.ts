@@ -190,8 +190,8 @@ export class XdsRuntime {
       endpoints: of(TYPE_URL.endpoint),
     });
     if (converted.errors.length > 0) return { errors: converted.errors };
-    // Envoy accepts a route to a cluster it does not know yet and answers 503 until it arrives (CDS and
-    // RDS are independent); a cluster with no hosts does exactly that here.
+    // Envoy accepts a route to a cluster it does not know yet and answers "no healthy upstream" until it
+    // arrives (CDS and RDS are independent); a cluster with no hosts does that here (meshctl's 502).
     const known = new Set(baseClusterNames(base));
     const placeholders = converted.unknownClusters.filter((n) => !known.has(n)).map((name) => ({
       name,
