@@ -278,7 +278,7 @@ Deno.test(
       assert(ok > 100, `only ${ok} requests ran`);
 
       // CDS without svc_b: a route to it now answers "no healthy upstream" (meshctl's 502 for a cluster without
-    // hosts; Envoy accepts a route to an unknown cluster the same way), not a NACK.
+      // hosts; Envoy accepts a route to an unknown cluster the same way), not a NACK.
       let from = cp.requests.length;
       let n = cp.push(TYPE.RDS, "r-b", [any(TYPE.RDS, routeTo("svc_b"))]);
       await cp.waitForRequest((r) => r.nonce === n, { from });
