@@ -142,6 +142,9 @@ Deno.test(
       cp.push(TYPE.LDS, "l1", [any(TYPE.LDS, listener())]);
       // The listener's HCM names route table r1: meshctl subscribes to it.
       await cp.waitForRequest((r) => r.typeUrl === TYPE.RDS && r.names.includes("r1"));
+      // Warming: applied, but a new listener is not bound before its route table is here.
+      await until("LDS l1 applied", () => Promise.resolve(mesh.logs().includes("v3.Listener version=l1")));
+      assertEquals((await mesh.readAddresses()).listeners["ingress"], undefined, "the listener warms");
       cp.push(TYPE.RDS, "r1-v1", [any(TYPE.RDS, routeTo("svc_a"))]);
       await until(
         "traffic reaches A through the ADS-configured listener",

@@ -8,9 +8,8 @@
  * names the resource and field, and the previous state keeps serving. RDS names follow the listeners' HTTP
  * connection managers, EDS names the EDS clusters (`service_name`, else the cluster's name).
  *
- * Not yet (see docs/architecture.md "xDS in serve"): warming (a new EDS cluster serves with no hosts until
- * its endpoints arrive, a listener with a route table not yet received answers 404), Delta, SDS, TLS to the
- * control plane.
+ * A new listener warms until its route table arrives (it is not bound before). Not yet (see
+ * docs/architecture.md "xDS in serve"): Delta, SDS, TLS to the control plane.
  * @module
  */
 import type { Logger } from "../core/mod.ts";
@@ -52,6 +51,8 @@ export class XdsRuntime {
   #source: string;
   /** Accepted resources per type URL, by name. */
   readonly #accepted = new Map<string, ReadonlyMap<string, Obj>>();
+  /** xDS listeners in the last applied snapshot (a listener warms only when it is new). */
+  #running = new Set<string>();
   /** RDS/EDS once first named. */
   readonly #named = new Set<string>();
   /** Reloads run one after another, in the order responses were accepted. */
@@ -134,6 +135,7 @@ export class XdsRuntime {
     if ("errors" in composed) throw new Error(composed.errors.join("\n"));
     this.#base = base;
     this.#source = bootstrap.source;
+    this.#running = new Set(composed.listenerNames);
     return composed.snapshot;
   }
 
@@ -150,6 +152,7 @@ export class XdsRuntime {
       return { ok: false, message: composed.errors.join("\n") };
     }
     this.#accepted.set(typeUrl, resources);
+    this.#running = new Set(composed.listenerNames);
     const snapshot = composed.snapshot;
     this.#reloads = this.#reloads.then(async () => {
       try {
@@ -178,7 +181,9 @@ export class XdsRuntime {
     base: Obj,
     source: string,
     state: ReadonlyMap<string, ReadonlyMap<string, Obj>>,
-  ): { snapshot: ConfigSnapshot; rdsNames: string[]; edsNames: string[] } | { errors: string[] } {
+  ):
+    | { snapshot: ConfigSnapshot; listenerNames: string[]; rdsNames: string[]; edsNames: string[] }
+    | { errors: string[] } {
     const { convertXdsResources, edsServiceName, mosnDocument, TYPE_URL } = this.#x;
     const of = (t: string) => [...(state.get(t)?.values() ?? [])] as DecodedAny[];
     const clusters = of(TYPE_URL.cluster);
@@ -199,14 +204,20 @@ export class XdsRuntime {
       lb_type: "LB_ROUNDROBIN",
       hosts: [],
     }));
-    // A listener whose route table has not arrived yet (RDS follows LDS) gets an empty one: 404 until it
-    // does (Envoy warms such a listener instead; see the module doc).
+    // Listener warming (Envoy's): a new listener whose route table has not arrived (RDS follows LDS) is
+    // not bound until it has. A running listener updated to a table not yet here gets an empty one (404
+    // until it arrives) rather than being torn down.
+    const missing = new Set(converted.missingRoutes);
+    const listeners = converted.listeners.filter((l) =>
+      !routerNamesOf(l).some((n) => missing.has(n)) || this.#running.has(String(l["name"]))
+    );
     const emptyRouters = converted.missingRoutes.map((name) => ({
       router_config_name: name,
       virtual_hosts: [],
     }));
     const doc = mosnDocument({
       ...converted,
+      listeners,
       clusters: [...converted.clusters, ...placeholders],
       routers: [...converted.routers, ...emptyRouters],
     }, base);
@@ -219,21 +230,29 @@ export class XdsRuntime {
       converted.routers.map((r) => String(r["router_config_name"])).filter((n) => !rdsResourceNames.has(n)),
     );
     const rdsNames = new Set<string>();
-    for (const l of converted.listeners) {
-      for (const chain of arr(l["filter_chains"])) {
-        for (const f of arr((chain as Obj)["filters"])) {
-          const name = ((f as Obj)["config"] as Obj | undefined)?.["router_config_name"];
-          if (typeof name === "string" && name !== "" && !inline.has(name)) rdsNames.add(name);
-        }
-      }
+    for (const l of converted.listeners) { // warming ones included: their tables are what they wait for
+      for (const name of routerNamesOf(l)) if (!inline.has(name)) rdsNames.add(name);
     }
     const edsNames = clusters.filter((c) => c["type"] === "EDS").map((c) => edsServiceName(c));
     return {
       snapshot: result.snapshot,
+      listenerNames: listeners.map((l) => String(l["name"])),
       rdsNames: [...rdsNames].sort(),
       edsNames: [...new Set(edsNames)].sort(),
     };
   }
+}
+
+/** The route tables a converted MOSN listener's proxy filters name. */
+function routerNamesOf(listener: Obj): string[] {
+  const names: string[] = [];
+  for (const chain of arr(listener["filter_chains"])) {
+    for (const f of arr((chain as Obj)["filters"])) {
+      const name = ((f as Obj)["config"] as Obj | undefined)?.["router_config_name"];
+      if (typeof name === "string" && name !== "") names.push(name);
+    }
+  }
+  return names;
 }
 
 function arr(v: unknown): unknown[] {
