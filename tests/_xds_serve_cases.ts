@@ -318,3 +318,43 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "xDS: a listener whose route table never comes stops warming after initial_fetch_timeout and answers 404",
+  opts,
+  async () => {
+    const cp = await XdsControlPlane.start();
+    const a = startOrigin(() => new Response("A"));
+    const config = bootstrap(cp);
+    const dyn = config["dynamic_resources"] as Record<string, unknown>;
+    dyn["lds_config"] = { ads: {}, initial_fetch_timeout: "1s" };
+    dyn["cds_config"] = { ads: {}, initial_fetch_timeout: "1s" };
+    const mesh = await startMeshctl(config, { ready: false });
+    try {
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS);
+      cp.push(TYPE.CDS, "c1", [any(TYPE.CDS, staticCluster("svc_a", a))]);
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.CDS && r.version === "c1");
+      cp.push(TYPE.LDS, "l1", [any(TYPE.LDS, listener())]);
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.RDS && r.names.includes("r1"));
+      await until("LDS l1 applied", () => Promise.resolve(mesh.logs().includes("v3.Listener version=l1")));
+      assertEquals((await mesh.readAddresses()).listeners["ingress"], undefined, "warming while r1 may come");
+      // r1 never comes: after initial_fetch_timeout the listener is bound with an empty table.
+      const waited = await until(
+        "the listener is bound",
+        async () => (await mesh.readAddresses()).listeners["ingress"] !== undefined,
+      );
+      const address = (await mesh.readAddresses()).listeners["ingress"]!;
+      const r = await curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", `http://${address}/`]);
+      assertEquals(r.stdout, "404");
+      assert(mesh.logs().includes("does not exist"), mesh.logs());
+      console.log(
+        `listener bound ${waited.toFixed(0)} ms after its RDS subscription (initial_fetch_timeout 1s)`,
+      );
+    } finally {
+      const code = await mesh.stop();
+      cp.close();
+      await a.close();
+      assertEquals(code, 0, mesh.logs());
+    }
+  },
+);

@@ -51,6 +51,11 @@ export class XdsRuntime {
   #source: string;
   /** Accepted resources per type URL, by name. */
   readonly #accepted = new Map<string, ReadonlyMap<string, Obj>>();
+  /**
+   * Route tables the does-not-exist timer gave up on: a listener waiting for one stops warming and serves
+   * with an empty table (Envoy finishes warming the same way).
+   */
+  readonly #absentRoutes = new Set<string>();
   /** xDS listeners in the last applied snapshot (a listener warms only when it is new). */
   #running = new Set<string>();
   /** RDS/EDS once first named. */
@@ -94,6 +99,7 @@ export class XdsRuntime {
       logger: options.logger,
       decode: (typeUrl, bytes) => decodeResource(typeUrl, bytes) as Obj,
       apply: (typeUrl, resources, version) => this.#apply(typeUrl, resources, version),
+      onDoesNotExist: (typeUrl, name) => this.#absent(typeUrl, name),
     });
     if (xds.subscribeCds) this.#client.setNames(TYPE_URL.cluster, ["*"]);
     if (xds.subscribeLds) this.#client.setNames(TYPE_URL.listener, ["*"]);
@@ -166,6 +172,25 @@ export class XdsRuntime {
     return { ok: true };
   }
 
+  /** A named resource did not arrive within initial_fetch_timeout of its subscription. */
+  #absent(typeUrl: string, name: string): void {
+    this.#logger.warn("xDS resource does not exist (initial_fetch_timeout passed)", { type: typeUrl, name });
+    if (typeUrl !== this.#x.TYPE_URL.route || this.#absentRoutes.has(name)) return;
+    this.#absentRoutes.add(name);
+    const composed = this.#compose(this.#base, this.#source, this.#accepted);
+    if ("errors" in composed) return; // the state was valid when accepted; nothing new to apply
+    this.#running = new Set(composed.listenerNames);
+    const snapshot = composed.snapshot;
+    this.#reloads = this.#reloads.then(async () => {
+      try {
+        await this.#server.reload(snapshot);
+        this.#logger.info("xDS listener warming ended without its route table", { route: name });
+      } catch (e) {
+        this.#logger.error("xDS config could not be applied", { route: name, error: String(e) });
+      }
+    });
+  }
+
   /** Named types are subscribed once something names them (an empty first request would read as "all"). */
   #subscribeDependents(rdsNames: readonly string[], edsNames: readonly string[]): void {
     const { TYPE_URL } = this.#x;
@@ -209,7 +234,8 @@ export class XdsRuntime {
     // until it arrives) rather than being torn down.
     const missing = new Set(converted.missingRoutes);
     const listeners = converted.listeners.filter((l) =>
-      !routerNamesOf(l).some((n) => missing.has(n)) || this.#running.has(String(l["name"]))
+      !routerNamesOf(l).some((n) => missing.has(n) && !this.#absentRoutes.has(n)) ||
+      this.#running.has(String(l["name"]))
     );
     const emptyRouters = converted.missingRoutes.map((name) => ({
       router_config_name: name,
