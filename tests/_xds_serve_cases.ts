@@ -358,3 +358,41 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "xDS: a NACK for what only the validator catches names the Envoy resource (two listeners on one address)",
+  opts,
+  async () => {
+    const cp = await XdsControlPlane.start();
+    const mesh = await startMeshctl(bootstrap(cp), { ready: false });
+    try {
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS);
+      // Inline route tables, so neither listener warms (a warming listener is not validated yet).
+      const on = (name: string) => ({
+        name,
+        address: { socket_address: { address: "127.0.0.1", port_value: 1 } },
+        filter_chains: [{
+          filters: [{
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": HCM,
+              stat_prefix: name,
+              route_config: { ...routeTo("svc_a"), name: `${name}_routes` },
+              http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": ROUTER } }],
+            },
+          }],
+        }],
+      });
+      const from = cp.requests.length;
+      const nonce = cp.push(TYPE.LDS, "l-clash", [any(TYPE.LDS, on("first")), any(TYPE.LDS, on("second"))]);
+      const nack = await cp.waitForRequest((r) => r.nonce === nonce, { from });
+      assert(nack.errorDetail !== undefined, "a NACK");
+      assert(/Listener "second": .*already used by/.test(nack.errorDetail.message), nack.errorDetail.message);
+      assertEquals(nack.version, "");
+    } finally {
+      const code = await mesh.stop();
+      cp.close();
+      assertEquals(code, 0, mesh.logs());
+    }
+  },
+);

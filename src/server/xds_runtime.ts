@@ -249,7 +249,7 @@ export class XdsRuntime {
     }, base);
     const result = parseConfigText(JSON.stringify(doc), source, validationContext());
     if (result.snapshot === undefined) {
-      return { errors: result.errors.map((e) => `${e.path}: ${e.message}`) };
+      return { errors: result.errors.map((e) => `${resourceOf(doc, e.path)}${e.path}: ${e.message}`) };
     }
     const rdsResourceNames = new Set(routes.map((r) => String(r["name"])));
     const inline = new Set(
@@ -267,6 +267,22 @@ export class XdsRuntime {
       edsNames: [...new Set(edsNames)].sort(),
     };
   }
+}
+
+/**
+ * Which xDS resource a validation error's MOSN path falls in, as the converter names them
+ * (`Listener "x": `), so a NACK says what the control plane sent; "" for the bootstrap's own parts.
+ */
+function resourceOf(doc: Obj, path: string): string {
+  const m = /^(servers\[0\]\.listeners|servers\[0\]\.routers|cluster_manager\.clusters)\[(\d+)\]/.exec(path);
+  if (m === null) return "";
+  const [list, kind, key] = m[1] === "servers[0].listeners"
+    ? [arr((arr(doc["servers"])[0] as Obj)["listeners"]), "Listener", "name"]
+    : m[1] === "servers[0].routers"
+    ? [arr((arr(doc["servers"])[0] as Obj)["routers"]), "RouteConfiguration", "router_config_name"]
+    : [arr((doc["cluster_manager"] as Obj)["clusters"]), "Cluster", "name"];
+  const name = (list[Number(m[2])] as Obj | undefined)?.[key];
+  return typeof name === "string" ? `${kind} "${name}": ` : "";
 }
 
 /** The route tables a converted MOSN listener's proxy filters name. */
