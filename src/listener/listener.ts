@@ -515,14 +515,12 @@ export class Listener {
   }
 }
 
-/** ALPN's choice among the listener's codecs ("h2" → Http2, "http/1.1" → Http1); undefined: no say. */
+/** ALPN's choice among the listener's codecs (the codec whose `alpn` id was negotiated); undefined: no say. */
 function codecForAlpn(
   codecs: readonly ProtocolCodec[],
   alpn: string | undefined,
 ): ProtocolCodec | undefined {
-  if (alpn === undefined) return undefined;
-  const name = alpn === "h2" ? "Http2" : alpn === "http/1.1" ? "Http1" : undefined;
-  return name === undefined ? undefined : codecs.find((c) => c.name === name);
+  return alpn === undefined ? undefined : codecs.find((c) => c.alpn === alpn);
 }
 
 /**

@@ -20,7 +20,7 @@ import { DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
 import { compileRouteTable } from "../router/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import { ClusterManager } from "../upstream/mod.ts";
-import { alpnForProtocols, TlsServer, TlsServerStats } from "../tls/mod.ts";
+import { alpnForCodecs, TlsServer, TlsServerStats } from "../tls/mod.ts";
 import { Listener, type ListenerPlan } from "./listener.ts";
 import { Events } from "../../tests/_events.ts";
 import { curl } from "../../tests/_e2e.ts";
@@ -47,6 +47,7 @@ function watched(
   return {
     name: inner.name,
     multiplexed: inner.multiplexed,
+    ...(inner.alpn === undefined ? {} : { alpn: inner.alpn }),
     match: (d) => inner.match(d),
     newClientConnection: (io, handler, options) => inner.newClientConnection(io, handler, options),
     newServerConnection(io: ConnectionIO, handler, options): ServerConnection {
@@ -189,7 +190,7 @@ async function startListener(setup: Setup, clock: FakeClock) {
     clock,
     tls: l.tlsContexts.length === 0 ? undefined : new TlsServer({
       contexts: l.tlsContexts,
-      defaultAlpn: alpnForProtocols(proxyCfg.downstreamProtocols),
+      defaultAlpn: alpnForCodecs(codecs),
       handshakeTimeoutMs: l.tlsHandshakeTimeoutMs,
       stats: new TlsServerStats(registry.scope("downstream", { listener: l.name })),
     }),

@@ -13,7 +13,7 @@ import { AccessLogWriter, compileAccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } fr
 import { type AccessLogSink, DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
 import { type ListenerPlan, resolveCodecs, TcpProxy } from "../listener/mod.ts";
 import type { Scope, StatsRegistry } from "../stats/mod.ts";
-import { alpnForProtocols, TlsServer, TlsServerStats } from "../tls/mod.ts";
+import { alpnForCodecs, TlsServer, TlsServerStats } from "../tls/mod.ts";
 
 /** Largest request body buffered for replay when a route has a retry policy. */
 const RETRY_BUFFER_LIMIT = 1024 * 1024;
@@ -136,10 +136,11 @@ export class Runtime {
         codecOptions = { ...codecOptions, deliverHealthChecks: true };
       }
     }
+    const codecs = proxyCfg ? resolveCodecs(proxyCfg.downstreamProtocols) : [];
     // Built once per snapshot: a bad certificate or key fails this Runtime (a reload keeps the old one).
     const tls = l.tlsContexts.length === 0 ? undefined : new TlsServer({
       contexts: l.tlsContexts,
-      defaultAlpn: alpnForProtocols(proxyCfg?.downstreamProtocols ?? []),
+      defaultAlpn: alpnForCodecs(codecs),
       handshakeTimeoutMs: l.tlsHandshakeTimeoutMs,
       stats: new TlsServerStats(registry.scope("downstream", { listener: l.name })),
       logger: listenerLogger,
@@ -149,7 +150,7 @@ export class Runtime {
       stats,
       proxy,
       tls,
-      codecs: proxyCfg ? resolveCodecs(proxyCfg.downstreamProtocols) : [],
+      codecs,
       autoDetect: proxyCfg?.autoDetect ?? false,
       codecOptions,
       tcpProxy: tcpCfg

@@ -25,7 +25,7 @@ export {
   type WatchedPemFile,
 } from "./reload.ts";
 
-export { alpnForProtocols, type ClientAuth, clientAuthOf, matchesServerName, TlsServer } from "./server.ts";
+export { alpnForCodecs, type ClientAuth, clientAuthOf, matchesServerName, TlsServer } from "./server.ts";
 export type { TlsAccepted, TlsServerOptions } from "./server.ts";
 export { TlsServerStats } from "./server_stats.ts";
 export type { TlsFailureReason as DownstreamTlsFailureReason } from "./server_stats.ts";

@@ -275,12 +275,10 @@ export function matchesServerName(names: ReadonlySet<string>, serverName: string
 }
 
 /**
- * ALPN a listener offers when its context sets none: what its downstream protocols speak over TLS
- * (HTTP/2 first, as Envoy and Go prefer it); RPC protocols have no ALPN id.
+ * ALPN a listener offers when its context sets none: the ALPN ids of its downstream codecs (the codec
+ * contract's `alpn`; RPC codecs have none), h2 first, as Envoy and Go prefer it.
  */
-export function alpnForProtocols(protocols: readonly string[]): string[] {
-  const out: string[] = [];
-  if (protocols.includes("Http2")) out.push("h2");
-  if (protocols.includes("Http1")) out.push("http/1.1");
-  return out;
+export function alpnForCodecs(codecs: readonly { readonly alpn?: string }[]): string[] {
+  const ids = [...new Set(codecs.flatMap((c) => c.alpn === undefined ? [] : [c.alpn]))];
+  return ids.sort((a, b) => Number(b === "h2") - Number(a === "h2"));
 }

@@ -15,9 +15,10 @@ import {
   TRUNCATED_CLIENT_HELLO,
 } from "../../tests/_peers/tls_clients.ts";
 import type { TlsContextConfig } from "../config/mod.ts";
+import { getCodec } from "../codec/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import {
-  alpnForProtocols,
+  alpnForCodecs,
   matchesServerName,
   parseSubjectAltNames,
   rfc2253Subject,
@@ -389,10 +390,11 @@ Deno.test("tls server: MatchedServerName: exact, then wildcards from the left, c
 });
 
 Deno.test("tls server: ALPN derived from the downstream protocols", () => {
-  assertEquals(alpnForProtocols(["Http1"]), ["http/1.1"]);
-  assertEquals(alpnForProtocols(["Http2"]), ["h2"]);
-  assertEquals(alpnForProtocols(["Http1", "Http2", "bolt"]), ["h2", "http/1.1"]);
-  assertEquals(alpnForProtocols(["bolt"]), []);
+  const codec = (name: string) => getCodec(name)!;
+  assertEquals(alpnForCodecs([codec("Http1")]), ["http/1.1"]);
+  assertEquals(alpnForCodecs([codec("Http2")]), ["h2"]);
+  assertEquals(alpnForCodecs([codec("Http1"), codec("Http2"), codec("bolt")]), ["h2", "http/1.1"]);
+  assertEquals(alpnForCodecs([codec("bolt")]), []);
 });
 
 Deno.test("tls peer: subject alternative names by type, commas inside values kept", () => {
