@@ -13,6 +13,7 @@ const LAYER: Record<string, number> = {
   accesslog: 1,
   codec: 2,
   xds: 2,
+  registry: 2,
   transport: 3,
   tls: 3,
   filter: 3,
