@@ -5,115 +5,22 @@
  * apply while the old config keeps serving, and survives a control-plane restart that sends nothing.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { curl, type Meshctl, type Origin, ROOT, startMeshctl, startOrigin } from "./_e2e.ts";
+import { curl, ROOT, startMeshctl, startOrigin } from "./_e2e.ts";
 import { TYPE, XdsControlPlane } from "./_peers/xds_control_plane.ts";
-import { encodeResource } from "../src/xds/mod.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false }; // child processes, gRPC channels
-
-const HCM =
-  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
-const CORS = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors";
-
-function bootstrap(cp: XdsControlPlane): Record<string, unknown> {
-  return {
-    node: { id: "sidecar~127.0.0.1~app-1.default~default.svc.cluster.local", cluster: "app" },
-    dynamic_resources: {
-      ads_config: { api_type: "GRPC", grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }] },
-      lds_config: { ads: {} },
-      cds_config: { ads: {} },
-    },
-    static_resources: {
-      clusters: [{
-        name: "xds-grpc",
-        type: "STATIC",
-        connect_timeout: "1s",
-        http2_protocol_options: {},
-        load_assignment: {
-          cluster_name: "xds-grpc",
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: cp.port } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
-}
-
-function staticCluster(name: string, origin: Origin): Record<string, unknown> {
-  return {
-    name,
-    type: "STATIC",
-    connect_timeout: { seconds: 1 },
-    lb_policy: "ROUND_ROBIN",
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [{
-        lb_endpoints: [{
-          endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: origin.port } } },
-        }],
-      }],
-    },
-  };
-}
-
-function listener(httpFilters: Record<string, unknown>[] = []): Record<string, unknown> {
-  return {
-    name: "ingress",
-    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-    filter_chains: [{
-      filters: [{
-        name: "envoy.filters.network.http_connection_manager",
-        typed_config: {
-          "@type": HCM,
-          stat_prefix: "ingress",
-          codec_type: "AUTO",
-          rds: { route_config_name: "r1", config_source: { ads: {}, resource_api_version: "V3" } },
-          http_filters: [...httpFilters, {
-            name: "envoy.filters.http.router",
-            typed_config: { "@type": ROUTER },
-          }],
-        },
-      }],
-    }],
-  };
-}
-
-function routeTo(cluster: string): Record<string, unknown> {
-  return {
-    name: "r1",
-    virtual_hosts: [{
-      name: "all",
-      domains: ["*"],
-      routes: [{ match: { prefix: "/" }, route: { cluster } }],
-    }],
-  };
-}
-
-/** Encoded with meshctl's own descriptor (nested Anys packed), as a control plane sends them. */
-function any(typeUrl: string, resource: Record<string, unknown>) {
-  return { any: { type_url: typeUrl, value: encodeResource(typeUrl, resource) } };
-}
-
-async function get(mesh: Meshctl): Promise<string> {
-  const addresses = await mesh.readAddresses();
-  const a = addresses.listeners["ingress"];
-  if (a === undefined) return "(no listener yet)";
-  const r = await curl(["-s", `http://${a}/`]);
-  return r.code === 0 ? r.stdout : `(curl ${r.code})`;
-}
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<number> {
-  const t0 = performance.now();
-  while (!(await cond())) {
-    if (performance.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return performance.now() - t0;
-}
+import {
+  any,
+  bootstrap,
+  bootstrapWithTimeout,
+  CORS,
+  get,
+  HCM,
+  listener,
+  opts,
+  ROUTER,
+  routeTo,
+  staticCluster,
+  until,
+} from "./_xds_fixtures.ts";
 
 Deno.test(
   "xDS: meshctl serves traffic configured entirely over ADS, follows updates, NACKs what it cannot apply, rides out a control-plane restart",
@@ -325,11 +232,7 @@ Deno.test(
   async () => {
     const cp = await XdsControlPlane.start();
     const a = startOrigin(() => new Response("A"));
-    const config = bootstrap(cp);
-    const dyn = config["dynamic_resources"] as Record<string, unknown>;
-    dyn["lds_config"] = { ads: {}, initial_fetch_timeout: "1s" };
-    dyn["cds_config"] = { ads: {}, initial_fetch_timeout: "1s" };
-    const mesh = await startMeshctl(config, { ready: false });
+    const mesh = await startMeshctl(bootstrapWithTimeout(cp, "1s"), { ready: false });
     try {
       await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS);
       cp.push(TYPE.CDS, "c1", [any(TYPE.CDS, staticCluster("svc_a", a))]);

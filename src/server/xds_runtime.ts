@@ -8,7 +8,11 @@
  * names the resource and field, and the previous state keeps serving. RDS names follow the listeners' HTTP
  * connection managers, EDS names the EDS clusters (`service_name`, else the cluster's name).
  *
- * A new listener warms until its route table arrives (it is not bound before). Not yet (see
+ * Warming (Envoy's make-before-break): a new listener is not bound until its route table arrives; a new EDS
+ * cluster, or one whose update changes its EDS name, is not applied until its ClusterLoadAssignment arrives
+ * (the version already running, if any, keeps serving with its endpoints meanwhile). The does-not-exist
+ * timer ends either warming. RDS and EDS responses add to what was accepted (SotW never deletes them by
+ * omission); a route table or CLA nothing refers to any more is dropped with its subscription. Not yet (see
  * docs/architecture.md "xDS in serve"): Delta, SDS, TLS to the control plane.
  * @module
  */
@@ -56,8 +60,19 @@ export class XdsRuntime {
    * with an empty table (Envoy finishes warming the same way).
    */
   readonly #absentRoutes = new Set<string>();
+  /** EDS names the does-not-exist timer gave up on: their clusters stop warming, with no hosts. */
+  readonly #absentEndpoints = new Set<string>();
   /** xDS listeners in the last applied snapshot (a listener warms only when it is new). */
   #running = new Set<string>();
+  /**
+   * The Cluster resources in the last applied snapshot, by name: while an update of one warms, this
+   * version keeps serving.
+   */
+  #appliedClusters = new Map<string, Obj>();
+  /** What the last composed state left warming (config_dump, readiness). */
+  #warming: Warming = { clusters: [], listeners: [] };
+  /** Latched once the initial fetch is done and nothing warms (Envoy's init manager completes once). */
+  #initialized = false;
   /** RDS/EDS once first named. */
   readonly #named = new Set<string>();
   /** Reloads run one after another, in the order responses were accepted. */
@@ -118,12 +133,21 @@ export class XdsRuntime {
     return this.#client.ready;
   }
 
+  /**
+   * `/ready`: every subscribed type had its first response applied (or its initial_fetch_timeout passed)
+   * and the clusters and listeners of that initial configuration finished warming. Once true, stays true.
+   */
   isReady(): boolean {
-    return this.#client.isReady();
+    if (
+      !this.#initialized && this.#client.isReady() && this.#warming.clusters.length === 0 &&
+      this.#warming.listeners.length === 0
+    ) this.#initialized = true;
+    return this.#initialized;
   }
 
-  describe(): ReturnType<AdsClient["describe"]> {
-    return this.#client.describe();
+  /** config_dump's `xds_status`: the client's per-type state plus what is warming. */
+  describe(): ReturnType<AdsClient["describe"]> & { warming: Warming } {
+    return { ...this.#client.describe(), warming: this.#warming };
   }
 
   /** The reloads applied so far have settled (tests wait on this). */
@@ -141,13 +165,19 @@ export class XdsRuntime {
     if ("errors" in composed) throw new Error(composed.errors.join("\n"));
     this.#base = base;
     this.#source = bootstrap.source;
-    this.#running = new Set(composed.listenerNames);
+    this.#commit(composed);
     return composed.snapshot;
   }
 
   #apply(typeUrl: string, resources: ReadonlyMap<string, Obj>, version: string): ApplyResult {
+    const { TYPE_URL } = this.#x;
     const candidate = new Map(this.#accepted);
-    candidate.set(typeUrl, resources);
+    // SotW: LDS/CDS responses are the whole set; RDS/EDS ones carry what changed (Envoy keeps the others).
+    const additive = typeUrl === TYPE_URL.route || typeUrl === TYPE_URL.endpoint;
+    candidate.set(
+      typeUrl,
+      additive ? new Map([...(this.#accepted.get(typeUrl) ?? []), ...resources]) : resources,
+    );
     const composed = this.#compose(this.#base, this.#source, candidate);
     if ("errors" in composed) {
       this.#logger.warn("xDS update rejected (NACK)", {
@@ -157,36 +187,63 @@ export class XdsRuntime {
       });
       return { ok: false, message: composed.errors.join("\n") };
     }
-    this.#accepted.set(typeUrl, resources);
-    this.#running = new Set(composed.listenerNames);
-    const snapshot = composed.snapshot;
-    this.#reloads = this.#reloads.then(async () => {
-      try {
-        const summary = await this.#server.reload(snapshot);
-        this.#logger.info("xDS config applied", { type: typeUrl, version, ...summary });
-      } catch (e) {
-        this.#logger.error("xDS config could not be applied", { type: typeUrl, version, error: String(e) });
-      }
-    });
-    this.#subscribeDependents(composed.rdsNames, composed.edsNames);
+    this.#accepted.clear();
+    for (const [t, m] of candidate) this.#accepted.set(t, m);
+    this.#commit(composed);
+    this.#reload(composed.snapshot, { type: typeUrl, version });
     return { ok: true };
   }
 
   /** A named resource did not arrive within initial_fetch_timeout of its subscription. */
   #absent(typeUrl: string, name: string): void {
     this.#logger.warn("xDS resource does not exist (initial_fetch_timeout passed)", { type: typeUrl, name });
-    if (typeUrl !== this.#x.TYPE_URL.route || this.#absentRoutes.has(name)) return;
-    this.#absentRoutes.add(name);
+    const { TYPE_URL } = this.#x;
+    const absent = typeUrl === TYPE_URL.route
+      ? this.#absentRoutes
+      : typeUrl === TYPE_URL.endpoint
+      ? this.#absentEndpoints
+      : undefined;
+    if (absent === undefined || absent.has(name)) return;
+    absent.add(name);
     const composed = this.#compose(this.#base, this.#source, this.#accepted);
     if ("errors" in composed) return; // the state was valid when accepted; nothing new to apply
+    this.#commit(composed);
+    this.#reload(composed.snapshot, { warming_ended_without: name });
+  }
+
+  /**
+   * Makes `composed` the current state: what runs, what warms, and the RDS/EDS subscriptions (a route table
+   * or CLA nothing names any more is forgotten, as Envoy drops a resource with its last watcher).
+   */
+  #commit(composed: Composed): void {
+    const { TYPE_URL } = this.#x;
     this.#running = new Set(composed.listenerNames);
-    const snapshot = composed.snapshot;
+    this.#appliedClusters = composed.appliedClusters;
+    this.#warming = composed.warming;
+    for (
+      const [typeUrl, names, absent] of [
+        [TYPE_URL.route, composed.rdsNames, this.#absentRoutes],
+        [TYPE_URL.endpoint, composed.edsNames, this.#absentEndpoints],
+      ] as const
+    ) {
+      const wanted = new Set(names);
+      const kept = this.#accepted.get(typeUrl);
+      if (kept !== undefined) {
+        this.#accepted.set(typeUrl, new Map([...kept].filter(([n]) => wanted.has(n))));
+      }
+      for (const n of [...absent]) if (!wanted.has(n)) absent.delete(n);
+    }
+    this.#subscribeDependents(composed.rdsNames, composed.edsNames);
+  }
+
+  /** Queues `snapshot` behind the reloads before it (they apply in the order they were accepted). */
+  #reload(snapshot: ConfigSnapshot, context: Record<string, unknown>): void {
     this.#reloads = this.#reloads.then(async () => {
       try {
-        await this.#server.reload(snapshot);
-        this.#logger.info("xDS listener warming ended without its route table", { route: name });
+        const summary = await this.#server.reload(snapshot);
+        this.#logger.info("xDS config applied", { ...context, ...summary });
       } catch (e) {
-        this.#logger.error("xDS config could not be applied", { route: name, error: String(e) });
+        this.#logger.error("xDS config could not be applied", { ...context, error: String(e) });
       }
     });
   }
@@ -201,17 +258,62 @@ export class XdsRuntime {
     }
   }
 
-  /** Converts and validates `state` on `base`: the snapshot, or every error (NACK text). */
-  #compose(
+  /**
+   * Converts and validates `state` on `base`: the snapshot to apply, or every error (NACK text).
+   *
+   * Cluster warming: an EDS cluster whose CLA has not arrived (and was not given up on) is not applied; the
+   * version running now, if any, stays instead. Its new version is still checked whole (converted and
+   * validated with no hosts), so a bad one is refused when it is sent, not when its endpoints come.
+   */
+  #compose(base: Obj, source: string, state: ReadonlyMap<string, ReadonlyMap<string, Obj>>): Composed | {
+    errors: string[];
+  } {
+    const { edsServiceName, TYPE_URL } = this.#x;
+    const endpoints = state.get(TYPE_URL.endpoint) ?? new Map<string, Obj>();
+    const wanted = state.get(TYPE_URL.cluster) ?? new Map<string, Obj>();
+    const applied = new Map<string, Obj>();
+    const warmingClusters: string[] = [];
+    for (const [name, c] of wanted) {
+      const eds = c["type"] === "EDS" ? edsServiceName(c as DecodedAny) : undefined;
+      if (eds === undefined || endpoints.has(eds) || this.#absentEndpoints.has(eds)) {
+        applied.set(name, c);
+        continue;
+      }
+      warmingClusters.push(name);
+      const running = this.#appliedClusters.get(name);
+      if (running !== undefined) applied.set(name, running);
+    }
+    if (warmingClusters.length > 0) {
+      const whole = this.#build(base, source, state, wanted);
+      if ("errors" in whole) return whole;
+    }
+    const built = this.#build(base, source, state, applied);
+    if ("errors" in built) return built;
+    // EDS names: the clusters to be, and the versions serving while those warm (their endpoints stay).
+    const edsNames = new Set<string>();
+    for (const c of [...wanted.values(), ...applied.values()]) {
+      if (c["type"] === "EDS") edsNames.add(edsServiceName(c as DecodedAny));
+    }
+    return {
+      ...built,
+      appliedClusters: applied,
+      edsNames: [...edsNames].sort(),
+      warming: { clusters: warmingClusters.sort(), listeners: built.warmingListeners },
+    };
+  }
+
+  /** `state` with `clusters` as its CDS resources, converted onto `base` and validated as `source`. */
+  #build(
     base: Obj,
     source: string,
     state: ReadonlyMap<string, ReadonlyMap<string, Obj>>,
+    clusterResources: ReadonlyMap<string, Obj>,
   ):
-    | { snapshot: ConfigSnapshot; listenerNames: string[]; rdsNames: string[]; edsNames: string[] }
+    | { snapshot: ConfigSnapshot; listenerNames: string[]; rdsNames: string[]; warmingListeners: string[] }
     | { errors: string[] } {
-    const { convertXdsResources, edsServiceName, mosnDocument, TYPE_URL } = this.#x;
+    const { convertXdsResources, mosnDocument, TYPE_URL } = this.#x;
     const of = (t: string) => [...(state.get(t)?.values() ?? [])] as DecodedAny[];
-    const clusters = of(TYPE_URL.cluster);
+    const clusters = [...clusterResources.values()] as DecodedAny[];
     const routes = of(TYPE_URL.route);
     const converted = convertXdsResources({
       listeners: of(TYPE_URL.listener),
@@ -259,14 +361,30 @@ export class XdsRuntime {
     for (const l of converted.listeners) { // warming ones included: their tables are what they wait for
       for (const name of routerNamesOf(l)) if (!inline.has(name)) rdsNames.add(name);
     }
-    const edsNames = clusters.filter((c) => c["type"] === "EDS").map((c) => edsServiceName(c));
+    const bound = new Set(listeners.map((l) => String(l["name"])));
     return {
       snapshot: result.snapshot,
-      listenerNames: listeners.map((l) => String(l["name"])),
+      listenerNames: [...bound],
       rdsNames: [...rdsNames].sort(),
-      edsNames: [...new Set(edsNames)].sort(),
+      warmingListeners: converted.listeners.map((l) => String(l["name"])).filter((n) => !bound.has(n)).sort(),
     };
   }
+}
+
+/** What warms: not in the applied snapshot yet (or, for a cluster update, its previous version still is). */
+export interface Warming {
+  readonly clusters: readonly string[];
+  readonly listeners: readonly string[];
+}
+
+/** A composed state, ready to apply. */
+interface Composed {
+  readonly snapshot: ConfigSnapshot;
+  readonly listenerNames: readonly string[];
+  readonly rdsNames: readonly string[];
+  readonly edsNames: readonly string[];
+  readonly appliedClusters: Map<string, Obj>;
+  readonly warming: Warming;
 }
 
 /**
