@@ -9,11 +9,13 @@ import { TYPE, XdsControlPlane } from "./_peers/xds_control_plane.ts";
 import {
   any,
   bootstrap,
+  bootstrapWithTimeout,
   cla,
   edsCluster,
   get,
   listener,
   load,
+  type Obj,
   opts,
   readyStatus,
   routeTable,
@@ -150,6 +152,53 @@ Deno.test(
       cp.close();
       await a.close();
       await b.close();
+      assertEquals(code, 0, mesh.logs());
+    }
+  },
+);
+
+Deno.test(
+  "xDS cluster warming: a CLA that never comes ends its cluster's warming after initial_fetch_timeout (no hosts; /ready follows), unless the cluster's eds_config says 0s",
+  opts,
+  async () => {
+    const cp = await XdsControlPlane.start();
+    const a = startOrigin(() => new Response("A"));
+    const mesh = await startMeshctl(bootstrapWithTimeout(cp, "1s"), { ready: false });
+    try {
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS);
+      cp.push(TYPE.CDS, "c1", [any(TYPE.CDS, edsCluster("here")), any(TYPE.CDS, edsCluster("never"))]);
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.EDS && r.names.join() === "here,never");
+      cp.push(TYPE.LDS, "l0", []);
+      const from = cp.requests.length;
+      const n = cp.push(TYPE.EDS, "e1", [any(TYPE.EDS, cla("here", a))]);
+      await cp.waitForRequest((r) => r.nonce === n && r.errorDetail === undefined, { from });
+      assertEquals((await warming(mesh)).clusters, ["never"]);
+      assertEquals(await readyStatus(mesh), 503, "waiting for cluster never's endpoints");
+      const waited = await until("warming ends", async () => (await warming(mesh)).clusters.length === 0);
+      assertEquals(await readyStatus(mesh), 200);
+      console.log(`cluster warming ended ${waited.toFixed(0)} ms after the check (initial_fetch_timeout 1s)`);
+
+      // istiod's EDS clusters carry eds_config.initial_fetch_timeout 0s: no timer, they warm until the CLA.
+      const forever = edsCluster("forever");
+      (forever["eds_cluster_config"] as Obj)["eds_config"] = {
+        ads: {},
+        initial_fetch_timeout: { seconds: 0 },
+        resource_api_version: "V3",
+      };
+      const t0 = performance.now();
+      cp.push(TYPE.CDS, "c2", [any(TYPE.CDS, edsCluster("here")), any(TYPE.CDS, forever)]);
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.EDS && r.names.includes("forever"));
+      // The bootstrap's 1 s does-not-exist timer fires for "forever" (logged); it keeps warming all the same.
+      await until(
+        "the does-not-exist report",
+        () => Promise.resolve(/does not exist.*forever/.test(mesh.logs())),
+      );
+      assert(performance.now() - t0 >= 1_000, "reported after initial_fetch_timeout");
+      assertEquals((await warming(mesh)).clusters, ["forever"]);
+    } finally {
+      const code = await mesh.stop();
+      cp.close();
+      await a.close();
       assertEquals(code, 0, mesh.logs());
     }
   },

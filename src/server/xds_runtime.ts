@@ -275,7 +275,8 @@ export class XdsRuntime {
     const warmingClusters: string[] = [];
     for (const [name, c] of wanted) {
       const eds = c["type"] === "EDS" ? edsServiceName(c as DecodedAny) : undefined;
-      if (eds === undefined || endpoints.has(eds) || this.#absentEndpoints.has(eds)) {
+      const gaveUp = this.#absentEndpoints.has(eds ?? "") && !waitsForEndpointsForever(c);
+      if (eds === undefined || endpoints.has(eds) || gaveUp) {
         applied.set(name, c);
         continue;
       }
@@ -401,6 +402,17 @@ function resourceOf(doc: Obj, path: string): string {
     : [arr((doc["cluster_manager"] as Obj)["clusters"]), "Cluster", "name"];
   const name = (list[Number(m[2])] as Obj | undefined)?.[key];
   return typeof name === "string" ? `${kind} "${name}": ` : "";
+}
+
+/**
+ * A cluster whose `eds_config.initial_fetch_timeout` is 0 (istiod sends this on every EDS cluster) warms
+ * until its CLA comes, however long: Envoy arms no timer for it. Any other per-cluster value is served by
+ * the bootstrap's timer (the ADS client has one per type).
+ */
+function waitsForEndpointsForever(cluster: Obj): boolean {
+  const edsConfig = (cluster["eds_cluster_config"] as Obj | undefined)?.["eds_config"] as Obj | undefined;
+  const t = edsConfig?.["initial_fetch_timeout"] as Obj | undefined;
+  return t !== undefined && Number(t["seconds"] ?? 0) === 0 && Number(t["nanos"] ?? 0) === 0;
 }
 
 /** The route tables a converted MOSN listener's proxy filters name. */
