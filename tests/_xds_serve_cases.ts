@@ -20,6 +20,7 @@ import {
   routeTo,
   staticCluster,
   until,
+  warming,
 } from "./_xds_fixtures.ts";
 
 Deno.test(
@@ -52,6 +53,11 @@ Deno.test(
       // Warming: applied, but a new listener is not bound before its route table is here.
       await until("LDS l1 applied", () => Promise.resolve(mesh.logs().includes("v3.Listener version=l1")));
       assertEquals((await mesh.readAddresses()).listeners["ingress"], undefined, "the listener warms");
+      assertEquals(
+        await warming(mesh),
+        { clusters: [], listeners: ["ingress"] },
+        "config_dump shows it warming",
+      );
       cp.push(TYPE.RDS, "r1-v1", [any(TYPE.RDS, routeTo("svc_a"))]);
       await until(
         "traffic reaches A through the ADS-configured listener",

@@ -4,7 +4,7 @@
  * serving with its endpoints; `/ready` waits for the initial clusters to warm; config_dump shows what warms.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { curl, startMeshctl, startOrigin } from "./_e2e.ts";
+import { adminStats, curl, startMeshctl, startOrigin } from "./_e2e.ts";
 import { TYPE, XdsControlPlane } from "./_peers/xds_control_plane.ts";
 import {
   any,
@@ -122,6 +122,13 @@ Deno.test(
       // Every type had its first response, but cluster "two" still warms: not ready, not routable.
       assertEquals((await warming(mesh)).clusters, ["two"]);
       assertEquals(await readyStatus(mesh), 503, "/ready waits for the initial clusters to warm");
+      const stats = await adminStats(mesh.adminPort);
+      const ads = Object.values(stats["xds"] ?? {}).find((m) => "warming_clusters" in m);
+      assertEquals(
+        [ads?.["warming_clusters"], ads?.["warming_listeners"]],
+        [1, 0],
+        JSON.stringify(stats["xds"]),
+      );
       const address = (await mesh.readAddresses()).listeners["ingress"]!;
       const r = await curl(["-s", "-w", " %{http_code}", `http://${address}/two`]);
       assert(

@@ -17,6 +17,7 @@
  * @module
  */
 import type { Logger } from "../core/mod.ts";
+import type { Gauge } from "../stats/mod.ts";
 import { type ConfigSnapshot, parseConfigText } from "../config/mod.ts";
 // Types only: the module (gRPC, protobufjs, Envoy's descriptor) is loaded by `startXds`, so a meshctl
 // without dynamic_resources never pays for it.
@@ -73,6 +74,9 @@ export class XdsRuntime {
   #warming: Warming = { clusters: [], listeners: [] };
   /** Latched once the initial fetch is done and nothing warms (Envoy's init manager completes once). */
   #initialized = false;
+  /** Gauges `xds{control_plane=ads}` `warming_clusters` / `warming_listeners` (Envoy: cluster_manager.warming_clusters, listener_manager.total_listeners_warming). */
+  readonly #warmingClusters: Gauge;
+  readonly #warmingListeners: Gauge;
   /** RDS/EDS once first named. */
   readonly #named = new Set<string>();
   /** Reloads run one after another, in the order responses were accepted. */
@@ -88,6 +92,9 @@ export class XdsRuntime {
     this.#logger = options.logger;
     this.#base = options.bootstrap.raw as Obj;
     this.#source = options.bootstrap.source;
+    const stats = options.server.registry.scope("xds", { control_plane: "ads" });
+    this.#warmingClusters = stats.gauge("warming_clusters");
+    this.#warmingListeners = stats.gauge("warming_listeners");
     const cluster = options.bootstrap.clusters.find((c) => c.name === xds.adsCluster);
     const host = cluster?.hosts[0];
     if (host === undefined) throw new Error(`ADS cluster "${xds.adsCluster}" has no host to dial`);
@@ -126,11 +133,6 @@ export class XdsRuntime {
 
   close(): void {
     this.#client.close();
-  }
-
-  /** Every subscribed type had its first response applied, or its initial_fetch_timeout passed. */
-  get ready(): Promise<void> {
-    return this.#client.ready;
   }
 
   /**
@@ -220,6 +222,8 @@ export class XdsRuntime {
     this.#running = new Set(composed.listenerNames);
     this.#appliedClusters = composed.appliedClusters;
     this.#warming = composed.warming;
+    this.#warmingClusters.set(composed.warming.clusters.length);
+    this.#warmingListeners.set(composed.warming.listeners.length);
     for (
       const [typeUrl, names, absent] of [
         [TYPE_URL.route, composed.rdsNames, this.#absentRoutes],
