@@ -20,6 +20,7 @@ Deno.test("xDS end to end (tests/_xds_*_cases.ts, in a child deno test process)"
       `${ROOT}tests/_xds_istio_cases.ts`,
       `${ROOT}tests/_xds_drain_cases.ts`,
       `${ROOT}tests/_xds_stress_cases.ts`,
+      `${ROOT}tests/_xds_limits_cases.ts`,
     ],
     cwd: ROOT,
     env: { NO_COLOR: "1" },

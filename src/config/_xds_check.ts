@@ -3,7 +3,7 @@
  * the ADS cluster defined in the file, Envoy clusters convertible to meshctl's (their TLS too), Istio's node
  * id form.
  */
-import { didYouMean, parseIp } from "../core/mod.ts";
+import { didYouMean, parseDuration, parseIp } from "../core/mod.ts";
 import type { Loose, Reporter } from "./_semantics.ts";
 import type {
   ApiConfigSourceDocument,
@@ -26,6 +26,12 @@ export const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpPro
 
 /** Envoy's default `initial_fetch_timeout`. */
 export const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
+/** The ADS client's limits and keepalive when the bootstrap does not set them (Istio's agent uses these). */
+export const ADS_CLIENT_DEFAULTS = {
+  maxReceiveMessageBytes: 16 * 1024 * 1024,
+  keepaliveIntervalMs: 30_000,
+  keepaliveTimeoutMs: 10_000,
+} as const;
 
 /** MOSN/Envoy blocks meshctl accepts so their configs load, and says they do nothing. */
 export function checkAcceptedUnused(doc: Doc, warn: Reporter["warn"]): void {
@@ -44,9 +50,38 @@ export function checkAcceptedUnused(doc: Doc, warn: Reporter["warn"]): void {
 
 /** Envoy clusters in `static_resources`: what the conversion to meshctl's clusters cannot express. */
 export function checkStaticClusters(doc: Doc, reporter: Reporter): void {
-  doc.static_resources?.clusters?.forEach((c, i) =>
-    c && checkEnvoyCluster(c, `static_resources.clusters[${i}]`, reporter)
-  );
+  const ads = doc.dynamic_resources?.ads_config?.grpc_services?.[0]?.envoy_grpc?.cluster_name;
+  doc.static_resources?.clusters?.forEach((c, i) => {
+    if (!c) return;
+    const path = `static_resources.clusters[${i}]`;
+    checkEnvoyCluster(c, path, reporter);
+    checkKeepalive(c, path, c.name === ads, reporter);
+  });
+}
+
+/** Envoy's HTTP/2 connection_keepalive: meshctl's gRPC client to the control plane pings; nothing else does. */
+function checkKeepalive(c: EnvoyClusterDoc, path: string, isAds: boolean, reporter: Reporter): void {
+  const direct = c.http2_protocol_options?.connection_keepalive;
+  const keepalive = direct ?? envoyClusterHttp2(c)?.connection_keepalive;
+  if (keepalive === undefined) return;
+  const at = direct !== undefined
+    ? `${path}.http2_protocol_options.connection_keepalive`
+    : `${path}.typed_extension_protocol_options.${HTTP_PROTOCOL_OPTIONS}.explicit_http_config.` +
+      "http2_protocol_options.connection_keepalive";
+  if (!isAds) {
+    reporter.error(
+      at,
+      "connection_keepalive is supported on the ADS cluster only (meshctl's upstream HTTP/2 sends no PINGs)",
+    );
+    return;
+  }
+  for (const key of ["interval", "timeout"] as const) {
+    const v = keepalive[key];
+    const ms = typeof v === "string" ? parseDuration(v) : v;
+    if (ms !== undefined && ms < 1) {
+      reporter.error(`${at}.${key}`, "must be at least 1ms (Envoy's minimum)");
+    }
+  }
 }
 
 function checkEnvoyCluster(c: EnvoyClusterDoc, path: string, reporter: Reporter): void {

@@ -268,33 +268,53 @@ const TlsContext = struct(
 
 // === Listeners ===
 
+const HTTP2_OPTION_FIELDS = {
+  initial_stream_window_size: Opt(int(
+    "Bytes a peer may send on one stream before we read them: bounds what one stream can buffer " +
+      "(default 262144)",
+    65535,
+    2147483647,
+  )),
+  initial_connection_window_size: Opt(
+    int("The connection's receive window (default 16777216)", 65535, 2147483647),
+  ),
+  max_frame_size: Opt(int("Largest frame payload accepted (default 16384)", 16384, 16777215)),
+  hpack_table_size: Opt(int("HPACK dynamic table the peer may use towards us (default 4096)", 0, 65536)),
+  max_header_list_size: Opt(int(
+    "Largest decoded header list (names + values + 32 per field; default 65536)",
+    1024,
+    16777216,
+  )),
+  max_concurrent_streams: Opt(int(
+    "Streams one HTTP/2 connection may have in flight: on a listener it replaces the proxy's " +
+      "max_concurrent_streams for HTTP/2 (SETTINGS_MAX_CONCURRENT_STREAMS); on a cluster it caps the " +
+      "streams meshctl opens per upstream connection below the server's own limit (default: unset)",
+    1,
+    2147483647,
+  )),
+};
+
 const Http2ProtocolOptions = struct(
   "meshctl extension (Envoy's http2_protocol_options): the HTTP/2 settings this side advertises",
+  HTTP2_OPTION_FIELDS,
+);
+
+/** Envoy core.v3.KeepaliveSettings: HTTP/2 PINGs; meshctl sends them on the ADS connection only. */
+const KeepaliveSettings = struct(
+  "Envoy core.v3.KeepaliveSettings: HTTP/2 PINGs on the connection (meshctl: the ADS cluster only)",
   {
-    initial_stream_window_size: Opt(int(
-      "Bytes a peer may send on one stream before we read them: bounds what one stream can buffer " +
-        "(default 262144)",
-      65535,
-      2147483647,
-    )),
-    initial_connection_window_size: Opt(
-      int("The connection's receive window (default 16777216)", 65535, 2147483647),
-    ),
-    max_frame_size: Opt(int("Largest frame payload accepted (default 16384)", 16384, 16777215)),
-    hpack_table_size: Opt(int("HPACK dynamic table the peer may use towards us (default 4096)", 0, 65536)),
-    max_header_list_size: Opt(int(
-      "Largest decoded header list (names + values + 32 per field; default 65536)",
-      1024,
-      16777216,
-    )),
-    max_concurrent_streams: Opt(int(
-      "Streams one HTTP/2 connection may have in flight: on a listener it replaces the proxy's " +
-        "max_concurrent_streams for HTTP/2 (SETTINGS_MAX_CONCURRENT_STREAMS); on a cluster it caps the " +
-        "streams meshctl opens per upstream connection below the server's own limit (default: unset)",
-      1,
-      2147483647,
-    )),
+    interval: Opt(duration("Time between PINGs (default 30s, as Istio's agent)")),
+    timeout: Opt(duration("A PING unanswered this long drops the connection and reconnects (default 10s)")),
+    interval_jitter: Opt(ignored("Jitter on the interval (gRPC pings at a fixed interval)")),
+    connection_idle_interval: Opt(unsupported("PINGs only after idle time")),
   },
+);
+
+/** An Envoy cluster's http2_protocol_options: the HTTP/2 settings plus connection_keepalive. */
+const EnvoyHttp2ProtocolOptions = struct(
+  "Envoy's http2_protocol_options: the HTTP/2 settings this side advertises; connection_keepalive on the " +
+    "ADS cluster only",
+  { ...HTTP2_OPTION_FIELDS, connection_keepalive: Opt(KeepaliveSettings) },
 );
 
 const ProxyConfig = struct("`proxy` network filter", {
@@ -631,7 +651,7 @@ const HttpProtocolOptions = struct(
       "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
     ]),
     explicit_http_config: Opt(struct("One protocol to the hosts", {
-      http2_protocol_options: Opt(Http2ProtocolOptions),
+      http2_protocol_options: Opt(EnvoyHttp2ProtocolOptions),
       http_protocol_options: Opt(unsupported("meshctl picks HTTP/1.1 per route (upstream_protocol)")),
       http3_protocol_options: Opt(unsupported("HTTP/3")),
     })),
@@ -738,7 +758,7 @@ const EnvoyCluster = struct(
       list("Hosts (Envoy v2's field, which MOSN's bootstraps use; not with load_assignment)", EnvoyAddress),
     ),
     load_assignment: Opt(LoadAssignment),
-    http2_protocol_options: Opt(Http2ProtocolOptions),
+    http2_protocol_options: Opt(EnvoyHttp2ProtocolOptions),
     typed_extension_protocol_options: Opt(struct("Protocol options by extension name", {
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": Opt(HttpProtocolOptions),
     })),
@@ -776,6 +796,14 @@ const GrpcService = struct("Envoy core.v3.GrpcService: the control plane, throug
   envoy_grpc: struct("Envoy's own gRPC client (the only kind meshctl has)", {
     cluster_name: text("The cluster whose hosts serve ADS: a static_resources or cluster_manager cluster"),
     authority: Opt(text("The :authority sent (default: the cluster name)")),
+    max_receive_message_length: Opt(int(
+      "Largest DiscoveryResponse accepted, bytes (default 16777216 = 16 MiB; Envoy's 0 = unlimited is " +
+        "refused: a larger response ends the stream, counted as xds message_too_large, and it reconnects)",
+      1,
+      2147483647,
+    )),
+    retry_policy: Opt(unsupported("meshctl reconnects with its own jittered backoff")),
+    skip_envoy_headers: Opt(ignored("meshctl sends no x-envoy-* headers on the ADS stream")),
   }),
   google_grpc: Opt(unsupported("use envoy_grpc with a static cluster")),
   timeout: Opt(ignored("Per-call timeout; the ADS stream is long-lived")),

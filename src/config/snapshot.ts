@@ -11,7 +11,7 @@ export { LIMIT_DEFAULTS } from "./defaults.ts";
 import type { ValidationContext } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, ProxyDocument, TcpProxyDocument } from "./schema.ts";
-import { DEFAULT_INITIAL_FETCH_TIMEOUT_MS, envoyClusterHttp2 } from "./_xds_check.ts";
+import { ADS_CLIENT_DEFAULTS, DEFAULT_INITIAL_FETCH_TIMEOUT_MS, envoyClusterHttp2 } from "./_xds_check.ts";
 import type {
   AccessLogConfig,
   ClusterConfig,
@@ -424,6 +424,10 @@ function xdsBootstrap(doc: ConfigDocument): XdsBootstrapConfig {
     s === undefined ? [] : [msOr(s.initial_fetch_timeout, DEFAULT_INITIAL_FETCH_TIMEOUT_MS)]
   );
   const node = doc.node;
+  const adsCluster = doc.static_resources?.clusters?.find((c) => c.name === grpc.cluster_name);
+  const keepalive = adsCluster === undefined
+    ? undefined
+    : envoyClusterHttp2(adsCluster)?.connection_keepalive;
   return {
     adsCluster: grpc.cluster_name,
     adsAuthority: grpc.authority,
@@ -448,6 +452,9 @@ function xdsBootstrap(doc: ConfigDocument): XdsBootstrapConfig {
       : Math.max(...timeouts),
     subscribeLds: dyn.lds_config !== undefined,
     subscribeCds: dyn.cds_config !== undefined,
+    maxReceiveMessageBytes: grpc.max_receive_message_length ?? ADS_CLIENT_DEFAULTS.maxReceiveMessageBytes,
+    keepaliveIntervalMs: msOr(keepalive?.interval, ADS_CLIENT_DEFAULTS.keepaliveIntervalMs),
+    keepaliveTimeoutMs: msOr(keepalive?.timeout, ADS_CLIENT_DEFAULTS.keepaliveTimeoutMs),
   };
 }
 

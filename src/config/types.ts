@@ -435,6 +435,15 @@ export interface XdsBootstrapConfig {
   readonly subscribeLds: boolean;
   /** `cds_config` is set: subscribe to every cluster (wildcard CDS). */
   readonly subscribeCds: boolean;
+  /**
+   * `envoy_grpc.max_receive_message_length`: the largest DiscoveryResponse accepted; a larger one ends the
+   * stream (counted: `xds{control_plane=ads}` `message_too_large`) and the client reconnects. Default 16 MiB.
+   */
+  readonly maxReceiveMessageBytes: number;
+  /** The ADS cluster's `http2_protocol_options.connection_keepalive.interval`: HTTP/2 PINGs. Default 30 s. */
+  readonly keepaliveIntervalMs: number;
+  /** `connection_keepalive.timeout`: an unanswered PING drops the connection (then reconnect). Default 10 s. */
+  readonly keepaliveTimeoutMs: number;
 }
 
 /** Envoy's `config.core.v3.Node`, as configured (proto3 field names in the doc comments). */

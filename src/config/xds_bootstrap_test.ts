@@ -67,6 +67,9 @@ Deno.test("an xDS bootstrap without servers builds snapshot.xds and converts the
     initialFetchTimeoutMs: 20_000,
     subscribeLds: true,
     subscribeCds: true,
+    maxReceiveMessageBytes: 16 * 1024 * 1024,
+    keepaliveIntervalMs: 30_000,
+    keepaliveTimeoutMs: 10_000,
   });
   ok(Object.isFrozen(snapshot.xds) && Object.isFrozen(snapshot.xds!.node.metadata));
   const c = snapshot.clusters[0]!;
@@ -252,6 +255,60 @@ Deno.test("an api_config_source naming the ADS cluster is ADS; differing initial
   ]);
   equal(snapshot!.xds!.subscribeCds, true);
   equal(snapshot!.xds!.initialFetchTimeoutMs, 0);
+});
+
+Deno.test("the ADS client's knobs: envoy_grpc.max_receive_message_length, the ADS cluster's connection_keepalive (ADS only, ≥ 1ms)", () => {
+  const text = at(6, "      - envoy_grpc: { cluster_name: xds-grpc, max_receive_message_length: 65536 }")
+    .replace(
+      "      http2_protocol_options: {}",
+      "      http2_protocol_options: { connection_keepalive: { interval: 5s, timeout: 2s } }",
+    );
+  const { snapshot, errors, warnings } = parseConfigText(text, "b.yaml");
+  assertEquals([errors, warnings], [[], []]);
+  assertEquals(
+    [
+      snapshot!.xds!.maxReceiveMessageBytes,
+      snapshot!.xds!.keepaliveIntervalMs,
+      snapshot!.xds!.keepaliveTimeoutMs,
+    ],
+    [65536, 5_000, 2_000],
+  );
+  // Envoy's typed_extension_protocol_options form works the same.
+  const typed = BOOT.replace(
+    "      http2_protocol_options: {}",
+    "      typed_extension_protocol_options:\n" +
+      "        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:\n" +
+      '          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions\n' +
+      "          explicit_http_config: { http2_protocol_options: { connection_keepalive: { interval: 7s } } }",
+  );
+  const t = parseConfigText(typed, "b.yaml");
+  assertEquals(t.errors, []);
+  assertEquals([t.snapshot!.xds!.keepaliveIntervalMs, t.snapshot!.xds!.keepaliveTimeoutMs], [7_000, 10_000]);
+  // Envoy's 0 = unlimited is refused: every limit is explicit.
+  assertEquals(
+    errorsOf(at(6, "      - envoy_grpc: { cluster_name: xds-grpc, max_receive_message_length: 0 }")),
+    [
+      "6:75 dynamic_resources.ads_config.grpc_services[0].envoy_grpc.max_receive_message_length: 0 is out of range; expected 1..2147483647",
+    ],
+  );
+  assertEquals(
+    errorsOf(BOOT.replace(
+      "      http2_protocol_options: {}",
+      "      http2_protocol_options: { connection_keepalive: { interval: 0s } }",
+    )),
+    [
+      "20:67 static_resources.clusters[0].http2_protocol_options.connection_keepalive.interval: must be at least 1ms (Envoy's minimum)",
+    ],
+  );
+  const other = BOOT.replace(
+    "node:",
+    "    - name: other\n      http2_protocol_options: { connection_keepalive: { interval: 5s } }\n" +
+      "      load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: " +
+      "{ address: 127.0.0.1, port_value: 1 } } } }] }] }\nnode:",
+  );
+  assertEquals(errorsOf(other), [
+    "22:55 static_resources.clusters[1].http2_protocol_options.connection_keepalive: connection_keepalive is supported on the ADS cluster only (meshctl's upstream HTTP/2 sends no PINGs)",
+  ]);
 });
 
 Deno.test("static_resources: listeners are refused, Envoy clusters' unsupported parts are named", () => {

@@ -135,6 +135,12 @@ export interface AdsTypeDescription {
 
 export interface AdsDescription {
   readonly target: string;
+  /** The stream's limits and keepalive, as configured (or defaulted). */
+  readonly limits: {
+    readonly maxReceiveMessageBytes: number;
+    readonly keepaliveTimeMs: number;
+    readonly keepaliveTimeoutMs: number;
+  };
   readonly connected: boolean;
   readonly streams: number;
   readonly ready: boolean;
@@ -296,6 +302,11 @@ export class AdsClient {
   describe(): AdsDescription {
     return {
       target: this.#o.target,
+      limits: {
+        maxReceiveMessageBytes: this.#o.maxReceiveMessageBytes ?? ADS_DEFAULTS.maxReceiveMessageBytes,
+        keepaliveTimeMs: this.#o.keepaliveTimeMs ?? ADS_DEFAULTS.keepaliveTimeMs,
+        keepaliveTimeoutMs: this.#o.keepaliveTimeoutMs ?? ADS_DEFAULTS.keepaliveTimeoutMs,
+      },
       connected: this.#connected,
       streams: this.#streamSeq,
       ready: this.#ready,
