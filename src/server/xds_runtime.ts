@@ -74,7 +74,10 @@ export class XdsRuntime {
   #warming: Warming = { clusters: [], listeners: [] };
   /** Latched once the initial fetch is done and nothing warms (Envoy's init manager completes once). */
   #initialized = false;
-  /** Gauges `xds{control_plane=ads}` `warming_clusters` / `warming_listeners` (Envoy: cluster_manager.warming_clusters, listener_manager.total_listeners_warming). */
+  /**
+   * Gauges `xds{control_plane=ads}` `warming_clusters` / `warming_listeners` (Envoy's
+   * cluster_manager.warming_clusters, listener_manager.total_listeners_warming).
+   */
   readonly #warmingClusters: Gauge;
   readonly #warmingListeners: Gauge;
   /** RDS/EDS once first named. */
