@@ -5,8 +5,16 @@
  * `outbound|9080|<subset>|reviews.default.svc.cluster.local` on ADS, and CLAs with localities, weights,
  * health status and Istio's endpoint metadata.
  *
- * `istiod: true` adds the fields istiod always sends that meshctl's converter does not take yet (see
- * ISTIOD_ONLY_FIELDS); the e2e case sends the resources without them.
+ * `istiod: true` adds the fields istiod always sends that meshctl's converter refuses today (a NACK naming
+ * each); the e2e case sends the resources without them:
+ * - Listener: listener_filters (http_inspector / tls_inspector), listener_filters_timeout,
+ *   continue_on_listener_filters_timeout, filter_chains[].filter_chain_match (application_protocols);
+ * - HCM: tracing, normalize_path, request_id_extension, path_with_escaped_slashes_action, the
+ *   envoy.filters.http.cors filter;
+ * - Route: retry_policy.retry_on `unavailable` / `cancelled` (istiod's default policy), retry_host_predicate,
+ *   max_stream_duration.max_stream_duration; VirtualHost: include_request_attempt_count;
+ * - Cluster: transport_socket_matches, common_lb_config; PassthroughCluster is ORIGINAL_DST with
+ *   CLUSTER_PROVIDED (meshctl has no original-destination cluster, so a STATIC stand-in takes its place).
  * @module
  */
 import type { Origin } from "./_e2e.ts";
@@ -17,15 +25,6 @@ export const REVIEWS = `outbound|9080||${HOST}`;
 export const REVIEWS_V1 = `outbound|9080|v1|${HOST}`;
 export const REVIEWS_V2 = `outbound|9080|v2|${HOST}`;
 export const PASSTHROUGH = "PassthroughCluster";
-
-/** Where the fields below go, for the report of what the converter still refuses. */
-export const ISTIOD_ONLY_FIELDS = [
-  "Listener: listener_filters (http_inspector/tls_inspector), listener_filters_timeout, continue_on_listener_filters_timeout, filter_chains[].filter_chain_match",
-  "HCM: tracing, normalize_path, request_id_extension, path_with_escaped_slashes_action, http_filters envoy.filters.http.cors",
-  "Route: retry_policy.retry_on unavailable / cancelled, retry_policy.retry_host_predicate, max_stream_duration.max_stream_duration",
-  "VirtualHost: include_request_attempt_count",
-  "Cluster: transport_socket_matches, common_lb_config; PassthroughCluster type ORIGINAL_DST, lb_policy CLUSTER_PROVIDED",
-] as const;
 
 export interface IstioOptions {
   /** Add what istiod always sends and meshctl does not convert yet. */
