@@ -18,7 +18,10 @@ export function checkClusterHealth(c: ClusterDoc, path: string, reporter: Report
   if (h !== undefined) {
     const p = `${path}.health_check`;
     if (!h.service_name) {
-      reporter.warn(p, "health_check has no service_name: MOSN runs no health checks without one, nor does meshctl");
+      reporter.warn(
+        p,
+        "health_check has no service_name: MOSN runs no health checks without one, nor does meshctl",
+      );
     }
     const http = h.check_config?.http_check_config;
     const isHttp = typeof h.protocol === "string" && h.protocol.toLowerCase() === "http1";
@@ -30,7 +33,10 @@ export function checkClusterHealth(c: ClusterDoc, path: string, reporter: Report
       );
     }
     if (isHttp && http === undefined) {
-      reporter.warn(`${p}.protocol`, "Http1 without check_config.http_check_config: the check is a TCP connect (MOSN)");
+      reporter.warn(
+        `${p}.protocol`,
+        "Http1 without check_config.http_check_config: the check is a TCP connect (MOSN)",
+      );
     }
     if (http !== undefined) {
       const hp = `${p}.check_config.http_check_config`;
@@ -52,17 +58,23 @@ export function checkClusterHealth(c: ClusterDoc, path: string, reporter: Report
     const p = `${path}.outlier_detection`;
     for (const field of ["interval", "base_ejection_time", "max_ejection_time"] as const) {
       const v = o[field];
-      if (v !== undefined && toMs(v) === 0) reporter.error(`${p}.${field}`, `${field} must be greater than 0 (Envoy)`);
+      if (v !== undefined && toMs(v) === 0) {
+        reporter.error(`${p}.${field}`, `${field} must be greater than 0 (Envoy)`);
+      }
     }
     const base = o.base_ejection_time === undefined ? 30_000 : toMs(o.base_ejection_time);
     const max = o.max_ejection_time === undefined ? undefined : toMs(o.max_ejection_time);
     if (base !== undefined && max !== undefined && max > 0 && max < base) {
       reporter.error(
         `${p}.max_ejection_time`,
-        `max_ejection_time (${o.max_ejection_time}) is shorter than base_ejection_time (${o.base_ejection_time ?? "30s"})`,
+        `max_ejection_time (${o.max_ejection_time}) is shorter than base_ejection_time (${
+          o.base_ejection_time ?? "30s"
+        })`,
       );
     }
-    if (o.enforcing_consecutive_gateway_failure === undefined && o.consecutive_gateway_failure !== undefined) {
+    if (
+      o.enforcing_consecutive_gateway_failure === undefined && o.consecutive_gateway_failure !== undefined
+    ) {
       reporter.warn(
         `${p}.consecutive_gateway_failure`,
         "consecutive_gateway_failure ejects nobody unless enforcing_consecutive_gateway_failure is set " +
@@ -70,9 +82,17 @@ export function checkClusterHealth(c: ClusterDoc, path: string, reporter: Report
       );
     }
     if (o.split_external_local_origin_errors !== true) {
-      for (const field of ["consecutive_local_origin_failure", "enforcing_consecutive_local_origin_failure"] as const) {
+      for (
+        const field of [
+          "consecutive_local_origin_failure",
+          "enforcing_consecutive_local_origin_failure",
+        ] as const
+      ) {
         if (o[field] !== undefined) {
-          reporter.warn(`${p}.${field}`, `${field} is used only with split_external_local_origin_errors: true`);
+          reporter.warn(
+            `${p}.${field}`,
+            `${field} is used only with split_external_local_origin_errors: true`,
+          );
         }
       }
     }

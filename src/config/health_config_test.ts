@@ -50,7 +50,13 @@ Deno.test("health_check: MOSN's defaults (timeout 1s, interval 15s, jitter 5ms, 
     initialDelayMs: 0,
     healthyThreshold: 1,
     unhealthyThreshold: 1,
-    http: { port: 8080, path: "/health", method: "GET", domain: undefined, codes: [{ start: 200, end: 299 }] },
+    http: {
+      port: 8080,
+      path: "/health",
+      method: "GET",
+      domain: undefined,
+      codes: [{ start: 200, end: 299 }],
+    },
   });
   equal(c.outlierDetection, undefined);
   equal(c.healthyPanicThresholdPercent, 50);
@@ -89,7 +95,12 @@ Deno.test("health_check errors carry positions: thresholds ≥ 1, code ranges, p
       `${p}.check_config.http_check_config.codes[0]`,
       `${p}.check_config.http_check_config.codes[1].start`,
     ]
-  ) ok(errors.some((e) => e.includes(` ${want}: `)), `no error at ${want} in ${JSON.stringify(errors, null, 1)}`);
+  ) {
+    ok(
+      errors.some((e) => e.includes(` ${want}: `)),
+      `no error at ${want} in ${JSON.stringify(errors, null, 1)}`,
+    );
+  }
   ok(errors.every((e) => /^\d+:\d+ /.test(e)));
 });
 
@@ -138,8 +149,19 @@ Deno.test("outlier_detection errors carry positions: percentages 0..100, thresho
   consecutive_gateway_failure: 3
 `));
   const p = "cluster_manager.clusters[0].outlier_detection";
-  for (const f of ["consecutive_5xx", "max_ejection_percent", "enforcing_success_rate", "interval", "max_ejection_time"]) {
-    ok(errors.some((e) => e.includes(` ${p}.${f}: `)), `no error at ${f} in ${JSON.stringify(errors, null, 1)}`);
+  for (
+    const f of [
+      "consecutive_5xx",
+      "max_ejection_percent",
+      "enforcing_success_rate",
+      "interval",
+      "max_ejection_time",
+    ]
+  ) {
+    ok(
+      errors.some((e) => e.includes(` ${p}.${f}: `)),
+      `no error at ${f} in ${JSON.stringify(errors, null, 1)}`,
+    );
   }
   ok(warnings.some((w) => w.includes(`${p}.consecutive_gateway_failure: `)), JSON.stringify(warnings));
 });
@@ -153,7 +175,10 @@ Deno.test("healthy_panic_threshold 0..100, overprovisioning_factor ≥ 100 and h
   equal(errors.length, 3, JSON.stringify(errors));
   ok(errors[0]!.includes("cluster_manager.clusters[0].hosts[0].priority"));
   const ok2 = parseConfigText(
-    BASE.replace("hosts: [{ address: 127.0.0.1:2046 }]", "hosts: [{ address: 127.0.0.1:2046, priority: 2 }]\n      healthy_panic_threshold: 0"),
+    BASE.replace(
+      "hosts: [{ address: 127.0.0.1:2046 }]",
+      "hosts: [{ address: 127.0.0.1:2046, priority: 2 }]\n      healthy_panic_threshold: 0",
+    ),
     "t.yaml",
   );
   assertEquals(ok2.errors, []);

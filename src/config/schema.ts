@@ -490,7 +490,9 @@ const StatusRange = struct("Accepted statuses, inclusive (MOSN CodeRange)", {
 const HealthCheck = struct(
   "Active health checks of every host (MOSN); only with a service_name, as MOSN",
   {
-    protocol: Opt(text('"Http1": an HTTP request (check_config.http_check_config); anything else: TCP connect')),
+    protocol: Opt(
+      text('"Http1": an HTTP request (check_config.http_check_config); anything else: TCP connect'),
+    ),
     timeout: Opt(duration("Deadline of each check (default 1s)")),
     interval: Opt(duration("Between one check's end and the next (default 15s)")),
     interval_jitter: Opt(duration("Random 0..this added to each interval and the first check (default 5ms)")),
@@ -518,21 +520,31 @@ const percent = (d: string) => Opt(int(`${d} (percent 0..100)`, 0, 100));
 const OutlierDetection = struct(
   "meshctl extension: Envoy's cluster outlier_detection (passive ejection), Envoy's field names and defaults",
   {
-    consecutive_5xx: Opt(int("5xx responses (and local-origin failures unless split) in a row (default 5)", 1)),
-    consecutive_gateway_failure: Opt(int("502/503/504 (and local-origin failures unless split) in a row (default 5)", 1)),
+    consecutive_5xx: Opt(
+      int("5xx responses (and local-origin failures unless split) in a row (default 5)", 1),
+    ),
+    consecutive_gateway_failure: Opt(
+      int("502/503/504 (and local-origin failures unless split) in a row (default 5)", 1),
+    ),
     consecutive_local_origin_failure: Opt(int(
       "With split_external_local_origin_errors: connect failures, timeouts, resets in a row (default 5)",
       1,
     )),
     interval: Opt(duration("Between ejection sweeps: success rate, unejection (default 10s)")),
     base_ejection_time: Opt(duration("Ejection time × times ejected (default 30s)")),
-    max_ejection_time: Opt(duration("Cap on the ejection time (default 300s, or base_ejection_time if longer)")),
+    max_ejection_time: Opt(
+      duration("Cap on the ejection time (default 300s, or base_ejection_time if longer)"),
+    ),
     max_ejection_time_jitter: Opt(duration("Random 0..this added to each ejection (default 0s)")),
     max_ejection_percent: percent("Most of the cluster ejected at once (default 10)"),
-    always_eject_one_host: Opt(bool("Eject one host even when max_ejection_percent allows none (default false)")),
+    always_eject_one_host: Opt(
+      bool("Eject one host even when max_ejection_percent allows none (default false)"),
+    ),
     enforcing_consecutive_5xx: percent("Chance a consecutive_5xx outlier is ejected (default 100)"),
     enforcing_consecutive_gateway_failure: percent("Chance a gateway-failure outlier is ejected (default 0)"),
-    enforcing_consecutive_local_origin_failure: percent("Chance a local-origin outlier is ejected (default 100)"),
+    enforcing_consecutive_local_origin_failure: percent(
+      "Chance a local-origin outlier is ejected (default 100)",
+    ),
     enforcing_success_rate: percent("Chance a success-rate outlier is ejected (default 100)"),
     enforcing_local_origin_success_rate: percent("Same for local-origin success rate (default 100)"),
     success_rate_minimum_hosts: Opt(int("Hosts with enough volume for success-rate ejection (default 5)", 1)),

@@ -15,8 +15,8 @@ import { PriorityBalancer } from "../lb/mod.ts";
 import {
   ActiveHealthChecker,
   type ClusterHealth,
-  HealthStore,
   type HealthProbe,
+  HealthStore,
   OutlierDetector,
   OutlierStats,
 } from "../health/mod.ts";

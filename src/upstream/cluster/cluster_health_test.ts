@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../../../tests/_assert.ts";
 import { FakeClock, silentLogger } from "../../core/mod.ts";
 import { type ClusterConfig, DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../../config/mod.ts";
 import { StatsRegistry } from "../../stats/mod.ts";
-import { HealthStore, type HealthProbe, type ProbeResult } from "../health/mod.ts";
+import { type HealthProbe, HealthStore, type ProbeResult } from "../health/mod.ts";
 import { Cluster } from "./cluster.ts";
 
 function clusterConfig(doc: Record<string, unknown>): ClusterConfig {
@@ -31,7 +31,9 @@ const HEALTH_CHECK = { service_name: "svc", interval: "10s", interval_jitter: "0
 /** A probe answering per address from a map (default healthy). */
 function probeFrom(down: Set<string>): HealthProbe {
   return (t) =>
-    Promise.resolve<ProbeResult>(down.has(t.address) ? { ok: false, reason: "connect", detail: "down" } : { ok: true });
+    Promise.resolve<ProbeResult>(
+      down.has(t.address) ? { ok: false, reason: "connect", detail: "down" } : { ok: true },
+    );
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
@@ -40,10 +42,15 @@ Deno.test("Cluster: a host failing its active checks leaves the balancer and com
   const clock = new FakeClock();
   const registry = new StatsRegistry();
   const down = new Set(["127.0.0.1:2"]);
-  const c = new Cluster(clusterConfig({ hosts: hosts(1, 2, 3), health_check: HEALTH_CHECK }), registry, silentLogger, {
-    clock,
-    healthProbe: probeFrom(down),
-  });
+  const c = new Cluster(
+    clusterConfig({ hosts: hosts(1, 2, 3), health_check: HEALTH_CHECK }),
+    registry,
+    silentLogger,
+    {
+      clock,
+      healthProbe: probeFrom(down),
+    },
+  );
   try {
     clock.tick(5); // the first check: at once plus up to 5 ms of jitter (MOSN's default)
     await settle();
@@ -71,7 +78,10 @@ Deno.test("Cluster: 5xx reported through Host.reportResponse eject the host (out
   const clock = new FakeClock();
   const registry = new StatsRegistry();
   const c = new Cluster(
-    clusterConfig({ hosts: hosts(1, 2, 3), outlier_detection: { consecutive_5xx: 3, max_ejection_percent: 50 } }),
+    clusterConfig({
+      hosts: hosts(1, 2, 3),
+      outlier_detection: { consecutive_5xx: 3, max_ejection_percent: 50 },
+    }),
     registry,
     silentLogger,
     { clock },
@@ -102,7 +112,10 @@ Deno.test("Cluster: below the panic threshold it balances over every host and co
   const clock = new FakeClock();
   const registry = new StatsRegistry();
   const c = new Cluster(
-    clusterConfig({ hosts: hosts(1, 2, 3), outlier_detection: { consecutive_5xx: 1, max_ejection_percent: 100 } }),
+    clusterConfig({
+      hosts: hosts(1, 2, 3),
+      outlier_detection: { consecutive_5xx: 1, max_ejection_percent: 100 },
+    }),
     registry,
     silentLogger,
     { clock },
@@ -130,7 +143,10 @@ Deno.test("Cluster: below the panic threshold it balances over every host and co
   try {
     strict.hosts[0]!.reportResponse(500);
     strict.hosts[1]!.reportResponse(500);
-    assertEquals(new Set(Array.from({ length: 30 }, () => strict.chooseHost()!.address)), new Set(["127.0.0.1:3"]));
+    assertEquals(
+      new Set(Array.from({ length: 30 }, () => strict.chooseHost()!.address)),
+      new Set(["127.0.0.1:3"]),
+    );
   } finally {
     strict.close();
   }
@@ -149,16 +165,20 @@ Deno.test("Cluster: priority 1 hosts get traffic only as priority 0 loses health
     }),
     new StatsRegistry(),
     silentLogger,
-    { clock, random: (() => {
-      let x = 0;
-      return () => (x = (x + 0.618033988749895) % 1);
-    })() },
+    {
+      clock,
+      random: (() => {
+        let x = 0;
+        return () => (x = (x + 0.618033988749895) % 1);
+      })(),
+    },
   );
   try {
     for (let i = 0; i < 50; i++) assert(c.chooseHost()!.address !== "127.0.0.1:9");
     c.hosts[0]!.reportResponse(500); // P0 50 % healthy → health 70 → 30 % to P1
     assertEquals(c.priorityLoad.loads, [70, 30]);
-    const toP1 = Array.from({ length: 1000 }, () => c.chooseHost()!.address).filter((a) => a === "127.0.0.1:9").length;
+    const toP1 = Array.from({ length: 1000 }, () =>
+      c.chooseHost()!.address).filter((a) => a === "127.0.0.1:9").length;
     assert(Math.abs(toP1 - 300) < 50, `P1 took ${toP1} of 1000`);
   } finally {
     c.close();
@@ -171,13 +191,23 @@ Deno.test("Cluster snapshot swap: hosts that stay keep their health, hosts that 
   const store = new HealthStore();
   const down = new Set(["127.0.0.1:1"]);
   const opts = { clock, healthProbe: probeFrom(down), health: store };
-  const old = new Cluster(clusterConfig({ hosts: hosts(1, 2), health_check: HEALTH_CHECK }), registry, silentLogger, opts);
+  const old = new Cluster(
+    clusterConfig({ hosts: hosts(1, 2), health_check: HEALTH_CHECK }),
+    registry,
+    silentLogger,
+    opts,
+  );
   clock.tick(5); // the first check: at once plus up to 5 ms of jitter (MOSN's default)
   await settle();
   assert(!old.hosts[0]!.healthy);
   assertEquals(clock.pending, 2);
   // The reload: the new cluster is built first, then the old one drains (as Server.reload does).
-  const next = new Cluster(clusterConfig({ hosts: hosts(1, 3), health_check: HEALTH_CHECK }), registry, silentLogger, opts);
+  const next = new Cluster(
+    clusterConfig({ hosts: hosts(1, 3), health_check: HEALTH_CHECK }),
+    registry,
+    silentLogger,
+    opts,
+  );
   old.drain();
   try {
     assert(!next.hosts[0]!.healthy, "host :1 stayed, and so did its failed health check");

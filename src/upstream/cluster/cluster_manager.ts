@@ -17,7 +17,10 @@ export class ClusterManager {
   ) {
     try {
       for (const c of configs) {
-        this.#clusters.set(c.name, new Cluster(c, registry, logger, { budget, ...(health ? { health } : {}) }));
+        this.#clusters.set(
+          c.name,
+          new Cluster(c, registry, logger, { budget, ...(health ? { health } : {}) }),
+        );
       }
     } catch (e) {
       // A cluster that cannot be built (unusable TLS material) fails the whole set: the ones built

@@ -1,7 +1,12 @@
 import type { LbHost } from "../lb/mod.ts";
 import type { ConnectionPool } from "../pool/types.ts";
 import type { Counter, Gauge, Scope } from "../../stats/mod.ts";
-import { ClusterHealth, type HostHealth, type LocalOriginFailure, type OutlierDetector } from "../health/mod.ts";
+import {
+  ClusterHealth,
+  type HostHealth,
+  type LocalOriginFailure,
+  type OutlierDetector,
+} from "../health/mod.ts";
 
 /** Per-host counters (MOSN's upstream stats with cluster and host labels). */
 export interface HostStats {

@@ -7,7 +7,11 @@ import type { HostHealth } from "./host_health.ts";
 export type CheckFailure = "timeout" | "connect" | "status" | "protocol";
 const FAILURES: readonly CheckFailure[] = ["timeout", "connect", "status", "protocol"];
 
-export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: CheckFailure; readonly detail: string };
+export type ProbeResult = { readonly ok: true } | {
+  readonly ok: false;
+  readonly reason: CheckFailure;
+  readonly detail: string;
+};
 
 /** What a probe needs of a host. */
 export interface ProbeTarget {
@@ -20,7 +24,10 @@ export interface ProbeTarget {
  * One check of one host. `onCancel` registers what stops it (close the socket) when the check's
  * timeout fires first; a probe must then settle soon and hold nothing.
  */
-export type HealthProbe = (target: ProbeTarget, onCancel: (cancel: () => void) => void) => Promise<ProbeResult>;
+export type HealthProbe = (
+  target: ProbeTarget,
+  onCancel: (cancel: () => void) => void,
+) => Promise<ProbeResult>;
 
 /** A host the checker checks: where, its shared health, and its per-host stats scope. */
 export interface CheckedHost extends ProbeTarget {
@@ -139,7 +146,9 @@ export class ActiveHealthChecker {
   }
 
   #schedule(s: Session, baseMs: number): void {
-    const jitter = this.config.intervalJitterMs > 0 ? Math.floor(this.#random() * this.config.intervalJitterMs) : 0;
+    const jitter = this.config.intervalJitterMs > 0
+      ? Math.floor(this.#random() * this.config.intervalJitterMs)
+      : 0;
     s.timer = this.#clock.setTimeout(() => this.#check(s), baseMs + jitter);
   }
 
@@ -163,7 +172,11 @@ export class ActiveHealthChecker {
       s.cancel = undefined;
       cancel?.();
       if (s.stopped || id !== s.id) return;
-      this.#result(s, { ok: false, reason: "timeout", detail: `no answer within ${this.config.timeoutMs}ms` });
+      this.#result(s, {
+        ok: false,
+        reason: "timeout",
+        detail: `no answer within ${this.config.timeoutMs}ms`,
+      });
     }, this.config.timeoutMs);
     let probing: Promise<ProbeResult>;
     try {
@@ -173,7 +186,10 @@ export class ActiveHealthChecker {
     } catch (e) {
       probing = Promise.resolve({ ok: false, reason: "protocol", detail: String(e) });
     }
-    probing.then(done, (e) => done({ ok: false, reason: "connect", detail: e instanceof Error ? e.message : String(e) }));
+    probing.then(
+      done,
+      (e) => done({ ok: false, reason: "connect", detail: e instanceof Error ? e.message : String(e) }),
+    );
   }
 
   #result(s: Session, r: ProbeResult): void {
@@ -186,7 +202,10 @@ export class ActiveHealthChecker {
       if (h.failedActiveHc && ++h.checkSuccesses >= c.healthyThreshold) {
         h.checkSuccesses = 0;
         h.setFailedActiveHc(false);
-        this.#opts.logger?.info("health check passed: host back in", { cluster: this.#opts.clusterName, host: h.address });
+        this.#opts.logger?.info("health check passed: host back in", {
+          cluster: this.#opts.clusterName,
+          host: h.address,
+        });
         this.#opts.onChange?.();
       }
       this.#opts.onSuccess?.(h);
@@ -257,7 +276,8 @@ export function httpProbe(cfg: HttpHealthCheckConfig): HealthProbe {
     }
     try {
       const host = cfg.domain ?? (port === target.port ? target.address : `${target.hostname}:${port}`);
-      const req = `${cfg.method} ${cfg.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: meshctl-health-check\r\n` +
+      const req =
+        `${cfg.method} ${cfg.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: meshctl-health-check\r\n` +
         "Connection: close\r\n\r\n";
       const bytes = new TextEncoder().encode(req);
       for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
@@ -271,7 +291,9 @@ export function httpProbe(cfg: HttpHealthCheckConfig): HealthProbe {
         if (eol >= 0) {
           const line = new TextDecoder().decode(buf.subarray(0, eol));
           const m = /^HTTP\/1\.[01] (\d{3})/.exec(line);
-          if (m === null) return { ok: false, reason: "protocol", detail: `not an HTTP status line: ${line.slice(0, 80)}` };
+          if (m === null) {
+            return { ok: false, reason: "protocol", detail: `not an HTTP status line: ${line.slice(0, 80)}` };
+          }
           const status = Number(m[1]);
           return statusAccepted(status, cfg)
             ? { ok: true }
@@ -280,7 +302,11 @@ export function httpProbe(cfg: HttpHealthCheckConfig): HealthProbe {
         if (got === buf.length) return { ok: false, reason: "protocol", detail: "status line too long" };
       }
     } catch (e) {
-      return { ok: false, reason: cancelled ? "timeout" : "connect", detail: e instanceof Error ? e.message : String(e) };
+      return {
+        ok: false,
+        reason: cancelled ? "timeout" : "connect",
+        detail: e instanceof Error ? e.message : String(e),
+      };
     } finally {
       try {
         conn.close();

@@ -53,7 +53,8 @@ function setup(config: Partial<HealthCheckConfig> = {}) {
     health: group.acquire(addr),
     scope: registry.scope("upstream", { cluster: "c", host: addr }),
   });
-  const counter = (addr: string, name: string) => registry.scope("upstream", { cluster: "c", host: addr }).counter(name).value;
+  const counter = (addr: string, name: string) =>
+    registry.scope("upstream", { cluster: "c", host: addr }).counter(name).value;
   return { clock, checker, script, host, counter, registry };
 }
 
@@ -177,14 +178,26 @@ Deno.test("http probe: sends method, path and Host; passes on the expected codes
   })();
   const target = { hostname: "127.0.0.1", port, address: `127.0.0.1:${port}` };
   try {
-    const probe = httpProbe({ port: undefined, path: "/health?x=1", method: "HEAD", domain: "svc.local", codes: [] });
+    const probe = httpProbe({
+      port: undefined,
+      path: "/health?x=1",
+      method: "HEAD",
+      domain: "svc.local",
+      codes: [],
+    });
     assertEquals(await probe(target, () => {}), { ok: true });
     assert(seen[0]!.startsWith("HEAD /health?x=1 HTTP/1.1\r\n"), seen[0]);
     assert(seen[0]!.includes("\r\nHost: svc.local\r\n"), seen[0]);
     status = 204;
     const r = await probe(target, () => {});
     assertEquals(r.ok ? "ok" : r.reason, "status", "default codes: 200 only");
-    const ranged = httpProbe({ port: undefined, path: "/", method: "GET", domain: undefined, codes: [{ start: 200, end: 299 }] });
+    const ranged = httpProbe({
+      port: undefined,
+      path: "/",
+      method: "GET",
+      domain: undefined,
+      codes: [{ start: 200, end: 299 }],
+    });
     assertEquals(await ranged(target, () => {}), { ok: true });
     body = "SSH-2.0-nope\r\n";
     const g = await ranged(target, () => {});

@@ -8,4 +8,11 @@ export type { UnhealthyReason } from "./host_health.ts";
 export { OutlierDetector, OutlierStats } from "./outlier.ts";
 export type { EjectionType, LocalOriginFailure, OutlierDetectorOptions } from "./outlier.ts";
 export { ActiveHealthChecker, httpProbe, statusAccepted, tcpProbe } from "./active.ts";
-export type { ActiveHealthCheckerOptions, CheckedHost, CheckFailure, HealthProbe, ProbeResult, ProbeTarget } from "./active.ts";
+export type {
+  ActiveHealthCheckerOptions,
+  CheckedHost,
+  CheckFailure,
+  HealthProbe,
+  ProbeResult,
+  ProbeTarget,
+} from "./active.ts";

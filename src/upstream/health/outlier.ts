@@ -93,7 +93,9 @@ export class OutlierDetector {
   }
 
   start(): void {
-    if (this.#timer === undefined) this.#timer = this.#clock.setInterval(() => this.sweep(), this.config.intervalMs);
+    if (this.#timer === undefined) {
+      this.#timer = this.#clock.setInterval(() => this.sweep(), this.config.intervalMs);
+    }
   }
 
   stop(): void {
@@ -166,7 +168,11 @@ export class OutlierDetector {
     this.#failurePercentage(false, c.enforcingFailurePercentage, "failure_percentage");
     if (c.splitExternalLocalOriginErrors) {
       this.#successRate(true, c.enforcingLocalOriginSuccessRate, "local_origin_success_rate");
-      this.#failurePercentage(true, c.enforcingFailurePercentageLocalOrigin, "local_origin_failure_percentage");
+      this.#failurePercentage(
+        true,
+        c.enforcingFailurePercentageLocalOrigin,
+        "local_origin_failure_percentage",
+      );
     }
     for (const h of this.#hosts) {
       h.intervalRequests = h.intervalFailures = 0;
@@ -218,7 +224,10 @@ export class OutlierDetector {
     }
     const c = this.config;
     h.ejectionMultiplier++;
-    const ms = Math.min(c.baseEjectionTimeMs * h.ejectionMultiplier, Math.max(c.maxEjectionTimeMs, c.baseEjectionTimeMs));
+    const ms = Math.min(
+      c.baseEjectionTimeMs * h.ejectionMultiplier,
+      Math.max(c.maxEjectionTimeMs, c.baseEjectionTimeMs),
+    );
     const jitter = c.maxEjectionTimeJitterMs > 0 ? Math.floor(this.#random() * c.maxEjectionTimeJitterMs) : 0;
     h.ejectedUntilMs = this.#clock.now() + ms + jitter;
     h.setEjected(true);
@@ -239,7 +248,10 @@ export class OutlierDetector {
     h.setEjected(false);
     h.consecutive5xx = h.consecutiveGatewayFailure = h.consecutiveLocalOriginFailure = 0;
     this.#updateActive();
-    this.#opts.logger?.info("outlier detection returned a host", { cluster: this.#opts.clusterName, host: h.address });
+    this.#opts.logger?.info("outlier detection returned a host", {
+      cluster: this.#opts.clusterName,
+      host: h.address,
+    });
     this.#opts.onChange?.();
   }
 

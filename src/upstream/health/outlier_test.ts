@@ -51,7 +51,15 @@ function setup(overrides: Partial<OutlierDetectionConfig> = {}, hostCount = 10) 
   od.setHosts(hosts);
   od.start();
   const counter = (name: string) => scope.counter(name).value;
-  return { clock, od, hosts, group, counter, changes: () => changes, active: () => scope.gauge("outlier_detection_ejections_active").value };
+  return {
+    clock,
+    od,
+    hosts,
+    group,
+    counter,
+    changes: () => changes,
+    active: () => scope.gauge("outlier_detection_ejections_active").value,
+  };
 }
 
 function fail(od: OutlierDetector, h: HostHealth, n: number, status = 500): void {
@@ -88,7 +96,11 @@ Deno.test("consecutive_gateway_failure ejects only when enforced (Envoy's defaul
 });
 
 Deno.test("ejection time is base × times ejected, capped at max_ejection_time; unejection happens on the interval sweep", () => {
-  const { clock, od, hosts } = setup({ baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 70_000, intervalMs: 10_000 });
+  const { clock, od, hosts } = setup({
+    baseEjectionTimeMs: 30_000,
+    maxEjectionTimeMs: 70_000,
+    intervalMs: 10_000,
+  });
   const h = hosts[0]!;
   const ejectedFor = () => {
     const start = clock.now();
@@ -190,7 +202,10 @@ Deno.test("local-origin failures count as 5xx unless split; split, they have the
   assert(!h.ejected);
   split.od.onLocalOriginFailure(h, "connect_failure");
   assert(h.ejected);
-  assertEquals(split.counter("outlier_detection_ejections_enforced_consecutive_local_origin_failure_total"), 1);
+  assertEquals(
+    split.counter("outlier_detection_ejections_enforced_consecutive_local_origin_failure_total"),
+    1,
+  );
   assertEquals(h.consecutive5xx, 0, "split: local-origin failures are not 5xx");
 });
 

@@ -41,7 +41,9 @@ export function computePriorityLoad(
   panicThresholdPercent: number,
 ): PriorityLoad {
   const n = total.length;
-  const health = total.map((t, i) => t === 0 ? 0 : Math.min(100, Math.floor(overprovisioningPercent * healthy[i]! / t)));
+  const health = total.map((t, i) =>
+    t === 0 ? 0 : Math.min(100, Math.floor(overprovisioningPercent * healthy[i]! / t))
+  );
   const normalizedTotalHealth = Math.min(100, health.reduce((a, b) => a + b, 0));
   const inPanic = (i: number) => {
     const share = total[i] === 0 ? 0 : 100 * healthy[i]! / total[i]!;
