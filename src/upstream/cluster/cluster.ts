@@ -17,6 +17,7 @@ import {
   type ClusterHealth,
   type HealthProbe,
   HealthStore,
+  heartbeatProbe,
   OutlierDetector,
   OutlierStats,
 } from "../health/mod.ts";
@@ -176,12 +177,13 @@ export class Cluster {
       onChange: () => this.#refreshHealth(),
     });
     const hc = config.healthCheck;
+    const probe = options.healthProbe ?? this.#rpcProbe();
     this.#checker = hc === undefined ? undefined : new ActiveHealthChecker(hc, {
       clock: this.#clock,
       random: this.#random,
       logger,
       clusterName: config.name,
-      ...(options.healthProbe === undefined ? {} : { probe: options.healthProbe }),
+      ...(probe === undefined ? {} : { probe }),
       serviceScope: registry.scope("healthcheck", { service: hc.serviceName }),
       onSuccess: (hh) => this.#outlier?.onActiveCheckSuccess(hh),
       onChange: () => this.#refreshHealth(),
@@ -203,6 +205,21 @@ export class Cluster {
     if (config.type === "STRICT_DNS") {
       this.#startDns(options.resolver ?? newDnsResolver(config.dnsResolver, config.dnsLookupFamily), s);
     }
+  }
+
+  /**
+   * An RPC cluster's check: `health_check.protocol` naming a registered codec other than HTTP (bolt,
+   * boltv2, dubbo) sends that protocol's heartbeat. Not over TLS (a TLS cluster's check stays a TCP
+   * connect); undefined = the checker's own choice (HTTP or TCP).
+   */
+  #rpcProbe(): HealthProbe | undefined {
+    const hc = this.config.healthCheck;
+    if (hc === undefined || hc.http !== undefined || this.config.tls !== undefined) return undefined;
+    const name = hc.protocol.toLowerCase();
+    if (name === "" || name === "http1" || name === "http2") return undefined;
+    const codec = getCodec(hc.protocol) ?? getCodec(name);
+    if (codec === undefined) return undefined;
+    return heartbeatProbe(codec, this.#codecOptions, Math.min(this.config.connectTimeoutMs, hc.timeoutMs));
   }
 
   get hosts(): readonly Host[] {
