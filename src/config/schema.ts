@@ -491,7 +491,9 @@ const HealthCheck = struct(
   "Active health checks of every host (MOSN); only with a service_name, as MOSN",
   {
     protocol: Opt(
-      text('"Http1": an HTTP request (check_config.http_check_config); anything else: TCP connect'),
+      text(
+        '"Http1": an HTTP request (check_config.http_check_config); bolt/boltv2: a heartbeat; else TCP connect',
+      ),
     ),
     timeout: Opt(duration("Deadline of each check (default 1s)")),
     interval: Opt(duration("Between one check's end and the next (default 15s)")),
