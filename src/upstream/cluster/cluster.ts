@@ -249,6 +249,8 @@ export class Cluster {
   #refreshHealth(): void {
     this.#healthVersion = this.#health.version;
     this.#lb.refresh();
+    // Drained (a newer snapshot runs): the shared stats scopes show the newer cluster's view.
+    if (this.#healthReleased) return;
     let healthy = 0;
     for (const h of this.#hosts) {
       if (h.healthy) healthy++;

@@ -77,6 +77,7 @@ export class OutlierDetector {
   readonly #opts: OutlierDetectorOptions;
   #hosts: readonly HostHealth[] = [];
   #timer: ReturnType<Clock["setInterval"]> | undefined;
+  #stopped = false;
 
   constructor(config: OutlierDetectionConfig, stats: OutlierStats, opts: OutlierDetectorOptions) {
     this.config = config;
@@ -98,9 +99,11 @@ export class OutlierDetector {
     }
   }
 
+  /** No more sweeps, and no more ejections from late results (the cluster drained). */
   stop(): void {
     this.#clock.clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopped = true;
   }
 
   /** A response head from the host (RPC statuses already mapped to HTTP-like ones). */
@@ -212,7 +215,7 @@ export class OutlierDetector {
   }
 
   #detected(h: HostHealth, type: EjectionType, enforcingPercent: number): void {
-    if (h.ejected) return;
+    if (h.ejected || this.#stopped) return;
     this.stats.detected[type].inc();
     if (enforcingPercent <= 0 || this.#random() * 100 >= enforcingPercent) return;
     const total = this.#hosts.length;
