@@ -38,6 +38,16 @@ export function checkClusterHealth(c: ClusterDoc, path: string, reporter: Report
         "Http1 without check_config.http_check_config: the check is a TCP connect (MOSN)",
       );
     }
+    const tls = c.cluster_manager_tls === true || c.tls_context?.status === true;
+    if (tls && h.service_name && !(isHttp && http?.port)) {
+      reporter.warn(
+        p,
+        isHttp && http !== undefined
+          ? "the HTTP check is plaintext (MOSN's scheme http) though the cluster dials TLS: point " +
+            "http_check_config.port at a plaintext health port, or the hosts fail their checks"
+          : "the check is a TCP connect: over a TLS cluster meshctl neither handshakes nor sends heartbeats",
+      );
+    }
     if (http !== undefined) {
       const hp = `${p}.check_config.http_check_config`;
       if (typeof http.path === "string" && http.path !== "" && !http.path.startsWith("/")) {

@@ -185,3 +185,11 @@ Deno.test("healthy_panic_threshold 0..100, overprovisioning_factor ≥ 100 and h
   equal(ok2.snapshot!.clusters[0]!.hosts[0]!.priority, 2);
   equal(ok2.snapshot!.clusters[0]!.healthyPanicThresholdPercent, 0);
 });
+
+Deno.test("health_check on a TLS cluster warns that the check does not speak TLS", () => {
+  const text = withCluster(`tls_context: { status: true, insecure_skip: true }
+health_check: { service_name: svc, protocol: Http1, check_config: { http_check_config: { path: /h } } }
+`);
+  const { warnings } = problems(text);
+  ok(warnings.some((w) => w.includes("health_check: the HTTP check is plaintext")), JSON.stringify(warnings));
+});
