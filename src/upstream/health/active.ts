@@ -233,16 +233,27 @@ export class ActiveHealthChecker {
 /** A TCP connect that completes is healthy (MOSN's TCPDialSession). */
 export const tcpProbe: HealthProbe = async (target, onCancel) => {
   let cancelled = false;
+  // Aborting also gives up a connect still pending (a host that drops SYNs), so none pile up.
+  const abort = new AbortController();
   onCancel(() => {
     cancelled = true;
+    abort.abort();
   });
   let conn: Deno.TcpConn;
   try {
-    conn = await Deno.connect({ hostname: target.hostname, port: target.port, transport: "tcp" });
+    conn = await Deno.connect({
+      hostname: target.hostname,
+      port: target.port,
+      transport: "tcp",
+      signal: abort.signal,
+    });
   } catch (e) {
+    if (cancelled) return { ok: false, reason: "timeout", detail: "connect cancelled by the timeout" };
     return { ok: false, reason: "connect", detail: e instanceof Error ? e.message : String(e) };
   }
-  conn.close(); // also when cancelled meanwhile: nothing left open
+  try {
+    conn.close(); // also when cancelled meanwhile: nothing left open
+  } catch { /* closed by the abort */ }
   if (cancelled) return { ok: false, reason: "timeout", detail: "connected after the timeout" };
   return { ok: true };
 };
@@ -258,20 +269,25 @@ export function httpProbe(cfg: HttpHealthCheckConfig): HealthProbe {
   return async (target, onCancel) => {
     let conn: Deno.TcpConn | undefined;
     let cancelled = false;
+    const abort = new AbortController();
     onCancel(() => {
       cancelled = true;
+      abort.abort(); // a pending connect too
       try {
         conn?.close();
       } catch { /* already closed */ }
     });
     const port = cfg.port ?? target.port;
     try {
-      conn = await Deno.connect({ hostname: target.hostname, port, transport: "tcp" });
+      conn = await Deno.connect({ hostname: target.hostname, port, transport: "tcp", signal: abort.signal });
     } catch (e) {
+      if (cancelled) return { ok: false, reason: "timeout", detail: "connect cancelled by the timeout" };
       return { ok: false, reason: "connect", detail: e instanceof Error ? e.message : String(e) };
     }
     if (cancelled) {
-      conn.close();
+      try {
+        conn.close();
+      } catch { /* closed by the abort */ }
       return { ok: false, reason: "timeout", detail: "connected after the timeout" };
     }
     try {
