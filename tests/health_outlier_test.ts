@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { stringify } from "yaml";
-import { adminStats, httpProxyConfig, PRIVATE_LOOPBACK, runCli, startMeshctl } from "./_e2e.ts";
+import { adminStats, DEAD_HOST, httpProxyConfig, PRIVATE_LOOPBACK, runCli, startMeshctl } from "./_e2e.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -213,6 +213,53 @@ Deno.test(
       await mesh.stop();
       await Promise.all([a.kill(), b.kill().catch(() => {}), d.kill()]);
       await Deno.remove(file);
+    }
+  },
+);
+
+Deno.test(
+  "outlier: refused connects and route timeouts reported by the proxy eject their hosts (local-origin errors as 5xx)",
+  opts,
+  async () => {
+    const a = upstream("A", "127.0.0.1");
+    // Accepts and never answers: every request to it times out (route timeout).
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const silentAddress = `127.0.0.1:${(silent.addr as Deno.NetAddr).port}`;
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const c of silent) held.push(c);
+    })();
+    const config = httpProxyConfig({
+      hosts: [a.address, DEAD_HOST, silentAddress],
+      routes: [{ match: { prefix: "/" }, route: { cluster_name: "origin", timeout: "200ms" } }],
+      cluster: {
+        outlier_detection: { consecutive_5xx: 2, max_ejection_percent: 67, base_ejection_time: "60s" },
+        healthy_panic_threshold: 0,
+      },
+    });
+    const mesh = await startMeshctl(config);
+    try {
+      const port = mesh.port("ingress");
+      const seen = await loadUntil(port, (r) => r.length > 20 && last(r, 20).every((x) => x === "A"), 200);
+      // The refused connects were resent to another host; the silent host's timeouts reached the client,
+      // at most consecutive_5xx of them.
+      const timeouts = seen.filter((x) => x === "status 504").length;
+      assert(timeouts >= 1 && timeouts <= 2, `504s: ${timeouts} in ${seen.join(", ")}`);
+      const up = (await adminStats(mesh.adminPort))["upstream"]!;
+      const key = (addr: string) => Object.keys(up).find((k) => k.endsWith(addr))!;
+      assertEquals(up[key(DEAD_HOST)]!["unhealthy_outlier"], 1);
+      assertEquals(up[key(silentAddress)]!["unhealthy_outlier"], 1);
+      assertEquals(up[key(a.address)]!["healthy"], 1);
+      assertEquals(
+        up[key("cluster.origin")]!["outlier_detection_ejections_enforced_consecutive_5xx_total"],
+        2,
+      );
+    } finally {
+      await mesh.stop();
+      silent.close();
+      await accepting.catch(() => {});
+      for (const c of held) c.close();
+      await a.kill();
     }
   },
 );
