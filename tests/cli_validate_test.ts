@@ -93,7 +93,7 @@ Deno.test("meshctl validate names each unsupported MOSN feature", async () => {
     `${f}:24:19: servers[0].listeners[0].stream_filters[0].type: stream filter "gzip" is not supported yet`,
     `${f}:29:13: cluster_manager.clusters[0].type: "STATIC" is not supported yet (supported: SIMPLE, STRICT_DNS)`,
     `${f}:30:16: cluster_manager.clusters[0].lb_type: "LB_LEAST_CONNECTION" is not supported yet (supported: LB_RANDOM, LB_ROUNDROBIN, LB_WEIGHTED_ROUNDROBIN, LB_LEAST_REQUEST, LB_MAGLEV)`,
-    `${f}:31:21: cluster_manager.clusters[0].health_check: health_check is not supported yet`,
+    `${f}:31:19: cluster_manager.clusters[0].slow_start: slow_start is not supported yet`,
     `${f}:32:25: cluster_manager.clusters[0].lb_subset_config: lb_subset_config is not supported yet`,
   ]);
   assertEquals(r.code, 1);

@@ -339,6 +339,19 @@ const PLANS: Record<string, Plan> = {
     },
   },
 
+  "health.yaml": {
+    clusters: { backend: "http" },
+    async traffic(mesh) {
+      // Priority 0 is healthy: the priority 1 host (:9403) takes nothing.
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) seen.add(echoOf(await http(mesh.port("checked"), "/orders")).upstream);
+      assertEquals([...seen].sort(), ["127.0.0.1:9401", "127.0.0.1:9402"]);
+      const cluster = (await adminStats(mesh.adminPort))["upstream"]?.["cluster.backend"];
+      assertEquals(cluster?.["membership_total"], 3);
+      assertEquals(cluster?.["membership_healthy"], 3);
+    },
+  },
+
   "limits.yaml": {
     clusters: { backend: "http" },
     async traffic(mesh) {

@@ -16,6 +16,7 @@ import {
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, TcpProxyDocument } from "./schema.ts";
 import { LIMIT_DEFAULTS } from "./defaults.ts";
+import { checkClusterHealth } from "./_health_check.ts";
 import type { Loose, Report, Reporter, SemanticResult } from "./_semantics.ts";
 import type { TlsContextConfig } from "./types.ts";
 import { checkTlsContext, type TlsEnv, type TlsOutcome } from "./tls.ts";
@@ -88,6 +89,9 @@ export function checkSemantics(
   checkXdsBootstrap(doc, clusters, reporter);
   doc.cluster_manager?.clusters?.forEach((c, i) =>
     c && checkClusterDns(c, `cluster_manager.clusters[${i}]`, report)
+  );
+  doc.cluster_manager?.clusters?.forEach((c, i) =>
+    c && checkClusterHealth(c, `cluster_manager.clusters[${i}]`, reporter)
   );
   const servers = doc.servers ?? [];
   const routers = new Set<string>();

@@ -26,6 +26,8 @@ import {
 
 export const CLUSTER_TYPES = ["SIMPLE", "STRICT_DNS"] as const;
 export const UNSUPPORTED_CLUSTER_TYPES = ["STATIC", "DYNAMIC", "EDS", "ORIGINAL_DST"] as const;
+/** Highest host `priority` accepted (Envoy has no fixed limit; this bounds the per-level arrays). */
+export const MAX_HOST_PRIORITY = 127;
 export const DNS_LOOKUP_FAMILIES = ["V4_ONLY", "V6_ONLY"] as const;
 export const LB_TYPES = [
   "LB_RANDOM",
@@ -491,8 +493,100 @@ const Host = struct("An upstream host", {
   hostname: Opt(text("Label for stats and logs")),
   weight: Opt(int("Weight 1..128 (default 1)", 1, 128)),
   tls_disable: Opt(bool("Plaintext to this host even when the cluster has a TLS context (MOSN)")),
+  priority: Opt(int(
+    "meshctl extension (Envoy's EDS priority): 0 is the highest; traffic spills to higher numbers as lower " +
+      "ones lose health (default 0)",
+    0,
+    MAX_HOST_PRIORITY,
+  )),
   metadata: Opt(unsupported("subsets")),
 });
+
+const StatusRange = struct("Accepted statuses, inclusive (MOSN CodeRange)", {
+  start: int("First status", 100, 599),
+  end: int("Last status", 100, 599),
+});
+
+const HealthCheck = struct(
+  "Active health checks of every host (MOSN); only with a service_name, as MOSN",
+  {
+    protocol: Opt(
+      text(
+        '"Http1": an HTTP request (check_config.http_check_config); bolt/boltv2: a heartbeat; else TCP connect',
+      ),
+    ),
+    timeout: Opt(duration("Deadline of each check (default 1s)")),
+    interval: Opt(duration("Between one check's end and the next (default 15s)")),
+    interval_jitter: Opt(duration("Random 0..this added to each interval and the first check (default 5ms)")),
+    initial_delay_seconds: Opt(duration("Before a host's first check, plus jitter (default 0s; MOSN 1s)")),
+    healthy_threshold: Opt(int("Consecutive successes that bring a host back (default 1)", 1)),
+    unhealthy_threshold: Opt(int("Consecutive failures that take a host out (default 1)", 1)),
+    service_name: Opt(text("Stats label; MOSN runs no checks without it")),
+    check_config: Opt(struct("Protocol settings", {
+      http_check_config: Opt(struct("HTTP check (protocol Http1)", {
+        port: Opt(int("Port to check (default: the host's)", 0, 65535)),
+        timeout: Opt(duration("This check's own deadline; the shorter of it and timeout applies")),
+        path: Opt(text('Request path and query (default "/")')),
+        method: Opt(text("Request method (default GET)")),
+        scheme: Opt(oneOf('Only "http" (default)', ["http"], { unsupported: ["https"] })),
+        domain: Opt(text("Host header (default: the host's address)")),
+        codes: Opt(list("Accepted statuses (default 200 only)", StatusRange)),
+      })),
+    })),
+    event_log_path: Opt(unsupported("health check event log")),
+    common_callbacks: Opt(unsupported()),
+  },
+);
+
+const percent = (d: string) => Opt(int(`${d} (percent 0..100)`, 0, 100));
+const OutlierDetection = struct(
+  "meshctl extension: Envoy's cluster outlier_detection (passive ejection), Envoy's field names and defaults",
+  {
+    consecutive_5xx: Opt(
+      int("5xx responses (and local-origin failures unless split) in a row (default 5)", 1),
+    ),
+    consecutive_gateway_failure: Opt(
+      int("502/503/504 (and local-origin failures unless split) in a row (default 5)", 1),
+    ),
+    consecutive_local_origin_failure: Opt(int(
+      "With split_external_local_origin_errors: connect failures, timeouts, resets in a row (default 5)",
+      1,
+    )),
+    interval: Opt(duration("Between ejection sweeps: success rate, unejection (default 10s)")),
+    base_ejection_time: Opt(duration("Ejection time × times ejected (default 30s)")),
+    max_ejection_time: Opt(
+      duration("Cap on the ejection time (default 300s, or base_ejection_time if longer)"),
+    ),
+    max_ejection_time_jitter: Opt(duration("Random 0..this added to each ejection (default 0s)")),
+    max_ejection_percent: percent("Most of the cluster ejected at once (default 10)"),
+    always_eject_one_host: Opt(
+      bool("Eject one host even when max_ejection_percent allows none (default false)"),
+    ),
+    enforcing_consecutive_5xx: percent("Chance a consecutive_5xx outlier is ejected (default 100)"),
+    enforcing_consecutive_gateway_failure: percent("Chance a gateway-failure outlier is ejected (default 0)"),
+    enforcing_consecutive_local_origin_failure: percent(
+      "Chance a local-origin outlier is ejected (default 100)",
+    ),
+    enforcing_success_rate: percent("Chance a success-rate outlier is ejected (default 100)"),
+    enforcing_local_origin_success_rate: percent("Same for local-origin success rate (default 100)"),
+    success_rate_minimum_hosts: Opt(int("Hosts with enough volume for success-rate ejection (default 5)", 1)),
+    success_rate_request_volume: Opt(int("Requests per interval for a host to count (default 100)", 1)),
+    success_rate_stdev_factor: Opt(int("Threshold = mean − stdev × this/1000 (default 1900)", 0)),
+    failure_percentage_threshold: percent("Failure share that ejects (default 85)"),
+    enforcing_failure_percentage: percent("Chance a failure-percentage outlier is ejected (default 0)"),
+    enforcing_failure_percentage_local_origin: percent("Same for local-origin failures (default 0)"),
+    failure_percentage_minimum_hosts: Opt(int("Hosts needed for failure-percentage ejection (default 5)", 1)),
+    failure_percentage_request_volume: Opt(int("Requests per interval for a host to count (default 50)", 1)),
+    split_external_local_origin_errors: Opt(bool(
+      "Count connect failures, timeouts and resets apart from responses (default false)",
+    )),
+    successful_active_health_check_uneject_host: Opt(bool(
+      "A passing active health check unejects the host (default true)",
+    )),
+    monitors: Opt(unsupported()),
+    detect_degraded_hosts: Opt(unsupported()),
+  },
+);
 
 const Thresholds = struct("Circuit breaker limits (Envoy's defaults when absent; 0 = unlimited)", {
   max_connections: Opt(int("Connections (default 1024)", 0)),
@@ -554,7 +648,18 @@ const Cluster = struct("An upstream cluster", {
     int("meshctl extension: connections per host for multiplexed protocols (default 1)", 1),
   ),
   sub_type: Opt(ignored("Unused by MOSN")),
-  health_check: Opt(unsupported()),
+  health_check: Opt(HealthCheck),
+  outlier_detection: Opt(OutlierDetection),
+  healthy_panic_threshold: Opt(int(
+    "meshctl extension (Envoy's common_lb_config.healthy_panic_threshold): below this healthy share a " +
+      "priority level is balanced over all its hosts (percent, default 50; 0 = never)",
+    0,
+    100,
+  )),
+  overprovisioning_factor: Opt(int(
+    "meshctl extension (Envoy's ClusterLoadAssignment overprovisioning_factor, percent): 140 = 1.4 (default)",
+    100,
+  )),
   lb_subset_config: Opt(unsupported()),
   original_dst_lb_config: Opt(unsupported()),
   slow_start: Opt(unsupported()),

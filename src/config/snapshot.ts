@@ -19,10 +19,12 @@ import type {
   DnsResolverConfig,
   HashPolicyConfig,
   HeaderValueOption,
+  HealthCheckConfig,
   Http2OptionsConfig,
   LbType,
   ListenerConfig,
   NetworkFilterConfig,
+  OutlierDetectionConfig,
   PortRangeConfig,
   RouteActionConfig,
   RouteConfig,
@@ -335,6 +337,7 @@ function cluster(c: ClusterDoc, tls: TlsContextConfig | undefined): ClusterConfi
       ...(h.hostname === undefined ? {} : { hostname: h.hostname }),
       weight: h.weight ?? 1,
       tlsDisable: h.tls_disable ?? false,
+      priority: h.priority ?? 0,
     })),
     connectTimeoutMs: msOr(c.connect_timeout, 10_000),
     idleTimeoutMs: ms(c.idle_timeout),
@@ -358,6 +361,68 @@ function cluster(c: ClusterDoc, tls: TlsContextConfig | undefined): ClusterConfi
     connBufferLimitBytes: c.conn_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
     http2: http2Options(c.http2_protocol_options),
     tls,
+    healthCheck: healthCheck(c.health_check),
+    outlierDetection: outlierDetection(c.outlier_detection),
+    healthyPanicThresholdPercent: c.healthy_panic_threshold ?? 50,
+    overprovisioningFactorPercent: c.overprovisioning_factor ?? 140,
+  };
+}
+
+/** MOSN's health_check with its defaults; none without a service_name (MOSN runs no checker then). */
+function healthCheck(h: ClusterDoc["health_check"]): HealthCheckConfig | undefined {
+  if (h === undefined || !h.service_name) return undefined;
+  const protocol = h.protocol ?? "";
+  const hc = h.check_config?.http_check_config;
+  const httpTimeout = ms(hc?.timeout);
+  const timeoutMs = msOr(h.timeout, 0) || 1_000;
+  return {
+    serviceName: h.service_name,
+    protocol,
+    timeoutMs: httpTimeout !== undefined && httpTimeout > 0 ? Math.min(timeoutMs, httpTimeout) : timeoutMs,
+    intervalMs: msOr(h.interval, 0) || 15_000,
+    intervalJitterMs: msOr(h.interval_jitter, 0) || 5,
+    initialDelayMs: msOr(h.initial_delay_seconds, 0),
+    healthyThreshold: h.healthy_threshold ?? 1,
+    unhealthyThreshold: h.unhealthy_threshold ?? 1,
+    http: protocol.toLowerCase() !== "http1" || hc === undefined ? undefined : {
+      port: hc.port !== undefined && hc.port > 0 && hc.port < 65535 ? hc.port : undefined,
+      path: hc.path || "/",
+      method: (hc.method || "GET").toUpperCase(),
+      domain: hc.domain || undefined,
+      codes: (hc.codes ?? []).map((c) => ({ start: c.start, end: c.end })),
+    },
+  };
+}
+
+/** Envoy's OutlierDetection with Envoy's defaults. */
+function outlierDetection(o: ClusterDoc["outlier_detection"]): OutlierDetectionConfig | undefined {
+  if (o === undefined) return undefined;
+  const baseEjectionTimeMs = msOr(o.base_ejection_time, 30_000);
+  return {
+    consecutive5xx: o.consecutive_5xx ?? 5,
+    consecutiveGatewayFailure: o.consecutive_gateway_failure ?? 5,
+    consecutiveLocalOriginFailure: o.consecutive_local_origin_failure ?? 5,
+    intervalMs: msOr(o.interval, 10_000),
+    baseEjectionTimeMs,
+    maxEjectionTimeMs: ms(o.max_ejection_time) ?? Math.max(300_000, baseEjectionTimeMs),
+    maxEjectionTimeJitterMs: msOr(o.max_ejection_time_jitter, 0),
+    maxEjectionPercent: o.max_ejection_percent ?? 10,
+    alwaysEjectOneHost: o.always_eject_one_host ?? false,
+    enforcingConsecutive5xx: o.enforcing_consecutive_5xx ?? 100,
+    enforcingConsecutiveGatewayFailure: o.enforcing_consecutive_gateway_failure ?? 0,
+    enforcingConsecutiveLocalOriginFailure: o.enforcing_consecutive_local_origin_failure ?? 100,
+    enforcingSuccessRate: o.enforcing_success_rate ?? 100,
+    enforcingLocalOriginSuccessRate: o.enforcing_local_origin_success_rate ?? 100,
+    successRateMinimumHosts: o.success_rate_minimum_hosts ?? 5,
+    successRateRequestVolume: o.success_rate_request_volume ?? 100,
+    successRateStdevFactor: o.success_rate_stdev_factor ?? 1900,
+    failurePercentageThreshold: o.failure_percentage_threshold ?? 85,
+    enforcingFailurePercentage: o.enforcing_failure_percentage ?? 0,
+    enforcingFailurePercentageLocalOrigin: o.enforcing_failure_percentage_local_origin ?? 0,
+    failurePercentageMinimumHosts: o.failure_percentage_minimum_hosts ?? 5,
+    failurePercentageRequestVolume: o.failure_percentage_request_volume ?? 50,
+    splitExternalLocalOriginErrors: o.split_external_local_origin_errors ?? false,
+    successfulActiveHealthCheckUnejectHost: o.successful_active_health_check_uneject_host ?? true,
   };
 }
 
@@ -394,6 +459,7 @@ function envoyCluster(c: EnvoyClusterDoc, tls: TlsContextConfig | undefined): Cl
       ...(h.hostname === undefined ? {} : { hostname: h.hostname }),
       weight: h.weight,
       tlsDisable: false,
+      priority: 0,
     })),
     connectTimeoutMs: msOr(c.connect_timeout, 5_000),
     idleTimeoutMs: undefined,
@@ -413,6 +479,10 @@ function envoyCluster(c: EnvoyClusterDoc, tls: TlsContextConfig | undefined): Cl
     connBufferLimitBytes: c.per_connection_buffer_limit_bytes ?? LIMIT_DEFAULTS.bufferLimitBytes,
     http2: http2Options(envoyClusterHttp2(c) as Http2OptionsDoc | undefined),
     tls,
+    healthCheck: undefined,
+    outlierDetection: undefined,
+    healthyPanicThresholdPercent: 50,
+    overprovisioningFactorPercent: 140,
   };
 }
 

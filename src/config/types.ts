@@ -344,6 +344,86 @@ export interface HostConfig {
   readonly weight: number; // 1..128, default 1
   /** MOSN `tls_disable`: plaintext to this host even when the cluster has a TLS context. */
   readonly tlsDisable: boolean;
+  /**
+   * meshctl extension (Envoy's `LocalityLbEndpoints.priority`): 0 is the highest priority; traffic spills
+   * to higher numbers as lower ones lose health (overprovisioning factor). Default 0.
+   */
+  readonly priority: number;
+}
+
+/** An expected HTTP status range for an HTTP health check, inclusive both ends (MOSN `CodeRange`). */
+export interface StatusRangeConfig {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** MOSN `check_config.http_check_config`: what an HTTP health check sends and accepts. */
+export interface HttpHealthCheckConfig {
+  /** Port to check; undefined = the host's own port (MOSN: any port outside 1..65534 means the host's). */
+  readonly port: number | undefined;
+  /** Request path, query included. Default "/". */
+  readonly path: string;
+  /** Default GET. */
+  readonly method: string;
+  /** Host header; default the host's address. */
+  readonly domain: string | undefined;
+  /** Accepted statuses; empty = 200 only (MOSN). */
+  readonly codes: readonly StatusRangeConfig[];
+}
+
+/** MOSN's cluster `health_check` (pkg/upstream/healthcheck), active checking of every host. */
+export interface HealthCheckConfig {
+  /** `service_name`: the checker's stats label; MOSN runs no checks without it (validation warns). */
+  readonly serviceName: string;
+  /** `protocol`: "Http1" → an HTTP request (`http`); anything else → a TCP connect. */
+  readonly protocol: string;
+  /** Each check's deadline. Default 1 s (MOSN); an HTTP check's own `timeout`, when shorter, wins. */
+  readonly timeoutMs: number;
+  /** Between the end of one check and the start of the next. Default 15 s (MOSN). */
+  readonly intervalMs: number;
+  /** A random 0..jitter added to every interval and to the first check. Default 5 ms (MOSN). */
+  readonly intervalJitterMs: number;
+  /** Before a host's first check (plus jitter). Default 0: checked at once (MOSN waits 1 s). */
+  readonly initialDelayMs: number;
+  /** Consecutive successes that bring an unhealthy host back. Default 1 (MOSN). */
+  readonly healthyThreshold: number;
+  /** Consecutive failures that take a healthy host out. Default 1 (MOSN). */
+  readonly unhealthyThreshold: number;
+  /** Set when `protocol` is Http1 (MOSN: Http1 without http_check_config falls back to TCP). */
+  readonly http: HttpHealthCheckConfig | undefined;
+}
+
+/**
+ * Envoy's `envoy.config.cluster.v3.OutlierDetection`, field for field with Envoy's defaults (MOSN has
+ * none). Durations in ms; percentages 0..100; `successRateStdevFactor` is Envoy's ×1000 integer.
+ */
+export interface OutlierDetectionConfig {
+  readonly consecutive5xx: number; // 5
+  readonly consecutiveGatewayFailure: number; // 5
+  readonly consecutiveLocalOriginFailure: number; // 5
+  readonly intervalMs: number; // 10 s
+  readonly baseEjectionTimeMs: number; // 30 s
+  /** Default 300 s, or base_ejection_time when that is longer (Envoy). */
+  readonly maxEjectionTimeMs: number;
+  readonly maxEjectionTimeJitterMs: number; // 0
+  readonly maxEjectionPercent: number; // 10
+  readonly alwaysEjectOneHost: boolean; // false
+  readonly enforcingConsecutive5xx: number; // 100
+  readonly enforcingConsecutiveGatewayFailure: number; // 0
+  readonly enforcingConsecutiveLocalOriginFailure: number; // 100
+  readonly enforcingSuccessRate: number; // 100
+  readonly enforcingLocalOriginSuccessRate: number; // 100
+  readonly successRateMinimumHosts: number; // 5
+  readonly successRateRequestVolume: number; // 100
+  readonly successRateStdevFactor: number; // 1900 (= 1.9)
+  readonly failurePercentageThreshold: number; // 85
+  readonly enforcingFailurePercentage: number; // 0
+  readonly enforcingFailurePercentageLocalOrigin: number; // 0
+  readonly failurePercentageMinimumHosts: number; // 5
+  readonly failurePercentageRequestVolume: number; // 50
+  /** false (Envoy): connect failures, timeouts and resets also count as 5xx / gateway failures. */
+  readonly splitExternalLocalOriginErrors: boolean;
+  readonly successfulActiveHealthCheckUnejectHost: boolean; // true
 }
 
 export interface KeepaliveConfig {
@@ -400,6 +480,18 @@ export interface ClusterConfig {
    * `cluster_manager_tls` is set (MOSN); undefined = plaintext.
    */
   readonly tls: TlsContextConfig | undefined;
+  /** MOSN `health_check` with a `service_name`; undefined = no active checks. */
+  readonly healthCheck: HealthCheckConfig | undefined;
+  /** Envoy `outlier_detection`; undefined = no passive ejection. */
+  readonly outlierDetection: OutlierDetectionConfig | undefined;
+  /**
+   * Envoy `common_lb_config.healthy_panic_threshold` (percent, default 50; 0 disables panic): a priority
+   * level with fewer healthy hosts than this, while the levels together are not fully healthy, is
+   * balanced over all of its hosts.
+   */
+  readonly healthyPanicThresholdPercent: number;
+  /** Envoy `ClusterLoadAssignment.policy.overprovisioning_factor` (percent: 140 = 1.4, the default). */
+  readonly overprovisioningFactorPercent: number;
 }
 
 // === xDS bootstrap ===

@@ -81,6 +81,7 @@ Deno.test("an xDS bootstrap without servers builds snapshot.xds and converts the
     address: { hostname: "istiod.istio-system.svc", port: 15010 },
     weight: 1,
     tlsDisable: false,
+    priority: 0,
   }]);
   equal(c.tls, undefined);
 });

@@ -654,6 +654,8 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
   #perTryTimer: Deadline | undefined;
   /** Registered with the pool as a waiter: cancelled there if the attempt ends first. */
   #waiting = false;
+  /** The response head arrived (outlier detection: later failures are not the host's local-origin ones). */
+  #responded = false;
 
   constructor(parent: ProxyStream, cluster: Cluster, host: Host, pool: ConnectionPool) {
     this.#parent = parent;
@@ -714,6 +716,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
   fail(err: ProxyError): void {
     if (this.#ended) return;
     if (err.kind === "overflow") this.#cluster.stats.requestPendingOverflow.inc();
+    else if (err.kind === "connect_failure") this.#host.reportLocalFailure("connect_failure");
     this.#end(false, err);
     this.#parent.onUpstreamFailure(this, err);
   }
@@ -731,6 +734,10 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
   abort(err: ProxyError): void {
     if (this.#ended) return;
     this.#cluster.stats.requestLocalReset.inc();
+    // A timeout before the response head is the host's slowness (Envoy's LOCAL_ORIGIN_TIMEOUT).
+    if (!this.#responded && (err.kind === "timeout" || err.kind === "per_try_timeout")) {
+      this.#host.reportLocalFailure("timeout");
+    }
     this.stream?.reset(err);
     this.#end(false, err);
   }
@@ -773,6 +780,8 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
 
   onResponse(head: ResponseHead, endStream: boolean): void | Promise<void> {
     if (this.#ended) return;
+    this.#responded = true;
+    this.#host.reportResponse(head.status);
     this.#perTryTimer?.cancel();
     this.#perTryTimer = undefined;
     return this.#parent.onUpstreamResponse(this, head, endStream);
@@ -790,6 +799,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
 
   onReset(error: ProxyError): void {
     if (this.#ended) return;
+    if (!this.#responded && error.source === "upstream") this.#host.reportLocalFailure("reset");
     this.#end(false, error);
     this.#parent.onUpstreamFailure(this, error);
   }

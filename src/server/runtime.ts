@@ -7,7 +7,7 @@ import type {
 } from "../config/mod.ts";
 import { type CodecOptions, defaultCodecOptions } from "../codec/mod.ts";
 import { compileRouteTable, type RouteTable } from "../router/mod.ts";
-import { ClusterManager } from "../upstream/mod.ts";
+import { ClusterManager, type HealthStore } from "../upstream/mod.ts";
 import { type FilterEnvironment, getStreamFilter, type StreamFilterFactory } from "../filter/mod.ts";
 import { AccessLogWriter, compileAccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../accesslog/mod.ts";
 import { type AccessLogSink, DownstreamStats, type ProxyContext } from "../proxy/mod.ts";
@@ -35,6 +35,7 @@ export class Runtime {
    *   nor closes one an in-flight request of the old runtime is about to log to.
    * @param budget the process-wide buffer budget (`limits.max_buffered_bytes`), shared across runtimes
    *   because connections of the old one still hold what they reserved.
+   * @param health host health shared across runtimes, so hosts that stay keep their health state.
    */
   constructor(
     snapshot: ConfigSnapshot,
@@ -42,6 +43,7 @@ export class Runtime {
     logger: Logger,
     writers: Map<string, AccessLogWriter>,
     budget: ByteBudget,
+    health?: HealthStore,
   ) {
     this.snapshot = snapshot;
     const tables = new Map<string, RouteTable>();
@@ -49,7 +51,7 @@ export class Runtime {
       for (const r of server.routers) tables.set(r.routerConfigName, compileRouteTable(r));
     }
     this.routeTables = tables;
-    this.clusters = new ClusterManager(snapshot.clusters, registry, logger, budget);
+    this.clusters = new ClusterManager(snapshot.clusters, registry, logger, budget, health);
     const plans: ListenerPlan[] = [];
     try {
       for (const server of snapshot.servers) {

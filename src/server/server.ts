@@ -5,6 +5,7 @@ import { type AdminServer, startAdmin } from "../admin/mod.ts";
 import type { AccessLogWriter } from "../accesslog/mod.ts";
 import { Listener, type ListenerPlan } from "../listener/mod.ts";
 import { CertificateExpiryStats } from "../tls/mod.ts";
+import { HealthStore } from "../upstream/mod.ts";
 import { Runtime } from "./runtime.ts";
 
 export interface ServerOptions {
@@ -39,6 +40,8 @@ export interface ReloadSummary {
  */
 export class Server {
   readonly registry = new StatsRegistry();
+  /** Host health across reloads: a host that stays keeps its active-check and ejection state. */
+  readonly health = new HealthStore();
   readonly #logger: Logger;
   readonly #version: string;
   readonly #writers = new Map<string, AccessLogWriter>();
@@ -74,7 +77,14 @@ export class Server {
       peak.set(this.budget.peak);
       refused.set(this.budget.refused);
     });
-    this.#runtime = new Runtime(options.snapshot, this.registry, options.logger, this.#writers, this.budget);
+    this.#runtime = new Runtime(
+      options.snapshot,
+      this.registry,
+      options.logger,
+      this.#writers,
+      this.budget,
+      this.health,
+    );
     this.#certificateExpiry = new CertificateExpiryStats(this.registry);
     this.#certificateExpiry.update(options.snapshot);
   }
@@ -171,7 +181,7 @@ export class Server {
    * Admin address changes need a restart.
    */
   async reload(snapshot: ConfigSnapshot): Promise<ReloadSummary> {
-    const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers, this.budget);
+    const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers, this.budget, this.health);
     this.budget.limit = snapshot.limits.maxBufferedBytes;
     const kept: [Listener, ListenerPlan][] = [];
     const fresh: ListenerPlan[] = [];

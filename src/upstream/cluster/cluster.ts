@@ -11,7 +11,16 @@ import type { ClusterConfig, HostConfig } from "../../config/mod.ts";
 import { type CodecOptions, defaultCodecOptions, getCodec } from "../../codec/mod.ts";
 import type { Counter, Gauge, Histogram, Scope, StatsRegistry } from "../../stats/mod.ts";
 import { UpstreamTls } from "../../tls/mod.ts";
-import { type LoadBalancer, newLoadBalancer } from "../lb/mod.ts";
+import { PriorityBalancer } from "../lb/mod.ts";
+import {
+  ActiveHealthChecker,
+  type ClusterHealth,
+  type HealthProbe,
+  HealthStore,
+  heartbeatProbe,
+  OutlierDetector,
+  OutlierStats,
+} from "../health/mod.ts";
 import { connectWithTimeout } from "../pool/dial.ts";
 import { ExclusivePool } from "../pool/http1_pool.ts";
 import { MultiplexPool } from "../pool/multiplex_pool.ts";
@@ -42,6 +51,11 @@ export interface ClusterStats {
   readonly responseSuccess: Counter;
   readonly responseFailed: Counter;
   readonly requestDurationTime: Histogram;
+  /** Hosts the load balancers may pick (Envoy's membership_healthy). */
+  readonly membershipHealthy: Gauge;
+  readonly membershipTotal: Gauge;
+  /** Picks made over all hosts of a level because too few were healthy (Envoy's lb_healthy_panic). */
+  readonly lbHealthyPanic: Counter;
 }
 
 export interface ClusterOptions {
@@ -51,6 +65,15 @@ export interface ClusterOptions {
   readonly clock?: Clock;
   /** Resolves STRICT_DNS names (default: the one the cluster's config asks for). */
   readonly resolver?: DnsResolver;
+  /**
+   * Host health that outlives this cluster (the Server's, shared by every snapshot), so a host that
+   * stays across a reload keeps its state. Default: this cluster's own.
+   */
+  readonly health?: HealthStore;
+  /** Random source for jitter, enforcement draws and priority picks (tests). Default Math.random. */
+  readonly random?: () => number;
+  /** Replaces the health check probe (tests). */
+  readonly healthProbe?: HealthProbe;
 }
 
 /** A host to have in the cluster: its address, weight, and what its configuration says about it. */
@@ -61,6 +84,7 @@ interface HostEntry {
   /** The configured name (for STRICT_DNS, the name it resolved from). */
   readonly name: string;
   readonly tlsDisable: boolean;
+  readonly priority: number;
 }
 
 /** One configured STRICT_DNS host and what it resolved to. */
@@ -81,7 +105,15 @@ export class Cluster {
   readonly config: ClusterConfig;
   readonly stats: ClusterStats;
   #hosts: Host[] = [];
-  #lb: LoadBalancer;
+  #lb: PriorityBalancer;
+  readonly #health: ClusterHealth;
+  readonly #healthStore: HealthStore;
+  /** `#health.version` when the priority load was last computed. */
+  #healthVersion = -1;
+  #healthReleased = false;
+  readonly #random: () => number;
+  readonly #outlier: OutlierDetector | undefined;
+  readonly #checker: ActiveHealthChecker | undefined;
   #registry: StatsRegistry;
   #logger: Logger;
   #clock: Clock;
@@ -128,7 +160,34 @@ export class Cluster {
       responseSuccess: s.counter("response_success"),
       responseFailed: s.counter("response_failed"),
       requestDurationTime: s.histogram("request_duration_time"),
+      membershipHealthy: s.gauge("membership_healthy"),
+      membershipTotal: s.gauge("membership_total"),
+      lbHealthyPanic: s.counter("lb_healthy_panic"),
     };
+    this.#random = options.random ?? Math.random;
+    this.#healthStore = options.health ?? new HealthStore();
+    this.#health = this.#healthStore.cluster(config.name);
+    const od = config.outlierDetection;
+    this.#outlier = od === undefined ? undefined : new OutlierDetector(od, new OutlierStats(s), {
+      clock: this.#clock,
+      random: this.#random,
+      logger,
+      clusterName: config.name,
+      onHostEjected: (hh) => this.#hosts.find((h) => h.health === hh)?.stats.outlierEjections.inc(),
+      onChange: () => this.#refreshHealth(),
+    });
+    const hc = config.healthCheck;
+    const probe = options.healthProbe ?? this.#rpcProbe();
+    this.#checker = hc === undefined ? undefined : new ActiveHealthChecker(hc, {
+      clock: this.#clock,
+      random: this.#random,
+      logger,
+      clusterName: config.name,
+      ...(probe === undefined ? {} : { probe }),
+      serviceScope: registry.scope("healthcheck", { service: hc.serviceName }),
+      onSuccess: (hh) => this.#outlier?.onActiveCheckSuccess(hh),
+      onChange: () => this.#refreshHealth(),
+    });
     this.tls = config.tls === undefined ? undefined : new UpstreamTls(config.tls, { stats: s, logger });
     this.#setHosts(
       config.hosts.map((h) => ({
@@ -137,21 +196,68 @@ export class Cluster {
         weight: h.weight,
         name: h.address.hostname,
         tlsDisable: h.tlsDisable,
+        priority: h.priority,
       })),
     );
     this.#lb = this.#buildLb();
+    this.#refreshHealth();
+    this.#outlier?.start();
     if (config.type === "STRICT_DNS") {
       this.#startDns(options.resolver ?? newDnsResolver(config.dnsResolver, config.dnsLookupFamily), s);
     }
+  }
+
+  /**
+   * An RPC cluster's check: `health_check.protocol` naming a registered codec other than HTTP (bolt,
+   * boltv2, dubbo) sends that protocol's heartbeat. Not over TLS (a TLS cluster's check stays a TCP
+   * connect); undefined = the checker's own choice (HTTP or TCP).
+   */
+  #rpcProbe(): HealthProbe | undefined {
+    const hc = this.config.healthCheck;
+    if (hc === undefined || hc.http !== undefined || this.config.tls !== undefined) return undefined;
+    const name = hc.protocol.toLowerCase();
+    if (name === "" || name === "http1" || name === "http2") return undefined;
+    const codec = getCodec(hc.protocol) ?? getCodec(name);
+    if (codec === undefined) return undefined;
+    return heartbeatProbe(codec, this.#codecOptions, Math.min(this.config.connectTimeoutMs, hc.timeoutMs));
   }
 
   get hosts(): readonly Host[] {
     return this.#hosts;
   }
 
-  /** Picks a healthy host for a request (hashKey drives LB_MAGLEV). */
+  /**
+   * Picks a host for a request (hashKey drives LB_MAGLEV): a priority level by the priority load, then a
+   * healthy host of it, or any host of it in panic.
+   */
   chooseHost(hashKey?: string): Host | undefined {
-    return this.#lb.choose(hashKey === undefined ? undefined : { hashKey }) as Host | undefined;
+    // A health change made elsewhere (another snapshot's checker) shows as a new version: O(1) to see.
+    if (this.#health.version !== this.#healthVersion) this.#refreshHealth();
+    const lb = this.#lb;
+    const panicBefore = lb.panicPicks;
+    const host = lb.choose(hashKey === undefined ? undefined : { hashKey }) as Host | undefined;
+    if (lb.panicPicks !== panicBefore) this.stats.lbHealthyPanic.inc();
+    return host;
+  }
+
+  /** The priority load and panic state now (diagnostics, tests). */
+  get priorityLoad(): PriorityBalancer["state"] {
+    return this.#lb.state;
+  }
+
+  /** Recomputes the priority load and the health gauges after a host's health changed. */
+  #refreshHealth(): void {
+    this.#healthVersion = this.#health.version;
+    this.#lb.refresh();
+    // Drained (a newer snapshot runs): the shared stats scopes show the newer cluster's view.
+    if (this.#healthReleased) return;
+    let healthy = 0;
+    for (const h of this.#hosts) {
+      if (h.healthy) healthy++;
+      h.updateHealthStats();
+    }
+    this.stats.membershipHealthy.set(healthy);
+    this.stats.membershipTotal.set(this.#hosts.length);
   }
 
   /** circuit_breakers.max_requests: may one more request start? */
@@ -289,7 +395,7 @@ export class Cluster {
       const existing = old.get(key);
       if (
         existing !== undefined && existing.weight === h.weight && existing.name === h.name &&
-        existing.tlsDisable === h.tlsDisable
+        existing.tlsDisable === h.tlsDisable && existing.priority === h.priority
       ) {
         next.push(existing);
         old.delete(key);
@@ -297,19 +403,49 @@ export class Cluster {
       }
       const scope = this.#registry.scope("upstream", { cluster: this.name, host: key });
       next.push(
-        new Host(h.hostname, h.port, h.weight, hostStats(scope), { name: h.name, tlsDisable: h.tlsDisable }),
+        new Host(h.hostname, h.port, h.weight, hostStats(scope), {
+          name: h.name,
+          tlsDisable: h.tlsDisable,
+          priority: h.priority,
+          // Acquired before the old Host (if any) releases it below: the state carries over.
+          health: this.#health.acquire(key),
+          ...(this.#outlier === undefined ? {} : { outlier: this.#outlier }),
+        }),
       );
     }
+    const kept = new Set(next.map((h) => h.address));
     for (const gone of old.values()) {
       gone.closePools();
-      this.#registry.removeScope("upstream", { cluster: this.name, host: gone.address });
+      this.#health.release(gone.address);
+      if (!kept.has(gone.address)) {
+        this.#registry.removeScope("upstream", { cluster: this.name, host: gone.address });
+      }
     }
     this.#hosts = next;
+    this.#outlier?.setHosts(next.map((h) => h.health));
+    this.#checker?.setHosts(
+      next.map((h) => ({
+        hostname: h.hostname,
+        port: h.port,
+        address: h.address,
+        health: h.health,
+        scope: this.#registry.scope("upstream", { cluster: this.name, host: h.address }),
+      })),
+    );
   }
 
-  #buildLb(): LoadBalancer {
-    return newLoadBalancer(this.config.lbType, this.#hosts, {
+  #buildLb(): PriorityBalancer {
+    const levels: Host[][] = [[]];
+    for (const h of this.#hosts) {
+      while (levels.length <= h.priority) levels.push([]);
+      levels[h.priority]!.push(h);
+    }
+    return new PriorityBalancer(levels, {
+      lbType: this.config.lbType,
       choiceCount: this.config.leastRequestChoiceCount,
+      panicThresholdPercent: this.config.healthyPanicThresholdPercent,
+      overprovisioningFactorPercent: this.config.overprovisioningFactorPercent,
+      random: this.#random,
     });
   }
 
@@ -381,6 +517,7 @@ export class Cluster {
           weight: t.config.weight,
           name: t.config.address.hostname,
           tlsDisable: t.config.tlsDisable,
+          priority: t.config.priority,
         });
       }
     }
@@ -388,6 +525,7 @@ export class Cluster {
     this.#setHosts(list);
     if (this.#hosts.map((h) => h.address).join(",") === before) return;
     this.#lb = this.#buildLb();
+    this.#refreshHealth();
     this.#logger.info("cluster hosts updated from dns", {
       cluster: this.name,
       hosts: this.#hosts.map((h) => h.address),
@@ -398,6 +536,14 @@ export class Cluster {
   drain(): void {
     this.#clock.clearTimeout(this.#dnsTimer);
     this.#dnsStopped = true;
+    this.#checker?.stop();
+    this.#outlier?.stop();
+    if (!this.#healthReleased) {
+      // The next snapshot has acquired the hosts it keeps: the others' state goes now.
+      this.#healthReleased = true;
+      for (const h of this.#hosts) this.#health.release(h.address);
+      this.#healthStore.forgetIfEmpty(this.name);
+    }
     for (const h of this.#hosts) h.closePools();
   }
 

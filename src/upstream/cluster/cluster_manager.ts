@@ -1,6 +1,7 @@
 import type { ByteBudget, Logger } from "../../core/mod.ts";
 import type { ClusterConfig } from "../../config/mod.ts";
 import type { StatsRegistry } from "../../stats/mod.ts";
+import type { HealthStore } from "../health/mod.ts";
 import { Cluster } from "./cluster.ts";
 
 /** All clusters of a snapshot, by name. */
@@ -12,9 +13,15 @@ export class ClusterManager {
     registry: StatsRegistry,
     logger: Logger,
     budget?: ByteBudget,
+    health?: HealthStore,
   ) {
     try {
-      for (const c of configs) this.#clusters.set(c.name, new Cluster(c, registry, logger, { budget }));
+      for (const c of configs) {
+        this.#clusters.set(
+          c.name,
+          new Cluster(c, registry, logger, { budget, ...(health ? { health } : {}) }),
+        );
+      }
     } catch (e) {
       // A cluster that cannot be built (unusable TLS material) fails the whole set: the ones built
       // already must not keep DNS timers running for a runtime that never starts.

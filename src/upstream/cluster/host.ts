@@ -1,6 +1,12 @@
 import type { LbHost } from "../lb/mod.ts";
 import type { ConnectionPool } from "../pool/types.ts";
 import type { Counter, Gauge, Scope } from "../../stats/mod.ts";
+import {
+  ClusterHealth,
+  type HostHealth,
+  type LocalOriginFailure,
+  type OutlierDetector,
+} from "../health/mod.ts";
 
 /** Per-host counters (MOSN's upstream stats with cluster and host labels). */
 export interface HostStats {
@@ -11,6 +17,13 @@ export interface HostStats {
   readonly connectionConFail: Counter;
   readonly responseSuccess: Counter;
   readonly responseFailed: Counter;
+  /** 1 while the load balancers may pick it. */
+  readonly healthy: Gauge;
+  /** 1 while out because active health checks failed (Envoy's FAILED_ACTIVE_HC). */
+  readonly unhealthyActiveHc: Gauge;
+  /** 1 while ejected by outlier detection (Envoy's FAILED_OUTLIER_CHECK). */
+  readonly unhealthyOutlier: Gauge;
+  readonly outlierEjections: Counter;
 }
 
 export function hostStats(scope: Scope): HostStats {
@@ -22,6 +35,10 @@ export function hostStats(scope: Scope): HostStats {
     connectionConFail: scope.counter("connection_con_fail"),
     responseSuccess: scope.counter("response_success"),
     responseFailed: scope.counter("response_failed"),
+    healthy: scope.gauge("healthy"),
+    unhealthyActiveHc: scope.gauge("unhealthy_active_hc"),
+    unhealthyOutlier: scope.gauge("unhealthy_outlier"),
+    outlierEjections: scope.counter("outlier_ejections_total"),
   };
 }
 
@@ -35,7 +52,11 @@ export class Host implements LbHost {
   readonly name: string;
   /** MOSN `tls_disable`: plaintext to this host even when its cluster has a TLS context. */
   readonly tlsDisable: boolean;
-  healthy = true;
+  /** Envoy's EDS priority (0 highest). */
+  readonly priority: number;
+  /** Shared with this address's Host in other snapshots of the cluster (see `HealthStore`). */
+  readonly health: HostHealth;
+  readonly #outlier: OutlierDetector | undefined;
   activeRequests = 0;
   readonly stats: HostStats;
   readonly pools = new Map<string, ConnectionPool>();
@@ -45,7 +66,13 @@ export class Host implements LbHost {
     port: number,
     weight: number,
     stats: HostStats,
-    options: { name?: string; tlsDisable?: boolean } = {},
+    options: {
+      name?: string;
+      tlsDisable?: boolean;
+      priority?: number;
+      health?: HostHealth;
+      outlier?: OutlierDetector;
+    } = {},
   ) {
     this.hostname = hostname;
     this.port = port;
@@ -54,6 +81,38 @@ export class Host implements LbHost {
     this.tlsDisable = options.tlsDisable ?? false;
     this.address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
     this.stats = stats;
+    this.priority = options.priority ?? 0;
+    this.health = options.health ?? new ClusterHealth().acquire(this.address);
+    this.#outlier = options.outlier;
+    this.updateHealthStats();
+  }
+
+  /** Not failing active checks and not ejected: the load balancers may pick it (outside panic). */
+  get healthy(): boolean {
+    return this.health.healthy;
+  }
+
+  /**
+   * The proxy's report of an attempt that got a response head: its status (RPC statuses mapped to
+   * HTTP-like ones). Feeds outlier detection; O(1) and allocation-free.
+   */
+  reportResponse(status: number): void {
+    const o = this.#outlier;
+    if (o === undefined) return;
+    o.onLocalOriginSuccess(this.health);
+    o.onResponse(this.health, status);
+  }
+
+  /** The proxy's report of an attempt that failed on meshctl's side: connect failure, timeout, reset. */
+  reportLocalFailure(kind: LocalOriginFailure): void {
+    this.#outlier?.onLocalOriginFailure(this.health, kind);
+  }
+
+  updateHealthStats(): void {
+    const h = this.health;
+    this.stats.healthy.set(h.healthy ? 1 : 0);
+    this.stats.unhealthyActiveHc.set(h.failedActiveHc ? 1 : 0);
+    this.stats.unhealthyOutlier.set(h.ejected ? 1 : 0);
   }
 
   closePools(): void {

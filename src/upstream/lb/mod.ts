@@ -11,3 +11,5 @@ export { RoundRobinLoadBalancer } from "./round_robin.ts";
 export { WeightedRoundRobinLoadBalancer } from "./weighted_round_robin.ts";
 export { LeastRequestLoadBalancer } from "./least_request.ts";
 export { MAGLEV_BIG_M, MAGLEV_SMALL_M, MaglevLoadBalancer } from "./maglev.ts";
+export { computePriorityLoad, PriorityBalancer } from "./priority.ts";
+export type { PriorityBalancerOptions, PriorityLoad } from "./priority.ts";

@@ -1,0 +1,229 @@
+/**
+ * Envoy's outlier detection rules, one by one, on a FakeClock: consecutive errors, enforcement,
+ * ejection time growth and cap, unejection, the ejected-share cap, success rate, local-origin errors.
+ */
+import { assert, assertEquals } from "../../../tests/_assert.ts";
+import { FakeClock } from "../../core/mod.ts";
+import type { OutlierDetectionConfig } from "../../config/mod.ts";
+import { StatsRegistry } from "../../stats/mod.ts";
+import { ClusterHealth, type HostHealth } from "./host_health.ts";
+import { OutlierDetector, OutlierStats } from "./outlier.ts";
+
+const ENVOY_DEFAULTS: OutlierDetectionConfig = {
+  consecutive5xx: 5,
+  consecutiveGatewayFailure: 5,
+  consecutiveLocalOriginFailure: 5,
+  intervalMs: 10_000,
+  baseEjectionTimeMs: 30_000,
+  maxEjectionTimeMs: 300_000,
+  maxEjectionTimeJitterMs: 0,
+  maxEjectionPercent: 10,
+  alwaysEjectOneHost: false,
+  enforcingConsecutive5xx: 100,
+  enforcingConsecutiveGatewayFailure: 0,
+  enforcingConsecutiveLocalOriginFailure: 100,
+  enforcingSuccessRate: 100,
+  enforcingLocalOriginSuccessRate: 100,
+  successRateMinimumHosts: 5,
+  successRateRequestVolume: 100,
+  successRateStdevFactor: 1900,
+  failurePercentageThreshold: 85,
+  enforcingFailurePercentage: 0,
+  enforcingFailurePercentageLocalOrigin: 0,
+  failurePercentageMinimumHosts: 5,
+  failurePercentageRequestVolume: 50,
+  splitExternalLocalOriginErrors: false,
+  successfulActiveHealthCheckUnejectHost: true,
+};
+
+function setup(overrides: Partial<OutlierDetectionConfig> = {}, hostCount = 10) {
+  const clock = new FakeClock();
+  const registry = new StatsRegistry();
+  const scope = registry.scope("upstream", { cluster: "c" });
+  const group = new ClusterHealth();
+  const hosts = Array.from({ length: hostCount }, (_, i) => group.acquire(`10.0.0.${i}:80`));
+  let changes = 0;
+  const od = new OutlierDetector({ ...ENVOY_DEFAULTS, ...overrides }, new OutlierStats(scope), {
+    clock,
+    random: () => 0.5,
+    onChange: () => changes++,
+  });
+  od.setHosts(hosts);
+  od.start();
+  const counter = (name: string) => scope.counter(name).value;
+  return {
+    clock,
+    od,
+    hosts,
+    group,
+    counter,
+    changes: () => changes,
+    active: () => scope.gauge("outlier_detection_ejections_active").value,
+  };
+}
+
+function fail(od: OutlierDetector, h: HostHealth, n: number, status = 500): void {
+  for (let i = 0; i < n; i++) od.onResponse(h, status);
+}
+
+Deno.test("consecutive_5xx: the 5th 5xx in a row ejects (not the 4th); a success in between starts the count over", () => {
+  const { od, hosts, counter, active } = setup();
+  const h = hosts[0]!;
+  fail(od, h, 4);
+  od.onResponse(h, 200);
+  fail(od, h, 4);
+  assert(h.healthy, "4 in a row must not eject");
+  od.onResponse(h, 500);
+  assert(!h.healthy && h.ejected);
+  assertEquals(counter("outlier_detection_ejections_enforced_consecutive_5xx_total"), 1);
+  assertEquals(counter("outlier_detection_ejections_enforced_total"), 1);
+  assertEquals(active(), 1);
+});
+
+Deno.test("consecutive_gateway_failure ejects only when enforced (Envoy's default enforcing is 0 %)", () => {
+  const off = setup({ consecutive5xx: 100 });
+  fail(off.od, off.hosts[0]!, 5, 503);
+  assert(off.hosts[0]!.healthy);
+  assertEquals(off.counter("outlier_detection_ejections_detected_consecutive_gateway_failure_total"), 1);
+  const on = setup({ consecutive5xx: 100, enforcingConsecutiveGatewayFailure: 100 });
+  fail(on.od, on.hosts[0]!, 4, 503);
+  on.od.onResponse(on.hosts[0]!, 500); // not a gateway failure: the gateway count starts over
+  fail(on.od, on.hosts[0]!, 4, 502);
+  assert(on.hosts[0]!.healthy);
+  on.od.onResponse(on.hosts[0]!, 504);
+  assert(on.hosts[0]!.ejected);
+  assertEquals(on.counter("outlier_detection_ejections_enforced_consecutive_gateway_failure_total"), 1);
+});
+
+Deno.test("ejection time is base × times ejected, capped at max_ejection_time; unejection happens on the interval sweep", () => {
+  const { clock, od, hosts } = setup({
+    baseEjectionTimeMs: 30_000,
+    maxEjectionTimeMs: 70_000,
+    intervalMs: 10_000,
+  });
+  const h = hosts[0]!;
+  const ejectedFor = () => {
+    const start = clock.now();
+    fail(od, h, 5);
+    assert(h.ejected);
+    while (h.ejected) clock.tick(1_000);
+    return clock.now() - start;
+  };
+  // Sweeps run every 10 s, so the time out is rounded up to the next sweep.
+  const first = ejectedFor();
+  assert(first >= 30_000 && first <= 40_000, `first ejection lasted ${first}`);
+  const second = ejectedFor();
+  assert(second >= 60_000 && second <= 70_000, `second ejection lasted ${second}`);
+  const third = ejectedFor(); // 90 s capped at 70 s
+  assert(third >= 70_000 && third <= 80_000, `third ejection lasted ${third}`);
+  assertEquals(h.ejectionMultiplier, 3);
+});
+
+Deno.test("the ejection multiplier drops by one per interval a host stays in, so old ejections are forgiven", () => {
+  const { clock, od, hosts } = setup();
+  const h = hosts[0]!;
+  fail(od, h, 5);
+  clock.tick(30_000); // the sweep at 30 s returns it
+  assert(!h.ejected);
+  assertEquals(h.ejectionMultiplier, 1);
+  clock.tick(10_000);
+  assertEquals(h.ejectionMultiplier, 0);
+  fail(od, h, 5);
+  assertEquals(h.ejectedUntilMs - clock.now(), 30_000);
+});
+
+Deno.test("max_ejection_percent caps the ejected share; always_eject_one_host lets the first ejection through", () => {
+  const capped = setup({ maxEjectionPercent: 34 }, 3); // 1 of 3 = 33 % allowed, 2 of 3 not
+  fail(capped.od, capped.hosts[0]!, 5);
+  fail(capped.od, capped.hosts[1]!, 5);
+  assert(capped.hosts[0]!.ejected && !capped.hosts[1]!.ejected);
+  assertEquals(capped.counter("outlier_detection_ejections_overflow"), 1);
+  assertEquals(capped.active(), 1);
+  // Envoy's default 10 % of 3 hosts allows none...
+  const none = setup({}, 3);
+  fail(none.od, none.hosts[0]!, 5);
+  assert(!none.hosts[0]!.ejected);
+  // ...unless always_eject_one_host.
+  const one = setup({ alwaysEjectOneHost: true }, 3);
+  fail(one.od, one.hosts[0]!, 5);
+  fail(one.od, one.hosts[1]!, 5);
+  assert(one.hosts[0]!.ejected && !one.hosts[1]!.ejected);
+});
+
+Deno.test("enforcing_consecutive_5xx is a chance: 0 % detects without ejecting", () => {
+  const s = setup({ enforcingConsecutive5xx: 0 });
+  fail(s.od, s.hosts[0]!, 5);
+  assert(!s.hosts[0]!.ejected);
+  assertEquals(s.counter("outlier_detection_ejections_detected_consecutive_5xx_total"), 1);
+  assertEquals(s.counter("outlier_detection_ejections_enforced_total"), 0);
+});
+
+Deno.test("success rate: a host far below the mean of hosts with enough volume is ejected at the sweep", () => {
+  const { clock, od, hosts, counter } = setup({ maxEjectionPercent: 100, consecutive5xx: 1000 }, 6);
+  for (const h of hosts) for (let i = 0; i < 100; i++) od.onResponse(h, 200);
+  for (let i = 0; i < 60; i++) od.onResponse(hosts[5]!, 500); // 100 / 160 = 62.5 %
+  clock.tick(10_000);
+  assert(hosts[5]!.ejected);
+  assertEquals(hosts.filter((h) => h.ejected).length, 1);
+  assertEquals(counter("outlier_detection_ejections_enforced_success_rate_total"), 1);
+  // Below success_rate_minimum_hosts hosts with volume: no statistics, no ejection.
+  const few = setup({ maxEjectionPercent: 100, consecutive5xx: 1000 }, 4);
+  for (const h of few.hosts) for (let i = 0; i < 100; i++) few.od.onResponse(h, 200);
+  for (let i = 0; i < 100; i++) few.od.onResponse(few.hosts[3]!, 500);
+  few.clock.tick(10_000);
+  assert(!few.hosts[3]!.ejected);
+});
+
+Deno.test("failure percentage ejects at or above the threshold when enforced", () => {
+  const { clock, od, hosts } = setup({
+    maxEjectionPercent: 100,
+    consecutive5xx: 1000,
+    enforcingFailurePercentage: 100,
+    enforcingSuccessRate: 0,
+  }, 5);
+  for (const h of hosts) for (let i = 0; i < 50; i++) od.onResponse(h, 200);
+  for (let i = 0; i < 300; i++) od.onResponse(hosts[0]!, 503); // 300 / 350 = 86 %
+  clock.tick(10_000);
+  assert(hosts[0]!.ejected);
+  assertEquals(hosts.filter((h) => h.ejected).length, 1);
+});
+
+Deno.test("local-origin failures count as 5xx unless split; split, they have their own consecutive threshold", () => {
+  const joint = setup();
+  for (let i = 0; i < 5; i++) joint.od.onLocalOriginFailure(joint.hosts[0]!, "connect_failure");
+  assert(joint.hosts[0]!.ejected);
+  const split = setup({ splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailure: 3 });
+  const h = split.hosts[0]!;
+  split.od.onLocalOriginFailure(h, "reset");
+  split.od.onLocalOriginFailure(h, "timeout");
+  split.od.onLocalOriginSuccess(h); // a response came: the local count starts over
+  split.od.onLocalOriginFailure(h, "connect_failure");
+  split.od.onLocalOriginFailure(h, "connect_failure");
+  assert(!h.ejected);
+  split.od.onLocalOriginFailure(h, "connect_failure");
+  assert(h.ejected);
+  assertEquals(
+    split.counter("outlier_detection_ejections_enforced_consecutive_local_origin_failure_total"),
+    1,
+  );
+  assertEquals(h.consecutive5xx, 0, "split: local-origin failures are not 5xx");
+});
+
+Deno.test("a passing active health check unejects at once (successful_active_health_check_uneject_host)", () => {
+  const s = setup();
+  fail(s.od, s.hosts[0]!, 5);
+  s.od.onActiveCheckSuccess(s.hosts[0]!);
+  assert(s.hosts[0]!.healthy);
+  assertEquals(s.active(), 0);
+  const keep = setup({ successfulActiveHealthCheckUnejectHost: false });
+  fail(keep.od, keep.hosts[0]!, 5);
+  keep.od.onActiveCheckSuccess(keep.hosts[0]!);
+  assert(keep.hosts[0]!.ejected);
+});
+
+Deno.test("stop clears the sweep timer", () => {
+  const { clock, od } = setup();
+  assertEquals(clock.pending, 1);
+  od.stop();
+  assertEquals(clock.pending, 0);
+});
