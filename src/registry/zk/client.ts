@@ -525,30 +525,32 @@ export class ZkRegistryClient implements RegistryClient {
   async #closeSession(session: Session): Promise<void> {
     const zk = session.zk;
     const manager = (zk as unknown as { connectionManager?: LibConnectionManager }).connectionManager;
+    // CLOSING makes the library's socket-close handler stop instead of reconnecting.
+    const drop = () => {
+      if (!manager) return;
+      if (manager.state !== LIB_CLOSED_STATE) manager.state = LIB_CLOSING_STATE;
+      clearTimeout(manager.connectTimeoutHandler);
+      manager.socket?.destroy();
+    };
     await new Promise<void>((resolve) => {
-      const timer = this.#clock.setTimeout(() => {
-        // The server did not confirm (it is down, or the library sits in a reconnect pause): drop the socket
-        // and the library's timer so nothing of it outlives us.
-        if (manager) {
-          manager.state = LIB_CLOSED_STATE;
-          clearTimeout(manager.connectTimeoutHandler);
-          manager.socket?.destroy();
-        }
-        resolve();
-      }, this.#o.closeTimeoutMs);
-      const done = (state: zookeeper.State) => {
-        if (state === zookeeper.State.DISCONNECTED) {
-          this.#clock.clearTimeout(timer);
-          resolve();
-        }
-      };
       if (manager?.state === LIB_CLOSED_STATE || manager?.state === LIB_EXPIRED_STATE) {
-        this.#clock.clearTimeout(timer);
         manager.socket?.destroy();
         resolve();
         return;
       }
-      zk.on("state", done);
+      const timer = this.#clock.setTimeout(() => {
+        // The server did not confirm (it is down, or the library sits in a reconnect pause): drop the socket,
+        // and once more after the pause, when the library may have opened the next one.
+        drop();
+        this.#clock.setTimeout(drop, this.#o.reconnectSpinDelayMs + 100);
+        resolve();
+      }, this.#o.closeTimeoutMs);
+      zk.on("state", (state: zookeeper.State) => {
+        if (state === zookeeper.State.DISCONNECTED) {
+          this.#clock.clearTimeout(timer);
+          resolve();
+        }
+      });
       zk.close();
     });
     zk.removeAllListeners();
@@ -601,11 +603,12 @@ export class ZkRegistryClient implements RegistryClient {
   }
 
   #backoffMs(): number {
-    const ceiling = Math.min(
+    return retryDelayMs(
+      this.#retryAttempt,
+      this.#o.retryBackoffBaseMs,
       this.#o.retryBackoffMaxMs,
-      this.#o.retryBackoffBaseMs * 2 ** Math.min(this.#retryAttempt, 30),
+      this.#random,
     );
-    return Math.max(1, Math.floor(this.#random() * ceiling));
   }
 
   // --- (re)registration and (re)reads after every (re)connect ---
@@ -821,10 +824,20 @@ interface LibConnectionManager {
   socket?: { destroy(): void };
   connectTimeoutHandler?: ReturnType<typeof setTimeout>;
 }
-/** ConnectionManager STATES.CONNECTING, CLOSED and SESSION_EXPIRED (lib/ConnectionManager.js). */
+/** ConnectionManager STATES (lib/ConnectionManager.js of node-zookeeper-client 1.1.3). */
 const LIB_CONNECTING_STATE = 1;
+const LIB_CLOSING_STATE = -1;
 const LIB_CLOSED_STATE = -2;
 const LIB_EXPIRED_STATE = -3;
+
+/**
+ * Full-jitter exponential backoff: uniform in [1, min(max, base × 2^attempt)) ms, so a fleet of sidecars that
+ * lost the same ensemble does not come back in step. Attempt 0 is the first retry.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(attempt, 0), 30));
+  return Math.max(1, Math.floor(random() * ceiling));
+}
 
 /** Node-style callback → promise. */
 function call<T>(op: (cb: (err: unknown, result: T) => void) => void): Promise<T> {

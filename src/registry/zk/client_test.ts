@@ -8,7 +8,7 @@ import { connectRaw, type RawZk, startPausableProxy } from "../../../tests/_peer
 import { StatsRegistry } from "../../stats/mod.ts";
 import type { ProviderInstance, RegistrySessionState, ServiceKey } from "../types.ts";
 import { dubboProviderUrl, javaUrlEncode, sofaProviderUrl } from "../url.ts";
-import { ZkConnector, type ZkObserver, ZkRegistryClient } from "./client.ts";
+import { retryDelayMs, ZkConnector, type ZkObserver, ZkRegistryClient } from "./client.ts";
 
 const IFACE = "com.example.DemoService";
 const PROVIDERS = `/dubbo/${IFACE}/providers`;
@@ -459,6 +459,7 @@ Deno.test({
         // The server expires the session: its ephemeral node goes (seen by the independent client).
         await h.raw.waitExists(reg.path, false);
         assertEquals(client.state(), "disconnected");
+        assertEquals(reg.state(), "disconnected", "kept, to be re-created if the session is gone");
         assertEquals(ports(sub.providers()), [40000], "the last list is kept while cut off");
         const mark = rec.registered.length;
         proxy.resume();
@@ -532,3 +533,44 @@ function assertThrowsMessage(fn: () => unknown, re: RegExp): void {
   }
   throw new Error(`expected a throw matching ${re}`);
 }
+
+Deno.test("retryDelayMs: full jitter under a ceiling that doubles from the base up to the cap", () => {
+  const top = () => 0.999999;
+  assertEquals([0, 1, 2, 3, 6, 7, 50].map((a) => retryDelayMs(a, 500, 30_000, top)), [
+    499,
+    999,
+    1999,
+    3999,
+    29_999,
+    29_999,
+    29_999,
+  ]);
+  assertEquals(retryDelayMs(5, 500, 30_000, () => 0), 1, "never 0: no hot loop");
+  assertEquals(retryDelayMs(2, 500, 30_000, () => 0.5), 1000);
+  assertEquals(retryDelayMs(-1, 500, 30_000, top), 499);
+});
+
+Deno.test({
+  name:
+    "close() while ZooKeeper is down returns within closeTimeoutMs and nothing of the client reconnects later",
+  ...opts,
+  fn: () =>
+    withZk(async (h) => {
+      const client = h.client({ closeTimeoutMs: 300, reconnectSpinDelayMs: 100 });
+      await client.register("dubbo", "providers", IFACE, providerUrl(60000));
+      await h.raw.close();
+      await h.zk.stopServer();
+      await waitFor(() => client.state() === "disconnected", "disconnected");
+      const t0 = performance.now();
+      await client.close();
+      const took = performance.now() - t0;
+      assert(took < 1_500, `close took ${took} ms`);
+      await h.zk.startServer();
+      // Give a library that kept reconnecting (100 ms pauses) ten rounds to show up.
+      await new Promise((r) => setTimeout(r, 1_000));
+      const cons = await h.zk.fourLetter("cons");
+      const clients = cons.split("\n").filter((l) => /^\s*\/127\.0\.0\.1:\d+\[/.test(l));
+      assertEquals(clients.length, 1, `only our cons connection: ${cons}`);
+      h.raw = await connectRaw(h.zk.address);
+    }),
+});
