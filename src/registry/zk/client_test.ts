@@ -574,3 +574,40 @@ Deno.test({
       h.raw = await connectRaw(h.zk.address);
     }),
 });
+
+Deno.test({
+  name: "ZooKeeper down for longer than the session timeout: after it is back the node exists (resumed or " +
+    "re-created) and a new provider is seen",
+  ...opts,
+  fn: () =>
+    withZk(async (h) => {
+      const { rec, observer } = recordingObserver();
+      const client = h.client({ sessionTimeoutMs: 1_000, observer });
+      const reg = await client.register(
+        "dubbo",
+        "providers",
+        IFACE,
+        providerUrl(17000, { version: "1.0.0" }),
+      );
+      const c = changes();
+      await client.subscribe(key(), c.onChange);
+      await h.raw.close();
+      await h.zk.stopServer();
+      await new Promise((r) => setTimeout(r, 2_500)); // the outage itself: 2.5 × the session timeout
+      const mark = rec.states.length;
+      await h.zk.startServer();
+      await stateReached(rec, "connected", mark);
+      h.raw = await connectRaw(h.zk.address);
+      await h.raw.waitExists(reg.path, true);
+      const owner = (await h.raw.node(reg.path))?.owner;
+      assertEquals(owner, client.describe().sessionId);
+      console.log(
+        `after a 2.5 s outage (session timeout 1 s): ${
+          h.counter("session_expired") ? "expired, re-created" : "resumed"
+        }`,
+      );
+      const seen = c.next((p) => ports(p).includes(17001));
+      await h.raw.create(`${PROVIDERS}/${javaUrlEncode(providerUrl(17001, { version: "1.0.0" }))}`);
+      await seen;
+    }),
+});
