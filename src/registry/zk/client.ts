@@ -57,6 +57,10 @@ export interface ZkClientOptions {
   readonly retryBackoffBaseMs?: number;
   /** … capped at 30 s. */
   readonly retryBackoffMaxMs?: number;
+  /** Nodes this client keeps registered; a further `register` is refused (`registration_over_limit`). 10 000. */
+  readonly maxRegistrations?: number;
+  /** Live subscriptions; a further `subscribe` is refused (`subscription_over_limit`). 10 000. */
+  readonly maxSubscriptions?: number;
   /** Providers kept per subscription; further matching nodes are skipped (`provider_over_limit`). 10 000. */
   readonly maxProvidersPerSubscription?: number;
   /** Longest node name read or written (the Java-encoded URL). Longer children are skipped. 16 KiB. */
@@ -87,6 +91,8 @@ export const ZK_DEFAULTS = {
   reconnectSpinDelayMs: 1_000,
   retryBackoffBaseMs: 500,
   retryBackoffMaxMs: 30_000,
+  maxRegistrations: 10_000,
+  maxSubscriptions: 10_000,
   maxProvidersPerSubscription: 10_000,
   maxNodeNameLength: 16 * 1024,
   connectAttemptTimeoutMs: 5_000,
@@ -180,6 +186,8 @@ interface Stats {
   readonly operationFailed: Counter;
   readonly retryScheduled: Counter;
   readonly connectAttemptStalled: Counter;
+  readonly registrationOverLimit: Counter;
+  readonly subscriptionOverLimit: Counter;
 }
 
 function makeStats(scope: Scope): Stats {
@@ -201,6 +209,8 @@ function makeStats(scope: Scope): Stats {
     operationFailed: scope.counter("operation_failed"),
     retryScheduled: scope.counter("retry_scheduled"),
     connectAttemptStalled: scope.counter("connect_attempt_stalled"),
+    registrationOverLimit: scope.counter("registration_over_limit"),
+    subscriptionOverLimit: scope.counter("subscription_over_limit"),
   };
 }
 
@@ -241,6 +251,8 @@ export class ZkRegistryClient implements RegistryClient {
       reconnectSpinDelayMs: options.reconnectSpinDelayMs ?? ZK_DEFAULTS.reconnectSpinDelayMs,
       retryBackoffBaseMs: options.retryBackoffBaseMs ?? ZK_DEFAULTS.retryBackoffBaseMs,
       retryBackoffMaxMs: options.retryBackoffMaxMs ?? ZK_DEFAULTS.retryBackoffMaxMs,
+      maxRegistrations: options.maxRegistrations ?? ZK_DEFAULTS.maxRegistrations,
+      maxSubscriptions: options.maxSubscriptions ?? ZK_DEFAULTS.maxSubscriptions,
       maxProvidersPerSubscription: options.maxProvidersPerSubscription ??
         ZK_DEFAULTS.maxProvidersPerSubscription,
       maxNodeNameLength: options.maxNodeNameLength ?? ZK_DEFAULTS.maxNodeNameLength,
@@ -300,6 +312,12 @@ export class ZkRegistryClient implements RegistryClient {
     if (pendingRemove) await pendingRemove;
     let entry = this.#nodes.get(path);
     if (!entry) {
+      if (this.#nodes.size >= this.#o.maxRegistrations) {
+        this.#stats.registrationOverLimit.inc();
+        throw new Error(
+          `cannot register ${path}: ${this.#nodes.size} nodes registered, the limit (maxRegistrations)`,
+        );
+      }
       entry = {
         path,
         url,
@@ -347,6 +365,12 @@ export class ZkRegistryClient implements RegistryClient {
     if (this.#closed) throw new Error(`registry ${this.address.addr} is closed`);
     const problem = interfacePathProblem(key.interface);
     if (problem !== undefined) throw new Error(`cannot subscribe: ${problem}`);
+    if (this.#subs.size >= this.#o.maxSubscriptions) {
+      this.#stats.subscriptionOverLimit.inc();
+      throw new Error(
+        `cannot subscribe to ${key.interface}: ${this.#subs.size} subscriptions, the limit (maxSubscriptions)`,
+      );
+    }
     const sub: Subscription = {
       key,
       path: `${this.#chroot}${registryRolePath(key.layout, key.interface, "providers")}`,

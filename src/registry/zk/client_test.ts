@@ -257,7 +257,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "register/subscribe: a bad interface, an oversized URL or an unreachable ZooKeeper fail clearly",
+  name:
+    "register/subscribe: a bad interface, an oversized URL, a count limit or an unreachable ZooKeeper fail clearly",
   ...opts,
   fn: () =>
     withZk(async (h) => {
@@ -275,6 +276,15 @@ Deno.test({
         () => client.subscribe({ ...key(), interface: "" }, () => {}),
         /interface is empty/,
       );
+      const limited = h.client({ maxRegistrations: 1, maxSubscriptions: 1 });
+      await limited.register("dubbo", "providers", IFACE, "dubbo://h:1/x");
+      await assertRejects(
+        () => limited.register("dubbo", "providers", IFACE, "dubbo://h:2/x"),
+        /the limit \(maxRegistrations\)/,
+      );
+      await limited.subscribe(key(), () => {});
+      await assertRejects(() => limited.subscribe(key("g"), () => {}), /the limit \(maxSubscriptions\)/);
+      assertEquals([h.counter("registration_over_limit"), h.counter("subscription_over_limit")], [1, 1]);
       // A port nothing listens on: the promise rejects after connectTimeoutMs instead of hanging.
       const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const deadPort = (l.addr as Deno.NetAddr).port;
