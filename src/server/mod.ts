@@ -12,3 +12,4 @@ export type { XdsRuntimeOptions } from "./xds_runtime.ts";
 export type { ConfigReloaderOptions, ReloadCause } from "./config_reloader.ts";
 export { RegistryRuntime } from "./registry_runtime.ts";
 export type { RegistryRuntimeOptions } from "./registry_runtime.ts";
+export { createRegistryConnector } from "./registry_connector.ts";
