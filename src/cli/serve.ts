@@ -112,7 +112,7 @@ export default async function run(args: string[]): Promise<number> {
     try {
       registry = new RegistryRuntime({
         file: snapshot,
-        connector: await createRegistryConnector(snapshot.registry, logger),
+        connector: createRegistryConnector(snapshot.registry, logger),
         logger,
       });
       startSnapshot = registry.initialSnapshot();

@@ -36,6 +36,7 @@ import {
   type RegistryView,
   serveRegistryApi,
 } from "../registry/mod.ts";
+import type { StatsRegistry } from "../stats/mod.ts";
 import type { Server } from "./server.ts";
 import { validationContext } from "./validation_context.ts";
 
@@ -47,13 +48,15 @@ const MAX_HOST_WEIGHT = 128;
 export interface RegistryRuntimeOptions {
   /** The config file's snapshot; its `registry` is set. */
   readonly file: ConfigSnapshot;
-  readonly connector: RegistryConnector;
+  /** Builds the backend once the server (and so its stats registry) exists. */
+  readonly connector: (stats: StatsRegistry) => RegistryConnector;
   readonly logger: Logger;
 }
 
 export class RegistryRuntime {
   readonly #config: RegistryConfig;
-  readonly #connector: RegistryConnector;
+  readonly #makeConnector: (stats: StatsRegistry) => RegistryConnector;
+  #connector: RegistryConnector | undefined;
   readonly #logger: Logger;
   #base: Obj;
   #source: string;
@@ -72,7 +75,7 @@ export class RegistryRuntime {
       throw new Error("RegistryRuntime needs a config with an enabled dubbo_registry");
     }
     this.#config = config;
-    this.#connector = options.connector;
+    this.#makeConnector = options.connector;
     this.#logger = options.logger;
     this.#base = options.file.raw as Obj;
     this.#source = options.file.source;
@@ -88,8 +91,9 @@ export class RegistryRuntime {
   /** Binds the API (after the server, whose listener ports `pub` may publish); throws when it cannot bind. */
   start(server: Server): SocketAddress {
     this.#server = server;
+    const connector = this.#connector = this.#makeConnector(server.registry);
     const api = new RegistryApi({
-      connector: this.#connector,
+      connector,
       advertise: () => ({ ip: this.#config.advertiseIp, port: this.#publishedPort() }),
       maxBodyBytes: this.#config.maxRequestBodyBytes,
       maxServices: this.#config.maxServices,
@@ -144,7 +148,7 @@ export class RegistryRuntime {
     this.#closed = true;
     await this.#http?.shutdown();
     await this.#api?.close();
-    await this.#connector.closeAll();
+    await this.#connector?.closeAll();
     await this.#reloads;
   }
 

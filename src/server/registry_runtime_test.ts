@@ -41,7 +41,7 @@ async function setup(config = CONFIG) {
   const loaded = await loadConfigFile(configPath, validationContext());
   assert.ok(loaded.snapshot, loaded.errors.map((e) => e.message).join("\n"));
   const zk = new MemoryRegistry();
-  const registry = new RegistryRuntime({ file: loaded.snapshot, connector: zk, logger });
+  const registry = new RegistryRuntime({ file: loaded.snapshot, connector: () => zk, logger });
   const server = new Server({ snapshot: registry.initialSnapshot(), logger, version: "test" });
   await server.start();
   const api = registry.start(server);
