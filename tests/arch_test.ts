@@ -30,6 +30,9 @@ const LAYER: Record<string, number> = {
  * deno.json imports that only tests may use (a src file's own `_test.ts`/`_bench.ts` may), and why.
  * `@grpc/grpc-js` and `@grpc/proto-loader` left this list with issue 11: xds/ speaks ADS with them (the issue
  * asks for a real gRPC stack, not a hand-written one); the data path's HTTP/2 is still codec/http2.
+ * `node-zookeeper-client` is a production dependency from the start (issue 12): registry/zk speaks ZooKeeper
+ * through it, as the issue asks for a well-kept pure-JS client rather than our own ZooKeeper protocol
+ * (`@types/node-zookeeper-client` only gives it types).
  */
 const TEST_ONLY: Record<string, string> = {
   "re2js": "the RE2 oracle; production matching is core/re2.ts on V8's engines",

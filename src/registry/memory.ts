@@ -9,7 +9,7 @@
  * provider (`addProvider`), make an address unreachable (`setReachable`), and read the tree (`nodes`).
  * @module
  */
-import { DEFAULT_WEIGHT, javaUrlEncode, providerOf } from "./_url_codec.ts";
+import { javaUrlEncode, parseProviderNode, providerMatches, registryNodePath } from "./url.ts";
 import type {
   ProviderInstance,
   ProviderSubscription,
@@ -29,8 +29,7 @@ export function memoryNodePath(
   iface: string,
   url: string,
 ): string {
-  const root = layout === "dubbo" ? "/dubbo" : "/sofa-rpc";
-  return `${root}/${iface}/${role}/${javaUrlEncode(url)}`;
+  return registryNodePath(layout, iface, role, url);
 }
 
 interface Node {
@@ -75,8 +74,8 @@ class Ensemble {
     const out: ProviderInstance[] = [];
     for (const n of this.nodes.values()) {
       if (n.role !== "providers" || n.layout !== key.layout || n.iface !== key.interface) continue;
-      const p = providerOf(n.url);
-      if (p !== undefined && matches(key, p)) out.push(p);
+      const p = parseProviderNode(javaUrlEncode(n.url));
+      if (typeof p !== "string" && providerMatches(key, p)) out.push(p);
     }
     return out.sort((a, b) => a.url < b.url ? -1 : a.url > b.url ? 1 : 0);
   }
@@ -87,14 +86,6 @@ class Ensemble {
       if (w.key.interface === node.iface && w.key.layout === node.layout) w.fire();
     }
   }
-}
-
-/** Dubbo's consumer-side filter: group and version must match, `*` matching anything. */
-function matches(key: ServiceKey, p: ProviderInstance): boolean {
-  const group = key.layout === "dubbo" ? p.params.get("group") ?? "" : p.params.get("uniqueId") ?? "";
-  const version = p.params.get("version") ?? "";
-  return (key.group === "*" || key.group === group) &&
-    (key.layout !== "dubbo" || key.version === "*" || key.version === version);
 }
 
 class MemorySubscription implements ProviderSubscription {
@@ -259,5 +250,3 @@ export class MemoryRegistry implements RegistryConnector {
 function clientKey(a: RegistryAddress): string {
   return JSON.stringify([a.addr, a.username ?? "", a.password ?? ""]);
 }
-
-export { DEFAULT_WEIGHT };

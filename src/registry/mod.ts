@@ -4,6 +4,27 @@
  * @module
  */
 export type * from "./types.ts";
+export {
+  DEFAULT_PROVIDER_WEIGHT,
+  dubboConsumerUrl,
+  dubboProviderUrl,
+  interfacePathProblem,
+  javaUrlDecode,
+  javaUrlEncode,
+  layoutRoot,
+  parseProviderNode,
+  parseRegistryUrl,
+  providerMatches,
+  registryNodePath,
+  registryRolePath,
+  sofaConsumerUrl,
+  sofaProviderUrl,
+} from "./url.ts";
+export type { DubboUrlOptions, ParsedRegistryUrl, RegistryUrlBase, SofaUrlOptions } from "./url.ts";
+export { SESSION_STATE_CODE, ZK_DEFAULTS, ZkConnector, ZkRegistryClient } from "./zk/client.ts";
+export type { ZkClientDescription, ZkClientOptions, ZkConnectorOptions, ZkObserver } from "./zk/client.ts";
+export { parseZkAddress } from "./zk/address.ts";
+export type { ZkAddress } from "./zk/address.ts";
 export { memoryNodePath, MemoryRegistry } from "./memory.ts";
 export { RegistryApi } from "./api/registry_api.ts";
 export type { RegistryApiOptions, RegistryView } from "./api/registry_api.ts";
@@ -11,5 +32,3 @@ export { serveRegistryApi } from "./api/server.ts";
 export type { RegistryApiServer } from "./api/server.ts";
 export { checkRegistryAddr, parseServiceRequest } from "./api/request.ts";
 export type { ServiceRequest } from "./api/request.ts";
-export { consumerUrl, providerUrl } from "./api/urls.ts";
-export { DEFAULT_WEIGHT, javaUrlEncode, providerOf } from "./_url_codec.ts";

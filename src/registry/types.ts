@@ -85,8 +85,10 @@ export interface RegistryClient {
     url: string,
   ): Promise<Registration>;
   /**
-   * Resolves with the first provider list read; `onChange` gets every later change (add, remove, data
-   * change), never called after `close()`. On disconnect the last list stays; it is re-read on reconnect.
+   * Resolves with the first provider list read; `onChange` gets every later change of the list (a provider
+   * added, removed, or changed — a changed URL is a new node name, so node data is not watched), with the
+   * whole new list, never called after `close()`. On disconnect the last list stays; it is re-read on
+   * reconnect. Throws/rejects with a clear message for an interface that cannot be a ZooKeeper path.
    */
   subscribe(
     key: ServiceKey,

@@ -32,7 +32,7 @@ import type {
   ServiceKey,
 } from "../types.ts";
 import { parseServiceRequest, type ServiceRequest } from "./request.ts";
-import { consumerUrl, providerUrl } from "./urls.ts";
+import { dubboConsumerUrl, dubboProviderUrl } from "../url.ts";
 
 export interface RegistryApiOptions {
   readonly connector: RegistryConnector;
@@ -267,10 +267,13 @@ export class RegistryApi {
       return { errNo: 0, message: `publish success (already published: ${old.registration.path})` };
     }
     const { ip, port } = this.#o.advertise();
-    const url = providerUrl({
-      ip,
+    const url = dubboProviderUrl({
+      host: ip,
       port,
-      service: request.service,
+      iface: request.service.interface,
+      methods: request.service.methods,
+      group: request.service.group,
+      version: request.service.version,
       pid: this.#o.pid ?? Deno.pid,
       timestamp: (this.#o.now ?? Date.now)(),
     });
@@ -325,9 +328,12 @@ export class RegistryApi {
       version: request.service.version === "" ? "*" : request.service.version,
     };
     const client = this.#o.connector.client(request.registry);
-    const url = consumerUrl({
-      ip,
-      service: request.service,
+    const url = dubboConsumerUrl({
+      host: ip,
+      iface,
+      methods: request.service.methods,
+      group: request.service.group,
+      version: request.service.version,
       pid: this.#o.pid ?? Deno.pid,
       timestamp: (this.#o.now ?? Date.now)(),
     });

@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, equal, match, ok } from "node:assert/s
 import { FakeClock, silentLogger } from "../../core/mod.ts";
 import { StatsRegistry } from "../../stats/mod.ts";
 import { MemoryRegistry } from "../memory.ts";
-import { javaUrlEncode } from "../_url_codec.ts";
+import { javaUrlEncode } from "../url.ts";
 import type { ProviderInstance } from "../types.ts";
 import { RegistryApi, type RegistryApiOptions } from "./registry_api.ts";
 import { serveRegistryApi } from "./server.ts";
@@ -11,8 +11,10 @@ const ZK = "127.0.0.1:2181";
 const IFACE = "com.example.DemoService";
 const REGISTRY = { type: "zookeeper", addr: ZK, username: "", password: "" };
 const SERVICE = { interface: IFACE, methods: ["sayHello", "getUser"], group: "", version: "1.0.3" };
-const PUB_URL = `dubbo://10.0.0.7:20880/${IFACE}?anyhost=true&application=meshctl&dubbo=2.0.2` +
-  `&interface=${IFACE}&methods=getUser,sayHello&pid=42&side=provider&timestamp=1700000000000&version=1.0.3`;
+const PUB_URL =
+  `dubbo://10.0.0.7:20880/${IFACE}?anyhost=true&application=meshctl&deprecated=false&dubbo=2.0.2` +
+  `&dynamic=true&generic=false&interface=${IFACE}&methods=getUser,sayHello&pid=42&side=provider` +
+  "&timestamp=1700000000000&version=1.0.3";
 
 interface Harness {
   api: RegistryApi;
