@@ -28,6 +28,7 @@ import type {
   ProviderInstance,
   ProviderSubscription,
   Registration,
+  RegistryClient,
   RegistryConnector,
   ServiceKey,
 } from "../types.ts";
@@ -55,11 +56,13 @@ export interface RegistryApiOptions {
 
 interface Published {
   readonly request: ServiceRequest;
+  readonly client: RegistryClient;
   readonly registration: Registration;
 }
 
 interface Subscribed {
   readonly request: ServiceRequest;
+  readonly client: RegistryClient;
   readonly key: ServiceKey;
   readonly registration: Registration;
   readonly subscription: ProviderSubscription;
@@ -277,18 +280,14 @@ export class RegistryApi {
       pid: this.#o.pid ?? Deno.pid,
       timestamp: (this.#o.now ?? Date.now)(),
     });
+    const client = this.#o.connector.client(request.registry);
     const registration = await this.#withNewService(old === undefined, () =>
       this.#bounded(
-        this.#o.connector.client(request.registry).register(
-          "dubbo",
-          "providers",
-          request.service.interface,
-          url,
-        ),
+        client.register("dubbo", "providers", request.service.interface, url),
         (late) => void late.close(),
       ));
     if (old !== undefined) await old.registration.close();
-    this.#published.set(key, { request, registration });
+    this.#published.set(key, { request, client, registration });
     this.#o.logger.info("registry: published", { path: registration.path, registry: request.registry.addr });
     return { errNo: 0, message: old === undefined ? "publish success" : "publish success (methods updated)" };
   }
@@ -356,7 +355,7 @@ export class RegistryApi {
         await registration.close();
         throw e;
       }
-      return { request, key, registration, subscription };
+      return { request, client, key, registration, subscription };
     });
     this.#subscribed.set(iface, entry);
     this.#o.onProviders(iface, entry.subscription.providers());
@@ -423,20 +422,20 @@ export class RegistryApi {
 
   view(): RegistryView {
     return {
-      published: [...this.#published.values()].map(({ request, registration }) => ({
+      published: [...this.#published.values()].map(({ request, client, registration }) => ({
         registry: request.registry.addr,
         ...serviceFields(request),
         url: registration.url,
         path: registration.path,
         state: registration.state(),
-        session: this.#o.connector.client(request.registry).state(),
+        session: client.state(),
       })),
-      subscribed: [...this.#subscribed.values()].map(({ request, registration, subscription }) => ({
+      subscribed: [...this.#subscribed.values()].map(({ request, client, registration, subscription }) => ({
         registry: request.registry.addr,
         ...serviceFields(request),
         cluster: request.service.interface,
         consumer: { url: registration.url, path: registration.path, state: registration.state() },
-        session: this.#o.connector.client(request.registry).state(),
+        session: client.state(),
         providers: subscription.providers().map((p) => ({
           address: hostPort(p.host, p.port),
           weight: p.weight,
