@@ -446,3 +446,85 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...opts,
+  name:
+    "registry: a ZooKeeper restart while calls run through two sidecars: hosts kept, no call fails, nodes back after",
+  fn: async () => {
+    const zk = await startZooKeeper();
+    const iface = "com.example.Greeter";
+    const app = startDubboProvider({
+      identity: "provider-app",
+      services: [{ service: iface, methods: { greet: ([name]) => `hello ${name}` } }],
+    });
+    let providerSide: Meshctl | undefined;
+    let consumerSide: Meshctl | undefined;
+    let consumer: ReturnType<typeof dubboConsumer> | undefined;
+    let client: ZkClient | undefined;
+    try {
+      consumerSide = await startMeshctl(consumerSidecar({ session_timeout: "4s" }));
+      providerSide = await startMeshctl(providerSidecar(app.address, { session_timeout: "4s" }));
+      assert.equal(
+        (await post(await apiOf(providerSide), "/pub", zk, { interface: iface, methods: ["greet"] })).err_no,
+        0,
+      );
+      assert.equal(
+        (await post(await apiOf(consumerSide), "/sub", zk, { interface: iface, methods: ["greet"] })).err_no,
+        0,
+      );
+      await untilHosts(consumerSide, iface, [`127.0.0.1:${providerSide.port("ingress")}`]);
+      consumer = dubboConsumer(`127.0.0.1:${consumerSide.port("egress")}`, { invokeTimeoutMs: 2000 });
+      await consumer.connected();
+
+      const errors: string[] = [];
+      let answers = 0;
+      let running = true;
+      const load = (async () => {
+        while (running) {
+          try {
+            await consumer!.call(iface, "greet", [java.String("x")]);
+            answers++;
+          } catch (e) {
+            errors.push((e as Error).message);
+          }
+        }
+      })();
+      await zk.stopServer();
+      // ZooKeeper is down: the last known hosts keep serving.
+      const whileDown = answers;
+      while (answers < whileDown + 100 && errors.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await zk.startServer();
+      const afterRestart = answers;
+      while (answers < afterRestart + 100 && errors.length === 0) await new Promise((r) => setTimeout(r, 5));
+      running = false;
+      await load;
+      assert.deepEqual(errors, [], "no call failed while ZooKeeper was down");
+
+      // Both sidecars' nodes are there again (kept by the session, or re-created after its expiry).
+      client = await zkClient(zk.address);
+      await untilChildren(
+        client,
+        `/dubbo/${iface}/providers`,
+        (c) => c.length === 1,
+        "provider node after restart",
+      );
+      await untilChildren(
+        client,
+        `/dubbo/${iface}/consumers`,
+        (c) => c.length === 1,
+        "consumer node after restart",
+      );
+      assert.deepEqual(await clusterHosts(consumerSide, iface), [
+        `127.0.0.1:${providerSide.port("ingress")}`,
+      ]);
+    } finally {
+      await consumer?.close();
+      await consumerSide?.stop();
+      await providerSide?.stop();
+      client?.close();
+      await app.stop();
+      await zk.stop();
+    }
+  },
+});
