@@ -278,16 +278,6 @@ export class ZkRegistryClient implements RegistryClient {
     };
   }
 
-  /**
-   * The current session's id and password: what the session-expiry tests need to expire it the classic
-   * way (a second client joins the session and closes it). Undefined before the first connect.
-   */
-  sessionCredentials(): { id: Buffer; password: Buffer } | undefined {
-    const s = this.#session;
-    if (!s?.everConnected) return undefined;
-    return { id: s.zk.getSessionId(), password: s.zk.getSessionPassword() };
-  }
-
   async register(
     layout: RegistryLayout,
     role: "providers" | "consumers",

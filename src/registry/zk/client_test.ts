@@ -7,7 +7,7 @@ import { startZooKeeper, type ZooKeeper } from "../../../tests/_peers/zookeeper.
 import { connectRaw, type RawZk, startPausableProxy } from "../../../tests/_peers/zk_raw.ts";
 import { StatsRegistry } from "../../stats/mod.ts";
 import type { ProviderInstance, RegistrySessionState, ServiceKey } from "../types.ts";
-import { dubboProviderUrl, javaUrlEncode, sofaProviderUrl } from "../url.ts";
+import { dubboConsumerUrl, dubboProviderUrl, javaUrlEncode, sofaProviderUrl } from "../url.ts";
 import { retryDelayMs, ZkConnector, type ZkObserver, ZkRegistryClient } from "./client.ts";
 
 const IFACE = "com.example.DemoService";
@@ -49,6 +49,7 @@ async function withZk(fn: (h: Harness) => Promise<void>): Promise<void> {
           retryBackoffBaseMs: 50,
           connectAttemptTimeoutMs: 1_000,
           ...overrides,
+          observer: announcing(overrides.observer),
         });
         clients.push(c);
         return c;
@@ -127,13 +128,44 @@ function stateReached(observer: { states: RegistrySessionState[] }, state: Regis
   return waitFor(() => observer.states.indexOf(state, from) >= 0, `session state ${state}`);
 }
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  // Polls a flag set by an event callback (the observer): bounded, 10 ms steps.
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Fired on every observer callback of every client the harness makes: what `waitFor` re-checks on. */
+const clientEvents = new EventTarget();
+
+/** Resolves once `cond` holds, re-checked on each client event (no polling); rejects after `timeoutMs`. */
+function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  if (cond()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!cond()) return;
+      clearTimeout(timer);
+      clientEvents.removeEventListener("event", check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      clientEvents.removeEventListener("event", check);
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    clientEvents.addEventListener("event", check);
+  });
+}
+
+/** `observer` plus a client event per callback. */
+function announcing(observer: ZkObserver = {}): ZkObserver {
+  const fire = () => clientEvents.dispatchEvent(new Event("event"));
+  return {
+    sessionStateChanged(s) {
+      observer.sessionStateChanged?.(s);
+      fire();
+    },
+    registered(path, session, recreated) {
+      observer.registered?.(path, session, recreated);
+      fire();
+    },
+    providersRead(path, count, changed) {
+      observer.providersRead?.(path, count, changed);
+      fire();
+    },
+  };
 }
 
 function recordingObserver() {
@@ -179,10 +211,21 @@ Deno.test({
       assertEquals(sofa.path, `/sofa-rpc/${IFACE}/providers/${javaUrlEncode(sofaUrl)}`);
       assertEquals((await h.raw.node(sofa.path))?.data, "1", "SOFA: 1 = online");
 
+      const consumerUrl = dubboConsumerUrl({
+        host: "10.0.0.2",
+        iface: IFACE,
+        methods: ["sayHello"],
+        pid: 1,
+        timestamp: 1,
+      });
+      const consumer = await client.register("dubbo", "consumers", IFACE, consumerUrl);
+      assertEquals(consumer.path, `/dubbo/${IFACE}/consumers/${javaUrlEncode(consumerUrl)}`);
+      assert((await h.raw.node(consumer.path)) !== undefined);
+
       await reg.close();
       assertEquals(await h.raw.node(reg.path), undefined, "Registration.close() deletes the node");
       assertEquals(await h.raw.children(PROVIDERS), []);
-      assertEquals(h.counter("registration_created"), 2);
+      assertEquals(h.counter("registration_created"), 3);
 
       await client.close();
       assertEquals(client.state(), "closed");
@@ -572,5 +615,42 @@ Deno.test({
       const clients = cons.split("\n").filter((l) => /^\s*\/127\.0\.0\.1:\d+\[/.test(l));
       assertEquals(clients.length, 1, `only our cons connection: ${cons}`);
       h.raw = await connectRaw(h.zk.address);
+    }),
+});
+
+Deno.test({
+  name: "ZooKeeper down for longer than the session timeout: after it is back the node exists (resumed or " +
+    "re-created) and a new provider is seen",
+  ...opts,
+  fn: () =>
+    withZk(async (h) => {
+      const { rec, observer } = recordingObserver();
+      const client = h.client({ sessionTimeoutMs: 1_000, observer });
+      const reg = await client.register(
+        "dubbo",
+        "providers",
+        IFACE,
+        providerUrl(17000, { version: "1.0.0" }),
+      );
+      const c = changes();
+      await client.subscribe(key(), c.onChange);
+      await h.raw.close();
+      await h.zk.stopServer();
+      await new Promise((r) => setTimeout(r, 2_500)); // the outage itself: 2.5 × the session timeout
+      const mark = rec.states.length;
+      await h.zk.startServer();
+      await stateReached(rec, "connected", mark);
+      h.raw = await connectRaw(h.zk.address);
+      await h.raw.waitExists(reg.path, true);
+      const owner = (await h.raw.node(reg.path))?.owner;
+      assertEquals(owner, client.describe().sessionId);
+      console.log(
+        `after a 2.5 s outage (session timeout 1 s): ${
+          h.counter("session_expired") ? "expired, re-created" : "resumed"
+        }`,
+      );
+      const seen = c.next((p) => ports(p).includes(17001));
+      await h.raw.create(`${PROVIDERS}/${javaUrlEncode(providerUrl(17001, { version: "1.0.0" }))}`);
+      await seen;
     }),
 });
