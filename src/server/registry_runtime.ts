@@ -146,8 +146,9 @@ export class RegistryRuntime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#http?.shutdown();
+    // The API first: requests waiting on a registry are answered at once, so the HTTP shutdown is quick.
     await this.#api?.close();
+    await this.#http?.shutdown();
     await this.#connector?.closeAll();
     await this.#reloads;
   }

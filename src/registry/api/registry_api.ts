@@ -128,6 +128,8 @@ export class RegistryApi {
   /** New services being added right now (counted against maxServices before they exist). */
   #adding = 0;
   #closed = false;
+  /** Operations waiting on a registry: `close()` answers them at once ("meshctl is stopping"). */
+  readonly #aborts = new Set<() => void>();
   readonly #requests: Record<Op, Counter> | undefined;
   readonly #failures: Record<Op, Counter> | undefined;
   readonly #tooLarge: Counter | undefined;
@@ -404,17 +406,31 @@ export class RegistryApi {
   #bounded<T>(p: Promise<T>, undo: (late: T) => void): Promise<T> {
     const ms = this.#o.connectTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      let timedOut = false;
-      const timer = this.#clock.setTimeout(() => {
-        timedOut = true;
-        reject(new Error(`the registry did not answer within ${ms} ms (connect_timeout)`));
-      }, ms);
+      let given = false; // answered already (timeout or stopping): a late result is undone
+      const giveUp = (why: string) => {
+        if (given) return;
+        given = true;
+        this.#clock.clearTimeout(timer);
+        this.#aborts.delete(stopping);
+        reject(new Error(why));
+      };
+      const timer = this.#clock.setTimeout(
+        () => giveUp(`the registry did not answer within ${ms} ms (connect_timeout)`),
+        ms,
+      );
+      const stopping = () => giveUp("meshctl is stopping");
+      this.#aborts.add(stopping);
       p.then((v) => {
+        if (given) return undo(v);
+        given = true;
         this.#clock.clearTimeout(timer);
-        if (timedOut || this.#closed) undo(v);
-        else resolve(v);
+        this.#aborts.delete(stopping);
+        resolve(v);
       }, (e) => {
+        if (given) return;
+        given = true;
         this.#clock.clearTimeout(timer);
+        this.#aborts.delete(stopping);
         reject(e);
       });
     });
@@ -451,11 +467,14 @@ export class RegistryApi {
     return new Map([...this.#subscribed].map(([iface, s]) => [iface, s.subscription.providers()]));
   }
 
-  /** Stops watching and deletes every node (then the connector closes the sessions). */
+  /**
+   * Stops watching and deletes every node (then the connector closes the sessions). Does not wait for
+   * operations still waiting on a registry: what they create later is deleted when it arrives.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#locks.values()]);
+    for (const abort of [...this.#aborts]) abort();
     for (const s of this.#subscribed.values()) s.subscription.close();
     await Promise.allSettled([
       ...[...this.#published.values()].map((p) => p.registration.close()),

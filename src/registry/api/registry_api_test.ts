@@ -367,3 +367,16 @@ Deno.test("serveRegistryApi binds the address asked for (port 0: the OS's pick) 
     await h.api.close();
   }
 });
+
+Deno.test("close() while a pub waits for an unreachable registry: the pub is answered at once, the late node deleted", async () => {
+  const h = harness({ connectTimeoutMs: 60_000 });
+  h.zk.setReachable(ZK, false);
+  const pending = h.post("/pub", { registry: REGISTRY, service: SERVICE });
+  await settle();
+  await h.api.close(); // returns although the registry never answered (no clock tick)
+  const res = await pending; // answered at once, so the HTTP server's shutdown need not wait for it
+  assertEquals(res.body, { err_no: 1, err_msg: "publish fail, err: meshctl is stopping" });
+  h.zk.setReachable(ZK, true);
+  await settle();
+  assertEquals(h.zk.nodes(ZK), [], "the node that came late was deleted");
+});
