@@ -4,11 +4,14 @@ import { type ConfigSnapshot, formatConfigError, loadConfigFile } from "../confi
 import {
   type BoundAddresses,
   ConfigReloader,
+  createRegistryConnector,
   createXdsRuntime,
   logConfigWarnings,
+  RegistryRuntime,
   Server,
   validationContext,
 } from "../server/mod.ts";
+import { formatAddress } from "../core/mod.ts";
 import { VERSION } from "./version.ts";
 
 export const help = `meshctl serve — run the proxy
@@ -25,6 +28,10 @@ Kubernetes secret's ..data symlink swapped) reloads the config the same way.
 
 A listener address or admin port_value of 0 binds a port the OS picks; --address-file tells you which.
 
+With an enabled extends[] dubbo_registry entry, the registry API (POST /pub /unpub /sub /unsub, GET
+/registry) listens on its api_address:api_port (default 127.0.0.1:22222); on shutdown its nodes are
+deleted from the registry before the listeners drain.
+
 Options:
   --log-level LEVEL     debug|info|warn|error (default: the config's default_log_level, else info;
                         env MESHCTL_LOG_LEVEL)
@@ -32,7 +39,8 @@ Options:
   --drain-timeout DUR   how long to wait for in-flight requests on shutdown (default: the config's
                         graceful_timeout, 30s)
   --address-file PATH   once every listener and the admin API are bound, write where they are bound
-                        as JSON: {"admin": "127.0.0.1:34901", "listeners": {"<name>": "127.0.0.1:2045"}}.
+                        as JSON: {"admin": "127.0.0.1:34901", "listeners": {"<name>": "127.0.0.1:2045"}}
+                        (plus "registry_api": "127.0.0.1:22222" with the registry API).
                         Rewritten after every accepted SIGHUP reload. Written atomically (a temporary
                         file in the same directory, then renamed), so a reader never sees half a file;
                         left in place on exit. Failing to write it at startup is fatal (exit 1).
@@ -96,14 +104,35 @@ export default async function run(args: string[]): Promise<number> {
   logConfigWarnings(logger, warnings);
 
   const addressFile = values["address-file"];
+  // The sidecar registry API (extends[] dubbo_registry): it adds clusters and routes to the file's
+  // config, starting with the `dubbo` router listeners may name.
+  let registry: RegistryRuntime | undefined;
+  let startSnapshot = snapshot;
+  if (snapshot.registry !== undefined) {
+    try {
+      registry = new RegistryRuntime({
+        file: snapshot,
+        connector: createRegistryConnector(snapshot.registry, logger),
+        logger,
+      });
+      startSnapshot = registry.initialSnapshot();
+    } catch (e) {
+      console.error(`meshctl serve: cannot start the registry: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  const withRegistry = (addresses: BoundAddresses): BoundAddresses & { registry_api?: string } =>
+    registry?.address === undefined
+      ? addresses
+      : { ...addresses, registry_api: formatAddress(registry.address) };
   const server = new Server({
-    snapshot,
+    snapshot: startSnapshot,
     logger,
     version: VERSION,
     onAddressesChange(addresses) {
       if (addressFile === undefined) return;
       try {
-        writeAddressFile(addressFile, addresses);
+        writeAddressFile(addressFile, withRegistry(addresses));
       } catch (e) {
         logger.error("cannot update the address file", { path: addressFile, error: (e as Error).message });
       }
@@ -127,7 +156,18 @@ export default async function run(args: string[]): Promise<number> {
     await server.start();
   } catch (e) {
     logger.error((e as Error).message);
+    await registry?.close();
     return 1;
+  }
+  if (registry !== undefined) {
+    try {
+      registry.start(server);
+    } catch (e) {
+      logger.error(`cannot start the registry API: ${(e as Error).message}`);
+      await registry.close();
+      await server.stop(0);
+      return 1;
+    }
   }
   logger.info("meshctl started", { version: VERSION, config: file, pid: Deno.pid });
 
@@ -156,6 +196,7 @@ export default async function run(args: string[]): Promise<number> {
     server,
     logger,
     ...(xds === undefined ? {} : { compose: (next: ConfigSnapshot) => xds.rebase(next) }),
+    ...(registry === undefined ? {} : { compose: (next: ConfigSnapshot) => registry.rebase(next) }),
   });
   const onHangupSignal = () => {
     if (!stopping) void reloader.reload("SIGHUP");
@@ -171,11 +212,12 @@ export default async function run(args: string[]): Promise<number> {
   // Only once the handlers are in place: whoever waits for this file may signal at once.
   if (addressFile !== undefined) {
     try {
-      writeAddressFile(addressFile, server.addresses);
+      writeAddressFile(addressFile, withRegistry(server.addresses));
     } catch (e) {
       logger.error(`Cannot write the address file ${addressFile}: ${(e as Error).message}`);
       stopping = true;
       xds?.close();
+      await registry?.close();
       await reloader.close();
       await server.stop(0);
       unlisten();
@@ -185,6 +227,8 @@ export default async function run(args: string[]): Promise<number> {
   const sig = await stopSignal;
   logger.info("draining", { signal: sig });
   xds?.close();
+  // Nodes first: consumers stop choosing this sidecar before its listeners drain.
+  await registry?.close();
   await reloader.close();
   await server.stop(drainMs);
   unlisten();

@@ -15,8 +15,9 @@ import {
 } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, TcpProxyDocument } from "./schema.ts";
-import { LIMIT_DEFAULTS } from "./defaults.ts";
+import { LIMIT_DEFAULTS, REGISTRY_ROUTER_NAME } from "./defaults.ts";
 import { checkClusterHealth } from "./_health_check.ts";
+import { checkExtends } from "./_registry_check.ts";
 import type { Loose, Report, Reporter, SemanticResult } from "./_semantics.ts";
 import type { TlsContextConfig } from "./types.ts";
 import { checkTlsContext, type TlsEnv, type TlsOutcome } from "./tls.ts";
@@ -68,6 +69,7 @@ export function checkSemantics(
     files: new Map(),
   };
   checkTracing(doc.tracing, warn);
+  const registryEnabled = checkExtends(doc, reporter);
   checkAcceptedUnused(doc, warn);
   const clusters = new ClusterNames(doc.dynamic_resources?.cds_config !== undefined);
   uniqueNames(
@@ -106,6 +108,8 @@ export function checkSemantics(
     report,
     routers,
   );
+  // The registry adds its routes to this router, and creates it when the file does not (as MOSN does).
+  if (registryEnabled) routers.add(REGISTRY_ROUTER_NAME);
   servers.forEach((s, si) => {
     s?.routers?.forEach((r, ri) =>
       r && checkRouter(r, `servers[${si}].routers[${ri}]`, clusters, ctx, reporter)

@@ -17,3 +17,17 @@ export const LIMIT_DEFAULTS = {
   tlsHandshakeTimeoutMs: 10_000,
   maxPemFileBytes: 1024 * 1024,
 } as const;
+
+/** The registry API's defaults (`extends[]` `dubbo_registry`). */
+export const REGISTRY_DEFAULTS = {
+  apiPort: 22222,
+  apiAddress: "127.0.0.1",
+  advertiseIp: "127.0.0.1",
+  sessionTimeoutMs: 10_000,
+  connectTimeoutMs: 5_000,
+  maxRequestBodyBytes: 64 * 1024,
+  maxServices: 1024,
+} as const;
+
+/** The router `sub` adds its routes to (MOSN's dubboRouterConfigName). */
+export const REGISTRY_ROUTER_NAME = "dubbo";

@@ -1022,6 +1022,58 @@ const Admin = struct("The admin API", {
   }),
 });
 
+// === extends (MOSN pkg/config/v2 ExtendConfig: typed extension entries) ===
+
+const DubboRegistry = struct(
+  "MOSN's dubbo_registry extension: the sidecar pub/sub HTTP API (POST /pub /unpub /sub /unsub) over " +
+    "ZooKeeper. meshctl additions are marked; every one has a default",
+  {
+    enable: Opt(bool("Start the API and the registry client (default false: the entry is only validated)")),
+    server_port: Opt(int(
+      "The port `pub` publishes as this sidecar's provider port: the listener that receives the calls for " +
+        "the services published (MOSN: must equal that listener's port). Required unless server_listener",
+      1,
+      65535,
+    )),
+    server_listener: Opt(text(
+      "meshctl addition: publish the port this listener (by name) is actually bound to instead of " +
+        "server_port (so a listener on port 0 can be published)",
+    )),
+    api_port: Opt(int("Port of the pub/sub API (default 22222, as MOSN; 0 = the OS picks one)", 0, 65535)),
+    log_path: Opt(ignored("MOSN's dubbo-go log directory: meshctl logs registry events in its own log")),
+    api_address: Opt(ipAddress(
+      "meshctl addition: interface the API binds (default 127.0.0.1; MOSN binds every interface, which " +
+        "lets anyone who can reach the host publish services in this sidecar's name)",
+    )),
+    advertise_ip: Opt(ipAddress(
+      "meshctl addition: the IP written into published provider and consumer URLs (MOSN: the host's IP). " +
+        "Default 127.0.0.1, with a warning: providers on other hosts cannot reach it",
+    )),
+    session_timeout: Opt(duration(
+      "meshctl addition: ZooKeeper session timeout asked for; the ensemble bounds it to 2–20 × its " +
+        "tickTime. A dead sidecar's nodes vanish this long after it died (default 10s)",
+    )),
+    connect_timeout: Opt(duration(
+      "meshctl addition: how long a pub/sub waits for the first ZooKeeper connection before answering " +
+        "err_no 1 (default 5s, MOSN's registry timeout)",
+    )),
+    max_request_body_bytes: Opt(int(
+      "meshctl addition: largest API request body; larger ones get HTTP 413 and err_no 1 (default 65536)",
+      1024,
+    )),
+    max_services: Opt(int(
+      "meshctl addition: services published plus services subscribed at once; more get err_no 1 " +
+        "(default 1024)",
+      1,
+    )),
+  },
+);
+
+/** `extends[]` entry types meshctl knows, with their config schema. */
+export const EXTEND_TYPES = { dubbo_registry: DubboRegistry } as const;
+
+const Extend = filterItem("An extension entry (MOSN ExtendConfig): {type, config}", EXTEND_TYPES);
+
 export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
   servers: Opt(list(
     "Servers (optional with dynamic_resources: listeners and routes then come from xDS, or from both)",
@@ -1056,7 +1108,7 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
   layered_runtime: Opt(freeMap("Envoy runtime layers: accepted, meshctl has no runtime (a warning)")),
   plugin: Opt(unsupported()),
   third_part_codec: Opt(unsupported()),
-  extends: Opt(unsupported()),
+  extends: Opt(list("Extensions (MOSN `extends`): today `dubbo_registry`, the pub/sub registry API", Extend)),
   wasm_global_plugins: Opt(unsupported()),
   node: Opt(Node),
   pid: Opt(ignored("PID file")),
@@ -1075,4 +1127,5 @@ export type TlsContextDocument = Static<typeof TlsContext>;
 export type EnvoyClusterDocument = Static<typeof EnvoyCluster>;
 export type ApiConfigSourceDocument = Static<typeof ApiConfigSource>;
 export type ConfigSourceDocument = Static<typeof ConfigSource>;
+export type DubboRegistryDocument = Static<typeof DubboRegistry>;
 export type UpstreamTlsContextDocument = Static<typeof UpstreamTlsContext>;

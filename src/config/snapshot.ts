@@ -6,7 +6,8 @@ import {
   type SocketAddress,
 } from "../core/mod.ts";
 import type { SemanticResult } from "./_semantics.ts";
-import { LIMIT_DEFAULTS } from "./defaults.ts";
+import { LIMIT_DEFAULTS, REGISTRY_DEFAULTS } from "./defaults.ts";
+import type { DubboRegistryDocument } from "./schema.ts";
 export { LIMIT_DEFAULTS } from "./defaults.ts";
 import type { ValidationContext } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
@@ -26,6 +27,7 @@ import type {
   NetworkFilterConfig,
   OutlierDetectionConfig,
   PortRangeConfig,
+  RegistryConfig,
   RouteActionConfig,
   RouteConfig,
   RouterConfig,
@@ -90,6 +92,7 @@ export function buildSnapshot(
       ),
     ],
     ...(doc.dynamic_resources === undefined ? {} : { xds: xdsBootstrap(doc) }),
+    ...registrySnapshot(doc),
     admin: { address: admin ? { hostname: admin.address, port: admin.port_value } : DEFAULT_ADMIN },
     limits: {
       maxBufferedBytes: doc.limits?.max_buffered_bytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
@@ -99,6 +102,28 @@ export function buildSnapshot(
     source,
     raw: structuredClone(doc),
   });
+}
+
+/** The enabled `dubbo_registry` entry (validation allows at most one), defaults filled. */
+function registrySnapshot(doc: ConfigDocument): { registry?: RegistryConfig } {
+  const entry = (doc.extends ?? []).find((e) =>
+    e.type === "dubbo_registry" && (e.config as DubboRegistryDocument | undefined)?.enable === true
+  );
+  if (entry === undefined) return {};
+  const c = entry.config as DubboRegistryDocument;
+  const d = REGISTRY_DEFAULTS;
+  return {
+    registry: {
+      serverPort: c.server_port,
+      serverListener: c.server_listener,
+      apiAddress: { hostname: c.api_address ?? d.apiAddress, port: c.api_port ?? d.apiPort },
+      advertiseIp: c.advertise_ip ?? d.advertiseIp,
+      sessionTimeoutMs: msOr(c.session_timeout, d.sessionTimeoutMs),
+      connectTimeoutMs: msOr(c.connect_timeout, d.connectTimeoutMs),
+      maxRequestBodyBytes: c.max_request_body_bytes ?? d.maxRequestBodyBytes,
+      maxServices: c.max_services ?? d.maxServices,
+    },
+  };
 }
 
 function ms(d: string | number | undefined): number | undefined {

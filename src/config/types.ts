@@ -18,10 +18,31 @@ export interface ConfigSnapshot {
    * part: `static_resources.clusters` are merged into `clusters`), which xDS adds to.
    */
   readonly xds?: XdsBootstrapConfig;
+  /**
+   * The sidecar registry API (`extends[]` entry `dubbo_registry` with `enable: true`); undefined when
+   * absent or disabled.
+   */
+  readonly registry?: RegistryConfig;
   /** Where the snapshot came from (file path), for config_dump and logs. */
   readonly source: string;
   /** The original document as parsed (after key normalization), for /api/v1/config_dump. */
   readonly raw: unknown;
+}
+
+/** MOSN's `dubbo_registry` extension, defaults filled (see `config/schema.ts` for each field). */
+export interface RegistryConfig {
+  /** The provider port `pub` publishes (server_port); undefined when `serverListener` is set instead. */
+  readonly serverPort: number | undefined;
+  /** Publish this listener's bound port instead of a fixed one (meshctl addition). */
+  readonly serverListener: string | undefined;
+  /** Where the API binds: default 127.0.0.1:22222. */
+  readonly apiAddress: SocketAddress;
+  /** The IP published in provider and consumer URLs (default 127.0.0.1). */
+  readonly advertiseIp: string;
+  readonly sessionTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxRequestBodyBytes: number;
+  readonly maxServices: number;
 }
 
 /** MOSN `tracing`: accepted and kept, not acted on. */

@@ -10,3 +10,6 @@ export { ConfigReloader, logConfigWarnings } from "./config_reloader.ts";
 export { createXdsRuntime, XdsRuntime } from "./xds_runtime.ts";
 export type { XdsRuntimeOptions } from "./xds_runtime.ts";
 export type { ConfigReloaderOptions, ReloadCause } from "./config_reloader.ts";
+export { RegistryRuntime } from "./registry_runtime.ts";
+export type { RegistryRuntimeOptions } from "./registry_runtime.ts";
+export { createRegistryConnector } from "./registry_connector.ts";
