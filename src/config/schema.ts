@@ -66,6 +66,15 @@ const HeaderMatcher = struct("Matches one request header (name `method` = HTTP m
   regex: Opt(bool("Treat `value` as an unanchored RE2 regex")),
 });
 
+const QueryParameterMatcher = struct(
+  "meshctl extension (Envoy's query_parameters): one query parameter that must match",
+  {
+    name: text("Parameter name (case-sensitive); its first occurrence is compared, percent-decoded"),
+    value: Opt(text("Exact value, or a regex when `regex` is true; without it the parameter must be present")),
+    regex: Opt(bool("Treat `value` as an unanchored RE2 regex")),
+  },
+);
+
 const RouteMatch = struct(
   "Which requests this route takes; at most one of prefix/path/regex/connect_matcher",
   {
@@ -77,6 +86,7 @@ const RouteMatch = struct(
       {},
     )),
     headers: Opt(list("Headers that must all match", HeaderMatcher)),
+    query_parameters: Opt(list("Query parameters that must all match", QueryParameterMatcher)),
     variables: Opt(unsupported()),
     dsl_expressions: Opt(unsupported()),
   },

@@ -182,6 +182,13 @@ function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
         value: h.value,
         regex: h.regex ?? false,
       })),
+      ...(m?.query_parameters === undefined ? {} : {
+        queryParameters: m.query_parameters.map((q) => ({
+          name: q.name,
+          value: q.value,
+          regex: q.regex ?? false,
+        })),
+      }),
     },
     ...(r.route === undefined ? {} : { route: action(r.route, ctx) }),
     ...(r.direct_response === undefined

@@ -256,6 +256,14 @@ export interface HeaderMatcherConfig {
   readonly regex: boolean;
 }
 
+/** A query parameter condition: its first occurrence, percent-decoded, equals/matches `value`. */
+export interface QueryParameterMatcherConfig {
+  readonly name: string;
+  /** undefined: the parameter must be present (any value, empty included). */
+  readonly value: string | undefined;
+  readonly regex: boolean;
+}
+
 export interface RouteMatchConfig {
   readonly prefix?: string;
   readonly path?: string;
@@ -263,6 +271,8 @@ export interface RouteMatchConfig {
   /** Matches CONNECT requests (authority only), which no path matcher takes. */
   readonly connect?: boolean;
   readonly headers: readonly HeaderMatcherConfig[];
+  /** Envoy's query_parameters (meshctl extension); absent = none. */
+  readonly queryParameters?: readonly QueryParameterMatcherConfig[];
 }
 
 export interface RouteConfig {
