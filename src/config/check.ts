@@ -348,6 +348,14 @@ function checkRoute(
     if (hasName && hasWeighted) report(p, "set either cluster_name or weighted_clusters, not both");
     else if (!hasName && !hasWeighted) report(p, "a route needs cluster_name or weighted_clusters");
     if (a.cluster_name !== undefined) checkCluster(a.cluster_name, `${p}.cluster_name`, clusters, reporter);
+    a.retry_policy?.retriable_headers?.forEach((h, i) => {
+      if (h?.regex && h.value !== undefined) {
+        const problem = checkRe2(h.value);
+        if (problem) {
+          report(`${p}.retry_policy.retriable_headers[${i}].value`, `invalid regex "${h.value}": ${problem}`);
+        }
+      }
+    });
     a.weighted_clusters?.forEach((w, i) => {
       const name = w?.cluster?.name;
       if (name !== undefined) {

@@ -92,11 +92,51 @@ const RouteMatch = struct(
   },
 );
 
+/** Envoy's retry_on conditions meshctl honours (`retry_conditions`), each as Envoy documents it. */
+export const RETRY_CONDITIONS = [
+  "5xx",
+  "gateway-error",
+  "reset",
+  "connect-failure",
+  "retriable-4xx",
+  "refused-stream",
+  "retriable-status-codes",
+  "retriable-headers",
+  "envoy-ratelimited",
+  "cancelled",
+  "deadline-exceeded",
+  "internal",
+  "resource-exhausted",
+  "unavailable",
+] as const;
+
 const RetryPolicy = struct("Retries", {
   retry_on: Opt(bool("Retry on 5xx / listed status codes, connection failure and per-try timeout")),
   retry_timeout: Opt(duration("Per-try timeout")),
   num_retries: Opt(int("Number of retries", 0)),
   status_codes: Opt(list("Status codes to retry on (default: any 5xx)", int("Status code", 100, 599))),
+  retry_conditions: Opt(list(
+    "meshctl extension (Envoy's retry_on): when set, retry exactly on these Envoy conditions instead of " +
+      "retry_on/status_codes' MOSN meaning (retriable-status-codes reads status_codes)",
+    oneOf("An Envoy retry condition", RETRY_CONDITIONS),
+  )),
+  retriable_headers: Opt(list(
+    "meshctl extension (Envoy's name): response headers that make a response retriable (retriable-headers)",
+    HeaderMatcher,
+  )),
+  retry_back_off: Opt(struct(
+    "meshctl extension (Envoy's name): jittered exponential back-off between retries (default: 0-10 ms)",
+    {
+      base_interval: duration("First retry waits up to this (Envoy's default 25ms)"),
+      max_interval: Opt(duration("Longest wait (default 10 × base_interval)")),
+    },
+  )),
+  host_selection_retry_max_attempts: Opt(int(
+    "meshctl extension (Envoy's previous_hosts predicate): picks per retry to find a host not tried yet " +
+      "(0 = no preference)",
+    0,
+    100,
+  )),
 });
 
 const HashPolicy = struct("Hash key for LB_MAGLEV; exactly one of header/source_ip/cookie", {

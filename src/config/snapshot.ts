@@ -233,6 +233,23 @@ function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): Rout
         retryTimeoutMs,
         numRetries: rp.num_retries ?? 0,
         statusCodes: rp.status_codes ?? [],
+        ...(rp.retry_conditions === undefined ? {} : { conditions: new Set(rp.retry_conditions) }),
+        ...(rp.retriable_headers === undefined ? {} : {
+          retriableHeaders: rp.retriable_headers.map((h) => ({
+            name: h.name.toLowerCase(),
+            value: h.value,
+            regex: h.regex ?? false,
+          })),
+        }),
+        ...(rp.retry_back_off === undefined ? {} : {
+          backOff: {
+            baseMs: ms(rp.retry_back_off.base_interval)!,
+            maxMs: ms(rp.retry_back_off.max_interval) ?? 10 * ms(rp.retry_back_off.base_interval)!,
+          },
+        }),
+        ...(rp.host_selection_retry_max_attempts
+          ? { hostSelectionAttempts: rp.host_selection_retry_max_attempts }
+          : {}),
       },
     }),
     hashPolicy: (a.hash_policy ?? []).map((h): HashPolicyConfig =>

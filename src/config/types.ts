@@ -4,6 +4,7 @@
  * parsed and validated into this shape by `loadConfig`; every consumer reads only this.
  */
 import type { LogFormat, LogLevel, SocketAddress } from "../core/mod.ts";
+import type { RETRY_CONDITIONS } from "./schema.ts";
 
 export interface ConfigSnapshot {
   readonly servers: readonly ServerConfig[];
@@ -287,11 +288,22 @@ export interface WeightedClusterConfig {
   readonly weight: number;
 }
 
+/** An Envoy retry_on condition (`retry_conditions`). */
+export type RetryCondition = typeof RETRY_CONDITIONS[number];
+
 export interface RetryPolicyConfig {
   readonly retryOn: boolean;
   readonly retryTimeoutMs: number | undefined; // per try
   readonly numRetries: number;
   readonly statusCodes: readonly number[]; // empty = any 5xx
+  /** Envoy's retry_on conditions; when set they replace retryOn/statusCodes' MOSN meaning. */
+  readonly conditions?: ReadonlySet<RetryCondition>;
+  /** Response headers that make a response retriable (`retriable-headers`). */
+  readonly retriableHeaders?: readonly HeaderMatcherConfig[];
+  /** Jittered exponential back-off; undefined = 0-10 ms. */
+  readonly backOff?: { readonly baseMs: number; readonly maxMs: number };
+  /** Envoy's previous_hosts predicate: picks per retry to avoid hosts already tried; 0 = none. */
+  readonly hostSelectionAttempts?: number;
 }
 
 export type HashPolicyConfig =
