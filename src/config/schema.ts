@@ -879,6 +879,13 @@ const DynamicResources = struct(
     lds_resources_locator: Opt(unsupported("xdstp:// locators")),
     cds_resources_locator: Opt(unsupported("xdstp:// locators")),
     default_config_source: Opt(unsupported()),
+    ignore_filters: Opt(list(
+      "meshctl extension: names of filters meshctl does not implement that xDS resources may carry and " +
+        "that are skipped instead of NACKed (HTTP filters, listener network filters, cluster filters), e.g. " +
+        "telemetry filters such as istio.stats; each skip is reported. Default: none (Envoy's rule: an " +
+        "unknown filter is refused unless marked is_optional)",
+      text("A filter name, as in the resource's `name`"),
+    )),
   },
 );
 

@@ -472,6 +472,7 @@ function xdsBootstrap(doc: ConfigDocument): XdsBootstrapConfig {
       : Math.max(...timeouts),
     subscribeLds: dyn.lds_config !== undefined,
     subscribeCds: dyn.cds_config !== undefined,
+    ignoreFilters: dyn.ignore_filters ?? [],
   };
 }
 

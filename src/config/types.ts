@@ -457,6 +457,11 @@ export interface XdsBootstrapConfig {
   readonly subscribeLds: boolean;
   /** `cds_config` is set: subscribe to every cluster (wildcard CDS). */
   readonly subscribeCds: boolean;
+  /**
+   * `dynamic_resources.ignore_filters`: filter names the converter skips (reported) instead of NACKing;
+   * pass to `convertXdsResources(…, { ignoreFilters })`. Empty by default.
+   */
+  readonly ignoreFilters: readonly string[];
 }
 
 /** Envoy's `config.core.v3.Node`, as configured (proto3 field names in the doc comments). */
