@@ -15,7 +15,7 @@ export {
   XdsDecodeError,
   xdsResourceName,
 } from "./convert/decode.ts";
-export type { ConvertedXds, XdsResources } from "./convert/convert.ts";
+export type { ConvertedXds, ConvertOptions, XdsResources } from "./convert/convert.ts";
 export {
   convertXdsResources,
   edsServiceName,
