@@ -217,6 +217,9 @@ const VirtualHost = struct("A virtual host: requests whose host matches `domains
   name: text("Virtual host name"),
   domains: list("Host names: exact, `*.suffix` or `*`", text("Domain"), { minItems: 1 }),
   routers: Opt(list("Routes, first match wins", Route)),
+  include_request_attempt_count: Opt(bool(
+    "meshctl extension (Envoy's name): send x-envoy-attempt-count (1 for the first try) to the upstream",
+  )),
   require_tls: Opt(ignored("Unused by MOSN")),
   per_filter_config: Opt(unsupported()),
   ...headerEdits,
@@ -376,6 +379,21 @@ const ProxyConfig = struct("`proxy` network filter", {
       "protocol's terms, e.g. bolt THREADPOOL_BUSY (default 1024; 0 = unlimited)",
     0,
   )),
+  normalize_path: Opt(bool(
+    "meshctl extension (Envoy's name): normalize the path before filters and routing, as Envoy does " +
+      "(RFC 3986 dot segments removed, \\ as /, %-escaped unreserved characters decoded); the upstream gets " +
+      "the normalized path (default false)",
+  )),
+  generate_request_id: Opt(bool(
+    "meshctl extension (Envoy's name): add an x-request-id (UUID v4) to requests that have none " +
+      "(default false)",
+  )),
+  server_header_transformation: Opt(oneOf(
+    "meshctl extension (Envoy's name): the response `server` header: OVERWRITE sets server_name, " +
+      "APPEND_IF_ABSENT only when the upstream sent none, PASS_THROUGH leaves it (default PASS_THROUGH)",
+    ["OVERWRITE", "APPEND_IF_ABSENT", "PASS_THROUGH"],
+  )),
+  server_name: Opt(text('meshctl extension (Envoy\'s name): the server header value (default "envoy")')),
   use_remote_address: Opt(bool(
     "meshctl extension (Envoy's name): the connection's peer is the client: append it to " +
       "X-Forwarded-For and set X-Forwarded-Proto from the connection (default true)",

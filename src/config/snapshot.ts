@@ -165,6 +165,7 @@ function virtualHost(v: VirtualHostDoc, ctx: ValidationContext): VirtualHostConf
     name: v.name,
     domains: v.domains,
     routers: (v.routers ?? []).map((r) => route(r, ctx)),
+    ...(v.include_request_attempt_count ? { includeRequestAttemptCount: true } : {}),
     ...headerEdits(v),
   };
 }
@@ -338,6 +339,12 @@ function networkFilter(
     maxConcurrentStreams: c.max_concurrent_streams ?? LIMIT_DEFAULTS.maxConcurrentStreams,
     useRemoteAddress: c.use_remote_address ?? true,
     xffNumTrustedHops: c.xff_num_trusted_hops ?? 0,
+    normalizePath: c.normalize_path ?? false,
+    generateRequestId: c.generate_request_id ?? false,
+    serverHeader: (c.server_header_transformation ?? "PASS_THROUGH") === "PASS_THROUGH" ? undefined : {
+      mode: c.server_header_transformation as "OVERWRITE" | "APPEND_IF_ABSENT",
+      name: c.server_name ?? "envoy",
+    },
     http2: http2Options(c.http2_protocol_options),
   };
 }

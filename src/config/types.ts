@@ -169,6 +169,12 @@ export interface ProxyFilterConfig {
   readonly useRemoteAddress: boolean;
   /** Envoy's xff_num_trusted_hops. Default 0. */
   readonly xffNumTrustedHops: number;
+  /** Envoy's normalize_path: RFC 3986 normalization before filters and routing. Default false. */
+  readonly normalizePath: boolean;
+  /** Envoy's generate_request_id: x-request-id added when absent. Default false (MOSN). */
+  readonly generateRequestId: boolean;
+  /** Envoy's server_header_transformation + server_name; undefined = PASS_THROUGH (MOSN). */
+  readonly serverHeader: { readonly mode: "OVERWRITE" | "APPEND_IF_ABSENT"; readonly name: string } | undefined;
   /** HTTP/2 settings for downstream connections. */
   readonly http2: Http2OptionsConfig;
 }
@@ -239,6 +245,8 @@ export interface VirtualHostConfig {
   readonly name: string;
   readonly domains: readonly string[];
   readonly routers: readonly RouteConfig[];
+  /** Envoy's include_request_attempt_count: x-envoy-attempt-count on upstream requests. */
+  readonly includeRequestAttemptCount?: boolean;
   readonly requestHeadersToAdd: readonly HeaderValueOption[];
   readonly responseHeadersToAdd: readonly HeaderValueOption[];
   readonly requestHeadersToRemove: readonly string[];

@@ -29,7 +29,7 @@ import {
 } from "../filter/mod.ts";
 import type { AccessLogRecord } from "../accesslog/mod.ts";
 import type { ConnectionInfo, ProxyContext } from "./context.ts";
-import { prepareHttpRequest, setClientCertHeader } from "./http_headers.ts";
+import { applyEnvoyRequestBehaviour, prepareHttpRequest, setClientCertHeader } from "./http_headers.ts";
 import { envoyRetryOnError, envoyRetryOnResponse, retryBackOffMs } from "./_retry_rules.ts";
 
 const NO_FILTERS: StreamFilter[] = [];
@@ -105,6 +105,8 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
   /** Hosts tried so far, kept only for a retry policy with Envoy's previous_hosts predicate. */
   #triedHosts: Set<string> | undefined;
   #upstreamLocal = "";
+  /** Envoy's include_request_attempt_count on the route's virtual host: x-envoy-attempt-count upstream. */
+  #countAttempts = false;
 
   constructor(ctx: ProxyContext, conn: ConnectionInfo, ds: ServerStream) {
     this.#ctx = ctx;
@@ -129,6 +131,11 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     // Always listen: resets of the downstream (client gone) arrive through onReset, body or not.
     if (this.#ds.headOnly) this.#setBodyReceiver();
     else this.#armIdleTimer(); // a body that never comes must not hold the stream forever
+    // Envoy's HCM normalizes the path and adds x-request-id before any filter or route sees the request.
+    const envoy = this.#ctx.envoyHttp;
+    if (envoy !== undefined && this.#head.kind === "http" && !applyEnvoyRequestBehaviour(this.#head, envoy)) {
+      return this.#localReply(new ProxyError("downstream_protocol_error", "downstream", "path cannot be normalized"));
+    }
     if (this.#ctx.filterFactories.length > 0) {
       this.#filters = buildFilters(this.#ctx.filterFactories);
       this.#runFilters("beforeRoute", () => this.#routeRequest());
@@ -156,6 +163,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     }
     const route = m.route;
     this.#route = route;
+    this.#countAttempts = m.vhost.includeRequestAttemptCount;
     const clusterName = route.pickCluster(Math.random);
     const cluster = this.#ctx.clusters.get(clusterName);
     if (cluster === undefined) {
@@ -261,6 +269,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
 
   /** Takes a connection to the chosen host and starts the upstream attempt on it. */
   #connect(cluster: Cluster, host: Host): void | Promise<void> {
+    if (this.#countAttempts) this.#head.headers.set("x-envoy-attempt-count", String(this.#attempts));
     let pool: ConnectionPool;
     try {
       pool = cluster.pool(host, this.#protocol);
@@ -414,6 +423,10 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     this.#timer = undefined;
     if (!endStream) this.#armIdleTimer(); // …the stream idle timeout bounds a stalled download
     this.#route!.applyResponseHeaders(head.headers);
+    const server = this.#ctx.envoyHttp?.serverHeader;
+    if (server !== undefined && (server.mode === "OVERWRITE" || !head.headers.has("server"))) {
+      head.headers.set("server", server.name);
+    }
     for (let i = 0; i < this.#filters.length; i++) {
       this.#filters[i]!.beforeSend?.(this.#filterContext(), head);
     }

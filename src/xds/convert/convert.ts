@@ -312,9 +312,7 @@ export const ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT = "3600000ms";
 
 /** Envoy's own behaviours an HCM turns on or off: each is converted, or refused when meshctl differs. */
 function hcmBehaviour(p: Problems, path: string, h: DecodedAny, config: Obj, listenerOut: Obj): void {
-  if (wrapped<boolean>(h.normalize_path) === true) {
-    p.add(join(path, "normalize_path"), "RFC 3986 path normalization is not implemented (meshctl routes the path as sent)");
-  }
+  if (wrapped<boolean>(h.normalize_path) === true) config.normalize_path = true;
   if (h.merge_slashes === true) {
     p.add(join(path, "merge_slashes"), "merging slashes is not implemented (meshctl routes the path as sent)");
   }
@@ -330,16 +328,10 @@ function hcmBehaviour(p: Problems, path: string, h: DecodedAny, config: Obj, lis
       p.add(join(path, "request_id_extension.typed_config"), `${t["@type"] ?? "(none)"} is not supported`);
     }
   }
-  if (wrapped<boolean>(h.generate_request_id) ?? true) {
-    p.warn(join(path, "generate_request_id"), "x-request-id is not generated for requests without one (Envoy does)");
-  }
-  const server = String(h.server_header_transformation ?? "OVERWRITE");
-  if (server !== "PASS_THROUGH") {
-    p.warn(
-      join(path, "server_header_transformation"),
-      `${server}: the upstream's server header passes through (Envoy sets "${h.server_name || "envoy"}")`,
-    );
-  }
+  // Envoy's defaults differ from MOSN's here: a request id is generated, the server header overwritten.
+  config.generate_request_id = wrapped<boolean>(h.generate_request_id) ?? true;
+  config.server_header_transformation = String(h.server_header_transformation ?? "OVERWRITE");
+  if (config.server_header_transformation !== "PASS_THROUGH") config.server_name = h.server_name || "envoy";
   if (h.http_protocol_options !== undefined) {
     p.fields(obj(h.http_protocol_options), join(path, "http_protocol_options"), []);
   }
@@ -351,7 +343,6 @@ function hcmBehaviour(p: Problems, path: string, h: DecodedAny, config: Obj, lis
   }
   // Envoy's HTTP connection idle timeout is the connection's: meshctl's listener connection_idle_timeout.
   listenerOut.connection_idle_timeout = idle;
-  void config;
 }
 
 /** Upgrades meshctl passes through unchanged (WebSocket), so accepting the config changes nothing. */
@@ -996,9 +987,7 @@ function routeConfiguration(p: Problems, path: string, rc: DecodedAny): Obj {
       "require_tls",
       ...HEADER_EDIT_FIELDS,
     ], ["metadata"]);
-    if (vh.include_request_attempt_count === true) {
-      p.warn(join(vp, "include_request_attempt_count"), "x-envoy-attempt-count is not sent to the upstream");
-    }
+
     if (vh.include_attempt_count_in_response === true) {
       p.warn(join(vp, "include_attempt_count_in_response"), "x-envoy-attempt-count is not sent to the client");
     }
@@ -1009,6 +998,7 @@ function routeConfiguration(p: Problems, path: string, rc: DecodedAny): Obj {
       ? undefined
       : retryPolicy(p, join(vp, "retry_policy"), obj(vh.retry_policy));
     const mosn: Obj = { name: vh.name, domains: vh.domains };
+    if (vh.include_request_attempt_count === true) mosn.include_request_attempt_count = true;
     mosn.routers = arr(vh.routes).map((r, j) => route(p, `${vp}.routes[${j}]`, r, vhostRetry));
     headerEdits(p, vp, vh, mosn);
     return mosn;
@@ -1048,6 +1038,8 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
     p.fields(obj(cla.policy), join(path, "policy"), [], ["overprovisioning_factor"]);
   }
   const out: Obj[] = [];
+  // One locality (as Istio sends without locality LB) has nothing to weigh against: its weight is moot.
+  const localities = arr(cla.endpoints).filter((l) => Number(l.priority ?? 0) === 0).length;
   arr(cla.endpoints).forEach((loc, i) => {
     const lp = `${path ? path + "." : ""}endpoints[${i}]`;
     p.fields(loc, lp, ["lb_endpoints", "priority"], ["locality", "load_balancing_weight", "metadata"]);
@@ -1058,7 +1050,7 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
       );
       return;
     }
-    if (loc.load_balancing_weight !== undefined) {
+    if (loc.load_balancing_weight !== undefined && localities > 1) {
       p.warn(
         join(lp, "load_balancing_weight"),
         "locality weight ignored (hosts are balanced by their own weights)",

@@ -73,7 +73,6 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
   const snap = snapshotOf(resources);
   const { warnings } = convertXdsResources(resources);
   assertEquals(warnings.filter((w) => w.startsWith(`ClusterLoadAssignment "${REVIEWS}"`)), [
-    `ClusterLoadAssignment "${REVIEWS}": endpoints[0].load_balancing_weight: locality weight ignored (hosts are balanced by their own weights)`,
     `ClusterLoadAssignment "${REVIEWS}": endpoints[0].lb_endpoints[1].load_balancing_weight: 1000 clamped to 128 (MOSN's largest host weight)`,
     `ClusterLoadAssignment "${REVIEWS}": endpoints[1].priority: priority 1 endpoints left out (meshctl has no priority failover)`,
   ]);
