@@ -70,7 +70,9 @@ const QueryParameterMatcher = struct(
   "meshctl extension (Envoy's query_parameters): one query parameter that must match",
   {
     name: text("Parameter name (case-sensitive); its first occurrence is compared, percent-decoded"),
-    value: Opt(text("Exact value, or a regex when `regex` is true; without it the parameter must be present")),
+    value: Opt(
+      text("Exact value, or a regex when `regex` is true; without it the parameter must be present"),
+    ),
     regex: Opt(bool("Treat `value` as an unanchored RE2 regex")),
   },
 );

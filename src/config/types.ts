@@ -174,7 +174,9 @@ export interface ProxyFilterConfig {
   /** Envoy's generate_request_id: x-request-id added when absent. Default false (MOSN). */
   readonly generateRequestId: boolean;
   /** Envoy's server_header_transformation + server_name; undefined = PASS_THROUGH (MOSN). */
-  readonly serverHeader: { readonly mode: "OVERWRITE" | "APPEND_IF_ABSENT"; readonly name: string } | undefined;
+  readonly serverHeader:
+    | { readonly mode: "OVERWRITE" | "APPEND_IF_ABSENT"; readonly name: string }
+    | undefined;
   /** HTTP/2 settings for downstream connections. */
   readonly http2: Http2OptionsConfig;
 }

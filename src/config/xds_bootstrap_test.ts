@@ -389,14 +389,19 @@ Deno.test("dynamic_resources.ignore_filters: kept in snapshot.xds; implemented, 
   assertEquals(good.snapshot!.xds!.ignoreFilters, ["istio.stats", "istio.metadata_exchange"]);
   assertEquals(parseConfigText(BOOT, "b.yaml").snapshot!.xds!.ignoreFilters, []);
   const bad = problems(
-    at(9, "  cds_config: { ads: {} }\n  ignore_filters: [envoy.filters.http.router, x, x, '', envoy.filters.http.rbac]"),
+    at(
+      9,
+      "  cds_config: { ads: {} }\n  ignore_filters: [envoy.filters.http.router, x, x, '', envoy.filters.http.rbac]",
+    ),
   );
   assertEquals(bad.errors, [
     "10:20 dynamic_resources.ignore_filters[0]: envoy.filters.http.router is implemented by meshctl: it cannot be ignored",
     "10:50 dynamic_resources.ignore_filters[2]: x is listed twice",
     "10:53 dynamic_resources.ignore_filters[3]: a filter name must not be empty",
   ]);
-  ok(bad.warnings.some((w) =>
-    w.includes("ignore_filters[4]: skipping envoy.filters.http.rbac drops the access control it enforces")
-  ));
+  ok(
+    bad.warnings.some((w) =>
+      w.includes("ignore_filters[4]: skipping envoy.filters.http.rbac drops the access control it enforces")
+    ),
+  );
 });

@@ -90,7 +90,11 @@ export const DEFAULT_RETRY_JITTER_MS = 10;
  * The wait before retry number `retry` (1 = the first): Envoy's jittered exponential back-off, uniform
  * in [0, (2^retry − 1) × base) capped at max; without `retry_back_off`, uniform in [0, 10 ms).
  */
-export function retryBackOffMs(rp: RetryPolicyConfig | undefined, retry: number, random: () => number): number {
+export function retryBackOffMs(
+  rp: RetryPolicyConfig | undefined,
+  retry: number,
+  random: () => number,
+): number {
   const b = rp?.backOff;
   if (b === undefined) return Math.floor(random() * DEFAULT_RETRY_JITTER_MS);
   const ceiling = Math.min(b.maxMs, (2 ** Math.min(retry, 30) - 1) * b.baseMs);

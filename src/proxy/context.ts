@@ -40,7 +40,9 @@ export interface ProxyContext {
 export interface EnvoyHttpBehaviour {
   readonly normalizePath: boolean;
   readonly generateRequestId: boolean;
-  readonly serverHeader: { readonly mode: "OVERWRITE" | "APPEND_IF_ABSENT"; readonly name: string } | undefined;
+  readonly serverHeader:
+    | { readonly mode: "OVERWRITE" | "APPEND_IF_ABSENT"; readonly name: string }
+    | undefined;
 }
 
 /** Per downstream connection. */

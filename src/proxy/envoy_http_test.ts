@@ -64,7 +64,12 @@ class RecordingStream implements ServerStream {
   }
 }
 
-const conn = { remoteAddress: "127.0.0.1:5000", remoteIp: "127.0.0.1", localAddress: "127.0.0.1:80", secure: false };
+const conn = {
+  remoteAddress: "127.0.0.1:5000",
+  remoteIp: "127.0.0.1",
+  localAddress: "127.0.0.1:80",
+  secure: false,
+};
 
 interface Seen {
   path: string;
@@ -75,8 +80,12 @@ interface Seen {
 async function withProxy(
   proxy: Record<string, unknown>,
   vhostExtra: Record<string, unknown>,
-  run: (send: (path: string, headers?: Record<string, string>) => Promise<RecordingStream>, seen: Record<string, Seen[]>) => Promise<void>,
-  respond: (name: string, n: number) => Response = () => new Response("ok", { headers: { server: "origin" } }),
+  run: (
+    send: (path: string, headers?: Record<string, string>) => Promise<RecordingStream>,
+    seen: Record<string, Seen[]>,
+  ) => Promise<void>,
+  respond: (name: string, n: number) => Response = () =>
+    new Response("ok", { headers: { server: "origin" } }),
 ): Promise<void> {
   const seen: Record<string, Seen[]> = { admin: [], public: [] };
   const origins = ["admin", "public"].map((name) =>
@@ -132,7 +141,11 @@ async function withProxy(
     retryBufferLimit: 1 << 20,
     forwarding: DEFAULT_FORWARDING,
     streamIdleTimeoutMs: 0,
-    envoyHttp: { normalizePath: p.normalizePath, generateRequestId: p.generateRequestId, serverHeader: p.serverHeader },
+    envoyHttp: {
+      normalizePath: p.normalizePath,
+      generateRequestId: p.generateRequestId,
+      serverHeader: p.serverHeader,
+    },
   };
   try {
     await run(async (path, headers) => {
@@ -203,7 +216,10 @@ Deno.test("server_header_transformation: OVERWRITE sets server_name, APPEND_IF_A
     return got;
   };
   const bare = () => new Response("ok");
-  assert.equal(await server({ server_header_transformation: "OVERWRITE", server_name: "istio-envoy" }), "istio-envoy");
+  assert.equal(
+    await server({ server_header_transformation: "OVERWRITE", server_name: "istio-envoy" }),
+    "istio-envoy",
+  );
   assert.equal(await server({ server_header_transformation: "OVERWRITE" }), "envoy");
   assert.equal(await server({ server_header_transformation: "APPEND_IF_ABSENT" }), "origin");
   assert.equal(await server({ server_header_transformation: "APPEND_IF_ABSENT" }, bare), "envoy");

@@ -134,7 +134,9 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     // Envoy's HCM normalizes the path and adds x-request-id before any filter or route sees the request.
     const envoy = this.#ctx.envoyHttp;
     if (envoy !== undefined && this.#head.kind === "http" && !applyEnvoyRequestBehaviour(this.#head, envoy)) {
-      return this.#localReply(new ProxyError("downstream_protocol_error", "downstream", "path cannot be normalized"));
+      return this.#localReply(
+        new ProxyError("downstream_protocol_error", "downstream", "path cannot be normalized"),
+      );
     }
     if (this.#ctx.filterFactories.length > 0) {
       this.#filters = buildFilters(this.#ctx.filterFactories);

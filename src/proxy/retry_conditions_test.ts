@@ -67,7 +67,12 @@ class RecordingStream implements ServerStream {
   }
 }
 
-const conn = { remoteAddress: "127.0.0.1:5000", remoteIp: "127.0.0.1", localAddress: "127.0.0.1:80", secure: false };
+const conn = {
+  remoteAddress: "127.0.0.1:5000",
+  remoteIp: "127.0.0.1",
+  localAddress: "127.0.0.1:80",
+  secure: false,
+};
 
 /** An origin answering the scripted responses in turn (the last one repeats); counts its requests. */
 function origin(script: (() => Response)[]) {
@@ -154,7 +159,13 @@ async function withOrigin(script: (() => Response)[], policy: object): Promise<[
 
 Deno.test("retry_conditions retriable-status-codes retries only the listed codes (Istio's default policy)", async () => {
   const policy = {
-    retry_conditions: ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"],
+    retry_conditions: [
+      "connect-failure",
+      "refused-stream",
+      "unavailable",
+      "cancelled",
+      "retriable-status-codes",
+    ],
     status_codes: [503],
     num_retries: 2,
   };
@@ -170,21 +181,39 @@ Deno.test("retry_conditions gateway-error retries 502/503/504 but not 500; 5xx r
       2,
     ]);
   }
-  assert.deepEqual(await withOrigin([status(500), status(200)], { retry_conditions: ["gateway-error"] }), [500, 1]);
+  assert.deepEqual(await withOrigin([status(500), status(200)], { retry_conditions: ["gateway-error"] }), [
+    500,
+    1,
+  ]);
   assert.deepEqual(await withOrigin([status(500), status(200)], { retry_conditions: ["5xx"] }), [200, 2]);
 });
 
 Deno.test("retry_conditions retriable-4xx retries 409 only", async () => {
-  assert.deepEqual(await withOrigin([status(409), status(200)], { retry_conditions: ["retriable-4xx"] }), [200, 2]);
-  assert.deepEqual(await withOrigin([status(429), status(200)], { retry_conditions: ["retriable-4xx"] }), [429, 1]);
+  assert.deepEqual(await withOrigin([status(409), status(200)], { retry_conditions: ["retriable-4xx"] }), [
+    200,
+    2,
+  ]);
+  assert.deepEqual(await withOrigin([status(429), status(200)], { retry_conditions: ["retriable-4xx"] }), [
+    429,
+    1,
+  ]);
 });
 
 Deno.test("retry_conditions gRPC conditions read grpc-status in the response headers", async () => {
   const unavailable = status(200, { "content-type": "application/grpc", "grpc-status": "14" });
   const notFound = status(200, { "content-type": "application/grpc", "grpc-status": "5" });
-  assert.deepEqual(await withOrigin([unavailable, status(200)], { retry_conditions: ["unavailable"] }), [200, 2]);
-  assert.deepEqual(await withOrigin([notFound, status(200)], { retry_conditions: ["unavailable"] }), [200, 1]);
-  assert.deepEqual(await withOrigin([unavailable, status(200)], { retry_conditions: ["cancelled"] }), [200, 1]);
+  assert.deepEqual(await withOrigin([unavailable, status(200)], { retry_conditions: ["unavailable"] }), [
+    200,
+    2,
+  ]);
+  assert.deepEqual(await withOrigin([notFound, status(200)], { retry_conditions: ["unavailable"] }), [
+    200,
+    1,
+  ]);
+  assert.deepEqual(await withOrigin([unavailable, status(200)], { retry_conditions: ["cancelled"] }), [
+    200,
+    1,
+  ]);
 });
 
 Deno.test("retry_conditions retriable-headers and envoy-ratelimited retry on response headers", async () => {
@@ -192,10 +221,19 @@ Deno.test("retry_conditions retriable-headers and envoy-ratelimited retry on res
     retry_conditions: ["retriable-headers"],
     retriable_headers: [{ name: "X-Upstream-Retry", value: "^y", regex: true }],
   };
-  assert.deepEqual(await withOrigin([status(200, { "x-upstream-retry": "yes" }), status(201)], policy), [201, 2]);
-  assert.deepEqual(await withOrigin([status(200, { "x-upstream-retry": "no" }), status(201)], policy), [200, 1]);
+  assert.deepEqual(await withOrigin([status(200, { "x-upstream-retry": "yes" }), status(201)], policy), [
+    201,
+    2,
+  ]);
+  assert.deepEqual(await withOrigin([status(200, { "x-upstream-retry": "no" }), status(201)], policy), [
+    200,
+    1,
+  ]);
   const limited = status(429, { "x-envoy-ratelimited": "true" });
-  assert.deepEqual(await withOrigin([limited, status(200)], { retry_conditions: ["envoy-ratelimited"] }), [200, 2]);
+  assert.deepEqual(await withOrigin([limited, status(200)], { retry_conditions: ["envoy-ratelimited"] }), [
+    200,
+    2,
+  ]);
 });
 
 Deno.test("host_selection_retry_max_attempts (previous_hosts) sends the retry to a host not tried yet", async () => {
@@ -220,7 +258,8 @@ Deno.test("host_selection_retry_max_attempts (previous_hosts) sends the retry to
 });
 
 Deno.test("envoyRetryOnError: which failures each condition retries (no healthy host and overflow never)", () => {
-  const err = (kind: ProxyError["kind"], retryable = false) => new ProxyError(kind, "upstream", kind, { retryable });
+  const err = (kind: ProxyError["kind"], retryable = false) =>
+    new ProxyError(kind, "upstream", kind, { retryable });
   const on = (conds: string[], e: ProxyError) =>
     envoyRetryOnError(new Set(conds) as RetryPolicyConfig["conditions"] & object, e);
   for (const c of ["5xx", "gateway-error", "reset"]) {
@@ -235,7 +274,9 @@ Deno.test("envoyRetryOnError: which failures each condition retries (no healthy 
   assert.ok(on(["refused-stream"], err("upstream_reset", true)), "REFUSED_STREAM / never sent");
   assert.ok(!on(["refused-stream"], err("upstream_reset")), "a reset after processing");
   assert.ok(!on(["retriable-status-codes", "unavailable"], err("upstream_reset")));
-  for (const kind of ["no_healthy_upstream", "overflow"] as const) assert.ok(!on(["5xx", "reset"], err(kind)));
+  for (const kind of ["no_healthy_upstream", "overflow"] as const) {
+    assert.ok(!on(["5xx", "reset"], err(kind)));
+  }
 });
 
 Deno.test("retryBackOffMs: Envoy's jittered exponential back-off, capped; 0-10 ms without retry_back_off", () => {

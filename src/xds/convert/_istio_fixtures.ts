@@ -210,7 +210,11 @@ export const istiodOutboundHcm = () => ({
     route_config_name: "9080",
   },
   http_filters: istiodHttpFilters(),
-  tracing: { client_sampling: { value: 100 }, random_sampling: { value: 1 }, overall_sampling: { value: 100 } },
+  tracing: {
+    client_sampling: { value: 100 },
+    random_sampling: { value: 1 },
+    overall_sampling: { value: 100 },
+  },
   use_remote_address: { value: false },
   upgrade_configs: [{ upgrade_type: "websocket" }],
   stream_idle_timeout: s(0),
@@ -233,7 +237,11 @@ export const istiodOutboundListener = () => ({
       { name: "istio.stats", typed_config: { "@type": ISTIO_TYPES.stats } },
       {
         name: "envoy.filters.network.tcp_proxy",
-        typed_config: { "@type": T.tcpProxy, stat_prefix: "PassthroughCluster", cluster: "PassthroughCluster" },
+        typed_config: {
+          "@type": T.tcpProxy,
+          stat_prefix: "PassthroughCluster",
+          cluster: "PassthroughCluster",
+        },
       },
     ],
   },
@@ -285,7 +293,9 @@ export const istiodInboundListener = () => ({
   listener_filters: [
     {
       name: "envoy.filters.listener.original_dst",
-      typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst" },
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
+      },
     },
   ],
   listener_filters_timeout: s(0),
@@ -346,7 +356,10 @@ export const istiodInboundListener = () => ({
 export const istioDefaultRetry = () => ({
   retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
   num_retries: { value: 2 },
-  retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts", typed_config: { "@type": ISTIO_TYPES.previousHosts } }],
+  retry_host_predicate: [{
+    name: "envoy.retry_host_predicates.previous_hosts",
+    typed_config: { "@type": ISTIO_TYPES.previousHosts },
+  }],
   host_selection_retry_max_attempts: 5,
   retriable_status_codes: [503],
 });
@@ -362,7 +375,13 @@ export const istiodRoute9080 = () => ({
   virtual_hosts: [
     {
       name: "reviews.default.svc.cluster.local:9080",
-      domains: ["reviews.default.svc.cluster.local", "reviews", "reviews.default.svc", "reviews.default", "10.96.12.7"],
+      domains: [
+        "reviews.default.svc.cluster.local",
+        "reviews",
+        "reviews.default.svc",
+        "reviews.default",
+        "10.96.12.7",
+      ],
       routes: [
         {
           name: "jason",
@@ -378,14 +397,23 @@ export const istiodRoute9080 = () => ({
               retry_on: "gateway-error,connect-failure,refused-stream",
               num_retries: { value: 3 },
               per_try_timeout: s(2),
-              retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts", typed_config: { "@type": ISTIO_TYPES.previousHosts } }],
+              retry_host_predicate: [{
+                name: "envoy.retry_host_predicates.previous_hosts",
+                typed_config: { "@type": ISTIO_TYPES.previousHosts },
+              }],
               host_selection_retry_max_attempts: 5,
             },
             max_stream_duration: noGrpcCap(),
           },
           request_headers_to_add: [{ header: { key: "x-canary", value: "v2" }, append: { value: false } }],
           response_headers_to_remove: ["x-internal"],
-          metadata: { filter_metadata: { istio: { config: "/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/reviews" } } },
+          metadata: {
+            filter_metadata: {
+              istio: {
+                config: "/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/reviews",
+              },
+            },
+          },
           decorator: { operation: "reviews.default.svc.cluster.local:9080/*" },
         },
         {
@@ -407,7 +435,10 @@ export const istiodRoute9080 = () => ({
           match: { path: "/reviews/0", case_sensitive: { value: true } },
           route: {
             weighted_clusters: {
-              clusters: [{ name: REVIEWS, weight: { value: 90 } }, { name: REVIEWS_V2, weight: { value: 10 } }],
+              clusters: [{ name: REVIEWS, weight: { value: 90 } }, {
+                name: REVIEWS_V2,
+                weight: { value: 10 },
+              }],
               total_weight: { value: 100 },
             },
             timeout: s(3),
@@ -467,8 +498,14 @@ export const istiodFaultCorsRoute = () => ({
       match: { prefix: "/" },
       route: { cluster: REVIEWS, timeout: s(0) },
       typed_per_filter_config: {
-        "envoy.filters.http.fault": { "@type": T.fault, abort: { http_status: 503, percentage: { numerator: 10 } } },
-        "envoy.filters.http.cors": { "@type": "type.googleapis.com/envoy.config.route.v3.CorsPolicy", allow_origin_string_match: [{ exact: "https://a.example" }] },
+        "envoy.filters.http.fault": {
+          "@type": T.fault,
+          abort: { http_status: 503, percentage: { numerator: 10 } },
+        },
+        "envoy.filters.http.cors": {
+          "@type": "type.googleapis.com/envoy.config.route.v3.CorsPolicy",
+          allow_origin_string_match: [{ exact: "https://a.example" }],
+        },
       },
     }],
   }],
@@ -505,7 +542,10 @@ const autoMtls = (sni: string) => [
   {
     name: "tlsMode-disabled",
     match: {},
-    transport_socket: { name: "envoy.transport_sockets.raw_buffer", typed_config: { "@type": ISTIO_TYPES.rawBuffer } },
+    transport_socket: {
+      name: "envoy.transport_sockets.raw_buffer",
+      typed_config: { "@type": ISTIO_TYPES.rawBuffer },
+    },
   },
 ];
 
@@ -523,7 +563,10 @@ export const istiodEdsCluster = (name = REVIEWS, { mtls = true } = {}) => ({
   common_lb_config: {},
   metadata: {
     filter_metadata: {
-      istio: { default_original_port: 9080, services: [{ host: "reviews.default.svc.cluster.local", name: "reviews", namespace: "default" }] },
+      istio: {
+        default_original_port: 9080,
+        services: [{ host: "reviews.default.svc.cluster.local", name: "reviews", namespace: "default" }],
+      },
     },
   },
   filters: [{ name: "istio.metadata_exchange", typed_config: { "@type": ISTIO_TYPES.metadataExchange } }],
@@ -545,7 +588,10 @@ export const istiodEdsCluster = (name = REVIEWS, { mtls = true } = {}) => ({
 export const istiodDestinationRuleCluster = (name = REVIEWS_V2) => ({
   name,
   type: "EDS",
-  eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: s(0), resource_api_version: "V3" }, service_name: name },
+  eds_cluster_config: {
+    eds_config: { ads: {}, initial_fetch_timeout: s(0), resource_api_version: "V3" },
+    service_name: name,
+  },
   connect_timeout: s(0, 250_000_000),
   lb_policy: "LEAST_REQUEST",
   circuit_breakers: {
@@ -558,7 +604,14 @@ export const istiodDestinationRuleCluster = (name = REVIEWS_V2) => ({
     }],
   },
   common_lb_config: {},
-  metadata: { filter_metadata: { istio: { config: "/apis/networking.istio.io/v1alpha3/namespaces/default/destination-rule/reviews", subset: "v2" } } },
+  metadata: {
+    filter_metadata: {
+      istio: {
+        config: "/apis/networking.istio.io/v1alpha3/namespaces/default/destination-rule/reviews",
+        subset: "v2",
+      },
+    },
+  },
   filters: [{ name: "istio.metadata_exchange", typed_config: { "@type": ISTIO_TYPES.metadataExchange } }],
   typed_extension_protocol_options: {
     "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
@@ -598,7 +651,13 @@ export const istiodInboundCluster = () => ({
   circuit_breakers: ISTIO_CB(),
   cleanup_interval: s(60),
   upstream_bind_config: { source_address: { address: "127.0.0.6", port_value: 0 } },
-  metadata: { filter_metadata: { istio: { services: [{ host: "reviews.default.svc.cluster.local", name: "reviews", namespace: "default" }] } } },
+  metadata: {
+    filter_metadata: {
+      istio: {
+        services: [{ host: "reviews.default.svc.cluster.local", name: "reviews", namespace: "default" }],
+      },
+    },
+  },
 });
 
 /** A ClusterLoadAssignment as istiod sends it (one locality, healthy endpoints labelled for auto mTLS). */

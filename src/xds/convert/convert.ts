@@ -301,7 +301,8 @@ const CODEC_TYPES: Record<string, string> = { AUTO: "Auto", HTTP1: "Http1", HTTP
  */
 export const HCM_NO_EFFECT: Readonly<Record<string, string>> = {
   stat_prefix: "stats naming only (meshctl names stats by listener)",
-  access_log: "Envoy access logs are not written (MOSN access_logs on the listener are); traffic is unchanged",
+  access_log:
+    "Envoy access logs are not written (MOSN access_logs on the listener are); traffic is unchanged",
   tracing: "meshctl emits no spans; tracing headers the application sends pass through unchanged",
   request_id_extension: "UUID request-id options only steer trace sampling (meshctl does not trace)",
   preserve_external_request_id: "only matters when a request id is generated for an edge request",
@@ -314,11 +315,17 @@ export const ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT = "3600000ms";
 function hcmBehaviour(p: Problems, path: string, h: DecodedAny, config: Obj, listenerOut: Obj): void {
   if (wrapped<boolean>(h.normalize_path) === true) config.normalize_path = true;
   if (h.merge_slashes === true) {
-    p.add(join(path, "merge_slashes"), "merging slashes is not implemented (meshctl routes the path as sent)");
+    p.add(
+      join(path, "merge_slashes"),
+      "merging slashes is not implemented (meshctl routes the path as sent)",
+    );
   }
   const escaped = String(h.path_with_escaped_slashes_action ?? "IMPLEMENTATION_SPECIFIC_DEFAULT");
   if (escaped !== "IMPLEMENTATION_SPECIFIC_DEFAULT" && escaped !== "KEEP_UNCHANGED") {
-    p.add(join(path, "path_with_escaped_slashes_action"), `${escaped} is not supported (meshctl keeps %2F/%5C as sent)`);
+    p.add(
+      join(path, "path_with_escaped_slashes_action"),
+      `${escaped} is not supported (meshctl keeps %2F/%5C as sent)`,
+    );
   }
   if (h.request_id_extension !== undefined) {
     const r = obj(h.request_id_extension);
@@ -492,7 +499,9 @@ function tcpProxy(p: Problems, path: string, t: DecodedAny): Obj {
   if (t.cluster === undefined) p.add(path, "needs cluster (weighted_clusters is not supported)");
   const config: Obj = { cluster: t.cluster };
   // Envoy's tcp_proxy idle_timeout defaults to 1 h (0 = none).
-  config.idle_timeout = t.idle_timeout !== undefined ? duration(t.idle_timeout) : ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT;
+  config.idle_timeout = t.idle_timeout !== undefined
+    ? duration(t.idle_timeout)
+    : ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT;
   if (t.max_connect_attempts !== undefined) config.max_connect_attempts = wrapped(t.max_connect_attempts);
   return config;
 }
@@ -575,7 +584,10 @@ function headerValue(p: Problems, path: string, v: unknown): string {
   const value = String(v ?? "");
   if (!value.includes("%")) return value;
   if (value.replace(/%%/g, "").includes("%")) {
-    p.add(path, `Envoy's %…% formatters are not supported (${JSON.stringify(value)}; write %% for a literal %)`);
+    p.add(
+      path,
+      `Envoy's %…% formatters are not supported (${JSON.stringify(value)}; write %% for a literal %)`,
+    );
   }
   return value.replace(/%%/g, "%");
 }
@@ -594,7 +606,10 @@ function headerEdits(p: Problems, path: string, src: Obj, dst: Obj): void {
       else if (h.append_action !== undefined && h.append_action !== "APPEND_IF_EXISTS_OR_ADD") {
         p.add(join(hp, "append_action"), `${h.append_action} is not supported`);
       }
-      return { header: { key: header.key, value: headerValue(p, join(hp, "header.value"), header.value) }, append };
+      return {
+        header: { key: header.key, value: headerValue(p, join(hp, "header.value"), header.value) },
+        append,
+      };
     });
   }
   for (const key of ["request_headers_to_remove", "response_headers_to_remove"]) {
@@ -613,7 +628,9 @@ function stringMatch(p: Problems, path: string, m: Obj): { value: string; regex:
   p.fields(m, path, ["exact", "prefix", "suffix", "contains", "safe_regex", "ignore_case"]);
   const ci = m.ignore_case === true ? "(?i)" : "";
   if (m.exact !== undefined) {
-    return ci ? { value: `${ci}^${quoteRegex(String(m.exact))}$`, regex: true } : { value: String(m.exact), regex: false };
+    return ci
+      ? { value: `${ci}^${quoteRegex(String(m.exact))}$`, regex: true }
+      : { value: String(m.exact), regex: false };
   }
   if (m.prefix !== undefined) return { value: `${ci}^${quoteRegex(String(m.prefix))}`, regex: true };
   if (m.suffix !== undefined) return { value: `${ci}${quoteRegex(String(m.suffix))}$`, regex: true };
@@ -646,7 +663,9 @@ function headerMatcher(p: Problems, path: string, h: Obj): Obj | undefined {
   if (h.suffix_match !== undefined) {
     return { name, value: `${quoteRegex(String(h.suffix_match))}$`, regex: true };
   }
-  if (h.contains_match !== undefined) return { name, value: quoteRegex(String(h.contains_match)), regex: true };
+  if (h.contains_match !== undefined) {
+    return { name, value: quoteRegex(String(h.contains_match)), regex: true };
+  }
   if (h.safe_regex_match !== undefined) {
     return { name, value: `^(?:${obj(h.safe_regex_match).regex})$`, regex: true };
   }
@@ -863,7 +882,9 @@ function routeAction(p: Problems, path: string, a: Obj, how: PathMatch): Obj {
       // A weight-0 cluster never gets traffic in Envoy; MOSN weights start at 1, so it is left out.
       if (weight > 0) clusters.push({ cluster: { name: c.name, weight } });
     });
-    if (clusters.length === 0) p.add(join(path, "weighted_clusters"), "needs a cluster with a weight above 0");
+    if (clusters.length === 0) {
+      p.add(join(path, "weighted_clusters"), "needs a cluster with a weight above 0");
+    }
     out.weighted_clusters = clusters;
   } else p.add(path, "needs cluster or weighted_clusters");
   if (a.retry_policy !== undefined) {
@@ -920,7 +941,12 @@ export const ROUTE_NO_EFFECT: Readonly<Record<string, string>> = {
 };
 
 function route(p: Problems, path: string, r: Obj, vhostRetry: Obj | undefined): Obj {
-  p.fields(r, path, ["match", "route", "direct_response", "redirect", ...HEADER_EDIT_FIELDS], Object.keys(ROUTE_NO_EFFECT));
+  p.fields(
+    r,
+    path,
+    ["match", "route", "direct_response", "redirect", ...HEADER_EDIT_FIELDS],
+    Object.keys(ROUTE_NO_EFFECT),
+  );
   const how: PathMatch = { plainPrefix: false, matched: "" };
   const out: Obj = { match: routeMatch(p, join(path, "match"), obj(r.match), how) };
   if (r.route !== undefined) {
@@ -967,9 +993,11 @@ function route(p: Problems, path: string, r: Obj, vhostRetry: Obj | undefined): 
 
 /** RouteConfiguration / VirtualHost fields accepted without effect, and why. */
 export const ROUTE_CONFIG_NO_EFFECT: Readonly<Record<string, string>> = {
-  validate_clusters: "a load-time check Envoy may skip; meshctl checks every named cluster (placeholders answer 502)",
+  validate_clusters:
+    "a load-time check Envoy may skip; meshctl checks every named cluster (placeholders answer 502)",
   metadata: "read by Envoy's filters only",
-  max_direct_response_body_size_bytes: "a load-time cap on direct_response bodies (inline bodies are bounded by the message size)",
+  max_direct_response_body_size_bytes:
+    "a load-time cap on direct_response bodies (inline bodies are bounded by the message size)",
 };
 
 function routeConfiguration(p: Problems, path: string, rc: DecodedAny): Obj {
@@ -989,7 +1017,10 @@ function routeConfiguration(p: Problems, path: string, rc: DecodedAny): Obj {
     ], ["metadata"]);
 
     if (vh.include_attempt_count_in_response === true) {
-      p.warn(join(vp, "include_attempt_count_in_response"), "x-envoy-attempt-count is not sent to the client");
+      p.warn(
+        join(vp, "include_attempt_count_in_response"),
+        "x-envoy-attempt-count is not sent to the client",
+      );
     }
     if (vh.require_tls !== undefined && vh.require_tls !== "NONE") {
       p.add(join(vp, "require_tls"), `${vh.require_tls} is not supported`);
@@ -1151,7 +1182,10 @@ function cluster(
     const mp = `transport_socket_matches[${i}]`;
     p.fields(m, mp, ["transport_socket"], ["name", "match"]);
     if (!isRawBuffer(m.transport_socket)) {
-      p.add(join(mp, "transport_socket"), "only raw_buffer is supported here (no TLS chosen by endpoint metadata)");
+      p.add(
+        join(mp, "transport_socket"),
+        "only raw_buffer is supported here (no TLS chosen by endpoint metadata)",
+      );
     }
   });
   if (c.max_requests_per_connection !== undefined) {
@@ -1225,9 +1259,18 @@ function cluster(
       p.add(ep, `${o["@type"] ?? key} is not supported`);
       continue;
     }
-    p.fields(o, ep, ["explicit_http_config", "use_downstream_protocol_config", "common_http_protocol_options"]);
+    p.fields(o, ep, [
+      "explicit_http_config",
+      "use_downstream_protocol_config",
+      "common_http_protocol_options",
+    ]);
     if (o.common_http_protocol_options !== undefined) {
-      commonHttpOptions(p, join(ep, "common_http_protocol_options"), obj(o.common_http_protocol_options), mosn);
+      commonHttpOptions(
+        p,
+        join(ep, "common_http_protocol_options"),
+        obj(o.common_http_protocol_options),
+        mosn,
+      );
     }
     if (o.use_downstream_protocol_config !== undefined) {
       protocol = "Auto";

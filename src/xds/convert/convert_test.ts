@@ -386,7 +386,10 @@ Deno.test("every unsupported field of a response is an error naming the resource
   const listener = outboundListener();
   const hcm = listener.filter_chains[0]!.filters[0]!.typed_config as Record<string, unknown>;
   hcm.http_filters = [
-    { name: "envoy.filters.http.lua", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua" } },
+    {
+      name: "envoy.filters.http.lua",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua" },
+    },
     routerFilter(),
   ];
   const withInspector = { ...listener, listener_filters: [{ name: "envoy.filters.listener.tls_inspector" }] };
