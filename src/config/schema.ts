@@ -163,6 +163,10 @@ const RouteAction = struct("Forward to a cluster: exactly one of cluster_name/we
   cluster_name: Opt(text("Upstream cluster")),
   weighted_clusters: Opt(list("Split traffic by weight", WeightedCluster, { minItems: 1 })),
   timeout: Opt(duration("Whole-request timeout (default 60s)")),
+  idle_timeout: Opt(duration(
+    "meshctl extension (Envoy's name): this route's stream idle timeout, replacing the proxy's " +
+      "stream_idle_timeout (0 disables)",
+  )),
   retry_policy: Opt(RetryPolicy),
   hash_policy: Opt(list("Hash keys for LB_MAGLEV (default: source IP)", HashPolicy)),
   upstream_protocol: Opt(text(

@@ -228,6 +228,7 @@ function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): Rout
       weight: w.cluster.weight,
     })),
     timeoutMs: msOr(a.timeout, 60_000),
+    ...(a.idle_timeout === undefined ? {} : { idleTimeoutMs: ms(a.idle_timeout) }),
     ...(rp === undefined ? {} : {
       retryPolicy: {
         retryOn: rp.retry_on ?? false,

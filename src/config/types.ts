@@ -325,6 +325,8 @@ export interface RouteActionConfig {
   readonly clusterName?: string;
   readonly weightedClusters: readonly WeightedClusterConfig[];
   readonly timeoutMs: number; // default 60 s (MOSN)
+  /** Envoy's route idle_timeout: replaces the proxy's stream idle timeout; undefined = the proxy's. */
+  readonly idleTimeoutMs?: number;
   readonly retryPolicy?: RetryPolicyConfig;
   readonly hashPolicy: readonly HashPolicyConfig[];
   /** A protocol name, or "Auto" (`AUTO_PROTOCOL`): the request's own, whatever the proxy says. */

@@ -84,8 +84,9 @@ async function withProxy(
     send: (path: string, headers?: Record<string, string>) => Promise<RecordingStream>,
     seen: Record<string, Seen[]>,
   ) => Promise<void>,
-  respond: (name: string, n: number) => Response = () =>
+  respond: (name: string, n: number) => Response | Promise<Response> = () =>
     new Response("ok", { headers: { server: "origin" } }),
+  routeExtra: Record<string, unknown> = {},
 ): Promise<void> {
   const seen: Record<string, Seen[]> = { admin: [], public: [] };
   const origins = ["admin", "public"].map((name) =>
@@ -96,7 +97,11 @@ async function withProxy(
   );
   const route = (prefix: string, cluster: string) => ({
     match: { prefix },
-    route: { cluster_name: cluster, retry_policy: { retry_conditions: ["5xx"], num_retries: 1 } },
+    route: {
+      cluster_name: cluster,
+      retry_policy: { retry_conditions: ["5xx"], num_retries: 1 },
+      ...routeExtra,
+    },
   });
   const { snapshot, errors } = parseConfigText(
     JSON.stringify({
@@ -236,4 +241,27 @@ Deno.test("include_request_attempt_count: the upstream sees x-envoy-attempt-coun
     await send("/admin");
     assert.equal(seen.admin![0]!.headers.get("x-envoy-attempt-count"), null);
   });
+});
+
+Deno.test("a route's idle_timeout replaces the proxy's stream_idle_timeout (Envoy's route idle_timeout)", async () => {
+  const release = Promise.withResolvers<void>();
+  const silent = async () => {
+    await release.promise; // an upstream that accepted the request and says nothing
+    return new Response("late");
+  };
+  // The route has no timeout; the proxy's stream idle timeout is 3 s, the route's idle timeout 100 ms.
+  await withProxy(
+    { stream_idle_timeout: "3s" },
+    {},
+    async (send) => {
+      const started = performance.now();
+      const ds = await send("/admin");
+      const took = performance.now() - started;
+      release.resolve();
+      assert.equal(ds.status, 408);
+      assert.ok(took >= 100 && took < 2500, `the route's 100 ms, not the proxy's 3 s (took ${took} ms)`);
+    },
+    silent,
+    { timeout: "0s", idle_timeout: "100ms" },
+  );
 });

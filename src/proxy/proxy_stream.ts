@@ -166,6 +166,10 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     const route = m.route;
     this.#route = route;
     this.#countAttempts = m.vhost.includeRequestAttemptCount;
+    if (route.idleTimeoutMs !== undefined && this.#idleTimer !== undefined) {
+      this.#stopIdleTimer(); // the route's idle timeout replaces the proxy's from here on
+      this.#armIdleTimer();
+    }
     const clusterName = route.pickCluster(Math.random);
     const cluster = this.#ctx.clusters.get(clusterName);
     if (cluster === undefined) {
@@ -543,7 +547,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
    * 413) cannot keep its connection forever.
    */
   #armIdleTimer(): void {
-    const ms = this.#ctx.streamIdleTimeoutMs;
+    const ms = this.#route?.idleTimeoutMs ?? this.#ctx.streamIdleTimeoutMs;
     if (ms <= 0 || this.#idleTimer !== undefined) return;
     this.#idleActive = false;
     this.#idleTimer = requestDeadlines.addTarget(ms, this, IDLE_TIMEOUT);

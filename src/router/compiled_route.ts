@@ -59,6 +59,8 @@ export class CompiledRoute {
   readonly clusterName: string;
   readonly weightedClusters: readonly WeightedClusterConfig[];
   readonly timeoutMs: number;
+  /** Envoy's route idle_timeout (replaces the proxy's stream idle timeout); undefined = the proxy's. */
+  readonly idleTimeoutMs: number | undefined;
   readonly retryPolicy: RetryPolicyConfig | undefined;
   readonly hashPolicy: readonly HashPolicyConfig[];
   readonly upstreamProtocol: string | undefined;
@@ -126,6 +128,7 @@ export class CompiledRoute {
     this.clusterName = action?.clusterName ?? "";
     this.weightedClusters = action?.weightedClusters ?? [];
     this.timeoutMs = action?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.idleTimeoutMs = action?.idleTimeoutMs;
     this.retryPolicy = action?.retryPolicy;
     this.hashPolicy = action?.hashPolicy ?? [];
     this.upstreamProtocol = action?.upstreamProtocol || undefined;

@@ -854,6 +854,7 @@ function routeAction(p: Problems, path: string, a: Obj, how: PathMatch): Obj {
     "hash_policy",
     "max_stream_duration",
     "max_grpc_timeout",
+    "idle_timeout",
   ]);
   if (a.max_stream_duration !== undefined) {
     // meshctl always honours a request's grpc-timeout, uncapped: Envoy's grpc_timeout_header_max 0 (Istio sets it).
@@ -871,6 +872,7 @@ function routeAction(p: Problems, path: string, a: Obj, how: PathMatch): Obj {
     p.add(join(path, "max_grpc_timeout"), "only 0s is supported (grpc-timeout honoured, uncapped)");
   }
   const out: Obj = { timeout: a.timeout !== undefined ? duration(a.timeout) : ENVOY_DEFAULT_ROUTE_TIMEOUT };
+  if (a.idle_timeout !== undefined) out.idle_timeout = duration(a.idle_timeout);
   if (a.cluster !== undefined) out.cluster_name = a.cluster;
   else if (a.weighted_clusters !== undefined) {
     const w = obj(a.weighted_clusters);
