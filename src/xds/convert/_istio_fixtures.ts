@@ -182,12 +182,16 @@ export const ISTIO_TYPES = {
   previousHosts: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
 } as const;
 
-/** Istio's telemetry filters in every sidecar HCM (what dynamic_resources.ignore_filters is for). */
+/**
+ * What dynamic_resources.ignore_filters is for: Istio's telemetry filters in every sidecar, and its CORS
+ * filter (settings-free: policies come per route, which meshctl refuses, so skipping it changes nothing).
+ */
 export const ISTIO_TELEMETRY_FILTERS = [
   "istio.metadata_exchange",
   "envoy.filters.http.grpc_stats",
   "istio.alpn",
   "istio.stats",
+  "envoy.filters.http.cors",
 ];
 
 /** The HTTP filters istiod puts in a sidecar's outbound HCM, in its order. */

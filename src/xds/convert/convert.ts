@@ -69,7 +69,6 @@ const DOWNSTREAM_TLS_TYPE =
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 const UPSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 const HTTP_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-const CORS_TYPE = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors";
 const UUID_REQUEST_ID_TYPE = "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig";
 const RAW_BUFFER_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 
@@ -422,10 +421,6 @@ function httpConnectionManager(
       p.fields(f, fp, ["typed_config"], ["name", "is_optional"]);
       const fault = faultFilter(p, join(fp, "typed_config"), obj(f.typed_config));
       if (fault) streamFilters.push(fault);
-    } else if (type === CORS_TYPE) {
-      // Envoy's Cors filter has no settings: policies come per route / virtual host (`cors`,
-      // typed_per_filter_config), which are refused, so without them it changes nothing.
-      p.fields(f, fp, ["typed_config"], ["name", "is_optional"]);
     } else if (!isRouter) {
       p.fields(f, fp, ["typed_config", "is_optional"], ["name"]);
       p.unknownFilter(fp, String(f.name ?? ""), type, f.is_optional === true);

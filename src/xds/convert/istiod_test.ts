@@ -96,6 +96,7 @@ Deno.test("istiod's sidecar resources: by default every unknown filter is a NACK
       F.ISTIO_TYPES.grpcStats,
     ),
     unknown(`Listener "${listener}": ${HCM}.http_filters[2]`, "istio.alpn", F.ISTIO_TYPES.alpn),
+    unknown(`Listener "${listener}": ${HCM}.http_filters[4]`, "envoy.filters.http.cors", F.T.cors),
     unknown(`Listener "${listener}": ${HCM}.http_filters[5]`, "istio.stats", F.ISTIO_TYPES.stats),
   ];
   const clusterFilter = (name: string) =>
@@ -113,7 +114,7 @@ Deno.test("istiod's sidecar resources: by default every unknown filter is a NACK
     ].sort(),
   );
   assertEquals(c.skippedFilters, []);
-  // Accepted as converting faithfully or without effect: fault and cors (empty), router, tracing,
+  // Accepted as converting faithfully or without effect: fault (empty), router, tracing,
   // request_id_extension, normalize_path, metadata, decorators, validate_clusters, common_lb_config {}.
   assertEquals(c.warnings, []);
 });
@@ -121,7 +122,7 @@ Deno.test("istiod's sidecar resources: by default every unknown filter is a NACK
 Deno.test("ignore_filters skips Istio's telemetry filters (each reported); what remains is structural", () => {
   const c = convertXdsResources(everything(), TELEMETRY);
   assertEquals(c.errors.sort(), [...STRUCTURAL_NACKS].sort());
-  assertEquals(c.skippedFilters.length, 12);
+  assertEquals(c.skippedFilters.length, 14);
   ok(c.skippedFilters.includes(
     `Listener "10.96.0.1_443": filter_chains[0].filters[0]: istio.stats (${F.ISTIO_TYPES.stats}) skipped (listed in dynamic_resources.ignore_filters)`,
   ));
