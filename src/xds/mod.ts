@@ -16,6 +16,7 @@ export {
   xdsResourceName,
 } from "./convert/decode.ts";
 export type { ConvertedXds, ConvertOptions, XdsResources } from "./convert/convert.ts";
+export { ConversionNotes, MAX_REMEMBERED_NOTES } from "./convert/notes.ts";
 export {
   convertXdsResources,
   edsServiceName,
