@@ -1088,6 +1088,12 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
       const ep = `${lp}.lb_endpoints[${j}]`;
       p.fields(e, ep, ["endpoint", "health_status", "load_balancing_weight"], ["metadata"]);
       if (["UNHEALTHY", "DRAINING", "TIMEOUT"].includes(String(e.health_status))) return;
+      if (e.health_status === "DEGRADED") {
+        p.warn(
+          join(ep, "health_status"),
+          "DEGRADED is balanced as healthy (Envoy uses it only when too few are healthy)",
+        );
+      }
       const endpoint = obj(e.endpoint);
       p.fields(endpoint, join(ep, "endpoint"), ["address"], ["hostname", "health_check_config"]);
       const address = socketAddress(p, join(ep, "endpoint.address"), endpoint.address);

@@ -358,3 +358,21 @@ Deno.test("a virtual host's retry policy applies to its routes without one; a we
   assertEquals((routes[1]!.route!.retry_policy as Record<string, unknown>).num_retries, 4);
   assertEquals(routes[1]!.route!.weighted_clusters, [{ cluster: { name: "d", weight: 5 } }]);
 });
+
+Deno.test("endpoint health: UNHEALTHY/DRAINING/TIMEOUT left out, DEGRADED kept with a warning naming it", () => {
+  const cla = F.istiodEndpoints(F.REVIEWS, ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"]);
+  const statuses = ["HEALTHY", "UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"];
+  cla.endpoints[0]!.lb_endpoints.forEach((e, i) => e.health_status = statuses[i]!);
+  const c = convertXdsResources(
+    wire({ clusters: [F.istiodEdsCluster(F.REVIEWS, { mtls: false })], endpoints: [cla] }),
+    TELEMETRY,
+  );
+  assertEquals(c.errors, []);
+  assertEquals((c.clusters[0]!.hosts as { address: string }[]).map((h) => h.address), [
+    "10.0.0.1:9080",
+    "10.0.0.5:9080",
+  ]);
+  assertEquals(c.warnings, [
+    `ClusterLoadAssignment "${F.REVIEWS}": endpoints[0].lb_endpoints[4].health_status: DEGRADED is balanced as healthy (Envoy uses it only when too few are healthy)`,
+  ]);
+});
