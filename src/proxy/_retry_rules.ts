@@ -98,5 +98,8 @@ export function retryBackOffMs(
   const b = rp?.backOff;
   if (b === undefined) return Math.floor(random() * DEFAULT_RETRY_JITTER_MS);
   const ceiling = Math.min(b.maxMs, (2 ** Math.min(retry, 30) - 1) * b.baseMs);
-  return Math.min(b.maxMs, Math.floor(random() * ceiling));
+  return Math.min(b.maxMs, MAX_TIMER_MS, Math.floor(random() * ceiling));
 }
+
+/** setTimeout's largest delay (a larger one fires at once): a configured back-off beyond it is capped. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

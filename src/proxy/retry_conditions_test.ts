@@ -285,4 +285,6 @@ Deno.test("retryBackOffMs: Envoy's jittered exponential back-off, capped; 0-10 m
   assert.deepEqual([1, 2, 3, 4, 5].map((n) => retryBackOffMs(rp, n, almostOne)), [24, 74, 174, 249, 249]);
   assert.equal(retryBackOffMs(rp, 3, () => 0), 0);
   assert.equal(retryBackOffMs(undefined, 7, almostOne), 9);
+  const huge = { backOff: { baseMs: 2 ** 40, maxMs: 2 ** 45 } } as RetryPolicyConfig;
+  assert.equal(retryBackOffMs(huge, 3, almostOne), 2 ** 31 - 1, "capped at setTimeout's limit");
 });
