@@ -499,3 +499,38 @@ Deno.test("meshctl retries a POST whose first host refuses the connection, body 
     await live.close();
   }
 });
+
+Deno.test(
+  "meshctl applies Envoy's HCM behaviours set on the proxy: normalize_path, generate_request_id, server header",
+  opts,
+  async () => {
+    const origin = startOrigin((req) =>
+      new Response(JSON.stringify({ path: new URL(req.url).pathname, id: req.headers.get("x-request-id") }), {
+        headers: { server: "origin" },
+      })
+    );
+    try {
+      const routes = [
+        { match: { prefix: "/admin" }, route: { cluster_name: "origin" } },
+        { match: { prefix: "/public" }, direct_response: { status: 200, body: "public" } },
+      ];
+      const proxy = {
+        normalize_path: true,
+        generate_request_id: true,
+        server_header_transformation: "OVERWRITE",
+        server_name: "istio-envoy",
+      };
+      await withProxy([origin], { routes, proxy }, async (port) => {
+        // curl --path-as-is sends the dot segments; normalized, the request is for /admin, not /public.
+        const r = await curl(["-i", "--path-as-is", `http://127.0.0.1:${port}/public/../admin/x`]);
+        const [head, body] = r.stdout.split("\r\n\r\n");
+        const seen = JSON.parse(body!) as { path: string; id: string };
+        assertEquals(seen.path, "/admin/x");
+        assertMatch(seen.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assertStringIncludes(head!.toLowerCase(), "\r\nserver: istio-envoy");
+      });
+    } finally {
+      await origin.close();
+    }
+  },
+);

@@ -167,6 +167,7 @@ export function checkXdsBootstrap(doc: Doc, clusters: ReadonlySet<string>, repor
     }
     return;
   }
+  checkIgnoreFilters(dyn.ignore_filters, reporter);
   const ads = dyn.ads_config;
   const adsPath = "dynamic_resources.ads_config";
   let adsCluster: string | undefined;
@@ -444,4 +445,31 @@ function mosnTlsContext(
     return mapped === undefined ? mosnPath : mapped + rest.slice(field.length);
   };
   return { doc, pathOf };
+}
+
+/** Filters meshctl implements: skipping them would change what the resource means. */
+const IMPLEMENTED_FILTERS = new Set([
+  "envoy.filters.http.router",
+  "envoy.filters.http.fault",
+  "envoy.filters.network.http_connection_manager",
+  "envoy.filters.network.tcp_proxy",
+]);
+/** Filters whose skipping removes access control: allowed (the operator's call), but said loudly. */
+const SECURITY_FILTER = /rbac|authz|jwt|ext_authz|oauth|authn/i;
+
+/** `dynamic_resources.ignore_filters`: names only, none meshctl implements, no duplicates. */
+function checkIgnoreFilters(names: readonly (string | undefined)[] | undefined, reporter: Reporter): void {
+  const seen = new Set<string>();
+  names?.forEach((name, i) => {
+    if (typeof name !== "string") return;
+    const path = `dynamic_resources.ignore_filters[${i}]`;
+    if (name === "") reporter.error(path, "a filter name must not be empty");
+    else if (IMPLEMENTED_FILTERS.has(name)) {
+      reporter.error(path, `${name} is implemented by meshctl: it cannot be ignored`);
+    } else if (seen.has(name)) reporter.error(path, `${name} is listed twice`);
+    else if (SECURITY_FILTER.test(name)) {
+      reporter.warn(path, `skipping ${name} drops the access control it enforces`);
+    }
+    seen.add(name);
+  });
 }

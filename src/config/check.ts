@@ -317,6 +317,14 @@ function checkRoute(
         if (problem) report(`${path}.match.headers[${i}].value`, `invalid regex "${h.value}": ${problem}`);
       }
     });
+    m.query_parameters?.forEach((q, i) => {
+      const qp = `${path}.match.query_parameters[${i}]`;
+      if (q?.regex && q.value === undefined) report(`${qp}.regex`, "regex needs a value to match");
+      if (q?.regex && q.value !== undefined) {
+        const problem = checkRe2(q.value);
+        if (problem) report(`${qp}.value`, `invalid regex "${q.value}": ${problem}`);
+      }
+    });
     // MOSN's RPC rule (pkg/router/rpc_rule.go): a path-less route whose one matcher is named `service`
     // compares by value, ".*" meaning any service; its `regex` flag is never read.
     const only = m.headers?.length === 1 ? m.headers[0] : undefined;
@@ -348,6 +356,14 @@ function checkRoute(
     if (hasName && hasWeighted) report(p, "set either cluster_name or weighted_clusters, not both");
     else if (!hasName && !hasWeighted) report(p, "a route needs cluster_name or weighted_clusters");
     if (a.cluster_name !== undefined) checkCluster(a.cluster_name, `${p}.cluster_name`, clusters, reporter);
+    a.retry_policy?.retriable_headers?.forEach((h, i) => {
+      if (h?.regex && h.value !== undefined) {
+        const problem = checkRe2(h.value);
+        if (problem) {
+          report(`${p}.retry_policy.retriable_headers[${i}].value`, `invalid regex "${h.value}": ${problem}`);
+        }
+      }
+    });
     a.weighted_clusters?.forEach((w, i) => {
       const name = w?.cluster?.name;
       if (name !== undefined) {

@@ -54,6 +54,9 @@ Deno.test("parseConfigText() builds a frozen snapshot with defaults filled", () 
     maxConcurrentStreams: 1024,
     useRemoteAddress: true,
     xffNumTrustedHops: 0,
+    normalizePath: false,
+    generateRequestId: false,
+    serverHeader: undefined,
     http2: {
       initialStreamWindowSize: 256 * 1024,
       initialConnectionWindowSize: 16 * 1024 * 1024,

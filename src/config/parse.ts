@@ -1,5 +1,6 @@
 import { type Document, LineCounter, parseDocument } from "yaml";
 import type { ConfigError } from "./error.ts";
+import { parseJsonDocument } from "./_json_document.ts";
 
 /** A parsed config document with positions, before validation. */
 export interface ParsedConfigDocument {
@@ -24,6 +25,10 @@ export function parseConfigDocument(text: string, file: string): ParsedConfigDoc
   // spaces; offsets and columns stay the same.
   const source = format === "json" ? body.replaceAll("\t", " ") : body;
   const lineCounter = new LineCounter();
+  if (format === "json") {
+    const fast = parseJsonDocument(source, lineCounter);
+    if (fast !== undefined) return { file, format, document: fast, lineCounter, errors: [] };
+  }
   const document = parseDocument(source, {
     lineCounter,
     uniqueKeys: false,

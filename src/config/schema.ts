@@ -68,6 +68,17 @@ const HeaderMatcher = struct("Matches one request header (name `method` = HTTP m
   regex: Opt(bool("Treat `value` as an unanchored RE2 regex")),
 });
 
+const QueryParameterMatcher = struct(
+  "meshctl extension (Envoy's query_parameters): one query parameter that must match",
+  {
+    name: text("Parameter name (case-sensitive); its first occurrence is compared, percent-decoded"),
+    value: Opt(
+      text("Exact value, or a regex when `regex` is true; without it the parameter must be present"),
+    ),
+    regex: Opt(bool("Treat `value` as an unanchored RE2 regex")),
+  },
+);
+
 const RouteMatch = struct(
   "Which requests this route takes; at most one of prefix/path/regex/connect_matcher",
   {
@@ -79,16 +90,57 @@ const RouteMatch = struct(
       {},
     )),
     headers: Opt(list("Headers that must all match", HeaderMatcher)),
+    query_parameters: Opt(list("Query parameters that must all match", QueryParameterMatcher)),
     variables: Opt(unsupported()),
     dsl_expressions: Opt(unsupported()),
   },
 );
+
+/** Envoy's retry_on conditions meshctl honours (`retry_conditions`), each as Envoy documents it. */
+export const RETRY_CONDITIONS = [
+  "5xx",
+  "gateway-error",
+  "reset",
+  "connect-failure",
+  "retriable-4xx",
+  "refused-stream",
+  "retriable-status-codes",
+  "retriable-headers",
+  "envoy-ratelimited",
+  "cancelled",
+  "deadline-exceeded",
+  "internal",
+  "resource-exhausted",
+  "unavailable",
+] as const;
 
 const RetryPolicy = struct("Retries", {
   retry_on: Opt(bool("Retry on 5xx / listed status codes, connection failure and per-try timeout")),
   retry_timeout: Opt(duration("Per-try timeout")),
   num_retries: Opt(int("Number of retries", 0)),
   status_codes: Opt(list("Status codes to retry on (default: any 5xx)", int("Status code", 100, 599))),
+  retry_conditions: Opt(list(
+    "meshctl extension (Envoy's retry_on): when set, retry exactly on these Envoy conditions instead of " +
+      "retry_on/status_codes' MOSN meaning (retriable-status-codes reads status_codes)",
+    oneOf("An Envoy retry condition", RETRY_CONDITIONS),
+  )),
+  retriable_headers: Opt(list(
+    "meshctl extension (Envoy's name): response headers that make a response retriable (retriable-headers)",
+    HeaderMatcher,
+  )),
+  retry_back_off: Opt(struct(
+    "meshctl extension (Envoy's name): jittered exponential back-off between retries (default: 0-10 ms)",
+    {
+      base_interval: duration("First retry waits up to this (Envoy's default 25ms)"),
+      max_interval: Opt(duration("Longest wait (default 10 × base_interval)")),
+    },
+  )),
+  host_selection_retry_max_attempts: Opt(int(
+    "meshctl extension (Envoy's previous_hosts predicate): picks per retry to find a host not tried yet " +
+      "(0 = no preference)",
+    0,
+    100,
+  )),
 });
 
 const HashPolicy = struct("Hash key for LB_MAGLEV; exactly one of header/source_ip/cookie", {
@@ -113,6 +165,10 @@ const RouteAction = struct("Forward to a cluster: exactly one of cluster_name/we
   cluster_name: Opt(text("Upstream cluster")),
   weighted_clusters: Opt(list("Split traffic by weight", WeightedCluster, { minItems: 1 })),
   timeout: Opt(duration("Whole-request timeout (default 60s)")),
+  idle_timeout: Opt(duration(
+    "meshctl extension (Envoy's name): this route's stream idle timeout, replacing the proxy's " +
+      "stream_idle_timeout (0 disables)",
+  )),
   retry_policy: Opt(RetryPolicy),
   hash_policy: Opt(list("Hash keys for LB_MAGLEV (default: source IP)", HashPolicy)),
   upstream_protocol: Opt(text(
@@ -169,6 +225,9 @@ const VirtualHost = struct("A virtual host: requests whose host matches `domains
   name: text("Virtual host name"),
   domains: list("Host names: exact, `*.suffix` or `*`", text("Domain"), { minItems: 1 }),
   routers: Opt(list("Routes, first match wins", Route)),
+  include_request_attempt_count: Opt(bool(
+    "meshctl extension (Envoy's name): send x-envoy-attempt-count (1 for the first try) to the upstream",
+  )),
   require_tls: Opt(ignored("Unused by MOSN")),
   per_filter_config: Opt(unsupported()),
   ...headerEdits,
@@ -348,6 +407,21 @@ const ProxyConfig = struct("`proxy` network filter", {
       "protocol's terms, e.g. bolt THREADPOOL_BUSY (default 1024; 0 = unlimited)",
     0,
   )),
+  normalize_path: Opt(bool(
+    "meshctl extension (Envoy's name): normalize the path before filters and routing, as Envoy does " +
+      "(RFC 3986 dot segments removed, \\ as /, %-escaped unreserved characters decoded); the upstream gets " +
+      "the normalized path (default false)",
+  )),
+  generate_request_id: Opt(bool(
+    "meshctl extension (Envoy's name): add an x-request-id (UUID v4) to requests that have none " +
+      "(default false)",
+  )),
+  server_header_transformation: Opt(oneOf(
+    "meshctl extension (Envoy's name): the response `server` header: OVERWRITE sets server_name, " +
+      "APPEND_IF_ABSENT only when the upstream sent none, PASS_THROUGH leaves it (default PASS_THROUGH)",
+    ["OVERWRITE", "APPEND_IF_ABSENT", "PASS_THROUGH"],
+  )),
+  server_name: Opt(text('meshctl extension (Envoy\'s name): the server header value (default "envoy")')),
   use_remote_address: Opt(bool(
     "meshctl extension (Envoy's name): the connection's peer is the client: append it to " +
       "X-Forwarded-For and set X-Forwarded-Proto from the connection (default true)",
@@ -962,6 +1036,13 @@ const DynamicResources = struct(
     lds_resources_locator: Opt(unsupported("xdstp:// locators")),
     cds_resources_locator: Opt(unsupported("xdstp:// locators")),
     default_config_source: Opt(unsupported()),
+    ignore_filters: Opt(list(
+      "meshctl extension: names of filters meshctl does not implement that xDS resources may carry and " +
+        "that are skipped instead of NACKed (HTTP filters, listener network filters, cluster filters), e.g. " +
+        "telemetry filters such as istio.stats; each skip is reported. Default: none (Envoy's rule: an " +
+        "unknown filter is refused unless marked is_optional)",
+      text("A filter name, as in the resource's `name`"),
+    )),
   },
 );
 

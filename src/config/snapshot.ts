@@ -192,6 +192,7 @@ function virtualHost(v: VirtualHostDoc, ctx: ValidationContext): VirtualHostConf
     name: v.name,
     domains: v.domains,
     routers: (v.routers ?? []).map((r) => route(r, ctx)),
+    ...(v.include_request_attempt_count ? { includeRequestAttemptCount: true } : {}),
     ...headerEdits(v),
   };
 }
@@ -209,6 +210,13 @@ function route(r: RouteDoc, ctx: ValidationContext): RouteConfig {
         value: h.value,
         regex: h.regex ?? false,
       })),
+      ...(m?.query_parameters === undefined ? {} : {
+        queryParameters: m.query_parameters.map((q) => ({
+          name: q.name,
+          value: q.value,
+          regex: q.regex ?? false,
+        })),
+      }),
     },
     ...(r.route === undefined ? {} : { route: action(r.route, ctx) }),
     ...(r.direct_response === undefined
@@ -247,12 +255,30 @@ function action(a: NonNullable<RouteDoc["route"]>, ctx: ValidationContext): Rout
       weight: w.cluster.weight,
     })),
     timeoutMs: msOr(a.timeout, 60_000),
+    ...(a.idle_timeout === undefined ? {} : { idleTimeoutMs: ms(a.idle_timeout) }),
     ...(rp === undefined ? {} : {
       retryPolicy: {
         retryOn: rp.retry_on ?? false,
         retryTimeoutMs,
         numRetries: rp.num_retries ?? 0,
         statusCodes: rp.status_codes ?? [],
+        ...(rp.retry_conditions === undefined ? {} : { conditions: new Set(rp.retry_conditions) }),
+        ...(rp.retriable_headers === undefined ? {} : {
+          retriableHeaders: rp.retriable_headers.map((h) => ({
+            name: h.name.toLowerCase(),
+            value: h.value,
+            regex: h.regex ?? false,
+          })),
+        }),
+        ...(rp.retry_back_off === undefined ? {} : {
+          backOff: {
+            baseMs: ms(rp.retry_back_off.base_interval)!,
+            maxMs: ms(rp.retry_back_off.max_interval) ?? 10 * ms(rp.retry_back_off.base_interval)!,
+          },
+        }),
+        ...(rp.host_selection_retry_max_attempts
+          ? { hostSelectionAttempts: rp.host_selection_retry_max_attempts }
+          : {}),
       },
     }),
     hashPolicy: (a.hash_policy ?? []).map((h): HashPolicyConfig =>
@@ -341,6 +367,12 @@ function networkFilter(
     maxConcurrentStreams: c.max_concurrent_streams ?? LIMIT_DEFAULTS.maxConcurrentStreams,
     useRemoteAddress: c.use_remote_address ?? true,
     xffNumTrustedHops: c.xff_num_trusted_hops ?? 0,
+    normalizePath: c.normalize_path ?? false,
+    generateRequestId: c.generate_request_id ?? false,
+    serverHeader: (c.server_header_transformation ?? "PASS_THROUGH") === "PASS_THROUGH" ? undefined : {
+      mode: c.server_header_transformation as "OVERWRITE" | "APPEND_IF_ABSENT",
+      name: c.server_name ?? "envoy",
+    },
     http2: http2Options(c.http2_protocol_options),
   };
 }
@@ -550,6 +582,7 @@ function xdsBootstrap(doc: ConfigDocument): XdsBootstrapConfig {
     maxReceiveMessageBytes: grpc.max_receive_message_length ?? ADS_CLIENT_DEFAULTS.maxReceiveMessageBytes,
     keepaliveIntervalMs: msOr(keepalive?.interval, ADS_CLIENT_DEFAULTS.keepaliveIntervalMs),
     keepaliveTimeoutMs: msOr(keepalive?.timeout, ADS_CLIENT_DEFAULTS.keepaliveTimeoutMs),
+    ignoreFilters: dyn.ignore_filters ?? [],
   };
 }
 

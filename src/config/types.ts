@@ -4,6 +4,7 @@
  * parsed and validated into this shape by `loadConfig`; every consumer reads only this.
  */
 import type { LogFormat, LogLevel, SocketAddress } from "../core/mod.ts";
+import type { RETRY_CONDITIONS } from "./schema.ts";
 
 export interface ConfigSnapshot {
   readonly servers: readonly ServerConfig[];
@@ -189,6 +190,14 @@ export interface ProxyFilterConfig {
   readonly useRemoteAddress: boolean;
   /** Envoy's xff_num_trusted_hops. Default 0. */
   readonly xffNumTrustedHops: number;
+  /** Envoy's normalize_path: RFC 3986 normalization before filters and routing. Default false. */
+  readonly normalizePath: boolean;
+  /** Envoy's generate_request_id: x-request-id added when absent. Default false (MOSN). */
+  readonly generateRequestId: boolean;
+  /** Envoy's server_header_transformation + server_name; undefined = PASS_THROUGH (MOSN). */
+  readonly serverHeader:
+    | { readonly mode: "OVERWRITE" | "APPEND_IF_ABSENT"; readonly name: string }
+    | undefined;
   /** HTTP/2 settings for downstream connections. */
   readonly http2: Http2OptionsConfig;
 }
@@ -259,6 +268,8 @@ export interface VirtualHostConfig {
   readonly name: string;
   readonly domains: readonly string[];
   readonly routers: readonly RouteConfig[];
+  /** Envoy's include_request_attempt_count: x-envoy-attempt-count on upstream requests. */
+  readonly includeRequestAttemptCount?: boolean;
   readonly requestHeadersToAdd: readonly HeaderValueOption[];
   readonly responseHeadersToAdd: readonly HeaderValueOption[];
   readonly requestHeadersToRemove: readonly string[];
@@ -277,6 +288,14 @@ export interface HeaderMatcherConfig {
   readonly regex: boolean;
 }
 
+/** A query parameter condition: its first occurrence, percent-decoded, equals/matches `value`. */
+export interface QueryParameterMatcherConfig {
+  readonly name: string;
+  /** undefined: the parameter must be present (any value, empty included). */
+  readonly value: string | undefined;
+  readonly regex: boolean;
+}
+
 export interface RouteMatchConfig {
   readonly prefix?: string;
   readonly path?: string;
@@ -284,6 +303,8 @@ export interface RouteMatchConfig {
   /** Matches CONNECT requests (authority only), which no path matcher takes. */
   readonly connect?: boolean;
   readonly headers: readonly HeaderMatcherConfig[];
+  /** Envoy's query_parameters (meshctl extension); absent = none. */
+  readonly queryParameters?: readonly QueryParameterMatcherConfig[];
 }
 
 export interface RouteConfig {
@@ -298,11 +319,22 @@ export interface WeightedClusterConfig {
   readonly weight: number;
 }
 
+/** An Envoy retry_on condition (`retry_conditions`). */
+export type RetryCondition = typeof RETRY_CONDITIONS[number];
+
 export interface RetryPolicyConfig {
   readonly retryOn: boolean;
   readonly retryTimeoutMs: number | undefined; // per try
   readonly numRetries: number;
   readonly statusCodes: readonly number[]; // empty = any 5xx
+  /** Envoy's retry_on conditions; when set they replace retryOn/statusCodes' MOSN meaning. */
+  readonly conditions?: ReadonlySet<RetryCondition>;
+  /** Response headers that make a response retriable (`retriable-headers`). */
+  readonly retriableHeaders?: readonly HeaderMatcherConfig[];
+  /** Jittered exponential back-off; undefined = 0-10 ms. */
+  readonly backOff?: { readonly baseMs: number; readonly maxMs: number };
+  /** Envoy's previous_hosts predicate: picks per retry to avoid hosts already tried; 0 = none. */
+  readonly hostSelectionAttempts?: number;
 }
 
 export type HashPolicyConfig =
@@ -314,6 +346,8 @@ export interface RouteActionConfig {
   readonly clusterName?: string;
   readonly weightedClusters: readonly WeightedClusterConfig[];
   readonly timeoutMs: number; // default 60 s (MOSN)
+  /** Envoy's route idle_timeout: replaces the proxy's stream idle timeout; undefined = the proxy's. */
+  readonly idleTimeoutMs?: number;
   readonly retryPolicy?: RetryPolicyConfig;
   readonly hashPolicy: readonly HashPolicyConfig[];
   /** A protocol name, or "Auto" (`AUTO_PROTOCOL`): the request's own, whatever the proxy says. */
@@ -557,6 +591,11 @@ export interface XdsBootstrapConfig {
   readonly keepaliveIntervalMs: number;
   /** `connection_keepalive.timeout`: an unanswered PING drops the connection (then reconnect). Default 10 s. */
   readonly keepaliveTimeoutMs: number;
+  /**
+   * `dynamic_resources.ignore_filters`: filter names the converter skips (reported) instead of NACKing;
+   * pass to `convertXdsResources(…, { ignoreFilters })`. Empty by default.
+   */
+  readonly ignoreFilters: readonly string[];
 }
 
 /** Envoy's `config.core.v3.Node`, as configured (proto3 field names in the doc comments). */

@@ -113,8 +113,7 @@ export class Walker {
 
   #object(node: YAMLMap, shape: SchemaShape, path: string, pos: Pos): Record<string, unknown> {
     const props = shape.properties ?? {};
-    const canonical = new Map(Object.keys(props).map((k) => [k.toLowerCase(), k]));
-    const suggestions = Object.keys(props).filter((k) => metaOf(props[k]!)?.unsupported === undefined);
+    const canonical = canonicalKeys(shape);
     const seen = new Map<string, Pos>();
     const nulls = new Set<string>();
     const out: Record<string, unknown> = {};
@@ -130,6 +129,7 @@ export class Walker {
       const name = canonical.get(key.toLowerCase());
       const keyPath = join(path, name ?? key);
       if (name === undefined) {
+        const suggestions = Object.keys(props).filter((k) => metaOf(props[k]!)?.unsupported === undefined);
         const hint = didYouMean(key, suggestions);
         this.error(keyPos, keyPath, `unknown field "${key}"${hint ? `; did you mean "${hint}"?` : ""}`);
         continue;
@@ -367,4 +367,16 @@ function describe(node: unknown): string {
     return String(v);
   }
   return "nothing";
+}
+
+/** A schema object's field names by lowercase name (MOSN's decoder matches keys case-insensitively), once per shape. */
+const canonicalByShape = new WeakMap<SchemaShape, ReadonlyMap<string, string>>();
+
+function canonicalKeys(shape: SchemaShape): ReadonlyMap<string, string> {
+  let m = canonicalByShape.get(shape);
+  if (m === undefined) {
+    m = new Map(Object.keys(shape.properties ?? {}).map((k) => [k.toLowerCase(), k]));
+    canonicalByShape.set(shape, m);
+  }
+  return m;
 }

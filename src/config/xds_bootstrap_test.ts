@@ -70,6 +70,7 @@ Deno.test("an xDS bootstrap without servers builds snapshot.xds and converts the
     maxReceiveMessageBytes: 16 * 1024 * 1024,
     keepaliveIntervalMs: 30_000,
     keepaliveTimeoutMs: 10_000,
+    ignoreFilters: [],
   });
   ok(Object.isFrozen(snapshot.xds) && Object.isFrozen(snapshot.xds!.node.metadata));
   const c = snapshot.clusters[0]!;
@@ -435,4 +436,30 @@ Deno.test("MOSN's own xDS bootstraps validate, with warnings for what meshctl do
   assertEquals(s.clusters[0]!.hosts[0]!.address, { hostname: "127.0.0.1", port: 9002 });
   equal(s.clusters[0]!.connectTimeoutMs, 1000);
   assertEquals(s.admin.address, { hostname: "127.0.0.1", port: 9003 });
+});
+
+Deno.test("dynamic_resources.ignore_filters: kept in snapshot.xds; implemented, empty, duplicate names refused with positions", () => {
+  const good = parseConfigText(
+    at(9, "  cds_config: { ads: {} }\n  ignore_filters: [istio.stats, istio.metadata_exchange]"),
+    "b.yaml",
+  );
+  assertEquals(good.errors, []);
+  assertEquals(good.snapshot!.xds!.ignoreFilters, ["istio.stats", "istio.metadata_exchange"]);
+  assertEquals(parseConfigText(BOOT, "b.yaml").snapshot!.xds!.ignoreFilters, []);
+  const bad = problems(
+    at(
+      9,
+      "  cds_config: { ads: {} }\n  ignore_filters: [envoy.filters.http.router, x, x, '', envoy.filters.http.rbac]",
+    ),
+  );
+  assertEquals(bad.errors, [
+    "10:20 dynamic_resources.ignore_filters[0]: envoy.filters.http.router is implemented by meshctl: it cannot be ignored",
+    "10:50 dynamic_resources.ignore_filters[2]: x is listed twice",
+    "10:53 dynamic_resources.ignore_filters[3]: a filter name must not be empty",
+  ]);
+  ok(
+    bad.warnings.some((w) =>
+      w.includes("ignore_filters[4]: skipping envoy.filters.http.rbac drops the access control it enforces")
+    ),
+  );
 });

@@ -32,6 +32,17 @@ export interface ProxyContext {
    * `stream_idle_timeout`): 408 before the response starts, a reset after. 0 disables.
    */
   readonly streamIdleTimeoutMs: number;
+  /** Envoy HCM behaviours (normalize_path, generate_request_id, server header); undefined = none (MOSN). */
+  readonly envoyHttp?: EnvoyHttpBehaviour;
+}
+
+/** Envoy HTTP connection manager behaviours a proxy filter turns on (meshctl extensions, Envoy's names). */
+export interface EnvoyHttpBehaviour {
+  readonly normalizePath: boolean;
+  readonly generateRequestId: boolean;
+  readonly serverHeader:
+    | { readonly mode: "OVERWRITE" | "APPEND_IF_ABSENT"; readonly name: string }
+    | undefined;
 }
 
 /** Per downstream connection. */

@@ -71,3 +71,69 @@ export function setClientCertHeader(head: RequestHead, details: string | undefin
   head.headers.delete(XFCC_HEADER);
   if (details !== undefined) head.headers.set(XFCC_HEADER, details);
 }
+
+/** What applyEnvoyRequestBehaviour needs (ProxyContext.envoyHttp). */
+export interface EnvoyRequestBehaviour {
+  readonly normalizePath: boolean;
+  readonly generateRequestId: boolean;
+}
+
+/**
+ * Envoy's HCM request behaviours: `normalize_path` (see normalizePath) and `generate_request_id` (an
+ * x-request-id UUID v4 when the request has none). False: the path cannot be normalized (→ 400).
+ */
+export function applyEnvoyRequestBehaviour(head: RequestHead, b: EnvoyRequestBehaviour): boolean {
+  if (b.normalizePath) {
+    const path = normalizePath(head.path);
+    if (path === undefined) return false;
+    head.path = path;
+  }
+  if (b.generateRequestId && !head.headers.has("x-request-id")) {
+    head.headers.set("x-request-id", crypto.randomUUID());
+  }
+  return true;
+}
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * Envoy's `normalize_path` (its Chromium-derived canonicalizer, for what changes routing): `\` is `/`,
+ * %-escapes of unreserved characters are decoded (so `%2e` is a dot), then RFC 3986 §5.2.4 dot segments
+ * are removed (`/a/./b/../c` → `/a/c`, never above the root). Other escapes and repeated slashes stay.
+ * A path that does not start with `/` (`*`, an authority) is returned unchanged; undefined for a
+ * malformed %-escape, which Envoy refuses (400).
+ */
+export function normalizePath(path: string): string | undefined {
+  if (path.charCodeAt(0) !== 0x2f && path.charCodeAt(0) !== 0x5c) return path;
+  if (!/[.%\\]/.test(path)) return path;
+  let p = path.replaceAll("\\", "/");
+  if (p.includes("%")) {
+    let out = "";
+    for (let i = 0; i < p.length; i++) {
+      const c = p[i]!;
+      if (c !== "%") {
+        out += c;
+        continue;
+      }
+      const hex = p.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+      const ch = String.fromCharCode(parseInt(hex, 16));
+      out += UNRESERVED.test(ch) ? ch : `%${hex}`;
+      i += 2;
+    }
+    p = out;
+  }
+  const segments = p.split("/");
+  const kept: string[] = [];
+  for (let i = 1; i < segments.length; i++) {
+    const s = segments[i]!;
+    const last = i === segments.length - 1;
+    if (s === "." || s === "..") {
+      if (s === "..") kept.pop();
+      if (last) kept.push(""); // "/a/.." is "/", "/a/." is "/a/"
+      continue;
+    }
+    kept.push(s);
+  }
+  return `/${kept.join("/")}`;
+}

@@ -29,7 +29,8 @@ import {
 } from "../filter/mod.ts";
 import type { AccessLogRecord } from "../accesslog/mod.ts";
 import type { ConnectionInfo, ProxyContext } from "./context.ts";
-import { prepareHttpRequest, setClientCertHeader } from "./http_headers.ts";
+import { applyEnvoyRequestBehaviour, prepareHttpRequest, setClientCertHeader } from "./http_headers.ts";
+import { envoyRetryOnError, envoyRetryOnResponse, retryBackOffMs } from "./_retry_rules.ts";
 
 const NO_FILTERS: StreamFilter[] = [];
 /** ProxyStream's deadlines (`DeadlineTarget` tags): no closure per request for either. */
@@ -101,7 +102,11 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
   #responseReceivedMs = 0;
   #responseHead: ResponseHead | undefined;
   #upstreamHost = "";
+  /** Hosts tried so far, kept only for a retry policy with Envoy's previous_hosts predicate. */
+  #triedHosts: Set<string> | undefined;
   #upstreamLocal = "";
+  /** Envoy's include_request_attempt_count on the route's virtual host: x-envoy-attempt-count upstream. */
+  #countAttempts = false;
 
   constructor(ctx: ProxyContext, conn: ConnectionInfo, ds: ServerStream) {
     this.#ctx = ctx;
@@ -126,6 +131,13 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     // Always listen: resets of the downstream (client gone) arrive through onReset, body or not.
     if (this.#ds.headOnly) this.#setBodyReceiver();
     else this.#armIdleTimer(); // a body that never comes must not hold the stream forever
+    // Envoy's HCM normalizes the path and adds x-request-id before any filter or route sees the request.
+    const envoy = this.#ctx.envoyHttp;
+    if (envoy !== undefined && this.#head.kind === "http" && !applyEnvoyRequestBehaviour(this.#head, envoy)) {
+      return this.#localReply(
+        new ProxyError("downstream_protocol_error", "downstream", "path cannot be normalized"),
+      );
+    }
     if (this.#ctx.filterFactories.length > 0) {
       this.#filters = buildFilters(this.#ctx.filterFactories);
       this.#runFilters("beforeRoute", () => this.#routeRequest());
@@ -153,6 +165,11 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     }
     const route = m.route;
     this.#route = route;
+    this.#countAttempts = m.vhost.includeRequestAttemptCount;
+    if (route.idleTimeoutMs !== undefined && this.#idleTimer !== undefined) {
+      this.#stopIdleTimer(); // the route's idle timeout replaces the proxy's from here on
+      this.#armIdleTimer();
+    }
     const clusterName = route.pickCluster(Math.random);
     const cluster = this.#ctx.clusters.get(clusterName);
     if (cluster === undefined) {
@@ -240,7 +257,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
       cluster.stats.requestPendingOverflow.inc();
       return this.#localReply(new ProxyError("overflow", "upstream", "cluster max_requests reached"));
     }
-    const host = cluster.chooseHost(this.#hashKey());
+    const host = this.#chooseHost(cluster);
     if (host === undefined) {
       cluster.stats.requestNoHealthyHost.inc();
       return this.#localReply(new ProxyError("no_healthy_upstream", "upstream", "no healthy upstream host"));
@@ -258,6 +275,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
 
   /** Takes a connection to the chosen host and starts the upstream attempt on it. */
   #connect(cluster: Cluster, host: Host): void | Promise<void> {
+    if (this.#countAttempts) this.#head.headers.set("x-envoy-attempt-count", String(this.#attempts));
     let pool: ConnectionPool;
     try {
       pool = cluster.pool(host, this.#protocol);
@@ -279,6 +297,21 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     if (got === undefined) return up.waitForConnection();
     if (got instanceof ProxyError) return up.fail(got);
     return up.onPoolReady(got);
+  }
+
+  /**
+   * The cluster's pick; with Envoy's previous_hosts predicate (`host_selection_retry_max_attempts`) a
+   * retry re-picks up to that many times to find a host not tried yet, else takes the last pick.
+   */
+  #chooseHost(cluster: Cluster): Host | undefined {
+    const key = this.#hashKey();
+    let host = cluster.chooseHost(key);
+    const picks = this.#route!.retryPolicy?.hostSelectionAttempts ?? 0;
+    if (picks === 0 || host === undefined) return host;
+    const tried = this.#triedHosts ??= new Set();
+    for (let i = 0; i < picks && tried.has(host!.address); i++) host = cluster.chooseHost(key) ?? host;
+    tried.add(host!.address);
+    return host;
   }
 
   #hashKey(): string | undefined {
@@ -383,7 +416,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
 
   onUpstreamResponse(up: UpstreamRequest, head: ResponseHead, endStream: boolean): void | Promise<void> {
     if (this.#done || up !== this.#upstream) return;
-    if (!this.#responseStarted && this.#shouldRetryStatus(head.status)) {
+    if (!this.#responseStarted && this.#shouldRetryStatus(head)) {
       up.abort(new ProxyError("upstream_reset", "upstream", `retrying on status ${head.status}`));
       this.#retry();
       return;
@@ -396,6 +429,10 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     this.#timer = undefined;
     if (!endStream) this.#armIdleTimer(); // …the stream idle timeout bounds a stalled download
     this.#route!.applyResponseHeaders(head.headers);
+    const server = this.#ctx.envoyHttp?.serverHeader;
+    if (server !== undefined && (server.mode === "OVERWRITE" || !head.headers.has("server"))) {
+      head.headers.set("server", server.name);
+    }
     for (let i = 0; i < this.#filters.length; i++) {
       this.#filters[i]!.beforeSend?.(this.#filterContext(), head);
     }
@@ -459,11 +496,13 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     }
     const rp = this.#route?.retryPolicy;
     if (rp === undefined || this.#attempts > rp.numRetries) return false;
+    if (rp.conditions !== undefined && !envoyRetryOnError(rp.conditions, err)) return false;
     const cluster = this.#cluster!;
     if (!cluster.canRetry()) {
       cluster.stats.requestRetryOverflow.inc();
       return false;
     }
+    if (rp.conditions !== undefined) return true;
     if (err.kind === "connect_failure") return true; // MOSN retries connection failures even without retry_on
     if (!rp.retryOn) return false;
     return err.kind === "upstream_reset" || err.kind === "per_try_timeout" ||
@@ -471,12 +510,14 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
       err.kind === "no_healthy_upstream";
   }
 
-  #shouldRetryStatus(status: number): boolean {
+  #shouldRetryStatus(head: ResponseHead): boolean {
     const rp = this.#route?.retryPolicy;
-    if (rp === undefined || !rp.retryOn || this.#attempts > rp.numRetries || !this.#replayable()) {
-      return false;
-    }
-    const match = rp.statusCodes.length > 0 ? rp.statusCodes.includes(status) : status >= 500;
+    if (rp === undefined || this.#attempts > rp.numRetries || !this.#replayable()) return false;
+    const status = head.status;
+    let match: boolean;
+    if (rp.conditions !== undefined) match = envoyRetryOnResponse(rp, status, head.headers);
+    else if (!rp.retryOn) return false;
+    else match = rp.statusCodes.length > 0 ? rp.statusCodes.includes(status) : status >= 500;
     if (!match) return false;
     if (!this.#cluster!.canRetry()) {
       this.#cluster!.stats.requestRetryOverflow.inc();
@@ -490,11 +531,11 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
     cluster.stats.requestRetry.inc();
     cluster.activeRetries++;
     this.#upstream = undefined;
-    // A short jittered back-off so a dying host is not hammered in a tight loop.
+    // Jittered back-off so a dying host is not hammered in a tight loop (Envoy's retry_back_off when set).
     setTimeout(() => {
       cluster.activeRetries--;
       this.#attempt();
-    }, Math.floor(Math.random() * 10));
+    }, retryBackOffMs(this.#route?.retryPolicy, this.#attempts, Math.random));
   }
 
   // === Stream idle timeout (Envoy's stream_idle_timeout) ===
@@ -506,7 +547,7 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
    * 413) cannot keep its connection forever.
    */
   #armIdleTimer(): void {
-    const ms = this.#ctx.streamIdleTimeoutMs;
+    const ms = this.#route?.idleTimeoutMs ?? this.#ctx.streamIdleTimeoutMs;
     if (ms <= 0 || this.#idleTimer !== undefined) return;
     this.#idleActive = false;
     this.#idleTimer = requestDeadlines.addTarget(ms, this, IDLE_TIMEOUT);

@@ -18,11 +18,13 @@ class CompiledVirtualHostImpl implements CompiledVirtualHost {
   readonly name: string;
   readonly domains: readonly string[];
   readonly routes: readonly CompiledRoute[];
+  readonly includeRequestAttemptCount: boolean;
   readonly #matches: readonly RouteMatch[];
 
   constructor(router: RouterConfig, config: VirtualHostConfig, index: number) {
     this.name = config.name;
     this.domains = Object.freeze([...config.domains]);
+    this.includeRequestAttemptCount = config.includeRequestAttemptCount ?? false;
     const vhostRequest: HeaderEdits = {
       add: config.requestHeadersToAdd,
       remove: config.requestHeadersToRemove,

@@ -8,6 +8,7 @@ import {
   type WeightedClusterConfig,
 } from "../config/mod.ts";
 import { HeaderMatcher } from "./_header_matcher.ts";
+import { QueryMatcher } from "./_query_matcher.ts";
 import { type HeaderEdits, HeaderOps } from "./_header_ops.ts";
 import { compileRouteRegex } from "./_regex.ts";
 import type { HeaderMap } from "../codec/mod.ts";
@@ -58,6 +59,8 @@ export class CompiledRoute {
   readonly clusterName: string;
   readonly weightedClusters: readonly WeightedClusterConfig[];
   readonly timeoutMs: number;
+  /** Envoy's route idle_timeout (replaces the proxy's stream idle timeout); undefined = the proxy's. */
+  readonly idleTimeoutMs: number | undefined;
   readonly retryPolicy: RetryPolicyConfig | undefined;
   readonly hashPolicy: readonly HashPolicyConfig[];
   readonly upstreamProtocol: string | undefined;
@@ -71,6 +74,8 @@ export class CompiledRoute {
   readonly #matchValue: string;
   readonly #matchRegex: Re2 | undefined;
   readonly #headers: HeaderMatcher;
+  /** Envoy's query_parameters; undefined when the route has none (the common case costs nothing). */
+  readonly #query: QueryMatcher | undefined;
   /** MOSN's RPC "fast match": the one `service` matcher's value, compared as a string; else undefined. */
   readonly #service: string | undefined;
   readonly #cumulativeWeights: Float64Array;
@@ -111,8 +116,10 @@ export class CompiledRoute {
       this.#matchValue = "";
     }
     this.#headers = new HeaderMatcher(m.headers, where, { httpRule: this.#pathKind !== ANY });
+    this.#query = m.queryParameters?.length ? new QueryMatcher(m.queryParameters, where) : undefined;
     const only = m.headers.length === 1 ? m.headers[0]! : undefined;
-    this.#service = this.#pathKind === ANY && only?.name === RPC_SERVICE_HEADER && only.value !== ""
+    this.#service = this.#pathKind === ANY && only?.name === RPC_SERVICE_HEADER && only.value !== "" &&
+        this.#query === undefined
       ? only.value
       : undefined;
 
@@ -121,6 +128,7 @@ export class CompiledRoute {
     this.clusterName = action?.clusterName ?? "";
     this.weightedClusters = action?.weightedClusters ?? [];
     this.timeoutMs = action?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.idleTimeoutMs = action?.idleTimeoutMs;
     this.retryPolicy = action?.retryPolicy;
     this.hashPolicy = action?.hashPolicy ?? [];
     this.upstreamProtocol = action?.upstreamProtocol || undefined;
@@ -162,7 +170,8 @@ export class CompiledRoute {
    * matcher is MOSN's RPC rule, for any request: when its only matcher is `service` (and not empty) it
    * takes a request whose `service` header is present, not empty, and equal to the value, or any service
    * when the value is `.*`; the matcher's `regex` flag is not read (MOSN's "fast match"). Otherwise every
-   * header condition must hold, `method` being a header there.
+   * header condition must hold, `method` being a header there. Query parameter conditions (Envoy's
+   * `query_parameters`) must hold too.
    */
   matches(head: RequestHead): boolean {
     // A CONNECT names an authority, not a path (RFC 9110 §9.3.6): only connect_matcher takes it.
@@ -183,6 +192,7 @@ export class CompiledRoute {
         if (!this.#matchRegex!.test(head.path)) return false;
         break;
     }
+    if (this.#query !== undefined && !this.#query.matches(head.query)) return false;
     return this.#headers.size === 0 || this.#headers.matches(head);
   }
 

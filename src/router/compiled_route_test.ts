@@ -224,3 +224,33 @@ Deno.test("CompiledRoute.upstreamProtocolFor(): the route's, else the proxy's, A
   const auto = only(route({ prefix: "/" }, { upstreamProtocol: "Auto" }));
   assertEquals(auto.upstreamProtocolFor(h2, "Http1"), "Http2", "the route's Auto beats the proxy's protocol");
 });
+
+Deno.test("query_parameters: exact, regex and present conditions on the first, percent-decoded occurrence", () => {
+  const r = only(route({
+    prefix: "/",
+    queryParameters: [
+      { name: "user", value: "jason smith", regex: false },
+      { name: "v", value: "^v[0-9]+$", regex: true },
+      { name: "debug", value: undefined, regex: false },
+    ],
+  }));
+  const m = (query: string) => r.matches(head({ path: "/p", query }));
+  assertEquals(m("?user=jason%20smith&v=v2&debug"), true);
+  assertEquals(m("?debug=&v=v10&user=jason%20smith"), true, "order does not matter; debug= is present");
+  assertEquals(m("?user=jason%20smith&v=v2"), false, "debug absent");
+  assertEquals(m("?user=jason+smith&v=v2&debug"), false, "+ is not a space (Envoy)");
+  assertEquals(m("?user=bob&user=jason%20smith&v=v2&debug"), false, "the first occurrence counts");
+  assertEquals(m("?user=jason%20smith&v=x2&debug"), false, "regex");
+  assertEquals(m(""), false);
+});
+
+Deno.test("query_parameters: a route table falls through to the next route when the query does not match", () => {
+  const table = compileRouteTable(router([vhost("v", ["*"], [
+    route({ prefix: "/", queryParameters: [{ name: "canary", value: "1", regex: false }] }, {
+      clusterName: "canary",
+    }),
+    route({ prefix: "/" }, { clusterName: "stable" }),
+  ])]));
+  const pick = (query: string) => table.match(head({ path: "/x", query }))!.route.clusterName;
+  assertEquals([pick("?canary=1"), pick("?canary=0"), pick("")], ["canary", "stable", "stable"]);
+});

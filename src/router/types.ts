@@ -6,6 +6,8 @@ export interface CompiledVirtualHost {
   readonly name: string;
   readonly domains: readonly string[];
   readonly routes: readonly CompiledRoute[];
+  /** Envoy's include_request_attempt_count: the proxy sends x-envoy-attempt-count upstream. */
+  readonly includeRequestAttemptCount: boolean;
 }
 
 /** The result of routing one request. The same frozen object is returned for every match of a route. */

@@ -131,6 +131,15 @@ export class Runtime {
           xffNumTrustedHops: proxyCfg.xffNumTrustedHops,
         },
         streamIdleTimeoutMs: proxyCfg.streamIdleTimeoutMs,
+        ...(proxyCfg.normalizePath || proxyCfg.generateRequestId || proxyCfg.serverHeader
+          ? {
+            envoyHttp: {
+              normalizePath: proxyCfg.normalizePath,
+              generateRequestId: proxyCfg.generateRequestId,
+              serverHeader: proxyCfg.serverHeader,
+            },
+          }
+          : {}),
       };
       codecOptions = codecOptionsFor(proxyCfg, budget, registry.scope("codec", { listener: l.name }));
       // A filter that answers health checks gets them: the codecs stop answering bolt heartbeats.

@@ -15,7 +15,8 @@ export {
   XdsDecodeError,
   xdsResourceName,
 } from "./convert/decode.ts";
-export type { ConvertedXds, XdsResources } from "./convert/convert.ts";
+export type { ConvertedXds, ConvertOptions, XdsResources } from "./convert/convert.ts";
+export { ConversionNotes, MAX_REMEMBERED_NOTES } from "./convert/notes.ts";
 export {
   convertXdsResources,
   edsServiceName,

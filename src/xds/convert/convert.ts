@@ -7,6 +7,7 @@
  * error naming the resource and the field path: nothing is dropped silently. All errors of one call are
  * collected, so one NACK names every problem of a response.
  */
+import { RETRY_CONDITIONS } from "../../config/mod.ts";
 import type { DecodedAny } from "./decode.ts";
 
 type Obj = Record<string, unknown>;
@@ -38,6 +39,20 @@ export interface ConvertedXds {
   readonly errors: string[];
   /** Converted but approximated (same form): weights clamped, lower priorities left out, ring hash as Maglev. */
   readonly warnings: string[];
+  /**
+   * Filters left out (same form, ending in the filter's name and why: `is_optional` or `ignore_filters`):
+   * the integrator logs each once and counts them. Never silent, never an error.
+   */
+  readonly skippedFilters: string[];
+}
+
+/** How a conversion treats what meshctl does not implement. */
+export interface ConvertOptions {
+  /**
+   * `dynamic_resources.ignore_filters` (XdsBootstrapConfig.ignoreFilters): HTTP filters, listener network
+   * filters and cluster filters by name that are skipped (reported in `skippedFilters`) instead of NACKed.
+   */
+  readonly ignoreFilters?: readonly string[];
 }
 
 /** MOSN host weights are 1..128 (src/config schema); Envoy's are 1..2^32-1, so larger ones are clamped. */
@@ -54,11 +69,15 @@ const DOWNSTREAM_TLS_TYPE =
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 const UPSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 const HTTP_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+const UUID_REQUEST_ID_TYPE = "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig";
+const RAW_BUFFER_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 
 /** What a conversion found: errors (NACK) and warnings (converted, but approximated: say so in logs). */
 interface Report {
   readonly errors: string[];
   readonly warnings: string[];
+  readonly skipped: string[];
+  readonly ignoreFilters: ReadonlySet<string>;
 }
 
 /** Collects errors and warnings for one resource, each prefixed with the resource and the field path. */
@@ -69,6 +88,22 @@ class Problems {
   }
   warn(path: string, what: string): void {
     this.out.warnings.push(`${this.resource}: ${path}: ${what}`);
+  }
+  /**
+   * A filter meshctl does not implement: skipped when `optional` (Envoy's is_optional) or named in
+   * ignore_filters, else an error. Returns whether it was skipped.
+   */
+  unknownFilter(path: string, name: string, type: string | undefined, optional = false): void {
+    const what = `${name}${type ? ` (${type})` : ""}`;
+    if (optional || this.out.ignoreFilters.has(name)) {
+      const why = optional ? "is_optional" : "listed in dynamic_resources.ignore_filters";
+      this.out.skipped.push(`${this.resource}: ${path}: ${what} skipped (${why})`);
+    } else {
+      this.add(
+        path,
+        `${what} is not supported (skip it with is_optional: true, or list it in dynamic_resources.ignore_filters)`,
+      );
+    }
   }
   /**
    * Reports every set field of `obj` outside `handled` and `ignored` (the decoder's oneof markers are not
@@ -259,6 +294,63 @@ function http2Options(p: Problems, path: string, v: unknown): Obj | undefined {
 
 const CODEC_TYPES: Record<string, string> = { AUTO: "Auto", HTTP1: "Http1", HTTP2: "Http2" };
 
+/**
+ * HttpConnectionManager fields accepted without effect, and why (docs/architecture.md has the same table):
+ * none changes what reaches the upstream or the client.
+ */
+export const HCM_NO_EFFECT: Readonly<Record<string, string>> = {
+  stat_prefix: "stats naming only (meshctl names stats by listener)",
+  access_log:
+    "Envoy access logs are not written (MOSN access_logs on the listener are); traffic is unchanged",
+  tracing: "meshctl emits no spans; tracing headers the application sends pass through unchanged",
+  request_id_extension: "UUID request-id options only steer trace sampling (meshctl does not trace)",
+  preserve_external_request_id: "only matters when a request id is generated for an edge request",
+};
+
+/** Envoy's idle timeout of a downstream HTTP connection when common_http_protocol_options does not set one. */
+export const ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT = "3600000ms";
+
+/** Envoy's own behaviours an HCM turns on or off: each is converted, or refused when meshctl differs. */
+function hcmBehaviour(p: Problems, path: string, h: DecodedAny, config: Obj, listenerOut: Obj): void {
+  if (wrapped<boolean>(h.normalize_path) === true) config.normalize_path = true;
+  if (h.merge_slashes === true) {
+    p.add(
+      join(path, "merge_slashes"),
+      "merging slashes is not implemented (meshctl routes the path as sent)",
+    );
+  }
+  const escaped = String(h.path_with_escaped_slashes_action ?? "IMPLEMENTATION_SPECIFIC_DEFAULT");
+  if (escaped !== "IMPLEMENTATION_SPECIFIC_DEFAULT" && escaped !== "KEEP_UNCHANGED") {
+    p.add(
+      join(path, "path_with_escaped_slashes_action"),
+      `${escaped} is not supported (meshctl keeps %2F/%5C as sent)`,
+    );
+  }
+  if (h.request_id_extension !== undefined) {
+    const r = obj(h.request_id_extension);
+    p.fields(r, join(path, "request_id_extension"), ["typed_config"]);
+    const t = obj(r.typed_config) as DecodedAny;
+    if (t["@type"] !== UUID_REQUEST_ID_TYPE) {
+      p.add(join(path, "request_id_extension.typed_config"), `${t["@type"] ?? "(none)"} is not supported`);
+    }
+  }
+  // Envoy's defaults differ from MOSN's here: a request id is generated, the server header overwritten.
+  config.generate_request_id = wrapped<boolean>(h.generate_request_id) ?? true;
+  config.server_header_transformation = String(h.server_header_transformation ?? "OVERWRITE");
+  if (config.server_header_transformation !== "PASS_THROUGH") config.server_name = h.server_name || "envoy";
+  if (h.http_protocol_options !== undefined) {
+    p.fields(obj(h.http_protocol_options), join(path, "http_protocol_options"), []);
+  }
+  let idle: string | undefined = ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT;
+  if (h.common_http_protocol_options !== undefined) {
+    const c = obj(h.common_http_protocol_options);
+    p.fields(c, join(path, "common_http_protocol_options"), ["idle_timeout"]);
+    if (c.idle_timeout !== undefined) idle = duration(c.idle_timeout);
+  }
+  // Envoy's HTTP connection idle timeout is the connection's: meshctl's listener connection_idle_timeout.
+  listenerOut.connection_idle_timeout = idle;
+}
+
 /** Upgrades meshctl passes through unchanged (WebSocket), so accepting the config changes nothing. */
 const PASS_THROUGH_UPGRADES = ["websocket"];
 
@@ -270,6 +362,7 @@ function httpConnectionManager(
   inlineRouters: Obj[],
   rdsNames: Set<string>,
   streamFilters: Obj[],
+  listenerOut: Obj,
 ): Obj | undefined {
   p.fields(h, path, [
     "codec_type",
@@ -282,8 +375,19 @@ function httpConnectionManager(
     "request_headers_timeout",
     "upgrade_configs",
     "http2_protocol_options",
-  ], ["stat_prefix"]);
+    "http_protocol_options",
+    "common_http_protocol_options",
+    "normalize_path",
+    "merge_slashes",
+    "path_with_escaped_slashes_action",
+    "generate_request_id",
+    "request_id_extension",
+    "preserve_external_request_id",
+    "server_header_transformation",
+    "server_name",
+  ], Object.keys(HCM_NO_EFFECT));
   const config: Obj = { downstream_protocol: CODEC_TYPES[String(h.codec_type ?? "AUTO")] };
+  hcmBehaviour(p, path, h, config, listenerOut);
   if (!config.downstream_protocol) p.add(join(path, "codec_type"), `${h.codec_type} is not supported`);
   if (h.rds !== undefined) {
     const rds = obj(h.rds);
@@ -306,14 +410,20 @@ function httpConnectionManager(
   let routerLast = false;
   filters.forEach((f, i) => {
     const fp = `${path}.http_filters[${i}]`;
-    const type = obj(f.typed_config)["@type"];
+    const type = obj(f.typed_config)["@type"] as string | undefined;
     const isRouter = type === ROUTER_TYPE || (type === undefined && f.name === "envoy.filters.http.router");
+    if (f.disabled === true && !isRouter) {
+      // Envoy leaves a disabled filter out unless a route enables it (typed_per_filter_config: refused).
+      p.fields(f, fp, ["typed_config", "disabled", "is_optional"], ["name"]);
+      return;
+    }
     if (type === FAULT_TYPE) {
-      p.fields(f, fp, ["typed_config"], ["name"]);
+      p.fields(f, fp, ["typed_config"], ["name", "is_optional"]);
       const fault = faultFilter(p, join(fp, "typed_config"), obj(f.typed_config));
       if (fault) streamFilters.push(fault);
     } else if (!isRouter) {
-      p.add(fp, `${f.name}${type ? ` (${type})` : ""} is not supported`);
+      p.fields(f, fp, ["typed_config", "is_optional"], ["name"]);
+      p.unknownFilter(fp, String(f.name ?? ""), type, f.is_optional === true);
     } else if (i !== filters.length - 1) {
       p.add(fp, "envoy.filters.http.router must be the last http filter");
     } else {
@@ -383,7 +493,10 @@ function tcpProxy(p: Problems, path: string, t: DecodedAny): Obj {
   p.fields(t, path, ["cluster", "idle_timeout", "max_connect_attempts"], ["stat_prefix"]);
   if (t.cluster === undefined) p.add(path, "needs cluster (weighted_clusters is not supported)");
   const config: Obj = { cluster: t.cluster };
-  if (t.idle_timeout !== undefined) config.idle_timeout = duration(t.idle_timeout);
+  // Envoy's tcp_proxy idle_timeout defaults to 1 h (0 = none).
+  config.idle_timeout = t.idle_timeout !== undefined
+    ? duration(t.idle_timeout)
+    : ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT;
   if (t.max_connect_attempts !== undefined) config.max_connect_attempts = wrapped(t.max_connect_attempts);
   return config;
 }
@@ -434,6 +547,7 @@ function listener(out: Report, l: DecodedAny, inlineRouters: Obj[], rdsNames: Se
         inlineRouters,
         rdsNames,
         streamFilters,
+        mosn,
       );
       (mosnChain.filters as Obj[]).push({ type: "proxy", config });
     } else if (tc["@type"] === TCP_PROXY_TYPE) {
@@ -442,7 +556,7 @@ function listener(out: Report, l: DecodedAny, inlineRouters: Obj[], rdsNames: Se
         config: tcpProxy(p, join(fp, "typed_config"), tc),
       });
     } else {
-      p.add(fp, `${f.name}${tc["@type"] ? ` (${tc["@type"]})` : ""} is not supported`);
+      p.unknownFilter(fp, String(f.name ?? ""), tc["@type"]);
     }
   });
   mosn.filter_chains = [mosnChain];
@@ -454,6 +568,24 @@ function listener(out: Report, l: DecodedAny, inlineRouters: Obj[], rdsNames: Se
 
 /** RE2 text matching `s` literally. */
 const quoteRegex = (s: string) => s.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&");
+/** Text a Go-style substitution (the router's regex_rewrite) emits literally. */
+const quoteTemplate = (s: string) => s.replace(/\$/g, "$$$$");
+
+/**
+ * Envoy's header value: `%VAR%` is a formatter (e.g. %DOWNSTREAM_REMOTE_ADDRESS%), `%%` a literal %.
+ * meshctl sends values as written, so a formatter is refused and `%%` unescaped.
+ */
+function headerValue(p: Problems, path: string, v: unknown): string {
+  const value = String(v ?? "");
+  if (!value.includes("%")) return value;
+  if (value.replace(/%%/g, "").includes("%")) {
+    p.add(
+      path,
+      `Envoy's %…% formatters are not supported (${JSON.stringify(value)}; write %% for a literal %)`,
+    );
+  }
+  return value.replace(/%%/g, "%");
+}
 
 function headerEdits(p: Problems, path: string, src: Obj, dst: Obj): void {
   for (const key of ["request_headers_to_add", "response_headers_to_add"]) {
@@ -469,7 +601,10 @@ function headerEdits(p: Problems, path: string, src: Obj, dst: Obj): void {
       else if (h.append_action !== undefined && h.append_action !== "APPEND_IF_EXISTS_OR_ADD") {
         p.add(join(hp, "append_action"), `${h.append_action} is not supported`);
       }
-      return { header: { key: header.key, value: header.value ?? "" }, append };
+      return {
+        header: { key: header.key, value: headerValue(p, join(hp, "header.value"), header.value) },
+        append,
+      };
     });
   }
   for (const key of ["request_headers_to_remove", "response_headers_to_remove"]) {
@@ -483,12 +618,34 @@ const HEADER_EDIT_FIELDS = [
   "response_headers_to_remove",
 ];
 
+/** A type.matcher.v3.StringMatcher → an exact value or an anchored RE2 regex (meshctl's matcher forms). */
+function stringMatch(p: Problems, path: string, m: Obj): { value: string; regex: boolean } | undefined {
+  p.fields(m, path, ["exact", "prefix", "suffix", "contains", "safe_regex", "ignore_case"]);
+  const ci = m.ignore_case === true ? "(?i)" : "";
+  if (m.exact !== undefined) {
+    return ci
+      ? { value: `${ci}^${quoteRegex(String(m.exact))}$`, regex: true }
+      : { value: String(m.exact), regex: false };
+  }
+  if (m.prefix !== undefined) return { value: `${ci}^${quoteRegex(String(m.prefix))}`, regex: true };
+  if (m.suffix !== undefined) return { value: `${ci}${quoteRegex(String(m.suffix))}$`, regex: true };
+  if (m.contains !== undefined) return { value: `${ci}${quoteRegex(String(m.contains))}`, regex: true };
+  if (m.safe_regex !== undefined) {
+    // Envoy ignores ignore_case for safe_regex (the regex says it).
+    p.fields(obj(m.safe_regex), join(path, "safe_regex"), ["regex"], ["google_re2"]);
+    return { value: `^(?:${obj(m.safe_regex).regex})$`, regex: true };
+  }
+  p.add(path, "needs exact, prefix, suffix, contains or safe_regex");
+  return undefined;
+}
+
 function headerMatcher(p: Problems, path: string, h: Obj): Obj | undefined {
   p.fields(h, path, [
     "name",
     "exact_match",
     "prefix_match",
     "suffix_match",
+    "contains_match",
     "safe_regex_match",
     "present_match",
     "string_match",
@@ -501,71 +658,153 @@ function headerMatcher(p: Problems, path: string, h: Obj): Obj | undefined {
   if (h.suffix_match !== undefined) {
     return { name, value: `${quoteRegex(String(h.suffix_match))}$`, regex: true };
   }
+  if (h.contains_match !== undefined) {
+    return { name, value: quoteRegex(String(h.contains_match)), regex: true };
+  }
   if (h.safe_regex_match !== undefined) {
     return { name, value: `^(?:${obj(h.safe_regex_match).regex})$`, regex: true };
   }
   if (h.present_match === true) return { name, value: "", regex: true };
-  if (h.string_match !== undefined) {
-    const m = obj(h.string_match);
-    const sp = join(path, "string_match");
-    p.fields(m, sp, ["exact", "prefix", "suffix", "contains", "safe_regex"]);
-    if (m.exact !== undefined) return { name, value: m.exact };
-    if (m.prefix !== undefined) return { name, value: `^${quoteRegex(String(m.prefix))}`, regex: true };
-    if (m.suffix !== undefined) return { name, value: `${quoteRegex(String(m.suffix))}$`, regex: true };
-    if (m.contains !== undefined) return { name, value: quoteRegex(String(m.contains)), regex: true };
-    if (m.safe_regex !== undefined) return { name, value: `^(?:${obj(m.safe_regex).regex})$`, regex: true };
+  if (h.present_match === false) {
+    p.add(join(path, "present_match"), "false (header absent) is not supported");
+    return undefined;
   }
-  p.add(path, "needs one of exact/prefix/suffix/safe_regex/present match");
+  if (h.string_match !== undefined) {
+    const m = stringMatch(p, join(path, "string_match"), obj(h.string_match));
+    return m ? { name, ...m } : undefined;
+  }
+  p.add(path, "needs one of exact/prefix/suffix/contains/safe_regex/present/string match");
   return undefined;
 }
 
-function routeMatch(p: Problems, path: string, m: Obj): Obj {
-  p.fields(m, path, ["prefix", "path", "safe_regex", "headers", "case_sensitive"]);
+function queryMatcher(p: Problems, path: string, q: Obj): Obj | undefined {
+  p.fields(q, path, ["name", "string_match", "present_match"]);
+  if (q.present_match === true) return { name: q.name };
+  if (q.string_match !== undefined) {
+    const m = stringMatch(p, join(path, "string_match"), obj(q.string_match));
+    return m ? { name: q.name, ...m } : undefined;
+  }
+  p.add(path, "needs string_match or present_match: true");
+  return undefined;
+}
+
+/** How the route matched the path, for prefix_rewrite (Envoy replaces exactly that part). */
+interface PathMatch {
+  /** A case-sensitive `prefix`: MOSN's prefix_rewrite does what Envoy's does. */
+  plainPrefix: boolean;
+  /** Otherwise: an RE2 regex for the matched part of the path (the whole path for path/safe_regex). */
+  matched: string;
+}
+
+function routeMatch(p: Problems, path: string, m: Obj, how: PathMatch): Obj {
+  p.fields(m, path, [
+    "prefix",
+    "path",
+    "safe_regex",
+    "path_separated_prefix",
+    "headers",
+    "query_parameters",
+    "case_sensitive",
+    "grpc",
+  ]);
   const caseSensitive = wrapped<boolean>(m.case_sensitive) ?? true;
+  const ci = caseSensitive ? "" : "(?i)";
   const out: Obj = {};
+  how.plainPrefix = false;
   // MOSN `path` is case-insensitive and `regex` unanchored: Envoy's case-sensitive exact path is an anchored regex.
   if (m.prefix !== undefined) {
-    if (caseSensitive) out.prefix = m.prefix;
-    else out.regex = `(?i)^${quoteRegex(String(m.prefix))}`;
+    if (caseSensitive) {
+      out.prefix = m.prefix;
+      how.plainPrefix = true;
+    } else out.regex = `(?i)^${quoteRegex(String(m.prefix))}`;
+    how.matched = `${ci}^${quoteRegex(String(m.prefix))}`;
   } else if (m.path !== undefined) {
     if (caseSensitive) out.regex = `^${quoteRegex(String(m.path))}$`;
     else out.path = m.path;
+    how.matched = `${ci}^${quoteRegex(String(m.path))}$`;
   } else if (m.safe_regex !== undefined) {
     p.fields(obj(m.safe_regex), join(path, "safe_regex"), ["regex"], ["google_re2"]);
-    out.regex = `${caseSensitive ? "" : "(?i)"}^(?:${obj(m.safe_regex).regex})$`;
+    out.regex = `${ci}^(?:${obj(m.safe_regex).regex})$`;
+    how.matched = String(out.regex);
+  } else if (m.path_separated_prefix !== undefined) {
+    // The prefix, then the end of the path or a "/" (Envoy; the query is not part of the path).
+    const q = quoteRegex(String(m.path_separated_prefix));
+    out.regex = `${ci}^${q}(?:/.*)?$`;
+    how.matched = `${ci}^${q}`;
   } else {
-    p.add(path, "needs prefix, path or safe_regex");
+    p.add(path, "needs prefix, path, safe_regex or path_separated_prefix");
   }
   const headers: Obj[] = [];
   arr(m.headers).forEach((h, i) => {
     const hm = headerMatcher(p, `${path}.headers[${i}]`, h);
     if (hm) headers.push(hm);
   });
+  if (m.grpc !== undefined) {
+    // Envoy's grpc match: content-type starts with application/grpc.
+    p.fields(obj(m.grpc), join(path, "grpc"), []);
+    headers.push({ name: "content-type", value: "^application/grpc", regex: true });
+  }
   if (headers.length) out.headers = headers;
+  const query: Obj[] = [];
+  arr(m.query_parameters).forEach((q, i) => {
+    const qm = queryMatcher(p, `${path}.query_parameters[${i}]`, q);
+    if (qm) query.push(qm);
+  });
+  if (query.length) out.query_parameters = query;
   return out;
 }
 
-/** Envoy retry_on conditions meshctl's retry_on (5xx, listed codes, connect failure, per-try timeout) covers. */
-const RETRY_ON = [
-  "5xx",
-  "gateway-error",
-  "connect-failure",
-  "reset",
-  "refused-stream",
-  "retriable-status-codes",
-];
+const PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts";
+/** Envoy's default retry back-off: 25 ms base, 10 × base max. */
+const ENVOY_RETRY_BASE_MS = 25;
 
 function retryPolicy(p: Problems, path: string, r: Obj): Obj {
-  p.fields(r, path, ["retry_on", "num_retries", "per_try_timeout", "retriable_status_codes"], [
+  p.fields(r, path, [
+    "retry_on",
+    "num_retries",
+    "per_try_timeout",
+    "retriable_status_codes",
+    "retry_host_predicate",
     "host_selection_retry_max_attempts",
+    "retry_back_off",
+    "retriable_headers",
   ]);
-  const out: Obj = { retry_on: true };
+  const conditions: string[] = [];
   for (const cond of String(r.retry_on ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
-    if (!RETRY_ON.includes(cond)) p.add(join(path, "retry_on"), `${cond} is not supported`);
+    if (!(RETRY_CONDITIONS as readonly string[]).includes(cond)) {
+      p.add(join(path, "retry_on"), `${cond} is not supported`);
+    } else if (!conditions.includes(cond)) conditions.push(cond);
   }
+  const out: Obj = { retry_on: true, retry_conditions: conditions };
   out.num_retries = wrapped<number>(r.num_retries) ?? 1; // Envoy's default
   if (r.per_try_timeout !== undefined) out.retry_timeout = duration(r.per_try_timeout);
   if (r.retriable_status_codes !== undefined) out.status_codes = r.retriable_status_codes;
+  const predicates = arr(r.retry_host_predicate);
+  predicates.forEach((h, i) => {
+    const hp = `${path}.retry_host_predicate[${i}]`;
+    p.fields(h, hp, ["typed_config"], ["name"]);
+    if (h.name !== PREVIOUS_HOSTS) p.add(hp, `${h.name} is not supported (only ${PREVIOUS_HOSTS})`);
+  });
+  if (predicates.some((h) => h.name === PREVIOUS_HOSTS)) {
+    // Envoy re-selects at most host_selection_retry_max_attempts times (default 1).
+    const picks = Number(r.host_selection_retry_max_attempts ?? 1);
+    out.host_selection_retry_max_attempts = Math.min(Math.max(picks, 1), 100);
+    if (picks > 100) p.warn(join(path, "host_selection_retry_max_attempts"), `${picks} capped at 100`);
+  }
+  const b = obj(r.retry_back_off);
+  if (r.retry_back_off !== undefined) {
+    p.fields(b, join(path, "retry_back_off"), ["base_interval", "max_interval"]);
+  }
+  const base = duration(b.base_interval) ?? `${ENVOY_RETRY_BASE_MS}ms`;
+  out.retry_back_off = {
+    base_interval: base,
+    max_interval: duration(b.max_interval) ?? `${10 * parseInt(base)}ms`,
+  };
+  if (r.retriable_headers !== undefined) {
+    out.retriable_headers = arr(r.retriable_headers)
+      .map((h, i) => headerMatcher(p, `${path}.retriable_headers[${i}]`, h))
+      .filter((h) => h !== undefined);
+  }
   return out;
 }
 
@@ -577,7 +816,28 @@ const REDIRECT_CODES: Record<string, number> = {
   PERMANENT_REDIRECT: 308,
 };
 
-function routeAction(p: Problems, path: string, a: Obj): Obj {
+/**
+ * Envoy's regex_rewrite substitution (RE2 rewrite syntax: `\1` a group, `\\` a backslash) → the
+ * router's Go-style template (`${1}`, `$$` a dollar).
+ */
+function regexSubstitution(p: Problems, path: string, sub: string): string {
+  let out = "";
+  for (let i = 0; i < sub.length; i++) {
+    const c = sub[i]!;
+    if (c === "$") out += "$$";
+    else if (c !== "\\") out += c;
+    else {
+      const next = sub[i + 1];
+      if (next !== undefined && next >= "0" && next <= "9") out += `\${${next}}`;
+      else if (next === "\\") out += "\\";
+      else p.add(path, `invalid escape \\${next ?? ""} (use \\0-\\9 or \\\\)`);
+      i++;
+    }
+  }
+  return out;
+}
+
+function routeAction(p: Problems, path: string, a: Obj, how: PathMatch): Obj {
   p.fields(a, path, [
     "cluster",
     "weighted_clusters",
@@ -588,42 +848,78 @@ function routeAction(p: Problems, path: string, a: Obj): Obj {
     "regex_rewrite",
     "hash_policy",
     "max_stream_duration",
+    "max_grpc_timeout",
+    "idle_timeout",
   ]);
   if (a.max_stream_duration !== undefined) {
     // meshctl always honours a request's grpc-timeout, uncapped: Envoy's grpc_timeout_header_max 0 (Istio sets it).
     const m = obj(a.max_stream_duration);
     const mp = join(path, "max_stream_duration");
-    p.fields(m, mp, ["grpc_timeout_header_max"]);
+    p.fields(m, mp, ["grpc_timeout_header_max", "max_stream_duration"]);
     if (m.grpc_timeout_header_max === undefined || duration(m.grpc_timeout_header_max) !== "0ms") {
       p.add(join(mp, "grpc_timeout_header_max"), "only 0s is supported (grpc-timeout honoured, uncapped)");
     }
+    if (m.max_stream_duration !== undefined && duration(m.max_stream_duration) !== "0ms") {
+      p.add(join(mp, "max_stream_duration"), "only 0s (none) is supported");
+    }
+  }
+  if (a.max_grpc_timeout !== undefined && duration(a.max_grpc_timeout) !== "0ms") {
+    p.add(join(path, "max_grpc_timeout"), "only 0s is supported (grpc-timeout honoured, uncapped)");
   }
   const out: Obj = { timeout: a.timeout !== undefined ? duration(a.timeout) : ENVOY_DEFAULT_ROUTE_TIMEOUT };
+  if (a.idle_timeout !== undefined) out.idle_timeout = duration(a.idle_timeout);
   if (a.cluster !== undefined) out.cluster_name = a.cluster;
   else if (a.weighted_clusters !== undefined) {
     const w = obj(a.weighted_clusters);
     p.fields(w, join(path, "weighted_clusters"), ["clusters"], ["total_weight"]);
-    out.weighted_clusters = arr(w.clusters).map((c, i) => {
+    const clusters: Obj[] = [];
+    arr(w.clusters).forEach((c, i) => {
       p.fields(c, `${path}.weighted_clusters.clusters[${i}]`, ["name", "weight"]);
-      return { cluster: { name: c.name, weight: wrapped<number>(c.weight) ?? 1 } };
+      const weight = wrapped<number>(c.weight) ?? 0;
+      // A weight-0 cluster never gets traffic in Envoy; MOSN weights start at 1, so it is left out.
+      if (weight > 0) clusters.push({ cluster: { name: c.name, weight } });
     });
+    if (clusters.length === 0) {
+      p.add(join(path, "weighted_clusters"), "needs a cluster with a weight above 0");
+    }
+    out.weighted_clusters = clusters;
   } else p.add(path, "needs cluster or weighted_clusters");
   if (a.retry_policy !== undefined) {
     out.retry_policy = retryPolicy(p, join(path, "retry_policy"), obj(a.retry_policy));
   }
-  if (a.prefix_rewrite !== undefined) out.prefix_rewrite = a.prefix_rewrite;
+  if (a.prefix_rewrite !== undefined) {
+    if (how.plainPrefix) out.prefix_rewrite = a.prefix_rewrite;
+    // Envoy swaps the matched part (the whole path for path/safe_regex): as a regex rewrite of exactly it.
+    else if (how.matched) {
+      out.regex_rewrite = {
+        pattern: { regex: how.matched },
+        substitution: quoteTemplate(String(a.prefix_rewrite)),
+      };
+    }
+  }
   if (a.host_rewrite_literal !== undefined) out.host_rewrite = a.host_rewrite_literal;
   if (a.regex_rewrite !== undefined) {
     const rr = obj(a.regex_rewrite);
-    p.fields(rr, join(path, "regex_rewrite"), ["pattern", "substitution"]);
-    out.regex_rewrite = { pattern: { regex: obj(rr.pattern).regex }, substitution: rr.substitution ?? "" };
+    const rp = join(path, "regex_rewrite");
+    p.fields(rr, rp, ["pattern", "substitution"]);
+    p.fields(obj(rr.pattern), join(rp, "pattern"), ["regex"], ["google_re2"]);
+    out.regex_rewrite = {
+      pattern: { regex: obj(rr.pattern).regex },
+      substitution: regexSubstitution(p, join(rp, "substitution"), String(rr.substitution ?? "")),
+    };
   }
   if (a.hash_policy !== undefined) {
     out.hash_policy = arr(a.hash_policy).map((h, i) => {
       const hp = `${path}.hash_policy[${i}]`;
       p.fields(h, hp, ["header", "connection_properties", "cookie"]);
-      if (h.header !== undefined) return { header: { key: obj(h.header).header_name } };
-      if (h.connection_properties !== undefined) return { source_ip: {} };
+      if (h.header !== undefined) {
+        p.fields(obj(h.header), join(hp, "header"), ["header_name"]);
+        return { header: { key: obj(h.header).header_name } };
+      }
+      if (h.connection_properties !== undefined) {
+        p.fields(obj(h.connection_properties), join(hp, "connection_properties"), ["source_ip"]);
+        return { source_ip: {} };
+      }
       if (h.cookie !== undefined) {
         p.fields(obj(h.cookie), join(hp, "cookie"), ["name"]);
         return { cookie: { name: obj(h.cookie).name } };
@@ -634,15 +930,28 @@ function routeAction(p: Problems, path: string, a: Obj): Obj {
   return out;
 }
 
-function route(p: Problems, path: string, r: Obj): Obj {
-  p.fields(r, path, ["match", "route", "direct_response", "redirect", ...HEADER_EDIT_FIELDS], [
-    "name",
-    "metadata",
-    "decorator",
-  ]);
-  const out: Obj = { match: routeMatch(p, join(path, "match"), obj(r.match)) };
-  if (r.route !== undefined) out.route = routeAction(p, join(path, "route"), obj(r.route));
-  else if (r.direct_response !== undefined) {
+/** Route fields accepted without effect, and why (docs/architecture.md has the same table). */
+export const ROUTE_NO_EFFECT: Readonly<Record<string, string>> = {
+  name: "a label (stats, logs)",
+  metadata: "read by Envoy's filters (Istio records the VirtualService it came from)",
+  decorator: "the tracing span's operation name (meshctl does not trace)",
+};
+
+function route(p: Problems, path: string, r: Obj, vhostRetry: Obj | undefined): Obj {
+  p.fields(
+    r,
+    path,
+    ["match", "route", "direct_response", "redirect", ...HEADER_EDIT_FIELDS],
+    Object.keys(ROUTE_NO_EFFECT),
+  );
+  const how: PathMatch = { plainPrefix: false, matched: "" };
+  const out: Obj = { match: routeMatch(p, join(path, "match"), obj(r.match), how) };
+  if (r.route !== undefined) {
+    const action = routeAction(p, join(path, "route"), obj(r.route), how);
+    // Envoy: a route's own retry policy replaces the virtual host's entirely.
+    if (action.retry_policy === undefined && vhostRetry !== undefined) action.retry_policy = vhostRetry;
+    out.route = action;
+  } else if (r.direct_response !== undefined) {
     const d = obj(r.direct_response);
     p.fields(d, join(path, "direct_response"), ["status", "body"]);
     out.direct_response = { status: d.status };
@@ -679,14 +988,46 @@ function route(p: Problems, path: string, r: Obj): Obj {
   return out;
 }
 
+/** RouteConfiguration / VirtualHost fields accepted without effect, and why. */
+export const ROUTE_CONFIG_NO_EFFECT: Readonly<Record<string, string>> = {
+  validate_clusters:
+    "a load-time check Envoy may skip; meshctl checks every named cluster (placeholders answer 502)",
+  metadata: "read by Envoy's filters only",
+  max_direct_response_body_size_bytes:
+    "a load-time cap on direct_response bodies (inline bodies are bounded by the message size)",
+};
+
 function routeConfiguration(p: Problems, path: string, rc: DecodedAny): Obj {
-  p.fields(rc, path, ["name", "virtual_hosts", ...HEADER_EDIT_FIELDS], ["validate_clusters"]);
+  p.fields(rc, path, ["name", "virtual_hosts", ...HEADER_EDIT_FIELDS], Object.keys(ROUTE_CONFIG_NO_EFFECT));
   const out: Obj = { router_config_name: rc.name ?? "" };
   out.virtual_hosts = arr(rc.virtual_hosts).map((vh, i) => {
     const vp = `${path ? path + "." : ""}virtual_hosts[${i}]`;
-    p.fields(vh, vp, ["name", "domains", "routes", ...HEADER_EDIT_FIELDS]);
+    p.fields(vh, vp, [
+      "name",
+      "domains",
+      "routes",
+      "retry_policy",
+      "include_request_attempt_count",
+      "include_attempt_count_in_response",
+      "require_tls",
+      ...HEADER_EDIT_FIELDS,
+    ], ["metadata"]);
+
+    if (vh.include_attempt_count_in_response === true) {
+      p.warn(
+        join(vp, "include_attempt_count_in_response"),
+        "x-envoy-attempt-count is not sent to the client",
+      );
+    }
+    if (vh.require_tls !== undefined && vh.require_tls !== "NONE") {
+      p.add(join(vp, "require_tls"), `${vh.require_tls} is not supported`);
+    }
+    const vhostRetry = vh.retry_policy === undefined
+      ? undefined
+      : retryPolicy(p, join(vp, "retry_policy"), obj(vh.retry_policy));
     const mosn: Obj = { name: vh.name, domains: vh.domains };
-    mosn.routers = arr(vh.routes).map((r, j) => route(p, `${vp}.routes[${j}]`, r));
+    if (vh.include_request_attempt_count === true) mosn.include_request_attempt_count = true;
+    mosn.routers = arr(vh.routes).map((r, j) => route(p, `${vp}.routes[${j}]`, r, vhostRetry));
     headerEdits(p, vp, vh, mosn);
     return mosn;
   });
@@ -725,6 +1066,8 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
     p.fields(obj(cla.policy), join(path, "policy"), [], ["overprovisioning_factor"]);
   }
   const out: Obj[] = [];
+  // One locality (as Istio sends without locality LB) has nothing to weigh against: its weight is moot.
+  const localities = arr(cla.endpoints).filter((l) => Number(l.priority ?? 0) === 0).length;
   arr(cla.endpoints).forEach((loc, i) => {
     const lp = `${path ? path + "." : ""}endpoints[${i}]`;
     p.fields(loc, lp, ["lb_endpoints", "priority"], ["locality", "load_balancing_weight", "metadata"]);
@@ -735,7 +1078,7 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
       );
       return;
     }
-    if (loc.load_balancing_weight !== undefined) {
+    if (loc.load_balancing_weight !== undefined && localities > 1) {
       p.warn(
         join(lp, "load_balancing_weight"),
         "locality weight ignored (hosts are balanced by their own weights)",
@@ -745,6 +1088,12 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
       const ep = `${lp}.lb_endpoints[${j}]`;
       p.fields(e, ep, ["endpoint", "health_status", "load_balancing_weight"], ["metadata"]);
       if (["UNHEALTHY", "DRAINING", "TIMEOUT"].includes(String(e.health_status))) return;
+      if (e.health_status === "DEGRADED") {
+        p.warn(
+          join(ep, "health_status"),
+          "DEGRADED is balanced as healthy (Envoy uses it only when too few are healthy)",
+        );
+      }
       const endpoint = obj(e.endpoint);
       p.fields(endpoint, join(ep, "endpoint"), ["address"], ["hostname", "health_check_config"]);
       const address = socketAddress(p, join(ep, "endpoint.address"), endpoint.address);
@@ -762,6 +1111,27 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
     });
   });
   return out;
+}
+
+/** Cluster fields accepted without effect, and why (docs/architecture.md has the same table). */
+export const CLUSTER_NO_EFFECT: Readonly<Record<string, string>> = {
+  alt_stat_name: "stats naming only",
+  metadata: "read by Envoy's filters (Istio's telemetry, subsets by metadata_match, which is refused)",
+  track_cluster_stats: "extra stats only",
+};
+
+/** A transport_socket that is Envoy's raw_buffer: plaintext, what meshctl does without TLS. */
+function isRawBuffer(ts: unknown): boolean {
+  return (obj(obj(ts).typed_config) as DecodedAny)["@type"] === RAW_BUFFER_TYPE;
+}
+
+/** core.v3.HttpProtocolOptions of a cluster → MOSN idle_timeout / max_request_per_conn. */
+function commonHttpOptions(p: Problems, path: string, o: Obj, mosn: Obj): void {
+  p.fields(o, path, ["idle_timeout", "max_requests_per_connection"]);
+  if (o.idle_timeout !== undefined) mosn.idle_timeout = duration(o.idle_timeout);
+  if (o.max_requests_per_connection !== undefined) {
+    mosn.max_request_per_conn = wrapped<number>(o.max_requests_per_connection);
+  }
 }
 
 /** How a cluster speaks HTTP: its routes get this upstream_protocol (MOSN clusters carry no protocol). */
@@ -789,8 +1159,44 @@ function cluster(
     "dns_lookup_family",
     "dns_refresh_rate",
     "least_request_lb_config",
-  ], ["alt_stat_name", "metadata"]);
+    "common_lb_config",
+    "filters",
+    "transport_socket_matches",
+    "max_requests_per_connection",
+    "common_http_protocol_options",
+  ], Object.keys(CLUSTER_NO_EFFECT));
   const mosn: Obj = { name: c.name };
+  // Envoy's defaults where meshctl's differ: 5 s connect timeout, unlimited requests per connection, 1 h
+  // idle upstream connections (the HttpProtocolOptions below may set the last two).
+  mosn.connect_timeout = "5000ms";
+  mosn.max_request_per_conn = 0;
+  mosn.idle_timeout = ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT;
+  if (c.common_lb_config !== undefined) {
+    // Istio sends it empty; what it can hold (panic threshold, locality-weighted LB, zone-aware
+    // routing, update merge window) balances differently from meshctl: refused by name.
+    p.fields(obj(c.common_lb_config), "common_lb_config", []);
+  }
+  arr(c.filters).forEach((f, i) => {
+    p.fields(f, `filters[${i}]`, ["typed_config"], ["name"]);
+    p.unknownFilter(`filters[${i}]`, String(f.name ?? ""), (obj(f.typed_config) as DecodedAny)["@type"]);
+  });
+  arr(c.transport_socket_matches).forEach((m, i) => {
+    // Only plaintext for every endpoint is what meshctl does: TLS chosen by endpoint metadata is not.
+    const mp = `transport_socket_matches[${i}]`;
+    p.fields(m, mp, ["transport_socket"], ["name", "match"]);
+    if (!isRawBuffer(m.transport_socket)) {
+      p.add(
+        join(mp, "transport_socket"),
+        "only raw_buffer is supported here (no TLS chosen by endpoint metadata)",
+      );
+    }
+  });
+  if (c.max_requests_per_connection !== undefined) {
+    mosn.max_request_per_conn = wrapped<number>(c.max_requests_per_connection);
+  }
+  if (c.common_http_protocol_options !== undefined) {
+    commonHttpOptions(p, "common_http_protocol_options", obj(c.common_http_protocol_options), mosn);
+  }
   const type = String(c.type ?? "STATIC");
   if (type === "EDS") {
     mosn.type = "SIMPLE";
@@ -856,10 +1262,31 @@ function cluster(
       p.add(ep, `${o["@type"] ?? key} is not supported`);
       continue;
     }
-    p.fields(o, ep, ["explicit_http_config", "use_downstream_protocol_config"], [
+    p.fields(o, ep, [
+      "explicit_http_config",
+      "use_downstream_protocol_config",
       "common_http_protocol_options",
     ]);
-    if (o.use_downstream_protocol_config !== undefined) protocol = "Auto";
+    if (o.common_http_protocol_options !== undefined) {
+      commonHttpOptions(
+        p,
+        join(ep, "common_http_protocol_options"),
+        obj(o.common_http_protocol_options),
+        mosn,
+      );
+    }
+    if (o.use_downstream_protocol_config !== undefined) {
+      protocol = "Auto";
+      const d = obj(o.use_downstream_protocol_config);
+      const dp = join(ep, "use_downstream_protocol_config");
+      p.fields(d, dp, ["http_protocol_options", "http2_protocol_options"]);
+      if (d.http_protocol_options !== undefined) {
+        p.fields(obj(d.http_protocol_options), join(dp, "http_protocol_options"), []);
+      }
+      if (d.http2_protocol_options !== undefined) {
+        h2 = http2Options(p, join(dp, "http2_protocol_options"), d.http2_protocol_options) ?? h2;
+      }
+    }
     const explicit = obj(o.explicit_http_config);
     p.fields(explicit, join(ep, "explicit_http_config"), ["http_protocol_options", "http2_protocol_options"]);
     if (explicit.http_protocol_options !== undefined) {
@@ -880,7 +1307,7 @@ function cluster(
   }
   if (h2) mosn.http2_protocol_options = h2;
   protocols.set(String(c.name), protocol);
-  if (c.transport_socket !== undefined) {
+  if (c.transport_socket !== undefined && !isRawBuffer(c.transport_socket)) {
     mosn.tls_context = transportSocket(p, "transport_socket", c.transport_socket, "upstream");
   }
   if (c.dns_lookup_family !== undefined && type === "STRICT_DNS") {
@@ -919,8 +1346,13 @@ function applyUpstreamProtocols(out: Report, routers: Obj[], protocols: Map<stri
  * Converts one complete set of accepted resources. Route tables keep RDS order, then inline ones; names
  * are not deduplicated here (the validator reports duplicates).
  */
-export function convertXdsResources(resources: XdsResources): ConvertedXds {
-  const report: Report = { errors: [], warnings: [] };
+export function convertXdsResources(resources: XdsResources, options: ConvertOptions = {}): ConvertedXds {
+  const report: Report = {
+    errors: [],
+    warnings: [],
+    skipped: [],
+    ignoreFilters: new Set(options.ignoreFilters ?? []),
+  };
   const inlineRouters: Obj[] = [];
   const rdsNames = new Set<string>();
   const listeners = resources.listeners.map((l) => listener(report, l, inlineRouters, rdsNames));
@@ -960,6 +1392,7 @@ export function convertXdsResources(resources: XdsResources): ConvertedXds {
     unknownClusters: [...referenced].filter((n) => !protocols.has(n)),
     errors: report.errors,
     warnings: report.warnings,
+    skippedFilters: report.skipped,
   };
 }
 

@@ -33,11 +33,13 @@ export class XdsDecodeError extends Error {
   override name = "XdsDecodeError";
 }
 
-/** toObject options: enum names, numbers for 64-bit ints, only fields that are set, oneof names. */
+/**
+ * toObject options: enum names, numbers for 64-bit ints, only fields that are set, oneof names; bytes stay
+ * Uint8Array here (an Any's payload is decoded from them directly) and `unpack` makes the rest arrays.
+ */
 const TO_OBJECT: protobuf.IConversionOptions = {
   enums: String,
   longs: Number,
-  bytes: Array,
   defaults: false,
   oneofs: true,
 };
@@ -104,24 +106,69 @@ function unpackAny(any: Record<string, unknown>): DecodedAny {
   return decodeResource(url, bytes);
 }
 
+/** A message-typed field `unpack` descends into: its type, and whether it is an `Any` to decode. */
+interface MessageField {
+  readonly name: string;
+  readonly type: protobuf.Type;
+  readonly any: boolean;
+  readonly map: boolean;
+  readonly repeated: boolean;
+}
+
+/**
+ * Per message type, what `unpack` visits (computed once: protobufjs' reflection getters such as
+ * `fullName` walk the namespace on every call): oneof names, message-typed fields, bytes fields.
+ */
+interface UnpackPlan {
+  readonly oneofs: readonly string[];
+  readonly messages: readonly MessageField[];
+  /** Kept as Uint8Array by toObject (cheap for Any payloads); turned into number arrays for the converter. */
+  readonly bytes: readonly string[];
+}
+const plans = new Map<protobuf.Type, UnpackPlan>();
+
+function planOf(type: protobuf.Type): UnpackPlan {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    plan = {
+      oneofs: type.oneofsArray.map((o) => o.name),
+      messages: type.fieldsArray.filter((f) => f.resolvedType instanceof protobuf.Type).map((f) => ({
+        name: f.name,
+        type: f.resolvedType as protobuf.Type,
+        any: f.resolvedType!.fullName === ANY,
+        map: f.map,
+        repeated: f.repeated,
+      })),
+      bytes: type.fieldsArray.filter((f) => f.type === "bytes").map((f) => f.name),
+    };
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
 /**
  * Walks `obj` by its type and replaces every `Any` with its decoded form. Oneof markers (toObject's
  * `address: "socket_address"`, naming the member that is set) stay readable but not enumerable, so a walk
  * over the fields (the converter's unsupported-field check, JSON) sees only real fields.
  */
 function unpack(type: protobuf.Type, obj: Record<string, unknown>): Record<string, unknown> {
-  for (const oneof of type.oneofsArray) {
-    if (typeof obj[oneof.name] !== "string") continue;
-    Object.defineProperty(obj, oneof.name, { value: obj[oneof.name], enumerable: false });
+  const plan = planOf(type);
+  for (const name of plan.oneofs) {
+    if (typeof obj[name] !== "string") continue;
+    Object.defineProperty(obj, name, { value: obj[name], enumerable: false });
   }
-  for (const field of type.fieldsArray) {
+  for (const name of plan.bytes) {
+    const v = obj[name];
+    if (v instanceof Uint8Array) obj[name] = Array.from(v);
+    else if (Array.isArray(v)) obj[name] = v.map((b) => (b instanceof Uint8Array ? Array.from(b) : b));
+  }
+  for (const field of plan.messages) {
     const v = obj[field.name];
-    const sub = field.resolvedType;
-    if (v === undefined || !(sub instanceof protobuf.Type)) continue;
-    const one = (x: unknown) =>
-      sub.fullName === ANY
-        ? unpackAny(x as Record<string, unknown>)
-        : unpack(sub, x as Record<string, unknown>);
+    if (v === undefined) continue;
+    const sub = field.type;
+    const one = field.any
+      ? (x: unknown) => unpackAny(x as Record<string, unknown>)
+      : (x: unknown) => unpack(sub, x as Record<string, unknown>);
     if (field.map) {
       const m = v as Record<string, unknown>;
       for (const k of Object.keys(m)) m[k] = one(m[k]);

@@ -89,6 +89,9 @@ Deno.test("decoding and converting need no permission (no .proto read at run tim
   equal(out.code, 0, stderr);
   assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)), {
     name: "probe",
+    connect_timeout: "5000ms",
+    max_request_per_conn: 0,
+    idle_timeout: "3600000ms",
     type: "SIMPLE",
     hosts: [],
     lb_type: "LB_RANDOM",
