@@ -5,7 +5,7 @@
  * apply while the old config keeps serving, and survives a control-plane restart that sends nothing.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { curl, ROOT, startMeshctl, startOrigin } from "./_e2e.ts";
+import { adminStats, curl, ROOT, startMeshctl, startOrigin } from "./_e2e.ts";
 import { TYPE, XdsControlPlane } from "./_peers/xds_control_plane.ts";
 import {
   any,
@@ -301,6 +301,45 @@ Deno.test(
     } finally {
       const code = await mesh.stop();
       cp.close();
+      assertEquals(code, 0, mesh.logs());
+    }
+  },
+);
+
+Deno.test(
+  "xDS: a filter listed in dynamic_resources.ignore_filters is skipped (ACK, served, logged once, counted) instead of NACKed",
+  opts,
+  async () => {
+    const cp = await XdsControlPlane.start();
+    const a = startOrigin(() => new Response("A"));
+    const config = bootstrap(cp);
+    (config["dynamic_resources"] as Record<string, unknown>)["ignore_filters"] = ["envoy.filters.http.cors"];
+    const mesh = await startMeshctl(config, { ready: false });
+    try {
+      cp.push(TYPE.CDS, "c1", [any(TYPE.CDS, staticCluster("svc_a", a))]);
+      const cors = [{ name: "envoy.filters.http.cors", typed_config: { "@type": CORS } }];
+      const nonce = cp.push(TYPE.LDS, "l1", [any(TYPE.LDS, listener(cors))]);
+      const ack = await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS && r.nonce === nonce);
+      assertEquals([ack.version, ack.errorDetail], ["l1", undefined], "ACKed, not NACKed");
+      cp.push(TYPE.RDS, "r1", [any(TYPE.RDS, routeTo("svc_a"))]);
+      await until(
+        "served through the listener whose cors filter was skipped",
+        async () => (await get(mesh)) === "A",
+      );
+      // The same listener again (a new version): the skip is not logged twice, and counted once.
+      const again = cp.push(TYPE.LDS, "l2", [any(TYPE.LDS, listener(cors))]);
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS && r.nonce === again && r.version === "l2");
+      await until("l2 applied", () => Promise.resolve(mesh.logs().includes("v3.Listener version=l2")));
+      const logged = mesh.logs().split("\n").filter((l) => l.includes("filter not applied"));
+      assertEquals(logged.length, 1, mesh.logs());
+      assert(logged[0]!.includes("envoy.filters.http.cors"), logged[0]);
+      const stats = await adminStats(mesh.adminPort);
+      const xds = Object.values(stats["xds"] ?? {}).find((m) => "filters_skipped" in m);
+      assertEquals(xds?.["filters_skipped"], 1, JSON.stringify(stats["xds"]));
+    } finally {
+      const code = await mesh.stop();
+      cp.close();
+      await a.close();
       assertEquals(code, 0, mesh.logs());
     }
   },

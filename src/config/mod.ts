@@ -9,7 +9,7 @@ export { formatConfigError, formatConfigWarning } from "./error.ts";
 export type { FilterProblem, ValidationContext } from "./context.ts";
 export { DEFAULT_VALIDATION_CONTEXT } from "./context.ts";
 export { AUTO_PROTOCOL } from "./_protocols.ts";
-export { RETRY_CONDITIONS } from "./schema.ts";
+export { MAX_HOST_PRIORITY, RETRY_CONDITIONS } from "./schema.ts";
 export type { ParsedConfigDocument } from "./parse.ts";
 export { parseConfigDocument } from "./parse.ts";
 export type { ConfigResult } from "./load.ts";

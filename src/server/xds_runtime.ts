@@ -63,6 +63,10 @@ export class XdsRuntime {
   readonly #absentRoutes = new Set<string>();
   /** EDS names the does-not-exist timer gave up on: their clusters stop warming, with no hosts. */
   readonly #absentEndpoints = new Set<string>();
+  /** The bootstrap's `dynamic_resources.ignore_filters`: filters the converter skips instead of NACKing. */
+  #ignoreFilters: readonly string[];
+  /** Logs each conversion warning and skipped filter once; counts skips (`filters_skipped`). */
+  readonly #notes: InstanceType<XdsModule["ConversionNotes"]>;
   /** xDS listeners in the last applied snapshot (a listener warms only when it is new). */
   #running = new Set<string>();
   /**
@@ -98,6 +102,9 @@ export class XdsRuntime {
     const stats = options.server.registry.scope("xds", { control_plane: "ads" });
     this.#warmingClusters = stats.gauge("warming_clusters");
     this.#warmingListeners = stats.gauge("warming_listeners");
+    this.#ignoreFilters = xds.ignoreFilters;
+    const skipped = stats.counter("filters_skipped");
+    this.#notes = new x.ConversionNotes(options.logger, () => skipped.inc());
     const cluster = options.bootstrap.clusters.find((c) => c.name === xds.adsCluster);
     const host = cluster?.hosts[0];
     if (host === undefined) throw new Error(`ADS cluster "${xds.adsCluster}" has no host to dial`);
@@ -169,8 +176,13 @@ export class XdsRuntime {
    */
   rebase(bootstrap: ConfigSnapshot): ConfigSnapshot {
     const base = bootstrap.raw as Obj;
+    const previousIgnored = this.#ignoreFilters;
+    this.#ignoreFilters = bootstrap.xds?.ignoreFilters ?? [];
     const composed = this.#compose(base, bootstrap.source, this.#accepted);
-    if ("errors" in composed) throw new Error(composed.errors.join("\n"));
+    if ("errors" in composed) {
+      this.#ignoreFilters = previousIgnored;
+      throw new Error(composed.errors.join("\n"));
+    }
     this.#base = base;
     this.#source = bootstrap.source;
     this.#commit(composed);
@@ -331,8 +343,9 @@ export class XdsRuntime {
       routes,
       clusters,
       endpoints: of(TYPE_URL.endpoint),
-    });
+    }, { ignoreFilters: this.#ignoreFilters });
     if (converted.errors.length > 0) return { errors: converted.errors };
+    this.#notes.report(converted); // approximations and skipped filters: logged once each, skips counted
     // Envoy accepts a route to a cluster it does not know yet and answers "no healthy upstream" until it
     // arrives (CDS and RDS are independent); a cluster with no hosts does that here (meshctl's 502).
     const known = new Set(baseClusterNames(base));

@@ -7,7 +7,7 @@
  * error naming the resource and the field path: nothing is dropped silently. All errors of one call are
  * collected, so one NACK names every problem of a response.
  */
-import { RETRY_CONDITIONS } from "../../config/mod.ts";
+import { MAX_HOST_PRIORITY, RETRY_CONDITIONS } from "../../config/mod.ts";
 import type { DecodedAny } from "./decode.ts";
 
 type Obj = Record<string, unknown>;
@@ -1053,32 +1053,35 @@ export function edsServiceName(cluster: DecodedAny): string {
 }
 
 /**
- * ClusterLoadAssignment (or a cluster's load_assignment) → MOSN hosts. Priority 0 only: meshctl has no
- * priority failover, so lower priorities are backups it cannot fail over to; they are left out (not an
- * error: Istio sends them for locality failover). Locality weights are ignored too (no locality-weighted
- * LB: every priority-0 host is balanced by its own weight). UNHEALTHY/DRAINING/TIMEOUT hosts are excluded.
+ * ClusterLoadAssignment (or a cluster's load_assignment) → MOSN hosts, each with its locality's `priority`
+ * (Envoy's priority levels: traffic spills to the next as one loses health, upstream/lb/priority.ts; the
+ * CLA's `policy.overprovisioning_factor` is mapped by the caller). Locality weights are ignored (no
+ * locality-weighted LB: every host is balanced by its own weight within its priority).
+ * UNHEALTHY/DRAINING/TIMEOUT hosts are excluded.
  */
 function hosts(p: Problems, path: string, cla: Obj): Obj[] {
-  // named_endpoints: Envoy does not implement it either. policy: overprovisioning only weighs priorities
-  // and localities, which meshctl does not balance by; drop_overloads would drop traffic, so it is refused.
+  // named_endpoints: Envoy does not implement it either. policy: drop_overloads would drop traffic, so
+  // it is refused; overprovisioning_factor weighs priorities (mapped by the caller).
   p.fields(cla, path, ["endpoints", "policy"], ["cluster_name", "named_endpoints"]);
   if (cla.policy !== undefined) {
-    p.fields(obj(cla.policy), join(path, "policy"), [], ["overprovisioning_factor"]);
+    p.fields(obj(cla.policy), join(path, "policy"), ["overprovisioning_factor"]);
   }
   const out: Obj[] = [];
   // One locality (as Istio sends without locality LB) has nothing to weigh against: its weight is moot.
-  const localities = arr(cla.endpoints).filter((l) => Number(l.priority ?? 0) === 0).length;
+  const localitiesAt = new Map<number, number>();
+  for (const l of arr(cla.endpoints)) {
+    const prio = Number(l.priority ?? 0);
+    localitiesAt.set(prio, (localitiesAt.get(prio) ?? 0) + 1);
+  }
   arr(cla.endpoints).forEach((loc, i) => {
     const lp = `${path ? path + "." : ""}endpoints[${i}]`;
     p.fields(loc, lp, ["lb_endpoints", "priority"], ["locality", "load_balancing_weight", "metadata"]);
-    if (Number(loc.priority ?? 0) !== 0) {
-      p.warn(
-        join(lp, "priority"),
-        `priority ${loc.priority} endpoints left out (meshctl has no priority failover)`,
-      );
+    const priority = Number(loc.priority ?? 0);
+    if (priority > MAX_HOST_PRIORITY) {
+      p.add(join(lp, "priority"), `${priority} is above ${MAX_HOST_PRIORITY}, the largest meshctl has`);
       return;
     }
-    if (loc.load_balancing_weight !== undefined && localities > 1) {
+    if (loc.load_balancing_weight !== undefined && localitiesAt.get(priority)! > 1) {
       p.warn(
         join(lp, "load_balancing_weight"),
         "locality weight ignored (hosts are balanced by their own weights)",
@@ -1099,6 +1102,7 @@ function hosts(p: Problems, path: string, cla: Obj): Obj[] {
       const address = socketAddress(p, join(ep, "endpoint.address"), endpoint.address);
       const host: Obj = { address };
       if (endpoint.hostname) host.hostname = endpoint.hostname;
+      if (priority !== 0) host.priority = priority;
       const weight = wrapped<number>(e.load_balancing_weight);
       if (weight !== undefined) host.weight = Math.min(Math.max(weight, 1), MOSN_MAX_HOST_WEIGHT);
       if (weight !== undefined && weight > MOSN_MAX_HOST_WEIGHT) {
@@ -1164,6 +1168,8 @@ function cluster(
     "transport_socket_matches",
     "max_requests_per_connection",
     "common_http_protocol_options",
+    "outlier_detection",
+    "health_checks",
   ], Object.keys(CLUSTER_NO_EFFECT));
   const mosn: Obj = { name: c.name };
   // Envoy's defaults where meshctl's differ: 5 s connect timeout, unlimited requests per connection, 1 h
@@ -1172,9 +1178,24 @@ function cluster(
   mosn.max_request_per_conn = 0;
   mosn.idle_timeout = ENVOY_DEFAULT_HTTP_IDLE_TIMEOUT;
   if (c.common_lb_config !== undefined) {
-    // Istio sends it empty; what it can hold (panic threshold, locality-weighted LB, zone-aware
-    // routing, update merge window) balances differently from meshctl: refused by name.
-    p.fields(obj(c.common_lb_config), "common_lb_config", []);
+    // Istio sends it empty. The panic threshold is meshctl's too; what else it can hold (locality-weighted
+    // LB, zone-aware routing, update merge window) balances differently from meshctl: refused by name.
+    const lbc = obj(c.common_lb_config);
+    p.fields(lbc, "common_lb_config", ["healthy_panic_threshold"]);
+    if (lbc.healthy_panic_threshold !== undefined) {
+      // envoy.type.v3.Percent (a double); meshctl's knob is whole percent.
+      mosn.healthy_panic_threshold = Math.round(Number(obj(lbc.healthy_panic_threshold).value ?? 0));
+    }
+  }
+  if (c.outlier_detection !== undefined) {
+    mosn.outlier_detection = outlierDetection(p, "outlier_detection", obj(c.outlier_detection));
+  }
+  if (c.health_checks !== undefined) {
+    const checks = arr(c.health_checks);
+    if (checks.length > 1) p.add("health_checks", "more than one health check is not supported");
+    else if (checks.length === 1) {
+      mosn.health_check = healthCheck(p, "health_checks[0]", checks[0]!, String(c.name));
+    }
   }
   arr(c.filters).forEach((f, i) => {
     p.fields(f, `filters[${i}]`, ["typed_config"], ["name"]);
@@ -1203,14 +1224,19 @@ function cluster(
     p.fields(obj(c.eds_cluster_config), "eds_cluster_config", ["service_name"], ["eds_config"]);
     const name = edsServiceName(c);
     const cla = claByName.get(name);
-    if (cla) mosn.hosts = hosts(new Problems(out, resourceName("ClusterLoadAssignment", cla)), "", cla);
-    else {
+    if (cla) {
+      mosn.hosts = hosts(new Problems(out, resourceName("ClusterLoadAssignment", cla)), "", cla);
+      const factor = wrapped<number>(obj(cla.policy).overprovisioning_factor);
+      if (factor !== undefined) mosn.overprovisioning_factor = factor;
+    } else {
       missing.add(name);
       mosn.hosts = [];
     }
   } else if (type === "STATIC" || type === "STRICT_DNS") {
     mosn.type = type === "STATIC" ? "SIMPLE" : "STRICT_DNS";
     mosn.hosts = hosts(p, "load_assignment", obj(c.load_assignment));
+    const factor = wrapped<number>(obj(obj(c.load_assignment).policy).overprovisioning_factor);
+    if (factor !== undefined) mosn.overprovisioning_factor = factor;
   } else p.add("type", `${type} is not supported`);
   if (c.connect_timeout !== undefined) mosn.connect_timeout = duration(c.connect_timeout);
   const lb = String(c.lb_policy ?? "ROUND_ROBIN");
@@ -1317,6 +1343,108 @@ function cluster(
   }
   if (c.dns_refresh_rate !== undefined) mosn.dns_refresh_rate = duration(c.dns_refresh_rate);
   return mosn;
+}
+
+/** Envoy's OutlierDetection fields meshctl implements under the same names (upstream/health/outlier.ts). */
+const OUTLIER_COUNTS = [
+  "consecutive_5xx",
+  "consecutive_gateway_failure",
+  "consecutive_local_origin_failure",
+  "max_ejection_percent",
+  "enforcing_consecutive_5xx",
+  "enforcing_consecutive_gateway_failure",
+  "enforcing_consecutive_local_origin_failure",
+  "enforcing_success_rate",
+  "enforcing_local_origin_success_rate",
+  "success_rate_minimum_hosts",
+  "success_rate_request_volume",
+  "success_rate_stdev_factor",
+  "failure_percentage_threshold",
+  "enforcing_failure_percentage",
+  "enforcing_failure_percentage_local_origin",
+  "failure_percentage_minimum_hosts",
+  "failure_percentage_request_volume",
+] as const;
+const OUTLIER_DURATIONS = ["interval", "base_ejection_time", "max_ejection_time", "max_ejection_time_jitter"];
+const OUTLIER_FLAGS = ["split_external_local_origin_errors", "always_eject_one_host"] as const;
+
+/** Cluster.outlier_detection → meshctl's `outlier_detection` (Envoy's names; wrappers unwrapped). */
+function outlierDetection(p: Problems, path: string, o: Obj): Obj {
+  p.fields(o, path, [
+    ...OUTLIER_COUNTS,
+    ...OUTLIER_DURATIONS,
+    ...OUTLIER_FLAGS,
+    "successful_active_health_check_uneject_host",
+  ]);
+  const out: Obj = {};
+  for (const k of OUTLIER_COUNTS) if (o[k] !== undefined) out[k] = wrapped<number>(o[k]);
+  for (const k of OUTLIER_DURATIONS) if (o[k] !== undefined) out[k] = duration(o[k]);
+  for (const k of OUTLIER_FLAGS) if (o[k] !== undefined) out[k] = o[k] === true;
+  const uneject = wrapped<boolean>(o.successful_active_health_check_uneject_host);
+  if (uneject !== undefined) out.successful_active_health_check_uneject_host = uneject;
+  return out;
+}
+
+/** Envoy's RequestMethod enum names that are HTTP methods (METHOD_UNSPECIFIED = GET). */
+const HC_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+
+/**
+ * Cluster.health_checks[0] → MOSN's `health_check`: HTTP (path, host, method, expected statuses) or a plain
+ * TCP connect. `service_name` is the cluster's name (MOSN runs no checks without one). Envoy's half-open
+ * expected_statuses ranges become MOSN's inclusive ones. What would check differently (gRPC, TCP payloads,
+ * per-state intervals, request headers) is refused by name.
+ */
+function healthCheck(p: Problems, path: string, h: Obj, cluster: string): Obj {
+  p.fields(h, path, [
+    "timeout",
+    "interval",
+    "interval_jitter",
+    "initial_jitter",
+    "unhealthy_threshold",
+    "healthy_threshold",
+    "http_health_check",
+    "tcp_health_check",
+  ], ["event_log_path", "always_log_health_check_failures", "reuse_connection"]);
+  const out: Obj = { service_name: cluster };
+  if (h.timeout !== undefined) out.timeout = duration(h.timeout);
+  if (h.interval !== undefined) out.interval = duration(h.interval);
+  if (h.interval_jitter !== undefined) out.interval_jitter = duration(h.interval_jitter);
+  if (h.initial_jitter !== undefined) {
+    // meshctl's first check waits initial_delay_seconds plus interval_jitter; Envoy's waits 0..initial_jitter.
+    p.warn(join(path, "initial_jitter"), "the first check is spread by interval_jitter instead");
+  }
+  const unhealthy = wrapped<number>(h.unhealthy_threshold);
+  if (unhealthy !== undefined) out.unhealthy_threshold = unhealthy;
+  const healthy = wrapped<number>(h.healthy_threshold);
+  if (healthy !== undefined) out.healthy_threshold = healthy;
+  p.warn(path, "hosts start healthy (as MOSN); Envoy holds a new host out until its first check passes");
+  if (h.http_health_check !== undefined) {
+    const hp = join(path, "http_health_check");
+    const http = obj(h.http_health_check);
+    p.fields(http, hp, ["path", "host", "method", "expected_statuses"], ["codec_client_type"]);
+    if (http.codec_client_type !== undefined && http.codec_client_type !== "HTTP1") {
+      p.add(join(hp, "codec_client_type"), `${http.codec_client_type} is not supported (HTTP/1.1 checks)`);
+    }
+    const config: Obj = {};
+    if (http.path !== undefined) config.path = http.path;
+    if (http.host) config.domain = http.host;
+    if (http.method !== undefined && http.method !== "METHOD_UNSPECIFIED") {
+      if (HC_METHODS.includes(String(http.method))) config.method = http.method;
+      else p.add(join(hp, "method"), `${http.method} is not supported`);
+    }
+    if (http.expected_statuses !== undefined) {
+      config.codes = arr(http.expected_statuses).map((r, i) => {
+        p.fields(r, join(hp, `expected_statuses[${i}]`), ["start", "end"]);
+        return { start: Number(r.start ?? 0), end: Number(r.end ?? 0) - 1 };
+      });
+    }
+    out.protocol = "Http1";
+    out.check_config = { http_check_config: config };
+  } else if (h.tcp_health_check !== undefined) {
+    const tp = join(path, "tcp_health_check");
+    p.fields(obj(h.tcp_health_check), tp, []); // send/receive payloads: meshctl checks the connect only
+  } else p.add(path, "needs http_health_check or tcp_health_check (others are not supported)");
+  return out;
 }
 
 /** Sets each route's upstream_protocol from its cluster (Envoy: HTTP/1.1 upstream unless configured). */

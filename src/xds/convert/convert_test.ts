@@ -74,8 +74,8 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
   const { warnings } = convertXdsResources(resources);
   assertEquals(warnings.filter((w) => w.startsWith(`ClusterLoadAssignment "${REVIEWS}"`)), [
     `ClusterLoadAssignment "${REVIEWS}": endpoints[0].lb_endpoints[1].load_balancing_weight: 1000 clamped to 128 (MOSN's largest host weight)`,
-    `ClusterLoadAssignment "${REVIEWS}": endpoints[1].priority: priority 1 endpoints left out (meshctl has no priority failover)`,
   ]);
+  // The locality at priority 1 is the failover level: its host keeps the priority.
 
   const [listener] = snap.servers[0]!.listeners;
   assertEquals([listener!.name, listener!.address.hostname, listener!.address.port], [
@@ -141,10 +141,11 @@ Deno.test("Istio-shaped LDS/RDS/CDS/EDS from wire bytes convert into a snapshot 
   assertEquals(reviews.type, "SIMPLE");
   assertEquals(reviews.lbType, "LB_LEAST_REQUEST");
   assertEquals(reviews.connectTimeoutMs, 10_000);
-  // Priority 0 only; UNHEALTHY and DRAINING left out; weight 1000 clamped to MOSN's 128.
-  assertEquals(reviews.hosts.map((h) => [`${h.address.hostname}:${h.address.port}`, h.weight]), [
-    ["10.0.0.1:9080", 1],
-    ["10.0.0.2:9080", 128],
+  // UNHEALTHY and DRAINING left out; weight 1000 clamped to MOSN's 128; priority 1 kept as the failover.
+  assertEquals(reviews.hosts.map((h) => [`${h.address.hostname}:${h.address.port}`, h.weight, h.priority]), [
+    ["10.0.0.1:9080", 1, 0],
+    ["10.0.0.2:9080", 128, 0],
+    ["10.1.0.1:9080", 1, 1],
   ]);
   assertEquals(reviews.circuitBreakers.maxPendingRequests, 1000);
   assertEquals(reviews.circuitBreakers.maxRequests, 2000);
@@ -162,7 +163,12 @@ Deno.test("an EDS cluster takes its endpoints by service_name, and one without a
   }));
   assertEquals(converted.errors, []);
   assertEquals(converted.missingEndpoints, [REVIEWS_V2]);
-  assertEquals((converted.clusters[0]!.hosts as unknown[]).length, 2);
+  const byService = converted.clusters[0]!.hosts as { address: string; priority?: number }[];
+  assertEquals(byService.map((h) => [h.address, h.priority ?? 0]), [
+    ["10.0.0.1:9080", 0],
+    ["10.0.0.2:9080", 0],
+    ["10.1.0.1:9080", 1],
+  ]);
   assertEquals(converted.clusters[1]!.hosts, []);
 });
 
@@ -409,7 +415,15 @@ Deno.test("every unsupported field of a response is an error naming the resource
   (routes.virtual_hosts[0]!.routes[1]!.route as Record<string, unknown>).max_stream_duration = {
     max_stream_duration: { seconds: 5 },
   };
-  const eds = { ...reviewsCluster(REVIEWS_V2), outlier_detection: { consecutive_5xx: { value: 5 } } };
+  const eds = {
+    ...reviewsCluster(REVIEWS_V2),
+    health_checks: [{
+      timeout: { seconds: 1 },
+      interval: { seconds: 5 },
+      tcp_health_check: {},
+      no_traffic_interval: { seconds: 60 },
+    }],
+  };
   const converted = convertXdsResources(wire({
     listeners: [withInspector],
     routes: [routes],
@@ -420,7 +434,7 @@ Deno.test("every unsupported field of a response is an error naming the resource
   assertEquals(
     converted.errors.sort(),
     [
-      `Cluster "${REVIEWS_V2}": outlier_detection is not supported`,
+      `Cluster "${REVIEWS_V2}": health_checks[0].no_traffic_interval is not supported`,
       `Cluster "${REVIEWS}": lb_policy: CLUSTER_PROVIDED is not supported`,
       `Cluster "${REVIEWS}": type: ORIGINAL_DST is not supported`,
       `Listener "0.0.0.0_9080": filter_chains[0].filters[0].typed_config.http_filters[0]: envoy.filters.http.lua (type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua) is not supported (skip it with is_optional: true, or list it in dynamic_resources.ignore_filters)`,
@@ -531,4 +545,81 @@ Deno.test("a fault filter with header-driven or gRPC faults is refused by field"
     `${at}.abort.grpc_status is not supported`,
     `${at}.abort: needs http_status`,
   ]);
+});
+
+Deno.test("outlier_detection, health_checks, the panic threshold and EDS priorities reach meshctl's cluster health settings", () => {
+  const cluster = {
+    ...reviewsCluster(REVIEWS),
+    outlier_detection: {
+      consecutive_5xx: { value: 3 },
+      consecutive_gateway_failure: { value: 2 },
+      enforcing_consecutive_gateway_failure: { value: 100 },
+      interval: { seconds: 2 },
+      base_ejection_time: { seconds: 15 },
+      max_ejection_percent: { value: 50 },
+      split_external_local_origin_errors: true,
+      successful_active_health_check_uneject_host: { value: false },
+    },
+    health_checks: [{
+      timeout: { nanos: 500_000_000 },
+      interval: { seconds: 3 },
+      unhealthy_threshold: { value: 2 },
+      healthy_threshold: { value: 1 },
+      http_health_check: {
+        path: "/healthz",
+        host: "reviews.local",
+        expected_statuses: [{ start: 200, end: 300 }],
+      },
+    }],
+    common_lb_config: { healthy_panic_threshold: { value: 30 } },
+  };
+  const endpoints = { ...reviewsEndpoints(REVIEWS), policy: { overprovisioning_factor: { value: 200 } } };
+  const converted = convertXdsResources(wire({ clusters: [cluster], endpoints: [endpoints] }));
+  assertEquals(converted.errors, []);
+  ok(converted.warnings.some((w) => w.includes("health_checks[0]: hosts start healthy")));
+  const result = parseConfigText(JSON.stringify(mosnDocument(converted)), "xds.json");
+  assertEquals(result.errors.map(formatConfigError), []);
+  const c = result.snapshot!.clusters.find((x) => x.name === REVIEWS)!;
+  const o = c.outlierDetection!;
+  assertEquals(
+    [o.consecutive5xx, o.consecutiveGatewayFailure, o.enforcingConsecutiveGatewayFailure, o.intervalMs],
+    [3, 2, 100, 2000],
+  );
+  assertEquals([o.baseEjectionTimeMs, o.maxEjectionPercent], [15_000, 50]);
+  const h = c.healthCheck!;
+  assertEquals([h.serviceName, h.protocol, h.timeoutMs, h.intervalMs], [REVIEWS, "Http1", 500, 3000]);
+  assertEquals([h.unhealthyThreshold, h.healthyThreshold], [2, 1]);
+  assertEquals([h.http!.path, h.http!.domain], ["/healthz", "reviews.local"]);
+  assertEquals(h.http!.codes.map((r) => [r.start, r.end]), [[200, 299]], "Envoy's end is exclusive");
+  assertEquals([c.healthyPanicThresholdPercent, c.overprovisioningFactorPercent], [30, 200]);
+  assertEquals(c.hosts.filter((x) => x.priority === 1).length, 1);
+});
+
+Deno.test("health checks meshctl cannot run the same way are refused by field", () => {
+  const converted = convertXdsResources(wire({
+    clusters: [
+      {
+        ...reviewsCluster(REVIEWS),
+        health_checks: [{ timeout: { seconds: 1 }, interval: { seconds: 1 }, grpc_health_check: {} }],
+      },
+      {
+        ...reviewsCluster(REVIEWS_V2),
+        health_checks: [{
+          timeout: { seconds: 1 },
+          interval: { seconds: 1 },
+          tcp_health_check: { send: { text: "0a" } },
+        }],
+        common_lb_config: { locality_weighted_lb_config: {} },
+      },
+    ],
+  }));
+  assertEquals(
+    converted.errors.sort(),
+    [
+      `Cluster "${REVIEWS_V2}": common_lb_config.locality_weighted_lb_config is not supported`,
+      `Cluster "${REVIEWS_V2}": health_checks[0].tcp_health_check.send is not supported`,
+      `Cluster "${REVIEWS}": health_checks[0]: needs http_health_check or tcp_health_check (others are not supported)`,
+      `Cluster "${REVIEWS}": health_checks[0].grpc_health_check is not supported`,
+    ].sort(),
+  );
 });
