@@ -539,3 +539,25 @@ Deno.test("validateConfig() warns about tcp_proxy routes MOSN would never consul
     ],
   );
 });
+
+Deno.test("listener drain_idle_grace: default 1s, a duration sets it, a bad one is an error at its place", () => {
+  const at = (extra: string) =>
+    BASE.replace("address: 127.0.0.1:2045", `address: 127.0.0.1:2045\n        ${extra}`);
+  equal(parseConfigText(BASE, "t.yaml").snapshot!.servers[0]!.listeners[0]!.drainIdleGraceMs, 1_000);
+  equal(
+    parseConfigText(at("drain_idle_grace: 250ms"), "t.yaml").snapshot!.servers[0]!.listeners[0]!
+      .drainIdleGraceMs,
+    250,
+  );
+  equal(
+    parseConfigText(at("drain_idle_grace: 0s"), "t.yaml").snapshot!.servers[0]!.listeners[0]!
+      .drainIdleGraceMs,
+    0,
+  );
+  const errors = errorsOf(at("drain_idle_grace: soon"));
+  equal(errors.length, 1);
+  ok(
+    errors[0]!.startsWith("14:") && errors[0]!.includes("servers[0].listeners[0].drain_idle_grace"),
+    errors[0],
+  );
+});

@@ -470,6 +470,11 @@ const Listener = struct("A listener", {
     "meshctl extension: close a connection whose TLS handshake has not finished within this " +
       "(default 10s; 0 disables)",
   )),
+  drain_idle_grace: Opt(duration(
+    "meshctl extension: while draining, close a connection once it has had no request in flight and " +
+      "read nothing for this long (a request may already be on its way; default 1s; 0 closes idle ones " +
+      "at once); graceful_timeout still bounds the drain",
+  )),
 });
 
 const Server = struct("A server: log settings, route tables and listeners", {

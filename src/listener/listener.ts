@@ -75,6 +75,10 @@ interface LiveConnection {
   headSweeps: number;
   /** Handed to tcp_proxy, which applies its own idle_timeout: the listener's sweep leaves it alone. */
   relayed: boolean;
+  /** Draining: when the connection was last seen busy (a read, a stream in flight, a head begun). */
+  busyAt: number;
+  /** Draining: closed for staying idle; its socket is on its way out. */
+  drainClosed: boolean;
 }
 
 /** MOSN's DefaultIdleTimeout for downstream connections when a listener sets none; 0 disables it. */
@@ -112,6 +116,8 @@ export class Listener {
   #idleSweeps = 0;
   #headSweeps = 0;
   #accepting: Promise<void> | undefined;
+  /** Set by drain(): connections whose codec connection appears later (sniffing, TLS) drain at once. */
+  #draining: Promise<void> | undefined;
 
   constructor(plan: ListenerPlan) {
     this.#plan = plan;
@@ -307,6 +313,8 @@ export class Listener {
       headMark: -1,
       headSweeps: 0,
       relayed: false,
+      busyAt: 0,
+      drainClosed: false,
     };
     if (tls === undefined) {
       stats.connectionTotal.inc();
@@ -369,6 +377,8 @@ export class Listener {
     const handler = new ProxyConnectionHandler(this.#proxy as { readonly current: ProxyContext }, info);
     const server = codec!.newServerConnection(io, handler, plan.codecOptions);
     live.server = server;
+    // Accepted or sniffed before the drain began: its first request gets the drain's answer.
+    if (this.#draining !== undefined) server.drain();
     const bytesRead = plan.stats.bytesReadTotal;
     const onBytes = (n: number) => {
       live.active = true; // a flag, not a clock read: this runs on every read
@@ -468,24 +478,56 @@ export class Listener {
   }
 
   /**
-   * Graceful drain: stop accepting, tell every connection to finish (Connection: close / GoAway), close
-   * idle ones, and wait for in-flight requests up to `timeoutMs`; then close what is left.
+   * Graceful drain, for clients that honour the protocol's signal: stop accepting first (new connections
+   * are refused), tell every connection (`ServerConnection.drain`: Connection: close on the next
+   * response, GOAWAY, GoAway), and close a connection only once it has stayed idle — nothing in flight,
+   * nothing read — for the listener's `drain_idle_grace`: a request may be on its way to a connection
+   * that looks idle. TLS handshakes and protocol sniffing in progress finish and are drained like the
+   * rest. Whatever is still open after `timeoutMs` is closed (`drain_timeout_close_total`).
    */
-  async drain(timeoutMs: number): Promise<void> {
-    this.#stopAccepting();
-    for (const s of this.#handshaking) s.destroy(); // no request in flight yet
-    for (const c of this.#conns) {
-      c.server?.drain(); // may write a GoAway
-      if (c.server === undefined || c.server.activeStreams === 0) c.io.closeAfterWrites();
-    }
-    const deadline = performance.now() + timeoutMs;
-    while (this.#busy() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    this.close();
+  drain(timeoutMs: number): Promise<void> {
+    this.#draining ??= this.#drain(timeoutMs);
+    return this.#draining;
   }
 
-  #busy(): boolean {
-    for (const c of this.#conns) if (c.server !== undefined && c.server.activeStreams > 0) return true;
-    return false;
+  async #drain(timeoutMs: number): Promise<void> {
+    const plan = this.#plan;
+    const clock = plan.clock ?? systemClock;
+    const grace = plan.config.drainIdleGraceMs;
+    this.#stopAccepting();
+    const start = clock.now();
+    for (const c of this.#conns) {
+      c.busyAt = start;
+      c.active = false;
+      if (c.server !== undefined) c.server.drain(); // may write a GoAway, or close at once (no signal)
+      else if (c.relayed) c.io.closeAfterWrites(); // tcp_proxy: no protocol to tell the client with
+    }
+    // Poll a few times per grace (a flag per read, no timer per connection), at least every 100 ms.
+    const every = Math.max(5, Math.min(100, grace / 4));
+    const deadline = start + timeoutMs;
+    for (;;) {
+      const now = clock.now();
+      for (const c of this.#conns) {
+        if (c.drainClosed || c.relayed) continue;
+        // A connection still being sniffed has said too little to hold a request: idle unless it reads.
+        const server = c.server;
+        const busy = c.active || (server !== undefined && (server.activeStreams > 0 || server.awaitingHead));
+        c.active = false;
+        if (busy) c.busyAt = now;
+        else if (now - c.busyAt >= grace) {
+          plan.stats.drainIdleClose.inc();
+          c.drainClosed = true;
+          if (server?.closeIdle !== undefined) server.closeIdle();
+          else c.io.closeAfterWrites();
+        }
+      }
+      if (this.connections === 0 || now >= deadline) break;
+      await new Promise<void>((r) => clock.setTimeout(r, Math.min(every, deadline - now)));
+    }
+    let cut = this.#handshaking.size;
+    for (const c of this.#conns) if (!c.drainClosed) cut++;
+    plan.stats.drainTimeoutClose.inc(cut);
+    this.close();
   }
 
   #stopAccepting(): void {
