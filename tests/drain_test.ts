@@ -5,13 +5,15 @@
  * requests are always in flight and kept-alive connections look idle only between a response and the next
  * request. Each run asserts no failed request at the client and that meshctl exits within its bound.
  *
- * What a client may still see, and why it is not a failed request: once the listener is closed, a new
- * connection is refused (wrk counts it under "connect" errors; no request was sent on it).
+ * The clients stop using a connection once told (wrk through a Lua `response` hook, one connection per
+ * thread); a client that reconnects meets a closed listener, and wrk would count those refused connects,
+ * on which no request was sent, as socket errors. With a successor holding the port (`reuseport`) there
+ * is no refusal: tests/restart_test.ts.
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { Events } from "./_events.ts";
 import { httpProxyConfig, type Meshctl, startMeshctl, startOrigin } from "./_e2e.ts";
-import { connectLocal, frameCmd, FrameReader, frameType, withId, writeAll } from "./_peers/bolt_raw.ts";
+import { boltLoad, parseH2load, parseWrkCounts, type WrkCounts } from "./_load.ts";
 import { encodeRequestFrame, int, startBoltServer, TEST_SERVICE } from "./_peers/bolt_peers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false }; // child processes outlive steps
@@ -23,31 +25,6 @@ const GRACEFUL_TIMEOUT_MS = 5_000;
 const EXIT_BOUND_MS = GRACEFUL_TIMEOUT_MS + 1_000;
 /** Requests the load must have completed through a meshctl before it is signalled. */
 const WARM_REQUESTS = 200;
-
-/** What wrk reported: its own summary lines, parsed. */
-interface WrkCounts {
-  requests: number;
-  non2xx: number;
-  connect: number;
-  read: number;
-  write: number;
-  timeout: number;
-}
-
-function parseWrkCounts(out: string): WrkCounts {
-  const req = /(\d+) requests in/.exec(out);
-  if (req === null) throw new Error(`no wrk summary in:\n${out}`);
-  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  return {
-    requests: Number(req[1]),
-    non2xx: non2xx === null ? 0 : Number(non2xx[1]),
-    connect: se === null ? 0 : Number(se[1]),
-    read: se === null ? 0 : Number(se[2]),
-    write: se === null ? 0 : Number(se[3]),
-    timeout: se === null ? 0 : Number(se[4]),
-  };
-}
 
 /** An origin that answers every request after `delayMs`, counting them for `events`. */
 function slowOrigin(delayMs: number, events: Events) {
@@ -159,26 +136,6 @@ Deno.test(
   },
 );
 
-/** h2load's summary line: `requests: N total, N started, N done, N succeeded, N failed, N errored, N timeout`. */
-function parseH2load(out: string) {
-  const m =
-    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/
-      .exec(out);
-  if (m === null) throw new Error(`no h2load summary in:\n${out}`);
-  const [total, started, done, succeeded, failed, errored, timeout] = m.slice(1).map(Number) as number[];
-  const non2xx = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
-  return {
-    total: total!,
-    started: started!,
-    done: done!,
-    succeeded: succeeded!,
-    failed: failed!,
-    errored: errored!,
-    timeout: timeout!,
-    non2xx: non2xx === null ? 0 : Number(non2xx[2]) + Number(non2xx[3]) + Number(non2xx[4]),
-  };
-}
-
 /** Runs of the HTTP/2 and bolt tests: each takes longer than an HTTP/1 run (h2load runs out its -D). */
 const MUX_ITERATIONS = Math.ceil(ITERATIONS / 2);
 
@@ -225,69 +182,6 @@ Deno.test(
     }
   },
 );
-
-/** bolt GoAway: request type, command code 100. */
-const BOLT_CMD_GOAWAY = 100;
-
-interface BoltLoadCounts {
-  ok: number;
-  /** Responses with a status other than SUCCESS. */
-  bad: number;
-  /** Requests outstanding when the connection closed or broke: sent, never answered. */
-  lost: number;
-  /** Connections that read a GoAway. */
-  goAways: number;
-}
-
-/**
- * A bolt client that honours GoAway: `connections` connections, each keeping `inflight` requests
- * outstanding (a new one for each response) until it reads a GoAway; then it sends nothing more on that
- * connection, waits for what is outstanding, and closes it. Resolves when every connection is done.
- */
-async function boltLoad(
-  port: number,
-  template: Uint8Array,
-  connections: number,
-  inflight: number,
-  onResponse: () => void,
-): Promise<BoltLoadCounts> {
-  const counts: BoltLoadCounts = { ok: 0, bad: 0, lost: 0, goAways: 0 };
-  const one = async () => {
-    const conn = await connectLocal(port);
-    const reader = new FrameReader(conn);
-    let id = 1;
-    let outstanding = 0;
-    let goAway = false;
-    const send = async () => {
-      outstanding++;
-      await writeAll(conn, withId(template, id++));
-    };
-    try {
-      for (let k = 0; k < inflight; k++) await send();
-      while (!goAway || outstanding > 0) {
-        const f = await reader.next(5_000);
-        if (f === null || f === "timeout") break;
-        if (frameType(f) !== 0 && frameCmd(f) === BOLT_CMD_GOAWAY) {
-          goAway = true;
-          counts.goAways++;
-          continue;
-        }
-        outstanding--;
-        if (frameCmd(f) === 2 && new DataView(f.buffer, f.byteOffset).getUint16(10) === 0) counts.ok++;
-        else counts.bad++;
-        onResponse();
-        if (!goAway) await send();
-      }
-    } catch {
-      // a write into a closed connection: what was outstanding is lost
-    } finally {
-      counts.lost += outstanding;
-      conn.close();
-    }
-  };
-  await Promise.all(Array.from({ length: connections }, one));
-  return counts;
-}
 
 Deno.test(
   `bolt: ${MUX_ITERATIONS}× SIGTERM under load from a client honouring GoAway → no lost request, exit within the bound`,
