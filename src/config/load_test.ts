@@ -127,10 +127,10 @@ Deno.test("validateConfig() accepts MOSN zero values for unsupported fields and 
       .length,
     0,
   );
-  assertEquals(
-    errorsOf(BASE.replace("address: 127.0.0.1:2045", "address: 127.0.0.1:2045\n        reuseport: true")),
-    ["14:20 servers[0].listeners[0].reuseport: reuseport is not supported yet"],
-  );
+  const reuse = BASE.replace("address: 127.0.0.1:2045", "address: 127.0.0.1:2045\n        reuseport: true");
+  assertEquals(errorsOf(reuse), []);
+  equal(parseConfigText(reuse, "t.yaml").snapshot!.servers[0]!.listeners[0]!.reusePort, true);
+  equal(parseConfigText(BASE, "t.yaml").snapshot!.servers[0]!.listeners[0]!.reusePort, false);
   // tls_context {} is MOSN's "no TLS" (src/config/tls_config_test.ts covers TLS).
   equal(errorsOf(BASE.replace("- filters:", "- tls_context: {}\n            filters:")).length, 0);
 });

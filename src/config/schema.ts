@@ -459,7 +459,10 @@ const Listener = struct("A listener", {
   )),
   log_path: Opt(ignored("Old per-listener log path")),
   log_level: Opt(ignored("Old per-listener log level")),
-  reuseport: Opt(unsupported()),
+  reuseport: Opt(bool(
+    "Bind with SO_REUSEPORT (MOSN; default false): another meshctl may bind the same address, so a new " +
+      "process can take over while this one drains. Off, a second process fails with address in use",
+  )),
   use_original_dst: Opt(unsupported()),
   listener_filters: Opt(unsupported()),
   inspector: Opt(bool(

@@ -271,6 +271,7 @@ function listener(
     inspector: tlsContexts.length > 0 && l.inspector === true,
     tlsHandshakeTimeoutMs: msOr(l.tls_handshake_timeout, LIMIT_DEFAULTS.tlsHandshakeTimeoutMs),
     drainIdleGraceMs: msOr(l.drain_idle_grace, LIMIT_DEFAULTS.drainIdleGraceMs),
+    reusePort: l.reuseport === true,
   };
 }
 

@@ -82,6 +82,11 @@ export interface ListenerConfig {
    * (meshctl extension `drain_idle_grace`, default 1 s; 0: at once). The drain timeout bounds it.
    */
   readonly drainIdleGraceMs: number;
+  /**
+   * MOSN `reuseport`: bind with SO_REUSEPORT so a new meshctl can bind the address while this one drains
+   * (restart without downtime). Default false: a second process on the address fails loudly.
+   */
+  readonly reusePort: boolean;
 }
 
 // === TLS ===

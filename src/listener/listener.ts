@@ -137,7 +137,8 @@ export class Listener {
    * that turns TLS on or off needs a new listener.
    */
   canSwapTo(plan: ListenerPlan): boolean {
-    return (plan.tls === undefined) === (this.#plan.tls === undefined);
+    return (plan.tls === undefined) === (this.#plan.tls === undefined) &&
+      plan.config.reusePort === this.#plan.config.reusePort;
   }
 
   /**
@@ -147,7 +148,9 @@ export class Listener {
    */
   swapPlan(plan: ListenerPlan): void {
     if (!this.canSwapTo(plan)) {
-      throw new Error(`Cannot swap listener "${this.name}" between TLS and plaintext in place`);
+      throw new Error(
+        `Cannot swap listener "${this.name}" between TLS and plaintext, or reuseport, in place`,
+      );
     }
     this.#plan = plan;
     if (plan.proxy !== undefined) this.#proxy.current = plan.proxy;
@@ -161,7 +164,9 @@ export class Listener {
 
   /** Binds the address; throws a clear error when it is in use. */
   start(): Promise<Deno.NetAddr> {
-    if (this.#plan.tls !== undefined) return this.#startTls();
+    if (this.#plan.tls !== undefined) return this.#startNode((socket) => this.#acceptTls(socket));
+    // Deno.listen's reusePort needs --unstable-net; node:net's does not (same SO_REUSEPORT socket).
+    if (this.#plan.config.reusePort) return this.#startNode((socket) => this.#acceptNodePlain(socket));
     try {
       return Promise.resolve(this.#startPlain());
     } catch (e) {
@@ -182,13 +187,15 @@ export class Listener {
     return this.#listener.addr as Deno.NetAddr;
   }
 
-  async #startTls(): Promise<Deno.NetAddr> {
+  /** A `node:net` server: TLS listeners (node:tls needs a node socket) and plaintext `reuseport` ones. */
+  async #startNode(onSocket: (socket: net.Socket) => void): Promise<Deno.NetAddr> {
     const { hostname, port } = this.#plan.config.address;
-    const server = net.createServer((socket) => this.#acceptTls(socket));
+    const reusePort = this.#plan.config.reusePort;
+    const server = net.createServer(onSocket);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen({ host: hostname, port, exclusive: true }, () => {
+        server.listen({ host: hostname, port, exclusive: !reusePort, reusePort }, () => {
           server.off("error", reject);
           resolve();
         });
@@ -237,6 +244,22 @@ export class Listener {
     this.#handshakeThenServe(socket, plan).catch((e) => {
       socket.destroy();
       plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
+    });
+  }
+
+  /** A plaintext connection of a `reuseport` listener: the max_connections check, then served as any. */
+  #acceptNodePlain(socket: net.Socket): void {
+    const max = this.#plan.config.maxConnections;
+    if (max > 0 && this.#conns.size >= max) {
+      this.#plan.stats.connectionOverflow.inc();
+      socket.on("error", () => {});
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.#serve(new NodeSocketConn(socket), this.#plan).catch((e) => {
+      socket.destroy();
+      this.#plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
     });
   }
 
