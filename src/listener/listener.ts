@@ -517,7 +517,11 @@ export class Listener {
     const plan = this.#plan;
     const clock = plan.clock ?? systemClock;
     const grace = plan.config.drainIdleGraceMs;
+    const accepting = this.#accepting;
     this.#stopAccepting();
+    // Deno's listening socket stays open (connections queue, then are reset) until the pending accept
+    // is cancelled: wait for the loop to end, so a client told to reconnect is refused, never reset.
+    if (accepting !== undefined) await accepting; // node:net's closes at once: already resolved
     const start = clock.now();
     for (const c of this.#conns) {
       c.busyAt = start;
