@@ -18,12 +18,20 @@ const GRACEFUL_TIMEOUT_MS = 5_000;
 /** Requests through each process before the next step. */
 const WARM_REQUESTS = 300;
 
-/** A port nobody holds right now (bound and released: the test then binds it on purpose). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/** The address file a meshctl writes once bound (polled: it appears right after "meshctl started"). */
+async function addressesOf(path: string): Promise<{ admin: string; listeners: Record<string, string> }> {
+  for (let i = 0;; i++) {
+    try {
+      return JSON.parse(await Deno.readTextFile(path));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || i > 500) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(":") + 1));
 }
 
 function config(origin: string, port: number, adminPort: number, reuseport: boolean) {
@@ -100,6 +108,38 @@ function spawnMeshctl(configPath: string, addressFile: string, events: Events) {
 
 type Spawned = ReturnType<typeof spawnMeshctl>;
 
+/**
+ * Starts the first meshctl on ports 0 and rewrites the config file with the ports it got, so the second
+ * process runs exactly the first one's effective config (no port picked in the hope it is free).
+ */
+async function startFirst(
+  configPath: string,
+  origin: string,
+  dir: string,
+  reuseport: boolean,
+  events: Events,
+) {
+  await Deno.writeTextFile(configPath, stringify(config(origin, 0, 0, reuseport)));
+  const first = spawnMeshctl(configPath, `${dir}/first.json`, events);
+  let bound;
+  try {
+    await events.until(
+      () => first.logs().includes("meshctl started") || first.exit !== undefined,
+      "first up",
+    );
+    if (first.exit !== undefined) throw new Error(`the first meshctl exited:\n${first.logs()}`);
+    bound = await addressesOf(`${dir}/first.json`);
+  } catch (e) {
+    first.kill("SIGKILL");
+    await first.status;
+    throw e;
+  }
+  const port = portOf(bound.listeners.ingress!);
+  const adminPort = portOf(bound.admin);
+  await Deno.writeTextFile(configPath, stringify(config(origin, port, adminPort, reuseport)));
+  return { first, port, adminPort };
+}
+
 async function readyStatus(adminPort: number): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${adminPort}/ready`);
   await r.body?.cancel();
@@ -117,20 +157,18 @@ Deno.test(
       return new Response("ok");
     });
     const dir = await Deno.makeTempDir({ prefix: "meshctl-restart-" });
-    const port = freePort();
-    const adminPort = freePort();
     const configPath = `${dir}/config.yaml`;
-    await Deno.writeTextFile(configPath, stringify(config(origin.address, port, adminPort, true)));
     const started: Spawned[] = [];
     let wrk: Deno.ChildProcess | undefined;
     try {
-      const oldMesh = spawnMeshctl(configPath, `${dir}/old.json`, events);
-      started.push(oldMesh);
-      await events.until(
-        () => oldMesh.logs().includes("meshctl started") || oldMesh.exit !== undefined,
-        "old up",
+      const { first: oldMesh, port, adminPort } = await startFirst(
+        configPath,
+        origin.address,
+        dir,
+        true,
+        events,
       );
-      assertEquals(oldMesh.exit, undefined, oldMesh.logs());
+      started.push(oldMesh);
       wrk = new Deno.Command("wrk", {
         args: ["-t2", "-c16", "-d60s", "--timeout", "5s", `http://127.0.0.1:${port}/`],
         stdout: "piped",
@@ -215,15 +253,9 @@ Deno.test(
     const origin = startOrigin(() => new Response("ok"));
     const dir = await Deno.makeTempDir({ prefix: "meshctl-restart-" });
     const configPath = `${dir}/config.yaml`;
-    await Deno.writeTextFile(configPath, stringify(config(origin.address, freePort(), freePort(), false)));
-    const first = spawnMeshctl(configPath, `${dir}/a.json`, events);
+    const { first } = await startFirst(configPath, origin.address, dir, false, events);
     let second: Spawned | undefined;
     try {
-      await events.until(
-        () => first.logs().includes("meshctl started") || first.exit !== undefined,
-        "first up",
-      );
-      assertEquals(first.exit, undefined, first.logs());
       second = spawnMeshctl(configPath, `${dir}/b.json`, events);
       assertEquals(await second.status, 1);
       assertStringIncludes(second.logs(), "address already in use");
