@@ -10,7 +10,8 @@ import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { Events } from "./_events.ts";
 import { adminStats, MAIN, RUN_FLAGS, startOrigin } from "./_e2e.ts";
-import { parseWrkCounts } from "./_load.ts";
+import { boltLoad, parseWrkCounts } from "./_load.ts";
+import { encodeRequestFrame, int, startBoltServer, TEST_SERVICE } from "./_peers/bolt_peers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false }; // child processes outlive steps
 
@@ -34,7 +35,15 @@ function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(":") + 1));
 }
 
-function config(origin: string, port: number, adminPort: number, reuseport: boolean) {
+type Protocol = "Http1" | "bolt";
+
+function config(origin: string, port: number, adminPort: number, reuseport: boolean, protocol: Protocol) {
+  const match = protocol === "bolt"
+    ? { headers: [{ name: "service", value: `${TEST_SERVICE}:1.0` }] }
+    : { prefix: "/" };
+  const proxy = protocol === "bolt"
+    ? { downstream_protocol: "bolt", router_config_name: "r", extend_config: { enable_bolt_goaway: true } }
+    : { downstream_protocol: "Http1", router_config_name: "r" };
   return {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
     servers: [{
@@ -45,7 +54,7 @@ function config(origin: string, port: number, adminPort: number, reuseport: bool
         virtual_hosts: [{
           name: "all",
           domains: ["*"],
-          routers: [{ match: { prefix: "/" }, route: { cluster_name: "origin" } }],
+          routers: [{ match, route: { cluster_name: "origin" } }],
         }],
       }],
       listeners: [{
@@ -55,7 +64,7 @@ function config(origin: string, port: number, adminPort: number, reuseport: bool
         reuseport,
         drain_idle_grace: "300ms",
         filter_chains: [{
-          filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }],
+          filters: [{ type: "proxy", config: proxy }],
         }],
       }],
     }],
@@ -118,8 +127,9 @@ async function startFirst(
   dir: string,
   reuseport: boolean,
   events: Events,
+  protocol: Protocol = "Http1",
 ) {
-  await Deno.writeTextFile(configPath, stringify(config(origin, 0, 0, reuseport)));
+  await Deno.writeTextFile(configPath, stringify(config(origin, 0, 0, reuseport, protocol)));
   const first = spawnMeshctl(configPath, `${dir}/first.json`, events);
   let bound;
   try {
@@ -136,7 +146,7 @@ async function startFirst(
   }
   const port = portOf(bound.listeners.ingress!);
   const adminPort = portOf(bound.admin);
-  await Deno.writeTextFile(configPath, stringify(config(origin, port, adminPort, reuseport)));
+  await Deno.writeTextFile(configPath, stringify(config(origin, port, adminPort, reuseport, protocol)));
   return { first, port, adminPort };
 }
 
@@ -265,6 +275,93 @@ Deno.test(
       if (second?.exit === undefined) second?.kill("SIGKILL");
       await second?.status;
       await origin.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "restart without downtime, bolt: clients honouring GoAway reconnect to the successor → no lost request",
+  opts,
+  async () => {
+    const events = new Events();
+    const provider = await startBoltServer();
+    const template = await encodeRequestFrame({
+      id: 1,
+      service: `${TEST_SERVICE}:1.0`,
+      method: "slow",
+      args: [int(2)], // the provider answers after 2 ms: requests are in flight at every step
+      timeout: 3000,
+    });
+    const dir = await Deno.makeTempDir({ prefix: "meshctl-restart-" });
+    const configPath = `${dir}/config.yaml`;
+    const started: Spawned[] = [];
+    let stop = false;
+    let responses = 0;
+    let load: ReturnType<typeof boltLoad> | undefined;
+    try {
+      const { first: oldMesh, port } = await startFirst(
+        configPath,
+        provider.address,
+        dir,
+        true,
+        events,
+        "bolt",
+      );
+      started.push(oldMesh);
+      load = boltLoad(
+        port,
+        template,
+        8,
+        2,
+        () => {
+          responses++;
+          events.notify();
+        },
+        () => stop,
+        true,
+      );
+      await events.until(() => responses >= WARM_REQUESTS, "load through the old meshctl");
+      const newMesh = spawnMeshctl(configPath, `${dir}/new.json`, events);
+      started.push(newMesh);
+      await events.until(
+        () => newMesh.logs().includes("waiting for the process being replaced") || newMesh.exit !== undefined,
+        "the new meshctl's listeners bound",
+      );
+      assertEquals(newMesh.exit, undefined, newMesh.logs());
+      const atSigterm = responses;
+      const t0 = performance.now();
+      oldMesh.kill("SIGTERM");
+      assertEquals(await oldMesh.status, 0, oldMesh.logs());
+      const oldExitMs = performance.now() - t0;
+      const duringSwap = responses - atSigterm;
+      const afterSwap = responses;
+      await events.until(() => responses >= afterSwap + WARM_REQUESTS, "load through the new meshctl");
+      stop = true;
+      const counts = await load;
+      load = undefined;
+      console.log(
+        `bolt restart: ${
+          JSON.stringify(counts)
+        }; ${duringSwap} responses from SIGTERM to the old one's exit ` +
+          `(${Math.round(oldExitMs)} ms)`,
+      );
+      assertEquals([counts.bad, counts.lost, counts.refused], [0, 0, 0], JSON.stringify(counts));
+      assertEquals(
+        [counts.goAways, counts.connections],
+        [8, 16],
+        "every connection told once, then reopened",
+      );
+      newMesh.kill("SIGTERM");
+      assertEquals(await newMesh.status, 0, newMesh.logs());
+    } finally {
+      stop = true;
+      for (const m of started) {
+        if (m.exit === undefined) m.kill("SIGKILL");
+        await m.status;
+      }
+      await load;
+      await provider.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },
