@@ -529,7 +529,7 @@ export class Listener {
       if (c.server !== undefined) c.server.drain(); // may write a GoAway, or close at once (no signal)
       else if (c.relayed) c.io.closeAfterWrites(); // tcp_proxy: no protocol to tell the client with
     }
-    // Poll a few times per grace (a flag per read, no timer per connection), at least every 100 ms.
+    // Poll a few times per grace, at most 100 ms apart (a flag per read, no timer per connection).
     const every = Math.max(5, Math.min(100, grace / 4));
     const deadline = start + timeoutMs;
     for (;;) {
