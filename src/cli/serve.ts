@@ -26,6 +26,10 @@ replaces the old one whole (listeners keep their sockets); an invalid file is re
 A change to a certificate or key file the config loads (replaced by rename, written in place, or a
 Kubernetes secret's ..data symlink swapped) reloads the config the same way.
 
+Restart without downtime: give listeners reuseport: true, start a second meshctl on the same config (its
+listeners serve at once; it waits for the admin address), then SIGTERM the first: it hands the admin
+address over and drains.
+
 A listener address or admin port_value of 0 binds a port the OS picks; --address-file tells you which.
 
 With an enabled extends[] dubbo_registry entry, the registry API (POST /pub /unpub /sub /unsub, GET

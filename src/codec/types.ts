@@ -261,7 +261,13 @@ export interface ServerConnection {
   feed(data: Uint8Array): void | Promise<void>;
   /** The peer closed its write side. */
   onEof(): void;
-  /** Graceful shutdown: stop taking requests after the in-flight ones (Connection: close, GoAway). */
+  /**
+   * Graceful shutdown: tell the client in the protocol's terms (HTTP/1 `Connection: close` on the
+   * in-flight or next response, HTTP/2 two-step GOAWAY, bolt GoAway) and close once it has been told.
+   * A codec whose client has seen a signal leaves an idle connection open (a request may be on its way):
+   * the listener closes it after `drain_idle_grace`. A codec with no signal (dubbo, bolt without GoAway)
+   * closes as soon as nothing is in flight.
+   */
   drain(): void;
   readonly activeStreams: number;
   /**

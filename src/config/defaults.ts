@@ -15,6 +15,7 @@ export const LIMIT_DEFAULTS = {
   maxBufferedBytes: 256 * 1024 * 1024,
   accessLogBufferBytes: 1024 * 1024,
   tlsHandshakeTimeoutMs: 10_000,
+  drainIdleGraceMs: 1_000,
   maxPemFileBytes: 1024 * 1024,
 } as const;
 

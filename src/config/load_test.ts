@@ -130,10 +130,10 @@ Deno.test("validateConfig() accepts MOSN zero values for unsupported fields and 
       .length,
     0,
   );
-  assertEquals(
-    errorsOf(BASE.replace("address: 127.0.0.1:2045", "address: 127.0.0.1:2045\n        reuseport: true")),
-    ["14:20 servers[0].listeners[0].reuseport: reuseport is not supported yet"],
-  );
+  const reuse = BASE.replace("address: 127.0.0.1:2045", "address: 127.0.0.1:2045\n        reuseport: true");
+  assertEquals(errorsOf(reuse), []);
+  equal(parseConfigText(reuse, "t.yaml").snapshot!.servers[0]!.listeners[0]!.reusePort, true);
+  equal(parseConfigText(BASE, "t.yaml").snapshot!.servers[0]!.listeners[0]!.reusePort, false);
   // tls_context {} is MOSN's "no TLS" (src/config/tls_config_test.ts covers TLS).
   equal(errorsOf(BASE.replace("- filters:", "- tls_context: {}\n            filters:")).length, 0);
 });
@@ -540,5 +540,27 @@ Deno.test("validateConfig() warns about tcp_proxy routes MOSN would never consul
     [
       '11:23 servers[0].listeners[0].filter_chains[0].filters[0].config.routes[0]: this route never matches: MOSN takes a route only when SourceAddrs, SourcePort, DestinationAddrs and DestinationPort all hold the connection\'s addresses and ports, and an empty one holds none (empty here: SourcePort, DestinationAddrs, DestinationPort; "0.0.0.0" with length 0 and "1-65535" take any)',
     ],
+  );
+});
+
+Deno.test("listener drain_idle_grace: default 1s, a duration sets it, a bad one is an error at its place", () => {
+  const at = (extra: string) =>
+    BASE.replace("address: 127.0.0.1:2045", `address: 127.0.0.1:2045\n        ${extra}`);
+  equal(parseConfigText(BASE, "t.yaml").snapshot!.servers[0]!.listeners[0]!.drainIdleGraceMs, 1_000);
+  equal(
+    parseConfigText(at("drain_idle_grace: 250ms"), "t.yaml").snapshot!.servers[0]!.listeners[0]!
+      .drainIdleGraceMs,
+    250,
+  );
+  equal(
+    parseConfigText(at("drain_idle_grace: 0s"), "t.yaml").snapshot!.servers[0]!.listeners[0]!
+      .drainIdleGraceMs,
+    0,
+  );
+  const errors = errorsOf(at("drain_idle_grace: soon"));
+  equal(errors.length, 1);
+  ok(
+    errors[0]!.startsWith("14:") && errors[0]!.includes("servers[0].listeners[0].drain_idle_grace"),
+    errors[0],
   );
 });

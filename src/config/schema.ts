@@ -535,7 +535,10 @@ const Listener = struct("A listener", {
   )),
   log_path: Opt(ignored("Old per-listener log path")),
   log_level: Opt(ignored("Old per-listener log level")),
-  reuseport: Opt(unsupported()),
+  reuseport: Opt(bool(
+    "Bind with SO_REUSEPORT (MOSN; default false): another meshctl may bind the same address, so a new " +
+      "process can take over while this one drains. Off, a second process fails with address in use",
+  )),
   use_original_dst: Opt(unsupported()),
   listener_filters: Opt(unsupported()),
   inspector: Opt(bool(
@@ -545,6 +548,11 @@ const Listener = struct("A listener", {
   tls_handshake_timeout: Opt(duration(
     "meshctl extension: close a connection whose TLS handshake has not finished within this " +
       "(default 10s; 0 disables)",
+  )),
+  drain_idle_grace: Opt(duration(
+    "meshctl extension: while draining, close a connection once it has had no request in flight and " +
+      "read nothing for this long (a request may already be on its way; default 1s; 0 closes idle ones " +
+      "at once); graceful_timeout still bounds the drain",
   )),
 });
 

@@ -323,6 +323,8 @@ function listener(
     // Without a TLS context there is nothing to tell apart (validation warns).
     inspector: tlsContexts.length > 0 && l.inspector === true,
     tlsHandshakeTimeoutMs: msOr(l.tls_handshake_timeout, LIMIT_DEFAULTS.tlsHandshakeTimeoutMs),
+    drainIdleGraceMs: msOr(l.drain_idle_grace, LIMIT_DEFAULTS.drainIdleGraceMs),
+    reusePort: l.reuseport === true,
   };
 }
 

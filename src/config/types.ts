@@ -99,6 +99,16 @@ export interface ListenerConfig {
   readonly inspector: boolean;
   /** A TLS handshake must finish within this (meshctl extension `tls_handshake_timeout`, default 10 s; 0: no limit). */
   readonly tlsHandshakeTimeoutMs: number;
+  /**
+   * While draining, a connection with nothing in flight is closed once it has read nothing for this long
+   * (meshctl extension `drain_idle_grace`, default 1 s; 0: at once). The drain timeout bounds it.
+   */
+  readonly drainIdleGraceMs: number;
+  /**
+   * MOSN `reuseport`: bind with SO_REUSEPORT so a new meshctl can bind the address while this one drains
+   * (restart without downtime). Default false: a second process on the address fails loudly.
+   */
+  readonly reusePort: boolean;
 }
 
 // === TLS ===

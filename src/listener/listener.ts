@@ -75,6 +75,10 @@ interface LiveConnection {
   headSweeps: number;
   /** Handed to tcp_proxy, which applies its own idle_timeout: the listener's sweep leaves it alone. */
   relayed: boolean;
+  /** Draining: when the connection was last seen busy (a read, a stream in flight, a head begun). */
+  busyAt: number;
+  /** Draining: closed for staying idle; its socket is on its way out. */
+  drainClosed: boolean;
 }
 
 /** MOSN's DefaultIdleTimeout for downstream connections when a listener sets none; 0 disables it. */
@@ -112,6 +116,8 @@ export class Listener {
   #idleSweeps = 0;
   #headSweeps = 0;
   #accepting: Promise<void> | undefined;
+  /** Set by drain(): connections whose codec connection appears later (sniffing, TLS) drain at once. */
+  #draining: Promise<void> | undefined;
 
   constructor(plan: ListenerPlan) {
     this.#plan = plan;
@@ -131,7 +137,8 @@ export class Listener {
    * that turns TLS on or off needs a new listener.
    */
   canSwapTo(plan: ListenerPlan): boolean {
-    return (plan.tls === undefined) === (this.#plan.tls === undefined);
+    return (plan.tls === undefined) === (this.#plan.tls === undefined) &&
+      plan.config.reusePort === this.#plan.config.reusePort;
   }
 
   /**
@@ -141,7 +148,9 @@ export class Listener {
    */
   swapPlan(plan: ListenerPlan): void {
     if (!this.canSwapTo(plan)) {
-      throw new Error(`Cannot swap listener "${this.name}" between TLS and plaintext in place`);
+      throw new Error(
+        `Cannot swap listener "${this.name}" between TLS and plaintext, or reuseport, in place`,
+      );
     }
     this.#plan = plan;
     if (plan.proxy !== undefined) this.#proxy.current = plan.proxy;
@@ -155,7 +164,9 @@ export class Listener {
 
   /** Binds the address; throws a clear error when it is in use. */
   start(): Promise<Deno.NetAddr> {
-    if (this.#plan.tls !== undefined) return this.#startTls();
+    if (this.#plan.tls !== undefined) return this.#startNode((socket) => this.#acceptTls(socket));
+    // Deno.listen's reusePort needs --unstable-net; node:net's does not (same SO_REUSEPORT socket).
+    if (this.#plan.config.reusePort) return this.#startNode((socket) => this.#acceptNodePlain(socket));
     try {
       return Promise.resolve(this.#startPlain());
     } catch (e) {
@@ -176,13 +187,15 @@ export class Listener {
     return this.#listener.addr as Deno.NetAddr;
   }
 
-  async #startTls(): Promise<Deno.NetAddr> {
+  /** A `node:net` server: TLS listeners (node:tls needs a node socket) and plaintext `reuseport` ones. */
+  async #startNode(onSocket: (socket: net.Socket) => void): Promise<Deno.NetAddr> {
     const { hostname, port } = this.#plan.config.address;
-    const server = net.createServer((socket) => this.#acceptTls(socket));
+    const reusePort = this.#plan.config.reusePort;
+    const server = net.createServer(onSocket);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen({ host: hostname, port, exclusive: true }, () => {
+        server.listen({ host: hostname, port, exclusive: !reusePort, reusePort }, () => {
           server.off("error", reject);
           resolve();
         });
@@ -231,6 +244,22 @@ export class Listener {
     this.#handshakeThenServe(socket, plan).catch((e) => {
       socket.destroy();
       plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
+    });
+  }
+
+  /** A plaintext connection of a `reuseport` listener: the max_connections check, then served as any. */
+  #acceptNodePlain(socket: net.Socket): void {
+    const max = this.#plan.config.maxConnections;
+    if (max > 0 && this.#conns.size >= max) {
+      this.#plan.stats.connectionOverflow.inc();
+      socket.on("error", () => {});
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.#serve(new NodeSocketConn(socket), this.#plan).catch((e) => {
+      socket.destroy();
+      this.#plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
     });
   }
 
@@ -307,6 +336,8 @@ export class Listener {
       headMark: -1,
       headSweeps: 0,
       relayed: false,
+      busyAt: 0,
+      drainClosed: false,
     };
     if (tls === undefined) {
       stats.connectionTotal.inc();
@@ -369,6 +400,8 @@ export class Listener {
     const handler = new ProxyConnectionHandler(this.#proxy as { readonly current: ProxyContext }, info);
     const server = codec!.newServerConnection(io, handler, plan.codecOptions);
     live.server = server;
+    // Accepted or sniffed before the drain began: its first request gets the drain's answer.
+    if (this.#draining !== undefined) server.drain();
     const bytesRead = plan.stats.bytesReadTotal;
     const onBytes = (n: number) => {
       live.active = true; // a flag, not a clock read: this runs on every read
@@ -468,24 +501,60 @@ export class Listener {
   }
 
   /**
-   * Graceful drain: stop accepting, tell every connection to finish (Connection: close / GoAway), close
-   * idle ones, and wait for in-flight requests up to `timeoutMs`; then close what is left.
+   * Graceful drain, for clients that honour the protocol's signal: stop accepting first (new connections
+   * are refused), tell every connection (`ServerConnection.drain`: Connection: close on the next
+   * response, GOAWAY, GoAway), and close a connection only once it has stayed idle — nothing in flight,
+   * nothing read — for the listener's `drain_idle_grace`: a request may be on its way to a connection
+   * that looks idle. TLS handshakes and protocol sniffing in progress finish and are drained like the
+   * rest. Whatever is still open after `timeoutMs` is closed (`drain_timeout_close_total`).
    */
-  async drain(timeoutMs: number): Promise<void> {
-    this.#stopAccepting();
-    for (const s of this.#handshaking) s.destroy(); // no request in flight yet
-    for (const c of this.#conns) {
-      c.server?.drain(); // may write a GoAway
-      if (c.server === undefined || c.server.activeStreams === 0) c.io.closeAfterWrites();
-    }
-    const deadline = performance.now() + timeoutMs;
-    while (this.#busy() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    this.close();
+  drain(timeoutMs: number): Promise<void> {
+    this.#draining ??= this.#drain(timeoutMs);
+    return this.#draining;
   }
 
-  #busy(): boolean {
-    for (const c of this.#conns) if (c.server !== undefined && c.server.activeStreams > 0) return true;
-    return false;
+  async #drain(timeoutMs: number): Promise<void> {
+    const plan = this.#plan;
+    const clock = plan.clock ?? systemClock;
+    const grace = plan.config.drainIdleGraceMs;
+    const accepting = this.#accepting;
+    this.#stopAccepting();
+    // Deno's listening socket stays open (connections queue, then are reset) until the pending accept
+    // is cancelled: wait for the loop to end, so a client told to reconnect is refused, never reset.
+    if (accepting !== undefined) await accepting; // node:net's closes at once: already resolved
+    const start = clock.now();
+    for (const c of this.#conns) {
+      c.busyAt = start;
+      c.active = false;
+      if (c.server !== undefined) c.server.drain(); // may write a GoAway, or close at once (no signal)
+      else if (c.relayed) c.io.closeAfterWrites(); // tcp_proxy: no protocol to tell the client with
+    }
+    // Poll a few times per grace, at most 100 ms apart (a flag per read, no timer per connection).
+    const every = Math.max(5, Math.min(100, grace / 4));
+    const deadline = start + timeoutMs;
+    for (;;) {
+      const now = clock.now();
+      for (const c of this.#conns) {
+        if (c.drainClosed || c.relayed) continue;
+        // A connection still being sniffed has said too little to hold a request: idle unless it reads.
+        const server = c.server;
+        const busy = c.active || (server !== undefined && (server.activeStreams > 0 || server.awaitingHead));
+        c.active = false;
+        if (busy) c.busyAt = now;
+        else if (now - c.busyAt >= grace) {
+          plan.stats.drainIdleClose.inc();
+          c.drainClosed = true;
+          if (server?.closeIdle !== undefined) server.closeIdle();
+          else c.io.closeAfterWrites();
+        }
+      }
+      if (this.connections === 0 || now >= deadline) break;
+      await new Promise<void>((r) => clock.setTimeout(r, Math.min(every, deadline - now)));
+    }
+    let cut = this.#handshaking.size;
+    for (const c of this.#conns) if (!c.drainClosed) cut++;
+    plan.stats.drainTimeoutClose.inc(cut);
+    this.close();
   }
 
   #stopAccepting(): void {

@@ -473,7 +473,15 @@ Deno.test("Listener closes a bolt connection whose frame stays incomplete past r
   }
 });
 
-Deno.test("Listener.drain() lets an in-flight request finish and closes idle connections", async () => {
+/** Advances `clock` by `ms` in `step`s, letting the drain loop (awaiting the clock) run after each. */
+async function advance(clock: FakeClock, ms: number, step = 50): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    clock.tick(step);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+Deno.test("Listener.drain() refuses new connections, answers a late request with Connection: close, and closes idle connections only after drain_idle_grace", async () => {
   let requests = 0;
   let releaseOrigin!: () => void;
   const released = new Promise<void>((r) => releaseOrigin = r);
@@ -496,33 +504,82 @@ Deno.test("Listener.drain() lets an in-flight request finish and closes idle con
   // Sniffing: a connection that has said nothing yet has no codec connection to drain it.
   const l = await startListener({ protocol: "Http1,bolt", originPort: upstream.port }, clock);
   const idle = await Client.connect(l.port);
+  const late = await Client.connect(l.port);
   const silent = await Client.connect(l.port);
   const busy = await Client.connect(l.port);
   try {
     await idle.get();
+    await late.get();
     await busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
     await originEvents.until(() => requests === 1, "the request at the origin");
     const draining = l.listener.drain(10_000);
-    await idle.closed();
-    await silent.closed();
-    assertEquals(silent.text, "");
-    assert(!busy.eof, "the in-flight request's connection stays open");
     await Deno.connect({ hostname: "127.0.0.1", port: l.port }).then(
       (c) => {
         c.close();
         throw new Error("a draining listener accepted a connection");
       },
-      (e) => assert(e instanceof Deno.errors.ConnectionRefused),
+      // Reset: it reached the backlog before the pending accept was cancelled (drain waits for that
+      // before telling any connection to go away).
+      (e) =>
+        assert(
+          e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset,
+          String(e),
+        ),
     );
+    await advance(clock, 500); // half the default grace (1 s)
+    assert(!idle.eof && !silent.eof && !late.eof, "idle connections stay open within the grace");
+    // The request that was on its way when the drain began: served, and told to go away.
+    await late.get();
+    assertMatch(
+      late.text.slice(late.text.lastIndexOf("HTTP/1.1")),
+      /^HTTP\/1\.1 200 [^]*connection: close\r\n/i,
+    );
+    await late.closed();
+    await advance(clock, 600);
+    await idle.closed();
+    await silent.closed();
+    assertEquals(silent.text, "");
+    assert(!busy.eof, "the in-flight request's connection stays open");
     releaseOrigin();
     await busy.closed();
-    assertMatch(busy.text, /^HTTP\/1\.1 200 [^]*\r\n\r\nslow$/);
+    assertMatch(busy.text, /^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n[^]*slow$/i);
+    await advance(clock, 100);
     await draining;
     assertEquals(l.listener.connections, 0);
+    const c = l.counters();
+    assertEquals([c.drain_idle_close_total, c.drain_timeout_close_total], [2, 0]);
   } finally {
     releaseOrigin();
-    await idle.close();
-    await silent.close();
+    for (const client of [idle, late, silent, busy]) await client.close();
+    await l.close();
+    await upstream.stop();
+  }
+});
+
+Deno.test("Listener.drain() closes what is still busy at the drain timeout and counts it", async () => {
+  let arrived = false;
+  const originEvents = new Events();
+  const upstream = startLoopbackServer(async (conn) => {
+    await conn.read(new Uint8Array(4096)); // never answers
+    arrived = true;
+    originEvents.notify();
+    await conn.read(new Uint8Array(4096));
+  });
+  const clock = new FakeClock();
+  const l = await startListener({ originPort: upstream.port }, clock);
+  const busy = await Client.connect(l.port);
+  try {
+    await busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    await originEvents.until(() => arrived, "the request at the origin");
+    const draining = l.listener.drain(3_000);
+    await advance(clock, 2_900);
+    assert(!busy.eof, "in flight: kept until the timeout");
+    await advance(clock, 200);
+    await draining;
+    await busy.closed();
+    const c = l.counters();
+    assertEquals([c.drain_idle_close_total, c.drain_timeout_close_total], [0, 1]);
+  } finally {
     await busy.close();
     await l.close();
     await upstream.stop();

@@ -24,6 +24,10 @@ export class DownstreamStats {
   readonly requestHeaderTimeout: Counter;
   /** Connections closed by connection_idle_timeout. */
   readonly connectionIdleTimeout: Counter;
+  /** Draining: connections closed after staying idle for drain_idle_grace (the clean way out). */
+  readonly drainIdleClose: Counter;
+  /** Draining: connections still open at the drain timeout, closed then (requests may have been cut). */
+  readonly drainTimeoutClose: Counter;
   /** Streams ended by stream_idle_timeout. */
   readonly streamIdleTimeout: Counter;
   /** Streams refused over max_concurrent_streams. */
@@ -54,6 +58,8 @@ export class DownstreamStats {
     this.connectionOverflow = scope.counter("connection_overflow_total");
     this.requestHeaderTimeout = scope.counter("request_header_timeout_total");
     this.connectionIdleTimeout = scope.counter("connection_idle_timeout_total");
+    this.drainIdleClose = scope.counter("drain_idle_close_total");
+    this.drainTimeoutClose = scope.counter("drain_timeout_close_total");
     this.streamIdleTimeout = scope.counter("stream_idle_timeout_total");
     this.streamRefused = scope.counter("stream_refused_total");
     this.writeBufferOverflow = scope.counter("write_buffer_overflow_total");

@@ -124,28 +124,57 @@ export class Server {
   async start(): Promise<void> {
     const bound = await this.#bind(this.#runtime.plans);
     const snap = this.#runtime.snapshot;
-    try {
-      this.#admin = startAdmin({
-        hostname: snap.admin.address.hostname,
-        port: snap.admin.address.port,
-        registry: this.registry,
-        configDump: () => {
-          const raw = this.#runtime.snapshot.raw;
-          const dynamic = this.#dynamicStatus?.();
-          return dynamic === undefined ? raw : { ...(raw as Record<string, unknown>), xds_status: dynamic };
-        },
-        ready: () => this.#ready && (this.#readyGate?.() ?? true),
-        version: this.#version,
-        logger: this.#logger,
-      });
-    } catch (e) {
-      for (const l of bound) l.close();
-      this.#runtime.close();
-      throw e;
+    const takeover = this.#runtime.plans.some((p) => p.config.reusePort);
+    const waitUntil = performance.now() + ADMIN_HANDOVER_WAIT_MS;
+    let waiting = false;
+    for (;;) {
+      try {
+        this.#admin = this.#startAdmin();
+        break;
+      } catch (e) {
+        // Restart without downtime: the meshctl being replaced holds the admin address until it is told to
+        // drain (then it hands it over at once). Our reuseport listeners are bound and serving meanwhile.
+        if (takeover && e instanceof Deno.errors.AddrInUse && performance.now() < waitUntil) {
+          if (!waiting) {
+            this.#logger.warn(
+              "admin address in use: reuseport listeners are serving; waiting for the " +
+                "process being replaced to drain and hand it over",
+              {
+                address: `${snap.admin.address.hostname}:${snap.admin.address.port}`,
+                wait_ms: ADMIN_HANDOVER_WAIT_MS,
+              },
+            );
+            waiting = true;
+          }
+          await new Promise((r) => setTimeout(r, ADMIN_HANDOVER_POLL_MS));
+          continue;
+        }
+        for (const l of bound) l.close();
+        this.#runtime.close();
+        throw e;
+      }
     }
+    if (waiting) this.#logger.info("admin address taken over");
     for (const l of bound) this.#listeners.set(l.name, l);
     this.#publishListenerAddresses();
     this.#ready = true;
+  }
+
+  #startAdmin(): AdminServer {
+    const snap = this.#runtime.snapshot;
+    return startAdmin({
+      hostname: snap.admin.address.hostname,
+      port: snap.admin.address.port,
+      registry: this.registry,
+      configDump: () => {
+        const raw = this.#runtime.snapshot.raw;
+        const dynamic = this.#dynamicStatus?.();
+        return dynamic === undefined ? raw : { ...(raw as Record<string, unknown>), xds_status: dynamic };
+      },
+      ready: () => this.#ready && (this.#readyGate?.() ?? true),
+      version: this.#version,
+      logger: this.#logger,
+    });
   }
 
   /** Starts listeners for `plans`; if one cannot bind, closes those it started and rethrows. */
@@ -260,6 +289,9 @@ export class Server {
   /** Graceful stop: not ready, drain listeners (up to the graceful timeout), stop admin, close everything. */
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;
+    // A successor bound to our reuseport listeners may be waiting for the admin address: hand it over
+    // now rather than after the drain (as Envoy's parent shuts its admin down on a hot restart).
+    if ([...this.#listeners.values()].some((l) => l.plan.config.reusePort)) await this.#admin?.shutdown();
     const timeout = drainTimeoutMs ?? gracefulTimeout(this.#runtime.snapshot);
     await Promise.all([...this.#listeners.values()].map((l) => l.drain(timeout)));
     this.#runtime.close();
@@ -268,6 +300,10 @@ export class Server {
     await this.#admin?.shutdown();
   }
 }
+
+/** How long a process with reuseport listeners waits for the admin address its predecessor holds. */
+const ADMIN_HANDOVER_WAIT_MS = 5 * 60_000;
+const ADMIN_HANDOVER_POLL_MS = 100;
 
 const MOSN_META_TYPE = "meta";
 const MOSN_META_LABELS = { mosn: "info" };

@@ -105,7 +105,13 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
   drain(): void {
     if (this.#draining || this.#done) return;
     this.#draining = true;
-    if (this.#goAway) this.#io.write(encodeGoAway(0)).catch(ignore);
+    if (this.#goAway) {
+      // The client stops sending once it reads the GoAway, but requests it sent before may still be on
+      // their way: the listener closes the connection once it has stayed idle for drain_idle_grace.
+      this.#io.write(encodeGoAway(0)).catch(ignore);
+      return;
+    }
+    // No signal the client could see (v2, or GoAway off): close as soon as nothing is in flight.
     if (this.#count === 0) this.#close(undefined);
   }
 
@@ -164,7 +170,7 @@ export class BoltServerConnection implements ServerConnection, FrameSink {
   finish(stream: BoltServerStream, bytes: Uint8Array | undefined): Promise<void> {
     this.#unlink(stream);
     const written = bytes !== undefined && !this.#io.closed ? this.#io.write(bytes) : Promise.resolve();
-    if (this.#draining && this.#count === 0) {
+    if (this.#draining && !this.#goAway && this.#count === 0) {
       return written.finally(() => this.#close(undefined));
     }
     return written;

@@ -343,15 +343,28 @@ Deno.test("bolt server never throws out of feed when a handler throws", () => {
   assert.equal(io.closed, true);
 });
 
-Deno.test("bolt server drain closes once in-flight requests finish and sends GoAway when enabled", async () => {
+Deno.test("bolt server drain with GoAway sends it and leaves closing to the listener's idle grace", async () => {
   const { io, handler, conn } = serve({ ...defaultCodecOptions, extend: { enable_bolt_goaway: true } });
   conn.feed(CAPTURED_REQUEST);
   conn.drain();
   assert.equal(toHex(io.writes[0]), "01010064010000000001ffffffff0000000000000000");
   assert.equal(io.closed, false);
   await handler.streams[0].sendResponse(responseWithId(1), true);
-  assert.equal(io.closed, true);
   assert.equal(io.writes.length, 2);
+  assert.equal(io.closed, false, "a request sent before the client read the GoAway may still arrive");
+  conn.feed(requestWithId(2));
+  await handler.streams[1].sendResponse(responseWithId(2), true);
+  assert.equal(io.writes.length, 3, "and is answered");
+});
+
+Deno.test("bolt server drain without GoAway closes once in-flight requests finish", async () => {
+  const { io, handler, conn } = serve(defaultCodecOptions);
+  conn.feed(CAPTURED_REQUEST);
+  conn.drain();
+  assert.equal(io.writes.length, 0);
+  assert.equal(io.closed, false);
+  await handler.streams[0].sendResponse(responseWithId(1), true);
+  assert.equal(io.closed, true);
 });
 
 Deno.test("boltv2 server drain sends no GoAway (v2 has none)", () => {

@@ -179,10 +179,14 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
     this.#close();
   }
 
+  /**
+   * The in-flight response (or else the next one) says `Connection: close` and the connection closes
+   * after it. An idle connection stays open: a request may already be on its way, so the listener closes
+   * it only once it has stayed idle for `drain_idle_grace`.
+   */
   drain(): void {
     this.#draining = true;
-    if (this.#stream === null) this.#close();
-    else this.#closeAfter = true;
+    if (this.#stream !== null) this.#closeAfter = true;
   }
 
   // === ReaderOwner ===

@@ -397,7 +397,7 @@ Deno.test("Http1 server truncated body then EOF resets the stream", async () => 
   ok(s.io.closed);
 });
 
-Deno.test("Http1 server drain closes when idle and after the in-flight response", async () => {
+Deno.test("Http1 server drain closes after the in-flight response and answers an idle connection's next request with Connection: close", async () => {
   const s = server();
   await feed(s.conn, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   s.conn.drain();
@@ -408,6 +408,11 @@ Deno.test("Http1 server drain closes when idle and after the in-flight response"
   ok(s.io.closed);
   const idle = server();
   idle.conn.drain();
+  ok(!idle.io.closed, "an idle connection stays open: a request may be on its way");
+  await feed(idle.conn, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  await idle.streams[0].sendResponse(ok200(["Content-Length", "0"]), true);
+  await tick();
+  ok(idle.io.text().includes("connection: close"));
   ok(idle.io.closed);
 });
 
