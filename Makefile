@@ -4,7 +4,7 @@ DENO_VERSION := 2.9.6
 LOCAL_DENO := .tools/node_modules/.bin/deno
 DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "^deno $(DENO_VERSION) "; then echo deno; else echo $(LOCAL_DENO); fi)
 # The exact permissions the binary gets; `deno task meshctl` uses the same list (tests/permissions_test.ts checks).
-RUN_FLAGS := --no-prompt --allow-net --allow-read --allow-write --allow-sys=hostname,osRelease --allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM,GRPC_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy --v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks
+RUN_FLAGS := --no-prompt --unstable-net --allow-net --allow-read --allow-write --allow-sys=hostname,osRelease --allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM,GRPC_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy --v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks
 CONFIG ?= config/meshctl.yaml
 
 .PHONY: deno deps run test build bench check lint fmt clean xds-protos
@@ -47,7 +47,7 @@ build: deps
 	@mkdir -p dist
 	@if [ -n "$$DENORT_BIN" ] && [ ! -x "$$DENORT_BIN" ]; then \
 	  echo "make build: DENORT_BIN=$$DENORT_BIN is not an executable denort binary." >&2; exit 1; fi
-	@$(DENO) compile $(RUN_FLAGS) --output dist/meshctl main.ts >dist/compile.log 2>&1 || { \
+	@$(DENO) compile $(RUN_FLAGS) --include src/server/worker_main.ts --output dist/meshctl main.ts >dist/compile.log 2>&1 || { \
 	  if grep -qiE "denort|download" dist/compile.log; then \
 	    echo "make build: deno compile could not obtain the denort runtime; download the denort $(DENO_VERSION) release for this platform and run 'DENORT_BIN=/path/to/denort make build' (details: dist/compile.log)." >&2; \
 	  else echo "make build: deno compile failed (details: dist/compile.log)." >&2; fi; exit 1; }

@@ -10,3 +10,5 @@ export { ConfigReloader, logConfigWarnings } from "./config_reloader.ts";
 export { createXdsRuntime, XdsRuntime } from "./xds_runtime.ts";
 export type { XdsRuntimeOptions } from "./xds_runtime.ts";
 export type { ConfigReloaderOptions, ReloadCause } from "./config_reloader.ts";
+export { WorkerPool } from "./workers.ts";
+export type { WorkerPoolOptions } from "./workers.ts";

@@ -16,6 +16,8 @@ export interface ServerOptions {
    * release its address is bound. The addresses right after `start()` are in `addresses`.
    */
   readonly onAddressesChange?: (addresses: BoundAddresses) => void;
+  /** false: no admin server (a worker thread: the main thread serves admin for the whole process). */
+  readonly admin?: boolean;
 }
 
 /** Where the admin API and each listener are actually bound (the OS's pick for port 0). */
@@ -45,6 +47,7 @@ export class Server {
   /** Bytes all connections together hold in incomplete frames (`limits.max_buffered_bytes`). */
   readonly budget: ByteBudget;
   readonly #onAddressesChange: ((addresses: BoundAddresses) => void) | undefined;
+  readonly #withAdmin: boolean;
   /** What each running listener's `start()` bound. */
   readonly #bound = new WeakMap<Listener, SocketAddress>();
   #runtime: Runtime;
@@ -64,6 +67,7 @@ export class Server {
     this.#logger = options.logger;
     this.#version = options.version;
     this.#onAddressesChange = options.onAddressesChange;
+    this.#withAdmin = options.admin ?? true;
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
     const limits = this.registry.scope("meta", { limits: "process" });
     const held = limits.gauge("buffered_bytes");
@@ -117,7 +121,7 @@ export class Server {
     const takeover = this.#runtime.plans.some((p) => p.config.reusePort);
     const waitUntil = performance.now() + ADMIN_HANDOVER_WAIT_MS;
     let waiting = false;
-    for (;;) {
+    while (this.#withAdmin) {
       try {
         this.#admin = this.#startAdmin();
         break;
