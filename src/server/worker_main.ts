@@ -5,7 +5,7 @@
  * thread serves admin and asks each worker for its stats when they are read.
  * @module
  */
-import { type ConfigSnapshot } from "../config/mod.ts";
+import type { ConfigSnapshot } from "../config/mod.ts";
 import { Logger } from "../core/mod.ts";
 import { Server } from "./server.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
