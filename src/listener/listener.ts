@@ -497,6 +497,15 @@ export class Listener {
    * that looks idle. TLS handshakes and protocol sniffing in progress finish and are drained like the
    * rest. Whatever is still open after `timeoutMs` is closed (`drain_timeout_close_total`).
    */
+  /**
+   * Closes the listening socket only (what `drain` does first). Workers across cores call it in every worker
+   * before any drains: a client told to reconnect must not land in the accept queue of a sibling worker's
+   * socket that is about to close (Linux resets what is queued there).
+   */
+  stopAccepting(): void {
+    this.#stopAccepting();
+  }
+
   drain(timeoutMs: number): Promise<void> {
     this.#draining ??= this.#drain(timeoutMs);
     return this.#draining;

@@ -280,6 +280,12 @@ export class Server {
     entry.runtime.close();
   }
 
+  /** Closes every listening socket (connections keep being served); `stop` drains them afterwards. */
+  stopAccepting(): void {
+    this.#ready = false;
+    for (const l of this.#listeners.values()) l.stopAccepting();
+  }
+
   /** Graceful stop: not ready, drain listeners (up to the graceful timeout), stop admin, close everything. */
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;

@@ -106,8 +106,15 @@ async function handle(message: MainToWorker): Promise<void> {
       }
       return;
     }
+    case "stop_accepting": {
+      server?.stopAccepting();
+      port.postMessage({ type: "stopped_accepting" });
+      return;
+    }
     case "stop": {
+      const t0 = performance.now();
       await server?.stop(message.drainMs);
+      logger.info("worker drained", { ms: Math.round(performance.now() - t0) });
       port.postMessage({ type: "stopped" });
       return;
     }

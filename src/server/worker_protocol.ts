@@ -19,6 +19,8 @@ export type MainToWorker =
   }
   | { readonly type: "reload"; readonly seq: number; readonly snapshot: ConfigSnapshot }
   | { readonly type: "stats"; readonly seq: number }
+  /** Phase 1 of a drain, in every worker before any drains: close the listening sockets. */
+  | { readonly type: "stop_accepting" }
   | { readonly type: "stop"; readonly drainMs: number | undefined };
 
 export type WorkerToMain =
@@ -35,4 +37,5 @@ export type WorkerToMain =
   | { readonly type: "reload_failed"; readonly seq: number; readonly error: string }
   | { readonly type: "addresses"; readonly addresses: BoundAddresses }
   | { readonly type: "stats"; readonly seq: number; readonly scopes: readonly ScopeRaw[] }
+  | { readonly type: "stopped_accepting" }
   | { readonly type: "stopped" };

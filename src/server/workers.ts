@@ -256,6 +256,14 @@ export class WorkerPool {
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;
     this.#stopping = true;
+    // Two phases, as Envoy stops every worker's listeners before draining: with SO_REUSEPORT each worker has
+    // its own accept queue, and a client that reconnects when told to (Connection: close, GOAWAY) would
+    // otherwise land in the queue of a sibling that closes its socket next, and be reset.
+    await Promise.all(
+      this.#workers.filter((w) => w.alive).map((w) =>
+        w.request({ type: "stop_accepting" }, "stopped_accepting", WORKER_REPLY_TIMEOUT_MS)
+      ),
+    );
     await Promise.all(
       this.#workers.filter((w) => w.alive).map(async (w) => {
         await w.request(
