@@ -269,8 +269,8 @@ async function sigtermUnderWrk(mesh: Meshctl, dir: string, events: Events, origi
   await Deno.writeTextFile(script, HONOUR_CLOSE_LUA);
   const wrk = new Deno.Command("wrk", {
     args: [
-      "-t16",
-      "-c16",
+      `-t${WRK_CONNECTIONS}`,
+      `-c${WRK_CONNECTIONS}`,
       "-d30s",
       "--timeout",
       "5s",
@@ -285,15 +285,14 @@ async function sigtermUnderWrk(mesh: Meshctl, dir: string, events: Events, origi
   try {
     const before = origin.requests;
     await events.until(() => origin.requests >= before + 200, "load through meshctl");
-    // Every wrk connection accepted first: one still connecting when the listeners close is refused, which
-    // no drain can prevent (wrk would count it as an error).
+    // Every wrk connection accepted before the SIGTERM, so the drain has connections in both workers to tell.
     let stats = await adminStats(mesh.adminPort);
     const active = () => stats["downstream"]?.["listener.ingress"]?.["connection_active"] ?? 0;
     for (let i = 0; i < 100 && active() < WRK_CONNECTIONS; i++) {
       await new Promise((r) => setTimeout(r, 50)); // polls the admin API: no event to wait on
       stats = await adminStats(mesh.adminPort);
     }
-    assertEquals(active(), WRK_CONNECTIONS, "every wrk connection accepted");
+    assert(active() >= WRK_CONNECTIONS, `every wrk connection accepted: ${active()}`);
     const perWorker = workerConnections(stats);
     assert(perWorker[0]! > 0 && perWorker[1]! > 0, `both workers hold wrk connections: ${perWorker}`);
     code = await mesh.stop("SIGTERM");
@@ -310,7 +309,7 @@ async function sigtermUnderWrk(mesh: Meshctl, dir: string, events: Events, origi
 }
 
 Deno.test(
-  "--concurrency 2: 5× SIGTERM under wrk drains both workers → no failed request, exit 0",
+  "--concurrency 2: 8× SIGTERM under wrk drains both workers → no failed request, exit 0",
   opts,
   async () => {
     const events = new Events();
@@ -321,7 +320,7 @@ Deno.test(
     });
     const dir = await Deno.makeTempDir({ prefix: "meshctl-workers-" });
     try {
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 8; i++) {
         const config = httpProxyConfig({ hosts: [origin.address], listener: { drain_idle_grace: "300ms" } });
         (config.servers as Record<string, unknown>[])[0]!.default_log_level = "INFO";
         (config.servers as Record<string, unknown>[])[0]!.graceful_timeout = "5s";
