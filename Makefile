@@ -7,7 +7,7 @@ DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null
 RUN_FLAGS := --no-prompt --unstable-net --allow-net --allow-read --allow-write --allow-sys=hostname,osRelease --allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM,GRPC_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy --v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks
 CONFIG ?= config/meshctl.yaml
 
-.PHONY: deno deps run test build bench bench-workers check lint fmt clean xds-protos
+.PHONY: deno deps run test build bench bench-workers soak check lint fmt clean xds-protos
 
 deno:
 	@if [ "$(DENO)" = "$(LOCAL_DENO)" ] && [ ! -x $(LOCAL_DENO) ]; then \
@@ -46,6 +46,11 @@ bench: deps
 # Workers across cores: --concurrency 1 vs 2 (and 2 on one core), e.g. BENCH_ARGS="--rounds 5 --origin"
 bench-workers: deps
 	$(DENO) run -A bench/workers_scaling.ts $(BENCH_ARGS)
+
+# Soak (issue 13): SOAK_SECONDS (default 600) of HTTP/1 + bolt load with reloads and upstream restarts,
+# meshctl and wrk pinned apart, RSS sampled; exit 1 on any failed request or RSS growth. Not in `make test`.
+soak: deps
+	$(DENO) run -A bench/soak.ts
 
 build: deps
 	@mkdir -p dist

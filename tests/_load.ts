@@ -60,6 +60,10 @@ export interface BoltLoadCounts {
   lost: number;
   /** Connections that read a GoAway. */
   goAways: number;
+  /** Connections opened (more than asked for when reconnecting after GoAways). */
+  connections: number;
+  /** Connects refused (nothing was sent on them). */
+  refused: number;
 }
 
 /**
@@ -75,25 +79,28 @@ export async function boltLoad(
   onResponse: () => void,
   /** Checked after each response: true makes the client stop as after a GoAway (no more sends). */
   stop: () => boolean = () => false,
+  /** After a GoAway (and its outstanding responses), open a new connection and go on, until `stop()`. */
+  reconnect = false,
 ): Promise<BoltLoadCounts> {
-  const counts: BoltLoadCounts = { ok: 0, bad: 0, lost: 0, goAways: 0 };
-  const one = async () => {
-    const conn = await connectLocal(port);
+  const counts: BoltLoadCounts = { ok: 0, bad: 0, lost: 0, goAways: 0, connections: 0, refused: 0 };
+  /** One connection until it is told to go away (true) or stopped / broken (false). */
+  const session = async (conn: Deno.TcpConn): Promise<boolean> => {
     const reader = new FrameReader(conn);
     let id = 1;
     let outstanding = 0;
-    let goAway = false;
+    let done = false;
+    let told = false;
     const send = async () => {
       outstanding++;
       await writeAll(conn, withId(template, id++));
     };
     try {
       for (let k = 0; k < inflight; k++) await send();
-      while (!goAway || outstanding > 0) {
+      while (!done || outstanding > 0) {
         const f = await reader.next(5_000);
         if (f === null || f === "timeout") break;
         if (frameType(f) !== 0 && frameCmd(f) === BOLT_CMD_GOAWAY) {
-          goAway = true;
+          done = told = true;
           counts.goAways++;
           continue;
         }
@@ -101,14 +108,28 @@ export async function boltLoad(
         if (frameCmd(f) === 2 && new DataView(f.buffer, f.byteOffset).getUint16(10) === 0) counts.ok++;
         else counts.bad++;
         onResponse();
-        if (stop()) goAway = true;
-        if (!goAway) await send();
+        if (stop()) done = true;
+        if (!done) await send();
       }
     } catch {
       // a write into a closed connection: what was outstanding is lost
     } finally {
       counts.lost += outstanding;
       conn.close();
+    }
+    return told && outstanding === 0;
+  };
+  const one = async () => {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await connectLocal(port);
+      } catch {
+        counts.refused++;
+        return;
+      }
+      counts.connections++;
+      if (!(await session(conn)) || !reconnect || stop()) return;
     }
   };
   await Promise.all(Array.from({ length: connections }, one));

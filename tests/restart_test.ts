@@ -10,7 +10,8 @@ import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { Events } from "./_events.ts";
 import { adminStats, MAIN, RUN_FLAGS, startOrigin } from "./_e2e.ts";
-import { parseWrkCounts } from "./_load.ts";
+import { boltLoad, parseWrkCounts } from "./_load.ts";
+import { encodeRequestFrame, int, startBoltServer, TEST_SERVICE } from "./_peers/bolt_peers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false }; // child processes outlive steps
 
@@ -18,15 +19,31 @@ const GRACEFUL_TIMEOUT_MS = 5_000;
 /** Requests through each process before the next step. */
 const WARM_REQUESTS = 300;
 
-/** A port nobody holds right now (bound and released: the test then binds it on purpose). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/** The address file a meshctl writes once bound (polled: it appears right after "meshctl started"). */
+async function addressesOf(path: string): Promise<{ admin: string; listeners: Record<string, string> }> {
+  for (let i = 0;; i++) {
+    try {
+      return JSON.parse(await Deno.readTextFile(path));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || i > 500) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
-function config(origin: string, port: number, adminPort: number, reuseport: boolean) {
+function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(":") + 1));
+}
+
+type Protocol = "Http1" | "bolt";
+
+function config(origin: string, port: number, adminPort: number, reuseport: boolean, protocol: Protocol) {
+  const match = protocol === "bolt"
+    ? { headers: [{ name: "service", value: `${TEST_SERVICE}:1.0` }] }
+    : { prefix: "/" };
+  const proxy = protocol === "bolt"
+    ? { downstream_protocol: "bolt", router_config_name: "r", extend_config: { enable_bolt_goaway: true } }
+    : { downstream_protocol: "Http1", router_config_name: "r" };
   return {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
     servers: [{
@@ -37,7 +54,7 @@ function config(origin: string, port: number, adminPort: number, reuseport: bool
         virtual_hosts: [{
           name: "all",
           domains: ["*"],
-          routers: [{ match: { prefix: "/" }, route: { cluster_name: "origin" } }],
+          routers: [{ match, route: { cluster_name: "origin" } }],
         }],
       }],
       listeners: [{
@@ -47,7 +64,7 @@ function config(origin: string, port: number, adminPort: number, reuseport: bool
         reuseport,
         drain_idle_grace: "300ms",
         filter_chains: [{
-          filters: [{ type: "proxy", config: { downstream_protocol: "Http1", router_config_name: "r" } }],
+          filters: [{ type: "proxy", config: proxy }],
         }],
       }],
     }],
@@ -100,6 +117,39 @@ function spawnMeshctl(configPath: string, addressFile: string, events: Events) {
 
 type Spawned = ReturnType<typeof spawnMeshctl>;
 
+/**
+ * Starts the first meshctl on ports 0 and rewrites the config file with the ports it got, so the second
+ * process runs exactly the first one's effective config (no port picked in the hope it is free).
+ */
+async function startFirst(
+  configPath: string,
+  origin: string,
+  dir: string,
+  reuseport: boolean,
+  events: Events,
+  protocol: Protocol = "Http1",
+) {
+  await Deno.writeTextFile(configPath, stringify(config(origin, 0, 0, reuseport, protocol)));
+  const first = spawnMeshctl(configPath, `${dir}/first.json`, events);
+  let bound;
+  try {
+    await events.until(
+      () => first.logs().includes("meshctl started") || first.exit !== undefined,
+      "first up",
+    );
+    if (first.exit !== undefined) throw new Error(`the first meshctl exited:\n${first.logs()}`);
+    bound = await addressesOf(`${dir}/first.json`);
+  } catch (e) {
+    first.kill("SIGKILL");
+    await first.status;
+    throw e;
+  }
+  const port = portOf(bound.listeners.ingress!);
+  const adminPort = portOf(bound.admin);
+  await Deno.writeTextFile(configPath, stringify(config(origin, port, adminPort, reuseport, protocol)));
+  return { first, port, adminPort };
+}
+
 async function readyStatus(adminPort: number): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${adminPort}/ready`);
   await r.body?.cancel();
@@ -117,20 +167,18 @@ Deno.test(
       return new Response("ok");
     });
     const dir = await Deno.makeTempDir({ prefix: "meshctl-restart-" });
-    const port = freePort();
-    const adminPort = freePort();
     const configPath = `${dir}/config.yaml`;
-    await Deno.writeTextFile(configPath, stringify(config(origin.address, port, adminPort, true)));
     const started: Spawned[] = [];
     let wrk: Deno.ChildProcess | undefined;
     try {
-      const oldMesh = spawnMeshctl(configPath, `${dir}/old.json`, events);
-      started.push(oldMesh);
-      await events.until(
-        () => oldMesh.logs().includes("meshctl started") || oldMesh.exit !== undefined,
-        "old up",
+      const { first: oldMesh, port, adminPort } = await startFirst(
+        configPath,
+        origin.address,
+        dir,
+        true,
+        events,
       );
-      assertEquals(oldMesh.exit, undefined, oldMesh.logs());
+      started.push(oldMesh);
       wrk = new Deno.Command("wrk", {
         args: ["-t2", "-c16", "-d60s", "--timeout", "5s", `http://127.0.0.1:${port}/`],
         stdout: "piped",
@@ -215,15 +263,9 @@ Deno.test(
     const origin = startOrigin(() => new Response("ok"));
     const dir = await Deno.makeTempDir({ prefix: "meshctl-restart-" });
     const configPath = `${dir}/config.yaml`;
-    await Deno.writeTextFile(configPath, stringify(config(origin.address, freePort(), freePort(), false)));
-    const first = spawnMeshctl(configPath, `${dir}/a.json`, events);
+    const { first } = await startFirst(configPath, origin.address, dir, false, events);
     let second: Spawned | undefined;
     try {
-      await events.until(
-        () => first.logs().includes("meshctl started") || first.exit !== undefined,
-        "first up",
-      );
-      assertEquals(first.exit, undefined, first.logs());
       second = spawnMeshctl(configPath, `${dir}/b.json`, events);
       assertEquals(await second.status, 1);
       assertStringIncludes(second.logs(), "address already in use");
@@ -233,6 +275,93 @@ Deno.test(
       if (second?.exit === undefined) second?.kill("SIGKILL");
       await second?.status;
       await origin.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "restart without downtime, bolt: clients honouring GoAway reconnect to the successor → no lost request",
+  opts,
+  async () => {
+    const events = new Events();
+    const provider = await startBoltServer();
+    const template = await encodeRequestFrame({
+      id: 1,
+      service: `${TEST_SERVICE}:1.0`,
+      method: "slow",
+      args: [int(2)], // the provider answers after 2 ms: requests are in flight at every step
+      timeout: 3000,
+    });
+    const dir = await Deno.makeTempDir({ prefix: "meshctl-restart-" });
+    const configPath = `${dir}/config.yaml`;
+    const started: Spawned[] = [];
+    let stop = false;
+    let responses = 0;
+    let load: ReturnType<typeof boltLoad> | undefined;
+    try {
+      const { first: oldMesh, port } = await startFirst(
+        configPath,
+        provider.address,
+        dir,
+        true,
+        events,
+        "bolt",
+      );
+      started.push(oldMesh);
+      load = boltLoad(
+        port,
+        template,
+        8,
+        2,
+        () => {
+          responses++;
+          events.notify();
+        },
+        () => stop,
+        true,
+      );
+      await events.until(() => responses >= WARM_REQUESTS, "load through the old meshctl");
+      const newMesh = spawnMeshctl(configPath, `${dir}/new.json`, events);
+      started.push(newMesh);
+      await events.until(
+        () => newMesh.logs().includes("waiting for the process being replaced") || newMesh.exit !== undefined,
+        "the new meshctl's listeners bound",
+      );
+      assertEquals(newMesh.exit, undefined, newMesh.logs());
+      const atSigterm = responses;
+      const t0 = performance.now();
+      oldMesh.kill("SIGTERM");
+      assertEquals(await oldMesh.status, 0, oldMesh.logs());
+      const oldExitMs = performance.now() - t0;
+      const duringSwap = responses - atSigterm;
+      const afterSwap = responses;
+      await events.until(() => responses >= afterSwap + WARM_REQUESTS, "load through the new meshctl");
+      stop = true;
+      const counts = await load;
+      load = undefined;
+      console.log(
+        `bolt restart: ${
+          JSON.stringify(counts)
+        }; ${duringSwap} responses from SIGTERM to the old one's exit ` +
+          `(${Math.round(oldExitMs)} ms)`,
+      );
+      assertEquals([counts.bad, counts.lost, counts.refused], [0, 0, 0], JSON.stringify(counts));
+      assertEquals(
+        [counts.goAways, counts.connections],
+        [8, 16],
+        "every connection told once, then reopened",
+      );
+      newMesh.kill("SIGTERM");
+      assertEquals(await newMesh.status, 0, newMesh.logs());
+    } finally {
+      stop = true;
+      for (const m of started) {
+        if (m.exit === undefined) m.kill("SIGKILL");
+        await m.status;
+      }
+      await load;
+      await provider.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },

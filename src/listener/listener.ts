@@ -490,6 +490,18 @@ export class Listener {
   }
 
   /**
+   * Closes the listening socket only (what `drain` does first) and resolves once the accept loop has ended,
+   * i.e. the socket refuses connections. Workers across cores call it in every worker before any drains: a
+   * client told to reconnect must not land in the accept queue of a sibling worker's socket that is about to
+   * close (Linux resets what is queued there).
+   */
+  async stopAccepting(): Promise<void> {
+    const accepting = this.#accepting;
+    this.#stopAccepting();
+    if (accepting !== undefined) await accepting;
+  }
+
+  /**
    * Graceful drain, for clients that honour the protocol's signal: stop accepting first (new connections
    * are refused), tell every connection (`ServerConnection.drain`: Connection: close on the next
    * response, GOAWAY, GoAway), and close a connection only once it has stayed idle — nothing in flight,
@@ -497,15 +509,6 @@ export class Listener {
    * that looks idle. TLS handshakes and protocol sniffing in progress finish and are drained like the
    * rest. Whatever is still open after `timeoutMs` is closed (`drain_timeout_close_total`).
    */
-  /**
-   * Closes the listening socket only (what `drain` does first). Workers across cores call it in every worker
-   * before any drains: a client told to reconnect must not land in the accept queue of a sibling worker's
-   * socket that is about to close (Linux resets what is queued there).
-   */
-  stopAccepting(): void {
-    this.#stopAccepting();
-  }
-
   drain(timeoutMs: number): Promise<void> {
     this.#draining ??= this.#drain(timeoutMs);
     return this.#draining;
@@ -515,7 +518,11 @@ export class Listener {
     const plan = this.#plan;
     const clock = plan.clock ?? systemClock;
     const grace = plan.config.drainIdleGraceMs;
+    const accepting = this.#accepting;
     this.#stopAccepting();
+    // Deno's listening socket stays open (connections queue, then are reset) until the pending accept
+    // is cancelled: wait for the loop to end, so a client told to reconnect is refused, never reset.
+    if (accepting !== undefined) await accepting; // node:net's closes at once: already resolved
     const start = clock.now();
     for (const c of this.#conns) {
       c.busyAt = start;
@@ -523,7 +530,7 @@ export class Listener {
       if (c.server !== undefined) c.server.drain(); // may write a GoAway, or close at once (no signal)
       else if (c.relayed) c.io.closeAfterWrites(); // tcp_proxy: no protocol to tell the client with
     }
-    // Poll a few times per grace (a flag per read, no timer per connection), at least every 100 ms.
+    // Poll a few times per grace, at most 100 ms apart (a flag per read, no timer per connection).
     const every = Math.max(5, Math.min(100, grace / 4));
     const deadline = start + timeoutMs;
     for (;;) {

@@ -518,7 +518,8 @@ Deno.test("Listener.drain() refuses new connections, answers a late request with
         c.close();
         throw new Error("a draining listener accepted a connection");
       },
-      // Reset: it reached the backlog while the accept loop's socket was being closed.
+      // Reset: it reached the backlog before the pending accept was cancelled (drain waits for that
+      // before telling any connection to go away).
       (e) =>
         assert(
           e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.ConnectionReset,

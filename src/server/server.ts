@@ -281,9 +281,9 @@ export class Server {
   }
 
   /** Closes every listening socket (connections keep being served); `stop` drains them afterwards. */
-  stopAccepting(): void {
+  async stopAccepting(): Promise<void> {
     this.#ready = false;
-    for (const l of this.#listeners.values()) l.stopAccepting();
+    await Promise.all([...this.#listeners.values()].map((l) => l.stopAccepting()));
   }
 
   /** Graceful stop: not ready, drain listeners (up to the graceful timeout), stop admin, close everything. */

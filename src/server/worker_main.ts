@@ -107,7 +107,7 @@ async function handle(message: MainToWorker): Promise<void> {
       return;
     }
     case "stop_accepting": {
-      server?.stopAccepting();
+      await server?.stopAccepting();
       port.postMessage({ type: "stopped_accepting" });
       return;
     }
