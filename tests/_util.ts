@@ -3,6 +3,8 @@
 /** Exactly the permissions the compiled binary gets (see deno.json task `meshctl`). */
 export const RUN_FLAGS = [
   "--no-prompt",
+  // Deno.listen's reusePort (workers across cores share each listener address with SO_REUSEPORT).
+  "--unstable-net",
   "--allow-net",
   "--allow-read",
   "--allow-write",

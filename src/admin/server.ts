@@ -11,7 +11,15 @@ export interface AdminOptions extends AdminViews {
   readonly port: number;
   /** Aborting it shuts the server down, like `shutdown()`. */
   readonly signal?: AbortSignal;
+  /**
+   * Awaited before a stats endpoint renders `registry` (workers across cores: the main thread fetches each
+   * worker's stats then, so reads are exact and the data path never pushes any). A rejection still renders.
+   */
+  readonly refreshStats?: () => Promise<void>;
 }
+
+/** The endpoints that render the stats registry. */
+const STATS_PATHS = new Set(["/api/v1/stats", "/stats/prometheus"]);
 
 /** A running admin server. */
 export interface AdminServer {
@@ -27,7 +35,14 @@ export interface AdminServer {
  */
 export function startAdmin(options: AdminOptions): AdminServer {
   const { hostname, port, logger, signal } = options;
-  const handler = createAdminHandler(options);
+  const render = createAdminHandler(options);
+  const refresh = options.refreshStats;
+  const handler = refresh === undefined
+    ? render
+    : (request: Request): Response | Promise<Response> =>
+      STATS_PATHS.has(new URL(request.url).pathname)
+        ? refresh().then(() => render(request), () => render(request))
+        : render(request);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({

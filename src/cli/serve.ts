@@ -10,6 +10,7 @@ import {
   RegistryRuntime,
   Server,
   validationContext,
+  WorkerPool,
 } from "../server/mod.ts";
 import { formatAddress } from "../core/mod.ts";
 import { VERSION } from "./version.ts";
@@ -48,6 +49,12 @@ Options:
                         Rewritten after every accepted SIGHUP reload. Written atomically (a temporary
                         file in the same directory, then renamed), so a reader never sees half a file;
                         left in place on exit. Failing to write it at startup is fatal (exit 1).
+  --concurrency N       worker threads, each running every listener on the same addresses (SO_REUSEPORT:
+                        the kernel spreads connections), with its own upstream pools; the main thread
+                        keeps config, reload and admin, and sums the workers' stats when they are read.
+                        "auto": the cores this process may use. Default 1: no worker thread, everything
+                        on one event loop. Not yet with xDS (dynamic_resources). A worker that dies
+                        makes the process exit 1 (a supervisor restarts it).
   -h, --help            show this help`;
 
 export default async function run(args: string[]): Promise<number> {
@@ -61,6 +68,7 @@ export default async function run(args: string[]): Promise<number> {
         "log-format": { type: "string" },
         "drain-timeout": { type: "string" },
         "address-file": { type: "string" },
+        "concurrency": { type: "string" },
       },
     });
   } catch (e) {
@@ -93,6 +101,16 @@ export default async function run(args: string[]): Promise<number> {
     }
   }
 
+  const concurrency = parseConcurrency(values["concurrency"]);
+  if (concurrency === undefined) {
+    console.error(
+      `meshctl serve: --concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} or "auto", got "${
+        values["concurrency"]
+      }"`,
+    );
+    return 2;
+  }
+
   const file = positionals[0]!;
   const { snapshot, errors, warnings } = await loadConfigFile(file, validationContext());
   if (snapshot === undefined) {
@@ -106,6 +124,15 @@ export default async function run(args: string[]): Promise<number> {
     "info";
   const logger = new Logger({ level, format: format as LogFormat });
   logConfigWarnings(logger, warnings);
+
+  if (concurrency > 1 && snapshot.xds !== undefined) {
+    console.error("meshctl serve: --concurrency above 1 does not support xDS (dynamic_resources) yet");
+    return 2;
+  }
+  if (concurrency > 1 && snapshot.registry !== undefined) {
+    console.error("meshctl serve: --concurrency above 1 does not support the registry (dubbo_registry) yet");
+    return 2;
+  }
 
   const addressFile = values["address-file"];
   // The sidecar registry API (extends[] dubbo_registry): it adds clusters and routes to the file's
@@ -129,19 +156,26 @@ export default async function run(args: string[]): Promise<number> {
     registry?.address === undefined
       ? addresses
       : { ...addresses, registry_api: formatAddress(registry.address) };
-  const server = new Server({
-    snapshot: startSnapshot,
-    logger,
-    version: VERSION,
-    onAddressesChange(addresses) {
-      if (addressFile === undefined) return;
-      try {
-        writeAddressFile(addressFile, withRegistry(addresses));
-      } catch (e) {
-        logger.error("cannot update the address file", { path: addressFile, error: (e as Error).message });
-      }
-    },
-  });
+  const onAddressesChange = (addresses: BoundAddresses) => {
+    if (addressFile === undefined) return;
+    try {
+      writeAddressFile(addressFile, withRegistry(addresses));
+    } catch (e) {
+      logger.error("cannot update the address file", { path: addressFile, error: (e as Error).message });
+    }
+  };
+  const server = concurrency === 1
+    ? new Server({ snapshot: startSnapshot, logger, version: VERSION, onAddressesChange })
+    : new WorkerPool({
+      snapshot: startSnapshot,
+      count: concurrency,
+      logger,
+      level,
+      format: format as LogFormat,
+      version: VERSION,
+      onAddressesChange,
+      onWorkerDied: () => Deno.exit(1),
+    });
   // A proxy must not die because one stream hit a bug: log it loudly, count it, keep serving everyone
   // else. (Deno's default for both events is to exit.)
   const internalErrors = server.registry.scope("meta").counter("internal_error_total");
@@ -163,7 +197,7 @@ export default async function run(args: string[]): Promise<number> {
     await registry?.close();
     return 1;
   }
-  if (registry !== undefined) {
+  if (registry !== undefined && server instanceof Server) { // registry + workers is refused above
     try {
       registry.start(server);
     } catch (e) {
@@ -173,7 +207,7 @@ export default async function run(args: string[]): Promise<number> {
       return 1;
     }
   }
-  logger.info("meshctl started", { version: VERSION, config: file, pid: Deno.pid });
+  logger.info("meshctl started", { version: VERSION, config: file, pid: Deno.pid, concurrency });
 
   const { promise: stopSignal, resolve: stop } = Promise.withResolvers<string>();
   let stopping = false;
@@ -190,8 +224,8 @@ export default async function run(args: string[]): Promise<number> {
   // Config from a control plane (the bootstrap's dynamic_resources): ADS feeds the same Server.reload.
   const xds = snapshot.xds === undefined
     ? undefined
-    : await createXdsRuntime({ bootstrap: snapshot, server, logger, version: VERSION });
-  if (xds !== undefined) {
+    : await createXdsRuntime({ bootstrap: snapshot, server: server as Server, logger, version: VERSION });
+  if (xds !== undefined && server instanceof Server) {
     server.setDynamicConfig(() => xds.isReady(), () => xds.describe());
     xds.start();
   }
@@ -238,6 +272,36 @@ export default async function run(args: string[]): Promise<number> {
   unlisten();
   logger.info("stopped");
   return 0;
+}
+
+/** Upper bound of --concurrency: each worker is an isolate (~30 MiB idle). */
+const MAX_CONCURRENCY = 256;
+
+/** --concurrency: a number, "auto" (the cores this process may use), or absent (1). undefined: invalid. */
+function parseConcurrency(text: string | undefined): number | undefined {
+  if (text === undefined) return 1;
+  if (text === "auto") return usableCores();
+  if (!/^[0-9]+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= MAX_CONCURRENCY ? n : undefined;
+}
+
+/** The CPUs this process may run on: its scheduler affinity when readable, else all of them. */
+export function usableCores(): number {
+  const all = Math.max(1, navigator.hardwareConcurrency || 1);
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
+    if (list === undefined) return all;
+    let n = 0;
+    for (const part of list.split(",")) {
+      const [lo, hi] = part.split("-").map(Number);
+      n += hi === undefined ? 1 : hi - lo! + 1;
+    }
+    return Math.min(all, Math.max(1, Math.min(n, MAX_CONCURRENCY)));
+  } catch {
+    return Math.min(all, MAX_CONCURRENCY);
+  }
 }
 
 /**

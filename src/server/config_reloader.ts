@@ -15,6 +15,11 @@ import {
 import type { Counter } from "../stats/mod.ts";
 import { CertificateWatcher, snapshotPemFiles, TLS_STATS_TYPE } from "../tls/mod.ts";
 import type { Server } from "./server.ts";
+
+/** What a reload is applied to: the in-process `Server`, or the `WorkerPool` that fans it out. */
+export type ReloadTarget = Pick<Server, "registry" | "reload"> & {
+  readonly runtime: { readonly snapshot: ConfigSnapshot };
+};
 import { validationContext } from "./validation_context.ts";
 
 /** What asked for a reload. */
@@ -23,7 +28,7 @@ export type ReloadCause = "SIGHUP" | "certificate_change";
 export interface ConfigReloaderOptions {
   /** The config file `serve` was started with. */
   readonly file: string;
-  readonly server: Server;
+  readonly server: ReloadTarget;
   readonly logger: Logger;
   /** Certificate watch debounce (default 200 ms); tests shorten it. */
   readonly certificateDebounceMs?: number;
@@ -47,7 +52,7 @@ export function logConfigWarnings(logger: Logger, warnings: readonly ConfigWarni
  */
 export class ConfigReloader {
   readonly #file: string;
-  readonly #server: Server;
+  readonly #server: ReloadTarget;
   readonly #logger: Logger;
   readonly #compose: ((fileSnapshot: ConfigSnapshot) => ConfigSnapshot) | undefined;
   readonly #watcher: CertificateWatcher;

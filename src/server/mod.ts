@@ -13,3 +13,6 @@ export type { ConfigReloaderOptions, ReloadCause } from "./config_reloader.ts";
 export { RegistryRuntime } from "./registry_runtime.ts";
 export type { RegistryRuntimeOptions } from "./registry_runtime.ts";
 export { createRegistryConnector } from "./registry_connector.ts";
+
+export { WorkerPool } from "./workers.ts";
+export type { WorkerPoolOptions } from "./workers.ts";

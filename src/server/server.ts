@@ -17,6 +17,8 @@ export interface ServerOptions {
    * release its address is bound. The addresses right after `start()` are in `addresses`.
    */
   readonly onAddressesChange?: (addresses: BoundAddresses) => void;
+  /** false: no admin server (a worker thread: the main thread serves admin for the whole process). */
+  readonly admin?: boolean;
 }
 
 /** Where the admin API and each listener are actually bound (the OS's pick for port 0). */
@@ -48,6 +50,7 @@ export class Server {
   /** Bytes all connections together hold in incomplete frames (`limits.max_buffered_bytes`). */
   readonly budget: ByteBudget;
   readonly #onAddressesChange: ((addresses: BoundAddresses) => void) | undefined;
+  readonly #withAdmin: boolean;
   /** What each running listener's `start()` bound. */
   readonly #bound = new WeakMap<Listener, SocketAddress>();
   #runtime: Runtime;
@@ -67,6 +70,7 @@ export class Server {
     this.#logger = options.logger;
     this.#version = options.version;
     this.#onAddressesChange = options.onAddressesChange;
+    this.#withAdmin = options.admin ?? true;
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
     const limits = this.registry.scope("meta", { limits: "process" });
     const held = limits.gauge("buffered_bytes");
@@ -127,7 +131,7 @@ export class Server {
     const takeover = this.#runtime.plans.some((p) => p.config.reusePort);
     const waitUntil = performance.now() + ADMIN_HANDOVER_WAIT_MS;
     let waiting = false;
-    for (;;) {
+    while (this.#withAdmin) {
       try {
         this.#admin = this.#startAdmin();
         break;
@@ -284,6 +288,12 @@ export class Server {
     clearTimeout(entry.timer);
     this.#retiring.delete(entry);
     entry.runtime.close();
+  }
+
+  /** Closes every listening socket (connections keep being served); `stop` drains them afterwards. */
+  async stopAccepting(): Promise<void> {
+    this.#ready = false;
+    await Promise.all([...this.#listeners.values()].map((l) => l.stopAccepting()));
   }
 
   /** Graceful stop: not ready, drain listeners (up to the graceful timeout), stop admin, close everything. */

@@ -1,4 +1,4 @@
-import type { HistogramSnapshot } from "./types.ts";
+import type { HistogramRaw, HistogramSnapshot } from "./types.ts";
 
 /*
  * Log-linear buckets over integer microseconds (HDR style): values below 64µs get one bucket per µs,
@@ -104,6 +104,27 @@ export class Histogram {
     this.#sum = 0;
     this.#min = Infinity;
     this.#max = -Infinity;
+  }
+
+  /** The exact state (non-empty buckets only), for `mergeRaw` in another histogram. */
+  exportRaw(): HistogramRaw {
+    const buckets: [number, number][] = [];
+    if (this.#count > 0) {
+      const b = this.#buckets;
+      for (let i = 0; i < BUCKET_COUNT; i++) if (b[i] !== 0) buckets.push([i, b[i]!]);
+    }
+    return { count: this.#count, sum: this.#sum, min: this.min, max: this.max, buckets };
+  }
+
+  /** Adds another histogram's observations (as `exportRaw` gave them): the result is exact. */
+  mergeRaw(raw: HistogramRaw): void {
+    if (raw.count === 0) return;
+    const b = this.#buckets;
+    for (const [i, n] of raw.buckets) if (i >= 0 && i < BUCKET_COUNT) b[i]! += n;
+    this.#count += raw.count;
+    this.#sum += raw.sum;
+    if (raw.min < this.#min) this.#min = raw.min;
+    if (raw.max > this.#max) this.#max = raw.max;
   }
 
   snapshot(): HistogramSnapshot {

@@ -14,4 +14,11 @@ export type { MosnStats } from "./mosn_json.ts";
 export { PROMETHEUS_PREFIX, renderPrometheus, sanitizePrometheusName } from "./prometheus.ts";
 export { parsePrometheus } from "./parse_prometheus.ts";
 export type { PrometheusFamily, PrometheusSample } from "./parse_prometheus.ts";
-export type { HistogramSnapshot, Labels, ScopeSnapshot, StatsSnapshot } from "./types.ts";
+export type {
+  HistogramRaw,
+  HistogramSnapshot,
+  Labels,
+  ScopeRaw,
+  ScopeSnapshot,
+  StatsSnapshot,
+} from "./types.ts";

@@ -2,7 +2,7 @@ import { Scope } from "./scope.ts";
 import { renderMosnJson } from "./mosn_json.ts";
 import type { MosnStats } from "./mosn_json.ts";
 import { renderPrometheus } from "./prometheus.ts";
-import type { Labels, StatsSnapshot } from "./types.ts";
+import type { Labels, ScopeRaw, StatsSnapshot } from "./types.ts";
 
 function sortedLabels(labels: Labels): Labels {
   const keys = Object.keys(labels).sort();
@@ -31,6 +31,8 @@ function scopeKey(type: string, labels: Labels): string {
 export class StatsRegistry {
   readonly #scopes = new Map<string, Scope>();
   readonly #collectors: (() => void)[] = [];
+  /** Other registries' exact state (workers' stats, fetched by the main thread) added to every output. */
+  readonly #remotes: (() => readonly ScopeRaw[])[] = [];
 
   /**
    * Runs `fn` before every snapshot: for gauges that mirror state kept elsewhere (bytes held by a
@@ -75,9 +77,44 @@ export class StatsRegistry {
     );
   }
 
-  snapshot(): StatsSnapshot {
+  /**
+   * Adds `source()` (other registries' `exportRaw()`, e.g. one per worker thread) into every snapshot:
+   * counters, gauges and histograms of the same scope and name are summed (histograms exactly, bucket by
+   * bucket). Gauges named `listener_address:*` (1 per bound address) take the largest value instead.
+   */
+  addRemote(source: () => readonly ScopeRaw[]): void {
+    this.#remotes.push(source);
+  }
+
+  /** Every scope's exact state (collectors run first). */
+  exportRaw(): ScopeRaw[] {
     for (let i = 0; i < this.#collectors.length; i++) this.#collectors[i]!();
-    return { scopes: this.scopes().map((s) => s.snapshot()) };
+    return this.scopes().map((s) => s.exportRaw());
+  }
+
+  /** Adds `scopes` (another registry's `exportRaw()`) into this one; see `addRemote` for how. */
+  merge(scopes: readonly ScopeRaw[]): void {
+    for (const raw of scopes) {
+      const scope = this.scope(raw.type, raw.labels);
+      for (const [name, v] of Object.entries(raw.counters)) scope.counter(name).inc(v);
+      for (const [name, v] of Object.entries(raw.gauges)) {
+        const g = scope.gauge(name);
+        if (name.startsWith("listener_address:")) g.set(Math.max(g.value, v));
+        else g.inc(v);
+      }
+      for (const [name, h] of Object.entries(raw.histograms)) scope.histogram(name).mergeRaw(h);
+    }
+  }
+
+  snapshot(): StatsSnapshot {
+    if (this.#remotes.length === 0) {
+      for (let i = 0; i < this.#collectors.length; i++) this.#collectors[i]!();
+      return { scopes: this.scopes().map((s) => s.snapshot()) };
+    }
+    const merged = new StatsRegistry();
+    merged.merge(this.exportRaw());
+    for (const remote of this.#remotes) merged.merge(remote());
+    return merged.snapshot();
   }
 
   /** The MOSN `/api/v1/stats` document: `{ "<type>": { "<namespace>": { name: "value" } } }`. */

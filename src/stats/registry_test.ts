@@ -109,3 +109,35 @@ Deno.test("StatsRegistry.addCollector() sets mirrored gauges right before each s
   const json = r.toMosnJson();
   assert.deepEqual(Object.values(json["meta"] ?? {})[0], { mirrored: "7" });
 });
+
+Deno.test("addRemote: snapshots sum each worker's counters, gauges and histograms exactly; listener_address takes the max", () => {
+  const workers = [new StatsRegistry(), new StatsRegistry()];
+  const all = new StatsRegistry(); // one registry that saw every observation: what the merge must equal
+  for (let w = 0; w < 2; w++) {
+    const s = workers[w]!.scope("downstream", { listener: "ingress" });
+    s.counter("request_total").inc(10 + w);
+    s.gauge("connection_active").set(3 + w);
+    workers[w]!.scope("meta", { mosn: "info" }).gauge("listener_address:127.0.0.1:80").set(1);
+    for (let i = 0; i < 500; i++) {
+      const ms = (i * 7 + w * 13) % 997 / 4; // quarters: the sum is exact in any order
+      s.histogram("request_time").record(ms);
+      all.scope("downstream", { listener: "ingress" }).histogram("request_time").record(ms);
+    }
+  }
+  workers[1]!.scope("upstream", { cluster: "only_on_1" }).counter("request_total").inc(4);
+  const main = new StatsRegistry();
+  main.scope("meta", { workers: "process" }).gauge("workers").set(2);
+  for (const w of workers) {
+    const wire = structuredClone(w.exportRaw()); // what crosses the thread boundary
+    main.addRemote(() => wire);
+  }
+  const json = main.toMosnJson();
+  assert.equal(json["downstream"]!["listener.ingress"]!["request_total"], "21");
+  assert.equal(json["downstream"]!["listener.ingress"]!["connection_active"], "7");
+  assert.equal(json["upstream"]!["cluster.only_on_1"]!["request_total"], "4");
+  assert.equal(json["meta"]!["mosn.info"]!["listener_address:127.0.0.1:80"], "1");
+  assert.equal(json["meta"]!["workers.process"]!["workers"], "2");
+  const merged = main.snapshot().scopes.find((s) => s.type === "downstream")!.histograms["request_time"]!;
+  const expected = all.snapshot().scopes[0]!.histograms["request_time"]!;
+  assert.deepEqual(merged, expected);
+});

@@ -1,7 +1,7 @@
 import { Counter } from "./counter.ts";
 import { Gauge } from "./gauge.ts";
 import { Histogram } from "./histogram.ts";
-import type { HistogramSnapshot, Labels, ScopeSnapshot } from "./types.ts";
+import type { HistogramRaw, HistogramSnapshot, Labels, ScopeRaw, ScopeSnapshot } from "./types.ts";
 
 type Kind = "counter" | "gauge" | "histogram";
 
@@ -45,6 +45,17 @@ export class Scope {
     const histograms: Record<string, HistogramSnapshot> = {};
     for (const [name, h] of this.#histograms) histograms[name] = h.snapshot();
     return { type: this.type, labels: this.labels, namespace: this.namespace, counters, gauges, histograms };
+  }
+
+  /** The exact state of every metric, for `StatsRegistry.merge` (e.g. in another thread). */
+  exportRaw(): ScopeRaw {
+    const counters: Record<string, number> = {};
+    for (const [name, c] of this.#counters) counters[name] = c.value;
+    const gauges: Record<string, number> = {};
+    for (const [name, g] of this.#gauges) gauges[name] = g.value;
+    const histograms: Record<string, HistogramRaw> = {};
+    for (const [name, h] of this.#histograms) histograms[name] = h.exportRaw();
+    return { type: this.type, labels: this.labels, counters, gauges, histograms };
   }
 
   #add<T>(map: Map<string, T>, name: string, kind: Kind, metric: T): T {

@@ -32,3 +32,24 @@ export interface ScopeSnapshot {
 export interface StatsSnapshot {
   readonly scopes: readonly ScopeSnapshot[];
 }
+
+/**
+ * A histogram's exact state, mergeable: `buckets` lists [bucket index, count] for every non-empty bucket.
+ * Plain data (structured-cloneable), so a worker can send it to the main thread.
+ */
+export interface HistogramRaw {
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly buckets: readonly (readonly [number, number])[];
+}
+
+/** A scope's exact state: what `StatsRegistry.merge` adds into another registry. */
+export interface ScopeRaw {
+  readonly type: string;
+  readonly labels: Labels;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly gauges: Readonly<Record<string, number>>;
+  readonly histograms: Readonly<Record<string, HistogramRaw>>;
+}

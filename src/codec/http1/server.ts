@@ -181,12 +181,14 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
 
   /**
    * The in-flight response (or else the next one) says `Connection: close` and the connection closes
-   * after it. An idle connection stays open: a request may already be on its way, so the listener closes
-   * it only once it has stayed idle for `drain_idle_grace`.
+   * after it. A response whose head already went out without it has promised keep-alive: the client may
+   * send its next request at once, so the connection stays open for that one, whose response says close
+   * (closing after the promise made wrk see an EOF under drain). An idle connection stays open: a request
+   * may already be on its way, so the listener closes it only once it has stayed idle for `drain_idle_grace`.
    */
   drain(): void {
     this.#draining = true;
-    if (this.#stream !== null) this.#closeAfter = true;
+    if (this.#stream !== null && this.#res === RES_IDLE) this.#closeAfter = true;
   }
 
   // === ReaderOwner ===

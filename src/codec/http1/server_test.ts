@@ -416,6 +416,22 @@ Deno.test("Http1 server drain closes after the in-flight response and answers an
   ok(idle.io.closed);
 });
 
+Deno.test("Http1 server drain after a keep-alive response head went out keeps the connection for the next request, which gets Connection: close", async () => {
+  const s = server();
+  await feed(s.conn, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  await s.streams[0].sendResponse(ok200(["Content-Length", "2"]), false); // head out: keep-alive promised
+  s.conn.drain();
+  await s.streams[0].sendData(te.encode("ok"), true);
+  await tick();
+  ok(!s.io.text().includes("connection: close"));
+  ok(!s.io.closed, "the client was promised keep-alive and may already be sending its next request");
+  await feed(s.conn, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+  await s.streams[1].sendResponse(ok200(["Content-Length", "0"]), true);
+  await tick();
+  ok(s.io.text().includes("connection: close"));
+  ok(s.io.closed);
+});
+
 Deno.test("Http1 server strips codec-owned headers from the response and re-emits its own", async () => {
   const s = server();
   await feed(s.conn, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
