@@ -207,12 +207,16 @@ Deno.test({
       // registers itself; the first answer is timed from the node's creation in ZooKeeper.
       client = boltClient(`127.0.0.1:${mesh.port("egress")}`);
       let firstAnswer: { at: number; who: unknown } | undefined;
+      let lastError = "";
+      const giveUpAt = Date.now() + 15_000;
       const calling = (async () => {
         while (firstAnswer === undefined) {
+          if (Date.now() > giveUpAt) throw new Error(`no answer through meshctl in 15 s: ${lastError}`);
           try {
             const who = await client!.invoke(TEST_SERVICE, "whoami", [], 1000);
             firstAnswer = { at: Date.now(), who };
-          } catch {
+          } catch (e) {
+            lastError = (e as Error).message;
             await new Promise((r) => setTimeout(r, 1)); // no provider yet: meshctl answers an error
           }
         }
