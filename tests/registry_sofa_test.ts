@@ -9,7 +9,7 @@
  *   the watch is re-armed.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { type Meshctl, startMeshctl } from "./_e2e.ts";
 import { startZooKeeper, type ZooKeeper, zooKeeperInstalled } from "./_peers/zookeeper.ts";
 import { connectRaw, type RawZk, startPausableProxy } from "./_peers/zk_raw.ts";
