@@ -15,7 +15,7 @@ import {
 } from "./context.ts";
 import { resolveDownstream, resolveUpstream } from "./_protocols.ts";
 import type { ConfigDocument, TcpProxyDocument } from "./schema.ts";
-import { LIMIT_DEFAULTS, REGISTRY_ROUTER_NAME } from "./defaults.ts";
+import { LIMIT_DEFAULTS, REGISTRY_ROUTER_NAME, REGISTRY_SOFA_ROUTER_NAME } from "./defaults.ts";
 import { checkClusterHealth } from "./_health_check.ts";
 import { checkExtends } from "./_registry_check.ts";
 import type { Loose, Report, Reporter, SemanticResult } from "./_semantics.ts";
@@ -108,8 +108,11 @@ export function checkSemantics(
     report,
     routers,
   );
-  // The registry adds its routes to this router, and creates it when the file does not (as MOSN does).
-  if (registryEnabled) routers.add(REGISTRY_ROUTER_NAME);
+  // The registry adds its routes to these routers, and creates them when the file does not (as MOSN does).
+  if (registryEnabled) {
+    routers.add(REGISTRY_ROUTER_NAME);
+    routers.add(REGISTRY_SOFA_ROUTER_NAME);
+  }
   servers.forEach((s, si) => {
     s?.routers?.forEach((r, ri) =>
       r && checkRouter(r, `servers[${si}].routers[${ri}]`, clusters, ctx, reporter)

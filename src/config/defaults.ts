@@ -32,3 +32,9 @@ export const REGISTRY_DEFAULTS = {
 
 /** The router `sub` adds its routes to (MOSN's dubboRouterConfigName). */
 export const REGISTRY_ROUTER_NAME = "dubbo";
+
+/**
+ * The router `sub` with `registry.layout: "sofa"` adds its routes to (`service == <iface>:<version>`).
+ * MOSN has no SOFA registry; meshctl keeps SOFA's routes apart so a bolt listener names its own router.
+ */
+export const REGISTRY_SOFA_ROUTER_NAME = "sofa";

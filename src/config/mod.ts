@@ -15,4 +15,4 @@ export { parseConfigDocument } from "./parse.ts";
 export type { ConfigResult } from "./load.ts";
 export { loadConfigFile, parseConfigText, validateConfig } from "./load.ts";
 export { configJsonSchema } from "./json_schema.ts";
-export { REGISTRY_DEFAULTS, REGISTRY_ROUTER_NAME } from "./defaults.ts";
+export { REGISTRY_DEFAULTS, REGISTRY_ROUTER_NAME, REGISTRY_SOFA_ROUTER_NAME } from "./defaults.ts";

@@ -17,8 +17,10 @@ export {
   providerMatches,
   registryNodePath,
   registryRolePath,
+  SOFA_DEFAULT_VERSION,
   sofaConsumerUrl,
   sofaProviderUrl,
+  sofaServiceName,
 } from "./url.ts";
 export type { DubboUrlOptions, ParsedRegistryUrl, RegistryUrlBase, SofaUrlOptions } from "./url.ts";
 export { SESSION_STATE_CODE, ZK_DEFAULTS, ZkConnector, ZkRegistryClient } from "./zk/client.ts";
@@ -27,7 +29,7 @@ export { parseZkAddress } from "./zk/address.ts";
 export type { ZkAddress } from "./zk/address.ts";
 export { memoryNodePath, MemoryRegistry } from "./memory.ts";
 export { RegistryApi } from "./api/registry_api.ts";
-export type { RegistryApiOptions, RegistryView } from "./api/registry_api.ts";
+export type { RegistryApiOptions, RegistryView, SubscribedRoute } from "./api/registry_api.ts";
 export { serveRegistryApi } from "./api/server.ts";
 export type { RegistryApiServer } from "./api/server.ts";
 export { checkRegistryAddr, parseServiceRequest } from "./api/request.ts";

@@ -247,11 +247,26 @@ export function dubboConsumerUrl(o: Omit<DubboUrlOptions, "port" | "weight"> & {
   return `consumer://${host}/${o.iface}?${query(params)}`;
 }
 
+/** SOFA RPC's default service version (Java `ProviderConfig`, sofa-rpc-node's consumer and server). */
+export const SOFA_DEFAULT_VERSION = "1.0";
+
+/**
+ * The name a SOFA RPC caller puts in the bolt `service` header (Java: `sofa_head_target_service` and
+ * `service`, `ConfigUniqueNameGenerator`; sofa-rpc-node: the consumer's `interface:version`):
+ * `<iface>:<version>[:<uniqueId>]`, version `1.0` when not given.
+ */
+export function sofaServiceName(iface: string, version: string, uniqueId: string): string {
+  const name = `${iface}:${version || SOFA_DEFAULT_VERSION}`;
+  return uniqueId === "" ? name : `${name}:${uniqueId}`;
+}
+
 export interface SofaUrlOptions extends RegistryUrlBase {
   /** SOFA's `uniqueId` ("" = none). */
   readonly uniqueId?: string;
   /** `bolt` unless told. */
   readonly protocol?: string;
+  /** SOFA's service version; `1.0` (SOFA's default) unless told. */
+  readonly version?: string;
   readonly timeoutMs?: number;
   readonly weight?: number;
   readonly serialization?: string;
@@ -261,7 +276,7 @@ export interface SofaUrlOptions extends RegistryUrlBase {
 export function sofaProviderUrl(o: SofaUrlOptions): string {
   const protocol = o.protocol ?? "bolt";
   const params: [string, string | undefined][] = [
-    ["version", "1.0"],
+    ["version", o.version || SOFA_DEFAULT_VERSION],
     ["uniqueId", o.uniqueId ?? ""],
     ["interface", o.iface],
     ["timeout", String(o.timeoutMs ?? 3000)],
@@ -286,7 +301,7 @@ export function sofaConsumerUrl(o: Omit<SofaUrlOptions, "port" | "weight"> & { p
   const protocol = o.protocol ?? "bolt";
   const params: [string, string | undefined][] = [
     ["uniqueId", o.uniqueId ?? ""],
-    ["version", "1.0"],
+    ["version", o.version || SOFA_DEFAULT_VERSION],
     ["interface", o.iface],
     ["pid", String(o.pid ?? Deno.pid)],
     ["timeout", String(o.timeoutMs ?? 3000)],

@@ -11,6 +11,7 @@ import {
   registryNodePath,
   sofaConsumerUrl,
   sofaProviderUrl,
+  sofaServiceName,
 } from "./url.ts";
 import type { ProviderInstance, ServiceKey } from "./types.ts";
 
@@ -210,4 +211,10 @@ Deno.test("registryNodePath is the layout's role path plus the Java-encoded URL;
     interfacePathProblem("a\u0001"),
     'interface "a\u0001" contains characters ZooKeeper does not allow in a path',
   );
+});
+
+Deno.test("sofaServiceName: <iface>:<version>[:<uniqueId>], version 1.0 by default (SOFA's bolt service header)", () => {
+  assertEquals(sofaServiceName("com.x.Hello", "", ""), "com.x.Hello:1.0");
+  assertEquals(sofaServiceName("com.x.Hello", "2.0", ""), "com.x.Hello:2.0");
+  assertEquals(sofaServiceName("com.x.Hello", "", "blue"), "com.x.Hello:1.0:blue");
 });

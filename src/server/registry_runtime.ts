@@ -9,7 +9,8 @@
  *   URL weights clamped to 1..128. A cluster of that name in the file keeps its settings (LB, circuit
  *   breakers, timeouts) and gets the providers as its hosts;
  * - a route in the router `dubbo` (MOSN's dubboRouterConfigName) on header `service == <iface>` → that
- *   cluster, ahead of the file's routes (a catch-all the file has must not hide it; MOSN appends). The
+ *   cluster — for a `sofa`-layout subscription in the router `sofa` on `service == <iface>:<version>[:<uniqueId>]`
+ *   (what SOFA callers put in the bolt header; MOSN has no SOFA registry) — ahead of the file's routes (a catch-all the file has must not hide it; MOSN appends). The
  *   router is created, with one virtual host `*`, when the file has none (MOSN creates it at start), so a
  *   listener may name it —
  *
@@ -26,6 +27,7 @@ import {
   type ConfigSnapshot,
   parseConfigText,
   REGISTRY_ROUTER_NAME,
+  REGISTRY_SOFA_ROUTER_NAME,
   type RegistryConfig,
 } from "../config/mod.ts";
 import {
@@ -35,6 +37,7 @@ import {
   type RegistryConnector,
   type RegistryView,
   serveRegistryApi,
+  type SubscribedRoute,
 } from "../registry/mod.ts";
 import type { StatsRegistry } from "../stats/mod.ts";
 import type { Server } from "./server.ts";
@@ -60,8 +63,11 @@ export class RegistryRuntime {
   readonly #logger: Logger;
   #base: Obj;
   #source: string;
-  /** Subscribed interfaces → their providers (the last list the registry gave). */
-  readonly #providers = new Map<string, readonly ProviderInstance[]>();
+  /** Subscribed interfaces → their providers (the last list the registry gave) and how calls reach them. */
+  readonly #providers = new Map<
+    string,
+    { readonly providers: readonly ProviderInstance[]; readonly route: SubscribedRoute }
+  >();
   #server: Server | undefined;
   #api: RegistryApi | undefined;
   #http: RegistryApiServer | undefined;
@@ -98,7 +104,7 @@ export class RegistryRuntime {
       maxBodyBytes: this.#config.maxRequestBodyBytes,
       maxServices: this.#config.maxServices,
       connectTimeoutMs: this.#config.connectTimeoutMs,
-      onProviders: (iface, providers) => this.#providersChanged(iface, providers),
+      onProviders: (iface, providers, route) => this.#providersChanged(iface, providers, route),
       logger: this.#logger,
       stats: server.registry,
     });
@@ -161,9 +167,13 @@ export class RegistryRuntime {
     return Number(bound.slice(bound.lastIndexOf(":") + 1));
   }
 
-  #providersChanged(iface: string, providers: readonly ProviderInstance[] | undefined): void {
+  #providersChanged(
+    iface: string,
+    providers: readonly ProviderInstance[] | undefined,
+    route: SubscribedRoute,
+  ): void {
     if (providers === undefined) this.#providers.delete(iface);
-    else this.#providers.set(iface, providers);
+    else this.#providers.set(iface, { providers, route });
     this.#logger.info("registry: providers changed", {
       interface: iface,
       providers: providers === undefined ? "unsubscribed" : providers.length,
@@ -196,13 +206,16 @@ export class RegistryRuntime {
     const doc = structuredClone(base);
     const servers = (doc["servers"] ??= []) as Obj[];
     if (servers.length === 0) servers.push({});
-    const router = findOrAddRouter(servers);
-    const vhost = starVirtualHost(router);
+    const routesOf = {
+      dubbo: (starVirtualHost(findOrAddRouter(servers, REGISTRY_ROUTER_NAME))["routers"] ??= []) as Obj[],
+      sofa: (starVirtualHost(findOrAddRouter(servers, REGISTRY_SOFA_ROUTER_NAME))["routers"] ??= []) as Obj[],
+    };
     const manager = (doc["cluster_manager"] ??= {}) as Obj;
     const clusters = (manager["clusters"] ??= []) as Obj[];
-    const routes = (vhost["routers"] ??= []) as Obj[];
-    const added: Obj[] = [];
-    for (const [iface, providers] of [...this.#providers].sort(([a], [b]) => a < b ? -1 : 1)) {
+    const added = { dubbo: [] as Obj[], sofa: [] as Obj[] };
+    for (
+      const [iface, { providers, route }] of [...this.#providers].sort(([a], [b]) => a < b ? -1 : 1)
+    ) {
       const hosts = providers.map((p) => ({
         address: p.host.includes(":") ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`,
         weight: Math.min(MAX_HOST_WEIGHT, Math.max(1, p.weight)),
@@ -210,14 +223,15 @@ export class RegistryRuntime {
       const existing = clusters.find((c) => c["name"] === iface);
       if (existing !== undefined) existing["hosts"] = hosts;
       else clusters.push({ name: iface, type: "SIMPLE", lb_type: "LB_RANDOM", hosts });
-      if (!routes.some((r) => routesTo(r, iface))) {
-        added.push({
-          match: { headers: [{ name: "service", value: iface }] },
+      if (!routesOf[route.layout].some((r) => routesTo(r, route.service, iface))) {
+        added[route.layout].push({
+          match: { headers: [{ name: "service", value: route.service }] },
           route: { cluster_name: iface },
         });
       }
     }
-    routes.unshift(...added);
+    routesOf.dubbo.unshift(...added.dubbo);
+    routesOf.sofa.unshift(...added.sofa);
     const result = parseConfigText(JSON.stringify(doc), source, validationContext());
     if (result.snapshot === undefined) {
       return { errors: result.errors.map((e) => `${e.path}: ${e.message}`) };
@@ -226,13 +240,13 @@ export class RegistryRuntime {
   }
 }
 
-/** The `dubbo` router of any server, or a new one in the first server (MOSN creates it at start). */
-function findOrAddRouter(servers: Obj[]): Obj {
+/** The router `name` of any server, or a new one in the first server (MOSN creates `dubbo` at start). */
+function findOrAddRouter(servers: Obj[], name: string): Obj {
   for (const s of servers) {
-    const found = arr(s["routers"]).find((r) => (r as Obj)["router_config_name"] === REGISTRY_ROUTER_NAME);
+    const found = arr(s["routers"]).find((r) => (r as Obj)["router_config_name"] === name);
     if (found !== undefined) return found as Obj;
   }
-  const router: Obj = { router_config_name: REGISTRY_ROUTER_NAME, virtual_hosts: [] };
+  const router: Obj = { router_config_name: name, virtual_hosts: [] };
   const first = servers[0]!;
   first["routers"] = [...arr(first["routers"]), router];
   return router;
@@ -243,18 +257,18 @@ function starVirtualHost(router: Obj): Obj {
   const hosts = (router["virtual_hosts"] ??= []) as Obj[];
   const star = hosts.find((v) => arr(v["domains"]).includes("*"));
   if (star !== undefined) return star;
-  const made: Obj = { name: REGISTRY_ROUTER_NAME, domains: ["*"], routers: [] };
+  const made: Obj = { name: String(router["router_config_name"]), domains: ["*"], routers: [] };
   hosts.push(made);
   return made;
 }
 
-/** A route already sending `service == iface` to the cluster `iface` (the file's own, or ours). */
-function routesTo(route: Obj, iface: string): boolean {
+/** A route already sending `service == <service>` to the cluster `iface` (the file's own, or ours). */
+function routesTo(route: Obj, service: string, iface: string): boolean {
   const match = route["match"] as Obj | undefined;
   const headers = arr(match?.["headers"]) as Obj[];
   const action = route["route"] as Obj | undefined;
   return headers.length === 1 && String(headers[0]!["name"]).toLowerCase() === "service" &&
-    headers[0]!["value"] === iface && action?.["cluster_name"] === iface;
+    headers[0]!["value"] === service && action?.["cluster_name"] === iface;
 }
 
 function arr(v: unknown): unknown[] {

@@ -45,10 +45,10 @@ async function setup(config = CONFIG) {
   const server = new Server({ snapshot: registry.initialSnapshot(), logger, version: "test" });
   await server.start();
   const api = registry.start(server);
-  const post = async (path: string, service: Record<string, unknown>) => {
+  const post = async (path: string, service: Record<string, unknown>, layout?: string) => {
     const r = await fetch(`http://127.0.0.1:${api.port}${path}`, {
       method: "POST",
-      body: JSON.stringify({ registry: { type: "zookeeper", addr: ZK }, service }),
+      body: JSON.stringify({ registry: { type: "zookeeper", addr: ZK, layout }, service }),
     });
     return await r.json();
   };
@@ -57,9 +57,10 @@ async function setup(config = CONFIG) {
     await registry.settled();
   };
   const cluster = (name: string) => server.runtime.snapshot.clusters.find((c) => c.name === name);
-  const dubboRoutes = () =>
-    server.runtime.snapshot.servers[0]!.routers.find((r) => r.routerConfigName === "dubbo")!.virtualHosts[0]!
+  const routesOf = (name: string) =>
+    server.runtime.snapshot.servers[0]!.routers.find((r) => r.routerConfigName === name)!.virtualHosts[0]!
       .routers;
+  const dubboRoutes = () => routesOf("dubbo");
   return {
     dir,
     configPath,
@@ -72,6 +73,7 @@ async function setup(config = CONFIG) {
     settle,
     cluster,
     dubboRoutes,
+    routesOf,
     async close() {
       await registry.close();
       await server.stop(0);
@@ -200,6 +202,46 @@ cluster_manager:
     assert.equal(c.lbType, "LB_ROUNDROBIN");
     assert.equal(c.circuitBreakers.maxRequests, 7);
     assert.equal(c.hosts.length, 1);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("sub with registry.layout sofa: cluster <iface> and a route service == <iface>:1.0 in router sofa", async () => {
+  const t = await setup();
+  const sofaIface = "com.alipay.sofa.rpc.test.HelloService";
+  try {
+    assert.equal(t.routesOf("sofa").length, 0, "router sofa exists from the start, empty");
+    t.zk.addProvider(
+      ZK,
+      sofaIface,
+      `bolt://127.0.0.1:12200?uniqueId=&version=1.0&interface=${sofaIface}`,
+      "sofa",
+    );
+    assert.equal((await t.post("/sub", { interface: sofaIface, methods: ["sayHello"] }, "sofa")).err_no, 0);
+    await t.settle();
+    assert.deepEqual(t.cluster(sofaIface)?.hosts.map((h) => h.address.port), [12200]);
+    const route = t.routesOf("sofa")[0]!;
+    assert.equal(route.route?.clusterName, sofaIface);
+    assert.deepEqual(route.match.headers.map((h) => [h.name, h.value]), [["service", `${sofaIface}:1.0`]]);
+    assert.equal(t.dubboRoutes().length, 0, "nothing in router dubbo");
+    // SIGHUP keeps it; unsub removes cluster and route.
+    const reloader = new ConfigReloader({
+      file: t.configPath,
+      server: t.server,
+      logger: new Logger({ level: "error", write: () => {} }),
+      compose: (snap) => t.registry.rebase(snap),
+    });
+    try {
+      await reloader.reload("SIGHUP");
+    } finally {
+      await reloader.close();
+    }
+    assert.equal(t.routesOf("sofa").length, 1);
+    assert.equal((await t.post("/unsub", { interface: sofaIface, methods: ["sayHello"] }, "sofa")).err_no, 0);
+    await t.settle();
+    assert.equal(t.cluster(sofaIface), undefined);
+    assert.equal(t.routesOf("sofa").length, 0);
   } finally {
     await t.close();
   }

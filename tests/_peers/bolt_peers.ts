@@ -1,6 +1,8 @@
 /**
  * Real SOFA bolt peers for tests: a `sofa-rpc-node` RpcServer bound to 127.0.0.1 and an RpcClient that
- * calls a direct address (no registry). Everything returned is stoppable and leaves no timers or sockets.
+ * calls a direct address — or, given a ZooKeeper address, both use sofa-rpc-node's own ZooKeeper registry
+ * (the server registers itself under `/sofa-rpc/<iface>/providers`, the client discovers providers there).
+ * Everything returned is stoppable and leaves no timers or sockets.
  *
  * Services on every server (interface:version):
  * - `com.nodejs.test.TestService:1.0`: `plus(a, b)` → a + b; `slow(ms)` → ms after waiting ms;
@@ -46,6 +48,8 @@ interface SofaServerConnection {
 
 interface SofaServer {
   publishPort: number;
+  publish(): Promise<unknown>;
+  unPublish(): Promise<unknown>;
   _connections: Map<string, SofaServerConnection>;
   _handleSocket(socket: unknown): void;
   emit(event: string, ...args: unknown[]): boolean;
@@ -66,9 +70,16 @@ interface SofaClient {
   close(): Promise<void>;
 }
 
+/** sofa-rpc-node's `ZookeeperRegistry` (lib/registry/zk). */
+export interface SofaZkRegistry {
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
 interface SofaModule {
   server: { RpcServer: new (options: Record<string, unknown>) => SofaServer };
   client: { RpcClient: new (options: Record<string, unknown>) => SofaClient };
+  registry: { ZookeeperRegistry: new (options: Record<string, unknown>) => SofaZkRegistry };
 }
 
 const lib = sofa as unknown as SofaModule;
@@ -209,6 +220,9 @@ export interface BoltServerPeer {
   callsOf(method: string): number;
   /** Heartbeat requests received (answered by the library). */
   readonly heartbeats: number;
+  /** With `registry`: deletes this server's provider nodes (as a graceful SOFA shutdown does first). */
+  unpublish(): Promise<void>;
+  /** Unpublishes (with `registry`), closes the server and its connections, then its registry session. */
   stop(): Promise<void>;
 }
 
@@ -221,15 +235,25 @@ export interface BoltServerOptions {
   name?: string;
   /** More interface names to serve (version 1.0), each with just `whoami()`: for routing by service. */
   whoamiServices?: string[];
+  /**
+   * A ZooKeeper address: the server registers every service there itself, with sofa-rpc-node's
+   * ZookeeperRegistry, as `bolt://127.0.0.1:<port>?…`; `startBoltServer` resolves once the library has
+   * seen its own node.
+   */
+  registry?: string;
 }
 
 /** Starts a sofa-rpc-node bolt server on 127.0.0.1 (or `hostname`) with the test services. */
 export async function startBoltServer(options: BoltServerOptions = {}): Promise<BoltServerPeer> {
   let heartbeats = 0;
+  const registry = options.registry === undefined
+    ? undefined
+    : new lib.registry.ZookeeperRegistry({ logger: silentLogger, address: options.registry });
   const server = new LoopbackRpcServer({
     appName: "meshctl-test",
     port: options.port ?? 0,
     logger: silentLogger,
+    ...(registry === undefined ? {} : { registry, publishAddress: options.hostname ?? "127.0.0.1" }),
     protocol: tappedProtocol(1, () => {}, (d) => d.on("heartbeat", () => heartbeats++)),
   });
   const hostname = options.hostname ?? "127.0.0.1";
@@ -292,6 +316,16 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
   await server.start();
   const port = server.publishPort;
   if (!name) name = `server-${port}`;
+  if (registry !== undefined) {
+    try {
+      await registry.ready();
+      await server.publish();
+    } catch (e) {
+      await server.close().catch(noop);
+      await registry.close().catch(noop);
+      throw e;
+    }
+  }
   return {
     name,
     port,
@@ -303,10 +337,14 @@ export async function startBoltServer(options: BoltServerOptions = {}): Promise<
     get heartbeats() {
       return heartbeats;
     },
+    async unpublish() {
+      await server.unPublish();
+    },
     async stop() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await server.close();
+      await registry?.close().catch(noop);
     },
   };
 }
@@ -330,6 +368,8 @@ export interface BoltClientOptions {
   version?: 1 | 2;
   /** v2 frames with ver1 2 and the CRC switch on: each ends with a CRC-32 (implies version 2). */
   crc?: boolean;
+  /** Discover providers in this ZooKeeper (sofa-rpc-node's ZookeeperRegistry); `address` is then unused. */
+  registry?: string;
 }
 
 /** A sofa-rpc-node client that calls `address` ("host:port") directly, without a registry. */
@@ -340,9 +380,13 @@ export function boltClient(address: string, options: BoltClientOptions = {}): Bo
     d.on("heartbeat_ack", (p) => acks.add(p.packetId));
   }, options.crc === true);
   // Its own connectionOpts: the library would otherwise write `protocol` into its shared defaults.
+  const registry = options.registry === undefined
+    ? undefined
+    : new lib.registry.ZookeeperRegistry({ logger: silentLogger, address: options.registry });
   const client = new lib.client.RpcClient({
     logger: silentLogger,
     protocol,
+    ...(registry === undefined ? {} : { registry }),
     connectionOpts: { protocol, noDelay: true, connectTimeout: 3000 },
   });
   let nextHeartbeatId = 0x7000_0000;
@@ -351,7 +395,11 @@ export function boltClient(address: string, options: BoltClientOptions = {}): Bo
   function consumer(service: string): SofaConsumer {
     let c = consumers.get(service);
     if (c === undefined) {
-      c = client.createConsumer({ interfaceName: service, version: "1.0", serverHost: address });
+      c = client.createConsumer({
+        interfaceName: service,
+        version: "1.0",
+        ...(registry === undefined ? { serverHost: address } : {}),
+      });
       consumers.set(service, c);
     }
     return c;
@@ -393,6 +441,9 @@ export function boltClient(address: string, options: BoltClientOptions = {}): Bo
       }
       return ids.filter((id) => acks.has(id)).length;
     },
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      await registry?.close().catch(noop);
+    },
   };
 }

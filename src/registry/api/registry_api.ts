@@ -4,7 +4,7 @@
  *
  * | request | does | answer |
  * |---|---|---|
- * | POST /pub | registers `dubbo://<advertise ip>:<server port>/<iface>?…` (this sidecar's address, as MOSN) | `{"err_no":0,"err_msg":"publish success"}` |
+ * | POST /pub | registers `dubbo://<advertise ip>:<server port>/<iface>?…` (this sidecar's address, as MOSN); with `registry.layout: "sofa"` `bolt://<ip>:<port>?…` under `/sofa-rpc/<iface>/providers` | `{"err_no":0,"err_msg":"publish success"}` |
  * | POST /unpub | deletes that node | `unpub success` |
  * | POST /sub | registers a consumer node and watches the providers; each change goes to `onProviders` | `subscribe success` |
  * | POST /unsub | stops watching, deletes the consumer node, `onProviders(iface, undefined)` | `unsubscribe success` |
@@ -30,10 +30,27 @@ import type {
   Registration,
   RegistryClient,
   RegistryConnector,
+  RegistryLayout,
   ServiceKey,
 } from "../types.ts";
 import { parseServiceRequest, type ServiceRequest } from "./request.ts";
-import { dubboConsumerUrl, dubboProviderUrl } from "../url.ts";
+import {
+  dubboConsumerUrl,
+  dubboProviderUrl,
+  sofaConsumerUrl,
+  sofaProviderUrl,
+  sofaServiceName,
+} from "../url.ts";
+
+/**
+ * How calls reach a subscribed interface's cluster: the bolt/dubbo `service` header value the route
+ * matches, by layout. Dubbo (MOSN): the interface. SOFA: `<iface>:<version>[:<uniqueId>]`, the name SOFA
+ * callers put in the bolt `service` header.
+ */
+export interface SubscribedRoute {
+  readonly layout: RegistryLayout;
+  readonly service: string;
+}
 
 export interface RegistryApiOptions {
   readonly connector: RegistryConnector;
@@ -45,7 +62,11 @@ export interface RegistryApiOptions {
   /** How long a registration or subscription may wait for the registry before err_no 1. */
   readonly connectTimeoutMs: number;
   /** A subscribed interface's providers changed (first list included); undefined: unsubscribed. */
-  readonly onProviders: (iface: string, providers: readonly ProviderInstance[] | undefined) => void;
+  readonly onProviders: (
+    iface: string,
+    providers: readonly ProviderInstance[] | undefined,
+    route: SubscribedRoute,
+  ) => void;
   readonly logger: Logger;
   readonly stats?: StatsRegistry;
   readonly clock?: Clock;
@@ -66,12 +87,14 @@ interface Subscribed {
   readonly key: ServiceKey;
   readonly registration: Registration;
   readonly subscription: ProviderSubscription;
+  readonly route: SubscribedRoute;
 }
 
 /** What `GET /registry` shows. */
 export interface RegistryView {
   readonly published: readonly {
     readonly registry: string;
+    readonly layout: RegistryLayout;
     readonly interface: string;
     readonly group: string;
     readonly version: string;
@@ -83,6 +106,9 @@ export interface RegistryView {
   }[];
   readonly subscribed: readonly {
     readonly registry: string;
+    readonly layout: RegistryLayout;
+    /** The `service` header value routed to `cluster`. */
+    readonly service: string;
     readonly interface: string;
     readonly group: string;
     readonly version: string;
@@ -172,7 +198,7 @@ export class RegistryApi {
       if (path === "/") {
         return new Response(
           "meshctl registry API (MOSN dubbo_registry):\n" +
-            "POST /pub /unpub /sub /unsub  {registry: {type, addr, username, password}, service: {interface, methods, group, version}}\n" +
+            "POST /pub /unpub /sub /unsub  {registry: {type, addr, username, password, layout: dubbo|sofa}, service: {interface, methods, group, version}}\n" +
             "GET /registry  what this sidecar published and subscribed\n",
           { headers: { "content-type": "text/plain; charset=utf-8" } },
         );
@@ -272,20 +298,25 @@ export class RegistryApi {
       return { errNo: 0, message: `publish success (already published: ${old.registration.path})` };
     }
     const { ip, port } = this.#o.advertise();
-    const url = dubboProviderUrl({
+    const common = {
       host: ip,
       port,
       iface: request.service.interface,
-      methods: request.service.methods,
-      group: request.service.group,
-      version: request.service.version,
       pid: this.#o.pid ?? Deno.pid,
       timestamp: (this.#o.now ?? Date.now)(),
-    });
+    };
+    const url = request.layout === "sofa"
+      ? sofaProviderUrl({ ...common, uniqueId: request.service.group, version: request.service.version })
+      : dubboProviderUrl({
+        ...common,
+        methods: request.service.methods,
+        group: request.service.group,
+        version: request.service.version,
+      });
     const client = this.#o.connector.client(request.registry);
     const registration = await this.#withNewService(old === undefined, () =>
       this.#bounded(
-        client.register("dubbo", "providers", request.service.interface, url),
+        client.register(request.layout, "providers", request.service.interface, url),
         (late) => void late.close(),
       ));
     if (old !== undefined) await old.registration.close();
@@ -310,6 +341,7 @@ export class RegistryApi {
     if (old !== undefined) {
       if (
         old.request.registry.addr === request.registry.addr &&
+        old.request.layout === request.layout &&
         old.request.service.group === request.service.group
       ) {
         return { errNo: 0, message: "subscribe success (already subscribed)" };
@@ -322,25 +354,33 @@ export class RegistryApi {
       };
     }
     const { ip } = this.#o.advertise();
+    const layout = request.layout;
     const key: ServiceKey = {
-      layout: "dubbo",
+      layout,
       interface: iface,
       group: request.service.group,
-      version: request.service.version === "" ? "*" : request.service.version,
+      // Dubbo: absent = any version. SOFA: compared only when given (providerMatches).
+      version: request.service.version === "" && layout === "dubbo" ? "*" : request.service.version,
+    };
+    const route: SubscribedRoute = {
+      layout,
+      service: layout === "sofa"
+        ? sofaServiceName(iface, request.service.version, request.service.group)
+        : iface,
     };
     const client = this.#o.connector.client(request.registry);
-    const url = dubboConsumerUrl({
-      host: ip,
-      iface,
-      methods: request.service.methods,
-      group: request.service.group,
-      version: request.service.version,
-      pid: this.#o.pid ?? Deno.pid,
-      timestamp: (this.#o.now ?? Date.now)(),
-    });
+    const stamp = { host: ip, iface, pid: this.#o.pid ?? Deno.pid, timestamp: (this.#o.now ?? Date.now)() };
+    const url = layout === "sofa"
+      ? sofaConsumerUrl({ ...stamp, uniqueId: request.service.group, version: request.service.version })
+      : dubboConsumerUrl({
+        ...stamp,
+        methods: request.service.methods,
+        group: request.service.group,
+        version: request.service.version,
+      });
     const entry = await this.#withNewService(true, async () => {
       const registration = await this.#bounded(
-        client.register("dubbo", "consumers", iface, url),
+        client.register(layout, "consumers", iface, url),
         (late) => void late.close(),
       );
       let subscription: ProviderSubscription;
@@ -348,7 +388,7 @@ export class RegistryApi {
         subscription = await this.#bounded(
           client.subscribe(key, (providers) => {
             if (this.#subscribed.get(iface)?.subscription === subscription) {
-              this.#o.onProviders(iface, providers);
+              this.#o.onProviders(iface, providers, route);
             }
           }),
           (late) => late.close(),
@@ -357,10 +397,10 @@ export class RegistryApi {
         await registration.close();
         throw e;
       }
-      return { request, client, key, registration, subscription };
+      return { request, client, key, registration, subscription, route };
     });
     this.#subscribed.set(iface, entry);
-    this.#o.onProviders(iface, entry.subscription.providers());
+    this.#o.onProviders(iface, entry.subscription.providers(), route);
     this.#o.logger.info("registry: subscribed", {
       interface: iface,
       registry: request.registry.addr,
@@ -379,7 +419,7 @@ export class RegistryApi {
     }
     this.#subscribed.delete(iface);
     old.subscription.close();
-    this.#o.onProviders(iface, undefined);
+    this.#o.onProviders(iface, undefined, old.route);
     await old.registration.close();
     this.#o.logger.info("registry: unsubscribed", { interface: iface });
     return { errNo: 0, message: "unsubscribe success" };
@@ -440,14 +480,19 @@ export class RegistryApi {
     return {
       published: [...this.#published.values()].map(({ request, client, registration }) => ({
         registry: request.registry.addr,
+        layout: request.layout,
         ...serviceFields(request),
         url: registration.url,
         path: registration.path,
         state: registration.state(),
         session: client.state(),
       })),
-      subscribed: [...this.#subscribed.values()].map(({ request, client, registration, subscription }) => ({
+      subscribed: [...this.#subscribed.values()].map((
+        { request, client, registration, subscription, route },
+      ) => ({
         registry: request.registry.addr,
+        layout: request.layout,
+        service: route.service,
         ...serviceFields(request),
         cluster: request.service.interface,
         consumer: { url: registration.url, path: registration.path, state: registration.state() },
@@ -495,7 +540,7 @@ function failPrefix(op: Op): string {
 }
 
 function pubKey(r: ServiceRequest): string {
-  return JSON.stringify([r.registry.addr, r.service.interface, r.service.group, r.service.version]);
+  return JSON.stringify([r.registry.addr, r.layout, r.service.interface, r.service.group, r.service.version]);
 }
 
 function sameMethods(a: ServiceRequest, b: ServiceRequest): boolean {
@@ -506,9 +551,9 @@ function sameMethods(a: ServiceRequest, b: ServiceRequest): boolean {
 
 function describe(r: ServiceRequest): string {
   const s = r.service;
-  return `${s.interface}${s.group ? ` group ${s.group}` : ""}${
+  return `${s.interface}${s.group ? ` ${r.layout === "sofa" ? "uniqueId" : "group"} ${s.group}` : ""}${
     s.version ? ` version ${s.version}` : ""
-  } at ${r.registry.addr}`;
+  } at ${r.registry.addr}${r.layout === "sofa" ? " (sofa layout)" : ""}`;
 }
 
 function serviceFields(r: ServiceRequest) {

@@ -2,9 +2,9 @@ import { deepStrictEqual as assertEquals, equal, match, ok } from "node:assert/s
 import { FakeClock, silentLogger } from "../../core/mod.ts";
 import { StatsRegistry } from "../../stats/mod.ts";
 import { MemoryRegistry } from "../memory.ts";
-import { javaUrlEncode } from "../url.ts";
+import { javaUrlDecode, javaUrlEncode } from "../url.ts";
 import type { ProviderInstance } from "../types.ts";
-import { RegistryApi, type RegistryApiOptions } from "./registry_api.ts";
+import { RegistryApi, type RegistryApiOptions, type SubscribedRoute } from "./registry_api.ts";
 import { serveRegistryApi } from "./server.ts";
 
 const ZK = "127.0.0.1:2181";
@@ -23,6 +23,8 @@ interface Harness {
   stats: StatsRegistry;
   /** Every onProviders call, as "iface: host:port@weight,…" or "iface: gone". */
   changes: string[];
+  /** The route of every onProviders call. */
+  routes: SubscribedRoute[];
   post(
     path: string,
     body: unknown,
@@ -35,14 +37,15 @@ function harness(overrides: Partial<RegistryApiOptions> = {}): Harness {
   const clock = new FakeClock();
   const stats = new StatsRegistry();
   const changes: string[] = [];
+  const routes: SubscribedRoute[] = [];
   const api = new RegistryApi({
     connector: zk,
     advertise: () => ({ ip: "10.0.0.7", port: 20880 }),
     maxBodyBytes: 4096,
     maxServices: 10,
     connectTimeoutMs: 5000,
-    onProviders: (iface: string, providers: readonly ProviderInstance[] | undefined) =>
-      changes.push(
+    onProviders: (iface: string, providers: readonly ProviderInstance[] | undefined, route) =>
+      routes.push(route) && changes.push(
         `${iface}: ${
           providers === undefined ? "gone" : providers.map((p) => `${p.host}:${p.port}@${p.weight}`).join(",")
         }`,
@@ -60,6 +63,7 @@ function harness(overrides: Partial<RegistryApiOptions> = {}): Harness {
     clock,
     stats,
     changes,
+    routes,
     async post(path, body, init = {}) {
       const res = await api.handle(
         new Request(`http://127.0.0.1${path}`, {
@@ -321,6 +325,7 @@ Deno.test("GET /registry shows each node's path and state; close() deletes every
   const view = await res.json();
   assertEquals(view.published, [{
     registry: ZK,
+    layout: "dubbo",
     interface: IFACE,
     group: "",
     version: "1.0.3",
@@ -379,4 +384,87 @@ Deno.test("close() while a pub waits for an unreachable registry: the pub is ans
   h.zk.setReachable(ZK, true);
   await settle();
   assertEquals(h.zk.nodes(ZK), [], "the node that came late was deleted");
+});
+
+const SOFA_REGISTRY = { ...REGISTRY, layout: "sofa" };
+const SOFA_IFACE = "com.alipay.sofa.rpc.test.HelloService";
+
+Deno.test("registry.layout sofa: pub writes SOFA's bolt provider URL under /sofa-rpc/<iface>/providers", async () => {
+  const h = harness();
+  const service = { interface: SOFA_IFACE, methods: ["sayHello"] };
+  assertEquals(await h.post("/pub", { registry: SOFA_REGISTRY, service }), ok0("publish success"));
+  const [path] = h.zk.nodes(ZK);
+  const prefix = `/sofa-rpc/${SOFA_IFACE}/providers/`;
+  ok(path!.startsWith(prefix), path);
+  equal(
+    javaUrlDecode(path!.slice(prefix.length)),
+    `bolt://10.0.0.7:20880?version=1.0&uniqueId=&interface=${SOFA_IFACE}&timeout=3000&delay=-1` +
+      "&id=rpc-cfg-0&dynamic=true&weight=100&accepts=100000&startTime=1700000000000&appName=meshctl" +
+      "&serialization=hessian2&protocol=bolt&language=java&pid=42&rpcVer=50603",
+  );
+  equal(h.api.view().published[0]!.layout, "sofa");
+  // The same interface in Dubbo's layout is another service: its own node.
+  assertEquals(await h.post("/pub", { registry: REGISTRY, service }), ok0("publish success"));
+  equal(h.zk.nodes(ZK).length, 2);
+  assertEquals(await h.post("/unpub", { registry: SOFA_REGISTRY, service }), ok0("unpub success"));
+  ok(h.zk.nodes(ZK).every((p) => p.startsWith("/dubbo/")), "only the Dubbo node is left");
+  // A uniqueId (service.group) and version go into SOFA's parameters.
+  await h.post("/pub", { registry: SOFA_REGISTRY, service: { ...service, group: "blue", version: "2.0" } });
+  const sofaNode = h.zk.nodes(ZK).find((p) => p.startsWith("/sofa-rpc/"))!;
+  match(
+    javaUrlDecode(sofaNode.slice(prefix.length))!,
+    /^bolt:\/\/10\.0\.0\.7:20880\?version=2\.0&uniqueId=blue&/,
+  );
+});
+
+Deno.test("registry.layout sofa: sub watches /sofa-rpc providers by uniqueId; the route is <iface>:<version>[:<uniqueId>]", async () => {
+  const h = harness();
+  const url = (port: number, extra = "") =>
+    `bolt://10.0.0.${port % 10}:${port}?uniqueId=${extra}&version=1.0&interface=${SOFA_IFACE}&weight=30`;
+  h.zk.addProvider(ZK, SOFA_IFACE, url(12200), "sofa");
+  h.zk.addProvider(ZK, SOFA_IFACE, url(12201, "blue"), "sofa"); // another uniqueId: not ours
+  h.zk.addProvider(ZK, SOFA_IFACE, `dubbo://10.0.0.9:20880/${SOFA_IFACE}?interface=${SOFA_IFACE}`); // Dubbo's tree
+  const service = { interface: SOFA_IFACE, methods: ["sayHello"] };
+  assertEquals(await h.post("/sub", { registry: SOFA_REGISTRY, service }), ok0("subscribe success"));
+  assertEquals(h.changes, [`${SOFA_IFACE}: 10.0.0.0:12200@30`]);
+  assertEquals(h.routes.at(-1), { layout: "sofa", service: `${SOFA_IFACE}:1.0` });
+  const consumer = h.zk.nodes(ZK).find((p) => p.includes("/consumers/"))!;
+  match(
+    consumer,
+    new RegExp(`^/sofa-rpc/${SOFA_IFACE.replaceAll(".", "\\.")}/consumers/bolt%3A%2F%2F10\\.0\\.0\\.7%3F`),
+  );
+  const view = h.api.view().subscribed[0]!;
+  equal(view.layout, "sofa");
+  equal(view.service, `${SOFA_IFACE}:1.0`);
+  // Same interface, Dubbo's layout: refused (one cluster per interface), nothing changes.
+  equal((await h.post("/sub", { registry: REGISTRY, service })).body.err_no, 1);
+  const removeSecond = h.zk.addProvider(ZK, SOFA_IFACE, url(12202), "sofa");
+  await settle();
+  equal(h.changes.at(-1), `${SOFA_IFACE}: 10.0.0.0:12200@30,10.0.0.2:12202@30`);
+  removeSecond();
+  await settle();
+  equal(h.changes.at(-1), `${SOFA_IFACE}: 10.0.0.0:12200@30`);
+  assertEquals(await h.post("/unsub", { registry: SOFA_REGISTRY, service }), ok0("unsubscribe success"));
+  equal(h.changes.at(-1), `${SOFA_IFACE}: gone`);
+  assertEquals(h.routes.at(-1), { layout: "sofa", service: `${SOFA_IFACE}:1.0` });
+
+  // With a uniqueId and a version: only that uniqueId's providers, and the route name carries both.
+  await h.post("/sub", { registry: SOFA_REGISTRY, service: { ...service, group: "blue", version: "1.0" } });
+  equal(h.changes.at(-1), `${SOFA_IFACE}: 10.0.0.1:12201@30`);
+  assertEquals(h.routes.at(-1), { layout: "sofa", service: `${SOFA_IFACE}:1.0:blue` });
+});
+
+Deno.test("registry.layout other than dubbo or sofa is a clear error that changes nothing", async () => {
+  const h = harness();
+  const res = await h.post("/pub", { registry: { ...REGISTRY, layout: "nacos" }, service: SERVICE });
+  equal(res.body.err_no, 1);
+  match(
+    String(res.body.err_msg),
+    /registry\.layout "nacos" is not one meshctl speaks: "dubbo" \(the default\) or "sofa"/,
+  );
+  equal((await h.post("/pub", { registry: { ...REGISTRY, layout: 3 }, service: SERVICE })).body.err_no, 1);
+  assertEquals(h.zk.nodes(ZK), []);
+  // Absent layout (MOSN's body): Dubbo's.
+  await h.post("/pub", { registry: REGISTRY, service: SERVICE });
+  ok(h.zk.nodes(ZK)[0]!.startsWith(`/dubbo/${IFACE}/providers/`));
 });

@@ -4,10 +4,15 @@
  * little more: every field's JSON type, names a ZooKeeper path can carry, at most one chroot.
  * @module
  */
-import type { RegistryAddress } from "../types.ts";
+import type { RegistryAddress, RegistryLayout } from "../types.ts";
 
 export interface ServiceRequest {
   readonly registry: RegistryAddress;
+  /**
+   * meshctl's extension of MOSN's body, `registry.layout`: `dubbo` (absent = MOSN's meaning) or `sofa`
+   * (SOFA RPC's `/sofa-rpc/<iface>/providers`, bolt URLs; `service.group` is SOFA's uniqueId).
+   */
+  readonly layout: RegistryLayout;
   readonly service: {
     readonly interface: string;
     readonly methods: readonly string[];
@@ -79,6 +84,7 @@ export function parseServiceRequest(body: unknown): { request: ServiceRequest } 
       [r, "addr", "registry"],
       [r, "username", "registry"],
       [r, "password", "registry"],
+      [r, "layout", "registry"],
       [s, "interface", "service"],
       [s, "group", "service"],
       [s, "version", "service"],
@@ -94,6 +100,12 @@ export function parseServiceRequest(body: unknown): { request: ServiceRequest } 
       error: type === ""
         ? 'registry.type: missing; only "zookeeper" is supported'
         : `registry.type "${type}" is not supported; only "zookeeper" is`,
+    };
+  }
+  const layout = fields["registry.layout"]!;
+  if (layout !== "" && layout !== "dubbo" && layout !== "sofa") {
+    return {
+      error: `registry.layout "${layout}" is not one meshctl speaks: "dubbo" (the default) or "sofa"`,
     };
   }
   const addr = fields["registry.addr"]!;
@@ -130,6 +142,7 @@ export function parseServiceRequest(body: unknown): { request: ServiceRequest } 
         ...(fields["registry.username"] ? { username: fields["registry.username"] } : {}),
         ...(fields["registry.password"] ? { password: fields["registry.password"] } : {}),
       },
+      layout: layout === "sofa" ? "sofa" : "dubbo",
       service: {
         interface: iface,
         methods: [...new Set(methods as string[])],
