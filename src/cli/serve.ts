@@ -125,15 +125,6 @@ export default async function run(args: string[]): Promise<number> {
   const logger = new Logger({ level, format: format as LogFormat });
   logConfigWarnings(logger, warnings);
 
-  if (concurrency > 1 && snapshot.xds !== undefined) {
-    console.error("meshctl serve: --concurrency above 1 does not support xDS (dynamic_resources) yet");
-    return 2;
-  }
-  if (concurrency > 1 && snapshot.registry !== undefined) {
-    console.error("meshctl serve: --concurrency above 1 does not support the registry (dubbo_registry) yet");
-    return 2;
-  }
-
   const addressFile = values["address-file"];
   // The sidecar registry API (extends[] dubbo_registry): it adds clusters and routes to the file's
   // config, starting with the `dubbo` router listeners may name.
@@ -197,7 +188,7 @@ export default async function run(args: string[]): Promise<number> {
     await registry?.close();
     return 1;
   }
-  if (registry !== undefined && server instanceof Server) { // registry + workers is refused above
+  if (registry !== undefined) {
     try {
       registry.start(server);
     } catch (e) {
@@ -224,8 +215,8 @@ export default async function run(args: string[]): Promise<number> {
   // Config from a control plane (the bootstrap's dynamic_resources): ADS feeds the same Server.reload.
   const xds = snapshot.xds === undefined
     ? undefined
-    : await createXdsRuntime({ bootstrap: snapshot, server: server as Server, logger, version: VERSION });
-  if (xds !== undefined && server instanceof Server) {
+    : await createXdsRuntime({ bootstrap: snapshot, server, logger, version: VERSION });
+  if (xds !== undefined) {
     server.setDynamicConfig(() => xds.isReady(), () => xds.describe());
     xds.start();
   }

@@ -37,7 +37,7 @@ import {
   serveRegistryApi,
 } from "../registry/mod.ts";
 import type { StatsRegistry } from "../stats/mod.ts";
-import type { Server } from "./server.ts";
+import type { ServingTarget } from "./server.ts";
 import { validationContext } from "./validation_context.ts";
 
 type Obj = Record<string, unknown>;
@@ -62,7 +62,7 @@ export class RegistryRuntime {
   #source: string;
   /** Subscribed interfaces → their providers (the last list the registry gave). */
   readonly #providers = new Map<string, readonly ProviderInstance[]>();
-  #server: Server | undefined;
+  #server: ServingTarget | undefined;
   #api: RegistryApi | undefined;
   #http: RegistryApiServer | undefined;
   #reloads: Promise<void> = Promise.resolve();
@@ -89,7 +89,7 @@ export class RegistryRuntime {
   }
 
   /** Binds the API (after the server, whose listener ports `pub` may publish); throws when it cannot bind. */
-  start(server: Server): SocketAddress {
+  start(server: ServingTarget): SocketAddress {
     this.#server = server;
     const connector = this.#connector = this.#makeConnector(server.registry);
     const api = new RegistryApi({
