@@ -53,7 +53,9 @@ Options:
                         the kernel spreads connections), with its own upstream pools; the main thread
                         keeps config, reload and admin, and sums the workers' stats when they are read.
                         "auto": the cores this process may use. Default 1: no worker thread, everything
-                        on one event loop. Not yet with xDS (dynamic_resources). A worker that dies
+                        on one event loop (a worker forces SO_REUSEPORT, which would let a stray
+                        second meshctl share the port silently). xDS and the registry
+                        API run on the main thread and feed every worker. A worker that dies
                         makes the process exit 1 (a supervisor restarts it).
   -h, --help            show this help`;
 
