@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import zookeeper from "node-zookeeper-client";
 import { createRequire } from "node:module";
 import { Dubbo, java, setting } from "dubbo2.js";
-import { type Meshctl, startMeshctl } from "./_e2e.ts";
+import { adminStats, type Meshctl, startMeshctl } from "./_e2e.ts";
 import { startZooKeeper, type ZooKeeper, zooKeeperInstalled } from "./_peers/zookeeper.ts";
 import { DEMO_SERVICE, dubboConsumer, type DubboProvider, startDubboProvider } from "./_peers/dubbo_peers.ts";
 import { dubboProviderUrl, javaUrlDecode, javaUrlEncode } from "../src/registry/mod.ts";
@@ -523,6 +523,78 @@ Deno.test({
       await consumerSide?.stop();
       await providerSide?.stop();
       client?.close();
+      await app.stop();
+      await zk.stop();
+    }
+  },
+});
+
+/** Connections each worker of a `--concurrency 2` meshctl accepted so far (its `worker.N` stats scope). */
+async function workerConnections(mesh: Meshctl): Promise<number[]> {
+  const stats = await adminStats(mesh.adminPort);
+  return [0, 1].map((w) => stats["worker"]?.[`worker.${w}`]?.["downstream_connection_total"] ?? 0);
+}
+
+Deno.test({
+  ...opts,
+  name:
+    "registry with --concurrency 2: pub advertises the shared listener port; sub's providers become hosts in both workers of the consumer sidecar",
+  fn: async () => {
+    const zk = await startZooKeeper();
+    const app = startDubboProvider({ identity: "app" });
+    const client = await zkClient(zk.address);
+    const TWO = { args: ["--concurrency", "2"] };
+    let providerSide: Meshctl | undefined;
+    let consumerSide: Meshctl | undefined;
+    try {
+      providerSide = await startMeshctl(providerSidecar(app.address), TWO);
+      consumerSide = await startMeshctl(consumerSidecar(), TWO);
+      assert.deepEqual(
+        await post(await apiOf(consumerSide), "/sub", zk, { interface: DEMO_SERVICE, methods: METHODS }),
+        { err_no: 0, err_msg: "subscribe success" },
+      );
+      await untilHosts(consumerSide, DEMO_SERVICE, []);
+      assert.deepEqual(
+        await post(await apiOf(providerSide), "/pub", zk, {
+          interface: DEMO_SERVICE,
+          methods: METHODS,
+          version: "1.0.0",
+        }),
+        { err_no: 0, err_msg: "publish success" },
+      );
+      const [node] = await untilChildren(client, PROVIDERS, (c) => c.length === 1, "provider node");
+      const ingress = `127.0.0.1:${providerSide.port("ingress")}`;
+      assert.match(javaUrlDecode(node!)!, new RegExp(`^dubbo://${ingress.replaceAll(".", "\\.")}/`));
+      // config_dump is the main thread's snapshot, which it records only once both workers applied it.
+      await untilHosts(consumerSide, DEMO_SERVICE, [ingress]);
+
+      // One call per connection (the kernel picks a worker for each) until both workers of the consumer
+      // sidecar took some: each answers through the registry-made host. (Not both of the provider side's: the
+      // consumer's workers multiplex their calls over one pooled upstream connection each.)
+      const answers: unknown[] = [];
+      const bothServed = async () => (await workerConnections(consumerSide!)).every((n) => n > 0);
+      for (let i = 0; i < 200 && !(await bothServed()); i++) {
+        const consumer = dubboConsumer(`127.0.0.1:${consumerSide.port("egress")}`);
+        try {
+          await consumer.connected();
+          answers.push(await consumer.call(DEMO_SERVICE, "whoami", [], { version: "1.0.0" }));
+        } finally {
+          await consumer.close();
+        }
+      }
+      assert.ok(await bothServed(), `consumer workers served: ${await workerConnections(consumerSide)}`);
+      const providerWorkers = await workerConnections(providerSide);
+      assert.ok(providerWorkers[0]! + providerWorkers[1]! > 0, `provider side served: ${providerWorkers}`);
+      assert.deepEqual(
+        [...new Set(answers)],
+        ["app"],
+        `${answers.length} calls, every one answered by the app`,
+      );
+    } finally {
+      for (const c of dubboZkClients.splice(0)) c.close();
+      await consumerSide?.stop();
+      await providerSide?.stop();
+      client.close();
       await app.stop();
       await zk.stop();
     }

@@ -1,5 +1,5 @@
 /**
- * The xDS end-to-end cases (`_xds_serve_cases.ts`, `_xds_warming_cases.ts`) run in their own `deno test` process. Their control plane
+ * The xDS end-to-end cases (`tests/_xds_*_cases.ts`) run in their own `deno test` process. Their control plane
  * is a grpc-js server, i.e. node:http2 inside Deno, whose nghttp2 once aborted the whole process on a
  * GOAWAY ("find_stream_on_goaway_func: Assertion `stream->closed_next == NULL' failed", 1 run in 6 here):
  * in a child, such a crash fails these cases with its output instead of taking every other test down.
@@ -21,6 +21,7 @@ Deno.test("xDS end to end (tests/_xds_*_cases.ts, in a child deno test process)"
       `${ROOT}tests/_xds_drain_cases.ts`,
       `${ROOT}tests/_xds_stress_cases.ts`,
       `${ROOT}tests/_xds_limits_cases.ts`,
+      `${ROOT}tests/_xds_workers_cases.ts`,
     ],
     cwd: ROOT,
     env: { NO_COLOR: "1" },

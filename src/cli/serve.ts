@@ -53,7 +53,9 @@ Options:
                         the kernel spreads connections), with its own upstream pools; the main thread
                         keeps config, reload and admin, and sums the workers' stats when they are read.
                         "auto": the cores this process may use. Default 1: no worker thread, everything
-                        on one event loop. Not yet with xDS (dynamic_resources). A worker that dies
+                        on one event loop (a worker forces SO_REUSEPORT, which would let a stray
+                        second meshctl share the port silently). xDS and the registry
+                        API run on the main thread and feed every worker. A worker that dies
                         makes the process exit 1 (a supervisor restarts it).
   -h, --help            show this help`;
 
@@ -125,15 +127,6 @@ export default async function run(args: string[]): Promise<number> {
   const logger = new Logger({ level, format: format as LogFormat });
   logConfigWarnings(logger, warnings);
 
-  if (concurrency > 1 && snapshot.xds !== undefined) {
-    console.error("meshctl serve: --concurrency above 1 does not support xDS (dynamic_resources) yet");
-    return 2;
-  }
-  if (concurrency > 1 && snapshot.registry !== undefined) {
-    console.error("meshctl serve: --concurrency above 1 does not support the registry (dubbo_registry) yet");
-    return 2;
-  }
-
   const addressFile = values["address-file"];
   // The sidecar registry API (extends[] dubbo_registry): it adds clusters and routes to the file's
   // config, starting with the `dubbo` router listeners may name.
@@ -197,7 +190,7 @@ export default async function run(args: string[]): Promise<number> {
     await registry?.close();
     return 1;
   }
-  if (registry !== undefined && server instanceof Server) { // registry + workers is refused above
+  if (registry !== undefined) {
     try {
       registry.start(server);
     } catch (e) {
@@ -224,8 +217,8 @@ export default async function run(args: string[]): Promise<number> {
   // Config from a control plane (the bootstrap's dynamic_resources): ADS feeds the same Server.reload.
   const xds = snapshot.xds === undefined
     ? undefined
-    : await createXdsRuntime({ bootstrap: snapshot, server: server as Server, logger, version: VERSION });
-  if (xds !== undefined && server instanceof Server) {
+    : await createXdsRuntime({ bootstrap: snapshot, server, logger, version: VERSION });
+  if (xds !== undefined) {
     server.setDynamicConfig(() => xds.isReady(), () => xds.describe());
     xds.start();
   }

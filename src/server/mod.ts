@@ -3,7 +3,7 @@
  * @module
  */
 export { Server } from "./server.ts";
-export type { BoundAddresses, ReloadSummary, ServerOptions } from "./server.ts";
+export type { BoundAddresses, ReloadSummary, ServerOptions, ServingTarget } from "./server.ts";
 export { Runtime } from "./runtime.ts";
 export { validationContext } from "./validation_context.ts";
 export { ConfigReloader, logConfigWarnings } from "./config_reloader.ts";

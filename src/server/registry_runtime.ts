@@ -40,7 +40,7 @@ import {
   type SubscribedRoute,
 } from "../registry/mod.ts";
 import type { StatsRegistry } from "../stats/mod.ts";
-import type { Server } from "./server.ts";
+import type { ServingTarget } from "./server.ts";
 import { validationContext } from "./validation_context.ts";
 
 type Obj = Record<string, unknown>;
@@ -68,7 +68,7 @@ export class RegistryRuntime {
     string,
     { readonly providers: readonly ProviderInstance[]; readonly route: SubscribedRoute }
   >();
-  #server: Server | undefined;
+  #server: ServingTarget | undefined;
   #api: RegistryApi | undefined;
   #http: RegistryApiServer | undefined;
   #reloads: Promise<void> = Promise.resolve();
@@ -95,7 +95,7 @@ export class RegistryRuntime {
   }
 
   /** Binds the API (after the server, whose listener ports `pub` may publish); throws when it cannot bind. */
-  start(server: Server): SocketAddress {
+  start(server: ServingTarget): SocketAddress {
     this.#server = server;
     const connector = this.#connector = this.#makeConnector(server.registry);
     const api = new RegistryApi({

@@ -30,6 +30,18 @@ export interface BoundAddresses {
 }
 
 /** What a reload changed, for the log line and tests. */
+/**
+ * What the xDS and registry runtimes drive: one `Server`, or the `WorkerPool` that fans a snapshot out to
+ * every worker. `registry` is the main thread's stats (xDS and registry stats live there); `reload`
+ * resolves once the whole process serves `snapshot` and throws if any part could not apply it.
+ */
+export interface ServingTarget {
+  readonly registry: StatsRegistry;
+  readonly addresses: BoundAddresses;
+  reload(snapshot: ConfigSnapshot): Promise<ReloadSummary>;
+  setDynamicConfig(ready: () => boolean, status: () => unknown): void;
+}
+
 export interface ReloadSummary {
   readonly kept: string[];
   readonly added: string[];
@@ -40,7 +52,7 @@ export interface ReloadSummary {
  * The composition root: the stats registry, the admin server, the bound listeners and the Runtime of
  * the current config snapshot. `reload` swaps in a whole new Runtime: listeners keep their sockets.
  */
-export class Server {
+export class Server implements ServingTarget {
   readonly registry = new StatsRegistry();
   /** Host health across reloads: a host that stays keeps its active-check and ejection state. */
   readonly health = new HealthStore();

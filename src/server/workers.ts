@@ -10,7 +10,7 @@ import { formatAddress, type LogFormat, type Logger, type LogLevel } from "../co
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { type Counter, type ScopeRaw, StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
-import type { BoundAddresses, ReloadSummary } from "./server.ts";
+import type { BoundAddresses, ReloadSummary, ServingTarget } from "./server.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
 
 export interface WorkerPoolOptions {
@@ -89,7 +89,7 @@ class WorkerHandle {
  * The main thread of a multi-worker process. Quacks like `Server` where `ConfigReloader` and `serve` need it
  * (`registry`, `runtime.snapshot`, `reload`, `addresses`, `stop`).
  */
-export class WorkerPool {
+export class WorkerPool implements ServingTarget {
   /** The process's stats view: this thread's own metrics plus every worker's, summed on read. */
   readonly registry = new StatsRegistry();
   readonly #options: WorkerPoolOptions;
@@ -98,6 +98,9 @@ export class WorkerPool {
   #workers: WorkerHandle[] = [];
   #admin: AdminServer | undefined;
   #ready = false;
+  /** Set by `setDynamicConfig` (xDS): `/ready` also waits for it; config_dump shows `xds_status`. */
+  #readyGate: (() => boolean) | undefined;
+  #dynamicStatus: (() => unknown) | undefined;
   #seq = 0;
   /** Stats reads that used a worker's previous answer because it did not answer in time. */
   readonly #statsTimeouts: Counter;
@@ -112,6 +115,12 @@ export class WorkerPool {
     const meta = this.registry.scope("meta", { workers: "process" });
     this.#statsTimeouts = meta.counter("worker_stats_timeout_total");
     meta.gauge("workers").set(options.count);
+  }
+
+  /** As `Server.setDynamicConfig`: the control plane's readiness and status, served by this admin. */
+  setDynamicConfig(ready: () => boolean, status: () => unknown): void {
+    this.#readyGate = ready;
+    this.#dynamicStatus = status;
   }
 
   get runtime(): { readonly snapshot: ConfigSnapshot } {
@@ -145,8 +154,12 @@ export class WorkerPool {
         hostname: snap.admin.address.hostname,
         port: snap.admin.address.port,
         registry: this.registry,
-        configDump: () => this.#snapshot.raw,
-        ready: () => this.#ready,
+        configDump: () => {
+          const raw = this.#snapshot.raw;
+          const dynamic = this.#dynamicStatus?.();
+          return dynamic === undefined ? raw : { ...(raw as Record<string, unknown>), xds_status: dynamic };
+        },
+        ready: () => this.#ready && (this.#readyGate?.() ?? true),
         version: this.#options.version,
         logger: this.#logger,
         refreshStats: () => this.#refreshStats(),

@@ -1,7 +1,7 @@
 /**
  * Live configuration over ADS: the xDS client's accepted resources, converted into the MOSN document a
  * user would write, merged with the bootstrap's own parts, validated by the same loader as a file, and
- * swapped in whole through `Server.reload` — xDS never patches running state.
+ * swapped in whole through `ServingTarget.reload` (one Server, or every worker) — xDS never patches running state.
  *
  * One response of one type is applied at a time: the candidate state (every type's accepted resources,
  * this type's replaced by the response) is converted and validated as a whole; any error is a NACK that
@@ -29,7 +29,7 @@ type XdsModule = typeof import("../xds/mod.ts");
 export async function createXdsRuntime(options: XdsRuntimeOptions): Promise<XdsRuntime> {
   return new XdsRuntime(options, await import("../xds/mod.ts"));
 }
-import type { Server } from "./server.ts";
+import type { ServingTarget } from "./server.ts";
 import { validationContext } from "./validation_context.ts";
 
 type Obj = Record<string, unknown>;
@@ -37,13 +37,13 @@ type Obj = Record<string, unknown>;
 export interface XdsRuntimeOptions {
   /** The bootstrap snapshot (from the config file); its `xds` is set. */
   readonly bootstrap: ConfigSnapshot;
-  readonly server: Server;
+  readonly server: ServingTarget;
   readonly logger: Logger;
   readonly version: string;
 }
 
 export class XdsRuntime {
-  readonly #server: Server;
+  readonly #server: ServingTarget;
   readonly #logger: Logger;
   readonly #client: AdsClient;
   readonly #x: XdsModule;
