@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import type { Buffer } from "node:buffer";
 import { type Meshctl, startMeshctl } from "./_e2e.ts";
+import { apiOf, post, registryExtend, untilHosts } from "./_registry.ts";
 import { startZooKeeper, type ZooKeeper, zooKeeperInstalled } from "./_peers/zookeeper.ts";
 import { connectRaw, type RawZk, startPausableProxy } from "./_peers/zk_raw.ts";
 import {
@@ -26,42 +27,6 @@ import { javaUrlDecode } from "../src/registry/mod.ts";
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: !zooKeeperInstalled() };
 const PROVIDERS = `/sofa-rpc/${TEST_SERVICE}/providers`;
 const CONSUMERS = `/sofa-rpc/${TEST_SERVICE}/consumers`;
-
-async function apiOf(mesh: Meshctl): Promise<string> {
-  const addresses = await mesh.readAddresses() as unknown as { registry_api?: string };
-  assert.ok(addresses.registry_api, "the address file names the registry API");
-  return addresses.registry_api;
-}
-
-/** POSTs MOSN's body with meshctl's `registry.layout: "sofa"`. */
-async function post(api: string, path: string, zkAddr: string, service: Record<string, unknown>) {
-  const res = await fetch(`http://${api}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ registry: { type: "zookeeper", addr: zkAddr, layout: "sofa" }, service }),
-  });
-  assert.equal(res.status, 200);
-  return await res.json() as { err_no: number; err_msg: string };
-}
-
-async function clusterHosts(mesh: Meshctl, name: string): Promise<string[] | undefined> {
-  const dump = await (await fetch(`http://127.0.0.1:${mesh.adminPort}/api/v1/config_dump`)).json();
-  const c = (dump.cluster_manager?.clusters ?? []).find((c: { name: string }) => c.name === name);
-  return c?.hosts.map((h: { address: string }) => h.address).sort();
-}
-
-async function untilHosts(mesh: Meshctl, name: string, expected: string[], boundMs = 10_000): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  let hosts: string[] | undefined;
-  while (JSON.stringify(hosts = await clusterHosts(mesh, name)) !== JSON.stringify([...expected].sort())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `cluster ${name}: hosts ${JSON.stringify(hosts)}, expected ${expected}\n${mesh.logs()}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Polls `cond` (a cheap in-process check) until it holds; the bound turns a hang into a clear failure. */
 async function until(cond: () => boolean, what: string, boundMs = 10_000): Promise<void> {
@@ -96,13 +61,6 @@ function ctimeOf(raw: RawZk, path: string): Promise<number> {
       resolve(Number((stat.ctime as unknown as Buffer).readBigInt64BE(0)));
     })
   );
-}
-
-function registryExtend(config: Record<string, unknown>): Record<string, unknown> {
-  return {
-    type: "dubbo_registry",
-    config: { enable: true, api_port: 0, advertise_ip: "127.0.0.1", session_timeout: "2s", ...config },
-  };
 }
 
 function boltListener(name: string, router: string): Record<string, unknown> {
@@ -190,7 +148,7 @@ Deno.test({
       mesh = await startMeshctl(consumerSidecar());
       const api = await apiOf(mesh);
       assert.deepEqual(
-        await post(api, "/sub", zk.address, { interface: TEST_SERVICE, methods: ["whoami"] }),
+        await post(api, "/sub", zk.address, { interface: TEST_SERVICE, methods: ["whoami"] }, "sofa"),
         {
           err_no: 0,
           err_msg: "subscribe success",
@@ -282,7 +240,7 @@ Deno.test({
       mesh = await startMeshctl(providerSidecar(app.address));
       const api = await apiOf(mesh);
       const service = { interface: TEST_SERVICE, methods: ["whoami"] };
-      assert.deepEqual(await post(api, "/pub", zk.address, service), {
+      assert.deepEqual(await post(api, "/pub", zk.address, service, "sofa"), {
         err_no: 0,
         err_msg: "publish success",
       });
@@ -304,7 +262,7 @@ Deno.test({
       assert.equal(await client.invoke(TEST_SERVICE, "whoami", [], 3000), "app");
       assert.equal(app.callsOf("whoami"), 1, "the call went through meshctl to the app");
 
-      assert.deepEqual(await post(api, "/unpub", zk.address, service), {
+      assert.deepEqual(await post(api, "/unpub", zk.address, service, "sofa"), {
         err_no: 0,
         err_msg: "unpub success",
       });
@@ -338,11 +296,12 @@ Deno.test({
       mesh = await startMeshctl(consumerSidecar()); // session_timeout 2s
       const api = await apiOf(mesh);
       assert.equal(
-        (await post(api, "/sub", cut.address, { interface: TEST_SERVICE, methods: ["whoami"] })).err_no,
+        (await post(api, "/sub", cut.address, { interface: TEST_SERVICE, methods: ["whoami"] }, "sofa"))
+          .err_no,
         0,
       );
       assert.equal(
-        (await post(api, "/pub", cut.address, { interface: ECHO_SERVICE, methods: ["echo"] })).err_no,
+        (await post(api, "/pub", cut.address, { interface: ECHO_SERVICE, methods: ["echo"] }, "sofa")).err_no,
         0,
       );
       await untilHosts(mesh, TEST_SERVICE, [a.address]);

@@ -11,7 +11,8 @@ import zookeeper from "node-zookeeper-client";
 import { createRequire } from "node:module";
 import { Dubbo, java, setting } from "dubbo2.js";
 import { adminStats, type Meshctl, startMeshctl } from "./_e2e.ts";
-import { startZooKeeper, type ZooKeeper, zooKeeperInstalled } from "./_peers/zookeeper.ts";
+import { apiOf, clusterHosts, post, registryExtend, untilHosts } from "./_registry.ts";
+import { startZooKeeper, zooKeeperInstalled } from "./_peers/zookeeper.ts";
 import { DEMO_SERVICE, dubboConsumer, type DubboProvider, startDubboProvider } from "./_peers/dubbo_peers.ts";
 import { dubboProviderUrl, javaUrlDecode, javaUrlEncode } from "../src/registry/mod.ts";
 
@@ -118,50 +119,6 @@ function ctimeOf(client: ZkClient, path: string): Promise<number> {
   );
 }
 
-/** The registry API's address, from meshctl's address file. */
-async function apiOf(mesh: Meshctl): Promise<string> {
-  const addresses = await mesh.readAddresses() as unknown as { registry_api?: string };
-  assert.ok(addresses.registry_api, "the address file names the registry API");
-  return addresses.registry_api;
-}
-
-async function post(api: string, path: string, zk: ZooKeeper, service: Record<string, unknown>) {
-  const res = await fetch(`http://${api}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ registry: { type: "zookeeper", addr: zk.address }, service }),
-  });
-  assert.equal(res.status, 200);
-  return await res.json() as { err_no: number; err_msg: string };
-}
-
-/** The hosts of cluster `name` in the running config (config_dump), as "host:port". */
-async function clusterHosts(mesh: Meshctl, name: string): Promise<string[] | undefined> {
-  const dump = await (await fetch(`http://127.0.0.1:${mesh.adminPort}/api/v1/config_dump`)).json();
-  const c = (dump.cluster_manager?.clusters ?? []).find((c: { name: string }) => c.name === name);
-  return c?.hosts.map((h: { address: string }) => h.address).sort();
-}
-
-async function untilHosts(mesh: Meshctl, name: string, expected: string[], boundMs = 10_000): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  let hosts: string[] | undefined;
-  while (JSON.stringify(hosts = await clusterHosts(mesh, name)) !== JSON.stringify([...expected].sort())) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `cluster ${name}: hosts ${JSON.stringify(hosts)}, expected ${expected}\n${mesh.logs()}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function registryExtend(config: Record<string, unknown>): Record<string, unknown> {
-  return {
-    type: "dubbo_registry",
-    config: { enable: true, api_port: 0, advertise_ip: "127.0.0.1", session_timeout: "2s", ...config },
-  };
-}
-
 /** The provider side: `ingress` (dubbo) → the local application; `pub` publishes ingress's port. */
 function providerSidecar(app: string, registry: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -225,7 +182,7 @@ Deno.test({
       mesh = await startMeshctl(providerSidecar(app.address));
       const api = await apiOf(mesh);
       assert.deepEqual(
-        await post(api, "/pub", zk, { interface: DEMO_SERVICE, methods: METHODS, version: "1.0.0" }),
+        await post(api, "/pub", zk.address, { interface: DEMO_SERVICE, methods: METHODS, version: "1.0.0" }),
         { err_no: 0, err_msg: "publish success" },
       );
       const [node] = await untilChildren(client, PROVIDERS, (c) => c.length === 1, "provider node");
@@ -291,7 +248,7 @@ Deno.test({
     try {
       mesh = await startMeshctl(consumerSidecar());
       const api = await apiOf(mesh);
-      assert.deepEqual(await post(api, "/sub", zk, { interface: DEMO_SERVICE, methods: METHODS }), {
+      assert.deepEqual(await post(api, "/sub", zk.address, { interface: DEMO_SERVICE, methods: METHODS }), {
         err_no: 0,
         err_msg: "subscribe success",
       });
@@ -396,7 +353,10 @@ Deno.test({
       const consumerApi = await apiOf(consumerSide);
       const providerApi = await apiOf(providerSide);
       // The consumer app knows only its sidecar; the provider app only its own.
-      assert.equal((await post(consumerApi, "/sub", zk, { interface: iface, methods: ["greet"] })).err_no, 0);
+      assert.equal(
+        (await post(consumerApi, "/sub", zk.address, { interface: iface, methods: ["greet"] })).err_no,
+        0,
+      );
       consumer = dubboConsumer(`127.0.0.1:${consumerSide.port("egress")}`, { invokeTimeoutMs: 2000 });
       await consumer.connected();
       await assert.rejects(consumer.call(iface, "greet", [java.String("early")]), "no provider yet");
@@ -412,7 +372,10 @@ Deno.test({
           }
         }
       })();
-      assert.equal((await post(providerApi, "/pub", zk, { interface: iface, methods: ["greet"] })).err_no, 0);
+      assert.equal(
+        (await post(providerApi, "/pub", zk.address, { interface: iface, methods: ["greet"] })).err_no,
+        0,
+      );
       await calling;
       assert.equal(answer, "hello mesh");
       const [node] = await untilChildren(
@@ -466,11 +429,13 @@ Deno.test({
       consumerSide = await startMeshctl(consumerSidecar({ session_timeout: "4s" }));
       providerSide = await startMeshctl(providerSidecar(app.address, { session_timeout: "4s" }));
       assert.equal(
-        (await post(await apiOf(providerSide), "/pub", zk, { interface: iface, methods: ["greet"] })).err_no,
+        (await post(await apiOf(providerSide), "/pub", zk.address, { interface: iface, methods: ["greet"] }))
+          .err_no,
         0,
       );
       assert.equal(
-        (await post(await apiOf(consumerSide), "/sub", zk, { interface: iface, methods: ["greet"] })).err_no,
+        (await post(await apiOf(consumerSide), "/sub", zk.address, { interface: iface, methods: ["greet"] }))
+          .err_no,
         0,
       );
       await untilHosts(consumerSide, iface, [`127.0.0.1:${providerSide.port("ingress")}`]);
@@ -550,12 +515,15 @@ Deno.test({
       providerSide = await startMeshctl(providerSidecar(app.address), TWO);
       consumerSide = await startMeshctl(consumerSidecar(), TWO);
       assert.deepEqual(
-        await post(await apiOf(consumerSide), "/sub", zk, { interface: DEMO_SERVICE, methods: METHODS }),
+        await post(await apiOf(consumerSide), "/sub", zk.address, {
+          interface: DEMO_SERVICE,
+          methods: METHODS,
+        }),
         { err_no: 0, err_msg: "subscribe success" },
       );
       await untilHosts(consumerSide, DEMO_SERVICE, []);
       assert.deepEqual(
-        await post(await apiOf(providerSide), "/pub", zk, {
+        await post(await apiOf(providerSide), "/pub", zk.address, {
           interface: DEMO_SERVICE,
           methods: METHODS,
           version: "1.0.0",
