@@ -310,9 +310,16 @@ Deno.test("stop() ends requests in flight on both origins", async () => {
   const node = await startH2Origin();
   const session = await connectH2(node.port);
   const slowDual = curlH2(`http://${dual.address}/delay?ms=60000`);
-  const slowLarge = curlH2(`http://${dual.address}/large?bytes=100000000`, {
-    args: ["--limit-rate", "100k"],
-  });
+  // A client that never opens its window keeps the large response in flight (stalled at 64 KiB) without
+  // buffering more: a rate-limited curl instead drains what it buffered at its rate after the stop, so its
+  // end came seconds late however fast the stop was.
+  const raw = await H2RawClient.connect(dual.port);
+  await raw.get(1, "/large?bytes=100000000");
+  await raw.nextFrame((f) => f.type === FrameType.DATA && f.streamId === 1, "the large body's first DATA");
+  const slowLarge = raw.expectResponse(1, 10000).then(
+    () => Promise.reject(new Error("the large response completed")),
+    (e: Error) => e,
+  );
   const slowNode = session.request({ path: "/delay?ms=60000", timeoutMs: 60000 }).catch((e) => e);
   await dual.until(() => dual.requests === 2, "both requests to arrive");
   await node.until(() => node.requests === 1, "the request to arrive");
@@ -321,6 +328,7 @@ Deno.test("stop() ends requests in flight on both origins", async () => {
   const stops = await Promise.all([took(dual.stop()), took(node.stop())]);
   const clients = await Promise.all([took(slowDual), took(slowLarge), took(slowNode)]);
   await session.close();
+  await raw.close();
   const why = `stop took ${
     Date.now() - started
   } ms (dual, node: ${stops}; delayed, large, node client: ${clients})`;
