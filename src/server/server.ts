@@ -270,6 +270,9 @@ export class Server implements ServingTarget {
         this.#addressesChanged();
       }).catch((e) => this.#logger.error("cannot bind listener after reload", { error: String(e) }));
     }
+    // Publish the addresses only once every removed listener's socket is closed: whoever reads them may
+    // connect at once, and must be refused rather than queued on a socket that is about to go.
+    await Promise.all(gone.map((l) => l.stopAccepting()));
     this.#addressesChanged();
     old.drain();
     const entry = { runtime: old, timer: setTimeout(() => this.#retire(entry), drainMs) };
