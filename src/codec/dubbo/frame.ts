@@ -173,7 +173,7 @@ export function decodeDubboRequest(frame: Uint8Array, maxHeaderBytes: number): D
   return new DubboRequestHead(
     frame,
     scanValue(frame, own, SCAN_METHOD),
-    new DubboHeaderMap(frame, HEADER_BYTES, own),
+    new DubboHeaderMap(frame, own),
   );
 }
 

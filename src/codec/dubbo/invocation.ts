@@ -21,8 +21,8 @@ const reader = new Hessian2Reader();
 /*
  * What `scanInvocation` records, in one flat array of small integers (no object, no string per field):
  *
- *   [0, SCAN_FIXED)   where the metadata is (see the SCAN_* slots), then the four leading fields (dubbo
- *                     version, service path, version, method) as value triples [kind, a, b],
+ *   [0, SCAN_FIXED)   SCAN_ASCII_KEYS, then the four leading fields (dubbo version, service path,
+ *                     version, method) as value triples [kind, a, b],
  *   then one ENTRY_WORDS group per attachment with a string key and a string, int or long value:
  *                     [keyStart, keyEnd, kind, a, b] (the key's bytes when it is one chunk of ASCII,
  *                     else keyStart is -1 and a is where the key's string starts).
@@ -31,20 +31,15 @@ const reader = new Hessian2Reader();
  * other string, read from `at`), [V_INT, value, 0], [V_LONG, at, 0] (read as text from `at`) or
  * [V_EMPTY, 0, 0] (a null version: MOSN's header is then empty, not absent).
  */
-/** End of the four leading fields' bytes (they start at the body's start). */
-export const SCAN_LEADING_END = 0;
-/** The attachments map's bytes: [start, end); equal when the attachments are null. */
-export const SCAN_ATTACHMENTS_START = 1;
-export const SCAN_ATTACHMENTS_END = 2;
 /** 1 when every recorded key is one chunk of ASCII (byte compares then decide every lookup). */
-export const SCAN_ASCII_KEYS = 3;
+export const SCAN_ASCII_KEYS = 0;
 /** The value triples of the leading fields. */
-export const SCAN_DUBBO = 4;
-export const SCAN_SERVICE = 7;
-export const SCAN_VERSION = 10;
-export const SCAN_METHOD = 13;
+export const SCAN_DUBBO = 1;
+export const SCAN_SERVICE = 4;
+export const SCAN_VERSION = 7;
+export const SCAN_METHOD = 10;
 /** Where the attachment entries start. */
-export const SCAN_FIXED = 16;
+export const SCAN_FIXED = 13;
 export const ENTRY_WORDS = 5;
 
 export const V_ASCII = 0;
@@ -91,7 +86,6 @@ export function scanInvocation(
 ): number {
   const r = reader;
   r.reset(buf, start, end);
-  scan[SCAN_LEADING_END] = scan[SCAN_ATTACHMENTS_START] = scan[SCAN_ATTACHMENTS_END] = 0;
   scan[SCAN_ASCII_KEYS] = 1;
   words = SCAN_DUBBO;
   field(r, "dubbo version", scan);
@@ -103,7 +97,6 @@ export function scanInvocation(
   field(r, "method name", scan);
   const leading = r.pos - start;
   if (leading > maxHeaderBytes) throw overLimit(leading, maxHeaderBytes);
-  scan[SCAN_LEADING_END] = r.pos;
 
   // Dubbox (dubbo2.js `isSupportedDubbox`) writes an int -1 before the descriptor; nothing else does.
   if (!r.atEnd && r.peekKind() === Kind.Int) r.readInt();
@@ -118,7 +111,6 @@ export function scanInvocation(
       `the attachments are missing after ${args} arguments (does the descriptor match?)`,
     );
   }
-  scan[SCAN_ATTACHMENTS_START] = r.pos;
   const kind = r.peekKind();
   if (kind === Kind.Map) scanAttachments(r, scan, maxHeaderBytes - leading, leading);
   else if (kind === Kind.Null) r.skipValue();
@@ -127,7 +119,6 @@ export function scanInvocation(
       `expected the attachments map after ${args} arguments at byte ${r.pos} (does the descriptor match?)`,
     );
   }
-  scan[SCAN_ATTACHMENTS_END] = r.pos;
   if (!r.atEnd) {
     throw new Hessian2Error(
       `${end - r.pos} bytes follow the attachments (more arguments than the descriptor names?)`,
