@@ -35,13 +35,8 @@ import {
   V_INT,
 } from "./invocation.ts";
 
-/** The four leading fields by name, in the decoded map's order, with their value slots. */
-const LEADING: readonly (readonly [string, number])[] = [
-  [HEADER_DUBBO_VERSION, SCAN_DUBBO],
-  [HEADER_SERVICE, SCAN_SERVICE],
-  [HEADER_VERSION, SCAN_VERSION],
-  [HEADER_METHOD, SCAN_METHOD],
-];
+/** The four leading fields' names, in the decoded map's order. */
+const LEADING: readonly string[] = [HEADER_DUBBO_VERSION, HEADER_SERVICE, HEADER_VERSION, HEADER_METHOD];
 
 export class DubboHeaderMap implements HeaderMap {
   readonly #frame: Uint8Array;
@@ -123,7 +118,7 @@ export class DubboHeaderMap implements HeaderMap {
     const exact = this.#exact(name);
     if (exact !== NOT_FOUND) return exact;
     for (let i = 0; i < LEADING.length; i++) {
-      const leading = LEADING[i]![0];
+      const leading = LEADING[i]!;
       if (foldEquals(leading, name)) return this.#exact(leading);
     }
     const frame = this.#frame;
