@@ -39,6 +39,12 @@ Deno.bench({ name: "decode + patch the upstream id (raw forward)", group: "reque
   sink += head.encode(7).length;
 });
 
+// What the proxy asks of a call: the router's `service` (deadlineMs already read `timeout`).
+Deno.bench({ name: "decode + the router's service lookup (what the proxy asks)", group: "request" }, () => {
+  const head = decodeDubboRequest(HELLO_CALL, 65536) as DubboRequestHead;
+  sink += head.headers.get("service")!.length;
+});
+
 Deno.bench({ name: "response head + patch the client's id back", group: "response", baseline: true }, () => {
   sink += new DubboResponseHead(CAPTURED_REPLY).encode(0, 1).length;
 });

@@ -8,6 +8,7 @@
  */
 import type { RequestHead, ResponseHead } from "../types.ts";
 import { BUFFER_BUDGET_EXHAUSTED, KvHeaderMap, readU32, writeU32 } from "../xprotocol/mod.ts";
+import { DubboHeaderMap } from "./headers.ts";
 import {
   BODY_LENGTH_OFFSET,
   dubboStatusToHttp,
@@ -28,7 +29,7 @@ import {
   STATUS_OK,
 } from "./constants.ts";
 import { Hessian2Error } from "./hessian2.ts";
-import { readInvocation } from "./invocation.ts";
+import { SCAN_METHOD, scanInvocation, scanValue } from "./invocation.ts";
 
 /** frameLength error code (negative, as FrameSink wants). */
 export const ERR_BAD_MAGIC = -1;
@@ -92,7 +93,8 @@ export class DubboRequestHead implements RequestHead {
   path = "";
   query = "";
   host = "";
-  readonly headers: KvHeaderMap;
+  /** Read from the frame when asked (see headers.ts). */
+  readonly headers: DubboHeaderMap;
   /** The `timeout` attachment (ms), which caps the route timeout. */
   readonly deadlineMs: number | undefined;
   /** The whole frame as received; `encode` patches its id in place. */
@@ -101,13 +103,15 @@ export class DubboRequestHead implements RequestHead {
   readonly idHigh: number;
   readonly idLow: number;
 
-  constructor(frame: Uint8Array, method: string, headers: KvHeaderMap) {
+  constructor(frame: Uint8Array, method: string, headers: DubboHeaderMap) {
     this.frame = frame;
     this.method = method;
     this.headers = headers;
     this.idHigh = readIdHigh(frame);
     this.idLow = readIdLow(frame);
-    this.deadlineMs = parseTimeout(headers.get(HEADER_TIMEOUT));
+    // An int attachment is what parseTimeout would read from its decimal text (int32: at most 2^31-1).
+    const n = headers.intValue(HEADER_TIMEOUT);
+    this.deadlineMs = n === undefined ? parseTimeout(headers.get(HEADER_TIMEOUT)) : n > 0 ? n : undefined;
   }
 
   /** Oneway calls (no two-way flag) get no response. */
@@ -158,17 +162,23 @@ export function decodeDubboRequest(frame: Uint8Array, maxHeaderBytes: number): D
   if (serialization !== SERIALIZATION_HESSIAN2) {
     return `dubbo serialization ${serialization} is not supported (hessian2 only)`;
   }
-  const names: string[] = [];
-  const values: string[] = [];
-  let method: string;
+  let words: number;
   try {
-    method = readInvocation(frame, HEADER_BYTES, frame.length, maxHeaderBytes, names, values);
+    words = scanInvocation(frame, HEADER_BYTES, frame.length, maxHeaderBytes, scanScratch);
   } catch (e) {
     if (e instanceof Hessian2Error) return `malformed dubbo request body: ${e.message}`;
     throw e;
   }
-  return new DubboRequestHead(frame, method, new KvHeaderMap(names, values));
+  const own = scanScratch.slice(0, words); // one exact-size copy; the scratch keeps its capacity
+  return new DubboRequestHead(
+    frame,
+    scanValue(frame, own, SCAN_METHOD),
+    new DubboHeaderMap(frame, own),
+  );
 }
+
+/** `scanInvocation`'s output for the call being decoded (decoding is synchronous). */
+const scanScratch: number[] = [];
 
 /** True for a request frame, false for a response. */
 export function isRequest(frame: Uint8Array): boolean {

@@ -86,6 +86,42 @@ export class Hessian2Reader {
     }
   }
 
+  /**
+   * Where `scanString` found the string's bytes: [spanStart, spanEnd) when it was one chunk of ASCII
+   * (the string is `decodeString(buf, spanStart, spanEnd)`), else spanStart is -1.
+   */
+  spanStart = -1;
+  spanEnd = -1;
+
+  /**
+   * Steps over a string exactly as `readString` reads it (the same checks, the same errors) without
+   * creating it, and leaves where its bytes are in `spanStart`/`spanEnd`.
+   */
+  scanString(): void {
+    let tag = this.#byte();
+    let chunks = 0;
+    let start = -1;
+    for (;;) {
+      let units: number;
+      let final = true;
+      if (tag <= 0x1f) units = tag;
+      else if (tag >= 0x30 && tag <= 0x33) units = ((tag - 0x30) << 8) | this.#byte();
+      else if (tag === 0x53 || tag === 0x52) {
+        units = this.#u16();
+        final = tag === 0x53;
+      } else throw this.#error(`expected a string, got tag 0x${hex(tag)}`, this.pos - 1);
+      start = this.pos;
+      this.#skipChars(units);
+      chunks++;
+      if (final) break;
+      tag = this.#byte();
+    }
+    if (chunks === 1 && this.#ascii) {
+      this.spanStart = start;
+      this.spanEnd = this.pos;
+    } else this.spanStart = this.spanEnd = -1;
+  }
+
   /** Reads a string, or undefined for null. */
   readStringOrNull(): string | undefined {
     if (this.#peek() === 0x4e) {

@@ -43,7 +43,12 @@ export class DubboServerConnection implements ServerConnection, FrameSink {
   readonly #maxHeaderBytes: number;
   readonly #maxStreams: number;
   readonly #counters: DubboCounters | undefined;
-  readonly #streams = new Set<DubboServerStream>();
+  /**
+   * Calls in flight, as an intrusive list (`prev`/`next` on each stream), as bolt's server keeps them: a
+   * Set that every call enters and leaves rebuilds a young backing store each scavenge copies.
+   */
+  #first: DubboServerStream | undefined;
+  #count = 0;
   #draining = false;
   #done = false;
   /** Frames meshctl does not act on: responses and readonly events from a client. */
@@ -59,7 +64,7 @@ export class DubboServerConnection implements ServerConnection, FrameSink {
   }
 
   get activeStreams(): number {
-    return this.#streams.size;
+    return this.#count;
   }
 
   get awaitingHead(): boolean {
@@ -99,7 +104,7 @@ export class DubboServerConnection implements ServerConnection, FrameSink {
   drain(): void {
     if (this.#draining || this.#done) return;
     this.#draining = true;
-    if (this.#streams.size === 0) this.#close(undefined);
+    if (this.#count === 0) this.#close(undefined);
   }
 
   // === FrameSink ===
@@ -124,9 +129,9 @@ export class DubboServerConnection implements ServerConnection, FrameSink {
     if (isEvent(frame)) return this.#onEvent(frame);
     const head = decodeDubboRequest(frame, this.#maxHeaderBytes);
     if (typeof head === "string") return this.#badRequest(frame, head);
-    if (this.#maxStreams > 0 && this.#streams.size >= this.#maxStreams) return this.#refuse(head);
+    if (this.#maxStreams > 0 && this.#count >= this.#maxStreams) return this.#refuse(head);
     const stream = new DubboServerStream(this, head);
-    this.#streams.add(stream);
+    this.#link(stream);
     return this.#handler.onRequest(stream);
   }
 
@@ -171,12 +176,44 @@ export class DubboServerConnection implements ServerConnection, FrameSink {
 
   /** Writes a stream's last frame (if any) and forgets the stream. */
   finish(stream: DubboServerStream, bytes: Uint8Array | undefined): Promise<void> {
-    this.#streams.delete(stream);
+    this.#unlink(stream);
     const written = bytes !== undefined && !this.#io.closed ? this.#io.write(bytes) : Promise.resolve();
-    if (this.#draining && this.#streams.size === 0) {
+    if (this.#draining && this.#count === 0) {
       return written.finally(() => this.#close(undefined));
     }
     return written;
+  }
+
+  #link(s: DubboServerStream): void {
+    s.linked = true;
+    s.next = this.#first;
+    if (this.#first !== undefined) this.#first.prev = s;
+    this.#first = s;
+    this.#count++;
+  }
+
+  #unlink(s: DubboServerStream): void {
+    if (!s.linked) return;
+    s.linked = false;
+    if (s.prev !== undefined) s.prev.next = s.next;
+    else this.#first = s.next;
+    if (s.next !== undefined) s.next.prev = s.prev;
+    s.prev = s.next = undefined;
+    this.#count--;
+  }
+
+  /** Forgets every call in flight and returns them in arrival order. */
+  #unlinkAll(): DubboServerStream[] {
+    const streams: DubboServerStream[] = [];
+    for (let s = this.#first; s !== undefined; s = s.next) streams.push(s);
+    streams.reverse(); // the list is newest first
+    for (const s of streams) {
+      s.prev = s.next = undefined;
+      s.linked = false;
+    }
+    this.#first = undefined;
+    this.#count = 0;
+    return streams;
   }
 
   /** Reports a protocol error and closes; `reply` goes out first (close() would drop it if queued). */
@@ -201,13 +238,11 @@ export class DubboServerConnection implements ServerConnection, FrameSink {
     this.#done = true;
     this.#reader.stop();
     if (error !== undefined) this.#resetStreams(error);
-    else this.#streams.clear();
+    else this.#unlinkAll();
   }
 
   #resetStreams(error: ProxyError): void {
-    const streams = [...this.#streams];
-    this.#streams.clear();
-    for (const s of streams) s.abort(error);
+    for (const s of this.#unlinkAll()) s.abort(error);
   }
 }
 
@@ -220,6 +255,10 @@ export class DubboServerStream implements ServerStream {
   readonly #conn: DubboServerConnection;
   #receiver: BodyReceiver | undefined;
   #ended = false;
+  /** The connection's list of calls in flight (see DubboServerConnection). */
+  prev: DubboServerStream | undefined;
+  next: DubboServerStream | undefined;
+  linked = false;
 
   constructor(conn: DubboServerConnection, request: DubboRequestHead) {
     this.#conn = conn;

@@ -440,6 +440,24 @@ Deno.test("dubbo server reset() forgets one stream: the client gets nothing for 
   assert.equal(io.closed, false);
 });
 
+Deno.test("dubbo server keeps count of calls ended in any order; an abort resets the rest in arrival order", async () => {
+  const { handler, conn } = serve();
+  conn.feed(concat(call(1), call(2), call(3), call(4)));
+  assert.equal(conn.activeStreams, 4);
+  const [first, second, third, fourth] = handler.streams;
+  await second!.sendResponse(new DubboResponseHead(reply(1)), true); // from the middle
+  fourth!.reset(new ProxyError("upstream_reset", "upstream", "gone")); // the newest
+  await second!.sendResponse(new DubboResponseHead(reply(1)), true); // twice: counted once
+  assert.equal(conn.activeStreams, 2);
+  const order: number[] = [];
+  for (const [n, s] of [[1, first], [3, third]] as const) {
+    s!.setBodyReceiver({ onData() {}, onTrailers() {}, onReset: () => void order.push(n) });
+  }
+  conn.abort(new ProxyError("downstream_reset", "downstream", "gone"));
+  assert.deepEqual(order, [1, 3]);
+  assert.equal(conn.activeStreams, 0);
+});
+
 Deno.test("dubbo server fails only its own connection when the shared buffer budget is exhausted", () => {
   const budget = new ByteBudget(10_000);
   const a = serve({ bufferBudget: budget });
