@@ -95,7 +95,9 @@ try {
         const cpu = treeCpuMicros(mesh.pid) - before;
         const n = Number(/(\d+) requests in/.exec(out.output)?.[1] ?? 0);
         const errors = /Non-2xx|Socket errors/.test(out.output) ? "  (errors!)" : "";
-        if (n === 0 || errors !== "") console.log(`${t.name}:\nwrk:\n${out.output}\nmeshctl:\n${mesh.output()}`);
+        if (n === 0 || errors !== "") {
+          console.log(`${t.name}:\nwrk:\n${out.output}\nmeshctl:\n${mesh.output()}`);
+        }
         const perRequest = cpu / n;
         (results.get(t.name) ?? results.set(t.name, []).get(t.name)!).push(perRequest);
         console.log(
@@ -117,13 +119,17 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 console.log(`\n${rounds} rounds, ${connections} connections, ${durationS} s each (µs CPU/request):`);
 for (const [name, xs] of results) {
   const s = sorted(xs);
-  console.log(`  ${name.padEnd(10)} min ${s[0]!.toFixed(2)}  median ${s[Math.floor(s.length / 2)]!.toFixed(2)}`);
+  console.log(
+    `  ${name.padEnd(10)} min ${s[0]!.toFixed(2)}  median ${s[Math.floor(s.length / 2)]!.toFixed(2)}`,
+  );
 }
 const base = results.get(trees[0]!.name);
 if (base !== undefined && trees.length > 1) {
   for (const [name, xs] of results) {
     if (name === trees[0]!.name) continue;
     const ratios = sorted(xs.map((x, i) => x / base[i]!));
-    console.log(`  ${name} / ${trees[0]!.name} paired: median ${ratios[Math.floor(ratios.length / 2)]!.toFixed(3)}`);
+    console.log(
+      `  ${name} / ${trees[0]!.name} paired: median ${ratios[Math.floor(ratios.length / 2)]!.toFixed(3)}`,
+    );
   }
 }

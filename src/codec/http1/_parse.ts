@@ -22,6 +22,11 @@ export interface ParseInfo {
   close: boolean;
   keepAlive: boolean;
   upgrade: boolean;
+  /**
+   * A field `stripHopByHop` would remove or has to look at: Trailer, Proxy-Connection, Upgrade, TE, or a
+   * Connection token other than close / keep-alive. False (the common case) lets the codec skip it.
+   */
+  hopByHop: boolean;
   /** Set when parsing failed. */
   error: "" | "header_too_large" | "protocol";
   message: string;
@@ -33,6 +38,7 @@ export const info: ParseInfo = {
   close: false,
   keepAlive: false,
   upgrade: false,
+  hopByHop: false,
   error: "",
   message: "",
 };
@@ -47,23 +53,37 @@ const L_CHUNKED = lit("chunked");
 const L_CLOSE = lit("close");
 const L_KEEP_ALIVE = lit("keep-alive");
 const L_100_CONTINUE = lit("100-continue");
+const L_TRAILER = lit("trailer");
+const L_PROXY_CONNECTION = lit("proxy-connection");
+const L_TE = lit("te");
 
 // Known-header slots found during the field scan.
-const K_NONE = 0, K_HOST = 1, K_EXPECT = 2, K_UPGRADE = 3, K_CONNECTION = 4, K_CL = 5, K_TE = 6,
-  K_KEEP_ALIVE = 7;
+const K_NONE = 0,
+  K_HOST = 1,
+  K_EXPECT = 2,
+  K_UPGRADE = 3,
+  K_CONNECTION = 4,
+  K_CL = 5,
+  K_TE = 6,
+  K_KEEP_ALIVE = 7,
+  K_HOP_BY_HOP = 8;
 
 function known(b: Uint8Array, p: number, len: number): number {
   switch (len) {
+    case 2:
+      return eqLower(b, p, L_TE) ? K_HOP_BY_HOP : K_NONE;
     case 4:
       return eqLower(b, p, L_HOST) ? K_HOST : K_NONE;
     case 6:
       return eqLower(b, p, L_EXPECT) ? K_EXPECT : K_NONE;
     case 7:
-      return eqLower(b, p, L_UPGRADE) ? K_UPGRADE : K_NONE;
+      return eqLower(b, p, L_UPGRADE) ? K_UPGRADE : eqLower(b, p, L_TRAILER) ? K_HOP_BY_HOP : K_NONE;
     case 10:
       return eqLower(b, p, L_CONNECTION) ? K_CONNECTION : eqLower(b, p, L_KEEP_ALIVE) ? K_KEEP_ALIVE : K_NONE;
     case 14:
       return eqLower(b, p, L_CONTENT_LENGTH) ? K_CL : K_NONE;
+    case 16:
+      return eqLower(b, p, L_PROXY_CONNECTION) ? K_HOP_BY_HOP : K_NONE;
     case 17:
       return eqLower(b, p, L_TRANSFER_ENCODING) ? K_TE : K_NONE;
     default:
@@ -99,6 +119,7 @@ function reset(): void {
   info.close = false;
   info.keepAlive = false;
   info.upgrade = false;
+  info.hopByHop = false;
   info.error = "";
   info.message = "";
   hostIdx = -1;
@@ -144,7 +165,11 @@ function connectionTokens(b: Uint8Array, p: number, e: number): void {
     const len = i - s;
     if (len === 5 && eqLower(b, s, L_CLOSE)) info.close = true;
     else if (len === 10 && eqLower(b, s, L_KEEP_ALIVE)) info.keepAlive = true;
-    else if (len === 7 && eqLower(b, s, L_UPGRADE)) info.upgrade = true;
+    else if (len > 0) {
+      // Any other token names a header to drop (upgrade: the Upgrade header stays only on an upgrade).
+      info.hopByHop = true;
+      if (len === 7 && eqLower(b, s, L_UPGRADE)) info.upgrade = true;
+    }
   }
 }
 
@@ -224,8 +249,12 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
       case K_EXPECT:
         if (ve - v === 12 && eqLower(b, v, L_100_CONTINUE)) expectContinue = true;
         break;
+      case K_HOP_BY_HOP:
+        info.hopByHop = true;
+        break;
       case K_UPGRADE:
         upgradeIdx = n;
+        info.hopByHop = true;
         if (forwardFlags >= 0) forwardFlags |= FORWARD_UPGRADE;
         break;
       case K_CONNECTION:

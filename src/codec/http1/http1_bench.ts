@@ -108,16 +108,19 @@ const relay = {
   onReset: noop,
 };
 
-Deno.bench({ name: "proxy round: wrk request → upstream, nginx response → downstream", group: "proxy" }, () => {
-  downstream.feed(wrk);
-  const h = proxied!.request.headers;
-  const xff = h.get("x-forwarded-for");
-  h.set("x-forwarded-for", xff === undefined ? "127.0.0.1" : `${xff}, 127.0.0.1`);
-  if (!h.has("x-forwarded-proto")) h.set("x-forwarded-proto", "http");
-  const s = upstream.newStream(relay);
-  void s.sendRequest(proxied!.request, true);
-  upstream.feed(nginxResponse);
-});
+Deno.bench(
+  { name: "proxy round: wrk request → upstream, nginx response → downstream", group: "proxy" },
+  () => {
+    downstream.feed(wrk);
+    const h = proxied!.request.headers;
+    const xff = h.get("x-forwarded-for");
+    h.set("x-forwarded-for", xff === undefined ? "127.0.0.1" : `${xff}, 127.0.0.1`);
+    if (!h.has("x-forwarded-proto")) h.set("x-forwarded-proto", "http");
+    const s = upstream.newStream(relay);
+    void s.sendRequest(proxied!.request, true);
+    upstream.feed(nginxResponse);
+  },
+);
 
 Deno.bench({ name: "proxy round, browser request (12 headers)", group: "proxy" }, () => {
   downstream.feed(browser);
