@@ -59,32 +59,41 @@ try {
   await sleep(300);
   for (let round = 1; round <= rounds; round++) {
     for (const t of trees) {
-      const listenPort = freePort();
-      const config = meshctlConfig({
-        listenPort,
-        adminPort: freePort(),
-        upstreamPort: originPort,
-        protocol: "http",
-      }) as { cluster_manager: { clusters: Record<string, unknown>[] } };
-      const perConn = t.perConn ?? (maxPerConn === undefined ? undefined : Number(maxPerConn));
-      if (perConn !== undefined) config.cluster_manager.clusters[0]!.max_request_per_conn = perConn;
-      const path = `${dir}/${t.name}.yaml`;
-      await Deno.writeTextFile(path, `${toYaml(config)}\n`);
-      const prof = cpuProfDir === undefined
-        ? []
-        : ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${t.name}-r${round}.cpuprofile`];
-      const mesh = start("meshctl", [DENO, "run", ...prof, ...MESHCTL_FLAGS, t.main, "serve", path], {
-        core: PROXY_CORE,
-        env: { NO_COLOR: "1" },
-      });
-      try {
-        const url = `http://127.0.0.1:${listenPort}/`;
-        const notReady = await waitReady(mesh, async () => {
+      // A port freePort() found may be taken by other work before meshctl binds it: try new ports.
+      let mesh: ReturnType<typeof start> | undefined;
+      let url = "";
+      for (let attempt = 1; mesh === undefined; attempt++) {
+        const listenPort = freePort();
+        const config = meshctlConfig({
+          listenPort,
+          adminPort: freePort(),
+          upstreamPort: originPort,
+          protocol: "http",
+        }) as { cluster_manager: { clusters: Record<string, unknown>[] } };
+        const perConn = t.perConn ?? (maxPerConn === undefined ? undefined : Number(maxPerConn));
+        if (perConn !== undefined) config.cluster_manager.clusters[0]!.max_request_per_conn = perConn;
+        const path = `${dir}/${t.name}.yaml`;
+        await Deno.writeTextFile(path, `${toYaml(config)}\n`);
+        const prof = cpuProfDir === undefined
+          ? []
+          : ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${t.name}-r${round}.cpuprofile`];
+        const m = start("meshctl", [DENO, "run", ...prof, ...MESHCTL_FLAGS, t.main, "serve", path], {
+          core: PROXY_CORE,
+          env: { NO_COLOR: "1" },
+        });
+        url = `http://127.0.0.1:${listenPort}/`;
+        const notReady = await waitReady(m, async () => {
           const r = await fetch(url).catch(() => undefined);
           await r?.body?.cancel();
           return r?.status === 200;
         }, 8000);
-        if (notReady !== undefined) throw new Error(`${t.name}: ${notReady}\n${mesh.output()}`);
+        if (notReady === undefined) mesh = m;
+        else {
+          await m.stop();
+          if (attempt === 3) throw new Error(`${t.name}: ${notReady}\n${m.output()}`);
+        }
+      }
+      try {
         await run(["wrk", "-t1", `-c${connections}`, "-d1s", url], 10_000, { core: LOAD_CORE }); // warm-up
         const before = treeCpuMicros(mesh.pid);
         const out = await run(
