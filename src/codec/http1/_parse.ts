@@ -4,7 +4,13 @@
  * one string and fields are sliced from it (cheaper than decoding each field separately).
  */
 import { COLON, CR, decodeLatin1, eqLower, FIELD_VALUE, HTAB, LF, lit, SP, TOKEN } from "./_chars.ts";
-import { Http1Headers } from "./headers.ts";
+import {
+  FORWARD_CLOSE,
+  FORWARD_CONTENT_LENGTH,
+  FORWARD_HOST,
+  FORWARD_UPGRADE,
+  Http1Headers,
+} from "./headers.ts";
 import { Http1RequestHead, Http1ResponseHead } from "./head.ts";
 
 /** What the parser learned besides the head; a module singleton read right after each parse call. */
@@ -16,6 +22,11 @@ export interface ParseInfo {
   close: boolean;
   keepAlive: boolean;
   upgrade: boolean;
+  /**
+   * A field `stripHopByHop` would remove or has to look at: Trailer, Proxy-Connection, Upgrade, TE, or a
+   * Connection token other than close / keep-alive. False (the common case) lets the codec skip it.
+   */
+  hopByHop: boolean;
   /** Set when parsing failed. */
   error: "" | "header_too_large" | "protocol";
   message: string;
@@ -27,6 +38,7 @@ export const info: ParseInfo = {
   close: false,
   keepAlive: false,
   upgrade: false,
+  hopByHop: false,
   error: "",
   message: "",
 };
@@ -41,22 +53,37 @@ const L_CHUNKED = lit("chunked");
 const L_CLOSE = lit("close");
 const L_KEEP_ALIVE = lit("keep-alive");
 const L_100_CONTINUE = lit("100-continue");
+const L_TRAILER = lit("trailer");
+const L_PROXY_CONNECTION = lit("proxy-connection");
+const L_TE = lit("te");
 
 // Known-header slots found during the field scan.
-const K_NONE = 0, K_HOST = 1, K_EXPECT = 2, K_UPGRADE = 3, K_CONNECTION = 4, K_CL = 5, K_TE = 6;
+const K_NONE = 0,
+  K_HOST = 1,
+  K_EXPECT = 2,
+  K_UPGRADE = 3,
+  K_CONNECTION = 4,
+  K_CL = 5,
+  K_TE = 6,
+  K_KEEP_ALIVE = 7,
+  K_HOP_BY_HOP = 8;
 
 function known(b: Uint8Array, p: number, len: number): number {
   switch (len) {
+    case 2:
+      return eqLower(b, p, L_TE) ? K_HOP_BY_HOP : K_NONE;
     case 4:
       return eqLower(b, p, L_HOST) ? K_HOST : K_NONE;
     case 6:
       return eqLower(b, p, L_EXPECT) ? K_EXPECT : K_NONE;
     case 7:
-      return eqLower(b, p, L_UPGRADE) ? K_UPGRADE : K_NONE;
+      return eqLower(b, p, L_UPGRADE) ? K_UPGRADE : eqLower(b, p, L_TRAILER) ? K_HOP_BY_HOP : K_NONE;
     case 10:
-      return eqLower(b, p, L_CONNECTION) ? K_CONNECTION : K_NONE;
+      return eqLower(b, p, L_CONNECTION) ? K_CONNECTION : eqLower(b, p, L_KEEP_ALIVE) ? K_KEEP_ALIVE : K_NONE;
     case 14:
       return eqLower(b, p, L_CONTENT_LENGTH) ? K_CL : K_NONE;
+    case 16:
+      return eqLower(b, p, L_PROXY_CONNECTION) ? K_HOP_BY_HOP : K_NONE;
     case 17:
       return eqLower(b, p, L_TRANSFER_ENCODING) ? K_TE : K_NONE;
     default:
@@ -70,6 +97,15 @@ let offs = new Int32Array(64 * 4);
 let hostIdx = -1;
 let upgradeIdx = -1;
 let expectContinue = false;
+/**
+ * What the last scan learned for forwarding the field lines as received (Http1Headers `forwardable`):
+ * the FORWARD_* bits of what they hold, or -1 when some line is not in the encoder's own form
+ * ("name: value" with one space, no trailing whitespace) or a duplicate Content-Length was folded.
+ */
+let forwardFlags = 0;
+/** [start, end) byte offsets of the runs of lines outside the codec-owned fields, runCount pairs. */
+let runs = new Int32Array(8 * 2);
+let runCount = 0;
 
 function fail(kind: "header_too_large" | "protocol", message: string): null {
   info.error = kind;
@@ -83,11 +119,27 @@ function reset(): void {
   info.close = false;
   info.keepAlive = false;
   info.upgrade = false;
+  info.hopByHop = false;
   info.error = "";
   info.message = "";
   hostIdx = -1;
   upgradeIdx = -1;
   expectContinue = false;
+  forwardFlags = 0;
+  runCount = 0;
+}
+
+function addRun(start: number, end: number): void {
+  if (start === end) return;
+  const o = runCount * 2;
+  if (o + 2 > runs.length) {
+    const g = new Int32Array(runs.length * 2);
+    g.set(runs);
+    runs = g;
+  }
+  runs[o] = start;
+  runs[o + 1] = end;
+  runCount++;
 }
 
 /** Parses a decimal Content-Length value in [p, e); -2 when invalid. */
@@ -113,7 +165,11 @@ function connectionTokens(b: Uint8Array, p: number, e: number): void {
     const len = i - s;
     if (len === 5 && eqLower(b, s, L_CLOSE)) info.close = true;
     else if (len === 10 && eqLower(b, s, L_KEEP_ALIVE)) info.keepAlive = true;
-    else if (len === 7 && eqLower(b, s, L_UPGRADE)) info.upgrade = true;
+    else if (len > 0) {
+      // Any other token names a header to drop (upgrade: the Upgrade header stays only on an upgrade).
+      info.hopByHop = true;
+      if (len === 7 && eqLower(b, s, L_UPGRADE)) info.upgrade = true;
+    }
   }
 }
 
@@ -126,6 +182,8 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
   let n = 0;
   const last = end - 2;
   let sawTe = false;
+  /** Start of the run of forwardable lines being collected, -1 after a codec-owned line. */
+  let runStart = p;
   while (p < last) {
     const c0 = b[p];
     if (c0 === SP || c0 === HTAB) return fail("protocol", "Cannot accept obs-fold header line"), -1;
@@ -157,7 +215,9 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
     }
     if (b[ve + 1] !== LF) return fail("protocol", "Cannot accept bare CR in header section"), -1;
     const next = ve + 2;
+    const cr = ve;
     while (ve > v && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
+    if (ve !== cr || v !== q + 2 || b[q + 1] !== SP) forwardFlags = -1;
     high |= h;
     if (n >= maxHeaders) {
       return fail("header_too_large", "Cannot accept more than " + maxHeaders + " headers"), -1;
@@ -172,16 +232,30 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
     offs[o + 1] = q;
     offs[o + 2] = v;
     offs[o + 3] = ve;
-    switch (known(b, p, q - p)) {
+    const kind = known(b, p, q - p);
+    if (kind === K_CONNECTION || kind === K_TE || kind === K_KEEP_ALIVE) {
+      // The encoder writes its own framing and connection fields: these lines are not forwarded.
+      if (runStart >= 0) addRun(runStart, p);
+      runStart = -1;
+    } else if (runStart < 0) {
+      runStart = p;
+    }
+    switch (kind) {
       case K_HOST:
         if (hostIdx >= 0) return fail("protocol", "Cannot accept more than one Host header"), -1;
         hostIdx = n;
+        if (forwardFlags >= 0) forwardFlags |= FORWARD_HOST;
         break;
       case K_EXPECT:
         if (ve - v === 12 && eqLower(b, v, L_100_CONTINUE)) expectContinue = true;
         break;
+      case K_HOP_BY_HOP:
+        info.hopByHop = true;
+        break;
       case K_UPGRADE:
         upgradeIdx = n;
+        info.hopByHop = true;
+        if (forwardFlags >= 0) forwardFlags |= FORWARD_UPGRADE;
         break;
       case K_CONNECTION:
         connectionTokens(b, v, ve);
@@ -193,10 +267,12 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
           return fail("protocol", "Cannot accept differing Content-Length headers"), -1;
         }
         if (info.contentLength === len) {
-          // Identical duplicate: fold it away so only one is forwarded.
+          // Identical duplicate: fold it away so only one is forwarded (so the lines cannot be).
           n--;
+          forwardFlags = -1;
         }
         info.contentLength = len;
+        if (forwardFlags >= 0) forwardFlags |= FORWARD_CONTENT_LENGTH;
         break;
       }
       case K_TE:
@@ -213,11 +289,25 @@ function scanFields(b: Uint8Array, p: number, end: number, maxHeaders: number): 
   if (info.chunked && info.contentLength >= 0) {
     return fail("protocol", "Cannot accept both Content-Length and Transfer-Encoding"), -1;
   }
+  if (runStart >= 0) addRun(runStart, last);
+  if (info.close && forwardFlags >= 0) forwardFlags |= FORWARD_CLOSE;
   return n;
 }
 
 /** Spare slots for headers the proxy adds (X-Forwarded-For/-Proto, route additions) without regrowing. */
 const HEADER_HEADROOM = 4;
+
+/**
+ * The head's fields as lazy Http1Headers over `str` (the head decoded from byte `base`): offsets of each
+ * field, then the forwardable runs, all relative to `str`.
+ */
+function lazyHeaders(str: string, base: number, n: number): Http1Headers {
+  const f = n * 4;
+  const offsets = new Array<number>(f + runCount * 2);
+  for (let i = 0; i < f; i++) offsets[i] = offs[i] - base;
+  for (let i = 0; i < runCount * 2; i++) offsets[f + i] = runs[i] - base;
+  return Http1Headers.lazy(str, offsets, n, HEADER_HEADROOM, forwardFlags, hostIdx);
+}
 
 function buildHeaders(str: string, base: number, n: number): Http1Headers {
   const names = new Array<string>(n + HEADER_HEADROOM);
@@ -306,7 +396,7 @@ export function parseRequestHead(
     return fail("protocol", "Cannot accept an HTTP/1.1 request without Host");
   }
   if (info.chunked && minor === 0) return fail("protocol", "Cannot accept Transfer-Encoding in HTTP/1.0");
-  const headers = buildHeaders(str, start, n);
+  const headers = lazyHeaders(str, start, n);
   const keepAlive = minor >= 1 ? !info.close : info.keepAlive && !info.close;
   const upgrade = info.upgrade && upgradeIdx >= 0 ? headers.valueAt(upgradeIdx) : undefined;
   return new Http1RequestHead(
@@ -366,7 +456,7 @@ export function parseResponseHead(
   if (n < 0) return null;
   if (info.chunked && minor === 0) return fail("protocol", "Cannot accept Transfer-Encoding in HTTP/1.0");
   const str = decodeLatin1(b, start, end - 2, (high & 0x80) === 0);
-  const headers = buildHeaders(str, start, n);
+  const headers = lazyHeaders(str, start, n);
   const reason = p > r ? str.slice(r - start, p - start) : undefined;
   return new Http1ResponseHead(status, headers, reason, minor);
 }

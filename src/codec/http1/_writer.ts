@@ -5,7 +5,13 @@
  * filter can never split the message.
  */
 import type { ConnectionIO, HeaderMap } from "../types.ts";
-import { Http1Headers } from "./headers.ts";
+import {
+  FORWARD_CLOSE,
+  FORWARD_CONTENT_LENGTH,
+  FORWARD_HOST,
+  FORWARD_UPGRADE,
+  Http1Headers,
+} from "./headers.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 /** The zero-size chunk that ends a chunked body without trailers. */
@@ -75,6 +81,17 @@ export class Writer {
       const c = s.charCodeAt(i);
       b[p++] = c === 13 || c === 10 || c === 0 ? 32 : c > 0xff ? 63 : c;
     }
+    this.#end = p;
+  }
+
+  /**
+   * Writes s[from, to) as latin1 without the CR/LF/NUL guard of `str`: only for text the parser
+   * validated (forwarded header lines, which carry their own CRLFs). The caller ensured room.
+   */
+  validated(s: string, from: number, to: number): void {
+    const b = this.#buf;
+    let p = this.#end;
+    for (let i = from; i < to; i++) b[p++] = s.charCodeAt(i);
     this.#end = p;
   }
 
@@ -223,7 +240,22 @@ export function writeFields(w: Writer, headers: HeaderMap, host: string): void {
   seen.host = false;
   if (headers instanceof Http1Headers) {
     const n = headers.size;
-    for (let i = 0; i < n; i++) writeField(w, headers.nameAt(i), headers.valueAt(i), host);
+    let i = headers.forwardable(host);
+    if (i > 0) {
+      // Parsed lines nothing changed go out as they came: the same bytes writeField would produce.
+      const src = headers.forwardSource;
+      const offs = headers.forwardOffsets;
+      for (let r = i * 4; r < offs.length; r += 2) {
+        w.ensure(offs[r + 1]! - offs[r]!);
+        w.validated(src, offs[r]!, offs[r + 1]!);
+      }
+      const f = headers.forwardFlags;
+      seen.contentLength = (f & FORWARD_CONTENT_LENGTH) !== 0;
+      seen.close = (f & FORWARD_CLOSE) !== 0;
+      seen.upgrade = (f & FORWARD_UPGRADE) !== 0;
+      seen.host = (f & FORWARD_HOST) !== 0;
+    }
+    for (; i < n; i++) writeField(w, headers.nameAt(i), headers.valueAt(i), host);
   } else {
     headers.forEach((value, name) => writeField(w, name, value, host));
   }

@@ -199,7 +199,7 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
       this.#reader.bodyLength(0); // interim: the final response follows
       // 100 Continue is ours to answer downstream (the server codec does); 103 and others go on.
       if (status !== 100 && r.onInformational !== undefined) {
-        stripHopByHop(res.headers, false);
+        if (info.hopByHop) stripHopByHop(res.headers, false);
         r.onInformational(res);
       }
       return;
@@ -209,7 +209,7 @@ export class Http1ClientConnection implements ClientConnection, ReaderOwner {
     const close = info.close;
     const keepAliveToken = info.keepAlive;
     const tunnel = status === 101 || (this.#reqConnect && status >= 200 && status < 300);
-    stripHopByHop(res.headers, status === 101);
+    if (info.hopByHop) stripHopByHop(res.headers, status === 101);
     if (tunnel) {
       if (status === 101 && !this.#reqUpgrade) {
         this.#reader.stop();

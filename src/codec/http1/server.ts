@@ -211,7 +211,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
     }
     const chunked = info.chunked;
     const contentLength = info.contentLength;
-    stripHopByHop(req.headers, req.upgrade !== undefined);
+    if (info.hopByHop) stripHopByHop(req.headers, req.upgrade !== undefined);
     let headOnly = false;
     if (chunked) this.#reader.bodyChunked();
     else if (contentLength > 0) this.#reader.bodyLength(contentLength);
