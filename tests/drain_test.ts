@@ -196,9 +196,9 @@ Deno.test(
         const run =
           `run ${i + 1}: ${JSON.stringify(r)}, per-stream log ${JSON.stringify(sent)}, meshctl access log ${
             JSON.stringify(served)
-          } (${[...new Set(received)].join(", ")}), origin ${origin.requests - originBefore}, exit ${exit.code} in ${
-            Math.round(exit.ms)
-          } ms\n` +
+          } (${[...new Set(received)].join(", ")}), origin ${
+            origin.requests - originBefore
+          }, exit ${exit.code} in ${Math.round(exit.ms)} ms\n` +
           new TextDecoder().decode(h2out.stdout) + new TextDecoder().decode(h2out.stderr) + mesh.logs();
 
         assertEquals(exit.code, 0, `${run}\n${mesh.logs()}`);

@@ -55,7 +55,9 @@ Deno.test("compileRe2() linear-time test would fail without the fallback: a plai
   // 2^33 times; give it CHILD_CPU_S of CPU (it needs hours) in a process with only the other flag. A CPU
   // limit, not a wall-clock timeout: a child starved of a core must not pass for one stuck in the match.
   const input = inputOf("a", "!", 35);
-  const script = `console.log("matching"); /^\\/(a+)+$/.test(${JSON.stringify(input)}); console.log("matched");`;
+  const script = `console.log("matching"); /^\\/(a+)+$/.test(${
+    JSON.stringify(input)
+  }); console.log("matched");`;
   const child = new Deno.Command("sh", {
     args: [
       "-c",
