@@ -43,7 +43,8 @@ BENCH_ARGS ?=
 bench: deps
 	$(DENO) run -A bench/run.ts $(BENCH_ARGS)
 
-# Workers across cores: --concurrency 1 vs 2 (and 2 on one core), e.g. BENCH_ARGS="--rounds 5 --origin"
+# Workers across cores: --concurrency 1 vs 2 (and 2 on one core), the workers part of `make bench` alone
+# (prints its table, leaves bench/RESULTS.md), e.g. BENCH_ARGS="--rounds 5 --origin"
 bench-workers: deps
 	$(DENO) run -A bench/workers_scaling.ts $(BENCH_ARGS)
 

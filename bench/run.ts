@@ -1,11 +1,12 @@
 /**
  * `make bench`: meshctl side by side with nginx, HAProxy and a raw Deno TCP relay (HTTP/1.1; HTTP/2 and
- * gRPC in `_h2.ts`; HTTPS termination beside nginx in `_https.ts`), and with a direct connection and the raw relay (bolt and dubbo), following
+ * gRPC in `_h2.ts`; HTTPS termination beside nginx in `_https.ts`), and with a direct connection and the raw relay (bolt and dubbo), and
+ * meshctl's own worker scaling (`--concurrency 1` vs `2`, in `_workers.ts`), following
  * /work/shared/notes/performance.md:
  * load generator on core 0, proxy (one worker) and origin on core 1, a 2 s warm-up on a freshly
  * started proxy, interleaved rounds, medians with min–max, ratios within the same round.
  *
- *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|http2|https|bolt|dubbo] [--quick]
+ *   deno run -A bench/run.ts [--rounds 3] [--duration 10] [--warmup 2] [--only http|http2|https|bolt|dubbo|workers] [--quick]
  *
  * Writes bench/RESULTS.md (overwritten) and the raw per-round data to bench/out/<timestamp>.json.
  */
@@ -34,6 +35,13 @@ import { fmt, fmtRatio, fmtSpread, type Spread, spread } from "./_stats.ts";
 import { type H2Sample, http2Commands, http2Sections, http2Targets, runHttp2 } from "./_h2.ts";
 import { httpsCommands, type HttpsResult, httpsSections, httpsTargets, runHttps } from "./_https.ts";
 import {
+  runWorkers,
+  workersCommands,
+  type WorkersSample,
+  workersSections,
+  workersTargets,
+} from "./_workers.ts";
+import {
   BENCH_DIR,
   check,
   DENO,
@@ -56,7 +64,7 @@ import {
 // === Options ===
 
 /** The scenario families; all run unless `--only` picks one. */
-const PARTS = ["http", "http2", "https", "bolt", "dubbo"] as const;
+const PARTS = ["http", "http2", "https", "bolt", "dubbo", "workers"] as const;
 type Part = typeof PARTS[number];
 
 function includes(opts: Options, part: Part): boolean {
@@ -78,6 +86,8 @@ interface Options {
   /** h2load client connections and streams in flight per connection (HTTP/2). */
   h2Connections: number;
   h2Streams: number;
+  /** wrk's keep-alive connections in the workers family. */
+  workerConnections: number;
   /** Profile meshctl (V8 CPU profiler) into this directory; its figures are then not for comparison. */
   cpuProfDir: string | undefined;
   argv: string[];
@@ -88,9 +98,10 @@ const HELP = `deno run -A bench/run.ts [options]
   --rounds N            interleaved rounds (default 3)
   --duration S          measured seconds per run (default 10)
   --warmup S            warm-up seconds on each freshly started proxy (default 2)
-  --only http|http2|https|bolt|dubbo
+  --only http|http2|https|bolt|dubbo|workers
                         run one part only: HTTP/1.1 (wrk), HTTP/2 and gRPC (h2load), HTTPS termination
-                        (wrk keep-alive, full handshakes), bolt or dubbo
+                        (wrk keep-alive, full handshakes), bolt, dubbo, or meshctl's worker scaling
+                        (--concurrency 1 vs 2; also \`make bench-workers\`)
   --quick               smoke run: 1 round, 3 s
   --bolt-rate R         open-loop RPC rate (bolt and dubbo), req/s (default 2000)
   --bolt-connections N  open-loop RPC connections (default 200)
@@ -99,6 +110,8 @@ const HELP = `deno run -A bench/run.ts [options]
   --idle-connections N  kept-alive idle connections for the memory-per-connection figure (default 3000)
   --h2-connections N, --h2-streams N
                         h2load connections × streams in flight each (default 10 × 5)
+  --worker-connections N
+                        wrk keep-alive connections in the workers part (default 64)
   --cpu-prof DIR        run meshctl under V8's CPU profiler (a .cpuprofile per run in DIR; summarise
                         with bench/cpuprof_top.ts). Profiling slows meshctl: not for comparisons`;
 
@@ -118,6 +131,7 @@ function parseOptions(argv: string[]): Options {
       "idle-connections": { type: "string", default: "3000" },
       "h2-connections": { type: "string", default: "10" },
       "h2-streams": { type: "string", default: "5" },
+      "worker-connections": { type: "string", default: "64" },
       "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -152,6 +166,7 @@ function parseOptions(argv: string[]): Options {
     idleConnections: Math.round(num("idle-connections", values["idle-connections"], 3000)),
     h2Connections: Math.round(num("h2-connections", values["h2-connections"], 10)),
     h2Streams: Math.round(num("h2-streams", values["h2-streams"], 5)),
+    workerConnections: Math.round(num("worker-connections", values["worker-connections"], 64)),
     cpuProfDir: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
     argv,
   };
@@ -912,10 +927,11 @@ function report(
     https: HttpsResult;
     bolt: RpcSample[];
     dubbo: RpcSample[];
+    workers: WorkersSample[];
   },
   jsonPath: string,
 ): string {
-  const { http, http2, https, bolt, dubbo } = samples;
+  const { http, http2, https, bolt, dubbo, workers } = samples;
   const sizes = ["5 B", "64 KiB"] as const;
   const t = targets(http, { bolt, dubbo }, opts);
   const idle = spread(ctx.idle.filter((s) => s.config === "meshctl" && !s.na).map((s) => s.kibPerConnection));
@@ -932,6 +948,7 @@ function report(
   }
   if (includes(opts, "http2")) t.push(...http2Targets(http2));
   if (includes(opts, "https")) t.push(...httpsTargets(https));
+  if (includes(opts, "workers")) t.push(...workersTargets(workers));
   const cmd = (k: string) => ctx.commands.get(k) ?? "(not started)";
   const httpWrk = http.find((s) => s.command)?.command ?? "(not run)";
   const lines: string[] = [];
@@ -1000,6 +1017,7 @@ function report(
     );
     lines.push(`${load("open")}\n${load("max")}`);
   }
+  if (includes(opts, "workers")) lines.push(...workersCommands(ctx, workers));
   lines.push("```");
   lines.push("");
   const runs = [
@@ -1014,6 +1032,7 @@ function report(
     })),
     ...bolt.map((x) => ({ label: `${x.kind} ${x.config} r${x.round}`, otherCores: x.otherCores })),
     ...dubbo.map((x) => ({ label: `dubbo ${x.kind} ${x.config} r${x.round}`, otherCores: x.otherCores })),
+    ...workers.map((x) => ({ label: `workers ${x.scenario} r${x.round}`, otherCores: x.otherCores })),
   ];
   const noisy = runs.filter((x) => (x.otherCores ?? 0) > NOISE_CORES);
   const maxOther = Math.max(0, ...runs.map((x) => x.otherCores ?? 0));
@@ -1082,6 +1101,10 @@ function report(
     lines.push("");
     lines.push(rpcMaxTable(rpcRows(rpc, "max")));
   }
+  if (includes(opts, "workers")) {
+    lines.push("");
+    lines.push(...workersSections(ctx, workers));
+  }
   lines.push("");
   return lines.join("\n");
 }
@@ -1111,6 +1134,7 @@ async function main(): Promise<number> {
   if (includes(opts, "http")) { for (const t of ["nginx", "haproxy", "wrk"]) tools.add(t); }
   if (includes(opts, "http2")) { for (const t of ["nginx", "haproxy", "h2load"]) tools.add(t); }
   if (includes(opts, "https")) { for (const t of ["nginx", "wrk", "openssl"]) tools.add(t); }
+  if (includes(opts, "workers")) tools.add("wrk");
   for (const tool of tools) {
     if (versionOf([tool, "-v"]) === "not installed" && versionOf([tool, "-V"]) === "not installed") {
       console.error(
@@ -1139,12 +1163,14 @@ async function main(): Promise<number> {
   let dubbo: RpcSample[] = [];
   let http2: H2Sample[] = [];
   let https: HttpsResult = { samples: [], negotiated: [] };
+  let workers: WorkersSample[] = [];
   try {
     if (includes(opts, "http")) http = await runHttp(ctx);
     if (includes(opts, "http2")) http2 = await runHttp2(ctx);
     if (includes(opts, "https")) https = await runHttps(ctx);
     if (includes(opts, "bolt")) bolt = await runRpc(ctx, BOLT);
     if (includes(opts, "dubbo")) dubbo = await runRpc(ctx, DUBBO);
+    if (includes(opts, "workers")) workers = await runWorkers(ctx);
   } finally {
     await stopAll();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -1166,13 +1192,14 @@ async function main(): Promise<number> {
         https,
         bolt,
         dubbo,
+        workers,
         idle: ctx.idle,
       },
       null,
       2,
     ),
   );
-  const md = report(facts, opts, ctx, { http, http2, https, bolt, dubbo }, jsonPath);
+  const md = report(facts, opts, ctx, { http, http2, https, bolt, dubbo, workers }, jsonPath);
   await Deno.writeTextFile(`${BENCH_DIR}RESULTS.md`, md);
   // Keep the generated file `deno fmt --check`-clean (tables get aligned).
   await run([DENO, "fmt", "--quiet", `${BENCH_DIR}RESULTS.md`], 30000);

@@ -14,8 +14,9 @@
  */
 import { parseArgs } from "node:util";
 import { makeTestPki } from "../tests/_peers/certs.ts";
-import { LOAD_CORE, meshctlArgv, PROXY_CORE, waitReady } from "./_harness.ts";
-import { freePort, installSignalHandlers, run, sleep, start, stopAll, treeCpuMicros } from "./_proc.ts";
+import { abRounds, median } from "./_ab.ts";
+import { meshctlArgv, PROXY_CORE } from "./_harness.ts";
+import { freePort, installSignalHandlers, sleep, start, stopAll } from "./_proc.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -102,54 +103,22 @@ function config(s: Scenario, listenPort: number, adminPort: number): string {
   });
 }
 
-const results = new Map<string, number[]>();
+let results = new Map<string, number[]>();
 const nginx = start("nginx", ["nginx", "-c", `${dir}/nginx.conf`, "-p", dir], { core: PROXY_CORE });
 try {
   await sleep(300);
-  for (let round = 1; round <= rounds; round++) {
-    for (const s of SCENARIOS) {
-      const listenPort = freePort();
-      const adminPort = freePort();
-      const path = `${dir}/${s.name.replace(/\W/g, "_")}.json`;
-      await Deno.writeTextFile(path, config(s, listenPort, adminPort));
-      const mesh = start("meshctl", meshctlArgv(path, cpuProfDir, `${s.name}-${round}`), {
-        core: PROXY_CORE,
-        env: { NO_COLOR: "1", ...(s.env ?? {}) },
-      });
-      try {
-        const url = `http://127.0.0.1:${listenPort}/`;
-        const notReady = await waitReady(mesh, async () => {
-          const r = await fetch(url).catch(() => undefined);
-          await r?.body?.cancel();
-          return r?.status === 200;
-        }, 8000);
-        if (notReady !== undefined) throw new Error(`${s.name}: ${notReady}\n${mesh.output()}`);
-        await run(["wrk", "-t1", `-c${connections}`, "-d1s", url], 10_000, { core: LOAD_CORE }); // warm-up
-        const before = treeCpuMicros(mesh.pid);
-        const out = await run(
-          ["wrk", "-t1", `-c${connections}`, `-d${durationS}s`, url],
-          (durationS + 10) * 1000,
-          {
-            core: LOAD_CORE,
-          },
-        );
-        const cpu = treeCpuMicros(mesh.pid) - before;
-        const n = Number(/(\d+) requests in/.exec(out.output)?.[1] ?? 0);
-        const errors = /Non-2xx|Socket errors/.test(out.output) ? "  (errors!)" : "";
-        if (n === 0 || errors !== "") {
-          console.log(`${s.name}:\nwrk:\n${out.output}\nmeshctl:\n${mesh.output()}`);
-        }
-        const perRequest = cpu / n;
-        (results.get(s.name) ?? results.set(s.name, []).get(s.name)!).push(perRequest);
-        console.log(
-          `round ${round} ${s.name.padEnd(14)} ${(n / durationS).toFixed(0).padStart(6)} req/s ` +
-            `${perRequest.toFixed(1).padStart(6)} µs CPU/request${errors}`,
-        );
-      } finally {
-        await mesh.stop();
-      }
-    }
-  }
+  results = await abRounds({
+    scenarios: SCENARIOS,
+    rounds,
+    durationS,
+    connections,
+    dir,
+    config,
+    meshctl: (s, path, round) => ({
+      argv: meshctlArgv(path, cpuProfDir, `${s.name}-${round}`),
+      env: { NO_COLOR: "1", ...(s.env ?? {}) },
+    }),
+  });
 } finally {
   await nginx.stop();
   await stopAll();
@@ -157,7 +126,6 @@ try {
   await Deno.remove(dir, { recursive: true });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(results.get("plaintext") ?? [NaN]);
 console.log(`\nmedians over ${rounds} rounds, ${connections} connections, ${durationS} s each:`);
 for (const [name, xs] of results) {

@@ -49,7 +49,11 @@ export interface Meshctl {
   readonly process: Deno.ChildProcess;
 }
 
-const START_TIMEOUT_MS = 15_000;
+/**
+ * How long meshctl may take to bind everything before it counts as hung: generous, since on a loaded
+ * shared machine (load average above 20) start-up took more than 15 s.
+ */
+const START_TIMEOUT_MS = 60_000;
 
 /**
  * Starts `meshctl serve --address-file` on a config (object → YAML file, or a path) and waits until it

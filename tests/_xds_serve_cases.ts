@@ -186,7 +186,13 @@ Deno.test(
           const n = cp.push(TYPE.RDS, `r-${i}`, [any(TYPE.RDS, routeTo(i % 4 === 1 ? "svc_a" : "svc_b"))]);
           await cp.waitForRequest((r) => r.nonce === n, { from });
         }
-        await new Promise((r) => setTimeout(r, 100)); // let traffic run on each version
+        // Let traffic run on each version: 11 more requests (10 versions × 11 > the 100 checked below), a
+        // count, not 100 ms that a loaded machine filled with fewer (94 once).
+        const seen = ok;
+        const deadline = Date.now() + 30_000; // a stuck traffic loop fails the count below, not the test's timer
+        while (ok < seen + 11 && failures.length === 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
       }
       stop = true;
       await Promise.all(loops);

@@ -18,6 +18,16 @@ const STUCK_SIG = "com.meshctl.test.Stuck:1.0";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/**
+ * How late a busy shared machine may make a timer-driven close or answer (the first bounds here were 1–3 s
+ * over the timeouts and failed under load; at a load average of 17 on 2 cores, 1000 slowloris closes took
+ * 20 s). A limit that did not trip leaves the connection open until the harness gives up
+ * (`HARNESS_BOUND_MS`, later still), so "tripped late" and "never tripped" stay apart.
+ */
+const LOAD_SLACK_MS = 30_000;
+/** How long the harness waits for a close or an answer before it counts as never coming. */
+const HARNESS_BOUND_MS = 2 * LOAD_SLACK_MS + 5_000;
+
 /** meshctl's resident memory may not exceed this at any point of the run (idle it is ~60 MiB). */
 const RSS_BOUND_MIB = 300;
 
@@ -130,7 +140,7 @@ function goodLoad(httpPort: number, rpcPort: number) {
       while (running) {
         const want = id++;
         await writeAll(conn, await call(want, "good"));
-        const f = await reader.next(5000);
+        const f = await reader.next(HARNESS_BOUND_MS);
         if (f === null || f === "timeout") throw new Error(`bolt call ${want}: ${f}`);
         if (frameId(f) !== want || responseStatus(f) !== 0) {
           throw new Error(`bolt status ${responseStatus(f)}`);
@@ -310,11 +320,11 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
         }, 300);
         try {
           for (const c of conns) await c.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
-          const outcomes = await Promise.all(conns.map((c) => untilClosed(c, 8000)));
+          const outcomes = await Promise.all(conns.map((c) => untilClosed(c, HARNESS_BOUND_MS)));
           const took = Date.now() - t0;
           const answered408 = outcomes.filter((o) => o.text.startsWith("HTTP/1.1 408")).length;
           assertEquals(answered408, 1000, `${answered408} of 1000 got a 408`);
-          assert(took < 6000, `closing them took ${took} ms`);
+          assert(took < 1000 + LOAD_SLACK_MS, `closing them took ${took} ms`); // request_headers_timeout 1s
         } finally {
           clearInterval(trickle);
         }
@@ -331,7 +341,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
         await eventually(
           async () =>
             counter(await stats(), "downstream", down("limited"), "connection_overflow_total") >= 40,
-          3000,
+          HARNESS_BOUND_MS,
         ),
       );
       for (const c of conns) c.close();
@@ -346,7 +356,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
         const s = await stats();
         const held = counter(s, "meta", "limits.process", "buffered_bytes");
         assert(held <= 100 * 4096, `${held} bytes held for 100 × 22 bytes received`);
-        const outcomes = await Promise.all(conns.map((c) => untilClosed(c, 5000)));
+        const outcomes = await Promise.all(conns.map((c) => untilClosed(c, HARNESS_BOUND_MS)));
         assert(outcomes.every((o) => o.closed), "every silent peer was closed by the header timeout");
       },
     );
@@ -365,10 +375,19 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
           await eventually(
             async () =>
               counter(await stats(), "downstream", down("rpc"), "buffer_budget_exhausted_total") >= 1,
-            3000,
+            HARNESS_BOUND_MS,
           ),
         );
         for (const c of conns) c.close();
+        // The next steps need the budget back: wait until meshctl has seen these closes and released what
+        // they held (under load it had not yet, and the stream flood's connection met the spent budget).
+        assert(
+          await eventually(
+            async () => counter(await stats(), "meta", "limits.process", "buffered_bytes") <= 1024 * 1024,
+            HARNESS_BOUND_MS,
+          ),
+          "the budget is released once the offenders are gone",
+        );
       },
     );
 
@@ -382,8 +401,16 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
           const reader = new FrameReader(conn);
           const statuses: number[] = [];
           while (statuses.length < 300) {
-            const f = await reader.next(5000);
-            assert(f !== null && f !== "timeout", `${statuses.length} answers`);
+            const f = await reader.next(HARNESS_BOUND_MS);
+            if (f === null || f === "timeout") {
+              const s = await stats();
+              assert(
+                false,
+                `${statuses.length} answers, then ${f}; rpc: ${
+                  JSON.stringify(s.downstream?.[down("rpc")])
+                }, ${JSON.stringify(s.meta?.["limits.process"])}`,
+              );
+            }
             statuses.push(responseStatus(f));
           }
           const busy = statuses.filter((s) => s === 4).length;
@@ -403,11 +430,11 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
       assert(
         await eventually(
           async () => counter(await stats(), "downstream", down("rpc"), "write_buffer_overflow_total") >= 1,
-          5000,
+          HARNESS_BOUND_MS,
         ),
         "the connection's write queue hit its hard limit",
       );
-      const { closed } = await untilClosed(conn, 3000);
+      const { closed } = await untilClosed(conn, HARNESS_BOUND_MS);
       assert(closed);
     });
 
@@ -420,10 +447,10 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
           enc.encode("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial"),
         );
         const t0 = Date.now();
-        const { text } = await untilClosed(conn, 6000);
+        const { text } = await untilClosed(conn, HARNESS_BOUND_MS);
         assertMatch(text, /^HTTP\/1\.1 504/);
         const took = Date.now() - t0;
-        assert(took < 4000, `closed after ${took} ms`);
+        assert(took < 1300 + LOAD_SLACK_MS, `closed after ${took} ms`); // route timeout + stream_idle_timeout
         assert(counter(await stats(), "downstream", down("http"), "stream_idle_timeout_total") >= 1);
       },
     );
@@ -437,7 +464,8 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
           const res = await rawExchange(http, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
           assertMatch(res, /^HTTP\/1\.1 200/); // not the regex route: the origin's "ok"
           assert(res.endsWith("ok"), res.slice(-40));
-          assert(Date.now() - t0 < 1000, `a ${path.length}-byte path took ${Date.now() - t0} ms`);
+          // exponential backtracking would take hours on these
+          assert(Date.now() - t0 < LOAD_SLACK_MS, `a ${path.length}-byte path took ${Date.now() - t0} ms`);
         }
         const t0 = Date.now();
         const res = await rawExchange(
@@ -445,7 +473,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
           `GET /hdr HTTP/1.1\r\nHost: x\r\nX-Probe: ${"x".repeat(40)}\r\nConnection: close\r\n\r\n`,
         );
         assertMatch(res, /^HTTP\/1\.1 200/);
-        assert(Date.now() - t0 < 1000, `the header took ${Date.now() - t0} ms`);
+        assert(Date.now() - t0 < LOAD_SLACK_MS, `the header took ${Date.now() - t0} ms`);
       },
     );
 
@@ -469,7 +497,7 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
         bolt,
         new Uint8Array([1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]),
       );
-      assert((await untilClosed(bolt, 3000)).closed);
+      assert((await untilClosed(bolt, HARNESS_BOUND_MS)).closed);
     });
 
     await t.step("slow upstream: meshctl stops reading a client whose upstream does not read", async () => {
@@ -507,10 +535,10 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
       async () => {
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: mesh.port("tcp_hole") });
         const t0 = Date.now();
-        const { text } = await untilClosed(conn, 5000);
+        const { text } = await untilClosed(conn, HARNESS_BOUND_MS);
         const took = Date.now() - t0;
         assertEquals(text, "");
-        assert(took >= 250 && took < 2000, `closed after ${took} ms`);
+        assert(took >= 250 && took < 300 + LOAD_SLACK_MS, `closed after ${took} ms`); // connect_timeout 300ms
         assert(counter(await stats(), "upstream", "cluster.hole", "connection_con_fail") >= 1);
       },
     );
@@ -522,10 +550,10 @@ Deno.test("adversarial: every attack is contained while good traffic keeps succe
       assert(
         await eventually(
           async () => counter(await stats(), "upstream", "cluster.tcp", "connection_overflow") >= 3,
-          3000,
+          HARNESS_BOUND_MS,
         ),
       );
-      assert(await eventually(() => echo.connections <= 3, 1000));
+      assert(await eventually(() => echo.connections <= 3, HARNESS_BOUND_MS));
       for (const c of conns) c.close();
     });
   } finally {

@@ -79,13 +79,16 @@ Deno.test(
     const b = upstream("B", PRIVATE_LOOPBACK); // comes back on the same port: nobody else binds there
     const c = upstream("C", "127.0.0.1");
     const CONSECUTIVE_5XX = 3;
+    const EJECTION_MS = 10_000;
     const config = httpProxyConfig({
       hosts: [a.address, b.address, c.address],
       cluster: {
         health_check: {
           service_name: "origin-hc",
           protocol: "Http1",
-          timeout: "200ms",
+          // B's death is refused connects, failed at once; the timeout only has to spare A. At 200 ms a loaded
+          // machine failed two of A's checks in a row: all three out, panic routing (lb_healthy_panic 6).
+          timeout: "5s",
           interval: "200ms",
           interval_jitter: "10ms",
           unhealthy_threshold: 2,
@@ -95,7 +98,9 @@ Deno.test(
         outlier_detection: {
           consecutive_5xx: CONSECUTIVE_5XX,
           interval: "100ms",
-          base_ejection_time: "1500ms",
+          // Longer than step 2's load can take on a loaded machine: at 1.5 s, C's ejection ended before the
+          // 60 requests in a row were done and C's 503s came back (6 errors). Step 3 waits it out.
+          base_ejection_time: `${EJECTION_MS}ms`,
           max_ejection_percent: 67,
           // C's /health keeps passing while its traffic fails: that must not uneject it.
           successful_active_health_check_uneject_host: false,
@@ -161,7 +166,7 @@ Deno.test(
       const back = await loadUntil(port, (r) => {
         const tail = last(r, 30);
         return tail.includes("B") && tail.includes("C") && tail.includes("A");
-      }, 3000);
+      }, 100_000); // a bound on requests while C's ejection time runs out (~3k in 10 s on an idle machine)
       const afterRecovery = back.slice(back.findIndex((x) => x === "C"));
       assert(afterRecovery.every((x) => !x.startsWith("status")), `errors after recovery: ${afterRecovery}`);
       const again = await adminStats(mesh.adminPort);

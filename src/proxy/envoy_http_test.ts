@@ -4,72 +4,10 @@
  * loopback origins that record what they received.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_VALIDATION_CONTEXT, parseConfigText, type ProxyFilterConfig } from "../config/mod.ts";
-import { type ProxyError, silentLogger } from "../core/mod.ts";
-import {
-  type BodyReceiver,
-  type HeaderMap,
-  type RequestHead,
-  type ResponseHead,
-  type ServerStream,
-  SimpleHeaderMap,
-} from "../codec/mod.ts";
-import { compileRouteTable } from "../router/mod.ts";
-import { ClusterManager } from "../upstream/mod.ts";
-import { StatsRegistry } from "../stats/mod.ts";
-import { DownstreamStats } from "./downstream_stats.ts";
-import { DEFAULT_FORWARDING, normalizePath } from "./http_headers.ts";
+import type { ProxyFilterConfig } from "../config/mod.ts";
+import { normalizePath } from "./http_headers.ts";
 import { ProxyStream } from "./proxy_stream.ts";
-import type { ProxyContext } from "./context.ts";
-
-class RecordingStream implements ServerStream {
-  readonly id = 1;
-  readonly headOnly = true;
-  readonly request: RequestHead;
-  status = 0;
-  headers: HeaderMap | undefined;
-  readonly done: Promise<void>;
-  #resolve!: () => void;
-  constructor(path: string, headers: Record<string, string> = {}) {
-    const h = new SimpleHeaderMap();
-    for (const [k, v] of Object.entries(headers)) h.set(k, v);
-    this.request = { protocol: "Http1", kind: "http", method: "GET", path, query: "", host: "x", headers: h };
-    this.done = new Promise((r) => this.#resolve = r);
-  }
-  setBodyReceiver(_r: BodyReceiver): void {}
-  sendInformational(_head: ResponseHead): Promise<void> {
-    return Promise.resolve();
-  }
-  sendResponse(head: ResponseHead, endStream: boolean): Promise<void> {
-    this.status = head.status;
-    this.headers = head.headers;
-    if (endStream) this.#resolve();
-    return Promise.resolve();
-  }
-  sendData(_c: Uint8Array, endStream: boolean): Promise<void> {
-    if (endStream) this.#resolve();
-    return Promise.resolve();
-  }
-  sendTrailers(_t: HeaderMap): Promise<void> {
-    this.#resolve();
-    return Promise.resolve();
-  }
-  sendLocalReply(error: ProxyError): Promise<void> {
-    this.status = error.status;
-    this.#resolve();
-    return Promise.resolve();
-  }
-  reset(_e: ProxyError): void {
-    this.#resolve();
-  }
-}
-
-const conn = {
-  remoteAddress: "127.0.0.1:5000",
-  remoteIp: "127.0.0.1",
-  localAddress: "127.0.0.1:80",
-  secure: false,
-};
+import { proxyContext, RecordingStream, TEST_CONN as conn, validSnapshot } from "./_test_harness.ts";
 
 interface Seen {
   path: string;
@@ -103,7 +41,7 @@ async function withProxy(
       ...routeExtra,
     },
   });
-  const { snapshot, errors } = parseConfigText(
+  const snapshot = validSnapshot(
     JSON.stringify({
       servers: [{
         routers: [{
@@ -128,30 +66,15 @@ async function withProxy(
       },
     }),
     "test.json",
-    DEFAULT_VALIDATION_CONTEXT,
   );
-  assert.deepEqual(errors, []);
-  const p = snapshot!.servers[0]!.listeners[0]!.networkFilters[0] as ProxyFilterConfig;
-  const registry = new StatsRegistry();
-  const clusters = new ClusterManager(snapshot!.clusters, registry, silentLogger);
-  const ctx: ProxyContext = {
-    listenerName: "l",
-    routeTable: compileRouteTable(snapshot!.servers[0]!.routers[0]!),
-    clusters,
-    stats: new DownstreamStats(registry.scope("downstream", { listener: "l" })),
-    logger: silentLogger,
-    filterFactories: [],
-    accessLogs: [],
-    upstreamProtocol: undefined,
-    retryBufferLimit: 1 << 20,
-    forwarding: DEFAULT_FORWARDING,
-    streamIdleTimeoutMs: 0,
+  const p = snapshot.servers[0]!.listeners[0]!.networkFilters[0] as ProxyFilterConfig;
+  const { ctx, clusters } = proxyContext(snapshot, {
     envoyHttp: {
       normalizePath: p.normalizePath,
       generateRequestId: p.generateRequestId,
       serverHeader: p.serverHeader,
     },
-  };
+  });
   try {
     await run(async (path, headers) => {
       const ds = new RecordingStream(path, headers);

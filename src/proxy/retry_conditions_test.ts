@@ -3,76 +3,11 @@
  * condition retries what Envoy retries and nothing else.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_VALIDATION_CONTEXT, parseConfigText, type RetryPolicyConfig } from "../config/mod.ts";
-import { ProxyError, silentLogger } from "../core/mod.ts";
-import {
-  type BodyReceiver,
-  type HeaderMap,
-  type RequestHead,
-  type ResponseHead,
-  type ServerStream,
-  SimpleHeaderMap,
-} from "../codec/mod.ts";
-import { compileRouteTable } from "../router/mod.ts";
-import { ClusterManager } from "../upstream/mod.ts";
-import { StatsRegistry } from "../stats/mod.ts";
-import { DownstreamStats } from "./downstream_stats.ts";
-import { DEFAULT_FORWARDING } from "./http_headers.ts";
+import type { RetryPolicyConfig } from "../config/mod.ts";
+import { ProxyError } from "../core/mod.ts";
 import { ProxyStream } from "./proxy_stream.ts";
-import type { ProxyContext } from "./context.ts";
+import { proxyContext, RecordingStream, TEST_CONN as conn, validSnapshot } from "./_test_harness.ts";
 import { envoyRetryOnError, retryBackOffMs } from "./_retry_rules.ts";
-
-class RecordingStream implements ServerStream {
-  readonly id = 1;
-  readonly headOnly = true;
-  readonly request: RequestHead = {
-    protocol: "Http1",
-    kind: "http" as const,
-    method: "GET",
-    path: "/",
-    query: "",
-    host: "x",
-    headers: new SimpleHeaderMap(),
-  };
-  status = 0;
-  readonly done: Promise<void>;
-  #resolve!: () => void;
-  constructor() {
-    this.done = new Promise((r) => this.#resolve = r);
-  }
-  setBodyReceiver(_r: BodyReceiver): void {}
-  sendInformational(_head: ResponseHead): Promise<void> {
-    return Promise.resolve();
-  }
-  sendResponse(head: ResponseHead, endStream: boolean): Promise<void> {
-    this.status = head.status;
-    if (endStream) this.#resolve();
-    return Promise.resolve();
-  }
-  sendData(_c: Uint8Array, endStream: boolean): Promise<void> {
-    if (endStream) this.#resolve();
-    return Promise.resolve();
-  }
-  sendTrailers(_t: HeaderMap): Promise<void> {
-    this.#resolve();
-    return Promise.resolve();
-  }
-  sendLocalReply(error: ProxyError): Promise<void> {
-    this.status = error.status;
-    this.#resolve();
-    return Promise.resolve();
-  }
-  reset(_e: ProxyError): void {
-    this.#resolve();
-  }
-}
-
-const conn = {
-  remoteAddress: "127.0.0.1:5000",
-  remoteIp: "127.0.0.1",
-  localAddress: "127.0.0.1:80",
-  secure: false,
-};
 
 /** An origin answering the scripted responses in turn (the last one repeats); counts its requests. */
 function origin(script: (() => Response)[]) {
@@ -92,7 +27,7 @@ async function proxy(
   { requests = 1, lb = "LB_ROUNDROBIN" } = {},
 ): Promise<number[]> {
   const route = { cluster_name: "c", retry_policy: retryPolicy };
-  const { snapshot, errors } = parseConfigText(
+  const snapshot = validSnapshot(
     JSON.stringify({
       servers: [{
         routers: [{
@@ -111,24 +46,8 @@ async function proxy(
       },
     }),
     "test.json",
-    DEFAULT_VALIDATION_CONTEXT,
   );
-  assert.deepEqual(errors, []);
-  const registry = new StatsRegistry();
-  const clusters = new ClusterManager(snapshot!.clusters, registry, silentLogger);
-  const ctx: ProxyContext = {
-    listenerName: "l",
-    routeTable: compileRouteTable(snapshot!.servers[0]!.routers[0]!),
-    clusters,
-    stats: new DownstreamStats(registry.scope("downstream", { listener: "l" })),
-    logger: silentLogger,
-    filterFactories: [],
-    accessLogs: [],
-    upstreamProtocol: undefined,
-    retryBufferLimit: 1 << 20,
-    forwarding: DEFAULT_FORWARDING,
-    streamIdleTimeoutMs: 0,
-  };
+  const { ctx, clusters } = proxyContext(snapshot);
   const statuses: number[] = [];
   try {
     for (let i = 0; i < requests; i++) {

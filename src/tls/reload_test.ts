@@ -114,7 +114,10 @@ Deno.test(
   async () => {
     const pki = await makeTestPki();
     const dir = await tempDir();
-    const { watcher } = recordingWatcher();
+    // A clock nobody ticks: the watcher's own debounced comparison never runs, so only the calls below
+    // compare. With the real 20 ms debounce, the file events of each write raced them on a busy machine and
+    // took the "reported once" first.
+    const { watcher } = recordingWatcher({ clock: new FakeClock() });
     try {
       const cert = `${dir}/cert.pem`;
       const key = `${dir}/key.pem`;

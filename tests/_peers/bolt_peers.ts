@@ -16,6 +16,9 @@ import { createRequire } from "node:module";
 import net from "node:net";
 import sofa from "sofa-rpc-node";
 
+/** plusMany()'s per-call response timeout (see BoltClientPeer.plusMany). */
+const MANY_CALLS_TIMEOUT_MS = 30_000;
+
 export const TEST_SERVICE = "com.nodejs.test.TestService";
 export const ECHO_SERVICE = "com.nodejs.test.EchoService";
 
@@ -353,8 +356,12 @@ export interface BoltClientPeer {
   /** Calls `service`:1.0 `method` with hessian-typed args; rejects on RPC errors and timeouts. */
   invoke(service: string, method: string, args: JavaArg[], timeoutMs?: number): Promise<unknown>;
   plus(a: number, b: number): Promise<unknown>;
-  /** `n` concurrent plus(i, i) calls; resolves with each result or the Error it failed with. */
-  plusMany(n: number): Promise<(unknown | Error)[]>;
+  /**
+   * `n` concurrent plus(i, i) calls; resolves with each result or the Error it failed with. Each may take
+   * `timeoutMs` (default 30 s: a bound for "never answered", not a latency check — 300 calls in flight on
+   * a loaded machine took longer than one call's 3 s).
+   */
+  plusMany(n: number, timeoutMs?: number): Promise<(unknown | Error)[]>;
   /**
    * Sends a heartbeat on every connection the client has opened (through the library's own encoder, as
    * its idle keepalive does) and resolves with how many were acknowledged within `timeoutMs`.
@@ -417,11 +424,11 @@ export function boltClient(address: string, options: BoltClientOptions = {}): Bo
   return {
     invoke,
     plus: (a, b) => invoke(TEST_SERVICE, "plus", [int(a), int(b)]),
-    plusMany(n) {
+    plusMany(n, timeoutMs = MANY_CALLS_TIMEOUT_MS) {
       const calls: Promise<unknown | Error>[] = [];
       for (let i = 0; i < n; i++) {
         calls.push(
-          invoke(TEST_SERVICE, "plus", [int(i), int(i)]).catch((e: unknown) =>
+          invoke(TEST_SERVICE, "plus", [int(i), int(i)], timeoutMs).catch((e: unknown) =>
             e instanceof Error ? e : new Error(String(e))
           ),
         );

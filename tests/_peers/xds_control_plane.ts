@@ -147,9 +147,20 @@ export class XdsControlPlane {
     this.#server = undefined;
   }
 
-  /** Stops and starts again on the same port, remembering nothing of the old streams' state. */
+  /**
+   * Stops and starts again on the same port, remembering nothing of the old streams' state. The new
+   * server binds only once the old listening socket has closed: grpc-js's forceShutdown() closes it
+   * asynchronously (node:net's close), and binding at once failed with EADDRINUSE under load.
+   */
   async restart(): Promise<void> {
-    this.stop();
+    const server = this.#server;
+    if (server !== undefined) {
+      // tryShutdown's callback runs once every http2 server of it has closed (its listener and sessions);
+      // forceShutdown then destroys the sessions so that this happens at once.
+      const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      this.stop();
+      await closed;
+    }
     await this.#listen(this.#port);
   }
 

@@ -5,7 +5,7 @@
  * (and its request body has been read), so responses are always in request order and `activeStreams` is
  * 0 or 1. Bytes of later requests stay in the caller's read buffer meanwhile (feed returns a promise).
  */
-import { ProxyError } from "../../core/mod.ts";
+import { type Clock, ProxyError, systemClock } from "../../core/mod.ts";
 import type {
   BodyReceiver,
   CodecOptions,
@@ -32,6 +32,13 @@ const RES_IDLE = 0, RES_STARTED = 1, RES_ENDED = 2;
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const utf8 = new TextEncoder();
+/**
+ * After a local reply that ends the connection (400, 408, 431 …): how long the connection stays half-closed,
+ * reading and discarding, for the client to close first (Envoy's delayed_close_timeout, 1 s by default).
+ * Closing at once with request bytes still unread makes the kernel answer with a RST, which can destroy the
+ * reply in the client's receive buffer before it reads it.
+ */
+export const LOCAL_REPLY_CLOSE_DELAY_MS = 1000;
 
 /** A short text body for a local reply of this kind. */
 export function localReplyBody(kind: string): string {
@@ -109,6 +116,10 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
   #framing = R_NONE;
   #closeAfter = false;
   #closeNow: () => void;
+  readonly #clock: Clock;
+  /** Half-closed after a local reply, waiting for the client's EOF (LOCAL_REPLY_CLOSE_DELAY_MS at most). */
+  #lingerTimer: ReturnType<Clock["setTimeout"]> | undefined;
+  #lingering = false;
 
   constructor(io: ConnectionIO, handler: ServerConnectionHandler, options: CodecOptions) {
     this.#io = io;
@@ -117,6 +128,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
     this.#w = new Writer(io);
     this.#maxHeaders = headerCountLimit(options);
     this.#closeNow = () => this.#close();
+    this.#clock = options.clock ?? systemClock;
   }
 
   get activeStreams(): number {
@@ -141,6 +153,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
   }
 
   onEof(): void {
+    if (this.#lingering) return this.#close(); // the client read the local reply and closed
     if (this.#closed) return;
     if (this.#tunnel) {
       // The client finished its side of the tunnel; the proxy closes once the upstream side ends too.
@@ -281,7 +294,7 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
       this.#closeAfter = true;
       const p = this.#writeLocal(err.status, localReplyBody(err.kind), false);
       this.#res = RES_ENDED;
-      p.then(this.#closeNow, this.#closeNow);
+      p.then(this.#closeAfterReply, this.#closeNow);
       this.#markClosed();
     } else {
       this.#close();
@@ -575,8 +588,20 @@ export class Http1ServerConnection implements ServerConnection, ReaderOwner {
 
   #close(): void {
     this.#markClosed();
+    if (this.#lingerTimer !== undefined) this.#clock.clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    this.#lingering = false;
     this.#io.close();
   }
+
+  /** The local reply is out: FIN, then read and drop until the client closes or the delay runs out. */
+  readonly #closeAfterReply = (): void => {
+    const io = this.#io as ConnectionIO & { closeWrite?(): Promise<void> };
+    if (io.closeWrite === undefined || io.closed) return this.#close();
+    this.#lingering = true;
+    this.#lingerTimer = this.#clock.setTimeout(this.#closeNow, LOCAL_REPLY_CLOSE_DELAY_MS);
+    void io.closeWrite();
+  };
 
   /** A complete local reply (head + body) in one write; used for protocol errors. */
   #writeLocal(status: number, text: string, keepAlive: boolean): Promise<void> {

@@ -1,5 +1,9 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { ProxyError } from "../../core/mod.ts";
+import { FakeClock, ProxyError } from "../../core/mod.ts";
+import { FakeConnectionIO } from "../_test_io.ts";
+import { defaultCodecOptions } from "../types.ts";
+import { http1Codec } from "./codec.ts";
+import { LOCAL_REPLY_CLOSE_DELAY_MS } from "./server.ts";
 import { feed, recorder, server, te, tick } from "./_test_helpers.ts";
 import { Http1Headers } from "./headers.ts";
 import { Http1ResponseHead } from "./head.ts";
@@ -475,6 +479,43 @@ Deno.test("Http1 server abort() answers 408 when no response started, then close
   ok(rec.io.text().startsWith("HTTP/1.1 408 Request Timeout\r\n"), rec.io.text());
   ok(rec.io.text().includes("connection: close"));
   strictEqual(rec.io.closed, true);
+});
+
+/** A socket that can half-close, as the listener's SocketIO does. */
+class HalfClosingIO extends FakeConnectionIO {
+  closeWrites = 0;
+  closeWrite(): Promise<void> {
+    this.closeWrites++;
+    return Promise.resolve();
+  }
+}
+
+Deno.test("Http1 server half-closes after a local reply that ends the connection, then closes on the client's EOF or after LOCAL_REPLY_CLOSE_DELAY_MS", async () => {
+  for (const ending of ["client EOF", "delay"]) {
+    const clock = new FakeClock();
+    const io = new HalfClosingIO();
+    const conn = http1Codec.newServerConnection(io, { onRequest() {}, onProtocolError() {} }, {
+      ...defaultCodecOptions,
+      clock,
+    });
+    await feed(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Slo");
+    conn.abort(new ProxyError("request_timeout", "downstream", "request header timeout"));
+    await tick();
+    ok(io.text().startsWith("HTTP/1.1 408 Request Timeout\r\n"), io.text());
+    strictEqual(io.closeWrites, 1, ending);
+    // Still reading: a close now, with the client's bytes unread, would RST the reply away.
+    strictEqual(io.closed, false, ending);
+    await feed(conn, "wly-arriving-header-bytes"); // read and dropped
+    strictEqual(io.writes.length, 1, "nothing more is written");
+    if (ending === "client EOF") conn.onEof();
+    else {
+      clock.tick(LOCAL_REPLY_CLOSE_DELAY_MS - 1);
+      strictEqual(io.closed, false);
+      clock.tick(1);
+    }
+    strictEqual(io.closed, true, ending);
+    strictEqual(clock.pending, 0, "no timer left behind");
+  }
 });
 
 Deno.test("Http1 server decodes request heads without hop-by-hop headers", async () => {
