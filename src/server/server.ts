@@ -1,4 +1,4 @@
-import { ByteBudget, formatAddress, type Logger, type SocketAddress } from "../core/mod.ts";
+import { ByteBudget, formatAddress, type Logger, SharedCounters, type SocketAddress } from "../core/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
@@ -19,6 +19,11 @@ export interface ServerOptions {
   readonly onAddressesChange?: (addresses: BoundAddresses) => void;
   /** false: no admin server (a worker thread: the main thread serves admin for the whole process). */
   readonly admin?: boolean;
+  /**
+   * Where circuit breakers and listener max_connections count. A worker gets the process-wide table
+   * (`WorkerPool`); default: plain per-process gauges (no workers, no atomics).
+   */
+  readonly limits?: SharedCounters;
 }
 
 /** Where the admin API and each listener are actually bound (the OS's pick for port 0). */
@@ -61,6 +66,8 @@ export class Server implements ServingTarget {
   readonly #writers = new Map<string, AccessLogWriter>();
   /** Bytes all connections together hold in incomplete frames (`limits.max_buffered_bytes`). */
   readonly budget: ByteBudget;
+  /** Limit gauges by name (`core/shared_counters`), shared by every runtime of this server. */
+  readonly limits: SharedCounters;
   readonly #onAddressesChange: ((addresses: BoundAddresses) => void) | undefined;
   readonly #withAdmin: boolean;
   /** What each running listener's `start()` bound. */
@@ -84,6 +91,7 @@ export class Server implements ServingTarget {
     this.#onAddressesChange = options.onAddressesChange;
     this.#withAdmin = options.admin ?? true;
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
+    this.limits = options.limits ?? SharedCounters.local();
     const limits = this.registry.scope("meta", { limits: "process" });
     const held = limits.gauge("buffered_bytes");
     const peak = limits.gauge("buffered_bytes_peak");
@@ -100,6 +108,7 @@ export class Server implements ServingTarget {
       this.#writers,
       this.budget,
       this.health,
+      this.limits,
     );
     this.#certificateExpiry = new CertificateExpiryStats(this.registry);
     this.#certificateExpiry.update(options.snapshot);
@@ -226,7 +235,15 @@ export class Server implements ServingTarget {
    * Admin address changes need a restart.
    */
   async reload(snapshot: ConfigSnapshot): Promise<ReloadSummary> {
-    const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers, this.budget, this.health);
+    const next = new Runtime(
+      snapshot,
+      this.registry,
+      this.#logger,
+      this.#writers,
+      this.budget,
+      this.health,
+      this.limits,
+    );
     this.budget.limit = snapshot.limits.maxBufferedBytes;
     const kept: [Listener, ListenerPlan][] = [];
     const fresh: ListenerPlan[] = [];

@@ -6,7 +6,15 @@
  * in its own Runtime; the reload is reported applied once every worker has swapped.
  * @module
  */
-import { formatAddress, type LogFormat, type Logger, type LogLevel } from "../core/mod.ts";
+import {
+  clusterCounterNames,
+  formatAddress,
+  listenerCounterName,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+  SharedCounters,
+} from "../core/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { type Counter, type ScopeRaw, StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
@@ -107,6 +115,8 @@ export class WorkerPool implements ServingTarget {
   #stopping = false;
   /** Spread between the first and the last worker applying the last reload, for logs and tests. */
   lastReloadSpreadMs = 0;
+  /** Circuit breakers and listener max_connections, counted once for all workers (slots by name). */
+  readonly #limits: SharedCounters;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -115,6 +125,30 @@ export class WorkerPool implements ServingTarget {
     const meta = this.registry.scope("meta", { workers: "process" });
     this.#statsTimeouts = meta.counter("worker_stats_timeout_total");
     meta.gauge("workers").set(options.count);
+    this.#limits = this.#sharedLimits(options.snapshot.limits.sharedCounterSlots);
+  }
+
+  /** The slot table every worker counts limits in; a full table is logged and counted. */
+  #sharedLimits(capacity: number): SharedCounters {
+    const limits = SharedCounters.create(capacity);
+    const scope = this.registry.scope("meta", { limits: "process" });
+    const exhausted = scope.counter("shared_counter_slots_exhausted_total");
+    const used = scope.gauge("shared_counter_slots_used");
+    this.registry.addCollector(() => used.set(limits.used));
+    limits.onOverflow = (name) => {
+      exhausted.inc();
+      this.#logger.warn("shared limit table full: this limit is counted per worker (N× the configured value)", {
+        name,
+        slots: capacity,
+        knob: "limits.shared_counter_slots",
+      });
+    };
+    return limits;
+  }
+
+  /** Gives `snapshot`'s clusters and listeners their slots and tells `w` (before it sees the snapshot). */
+  #sendSharedLimits(w: WorkerHandle, snapshot: ConfigSnapshot): void {
+    w.send({ type: "shared_limits", table: this.#limits.assign(limitNames(snapshot)) });
   }
 
   /** As `Server.setDynamicConfig`: the control plane's readiness and status, served by this admin. */
@@ -187,6 +221,7 @@ export class WorkerPool implements ServingTarget {
 
   async #startWorker(w: WorkerHandle, snapshot: ConfigSnapshot): Promise<void> {
     const { level, format, version } = this.#options;
+    this.#sendSharedLimits(w, snapshot);
     const reply = await w.request(
       { type: "start", worker: w.id, snapshot, level, format, version },
       "started",
@@ -223,8 +258,10 @@ export class WorkerPool implements ServingTarget {
    */
   async reload(snapshot: ConfigSnapshot): Promise<ReloadSummary> {
     const seq = ++this.#seq;
-    const ask = (w: WorkerHandle, s: ConfigSnapshot) =>
-      w.request({ type: "reload", seq, snapshot: s }, `reloaded:${seq}`, WORKER_REPLY_TIMEOUT_MS);
+    const ask = (w: WorkerHandle, s: ConfigSnapshot) => {
+      this.#sendSharedLimits(w, s);
+      return w.request({ type: "reload", seq, snapshot: s }, `reloaded:${seq}`, WORKER_REPLY_TIMEOUT_MS);
+    };
     const [first, ...rest] = this.#workers;
     const replies: (WorkerToMain | undefined)[] = [];
     if (hasPortZero(snapshot)) {
@@ -327,6 +364,14 @@ function workerScope(w: WorkerHandle): ScopeRaw {
     gauges: {},
     histograms: {},
   };
+}
+
+/** Every limit slot name `snapshot` counts in: 4 per cluster, 1 per listener. */
+function limitNames(snapshot: ConfigSnapshot): string[] {
+  const names: string[] = [];
+  for (const c of snapshot.clusters) names.push(...Object.values(clusterCounterNames(c.name)));
+  for (const s of snapshot.servers) for (const l of s.listeners) names.push(listenerCounterName(l.name));
+  return names;
 }
 
 function hasPortZero(snapshot: ConfigSnapshot): boolean {
