@@ -136,7 +136,8 @@ async function once(s: Scenario): Promise<{ rps: number; cpuUsPerReq: number; er
     ...runFlags,
     `${TREE}/main.ts`,
     "serve",
-    ...(s.concurrency === 1 ? [] : ["--concurrency", String(s.concurrency)]),
+    "--concurrency",
+    String(s.concurrency),
     path,
   ], { cwd: TREE });
   try {

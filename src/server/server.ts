@@ -150,36 +150,15 @@ export class Server implements ServingTarget {
     const bound = await this.#bind(this.#runtime.plans);
     const snap = this.#runtime.snapshot;
     const takeover = this.#runtime.plans.some((p) => p.config.reusePort);
-    const waitUntil = performance.now() + ADMIN_HANDOVER_WAIT_MS;
-    let waiting = false;
-    while (this.#withAdmin) {
+    if (this.#withAdmin) {
       try {
-        this.#admin = this.#startAdmin();
-        break;
+        this.#admin = await startAdminOrAwaitHandover(() => this.#startAdmin(), takeover, snap, this.#logger);
       } catch (e) {
-        // Restart without downtime: the meshctl being replaced holds the admin address until it is told to
-        // drain (then it hands it over at once). Our reuseport listeners are bound and serving meanwhile.
-        if (takeover && e instanceof Deno.errors.AddrInUse && performance.now() < waitUntil) {
-          if (!waiting) {
-            this.#logger.warn(
-              "admin address in use: reuseport listeners are serving; waiting for the " +
-                "process being replaced to drain and hand it over",
-              {
-                address: `${snap.admin.address.hostname}:${snap.admin.address.port}`,
-                wait_ms: ADMIN_HANDOVER_WAIT_MS,
-              },
-            );
-            waiting = true;
-          }
-          await new Promise((r) => setTimeout(r, ADMIN_HANDOVER_POLL_MS));
-          continue;
-        }
         for (const l of bound) l.close();
         this.#runtime.close();
         throw e;
       }
     }
-    if (waiting) this.#logger.info("admin address taken over");
     for (const l of bound) this.#listeners.set(l.name, l);
     this.#publishListenerAddresses();
     this.#ready = true;
@@ -337,6 +316,43 @@ export class Server implements ServingTarget {
     for (const entry of [...this.#retiring]) this.#retire(entry);
     await Promise.all([...this.#writers.values()].map((w) => w.close()));
     await this.#admin?.shutdown();
+  }
+}
+
+/**
+ * Starts the admin server. Restart without downtime (`takeover`: some listener has `reuseport: true`): the
+ * meshctl being replaced holds the admin address until it is told to drain, then hands it over at once;
+ * meanwhile our reuseport listeners are bound and serving, and this waits (polling) for the address.
+ * Used by `Server` and, with workers, by `WorkerPool` (whose workers serve while its main thread waits).
+ */
+export async function startAdminOrAwaitHandover(
+  start: () => AdminServer,
+  takeover: boolean,
+  snap: ConfigSnapshot,
+  logger: Logger,
+): Promise<AdminServer> {
+  const waitUntil = performance.now() + ADMIN_HANDOVER_WAIT_MS;
+  let waiting = false;
+  for (;;) {
+    try {
+      const admin = start();
+      if (waiting) logger.info("admin address taken over");
+      return admin;
+    } catch (e) {
+      if (!(takeover && e instanceof Deno.errors.AddrInUse && performance.now() < waitUntil)) throw e;
+      if (!waiting) {
+        logger.warn(
+          "admin address in use: reuseport listeners are serving; waiting for the " +
+            "process being replaced to drain and hand it over",
+          {
+            address: `${snap.admin.address.hostname}:${snap.admin.address.port}`,
+            wait_ms: ADMIN_HANDOVER_WAIT_MS,
+          },
+        );
+        waiting = true;
+      }
+      await new Promise((r) => setTimeout(r, ADMIN_HANDOVER_POLL_MS));
+    }
   }
 }
 

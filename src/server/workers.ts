@@ -18,7 +18,12 @@ import {
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { type Counter, type ScopeRaw, StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
-import type { BoundAddresses, ReloadSummary, ServingTarget } from "./server.ts";
+import {
+  type BoundAddresses,
+  type ReloadSummary,
+  type ServingTarget,
+  startAdminOrAwaitHandover,
+} from "./server.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
 
 export interface WorkerPoolOptions {
@@ -177,6 +182,7 @@ export class WorkerPool implements ServingTarget {
    * server. On any failure stops what started and throws.
    */
   async start(): Promise<void> {
+    probeExclusiveBinds(this.#snapshot, undefined);
     try {
       // All spawned at once: each loads and compiles the module graph in parallel with the others.
       const [first, ...rest] = Array.from({ length: this.#options.count }, (_, i) => this.#spawn(i));
@@ -184,7 +190,7 @@ export class WorkerPool implements ServingTarget {
       const pinned = pinPorts(this.#snapshot, first!.addresses);
       await Promise.all(rest.map((w) => this.#startWorker(w, pinned)));
       const snap = this.#snapshot;
-      this.#admin = startAdmin({
+      this.#admin = await startAdminOrAwaitHandover(() => startAdmin({
         hostname: snap.admin.address.hostname,
         port: snap.admin.address.port,
         registry: this.registry,
@@ -197,7 +203,7 @@ export class WorkerPool implements ServingTarget {
         version: this.#options.version,
         logger: this.#logger,
         refreshStats: () => this.#refreshStats(),
-      });
+      }), hasReusePort(snap), snap, this.#logger);
     } catch (e) {
       for (const w of this.#workers) w.terminate();
       throw e;
@@ -257,6 +263,7 @@ export class WorkerPool implements ServingTarget {
    * listener asks for port 0, so the others bind the port it got). Throws if a worker refused it.
    */
   async reload(snapshot: ConfigSnapshot): Promise<ReloadSummary> {
+    probeExclusiveBinds(snapshot, this.#snapshot);
     const seq = ++this.#seq;
     const ask = (w: WorkerHandle, s: ConfigSnapshot) => {
       this.#sendSharedLimits(w, s);
@@ -306,6 +313,9 @@ export class WorkerPool implements ServingTarget {
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;
     this.#stopping = true;
+    // Restart without downtime: a successor on our reuseport listeners may be waiting for the admin
+    // address; hand it over before the drain, as the in-process Server does.
+    if (hasReusePort(this.#snapshot)) await this.#admin?.shutdown();
     // Two phases, as Envoy stops every worker's listeners before draining: with SO_REUSEPORT each worker has
     // its own accept queue, and a client that reconnects when told to (Connection: close, GOAWAY) would
     // otherwise land in the queue of a sibling that closes its socket next, and be reset.
@@ -325,6 +335,35 @@ export class WorkerPool implements ServingTarget {
       }),
     );
     await this.#admin?.shutdown();
+  }
+}
+
+/**
+ * The guard against a stray second process. Workers bind every listener with SO_REUSEPORT, so a second
+ * meshctl on the same config would share its ports silently instead of failing. Before workers bind, each
+ * listener on a fixed port that the config does not mark `reuseport: true` (the explicit opt-in to a
+ * restart-without-downtime takeover) is bound here once WITHOUT SO_REUSEPORT and closed at once: if someone
+ * listens there, that fails with the same "address already in use" as N = 1. `current`: the snapshot being
+ * served (a reload probes only listeners it does not already run on that address).
+ */
+export function probeExclusiveBinds(snapshot: ConfigSnapshot, current: ConfigSnapshot | undefined): void {
+  const running = new Set<string>();
+  for (const s of current?.servers ?? []) {
+    for (const l of s.listeners) running.add(`${l.name} ${l.address.hostname}:${l.address.port}`);
+  }
+  for (const s of snapshot.servers) {
+    for (const l of s.listeners) {
+      const { hostname, port } = l.address;
+      if (port === 0 || l.reusePort || running.has(`${l.name} ${hostname}:${port}`)) continue;
+      let probe: Deno.TcpListener;
+      try {
+        probe = Deno.listen({ hostname, port, transport: "tcp" });
+      } catch (e) {
+        const why = e instanceof Deno.errors.AddrInUse ? "address already in use" : (e as Error).message;
+        throw new Error(`Cannot bind listener "${l.name}" on ${hostname}:${port}: ${why}`);
+      }
+      probe.close();
+    }
   }
 }
 
@@ -372,6 +411,11 @@ function limitNames(snapshot: ConfigSnapshot): string[] {
   for (const c of snapshot.clusters) names.push(...Object.values(clusterCounterNames(c.name)));
   for (const s of snapshot.servers) for (const l of s.listeners) names.push(listenerCounterName(l.name));
   return names;
+}
+
+/** Whether a listener opted in to `reuseport: true` (restart without downtime), before workers force it. */
+function hasReusePort(snapshot: ConfigSnapshot): boolean {
+  return snapshot.servers.some((s) => s.listeners.some((l) => l.reusePort));
 }
 
 function hasPortZero(snapshot: ConfigSnapshot): boolean {
