@@ -272,9 +272,15 @@ Deno.test(
       await Deno.writeTextFile(secondConfig, stringify(config(origin.address, port, 0, false, "Http1")));
       second = spawnMeshctl(secondConfig, `${dir}/b.json`, events);
       const s = second;
-      await events.until(() => s.exit !== undefined || s.logs().includes("meshctl started"), "second settled");
+      await events.until(
+        () => s.exit !== undefined || s.logs().includes("meshctl started"),
+        "second settled",
+      );
       assertEquals(s.exit, 1, s.logs());
-      assertStringIncludes(second.logs(), `Cannot bind listener "ingress" on 127.0.0.1:${port}: address already in use`);
+      assertStringIncludes(
+        second.logs(),
+        `Cannot bind listener "ingress" on 127.0.0.1:${port}: address already in use`,
+      );
     } finally {
       first.kill("SIGTERM");
       assertEquals(await first.status, 0);

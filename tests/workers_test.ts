@@ -421,10 +421,12 @@ Deno.test(
       const pending: Promise<void>[] = [];
       for (let i = 0; i < 10; i++) {
         const before = { inFlight, answered: statuses.length };
-        pending.push(getOnce(mesh.port("ingress")).then((r) => {
-          statuses.push(r.status);
-          events.notify();
-        }));
+        pending.push(
+          getOnce(mesh.port("ingress")).then((r) => {
+            statuses.push(r.status);
+            events.notify();
+          }),
+        );
         await events.until(
           () => inFlight > before.inFlight || statuses.length > before.answered,
           `request ${i + 1} decided`,

@@ -10,13 +10,16 @@ const gauge = SharedCounters.create(16).gauge("cluster/a/requests");
 const plain = { active: 0 };
 let sink = 0;
 
-Deno.bench({ name: "plain field: check + inc + dec ×1000", group: "gauge", baseline: true, n: 20_000 }, () => {
-  for (let i = 0; i < OPS; i++) {
-    if (plain.active < 1024) plain.active++;
-    sink += plain.active;
-    plain.active--;
-  }
-});
+Deno.bench(
+  { name: "plain field: check + inc + dec ×1000", group: "gauge", baseline: true, n: 20_000 },
+  () => {
+    for (let i = 0; i < OPS; i++) {
+      if (plain.active < 1024) plain.active++;
+      sink += plain.active;
+      plain.active--;
+    }
+  },
+);
 
 Deno.bench({ name: "SharedGauge (Atomics): tryAcquire + sub ×1000", group: "gauge", n: 20_000 }, () => {
   for (let i = 0; i < OPS; i++) {

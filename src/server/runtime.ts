@@ -1,4 +1,10 @@
-import { type ByteBudget, listenerCounterName, type Logger, SharedCounters, systemClock } from "../core/mod.ts";
+import {
+  type ByteBudget,
+  listenerCounterName,
+  type Logger,
+  SharedCounters,
+  systemClock,
+} from "../core/mod.ts";
 import type {
   ConfigSnapshot,
   ListenerConfig,

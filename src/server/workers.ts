@@ -142,11 +142,14 @@ export class WorkerPool implements ServingTarget {
     this.registry.addCollector(() => used.set(limits.used));
     limits.onOverflow = (name) => {
       exhausted.inc();
-      this.#logger.warn("shared limit table full: this limit is counted per worker (N× the configured value)", {
-        name,
-        slots: capacity,
-        knob: "limits.shared_counter_slots",
-      });
+      this.#logger.warn(
+        "shared limit table full: this limit is counted per worker (N× the configured value)",
+        {
+          name,
+          slots: capacity,
+          knob: "limits.shared_counter_slots",
+        },
+      );
     };
     return limits;
   }
@@ -190,20 +193,28 @@ export class WorkerPool implements ServingTarget {
       const pinned = pinPorts(this.#snapshot, first!.addresses);
       await Promise.all(rest.map((w) => this.#startWorker(w, pinned)));
       const snap = this.#snapshot;
-      this.#admin = await startAdminOrAwaitHandover(() => startAdmin({
-        hostname: snap.admin.address.hostname,
-        port: snap.admin.address.port,
-        registry: this.registry,
-        configDump: () => {
-          const raw = this.#snapshot.raw;
-          const dynamic = this.#dynamicStatus?.();
-          return dynamic === undefined ? raw : { ...(raw as Record<string, unknown>), xds_status: dynamic };
-        },
-        ready: () => this.#ready && (this.#readyGate?.() ?? true),
-        version: this.#options.version,
-        logger: this.#logger,
-        refreshStats: () => this.#refreshStats(),
-      }), hasReusePort(snap), snap, this.#logger);
+      this.#admin = await startAdminOrAwaitHandover(
+        () =>
+          startAdmin({
+            hostname: snap.admin.address.hostname,
+            port: snap.admin.address.port,
+            registry: this.registry,
+            configDump: () => {
+              const raw = this.#snapshot.raw;
+              const dynamic = this.#dynamicStatus?.();
+              return dynamic === undefined
+                ? raw
+                : { ...(raw as Record<string, unknown>), xds_status: dynamic };
+            },
+            ready: () => this.#ready && (this.#readyGate?.() ?? true),
+            version: this.#options.version,
+            logger: this.#logger,
+            refreshStats: () => this.#refreshStats(),
+          }),
+        hasReusePort(snap),
+        snap,
+        this.#logger,
+      );
     } catch (e) {
       for (const w of this.#workers) w.terminate();
       throw e;
