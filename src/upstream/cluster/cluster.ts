@@ -403,7 +403,11 @@ export class Cluster {
     const cs = this.stats;
     const hs = host.stats;
     return {
-      canOpenConnection: () => this.canOpenConnection(),
+      // With workers (a shared breaker) a pool with no connection may open one past max_connections, as
+      // Envoy's pools do (conn_pool_base.cc): the connections filling the breaker may all sit in other
+      // workers' pools, and requests queued here would wait for a connection that never comes.
+      canOpenConnection: (poolConnections) =>
+        this.canOpenConnection() || (poolConnections === 0 && this.breakers.connections.shared),
       canQueue: () => cb.maxPendingRequests === 0 || this.breakers.pending.value < cb.maxPendingRequests,
       onConnectionOpened: () => this.#opened(host),
       onConnectionClosed: () => this.#closedOne(host),
