@@ -221,3 +221,25 @@ Deno.test("SharedCounters: a name keeps its slot; a full table counts per worker
   assertEquals([owner.overflowed, overflowed], [1, ["cluster/c/requests"]]);
   assert(extra.tryAcquire(1) && !extra.tryAcquire(1), "the fallback still enforces the limit locally");
 });
+
+Deno.test("with workers a pool that has no connection opens one past a full max_connections; alone it queues", () => {
+  const breakers = { circuit_breakers: [{ max_connections: 1 }] };
+  const owner = SharedCounters.create(64);
+  const other = cluster(breakers, { limits: owner }); // another worker holds the only connection
+  const here = cluster(breakers, { limits: SharedCounters.attach(owner.table()) });
+  const alone = cluster(breakers);
+  try {
+    assert(other.tryOpenConnection(other.hosts[0]!));
+    // Envoy's rule: queueing here would wait for a connection only the other worker's pool has.
+    assertEquals(here.pool(here.hosts[0]!, "Http1").acquire(idleWaiter()), undefined);
+    assertEquals(here.stats.requestPendingActive.value, 0, "dialling, not queued");
+    // One event loop: the breaker's connections are this process's own pools; the request queues.
+    assert(alone.tryOpenConnection(alone.hosts[1]!));
+    assertEquals(alone.pool(alone.hosts[0]!, "Http1").acquire(idleWaiter()), undefined);
+    assertEquals(alone.stats.requestPendingActive.value, 1, "queued");
+  } finally {
+    other.close();
+    here.close();
+    alone.close();
+  }
+});
