@@ -34,7 +34,8 @@ export function meshctlArgv(config: string, cpuProfDir?: string, profName?: stri
     `--cpu-prof-dir=${cpuProfDir}`,
     ...(profName === undefined ? [] : [`--cpu-prof-name=${profName}.cpuprofile`]),
   ];
-  return [DENO, "run", ...prof, ...MESHCTL_FLAGS, MAIN_TS, "serve", config];
+  // One event loop: the scenarios measure CPU per request on one pinned core.
+  return [DENO, "run", ...prof, ...MESHCTL_FLAGS, MAIN_TS, "serve", "--concurrency", "1", config];
 }
 
 /** What a scenario family needs from the run: its shape, the temp dir, and where commands are noted. */

@@ -165,7 +165,8 @@ async function measure(
     ...runFlagsOf(tree),
     `${tree}/main.ts`,
     "serve",
-    ...(s.concurrency === 1 ? [] : ["--concurrency", String(s.concurrency)]),
+    "--concurrency",
+    String(s.concurrency),
     path,
   ];
   ctx.commands.set(`workers meshctl ${s.name}`, argv.join(" "));

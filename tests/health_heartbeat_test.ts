@@ -20,6 +20,8 @@ Deno.test(
     const accepting = (async () => {
       for await (const c of silent) held.push(c); // accepts, reads nothing, answers nothing
     })();
+    // TODO(health-share): health checks and outlier state are per worker until they are shared across
+    // workers (another branch); one event loop until then.
     const mesh = await startMeshctl({
       servers: [{
         default_log_level: "WARN",
@@ -52,7 +54,7 @@ Deno.test(
           health_check: { service_name: "rpc-hc", protocol: "bolt", interval: "200ms", timeout: "300ms" },
         }],
       },
-    });
+    }, { args: ["--concurrency", "1"] });
     try {
       const hostStats = async (address: string) => {
         const up = (await adminStats(mesh.adminPort))["upstream"]!;

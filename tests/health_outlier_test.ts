@@ -112,7 +112,9 @@ Deno.test(
         healthy_panic_threshold: 30,
       },
     });
-    const mesh = await startMeshctl(config);
+    // TODO(health-share): health checks and outlier state are per worker until they are shared across
+    // workers (another branch); one event loop until then.
+    const mesh = await startMeshctl(config, { args: ["--concurrency", "1"] });
     const port = mesh.port("ingress");
     try {
       // 1. Steady state: all three take traffic.
@@ -201,7 +203,9 @@ Deno.test(
     const write = (hosts: string[]) =>
       Deno.writeTextFile(file, stringify({ ...admin, ...httpProxyConfig({ hosts, cluster }) }));
     await write([a.address, b.address]);
-    const mesh = await startMeshctl(file);
+    // TODO(health-share): health checks and outlier state are per worker until they are shared across
+    // workers (another branch); one event loop until then.
+    const mesh = await startMeshctl(file, { args: ["--concurrency", "1"] });
     const port = mesh.port("ingress");
     try {
       await b.kill();
@@ -242,7 +246,9 @@ Deno.test(
         healthy_panic_threshold: 0,
       },
     });
-    const mesh = await startMeshctl(config);
+    // TODO(health-share): health checks and outlier state are per worker until they are shared across
+    // workers (another branch); one event loop until then.
+    const mesh = await startMeshctl(config, { args: ["--concurrency", "1"] });
     try {
       const port = mesh.port("ingress");
       const seen = await loadUntil(port, (r) => r.length > 20 && last(r, 20).every((x) => x === "A"), 200);

@@ -29,10 +29,15 @@ Deno.test("circuit breakers: a full pending queue answers 503 and counts the ove
     await new Promise((r) => setTimeout(r, 600));
     return new Response("slow");
   });
-  const mesh = await startMeshctl(httpProxyConfig({
-    hosts: [origin.address],
-    cluster: { circuit_breakers: [{ max_connections: 1, max_pending_requests: 1 }] },
-  }));
+  // One pool: this checks its pending queue. With workers each worker's pool may open its first connection
+  // past max_connections (Envoy's rule: otherwise it would queue behind a connection another worker holds).
+  const mesh = await startMeshctl(
+    httpProxyConfig({
+      hosts: [origin.address],
+      cluster: { circuit_breakers: [{ max_connections: 1, max_pending_requests: 1 }] },
+    }),
+    { args: ["--concurrency", "1"] },
+  );
   const port = mesh.port("ingress");
   try {
     // One request holds the only connection, one waits in the queue, the third overflows.
@@ -64,10 +69,14 @@ Deno.test(
       }
       return new Response("done");
     });
-    const mesh = await startMeshctl(httpProxyConfig({
-      hosts: [origin.address],
-      cluster: { circuit_breakers: [{ max_connections: 1, max_pending_requests: 1 }] },
-    }));
+    // One pool, as above: with workers an empty pool in another worker would open its own connection.
+    const mesh = await startMeshctl(
+      httpProxyConfig({
+        hosts: [origin.address],
+        cluster: { circuit_breakers: [{ max_connections: 1, max_pending_requests: 1 }] },
+      }),
+      { args: ["--concurrency", "1"] },
+    );
     const port = mesh.port("ingress");
     const pending = async () =>
       (await adminStats(mesh.adminPort))["upstream"]?.["cluster.origin"]?.["request_pending_active"] ?? -1;
@@ -208,14 +217,19 @@ function waitForHosts(mesh: Meshctl, hosts: string[]): Promise<void> {
 }
 
 async function startDnsMesh(port: number, dns: DnsServer): Promise<Meshctl> {
-  return await startMeshctl(httpProxyConfig({
-    hosts: [`${DNS_NAME}:${port}`],
-    cluster: {
-      type: "STRICT_DNS",
-      dns_refresh_rate: "200ms",
-      dns_resolvers: { servers: [dns.hostname], port: String(dns.port) },
-    },
-  }));
+  // One event loop: each worker runs its own STRICT_DNS refresh (and logs its own failures), and these
+  // tests count queries and log lines of one resolver.
+  return await startMeshctl(
+    httpProxyConfig({
+      hosts: [`${DNS_NAME}:${port}`],
+      cluster: {
+        type: "STRICT_DNS",
+        dns_refresh_rate: "200ms",
+        dns_resolvers: { servers: [dns.hostname], port: String(dns.port) },
+      },
+    }),
+    { args: ["--concurrency", "1"] },
+  );
 }
 
 Deno.test("STRICT_DNS resolves host names into the cluster through dns_resolvers", opts, async () => {

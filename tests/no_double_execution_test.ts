@@ -182,7 +182,11 @@ function startClosingOrigin() {
 
 Deno.test("HTTP/1: the kept-alive race resends a GET once but never a POST", opts, async () => {
   const origin = startClosingOrigin();
-  const mesh = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }));
+  // One upstream pool: the second request must reuse the first one's pooled connection, and each request
+  // is its own downstream connection, which workers would split between their own pools.
+  const mesh = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }), {
+    args: ["--concurrency", "1"],
+  });
   try {
     const port = mesh.port("ingress");
     const send = (req: string) => rawExchange(port, req);

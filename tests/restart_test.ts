@@ -263,12 +263,24 @@ Deno.test(
     const origin = startOrigin(() => new Response("ok"));
     const dir = await Deno.makeTempDir({ prefix: "meshctl-restart-" });
     const configPath = `${dir}/config.yaml`;
-    const { first } = await startFirst(configPath, origin.address, dir, false, events);
+    const { first, port } = await startFirst(configPath, origin.address, dir, false, events);
     let second: Spawned | undefined;
     try {
-      second = spawnMeshctl(configPath, `${dir}/b.json`, events);
-      assertEquals(await second.status, 1);
-      assertStringIncludes(second.logs(), "address already in use");
+      // Its own admin port: only the listener's address is shared, so the failure must come from there
+      // (with workers, whose sockets are SO_REUSEPORT, from the exclusive-bind probe before they bind).
+      const secondConfig = `${dir}/second.yaml`;
+      await Deno.writeTextFile(secondConfig, stringify(config(origin.address, port, 0, false, "Http1")));
+      second = spawnMeshctl(secondConfig, `${dir}/b.json`, events);
+      const s = second;
+      await events.until(
+        () => s.exit !== undefined || s.logs().includes("meshctl started"),
+        "second settled",
+      );
+      assertEquals(s.exit, 1, s.logs());
+      assertStringIncludes(
+        second.logs(),
+        `Cannot bind listener "ingress" on 127.0.0.1:${port}: address already in use`,
+      );
     } finally {
       first.kill("SIGTERM");
       assertEquals(await first.status, 0);

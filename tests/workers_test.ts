@@ -345,3 +345,129 @@ Deno.test("serve --concurrency rejects 0, words, fractions and too many with exi
     assert(r.stderr.includes("--concurrency must be"), r.stderr);
   }
 });
+
+/** Opens `n` connections and holds them; returns them once all are connected. */
+async function holdConnections(port: number, n: number): Promise<Deno.TcpConn[]> {
+  return await Promise.all(Array.from({ length: n }, () => Deno.connect({ hostname: "127.0.0.1", port })));
+}
+
+/** One request on an open connection: its status, or 0 when meshctl had closed the connection. */
+async function statusOn(conn: Deno.TcpConn): Promise<number> {
+  try {
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"));
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    if (n === null) return 0;
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(new TextDecoder().decode(buf.subarray(0, n)))?.[1] ?? 0);
+  } catch {
+    return 0; // reset: closed at accept
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+Deno.test(
+  "--concurrency 2: listener max_connections 4 holds for the process → 4 of 16 connections served, 12 overflow",
+  opts,
+  async () => {
+    const origin = startOrigin(() => new Response("ok"));
+    const mesh = await startMeshctl(
+      httpProxyConfig({ hosts: [origin.address], listener: { max_connections: 4 } }),
+      { args: TWO },
+    );
+    try {
+      // All held open at once: the kernel spreads them over both workers' accept queues, and only 4 may
+      // be admitted in total (per worker counting would admit up to 8).
+      const conns = await holdConnections(mesh.port("ingress"), 16);
+      const statuses = await Promise.all(conns.map(statusOn));
+      const stats = await adminStats(mesh.adminPort);
+      const listener = stats["downstream"]!["listener.ingress"]!;
+      assertEquals(statuses.filter((s) => s === 200).length, 4, JSON.stringify(statuses));
+      assertEquals([listener["connection_total"], listener["connection_overflow_total"]], [4, 12]);
+      // The slot is freed when a connection closes: a new one is served again.
+      assertEquals((await getOnce(mesh.port("ingress"))).status, 200);
+    } finally {
+      assertEquals(await mesh.stop(), 0, mesh.logs());
+      await origin.close();
+    }
+  },
+);
+
+Deno.test(
+  "--concurrency 2: cluster max_requests 2 holds for the process → 2 of 10 requests on 10 connections reach the origin, 8 get 503",
+  opts,
+  async () => {
+    const events = new Events();
+    const release = Promise.withResolvers<void>();
+    let inFlight = 0;
+    const origin = startOrigin(async () => {
+      inFlight++;
+      events.notify();
+      await release.promise;
+      return new Response("ok");
+    });
+    const mesh = await startMeshctl(
+      httpProxyConfig({ hosts: [origin.address], cluster: { circuit_breakers: [{ max_requests: 2 }] } }),
+      { args: TWO },
+    );
+    try {
+      // One at a time, each on its own connection (so the kernel spreads them over both workers), the next
+      // sent once the last is decided: at the origin, or refused.
+      const statuses: number[] = [];
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < 10; i++) {
+        const before = { inFlight, answered: statuses.length };
+        pending.push(
+          getOnce(mesh.port("ingress")).then((r) => {
+            statuses.push(r.status);
+            events.notify();
+          }),
+        );
+        await events.until(
+          () => inFlight > before.inFlight || statuses.length > before.answered,
+          `request ${i + 1} decided`,
+        );
+      }
+      assertEquals([inFlight, statuses.length], [2, 8], "per worker counting would let up to 4 through");
+      release.resolve();
+      await Promise.all(pending);
+      assertEquals(statuses.filter((s) => s === 200).length, 2, JSON.stringify(statuses));
+      assertEquals(statuses.filter((s) => s === 503).length, 8, JSON.stringify(statuses));
+      const perWorker = workerConnections(await adminStats(mesh.adminPort));
+      assert(perWorker[0]! > 0 && perWorker[1]! > 0, `both workers took requests: ${perWorker}`);
+    } finally {
+      release.resolve();
+      assertEquals(await mesh.stop(), 0, mesh.logs());
+      await origin.close();
+    }
+  },
+);
+
+Deno.test(
+  "serve without --concurrency runs one worker per usable core (auto); --concurrency 1 runs none",
+  opts,
+  async () => {
+    const origin = startOrigin(() => new Response("ok"));
+    const cores = navigator.hardwareConcurrency; // this test process has the same affinity as its child
+    try {
+      for (const args of [[], ["--concurrency", "1"]]) {
+        const mesh = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }), { args });
+        try {
+          const workers = (await adminStats(mesh.adminPort))["meta"]?.["workers.process"]?.["workers"];
+          assertEquals(workers, args.length === 0 && cores > 1 ? cores : undefined, `args ${args}`);
+          assertEquals((await getOnce(mesh.port("ingress"))).status, 200);
+        } finally {
+          assertEquals(await mesh.stop(), 0, mesh.logs());
+        }
+      }
+      const help = await runCli(["serve", "--help"]);
+      assert(help.stdout.includes('Default "auto"'), help.stdout);
+    } finally {
+      await origin.close();
+    }
+  },
+);

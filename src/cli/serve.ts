@@ -52,10 +52,12 @@ Options:
   --concurrency N       worker threads, each running every listener on the same addresses (SO_REUSEPORT:
                         the kernel spreads connections), with its own upstream pools; the main thread
                         keeps config, reload and admin, and sums the workers' stats when they are read.
-                        "auto": the cores this process may use. Default 1: no worker thread, everything
-                        on one event loop (a worker forces SO_REUSEPORT, which would let a stray
-                        second meshctl share the port silently). xDS and the registry
-                        API run on the main thread and feed every worker. A worker that dies
+                        Circuit breakers and listener max_connections count for the whole process.
+                        Default "auto": the cores this process may use (its CPU affinity). 1: no worker
+                        thread, everything on one event loop. Before workers bind, each fixed-port
+                        listener without reuseport: true is bound once exclusively, so a second meshctl
+                        on the same config fails with "address already in use" as with 1. xDS and the
+                        registry API run on the main thread and feed every worker. A worker that dies
                         makes the process exit 1 (a supervisor restarts it).
   -h, --help            show this help`;
 
@@ -270,31 +272,21 @@ export default async function run(args: string[]): Promise<number> {
 /** Upper bound of --concurrency: each worker is an isolate (~30 MiB idle). */
 const MAX_CONCURRENCY = 256;
 
-/** --concurrency: a number, "auto" (the cores this process may use), or absent (1). undefined: invalid. */
+/** --concurrency: a number, or "auto" (also when absent: the cores this process may use). undefined: invalid. */
 function parseConcurrency(text: string | undefined): number | undefined {
-  if (text === undefined) return 1;
-  if (text === "auto") return usableCores();
+  if (text === undefined || text === "auto") return usableCores();
   if (!/^[0-9]+$/.test(text)) return undefined;
   const n = Number(text);
   return n >= 1 && n <= MAX_CONCURRENCY ? n : undefined;
 }
 
-/** The CPUs this process may run on: its scheduler affinity when readable, else all of them. */
+/**
+ * The CPUs this process may run on. Deno's `navigator.hardwareConcurrency` is Rust's
+ * `available_parallelism`: the scheduler affinity mask (measured: 2 here, 1 under `taskset -c 0`; node:os
+ * `availableParallelism()` gives the same), and cgroup CPU quotas.
+ */
 export function usableCores(): number {
-  const all = Math.max(1, navigator.hardwareConcurrency || 1);
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
-    if (list === undefined) return all;
-    let n = 0;
-    for (const part of list.split(",")) {
-      const [lo, hi] = part.split("-").map(Number);
-      n += hi === undefined ? 1 : hi - lo! + 1;
-    }
-    return Math.min(all, Math.max(1, Math.min(n, MAX_CONCURRENCY)));
-  } catch {
-    return Math.min(all, MAX_CONCURRENCY);
-  }
+  return Math.min(MAX_CONCURRENCY, Math.max(1, navigator.hardwareConcurrency || 1));
 }
 
 /**

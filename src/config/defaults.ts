@@ -17,6 +17,7 @@ export const LIMIT_DEFAULTS = {
   tlsHandshakeTimeoutMs: 10_000,
   drainIdleGraceMs: 1_000,
   maxPemFileBytes: 1024 * 1024,
+  sharedCounterSlots: 16_384,
 } as const;
 
 /** The registry API's defaults (`extends[]` `dubbo_registry`). */

@@ -1186,6 +1186,14 @@ export const ConfigSchema = struct("meshctl configuration (MOSN v2 schema)", {
         "config error (default 1048576; a CA bundle is ~200 KiB)",
       4096,
     )),
+    shared_counter_slots: Opt(int(
+      "With workers (--concurrency ≥ 2): slots of the process-wide table circuit breakers (4 per cluster " +
+        "name) and listener max_connections (1 per listener name) count in; a name keeps its slot for the " +
+        "life of the process. Full: further names count per worker, logged and counted as " +
+        "meta.limits.process.shared_counter_slots_exhausted_total. Read at start (default 16384)",
+      16,
+      1 << 20,
+    )),
   })),
   dynamic_resources: Opt(DynamicResources),
   static_resources: Opt(StaticResources),

@@ -97,6 +97,7 @@ export function buildSnapshot(
     limits: {
       maxBufferedBytes: doc.limits?.max_buffered_bytes ?? LIMIT_DEFAULTS.maxBufferedBytes,
       maxPemFileBytes: doc.limits?.max_pem_file_bytes ?? LIMIT_DEFAULTS.maxPemFileBytes,
+      sharedCounterSlots: doc.limits?.shared_counter_slots ?? LIMIT_DEFAULTS.sharedCounterSlots,
     },
     tracing: { enable: doc.tracing?.enable ?? false, driver: doc.tracing?.driver },
     source,

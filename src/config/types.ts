@@ -58,6 +58,8 @@ export interface LimitsConfig {
   readonly maxBufferedBytes: number;
   /** Largest ca_cert / cert_chain / private_key file read at load (bytes). Default 1 MiB. */
   readonly maxPemFileBytes: number;
+  /** Slots of the workers' shared limit table (read at start). Default 16384. */
+  readonly sharedCounterSlots: number;
 }
 
 export interface AdminConfig {

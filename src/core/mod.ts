@@ -34,3 +34,12 @@ export {
   TLS_KEY_TYPES,
 } from "./certificate.ts";
 export type { CertificateInfo, PemBlock, PrivateKeyInfo } from "./certificate.ts";
+export {
+  clusterCounterNames,
+  DEFAULT_SHARED_COUNTER_SLOTS,
+  listenerCounterName,
+  LocalGauge,
+  SharedCounters,
+  SharedGauge,
+} from "./shared_counters.ts";
+export type { LimitGauge, SharedCounterTable } from "./shared_counters.ts";

@@ -1,6 +1,8 @@
 import * as net from "node:net";
 import {
   type Clock,
+  type LimitGauge,
+  LocalGauge,
   type Logger,
   ProxyError,
   type StreamConn,
@@ -49,6 +51,11 @@ export interface ListenerPlan {
    * accepts through `node:net` (node:tls needs a node socket), a plaintext one through `Deno.listen`.
    */
   readonly tls?: TlsServer | undefined;
+  /**
+   * What `max_connections` counts in: the process-wide slot of this listener's name with workers
+   * (`core/shared_counters`), so the limit holds for the process. Default: this listener's own gauge.
+   */
+  readonly connectionLimit?: LimitGauge;
 }
 
 /** How a connection of a TLS listener came in, for the proxy and the codec choice. */
@@ -119,9 +126,13 @@ export class Listener {
   /** Set by drain(): connections whose codec connection appears later (sniffing, TLS) drain at once. */
   #draining: Promise<void> | undefined;
 
+  /** Connections counted against max_connections (kept from the first plan: the name never changes). */
+  readonly #connectionLimit: LimitGauge;
+
   constructor(plan: ListenerPlan) {
     this.#plan = plan;
     this.#proxy = { current: plan.proxy };
+    this.#connectionLimit = plan.connectionLimit ?? new LocalGauge();
   }
 
   get plan(): ListenerPlan {
@@ -230,8 +241,8 @@ export class Listener {
   #acceptTls(socket: net.Socket): void {
     const plan = this.#plan; // the plan at accept time: its contexts run the handshake
     const stats = plan.stats;
-    const max = plan.config.maxConnections;
-    if (max > 0 && this.connections >= max) {
+    // Check and count in one atomic step: with workers the slot is shared by every one of them.
+    if (!this.#connectionLimit.tryAcquire(plan.config.maxConnections)) {
       stats.connectionOverflow.inc();
       socket.on("error", () => {});
       socket.destroy();
@@ -242,6 +253,7 @@ export class Listener {
     stats.connectionActive.inc();
     this.#handshaking.add(socket);
     socket.once("close", () => {
+      this.#connectionLimit.sub();
       this.#handshaking.delete(socket);
       stats.connectionActive.dec();
       stats.connectionDestroy.inc();
@@ -283,8 +295,7 @@ export class Listener {
         await new Promise((r) => setTimeout(r, 50)); // e.g. EMFILE: back off rather than spin
         continue;
       }
-      const max = this.#plan.config.maxConnections;
-      if (max > 0 && this.#conns.size >= max) {
+      if (!this.#connectionLimit.tryAcquire(this.#plan.config.maxConnections)) {
         // Over the limit: close at once (Envoy's downstream_cx_overflow) rather than let a flood of
         // connections take memory and file descriptors from the ones being served.
         this.#plan.stats.connectionOverflow.inc();
@@ -295,7 +306,7 @@ export class Listener {
         }
         continue;
       }
-      this.#serve(conn, this.#plan).catch((e) => {
+      this.#serve(conn, this.#plan).finally(() => this.#connectionLimit.sub()).catch((e) => {
         this.#plan.logger.error("connection handler failed", { listener: this.name, error: String(e) });
       });
     }

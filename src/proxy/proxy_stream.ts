@@ -529,11 +529,11 @@ export class ProxyStream implements BodyReceiver, DeadlineTarget {
   #retry(): void {
     const cluster = this.#cluster!;
     cluster.stats.requestRetry.inc();
-    cluster.activeRetries++;
+    cluster.breakers.retries.add();
     this.#upstream = undefined;
     // Jittered back-off so a dying host is not hammered in a tight loop (Envoy's retry_back_off when set).
     setTimeout(() => {
-      cluster.activeRetries--;
+      cluster.breakers.retries.sub();
       this.#attempt();
     }, retryBackOffMs(this.#route?.retryPolicy, this.#attempts, Math.random));
   }
@@ -706,6 +706,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
     host.activeRequests++;
     cluster.stats.requestTotal.inc();
     cluster.stats.requestActive.inc();
+    cluster.breakers.requests.add();
     host.stats.requestTotal.inc();
     host.stats.requestActive.inc();
   }
@@ -795,6 +796,7 @@ export class UpstreamRequest implements ResponseReceiver, PoolWaiter {
     const hs = this.#host.stats;
     this.#host.activeRequests--;
     cs.requestActive.dec();
+    this.#cluster.breakers.requests.sub();
     hs.requestActive.dec();
     cs.requestDurationTime.record(approximateNow() - this.#start);
     if (success) {

@@ -1,4 +1,10 @@
-import { type ByteBudget, type Logger, systemClock } from "../core/mod.ts";
+import {
+  type ByteBudget,
+  listenerCounterName,
+  type Logger,
+  SharedCounters,
+  systemClock,
+} from "../core/mod.ts";
 import type {
   ConfigSnapshot,
   ListenerConfig,
@@ -29,6 +35,7 @@ export class Runtime {
   readonly clusters: ClusterManager;
   readonly routeTables: ReadonlyMap<string, RouteTable>;
   readonly plans: readonly ListenerPlan[];
+  readonly #limits: SharedCounters;
 
   /**
    * @param writers access-log writers by path, shared across runtimes so a reload neither reopens files
@@ -36,6 +43,8 @@ export class Runtime {
    * @param budget the process-wide buffer budget (`limits.max_buffered_bytes`), shared across runtimes
    *   because connections of the old one still hold what they reserved.
    * @param health host health shared across runtimes, so hosts that stay keep their health state.
+   * @param limits where circuit breakers and listener `max_connections` count: by name, shared across
+   *   runtimes (and, with workers, across threads).
    */
   constructor(
     snapshot: ConfigSnapshot,
@@ -44,14 +53,16 @@ export class Runtime {
     writers: Map<string, AccessLogWriter>,
     budget: ByteBudget,
     health?: HealthStore,
+    limits: SharedCounters = SharedCounters.local(),
   ) {
     this.snapshot = snapshot;
+    this.#limits = limits;
     const tables = new Map<string, RouteTable>();
     for (const server of snapshot.servers) {
       for (const r of server.routers) tables.set(r.routerConfigName, compileRouteTable(r));
     }
     this.routeTables = tables;
-    this.clusters = new ClusterManager(snapshot.clusters, registry, logger, budget, health);
+    this.clusters = new ClusterManager(snapshot.clusters, registry, logger, budget, health, limits);
     const plans: ListenerPlan[] = [];
     try {
       for (const server of snapshot.servers) {
@@ -161,6 +172,7 @@ export class Runtime {
       stats,
       proxy,
       tls,
+      connectionLimit: this.#limits.gauge(listenerCounterName(l.name)),
       codecs,
       autoDetect: proxyCfg?.autoDetect ?? false,
       codecOptions,

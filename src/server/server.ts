@@ -1,4 +1,4 @@
-import { ByteBudget, formatAddress, type Logger, type SocketAddress } from "../core/mod.ts";
+import { ByteBudget, formatAddress, type Logger, SharedCounters, type SocketAddress } from "../core/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
@@ -19,6 +19,11 @@ export interface ServerOptions {
   readonly onAddressesChange?: (addresses: BoundAddresses) => void;
   /** false: no admin server (a worker thread: the main thread serves admin for the whole process). */
   readonly admin?: boolean;
+  /**
+   * Where circuit breakers and listener max_connections count. A worker gets the process-wide table
+   * (`WorkerPool`); default: plain per-process gauges (no workers, no atomics).
+   */
+  readonly limits?: SharedCounters;
 }
 
 /** Where the admin API and each listener are actually bound (the OS's pick for port 0). */
@@ -61,6 +66,8 @@ export class Server implements ServingTarget {
   readonly #writers = new Map<string, AccessLogWriter>();
   /** Bytes all connections together hold in incomplete frames (`limits.max_buffered_bytes`). */
   readonly budget: ByteBudget;
+  /** Limit gauges by name (`core/shared_counters`), shared by every runtime of this server. */
+  readonly limits: SharedCounters;
   readonly #onAddressesChange: ((addresses: BoundAddresses) => void) | undefined;
   readonly #withAdmin: boolean;
   /** What each running listener's `start()` bound. */
@@ -84,6 +91,7 @@ export class Server implements ServingTarget {
     this.#onAddressesChange = options.onAddressesChange;
     this.#withAdmin = options.admin ?? true;
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
+    this.limits = options.limits ?? SharedCounters.local();
     const limits = this.registry.scope("meta", { limits: "process" });
     const held = limits.gauge("buffered_bytes");
     const peak = limits.gauge("buffered_bytes_peak");
@@ -100,6 +108,7 @@ export class Server implements ServingTarget {
       this.#writers,
       this.budget,
       this.health,
+      this.limits,
     );
     this.#certificateExpiry = new CertificateExpiryStats(this.registry);
     this.#certificateExpiry.update(options.snapshot);
@@ -141,36 +150,15 @@ export class Server implements ServingTarget {
     const bound = await this.#bind(this.#runtime.plans);
     const snap = this.#runtime.snapshot;
     const takeover = this.#runtime.plans.some((p) => p.config.reusePort);
-    const waitUntil = performance.now() + ADMIN_HANDOVER_WAIT_MS;
-    let waiting = false;
-    while (this.#withAdmin) {
+    if (this.#withAdmin) {
       try {
-        this.#admin = this.#startAdmin();
-        break;
+        this.#admin = await startAdminOrAwaitHandover(() => this.#startAdmin(), takeover, snap, this.#logger);
       } catch (e) {
-        // Restart without downtime: the meshctl being replaced holds the admin address until it is told to
-        // drain (then it hands it over at once). Our reuseport listeners are bound and serving meanwhile.
-        if (takeover && e instanceof Deno.errors.AddrInUse && performance.now() < waitUntil) {
-          if (!waiting) {
-            this.#logger.warn(
-              "admin address in use: reuseport listeners are serving; waiting for the " +
-                "process being replaced to drain and hand it over",
-              {
-                address: `${snap.admin.address.hostname}:${snap.admin.address.port}`,
-                wait_ms: ADMIN_HANDOVER_WAIT_MS,
-              },
-            );
-            waiting = true;
-          }
-          await new Promise((r) => setTimeout(r, ADMIN_HANDOVER_POLL_MS));
-          continue;
-        }
         for (const l of bound) l.close();
         this.#runtime.close();
         throw e;
       }
     }
-    if (waiting) this.#logger.info("admin address taken over");
     for (const l of bound) this.#listeners.set(l.name, l);
     this.#publishListenerAddresses();
     this.#ready = true;
@@ -226,7 +214,15 @@ export class Server implements ServingTarget {
    * Admin address changes need a restart.
    */
   async reload(snapshot: ConfigSnapshot): Promise<ReloadSummary> {
-    const next = new Runtime(snapshot, this.registry, this.#logger, this.#writers, this.budget, this.health);
+    const next = new Runtime(
+      snapshot,
+      this.registry,
+      this.#logger,
+      this.#writers,
+      this.budget,
+      this.health,
+      this.limits,
+    );
     this.budget.limit = snapshot.limits.maxBufferedBytes;
     const kept: [Listener, ListenerPlan][] = [];
     const fresh: ListenerPlan[] = [];
@@ -323,6 +319,43 @@ export class Server implements ServingTarget {
     for (const entry of [...this.#retiring]) this.#retire(entry);
     await Promise.all([...this.#writers.values()].map((w) => w.close()));
     await this.#admin?.shutdown();
+  }
+}
+
+/**
+ * Starts the admin server. Restart without downtime (`takeover`: some listener has `reuseport: true`): the
+ * meshctl being replaced holds the admin address until it is told to drain, then hands it over at once;
+ * meanwhile our reuseport listeners are bound and serving, and this waits (polling) for the address.
+ * Used by `Server` and, with workers, by `WorkerPool` (whose workers serve while its main thread waits).
+ */
+export async function startAdminOrAwaitHandover(
+  start: () => AdminServer,
+  takeover: boolean,
+  snap: ConfigSnapshot,
+  logger: Logger,
+): Promise<AdminServer> {
+  const waitUntil = performance.now() + ADMIN_HANDOVER_WAIT_MS;
+  let waiting = false;
+  for (;;) {
+    try {
+      const admin = start();
+      if (waiting) logger.info("admin address taken over");
+      return admin;
+    } catch (e) {
+      if (!(takeover && e instanceof Deno.errors.AddrInUse && performance.now() < waitUntil)) throw e;
+      if (!waiting) {
+        logger.warn(
+          "admin address in use: reuseport listeners are serving; waiting for the " +
+            "process being replaced to drain and hand it over",
+          {
+            address: `${snap.admin.address.hostname}:${snap.admin.address.port}`,
+            wait_ms: ADMIN_HANDOVER_WAIT_MS,
+          },
+        );
+        waiting = true;
+      }
+      await new Promise((r) => setTimeout(r, ADMIN_HANDOVER_POLL_MS));
+    }
   }
 }
 

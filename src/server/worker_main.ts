@@ -6,7 +6,7 @@
  * @module
  */
 import type { ConfigSnapshot } from "../config/mod.ts";
-import { Logger } from "../core/mod.ts";
+import { Logger, SharedCounters } from "../core/mod.ts";
 import { Server } from "./server.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
 
@@ -29,6 +29,8 @@ export function withReusePort(snapshot: ConfigSnapshot): ConfigSnapshot {
 }
 
 let server: Server | undefined;
+/** The process-wide limit table (`shared_limits`), attached once and then kept up to date. */
+let limits: SharedCounters | undefined;
 let logger = new Logger();
 /** Messages are handled one at a time, in order (a reload never overlaps a stop). */
 let queue: Promise<void> = Promise.resolve();
@@ -45,8 +47,16 @@ port.onmessage = (event) => {
   });
 };
 
+/** `shared_limits`: attach the main thread's table, or learn the slots a new snapshot's names got. */
+function applySharedLimits(message: Extract<MainToWorker, { type: "shared_limits" }>): void {
+  if (limits === undefined) limits = SharedCounters.attach(message.table);
+  else limits.update(message.table.slots);
+}
+
 async function handle(message: MainToWorker): Promise<void> {
   switch (message.type) {
+    case "shared_limits":
+      return applySharedLimits(message);
     case "start": {
       logger = new Logger({
         level: message.level,
@@ -74,6 +84,7 @@ async function handle(message: MainToWorker): Promise<void> {
         logger,
         version: message.version,
         admin: false,
+        ...(limits === undefined ? {} : { limits }),
         onAddressesChange: (addresses) => port.postMessage({ type: "addresses", addresses }),
       });
       try {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ConfigSnapshot } from "../config/mod.ts";
-import type { LogFormat, LogLevel } from "../core/mod.ts";
+import type { LogFormat, LogLevel, SharedCounterTable } from "../core/mod.ts";
 import type { ScopeRaw } from "../stats/mod.ts";
 import type { BoundAddresses, ReloadSummary } from "./server.ts";
 
@@ -21,7 +21,12 @@ export type MainToWorker =
   | { readonly type: "stats"; readonly seq: number }
   /** Phase 1 of a drain, in every worker before any drains: close the listening sockets. */
   | { readonly type: "stop_accepting" }
-  | { readonly type: "stop"; readonly drainMs: number | undefined };
+  | { readonly type: "stop"; readonly drainMs: number | undefined }
+  /**
+   * Process-wide limits (circuit breakers, listener max_connections): the shared table and every slot
+   * assigned so far. Sent before `start` and before each `reload`, so the snapshot's names have slots.
+   */
+  | { readonly type: "shared_limits"; readonly table: SharedCounterTable };
 
 export type WorkerToMain =
   | { readonly type: "started"; readonly addresses: BoundAddresses }

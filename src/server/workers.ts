@@ -6,11 +6,24 @@
  * in its own Runtime; the reload is reported applied once every worker has swapped.
  * @module
  */
-import { formatAddress, type LogFormat, type Logger, type LogLevel } from "../core/mod.ts";
+import {
+  clusterCounterNames,
+  formatAddress,
+  listenerCounterName,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+  SharedCounters,
+} from "../core/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { type Counter, type ScopeRaw, StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
-import type { BoundAddresses, ReloadSummary, ServingTarget } from "./server.ts";
+import {
+  type BoundAddresses,
+  type ReloadSummary,
+  type ServingTarget,
+  startAdminOrAwaitHandover,
+} from "./server.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
 
 export interface WorkerPoolOptions {
@@ -107,6 +120,8 @@ export class WorkerPool implements ServingTarget {
   #stopping = false;
   /** Spread between the first and the last worker applying the last reload, for logs and tests. */
   lastReloadSpreadMs = 0;
+  /** Circuit breakers and listener max_connections, counted once for all workers (slots by name). */
+  readonly #limits: SharedCounters;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -115,6 +130,33 @@ export class WorkerPool implements ServingTarget {
     const meta = this.registry.scope("meta", { workers: "process" });
     this.#statsTimeouts = meta.counter("worker_stats_timeout_total");
     meta.gauge("workers").set(options.count);
+    this.#limits = this.#sharedLimits(options.snapshot.limits.sharedCounterSlots);
+  }
+
+  /** The slot table every worker counts limits in; a full table is logged and counted. */
+  #sharedLimits(capacity: number): SharedCounters {
+    const limits = SharedCounters.create(capacity);
+    const scope = this.registry.scope("meta", { limits: "process" });
+    const exhausted = scope.counter("shared_counter_slots_exhausted_total");
+    const used = scope.gauge("shared_counter_slots_used");
+    this.registry.addCollector(() => used.set(limits.used));
+    limits.onOverflow = (name) => {
+      exhausted.inc();
+      this.#logger.warn(
+        "shared limit table full: this limit is counted per worker (N× the configured value)",
+        {
+          name,
+          slots: capacity,
+          knob: "limits.shared_counter_slots",
+        },
+      );
+    };
+    return limits;
+  }
+
+  /** Gives `snapshot`'s clusters and listeners their slots and tells `w` (before it sees the snapshot). */
+  #sendSharedLimits(w: WorkerHandle, snapshot: ConfigSnapshot): void {
+    w.send({ type: "shared_limits", table: this.#limits.assign(limitNames(snapshot)) });
   }
 
   /** As `Server.setDynamicConfig`: the control plane's readiness and status, served by this admin. */
@@ -143,6 +185,7 @@ export class WorkerPool implements ServingTarget {
    * server. On any failure stops what started and throws.
    */
   async start(): Promise<void> {
+    probeExclusiveBinds(this.#snapshot, undefined);
     try {
       // All spawned at once: each loads and compiles the module graph in parallel with the others.
       const [first, ...rest] = Array.from({ length: this.#options.count }, (_, i) => this.#spawn(i));
@@ -150,20 +193,28 @@ export class WorkerPool implements ServingTarget {
       const pinned = pinPorts(this.#snapshot, first!.addresses);
       await Promise.all(rest.map((w) => this.#startWorker(w, pinned)));
       const snap = this.#snapshot;
-      this.#admin = startAdmin({
-        hostname: snap.admin.address.hostname,
-        port: snap.admin.address.port,
-        registry: this.registry,
-        configDump: () => {
-          const raw = this.#snapshot.raw;
-          const dynamic = this.#dynamicStatus?.();
-          return dynamic === undefined ? raw : { ...(raw as Record<string, unknown>), xds_status: dynamic };
-        },
-        ready: () => this.#ready && (this.#readyGate?.() ?? true),
-        version: this.#options.version,
-        logger: this.#logger,
-        refreshStats: () => this.#refreshStats(),
-      });
+      this.#admin = await startAdminOrAwaitHandover(
+        () =>
+          startAdmin({
+            hostname: snap.admin.address.hostname,
+            port: snap.admin.address.port,
+            registry: this.registry,
+            configDump: () => {
+              const raw = this.#snapshot.raw;
+              const dynamic = this.#dynamicStatus?.();
+              return dynamic === undefined
+                ? raw
+                : { ...(raw as Record<string, unknown>), xds_status: dynamic };
+            },
+            ready: () => this.#ready && (this.#readyGate?.() ?? true),
+            version: this.#options.version,
+            logger: this.#logger,
+            refreshStats: () => this.#refreshStats(),
+          }),
+        hasReusePort(snap),
+        snap,
+        this.#logger,
+      );
     } catch (e) {
       for (const w of this.#workers) w.terminate();
       throw e;
@@ -187,6 +238,7 @@ export class WorkerPool implements ServingTarget {
 
   async #startWorker(w: WorkerHandle, snapshot: ConfigSnapshot): Promise<void> {
     const { level, format, version } = this.#options;
+    this.#sendSharedLimits(w, snapshot);
     const reply = await w.request(
       { type: "start", worker: w.id, snapshot, level, format, version },
       "started",
@@ -222,9 +274,12 @@ export class WorkerPool implements ServingTarget {
    * listener asks for port 0, so the others bind the port it got). Throws if a worker refused it.
    */
   async reload(snapshot: ConfigSnapshot): Promise<ReloadSummary> {
+    probeExclusiveBinds(snapshot, this.#snapshot);
     const seq = ++this.#seq;
-    const ask = (w: WorkerHandle, s: ConfigSnapshot) =>
-      w.request({ type: "reload", seq, snapshot: s }, `reloaded:${seq}`, WORKER_REPLY_TIMEOUT_MS);
+    const ask = (w: WorkerHandle, s: ConfigSnapshot) => {
+      this.#sendSharedLimits(w, s);
+      return w.request({ type: "reload", seq, snapshot: s }, `reloaded:${seq}`, WORKER_REPLY_TIMEOUT_MS);
+    };
     const [first, ...rest] = this.#workers;
     const replies: (WorkerToMain | undefined)[] = [];
     if (hasPortZero(snapshot)) {
@@ -269,6 +324,9 @@ export class WorkerPool implements ServingTarget {
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;
     this.#stopping = true;
+    // Restart without downtime: a successor on our reuseport listeners may be waiting for the admin
+    // address; hand it over before the drain, as the in-process Server does.
+    if (hasReusePort(this.#snapshot)) await this.#admin?.shutdown();
     // Two phases, as Envoy stops every worker's listeners before draining: with SO_REUSEPORT each worker has
     // its own accept queue, and a client that reconnects when told to (Connection: close, GOAWAY) would
     // otherwise land in the queue of a sibling that closes its socket next, and be reset.
@@ -288,6 +346,35 @@ export class WorkerPool implements ServingTarget {
       }),
     );
     await this.#admin?.shutdown();
+  }
+}
+
+/**
+ * The guard against a stray second process. Workers bind every listener with SO_REUSEPORT, so a second
+ * meshctl on the same config would share its ports silently instead of failing. Before workers bind, each
+ * listener on a fixed port that the config does not mark `reuseport: true` (the explicit opt-in to a
+ * restart-without-downtime takeover) is bound here once WITHOUT SO_REUSEPORT and closed at once: if someone
+ * listens there, that fails with the same "address already in use" as N = 1. `current`: the snapshot being
+ * served (a reload probes only listeners it does not already run on that address).
+ */
+export function probeExclusiveBinds(snapshot: ConfigSnapshot, current: ConfigSnapshot | undefined): void {
+  const running = new Set<string>();
+  for (const s of current?.servers ?? []) {
+    for (const l of s.listeners) running.add(`${l.name} ${l.address.hostname}:${l.address.port}`);
+  }
+  for (const s of snapshot.servers) {
+    for (const l of s.listeners) {
+      const { hostname, port } = l.address;
+      if (port === 0 || l.reusePort || running.has(`${l.name} ${hostname}:${port}`)) continue;
+      let probe: Deno.TcpListener;
+      try {
+        probe = Deno.listen({ hostname, port, transport: "tcp" });
+      } catch (e) {
+        const why = e instanceof Deno.errors.AddrInUse ? "address already in use" : (e as Error).message;
+        throw new Error(`Cannot bind listener "${l.name}" on ${hostname}:${port}: ${why}`);
+      }
+      probe.close();
+    }
   }
 }
 
@@ -327,6 +414,19 @@ function workerScope(w: WorkerHandle): ScopeRaw {
     gauges: {},
     histograms: {},
   };
+}
+
+/** Every limit slot name `snapshot` counts in: 4 per cluster, 1 per listener. */
+function limitNames(snapshot: ConfigSnapshot): string[] {
+  const names: string[] = [];
+  for (const c of snapshot.clusters) names.push(...Object.values(clusterCounterNames(c.name)));
+  for (const s of snapshot.servers) for (const l of s.listeners) names.push(listenerCounterName(l.name));
+  return names;
+}
+
+/** Whether a listener opted in to `reuseport: true` (restart without downtime), before workers force it. */
+function hasReusePort(snapshot: ConfigSnapshot): boolean {
+  return snapshot.servers.some((s) => s.listeners.some((l) => l.reusePort));
 }
 
 function hasPortZero(snapshot: ConfigSnapshot): boolean {

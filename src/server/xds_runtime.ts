@@ -88,6 +88,11 @@ export class XdsRuntime {
   readonly #named = new Set<string>();
   /** Reloads run one after another, in the order responses were accepted. */
   #reloads: Promise<void> = Promise.resolve();
+  /**
+   * Reloads accepted but not yet applied: `/ready` waits for them too, since with workers applying takes a
+   * message round trip to every worker after the ACK, and "ready" must mean the whole process serves it.
+   */
+  #reloadsQueued = 0;
 
   /** Use `createXdsRuntime`, which loads `x`. */
   constructor(options: XdsRuntimeOptions, x: XdsModule) {
@@ -155,7 +160,7 @@ export class XdsRuntime {
   isReady(): boolean {
     if (
       !this.#initialized && this.#client.isReady() && this.#warming.clusters.length === 0 &&
-      this.#warming.listeners.length === 0
+      this.#warming.listeners.length === 0 && this.#reloadsQueued === 0
     ) this.#initialized = true;
     return this.#initialized;
   }
@@ -260,12 +265,15 @@ export class XdsRuntime {
 
   /** Queues `snapshot` behind the reloads before it (they apply in the order they were accepted). */
   #reload(snapshot: ConfigSnapshot, context: Record<string, unknown>): void {
+    this.#reloadsQueued++;
     this.#reloads = this.#reloads.then(async () => {
       try {
         const summary = await this.#server.reload(snapshot);
         this.#logger.info("xDS config applied", { ...context, ...summary });
       } catch (e) {
         this.#logger.error("xDS config could not be applied", { ...context, error: String(e) });
+      } finally {
+        this.#reloadsQueued--;
       }
     });
   }

@@ -80,7 +80,8 @@ export class StatsRegistry {
   /**
    * Adds `source()` (other registries' `exportRaw()`, e.g. one per worker thread) into every snapshot:
    * counters, gauges and histograms of the same scope and name are summed (histograms exactly, bucket by
-   * bucket). Gauges named `listener_address:*` (1 per bound address) take the largest value instead.
+   * bucket). Gauges every worker holds a copy of rather than a share (`listener_address:*`, a certificate's
+   * expiry, a cluster's `membership_total`) take the largest value instead.
    */
   addRemote(source: () => readonly ScopeRaw[]): void {
     this.#remotes.push(source);
@@ -99,7 +100,7 @@ export class StatsRegistry {
       for (const [name, v] of Object.entries(raw.counters)) scope.counter(name).inc(v);
       for (const [name, v] of Object.entries(raw.gauges)) {
         const g = scope.gauge(name);
-        if (name.startsWith("listener_address:")) g.set(Math.max(g.value, v));
+        if (isPerWorkerCopy(name)) g.set(Math.max(g.value, v));
         else g.inc(v);
       }
       for (const [name, h] of Object.entries(raw.histograms)) scope.histogram(name).mergeRaw(h);
@@ -130,4 +131,15 @@ export class StatsRegistry {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Gauges each worker sets to the same process-wide fact (a bound address, a certificate, a host count). */
+const PER_WORKER_COPY_GAUGES = new Set([
+  "cert_expires_in_seconds",
+  "cert_not_after_timestamp_seconds",
+  "membership_total",
+]);
+
+function isPerWorkerCopy(name: string): boolean {
+  return name.startsWith("listener_address:") || PER_WORKER_COPY_GAUGES.has(name);
 }

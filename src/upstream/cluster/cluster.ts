@@ -1,8 +1,11 @@
 import {
   type ByteBudget,
   type Clock,
+  clusterCounterNames,
+  type LimitGauge,
   type Logger,
   ProxyError,
+  SharedCounters,
   type StreamConn,
   systemClock,
   type TimerId,
@@ -74,6 +77,24 @@ export interface ClusterOptions {
   readonly random?: () => number;
   /** Replaces the health check probe (tests). */
   readonly healthProbe?: HealthProbe;
+  /**
+   * Where the circuit breakers count (`core/shared_counters`): the process-wide table with workers, so
+   * `circuit_breakers` hold for the whole process; by cluster name, so a reload's old and new cluster count
+   * together. Default: this cluster's own gauges.
+   */
+  readonly limits?: SharedCounters;
+}
+
+/** The gauges `circuit_breakers` are checked against. */
+export interface CircuitBreakerGauges {
+  /** Upstream connections open or being opened (max_connections). */
+  readonly connections: LimitGauge;
+  /** Requests waiting for a connection (max_pending_requests). */
+  readonly pending: LimitGauge;
+  /** Upstream requests in flight (max_requests). */
+  readonly requests: LimitGauge;
+  /** Retries waiting for their back-off or in flight (max_retries). */
+  readonly retries: LimitGauge;
 }
 
 /** A host to have in the cluster: its address, weight, and what its configuration says about it. */
@@ -120,16 +141,23 @@ export class Cluster {
   #dnsTargets: DnsTarget[] = [];
   #dnsTimer: TimerId | undefined;
   #dnsStopped = false;
-  #pendingRequests = 0;
-  #connections = 0;
+  /** What the circuit breakers count, process-wide with workers. */
+  readonly breakers: CircuitBreakerGauges;
   readonly #codecOptions: CodecOptions;
   /** The cluster's TLS origination (one secure context for every host); undefined = plaintext. */
   readonly tls: UpstreamTls | undefined;
-  activeRetries = 0;
 
   constructor(config: ClusterConfig, registry: StatsRegistry, logger: Logger, options: ClusterOptions = {}) {
     this.name = config.name;
     this.config = config;
+    const limits = options.limits ?? SharedCounters.local();
+    const names = clusterCounterNames(config.name);
+    this.breakers = {
+      connections: limits.gauge(names.connections),
+      pending: limits.gauge(names.pending),
+      requests: limits.gauge(names.requests),
+      retries: limits.gauge(names.retries),
+    };
     this.#registry = registry;
     this.#logger = logger;
     this.#clock = options.clock ?? systemClock;
@@ -263,24 +291,29 @@ export class Cluster {
   /** circuit_breakers.max_requests: may one more request start? */
   canStartRequest(): boolean {
     const max = this.config.circuitBreakers.maxRequests;
-    return max === 0 || this.stats.requestActive.value < max;
+    return max === 0 || this.breakers.requests.value < max;
   }
 
   /** circuit_breakers.max_retries: may one more retry start? */
   canRetry(): boolean {
     const max = this.config.circuitBreakers.maxRetries;
-    return max === 0 || this.activeRetries < max;
+    return max === 0 || this.breakers.retries.value < max;
+  }
+
+  /** Retries waiting or in flight, counted against max_retries (process-wide with workers). */
+  get activeRetries(): number {
+    return this.breakers.retries.value;
   }
 
   /** circuit_breakers.max_connections: may one more connection be opened? */
   canOpenConnection(): boolean {
     const max = this.config.circuitBreakers.maxConnections;
-    return max === 0 || this.#connections < max;
+    return max === 0 || this.breakers.connections.value < max;
   }
 
-  /** Upstream connections open or being opened, counted against max_connections. */
+  /** Upstream connections open or being opened, counted against max_connections (process-wide). */
   get connections(): number {
-    return this.#connections;
+    return this.breakers.connections.value;
   }
 
   /**
@@ -288,11 +321,12 @@ export class Cluster {
    * connection_overflow) when the breaker is open. Call `connectionClosed` once it is gone.
    */
   tryOpenConnection(host: Host): boolean {
-    if (!this.canOpenConnection()) {
+    // Check and count in one atomic step: two workers cannot both take the last connection.
+    if (!this.breakers.connections.tryAcquire(this.config.circuitBreakers.maxConnections)) {
       this.stats.connectionOverflow.inc();
       return false;
     }
-    this.#opened(host);
+    this.#countOpened(host);
     return true;
   }
 
@@ -315,7 +349,11 @@ export class Cluster {
   }
 
   #opened(host: Host): void {
-    this.#connections++;
+    this.breakers.connections.add();
+    this.#countOpened(host);
+  }
+
+  #countOpened(host: Host): void {
     this.stats.connectionTotal.inc();
     this.stats.connectionActive.inc();
     host.stats.connectionTotal.inc();
@@ -323,7 +361,7 @@ export class Cluster {
   }
 
   #closedOne(host: Host): void {
-    this.#connections--;
+    this.breakers.connections.sub();
     this.stats.connectionActive.dec();
     host.stats.connectionActive.dec();
   }
@@ -365,8 +403,12 @@ export class Cluster {
     const cs = this.stats;
     const hs = host.stats;
     return {
-      canOpenConnection: () => this.canOpenConnection(),
-      canQueue: () => cb.maxPendingRequests === 0 || this.#pendingRequests < cb.maxPendingRequests,
+      // With workers (a shared breaker) a pool with no connection may open one past max_connections, as
+      // Envoy's pools do (conn_pool_base.cc): the connections filling the breaker may all sit in other
+      // workers' pools, and requests queued here would wait for a connection that never comes.
+      canOpenConnection: (poolConnections) =>
+        this.canOpenConnection() || (poolConnections === 0 && this.breakers.connections.shared),
+      canQueue: () => cb.maxPendingRequests === 0 || this.breakers.pending.value < cb.maxPendingRequests,
       onConnectionOpened: () => this.#opened(host),
       onConnectionClosed: () => this.#closedOne(host),
       onConnectFailure: (err) => {
@@ -379,8 +421,8 @@ export class Cluster {
         });
       },
       onPendingChange: (d) => {
-        this.#pendingRequests += d;
-        cs.requestPendingActive.set(this.#pendingRequests);
+        this.breakers.pending.add(d);
+        cs.requestPendingActive.inc(d);
       },
       onBytesRead: (n) => cs.connectionBytesRead.inc(n),
       onWriteOverflow: () => cs.connectionBufferOverflow.inc(),

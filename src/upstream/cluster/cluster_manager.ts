@@ -1,4 +1,4 @@
-import type { ByteBudget, Logger } from "../../core/mod.ts";
+import type { ByteBudget, Logger, SharedCounters } from "../../core/mod.ts";
 import type { ClusterConfig } from "../../config/mod.ts";
 import type { StatsRegistry } from "../../stats/mod.ts";
 import type { HealthStore } from "../health/mod.ts";
@@ -14,12 +14,17 @@ export class ClusterManager {
     logger: Logger,
     budget?: ByteBudget,
     health?: HealthStore,
+    limits?: SharedCounters,
   ) {
     try {
       for (const c of configs) {
         this.#clusters.set(
           c.name,
-          new Cluster(c, registry, logger, { budget, ...(health ? { health } : {}) }),
+          new Cluster(c, registry, logger, {
+            budget,
+            ...(health ? { health } : {}),
+            ...(limits ? { limits } : {}),
+          }),
         );
       }
     } catch (e) {

@@ -3,16 +3,16 @@
  * dials: connection slots are taken with tryOpenConnection, which pools share.
  */
 import { assert, assertEquals } from "../../../tests/_assert.ts";
-import { ProxyError, silentLogger } from "../../core/mod.ts";
+import { ProxyError, SharedCounters, silentLogger } from "../../core/mod.ts";
 import { DEFAULT_VALIDATION_CONTEXT, parseConfigText } from "../../config/mod.ts";
 import { StatsRegistry } from "../../stats/mod.ts";
 import { ExclusivePool } from "../pool/http1_pool.ts";
 import { MultiplexPool } from "../pool/multiplex_pool.ts";
 import type { PoolWaiter } from "../pool/types.ts";
-import { Cluster } from "./cluster.ts";
+import { Cluster, type ClusterOptions } from "./cluster.ts";
 
 /** A SIMPLE cluster named "c" from a cluster document (hosts default to two unreachable ones). */
-function cluster(doc: Record<string, unknown> = {}): Cluster {
+function cluster(doc: Record<string, unknown> = {}, options: ClusterOptions = {}): Cluster {
   const config = {
     // A config needs a server; a tcp_proxy listener is the smallest one.
     servers: [{
@@ -37,7 +37,7 @@ function cluster(doc: Record<string, unknown> = {}): Cluster {
     DEFAULT_VALIDATION_CONTEXT,
   );
   assertEquals(errors, []);
-  return new Cluster(snapshot!.clusters[0]!, new StatsRegistry(), silentLogger);
+  return new Cluster(snapshot!.clusters[0]!, new StatsRegistry(), silentLogger, options);
 }
 
 /** A waiter that must not be called (these tests never let a connection come). */
@@ -58,14 +58,14 @@ Deno.test("Cluster circuit breakers default to 1024 requests, connections and pe
       maxRetries: 3,
     });
 
-    c.stats.requestActive.set(1023);
+    c.breakers.requests.add(1023);
     assert(c.canStartRequest(), "the 1024th request may start");
-    c.stats.requestActive.set(1024);
+    c.breakers.requests.add();
     assert(!c.canStartRequest(), "not the 1025th");
 
-    c.activeRetries = 2;
+    c.breakers.retries.add(2);
     assert(c.canRetry());
-    c.activeRetries = 3;
+    c.breakers.retries.add();
     assert(!c.canRetry());
 
     const host = c.hosts[0]!;
@@ -92,9 +92,9 @@ Deno.test("Cluster circuit breakers set to 0 are unlimited", () => {
     circuit_breakers: [{ max_connections: 0, max_pending_requests: 0, max_requests: 0, max_retries: 0 }],
   });
   try {
-    c.stats.requestActive.set(1_000_000);
+    c.breakers.requests.add(1_000_000);
     assert(c.canStartRequest());
-    c.activeRetries = 1_000_000;
+    c.breakers.retries.add(1_000_000);
     assert(c.canRetry());
     const host = c.hosts[0]!;
     for (let i = 0; i < 5000; i++) assert(c.tryOpenConnection(host));
@@ -175,5 +175,71 @@ Deno.test("Cluster.pool() creates one pool per (host, protocol), once", () => {
     assertEquals(h1.pools.size, 2);
   } finally {
     c.close();
+  }
+});
+
+Deno.test("Cluster circuit breakers count once for every worker that shares the slot table", () => {
+  // Two workers' clusters of the same name: one owner table, one attached view of the same buffer.
+  const owner = SharedCounters.create(64);
+  const breakers = { circuit_breakers: [{ max_connections: 3, max_requests: 2, max_retries: 1 }] };
+  const a = cluster(breakers, { limits: owner });
+  const b = cluster(breakers, { limits: SharedCounters.attach(owner.table()) });
+  try {
+    assert(a.breakers.connections.shared && b.breakers.connections.shared);
+    assert(a.tryOpenConnection(a.hosts[0]!));
+    assert(a.tryOpenConnection(a.hosts[0]!));
+    assert(b.tryOpenConnection(b.hosts[0]!), "the third connection, in the other worker");
+    assert(!b.tryOpenConnection(b.hosts[0]!), "the fourth is refused although b holds one");
+    assert(!a.canOpenConnection());
+    assertEquals(b.stats.connectionOverflow.value, 1);
+    a.connectionClosed(a.hosts[0]!);
+    assert(b.canOpenConnection(), "a's close frees a slot for b");
+
+    a.breakers.requests.add();
+    b.breakers.requests.add();
+    assert(!a.canStartRequest() && !b.canStartRequest(), "max_requests 2: one in each worker");
+    b.breakers.retries.add();
+    assert(!a.canRetry(), "max_retries 1 taken by the other worker");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("SharedCounters: a name keeps its slot; a full table counts per worker and says so", () => {
+  const owner = SharedCounters.create(2);
+  const overflowed: string[] = [];
+  owner.onOverflow = (name) => overflowed.push(name);
+  const t1 = owner.assign(["cluster/a/requests", "cluster/b/requests"]);
+  const t2 = owner.assign(["cluster/b/requests", "cluster/a/requests"]);
+  assertEquals(t1.slots, t2.slots, "a reload in another order keeps every slot");
+  const worker = SharedCounters.attach(t2);
+  worker.gauge("cluster/a/requests").add(5);
+  assertEquals(owner.gauge("cluster/a/requests").value, 5);
+  const extra = owner.gauge("cluster/c/requests");
+  assert(!extra.shared, "no slot left: a per-worker gauge");
+  assertEquals([owner.overflowed, overflowed], [1, ["cluster/c/requests"]]);
+  assert(extra.tryAcquire(1) && !extra.tryAcquire(1), "the fallback still enforces the limit locally");
+});
+
+Deno.test("with workers a pool that has no connection opens one past a full max_connections; alone it queues", () => {
+  const breakers = { circuit_breakers: [{ max_connections: 1 }] };
+  const owner = SharedCounters.create(64);
+  const other = cluster(breakers, { limits: owner }); // another worker holds the only connection
+  const here = cluster(breakers, { limits: SharedCounters.attach(owner.table()) });
+  const alone = cluster(breakers);
+  try {
+    assert(other.tryOpenConnection(other.hosts[0]!));
+    // Envoy's rule: queueing here would wait for a connection only the other worker's pool has.
+    assertEquals(here.pool(here.hosts[0]!, "Http1").acquire(idleWaiter()), undefined);
+    assertEquals(here.stats.requestPendingActive.value, 0, "dialling, not queued");
+    // One event loop: the breaker's connections are this process's own pools; the request queues.
+    assert(alone.tryOpenConnection(alone.hosts[1]!));
+    assertEquals(alone.pool(alone.hosts[0]!, "Http1").acquire(idleWaiter()), undefined);
+    assertEquals(alone.stats.requestPendingActive.value, 1, "queued");
+  } finally {
+    other.close();
+    here.close();
+    alone.close();
   }
 });

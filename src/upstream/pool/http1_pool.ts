@@ -45,7 +45,7 @@ export class ExclusivePool implements ConnectionPool {
       return c;
     }
     const hooks = this.#o.hooks;
-    if (hooks.canOpenConnection()) {
+    if (hooks.canOpenConnection(this.connections)) {
       this.#dialWaiters.add(waiter);
       this.#connect().then((c) => this.#dialed(waiter, c), (e) => this.#dialFailed(waiter, e));
       return undefined;
@@ -152,7 +152,9 @@ export class ExclusivePool implements ConnectionPool {
 
   /** A connection went away while requests wait: open a new one for the first waiter if allowed. */
   #serveQueueWithNewConnection(): void {
-    if (this.#queue.length === 0 || this.#draining || !this.#o.hooks.canOpenConnection()) return;
+    if (this.#queue.length === 0 || this.#draining || !this.#o.hooks.canOpenConnection(this.connections)) {
+      return;
+    }
     const w = this.#queue.shift()!;
     this.#o.hooks.onPendingChange(-1);
     this.#dialWaiters.add(w);

@@ -93,11 +93,14 @@ export class MultiplexPool implements ConnectionPool {
       // Spread over connectionsPerHost connections (MOSN's default is one): a busy connection lends a
       // stream only when no other connection may be opened for this request.
       const wantMore = this.#live.length + this.#dialing < this.#o.connectionsPerHost;
-      if (!wantMore || best.codec.activeStreams === 0 || this.#dialing > 0 || !hooks.canOpenConnection()) {
+      if (
+        !wantMore || best.codec.activeStreams === 0 || this.#dialing > 0 ||
+        !hooks.canOpenConnection(this.connections)
+      ) {
         best.requests++;
         return best;
       }
-    } else if (this.#dialing === 0 && !hooks.canOpenConnection() && !this.#anyUsable()) {
+    } else if (this.#dialing === 0 && !hooks.canOpenConnection(this.connections) && !this.#anyUsable()) {
       // No connection at all and none may be opened: nothing would ever serve it.
       return new ProxyError("overflow", "upstream", "upstream connection limit reached");
     }
@@ -144,7 +147,7 @@ export class MultiplexPool implements ConnectionPool {
     if (this.#queue.length === 0 || this.#closed || this.#dialing > 0) return;
     const wantMore = this.#live.length < this.#o.connectionsPerHost;
     if (!wantMore && (this.#pick() !== undefined || this.#learningCapacity())) return;
-    if (!this.#o.hooks.canOpenConnection()) {
+    if (!this.#o.hooks.canOpenConnection(this.connections)) {
       // Only a stream finishing can serve them now; with no usable connection at all, fail them.
       if (!this.#anyUsable()) {
         this.#failQueue(new ProxyError("overflow", "upstream", "upstream connection limit reached"));

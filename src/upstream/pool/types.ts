@@ -36,8 +36,11 @@ export interface ConnectionPool {
 
 /** Shared limits and counters a pool reports to (the cluster's circuit breakers and stats). */
 export interface PoolHooks {
-  /** May another connection be opened to this cluster (circuit breaker max_connections)? */
-  canOpenConnection(): boolean;
+  /**
+   * May another connection be opened to this cluster (circuit breaker max_connections)? `poolConnections`:
+   * how many this pool has open or opening (with workers, an empty pool may open its first one anyway).
+   */
+  canOpenConnection(poolConnections: number): boolean;
   /** May another request wait in the pending queue (max_pending_requests)? */
   canQueue(): boolean;
   onConnectionOpened(): void;
