@@ -19,6 +19,8 @@ export interface ServerOptions {
   readonly onAddressesChange?: (addresses: BoundAddresses) => void;
   /** false: no admin server (a worker thread: the main thread serves admin for the whole process). */
   readonly admin?: boolean;
+  /** Host health across reloads (a worker passes the store that follows the main thread's decisions). */
+  readonly health?: HealthStore;
 }
 
 /** Where the admin API and each listener are actually bound (the OS's pick for port 0). */
@@ -55,7 +57,7 @@ export interface ReloadSummary {
 export class Server implements ServingTarget {
   readonly registry = new StatsRegistry();
   /** Host health across reloads: a host that stays keeps its active-check and ejection state. */
-  readonly health = new HealthStore();
+  readonly health: HealthStore;
   readonly #logger: Logger;
   readonly #version: string;
   readonly #writers = new Map<string, AccessLogWriter>();
@@ -83,6 +85,7 @@ export class Server implements ServingTarget {
     this.#version = options.version;
     this.#onAddressesChange = options.onAddressesChange;
     this.#withAdmin = options.admin ?? true;
+    this.health = options.health ?? new HealthStore();
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
     const limits = this.registry.scope("meta", { limits: "process" });
     const held = limits.gauge("buffered_bytes");

@@ -6,6 +6,7 @@
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { LogFormat, LogLevel } from "../core/mod.ts";
 import type { ScopeRaw } from "../stats/mod.ts";
+import type { EjectionType, HostHealthUpdate } from "../upstream/mod.ts";
 import type { BoundAddresses, ReloadSummary } from "./server.ts";
 
 export type MainToWorker =
@@ -21,7 +22,9 @@ export type MainToWorker =
   | { readonly type: "stats"; readonly seq: number }
   /** Phase 1 of a drain, in every worker before any drains: close the listening sockets. */
   | { readonly type: "stop_accepting" }
-  | { readonly type: "stop"; readonly drainMs: number | undefined };
+  | { readonly type: "stop"; readonly drainMs: number | undefined }
+  /** Host health decided on the main thread (shared_health.ts): apply to this worker's hosts. */
+  | { readonly type: "host_health"; readonly updates: readonly HostHealthUpdate[] };
 
 export type WorkerToMain =
   | { readonly type: "started"; readonly addresses: BoundAddresses }
@@ -38,4 +41,11 @@ export type WorkerToMain =
   | { readonly type: "addresses"; readonly addresses: BoundAddresses }
   | { readonly type: "stats"; readonly seq: number; readonly scopes: readonly ScopeRaw[] }
   | { readonly type: "stopped_accepting" }
-  | { readonly type: "stopped" };
+  | { readonly type: "stopped" }
+  /** This worker's outlier detection found a host over a threshold: the main thread decides. */
+  | {
+    readonly type: "outlier_detected";
+    readonly cluster: string;
+    readonly address: string;
+    readonly ejection: EjectionType;
+  };

@@ -12,6 +12,7 @@ import { type Counter, type ScopeRaw, StatsRegistry } from "../stats/mod.ts";
 import { type AdminServer, startAdmin } from "../admin/mod.ts";
 import type { BoundAddresses, ReloadSummary, ServingTarget } from "./server.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
+import { MainThreadHealth } from "./shared_health.ts";
 
 export interface WorkerPoolOptions {
   readonly snapshot: ConfigSnapshot;
@@ -107,6 +108,8 @@ export class WorkerPool implements ServingTarget {
   #stopping = false;
   /** Spread between the first and the last worker applying the last reload, for logs and tests. */
   lastReloadSpreadMs = 0;
+  /** Active checks and outlier decisions, once for the process (shared_health.ts). */
+  #health: MainThreadHealth | undefined;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -171,8 +174,20 @@ export class WorkerPool implements ServingTarget {
     for (const w of this.#workers) {
       this.registry.addRemote(() => [...w.lastStats, workerScope(w)]);
     }
+    this.#startHealth();
     this.#ready = true;
     this.#logger.info("workers started", { workers: this.#workers.length });
+  }
+
+  /**
+   * Active checks and outlier ejections run here once for the process; every worker gets each host
+   * health change (workers started before: they have every listener, and no host was decided yet).
+   */
+  #startHealth(): void {
+    this.#health = new MainThreadHealth(this.registry, this.#logger, (updates) => {
+      for (const w of this.#workers) if (w.alive) w.send({ type: "host_health", updates });
+    });
+    this.#health.apply(this.#snapshot);
   }
 
   #spawn(id: number): WorkerHandle {
@@ -198,6 +213,10 @@ export class WorkerPool implements ServingTarget {
   }
 
   #onMessage(w: WorkerHandle, m: WorkerToMain): void {
+    if (m.type === "outlier_detected") {
+      this.#health?.outlierDetected(m.cluster, m.address, m.ejection);
+      return;
+    }
     if (m.type === "addresses") {
       w.addresses = m.addresses;
       if (w.id === 0) this.#options.onAddressesChange?.(this.addresses);
@@ -250,12 +269,16 @@ export class WorkerPool implements ServingTarget {
       const why = failed.map(([r, i]) =>
         `worker ${i}: ${r?.type === "reload_failed" ? r.error : "no answer in time"}`
       );
-      if (applied.length > 0) this.#snapshot = snapshot;
+      if (applied.length > 0) {
+        this.#snapshot = snapshot;
+        this.#health?.apply(snapshot);
+      }
       throw new Error(
         `${applied.length} of ${this.#workers.length} workers applied the new config; ${why.join("; ")}`,
       );
     }
     this.#snapshot = snapshot;
+    this.#health?.apply(snapshot);
     this.#options.onAddressesChange?.(this.addresses);
     const summary = (applied[0] as Extract<WorkerToMain, { type: "reloaded" }>).summary;
     return {
@@ -269,6 +292,7 @@ export class WorkerPool implements ServingTarget {
   async stop(drainTimeoutMs?: number): Promise<void> {
     this.#ready = false;
     this.#stopping = true;
+    this.#health?.stop();
     // Two phases, as Envoy stops every worker's listeners before draining: with SO_REUSEPORT each worker has
     // its own accept queue, and a client that reconnects when told to (Connection: close, GOAWAY) would
     // otherwise land in the queue of a sibling that closes its socket next, and be reset.
