@@ -9,7 +9,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { stringify } from "yaml";
 import { Events } from "./_events.ts";
 import { adminStats, DEAD_HOST, httpProxyConfig, PRIVATE_LOOPBACK, startMeshctl } from "./_e2e.ts";
-import { getFresh, last, loadUntil, type Upstream, upstream } from "./_health.ts";
+import { getFresh, last, loadUntil, upstream } from "./_health.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const WORKERS = 2;
