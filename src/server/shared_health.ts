@@ -74,11 +74,6 @@ export class MainThreadHealth {
     });
   }
 
-  /** What a worker that (re)joins must be told: every host held unhealthy now. */
-  fullState(): HostHealthUpdate[] {
-    return this.store.unhealthyHosts();
-  }
-
   stop(): void {
     this.#stopped = true;
     this.#clusters?.close();

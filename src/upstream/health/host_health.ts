@@ -180,11 +180,6 @@ export class ClusterHealth {
   get size(): number {
     return this.#hosts.size;
   }
-
-  /** Hosts held now that are out of the load balancers. */
-  *unhealthy(): Iterable<HostHealth> {
-    for (const e of this.#hosts.values()) if (!e.health.healthy) yield e.health;
-  }
 }
 
 /**
@@ -243,23 +238,6 @@ export class HealthStore {
     let n = 0;
     for (const m of this.#remote.values()) n += m.size;
     return n;
-  }
-
-  /** Every host held unhealthy now, as updates (an authority's full state for a worker that joins). */
-  unhealthyHosts(): HostHealthUpdate[] {
-    const out: HostHealthUpdate[] = [];
-    for (const [cluster, c] of this.#clusters) {
-      for (const h of c.unhealthy()) {
-        out.push({
-          cluster,
-          address: h.address,
-          failedActiveHc: h.failedActiveHc,
-          ejected: h.ejected,
-          sinceMs: h.sinceMs,
-        });
-      }
-    }
-    return out;
   }
 
   /** @internal */
