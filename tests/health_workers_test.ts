@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { Events } from "./_events.ts";
 import { adminStats, DEAD_HOST, httpProxyConfig, PRIVATE_LOOPBACK, startMeshctl } from "./_e2e.ts";
 import { getFresh, last, loadUntil, upstream } from "./_health.ts";
+import { startDnsServer } from "./_peers/dns_server.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const WORKERS = 2;
@@ -297,6 +298,73 @@ Deno.test(
       await accepting.catch(() => {});
       for (const c of held) c.close();
       await a.kill();
+    }
+  },
+);
+
+/** Two HTTP origins on one port, on 127.0.0.11 and .12 (what one STRICT_DNS `name:port` resolves to). */
+function twoOnOnePort(): { port: number; servers: Deno.HttpServer<Deno.NetAddr>[] } {
+  for (let attempt = 0;; attempt++) {
+    const first = Deno.serve({ hostname: "127.0.0.11", port: 0, onListen() {} }, () => new Response("11"));
+    try {
+      const port = first.addr.port;
+      const second = Deno.serve({ hostname: "127.0.0.12", port, onListen() {} }, () => new Response("12"));
+      return { port, servers: [first, second] };
+    } catch (e) {
+      void first.shutdown();
+      if (!(e instanceof Deno.errors.AddrInUse) || attempt === 5) throw e;
+    }
+  }
+}
+
+Deno.test(
+  "--concurrency 2 health on STRICT_DNS: the main thread resolves the name too, checks each address once, and a dead one leaves every worker",
+  opts,
+  async () => {
+    const NAME = "origin.meshctl.test";
+    const { port: originPort, servers } = twoOnOnePort();
+    const dns = await startDnsServer({ [NAME]: { A: ["127.0.0.11", "127.0.0.12"] } });
+    const mesh = await startMeshctl(
+      httpProxyConfig({
+        hosts: [`${NAME}:${originPort}`],
+        cluster: {
+          type: "STRICT_DNS",
+          dns_refresh_rate: "200ms",
+          dns_resolvers: { servers: [dns.hostname], port: String(dns.port) },
+          health_check: {
+            service_name: "dns-hc",
+            interval: "200ms",
+            timeout: "200ms",
+            unhealthy_threshold: 1,
+          },
+          healthy_panic_threshold: 0,
+        },
+      }),
+      { args: TWO },
+    );
+    const dead = `127.0.0.12:${originPort}`;
+    try {
+      const port = mesh.port("ingress");
+      await loadUntil(port, (r) => r.includes("11") && r.includes("12"), 400, getFresh);
+      await servers[1]!.shutdown();
+      // The stats come from the main thread's cluster only: it must have resolved the name to see .12.
+      for (let i = 0; i < 200; i++) {
+        const up = (await adminStats(mesh.adminPort))["upstream"]!;
+        if (up[`cluster.origin.host.${dead}`]?.["unhealthy_active_hc"] === 1) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const up = (await adminStats(mesh.adminPort))["upstream"]!;
+      assertEquals(up[`cluster.origin.host.${dead}`]?.["unhealthy_active_hc"], 1, JSON.stringify(up));
+      assertEquals(up[`cluster.origin.host.127.0.0.11:${originPort}`]?.["healthy"], 1);
+      const before = workerRequests(await adminStats(mesh.adminPort));
+      const tail = await loadUntil(port, (r) => r.length === 30, 30, getFresh);
+      assert(tail.every((x) => x === "11"), tail.join(", "));
+      const after = workerRequests(await adminStats(mesh.adminPort));
+      assert(after[0]! > before[0]! && after[1]! > before[1]!, `both workers served: ${before} → ${after}`);
+    } finally {
+      await mesh.stop();
+      await Promise.all(servers.map((s) => s.shutdown().catch(() => {})));
+      await dns.stop();
     }
   },
 );
