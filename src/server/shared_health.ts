@@ -9,7 +9,13 @@
 import type { Logger } from "../core/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { StatsRegistry } from "../stats/mod.ts";
-import { ClusterManager, type EjectionType, HealthStore, type HostHealthUpdate } from "../upstream/mod.ts";
+import {
+  ClusterManager,
+  type EjectionType,
+  HealthStore,
+  type HostHealthUpdate,
+  type IntervalCounts,
+} from "../upstream/mod.ts";
 
 /**
  * The main thread's health authority. It builds the current snapshot's clusters as a worker does, but
@@ -74,6 +80,12 @@ export class MainThreadHealth {
     });
   }
 
+  /** A worker's results of its last outlier-detection interval: judged with everyone's at the next sweep. */
+  outlierInterval(cluster: string, counts: readonly IntervalCounts[]): void {
+    const c = this.#clusters?.get(cluster);
+    this.unknownReports += c === undefined ? counts.length : c.addOutlierIntervalCounts(counts);
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#clusters?.close();
@@ -95,11 +107,17 @@ export class MainThreadHealth {
 }
 
 /**
- * A worker's health store: flags come from the main thread (`applyRemote`), outlier detections go to it
- * through `report` (one message per detection, never per request).
+ * A worker's health store: flags come from the main thread (`applyRemote`); outlier detections (one
+ * message per detection) and each interval's results (one message per cluster per interval) go to it,
+ * never a message per request.
  */
-export function followerHealthStore(
-  report: (cluster: string, address: string, type: EjectionType) => void,
-): HealthStore {
-  return new HealthStore({ kind: "follower", reportOutlier: report });
+export function followerHealthStore(report: {
+  outlier: (cluster: string, address: string, type: EjectionType) => void;
+  interval: (cluster: string, counts: readonly IntervalCounts[]) => void;
+}): HealthStore {
+  return new HealthStore({
+    kind: "follower",
+    reportOutlier: report.outlier,
+    reportInterval: report.interval,
+  });
 }

@@ -35,9 +35,11 @@ let logger = new Logger();
 let queue: Promise<void> = Promise.resolve();
 
 /** Host health as the main thread decides it (shared_health.ts); outlier detections go there. */
-const health = followerHealthStore((cluster, address, ejection) =>
-  port.postMessage({ type: "outlier_detected", cluster, address, ejection })
-);
+const health = followerHealthStore({
+  outlier: (cluster, address, ejection) =>
+    port.postMessage({ type: "outlier_detected", cluster, address, ejection }),
+  interval: (cluster, counts) => port.postMessage({ type: "outlier_interval", cluster, counts }),
+});
 
 port.onmessage = (event) => {
   const message = event.data;

@@ -6,7 +6,7 @@
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { LogFormat, LogLevel } from "../core/mod.ts";
 import type { ScopeRaw } from "../stats/mod.ts";
-import type { EjectionType, HostHealthUpdate } from "../upstream/mod.ts";
+import type { EjectionType, HostHealthUpdate, IntervalCounts } from "../upstream/mod.ts";
 import type { BoundAddresses, ReloadSummary } from "./server.ts";
 
 export type MainToWorker =
@@ -48,4 +48,10 @@ export type WorkerToMain =
     readonly cluster: string;
     readonly address: string;
     readonly ejection: EjectionType;
+  }
+  /** This worker's outlier results of its last interval (success rate is judged on the main thread). */
+  | {
+    readonly type: "outlier_interval";
+    readonly cluster: string;
+    readonly counts: readonly IntervalCounts[];
   };

@@ -217,6 +217,10 @@ export class WorkerPool implements ServingTarget {
       this.#health?.outlierDetected(m.cluster, m.address, m.ejection);
       return;
     }
+    if (m.type === "outlier_interval") {
+      this.#health?.outlierInterval(m.cluster, m.counts);
+      return;
+    }
     if (m.type === "addresses") {
       w.addresses = m.addresses;
       if (w.id === 0) this.#options.onAddressesChange?.(this.addresses);

@@ -12,6 +12,7 @@ export type {
   EjectionType,
   HealthRole,
   HostHealthUpdate,
+  IntervalCounts,
   LocalOriginFailure,
   UnhealthyReason,
 } from "./health/mod.ts";

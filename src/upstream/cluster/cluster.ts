@@ -19,6 +19,7 @@ import {
   type HealthProbe,
   HealthStore,
   heartbeatProbe,
+  type IntervalCounts,
   OutlierDetector,
   OutlierStats,
 } from "../health/mod.ts";
@@ -184,7 +185,10 @@ export class Cluster {
       onHostEjected: (hh) => this.#hosts.find((h) => h.health === hh)?.stats.outlierEjections.inc(),
       onChange: () => this.#refreshHealth(),
       ...(role?.kind === "follower"
-        ? { report: (hh, type) => role.reportOutlier(config.name, hh.address, type) }
+        ? {
+          report: (hh, type) => role.reportOutlier(config.name, hh.address, type),
+          reportInterval: (counts) => role.reportInterval(config.name, counts),
+        }
         : {}),
     });
     // A worker runs no checks: the main thread checks each host once for the process.
@@ -267,6 +271,15 @@ export class Cluster {
     if (host === undefined || this.#outlier === undefined) return false;
     this.#outlier.onDetectedElsewhere(host.health, type);
     return true;
+  }
+
+  /**
+   * The main thread of `--concurrency N`: a worker's outlier-detection results of its last interval, summed
+   * into this cluster's for the next sweep's success-rate and failure-percentage judgement. Returns how
+   * many rows named a host this cluster does not have.
+   */
+  addOutlierIntervalCounts(counts: readonly IntervalCounts[]): number {
+    return this.#outlier?.addIntervalCounts(counts) ?? counts.length;
   }
 
   /** Recomputes the priority load and the health gauges after a host's health changed. */

@@ -251,6 +251,7 @@ Deno.test("Cluster roles (--concurrency N): the authority checks and decides, tw
       new HealthStore({
         kind: "follower",
         reportOutlier: (_cluster, address, type) => authority!.onOutlierDetectedElsewhere(address, type),
+        reportInterval: (_cluster, counts) => authority!.addOutlierIntervalCounts(counts),
       }),
     );
   }

@@ -4,6 +4,8 @@
  * whether it failed its active checks, whether it is ejected, and the counts that lead there.
  */
 
+import type { IntervalCounts } from "./outlier.ts";
+
 /** Why a host is out of the load balancers (Envoy's health flags, the two meshctl sets). */
 export type UnhealthyReason = "active_hc" | "outlier";
 
@@ -41,6 +43,8 @@ export type HealthRole =
   | {
     readonly kind: "follower";
     readonly reportOutlier: (cluster: string, address: string, type: EjectionType) => void;
+    /** Once per outlier-detection interval: this worker's results per host (outlier.ts `IntervalCounts`). */
+    readonly reportInterval: (cluster: string, counts: readonly IntervalCounts[]) => void;
   };
 
 /** One host's health in one cluster, shared by every snapshot's `Host` for that address. */

@@ -28,7 +28,7 @@ Deno.test("HealthStore authority: each flag change is handed over once with both
 });
 
 Deno.test("HealthStore follower: the main thread's decision reaches held hosts and hosts acquired later; healthy ones are not kept", () => {
-  const store = new HealthStore({ kind: "follower", reportOutlier: () => {} });
+  const store = new HealthStore({ kind: "follower", reportOutlier: () => {}, reportInterval: () => {} });
   const c = store.cluster("c");
   const held = c.acquire("10.0.0.1:80");
   const v0 = c.version;

@@ -57,6 +57,21 @@ export interface OutlierDetectorOptions {
    * lowers multipliers (the main thread's sweep does), and no stats are kept here (the main thread's).
    */
   readonly report?: (h: HostHealth, type: EjectionType) => void;
+  /**
+   * With `report`: each interval's results, for the main thread to judge success rate and failure
+   * percentage over every worker's traffic summed (hosts with no result this interval are left out; not
+   * called when none had any). The worker then judges neither itself.
+   */
+  readonly reportInterval?: (counts: readonly IntervalCounts[]) => void;
+}
+
+/** One host's results over one outlier-detection interval in one worker. */
+export interface IntervalCounts {
+  readonly address: string;
+  readonly requests: number;
+  readonly failures: number;
+  readonly localRequests: number;
+  readonly localFailures: number;
 }
 
 /**
@@ -174,6 +189,27 @@ export class OutlierDetector {
     this.#detected(h, type, enforcing[type]);
   }
 
+  /**
+   * The main thread of `--concurrency N`: a worker's results of its last interval, added to this
+   * interval's so the next sweep judges success rate and failure percentage over the whole process.
+   * Results for hosts this detector does not have are skipped (returned: how many).
+   */
+  addIntervalCounts(counts: readonly IntervalCounts[]): number {
+    let skipped = 0;
+    for (const r of counts) {
+      const h = this.#hosts.find((x) => x.address === r.address);
+      if (h === undefined) {
+        skipped++;
+        continue;
+      }
+      h.intervalRequests += r.requests;
+      h.intervalFailures += r.failures;
+      h.intervalLocalRequests += r.localRequests;
+      h.intervalLocalFailures += r.localFailures;
+    }
+    return skipped;
+  }
+
   /** One interval's work (the timer calls it; tests call it on a fake clock). */
   sweep(): void {
     const now = this.#clock.now();
@@ -183,6 +219,24 @@ export class OutlierDetector {
           if (now >= h.ejectedUntilMs) this.#uneject(h);
         } else if (h.ejectionMultiplier > 0) h.ejectionMultiplier--;
       }
+    }
+    const toMain = this.#opts.reportInterval;
+    if (toMain !== undefined) {
+      const counts: IntervalCounts[] = [];
+      for (const h of this.#hosts) {
+        if (h.intervalRequests === 0 && h.intervalLocalRequests === 0) continue;
+        counts.push({
+          address: h.address,
+          requests: h.intervalRequests,
+          failures: h.intervalFailures,
+          localRequests: h.intervalLocalRequests,
+          localFailures: h.intervalLocalFailures,
+        });
+        h.intervalRequests = h.intervalFailures = 0;
+        h.intervalLocalRequests = h.intervalLocalFailures = 0;
+      }
+      if (counts.length > 0) toMain(counts);
+      return;
     }
     const c = this.config;
     this.#successRate(false, c.enforcingSuccessRate, "success_rate");
