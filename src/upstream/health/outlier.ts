@@ -196,8 +196,10 @@ export class OutlierDetector {
    */
   addIntervalCounts(counts: readonly IntervalCounts[]): number {
     let skipped = 0;
+    // Per worker per interval, over up to every host: by address, not a scan per row.
+    const byAddress = new Map(this.#hosts.map((x) => [x.address, x]));
     for (const r of counts) {
-      const h = this.#hosts.find((x) => x.address === r.address);
+      const h = byAddress.get(r.address);
       if (h === undefined) {
         skipped++;
         continue;
