@@ -7,69 +7,9 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { stringify } from "yaml";
 import { adminStats, DEAD_HOST, httpProxyConfig, PRIVATE_LOOPBACK, runCli, startMeshctl } from "./_e2e.ts";
+import { last, loadUntil, type Upstream, upstream } from "./_health.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-interface Upstream {
-  readonly name: string;
-  readonly port: number;
-  readonly address: string;
-  /** "503": every request but /health answers 503. */
-  mode: "ok" | "503";
-  kill(): Promise<void>;
-  restart(): void;
-}
-
-/** An HTTP upstream answering its name (or 503), /health always 200; kill() closes it, restart() reopens the port. */
-function upstream(name: string, hostname: string): Upstream {
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  let ac: AbortController;
-  const up: Upstream = {
-    name,
-    port: 0,
-    address: "",
-    mode: "ok",
-    kill: async () => {
-      ac.abort();
-      await server.finished;
-    },
-    restart: () => start(up.port),
-  };
-  const start = (port: number) => {
-    ac = new AbortController();
-    server = Deno.serve({ hostname, port, signal: ac.signal, onListen: () => {} }, (req) => {
-      if (new URL(req.url).pathname === "/health") return new Response("ok");
-      return up.mode === "503" ? new Response("unavailable", { status: 503 }) : new Response(name);
-    });
-  };
-  start(0);
-  Object.assign(up, { port: server!.addr.port, address: `${hostname}:${server!.addr.port}` });
-  return up;
-}
-
-/** One request through meshctl: the upstream's name, or the error status. */
-async function get(port: number): Promise<string> {
-  const r = await fetch(`http://127.0.0.1:${port}/work`);
-  const body = await r.text();
-  return r.status === 200 ? body : `status ${r.status}`;
-}
-
-/**
- * Sends requests one after the other until `done(result)` has held for `streak` requests in a row, at
- * most `max` requests (a small pause between requests keeps the load steady without hogging the
- * shared CPU). Returns every result.
- */
-async function loadUntil(port: number, done: (r: string[]) => boolean, max: number): Promise<string[]> {
-  const seen: string[] = [];
-  while (seen.length < max) {
-    seen.push(await get(port));
-    if (done(seen)) return seen;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error(`condition not reached in ${max} requests; last 20: ${seen.slice(-20).join(", ")}`);
-}
-
-const last = (r: string[], n: number) => r.slice(-n);
 
 Deno.test(
   "health + outlier: a dead upstream and a 503 one leave with at most consecutive_5xx errors, then none; both come back",

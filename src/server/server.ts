@@ -24,6 +24,8 @@ export interface ServerOptions {
    * (`WorkerPool`); default: plain per-process gauges (no workers, no atomics).
    */
   readonly limits?: SharedCounters;
+  /** Host health across reloads (a worker passes the store that follows the main thread's decisions). */
+  readonly health?: HealthStore;
 }
 
 /** Where the admin API and each listener are actually bound (the OS's pick for port 0). */
@@ -60,7 +62,7 @@ export interface ReloadSummary {
 export class Server implements ServingTarget {
   readonly registry = new StatsRegistry();
   /** Host health across reloads: a host that stays keeps its active-check and ejection state. */
-  readonly health = new HealthStore();
+  readonly health: HealthStore;
   readonly #logger: Logger;
   readonly #version: string;
   readonly #writers = new Map<string, AccessLogWriter>();
@@ -90,6 +92,7 @@ export class Server implements ServingTarget {
     this.#version = options.version;
     this.#onAddressesChange = options.onAddressesChange;
     this.#withAdmin = options.admin ?? true;
+    this.health = options.health ?? new HealthStore();
     this.budget = new ByteBudget(options.snapshot.limits.maxBufferedBytes);
     this.limits = options.limits ?? SharedCounters.local();
     const limits = this.registry.scope("meta", { limits: "process" });

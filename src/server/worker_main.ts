@@ -8,6 +8,7 @@
 import type { ConfigSnapshot } from "../config/mod.ts";
 import { Logger, SharedCounters } from "../core/mod.ts";
 import { Server } from "./server.ts";
+import { followerHealthStore } from "./shared_health.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
 
 interface WorkerScope {
@@ -35,8 +36,30 @@ let logger = new Logger();
 /** Messages are handled one at a time, in order (a reload never overlaps a stop). */
 let queue: Promise<void> = Promise.resolve();
 
+/** Host health as the main thread decides it (shared_health.ts); outlier detections go there. */
+const health = followerHealthStore({
+  outlier: (cluster, address, ejection) =>
+    port.postMessage({ type: "outlier_detected", cluster, address, ejection }),
+  interval: (cluster, counts) => port.postMessage({ type: "outlier_interval", cluster, counts }),
+});
+
 port.onmessage = (event) => {
   const message = event.data;
+  // Health is applied at once, even during a reload: the store outlives every snapshot.
+  if (message.type === "host_health") {
+    for (const u of message.updates) {
+      health.applyRemote(u);
+      // lag_ms: from the main thread's decision to this worker's load balancers (docs: measured).
+      logger.debug("host health from the main thread", {
+        cluster: u.cluster,
+        host: u.address,
+        failed_active_hc: u.failedActiveHc,
+        ejected: u.ejected,
+        lag_ms: Date.now() - u.sinceMs,
+      });
+    }
+    return;
+  }
   // Stats are answered at once, even while a reload or a drain is in progress.
   if (message.type === "stats") {
     port.postMessage({ type: "stats", seq: message.seq, scopes: server?.registry.exportRaw() ?? [] });
@@ -85,6 +108,7 @@ async function handle(message: MainToWorker): Promise<void> {
         version: message.version,
         admin: false,
         ...(limits === undefined ? {} : { limits }),
+        health,
         onAddressesChange: (addresses) => port.postMessage({ type: "addresses", addresses }),
       });
       try {
@@ -130,6 +154,7 @@ async function handle(message: MainToWorker): Promise<void> {
       return;
     }
     case "stats":
+    case "host_health":
       return;
   }
 }

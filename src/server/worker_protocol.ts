@@ -6,6 +6,7 @@
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { LogFormat, LogLevel, SharedCounterTable } from "../core/mod.ts";
 import type { ScopeRaw } from "../stats/mod.ts";
+import type { EjectionType, HostHealthUpdate, IntervalCounts } from "../upstream/mod.ts";
 import type { BoundAddresses, ReloadSummary } from "./server.ts";
 
 export type MainToWorker =
@@ -26,7 +27,9 @@ export type MainToWorker =
    * Process-wide limits (circuit breakers, listener max_connections): the shared table and every slot
    * assigned so far. Sent before `start` and before each `reload`, so the snapshot's names have slots.
    */
-  | { readonly type: "shared_limits"; readonly table: SharedCounterTable };
+  | { readonly type: "shared_limits"; readonly table: SharedCounterTable }
+  /** Host health decided on the main thread (shared_health.ts): apply to this worker's hosts. */
+  | { readonly type: "host_health"; readonly updates: readonly HostHealthUpdate[] };
 
 export type WorkerToMain =
   | { readonly type: "started"; readonly addresses: BoundAddresses }
@@ -43,4 +46,17 @@ export type WorkerToMain =
   | { readonly type: "addresses"; readonly addresses: BoundAddresses }
   | { readonly type: "stats"; readonly seq: number; readonly scopes: readonly ScopeRaw[] }
   | { readonly type: "stopped_accepting" }
-  | { readonly type: "stopped" };
+  | { readonly type: "stopped" }
+  /** This worker's outlier detection found a host over a threshold: the main thread decides. */
+  | {
+    readonly type: "outlier_detected";
+    readonly cluster: string;
+    readonly address: string;
+    readonly ejection: EjectionType;
+  }
+  /** This worker's outlier results of its last interval (success rate is judged on the main thread). */
+  | {
+    readonly type: "outlier_interval";
+    readonly cluster: string;
+    readonly counts: readonly IntervalCounts[];
+  };

@@ -25,6 +25,7 @@ import {
   startAdminOrAwaitHandover,
 } from "./server.ts";
 import type { MainToWorker, WorkerToMain } from "./worker_protocol.ts";
+import { MainThreadHealth } from "./shared_health.ts";
 
 export interface WorkerPoolOptions {
   readonly snapshot: ConfigSnapshot;
@@ -122,6 +123,8 @@ export class WorkerPool implements ServingTarget {
   lastReloadSpreadMs = 0;
   /** Circuit breakers and listener max_connections, counted once for all workers (slots by name). */
   readonly #limits: SharedCounters;
+  /** Active checks and outlier decisions, once for the process (shared_health.ts). */
+  #health: MainThreadHealth | undefined;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -222,8 +225,20 @@ export class WorkerPool implements ServingTarget {
     for (const w of this.#workers) {
       this.registry.addRemote(() => [...w.lastStats, workerScope(w)]);
     }
+    this.#startHealth();
     this.#ready = true;
     this.#logger.info("workers started", { workers: this.#workers.length });
+  }
+
+  /**
+   * Active checks and outlier ejections run here once for the process; every worker gets each host
+   * health change (workers started before: they have every listener, and no host was decided yet).
+   */
+  #startHealth(): void {
+    this.#health = new MainThreadHealth(this.registry, this.#logger, (updates) => {
+      for (const w of this.#workers) if (w.alive) w.send({ type: "host_health", updates });
+    });
+    this.#health.apply(this.#snapshot);
   }
 
   #spawn(id: number): WorkerHandle {
@@ -250,6 +265,14 @@ export class WorkerPool implements ServingTarget {
   }
 
   #onMessage(w: WorkerHandle, m: WorkerToMain): void {
+    if (m.type === "outlier_detected") {
+      this.#health?.outlierDetected(m.cluster, m.address, m.ejection);
+      return;
+    }
+    if (m.type === "outlier_interval") {
+      this.#health?.outlierInterval(m.cluster, m.counts);
+      return;
+    }
     if (m.type === "addresses") {
       w.addresses = m.addresses;
       if (w.id === 0) this.#options.onAddressesChange?.(this.addresses);
@@ -305,12 +328,16 @@ export class WorkerPool implements ServingTarget {
       const why = failed.map(([r, i]) =>
         `worker ${i}: ${r?.type === "reload_failed" ? r.error : "no answer in time"}`
       );
-      if (applied.length > 0) this.#snapshot = snapshot;
+      if (applied.length > 0) {
+        this.#snapshot = snapshot;
+        this.#health?.apply(snapshot);
+      }
       throw new Error(
         `${applied.length} of ${this.#workers.length} workers applied the new config; ${why.join("; ")}`,
       );
     }
     this.#snapshot = snapshot;
+    this.#health?.apply(snapshot);
     this.#options.onAddressesChange?.(this.addresses);
     const summary = (applied[0] as Extract<WorkerToMain, { type: "reloaded" }>).summary;
     return {
@@ -327,6 +354,7 @@ export class WorkerPool implements ServingTarget {
     // Restart without downtime: a successor on our reuseport listeners may be waiting for the admin
     // address; hand it over before the drain, as the in-process Server does.
     if (hasReusePort(this.#snapshot)) await this.#admin?.shutdown();
+    this.#health?.stop();
     // Two phases, as Envoy stops every worker's listeners before draining: with SO_REUSEPORT each worker has
     // its own accept queue, and a client that reconnects when told to (Connection: close, GOAWAY) would
     // otherwise land in the queue of a sibling that closes its socket next, and be reset.

@@ -8,7 +8,14 @@ export { ClusterManager } from "./cluster/cluster_manager.ts";
 export { Host } from "./cluster/host.ts";
 export type { HostStats } from "./cluster/host.ts";
 export { HealthStore } from "./health/mod.ts";
-export type { LocalOriginFailure, UnhealthyReason } from "./health/mod.ts";
+export type {
+  EjectionType,
+  HealthRole,
+  HostHealthUpdate,
+  IntervalCounts,
+  LocalOriginFailure,
+  UnhealthyReason,
+} from "./health/mod.ts";
 export type { ConnectionPool, PoolWaiter, UpstreamConnection } from "./pool/types.ts";
 
 export { connectWithTimeout, dialUpstream } from "./pool/dial.ts";

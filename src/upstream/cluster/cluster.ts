@@ -18,9 +18,11 @@ import { PriorityBalancer } from "../lb/mod.ts";
 import {
   ActiveHealthChecker,
   type ClusterHealth,
+  type EjectionType,
   type HealthProbe,
   HealthStore,
   heartbeatProbe,
+  type IntervalCounts,
   OutlierDetector,
   OutlierStats,
 } from "../health/mod.ts";
@@ -129,6 +131,11 @@ export class Cluster {
   #lb: PriorityBalancer;
   readonly #health: ClusterHealth;
   readonly #healthStore: HealthStore;
+  /**
+   * A worker of `--concurrency N` (the store's role is `follower`): no active checks, outlier detections
+   * reported to the main thread, no health gauges (the main thread's, once per process).
+   */
+  readonly #follower: boolean;
   /** `#health.version` when the priority load was last computed. */
   #healthVersion = -1;
   #healthReleased = false;
@@ -195,6 +202,8 @@ export class Cluster {
     this.#random = options.random ?? Math.random;
     this.#healthStore = options.health ?? new HealthStore();
     this.#health = this.#healthStore.cluster(config.name);
+    const role = this.#healthStore.role;
+    this.#follower = role?.kind === "follower";
     const od = config.outlierDetection;
     this.#outlier = od === undefined ? undefined : new OutlierDetector(od, new OutlierStats(s), {
       clock: this.#clock,
@@ -203,8 +212,15 @@ export class Cluster {
       clusterName: config.name,
       onHostEjected: (hh) => this.#hosts.find((h) => h.health === hh)?.stats.outlierEjections.inc(),
       onChange: () => this.#refreshHealth(),
+      ...(role?.kind === "follower"
+        ? {
+          report: (hh, type) => role.reportOutlier(config.name, hh.address, type),
+          reportInterval: (counts) => role.reportInterval(config.name, counts),
+        }
+        : {}),
     });
-    const hc = config.healthCheck;
+    // A worker runs no checks: the main thread checks each host once for the process.
+    const hc = this.#follower ? undefined : config.healthCheck;
     const probe = options.healthProbe ?? this.#rpcProbe();
     this.#checker = hc === undefined ? undefined : new ActiveHealthChecker(hc, {
       clock: this.#clock,
@@ -273,12 +289,34 @@ export class Cluster {
     return this.#lb.state;
   }
 
+  /**
+   * The main thread of `--concurrency N`: a worker's outlier detection found `address` over its
+   * threshold. Decided here (enforcement, cap, ejection time); false when this cluster has no such host
+   * (a STRICT_DNS answer not seen here yet) or no outlier detection.
+   */
+  onOutlierDetectedElsewhere(address: string, type: EjectionType): boolean {
+    const host = this.#hosts.find((h) => h.address === address);
+    if (host === undefined || this.#outlier === undefined) return false;
+    this.#outlier.onDetectedElsewhere(host.health, type);
+    return true;
+  }
+
+  /**
+   * The main thread of `--concurrency N`: a worker's outlier-detection results of its last interval, summed
+   * into this cluster's for the next sweep's success-rate and failure-percentage judgement. Returns how
+   * many rows named a host this cluster does not have.
+   */
+  addOutlierIntervalCounts(counts: readonly IntervalCounts[]): number {
+    return this.#outlier?.addIntervalCounts(counts) ?? counts.length;
+  }
+
   /** Recomputes the priority load and the health gauges after a host's health changed. */
   #refreshHealth(): void {
     this.#healthVersion = this.#health.version;
     this.#lb.refresh();
-    // Drained (a newer snapshot runs): the shared stats scopes show the newer cluster's view.
-    if (this.#healthReleased) return;
+    // Drained (a newer snapshot runs): the shared stats scopes show the newer cluster's view. A worker
+    // leaves them to the main thread.
+    if (this.#healthReleased || this.#follower) return;
     let healthy = 0;
     for (const h of this.#hosts) {
       if (h.healthy) healthy++;
@@ -452,6 +490,7 @@ export class Cluster {
           // Acquired before the old Host (if any) releases it below: the state carries over.
           health: this.#health.acquire(key),
           ...(this.#outlier === undefined ? {} : { outlier: this.#outlier }),
+          publishHealth: !this.#follower,
         }),
       );
     }

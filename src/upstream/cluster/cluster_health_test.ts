@@ -222,3 +222,81 @@ Deno.test("Cluster snapshot swap: hosts that stay keep their health, hosts that 
   assertEquals(clock.pending, 0);
   assertEquals(store.hostCount, 0);
 });
+
+Deno.test("Cluster roles (--concurrency N): the authority checks and decides, two followers only report and follow; gauges only on the authority", async () => {
+  const clock = new FakeClock();
+  const main = new StatsRegistry();
+  const workerRegistries = [new StatsRegistry(), new StatsRegistry()];
+  const config = clusterConfig({
+    hosts: hosts(1, 2, 3),
+    health_check: HEALTH_CHECK,
+    outlier_detection: { consecutive_5xx: 2, max_ejection_percent: 67 },
+    healthy_panic_threshold: 0,
+  });
+  const probed: string[] = [];
+  const down = new Set(["127.0.0.1:2"]);
+  const probe: HealthProbe = (t) => {
+    probed.push(t.address);
+    return probeFrom(down)(t, () => {});
+  };
+  // The messages between threads, delivered synchronously: broadcasts to every follower, reports to the authority.
+  const followers: HealthStore[] = [];
+  const authorityStore = new HealthStore({
+    kind: "authority",
+    onChange: (u) => followers.forEach((f) => f.applyRemote(u)),
+  });
+  let authority: Cluster | undefined = undefined;
+  for (let i = 0; i < 2; i++) {
+    followers.push(
+      new HealthStore({
+        kind: "follower",
+        reportOutlier: (_cluster, address, type) => authority!.onOutlierDetectedElsewhere(address, type),
+        reportInterval: (_cluster, counts) => authority!.addOutlierIntervalCounts(counts),
+      }),
+    );
+  }
+  authority = new Cluster(config, main, silentLogger, { clock, health: authorityStore, healthProbe: probe });
+  const workers = followers.map((f, i) =>
+    new Cluster(config, workerRegistries[i]!, silentLogger, { clock, health: f, healthProbe: probe })
+  );
+  const picks = (c: Cluster) => new Set(Array.from({ length: 30 }, () => c.chooseHost()!.address));
+  try {
+    clock.tick(5);
+    await settle();
+    assertEquals(
+      probed.sort(),
+      ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"],
+      "one check per host, not three",
+    );
+    for (const w of workers) assertEquals(picks(w), new Set(["127.0.0.1:1", "127.0.0.1:3"]));
+    // Worker 0 sees host 3 fail twice in a row: every worker drops it.
+    const h3 = workers[0]!.hosts.find((h) => h.address === "127.0.0.1:3")!;
+    h3.reportResponse(503);
+    assertEquals(picks(workers[1]!).size, 2, "one 5xx is under the threshold");
+    h3.reportResponse(503);
+    for (const w of workers) assertEquals(picks(w), new Set(["127.0.0.1:1"]));
+    const hostScope = (r: StatsRegistry, port: number) =>
+      r.scope("upstream", { cluster: "c", host: `127.0.0.1:${port}` });
+    assertEquals(hostScope(main, 3).gauge("unhealthy_outlier").value, 1);
+    assertEquals(hostScope(main, 3).counter("outlier_ejections_total").value, 1);
+    assertEquals(hostScope(main, 2).gauge("unhealthy_active_hc").value, 1);
+    assertEquals(hostScope(main, 1).gauge("healthy").value, 1);
+    for (const r of workerRegistries) {
+      // Summed with the authority's on a stats read: a worker's must add nothing.
+      assertEquals(hostScope(r, 1).gauge("healthy").value, 0);
+      assertEquals(hostScope(r, 3).gauge("unhealthy_outlier").value, 0);
+      assertEquals(r.scope("upstream", { cluster: "c" }).gauge("membership_total").value, 0);
+      assertEquals(r.scope("healthcheck", { service: "svc" }).counter("attempt").value, 0);
+    }
+    // The authority's sweep ends the ejection (30 s), host 2's checks pass: both back in every worker.
+    down.clear();
+    for (let t = 0; t < 40_000; t += 500) {
+      clock.tick(500); // in steps: a probe's answer (a microtask) must come before its 1 s timeout
+      await settle();
+    }
+    for (const w of workers) assertEquals(picks(w).size, 3);
+  } finally {
+    authority.close();
+    for (const w of workers) w.close();
+  }
+});

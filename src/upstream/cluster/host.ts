@@ -57,6 +57,8 @@ export class Host implements LbHost {
   /** Shared with this address's Host in other snapshots of the cluster (see `HealthStore`). */
   readonly health: HostHealth;
   readonly #outlier: OutlierDetector | undefined;
+  /** false in a worker of `--concurrency N`: the main thread publishes each host's health gauges once. */
+  readonly #publishHealth: boolean;
   activeRequests = 0;
   readonly stats: HostStats;
   readonly pools = new Map<string, ConnectionPool>();
@@ -72,6 +74,7 @@ export class Host implements LbHost {
       priority?: number;
       health?: HostHealth;
       outlier?: OutlierDetector;
+      publishHealth?: boolean;
     } = {},
   ) {
     this.hostname = hostname;
@@ -84,6 +87,7 @@ export class Host implements LbHost {
     this.priority = options.priority ?? 0;
     this.health = options.health ?? new ClusterHealth().acquire(this.address);
     this.#outlier = options.outlier;
+    this.#publishHealth = options.publishHealth ?? true;
     this.updateHealthStats();
   }
 
@@ -109,6 +113,7 @@ export class Host implements LbHost {
   }
 
   updateHealthStats(): void {
+    if (!this.#publishHealth) return;
     const h = this.health;
     this.stats.healthy.set(h.healthy ? 1 : 0);
     this.stats.unhealthyActiveHc.set(h.failedActiveHc ? 1 : 0);

@@ -1,20 +1,12 @@
 import type { Clock, Logger } from "../../core/mod.ts";
 import type { OutlierDetectionConfig } from "../../config/mod.ts";
 import type { Counter, Gauge, Scope } from "../../stats/mod.ts";
-import type { HostHealth } from "./host_health.ts";
+import type { EjectionType, HostHealth } from "./host_health.ts";
+
+export type { EjectionType } from "./host_health.ts";
 
 /** A failure of meshctl's own attempt, not an answer of the host's (Envoy's local-origin errors). */
 export type LocalOriginFailure = "connect_failure" | "timeout" | "reset";
-
-/** Envoy's ejection types, as they appear in the stats names. */
-export type EjectionType =
-  | "consecutive_5xx"
-  | "consecutive_gateway_failure"
-  | "consecutive_local_origin_failure"
-  | "success_rate"
-  | "local_origin_success_rate"
-  | "failure_percentage"
-  | "local_origin_failure_percentage";
 
 const EJECTION_TYPES: readonly EjectionType[] = [
   "consecutive_5xx",
@@ -59,6 +51,27 @@ export interface OutlierDetectorOptions {
   readonly onHostEjected?: (h: HostHealth) => void;
   /** Called after any host's ejection state changed (the cluster recomputes its priority load). */
   readonly onChange?: () => void;
+  /**
+   * A worker of `--concurrency N`: a detected outlier is reported here instead of ejected; the main
+   * thread decides (enforcement, cap, ejection time) and broadcasts. The sweep then neither unejects nor
+   * lowers multipliers (the main thread's sweep does), and no stats are kept here (the main thread's).
+   */
+  readonly report?: (h: HostHealth, type: EjectionType) => void;
+  /**
+   * With `report`: each interval's results, for the main thread to judge success rate and failure
+   * percentage over every worker's traffic summed (hosts with no result this interval are left out; not
+   * called when none had any). The worker then judges neither itself.
+   */
+  readonly reportInterval?: (counts: readonly IntervalCounts[]) => void;
+}
+
+/** One host's results over one outlier-detection interval in one worker. */
+export interface IntervalCounts {
+  readonly address: string;
+  readonly requests: number;
+  readonly failures: number;
+  readonly localRequests: number;
+  readonly localFailures: number;
 }
 
 /**
@@ -158,13 +171,74 @@ export class OutlierDetector {
     h.resetOutlierCounts();
   }
 
+  /**
+   * The main thread of `--concurrency N`: a worker detected `type` on its own traffic to `h`. Decided
+   * as a local detection is: enforcing_* %, the max_ejection_percent cap, the growing ejection time.
+   */
+  onDetectedElsewhere(h: HostHealth, type: EjectionType): void {
+    const c = this.config;
+    const enforcing: Record<EjectionType, number> = {
+      consecutive_5xx: c.enforcingConsecutive5xx,
+      consecutive_gateway_failure: c.enforcingConsecutiveGatewayFailure,
+      consecutive_local_origin_failure: c.enforcingConsecutiveLocalOriginFailure,
+      success_rate: c.enforcingSuccessRate,
+      local_origin_success_rate: c.enforcingLocalOriginSuccessRate,
+      failure_percentage: c.enforcingFailurePercentage,
+      local_origin_failure_percentage: c.enforcingFailurePercentageLocalOrigin,
+    };
+    this.#detected(h, type, enforcing[type]);
+  }
+
+  /**
+   * The main thread of `--concurrency N`: a worker's results of its last interval, added to this
+   * interval's so the next sweep judges success rate and failure percentage over the whole process.
+   * Results for hosts this detector does not have are skipped (returned: how many).
+   */
+  addIntervalCounts(counts: readonly IntervalCounts[]): number {
+    let skipped = 0;
+    // Per worker per interval, over up to every host: by address, not a scan per row.
+    const byAddress = new Map(this.#hosts.map((x) => [x.address, x]));
+    for (const r of counts) {
+      const h = byAddress.get(r.address);
+      if (h === undefined) {
+        skipped++;
+        continue;
+      }
+      h.intervalRequests += r.requests;
+      h.intervalFailures += r.failures;
+      h.intervalLocalRequests += r.localRequests;
+      h.intervalLocalFailures += r.localFailures;
+    }
+    return skipped;
+  }
+
   /** One interval's work (the timer calls it; tests call it on a fake clock). */
   sweep(): void {
     const now = this.#clock.now();
-    for (const h of this.#hosts) {
-      if (h.ejected) {
-        if (now >= h.ejectedUntilMs) this.#uneject(h);
-      } else if (h.ejectionMultiplier > 0) h.ejectionMultiplier--;
+    if (this.#opts.report === undefined) {
+      for (const h of this.#hosts) {
+        if (h.ejected) {
+          if (now >= h.ejectedUntilMs) this.#uneject(h);
+        } else if (h.ejectionMultiplier > 0) h.ejectionMultiplier--;
+      }
+    }
+    const toMain = this.#opts.reportInterval;
+    if (toMain !== undefined) {
+      const counts: IntervalCounts[] = [];
+      for (const h of this.#hosts) {
+        if (h.intervalRequests === 0 && h.intervalLocalRequests === 0) continue;
+        counts.push({
+          address: h.address,
+          requests: h.intervalRequests,
+          failures: h.intervalFailures,
+          localRequests: h.intervalLocalRequests,
+          localFailures: h.intervalLocalFailures,
+        });
+        h.intervalRequests = h.intervalFailures = 0;
+        h.intervalLocalRequests = h.intervalLocalFailures = 0;
+      }
+      if (counts.length > 0) toMain(counts);
+      return;
     }
     const c = this.config;
     this.#successRate(false, c.enforcingSuccessRate, "success_rate");
@@ -216,6 +290,13 @@ export class OutlierDetector {
 
   #detected(h: HostHealth, type: EjectionType, enforcingPercent: number): void {
     if (h.ejected || this.#stopped) return;
+    const report = this.#opts.report;
+    if (report !== undefined) {
+      // Only events cross threads, never a request: the count reached its threshold in this worker
+      // (reported even when not enforced: the main thread counts it as detected).
+      report(h, type);
+      return;
+    }
     this.stats.detected[type].inc();
     if (enforcingPercent <= 0 || this.#random() * 100 >= enforcingPercent) return;
     const total = this.#hosts.length;
@@ -265,6 +346,7 @@ export class OutlierDetector {
   }
 
   #updateActive(): void {
+    if (this.#opts.report !== undefined) return; // the main thread's gauge
     this.stats.ejectionsActive.set(this.#countEjected());
   }
 }

@@ -7,7 +7,7 @@ import { FakeClock } from "../../core/mod.ts";
 import type { OutlierDetectionConfig } from "../../config/mod.ts";
 import { StatsRegistry } from "../../stats/mod.ts";
 import { ClusterHealth, type HostHealth } from "./host_health.ts";
-import { OutlierDetector, OutlierStats } from "./outlier.ts";
+import { type IntervalCounts, OutlierDetector, OutlierStats } from "./outlier.ts";
 
 const ENVOY_DEFAULTS: OutlierDetectionConfig = {
   consecutive5xx: 5,
@@ -226,4 +226,102 @@ Deno.test("stop clears the sweep timer", () => {
   assertEquals(clock.pending, 1);
   od.stop();
   assertEquals(clock.pending, 0);
+});
+
+Deno.test("report mode (a worker): a detection is reported, not ejected; its sweep neither unejects nor keeps stats", () => {
+  const clock = new FakeClock();
+  const registry = new StatsRegistry();
+  const scope = registry.scope("upstream", { cluster: "c" });
+  const group = new ClusterHealth();
+  const hosts = Array.from({ length: 3 }, (_, i) => group.acquire(`10.0.0.${i}:80`));
+  const reports: [string, string][] = [];
+  const od = new OutlierDetector({ ...ENVOY_DEFAULTS, consecutive5xx: 3 }, new OutlierStats(scope), {
+    clock,
+    report: (h, type) => reports.push([h.address, type]),
+  });
+  od.setHosts(hosts);
+  od.start();
+  const h = hosts[0]!;
+  fail(od, h, 2);
+  assertEquals(reports, []);
+  fail(od, h, 1);
+  assertEquals(reports, [["10.0.0.0:80", "consecutive_5xx"]]);
+  assert(h.healthy, "the main thread decides");
+  fail(od, h, 3); // the count started over: a second report, the main thread ignores it if ejected by then
+  assertEquals(reports.length, 2);
+  // The main thread's decision arrives; the worker's sweep must not return the host on its own.
+  h.applyRemote({ failedActiveHc: false, ejected: true, sinceMs: 1 });
+  fail(od, h, 3);
+  assertEquals(reports.length, 2, "an ejected host is not reported again");
+  clock.tick(ENVOY_DEFAULTS.baseEjectionTimeMs * 10);
+  assert(h.ejected);
+  assertEquals(scope.counter("outlier_detection_ejections_detected_consecutive_5xx_total").value, 0);
+  assertEquals(scope.gauge("outlier_detection_ejections_active").value, 0);
+  od.stop();
+});
+
+Deno.test("onDetectedElsewhere (the main thread): workers' reports are decided as local detections — enforcement, cap, growing time", () => {
+  const { clock, od, hosts, counter } = setup({ maxEjectionPercent: 34, enforcingSuccessRate: 0 }, 3);
+  od.onDetectedElsewhere(hosts[0]!, "consecutive_5xx");
+  assert(hosts[0]!.ejected);
+  assertEquals(hosts[0]!.ejectedUntilMs - clock.now(), 30_000);
+  od.onDetectedElsewhere(hosts[0]!, "consecutive_5xx"); // the other worker's report of the same host
+  assertEquals(counter("outlier_detection_ejections_enforced_total"), 1);
+  od.onDetectedElsewhere(hosts[1]!, "consecutive_5xx"); // 2 of 3 over the 34 % cap
+  assert(!hosts[1]!.ejected);
+  assertEquals(counter("outlier_detection_ejections_overflow"), 1);
+  od.onDetectedElsewhere(hosts[2]!, "success_rate"); // detected, not enforced
+  assert(!hosts[2]!.ejected);
+  assertEquals(counter("outlier_detection_ejections_detected_success_rate_total"), 1);
+  clock.tick(30_000);
+  assert(!hosts[0]!.ejected, "the main thread's sweep returns it");
+  od.onDetectedElsewhere(hosts[0]!, "consecutive_5xx");
+  assertEquals(hosts[0]!.ejectedUntilMs - clock.now(), 60_000, "second ejection: base × 2");
+});
+
+Deno.test("success rate with workers: each worker posts its interval's counts, the main thread judges the sum (a volume no single worker reaches)", () => {
+  // Main thread: 5 hosts, success_rate_request_volume 100. Two workers each saw 60 requests per host.
+  const main = setup(
+    { successRateRequestVolume: 100, successRateMinimumHosts: 5, maxEjectionPercent: 100 },
+    5,
+  );
+  const worker = (failing: number) => {
+    const group = new ClusterHealth();
+    const hosts = Array.from({ length: 5 }, (_, i) => group.acquire(`10.0.0.${i}:80`));
+    const posted: IntervalCounts[][] = [];
+    const clock = new FakeClock();
+    const od = new OutlierDetector(
+      { ...ENVOY_DEFAULTS, consecutive5xx: 1000 },
+      new OutlierStats(new StatsRegistry().scope("upstream", { cluster: "c" })),
+      { clock, report: () => {}, reportInterval: (c) => posted.push([...c]) },
+    );
+    od.setHosts(hosts);
+    for (const h of hosts) {
+      for (let i = 0; i < 60; i++) od.onResponse(h, h === hosts[0] && i < failing ? 500 : 200);
+    }
+    od.sweep(); // the worker's own sweep: posts, judges nothing (60 < 100 anyway)
+    assert(hosts.every((h) => h.healthy));
+    od.sweep(); // nothing new: nothing posted
+    return posted;
+  };
+  const fromWorkers = [worker(30), worker(30)];
+  for (const p of fromWorkers) {
+    assertEquals(p.length, 1);
+    assertEquals(p[0]!.length, 5);
+    assertEquals(main.od.addIntervalCounts(p[0]!), 0);
+  }
+  assertEquals(
+    main.od.addIntervalCounts([{
+      address: "10.9.9.9:80",
+      requests: 1,
+      failures: 0,
+      localRequests: 0,
+      localFailures: 0,
+    }]),
+    1,
+  );
+  main.clock.tick(ENVOY_DEFAULTS.intervalMs); // the main thread's sweep: 120 requests per host, host 0 at 50 %
+  assert(main.hosts[0]!.ejected, "judged over the sum");
+  assertEquals(main.counter("outlier_detection_ejections_enforced_success_rate_total"), 1);
+  assert(main.hosts.slice(1).every((h) => h.healthy));
 });
