@@ -4,10 +4,10 @@ import { type ConfigSnapshot, formatConfigError, loadConfigFile } from "../confi
 import {
   type BoundAddresses,
   ConfigReloader,
-  createRegistryConnector,
+  createRegistryRuntime,
   createXdsRuntime,
   logConfigWarnings,
-  RegistryRuntime,
+  type RegistryRuntime,
   Server,
   validationContext,
   WorkerPool,
@@ -134,11 +134,7 @@ export default async function run(args: string[]): Promise<number> {
   let startSnapshot = snapshot;
   if (snapshot.registry !== undefined) {
     try {
-      registry = new RegistryRuntime({
-        file: snapshot,
-        connector: createRegistryConnector(snapshot.registry, logger),
-        logger,
-      });
+      registry = await createRegistryRuntime(snapshot, logger);
       startSnapshot = registry.initialSnapshot();
     } catch (e) {
       console.error(`meshctl serve: cannot start the registry: ${(e as Error).message}`);

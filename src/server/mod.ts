@@ -10,9 +10,10 @@ export { ConfigReloader, logConfigWarnings } from "./config_reloader.ts";
 export { createXdsRuntime, XdsRuntime } from "./xds_runtime.ts";
 export type { XdsRuntimeOptions } from "./xds_runtime.ts";
 export type { ConfigReloaderOptions, ReloadCause } from "./config_reloader.ts";
-export { RegistryRuntime } from "./registry_runtime.ts";
-export type { RegistryRuntimeOptions } from "./registry_runtime.ts";
-export { createRegistryConnector } from "./registry_connector.ts";
+// Types only: `createRegistryRuntime` loads the registry (ZooKeeper client, registry API) when a config
+// enables it.
+export type { RegistryRuntime, RegistryRuntimeOptions } from "./registry_runtime.ts";
+export { createRegistryRuntime } from "./registry_connector.ts";
 
 export { WorkerPool } from "./workers.ts";
 export type { WorkerPoolOptions } from "./workers.ts";
