@@ -54,15 +54,17 @@ interface Variant {
   tree: string;
   flags: string[];
 }
-const variants: Variant[] = (values.variant ?? [`this=${new URL("..", import.meta.url).pathname}`]).map((v) => {
-  const m = /^([^=]+)=([^@]+)(?:@(.*))?$/.exec(v);
-  if (m === null) throw new Error(`--variant NAME=DIR[@V8FLAGS], got ${v}`);
-  const tree = Deno.realPathSync(m[2]!);
-  const make = Deno.readTextFileSync(`${tree}/Makefile`);
-  let flags = make.match(/^RUN_FLAGS := (.*)$/m)![1]!.trim().split(/\s+/);
-  if (m[3] !== undefined) flags = flags.map((f) => f.startsWith("--v8-flags=") ? `--v8-flags=${m[3]}` : f);
-  return { name: m[1]!, tree, flags };
-});
+const variants: Variant[] = (values.variant ?? [`this=${new URL("..", import.meta.url).pathname}`]).map(
+  (v) => {
+    const m = /^([^=]+)=([^@]+)(?:@(.*))?$/.exec(v);
+    if (m === null) throw new Error(`--variant NAME=DIR[@V8FLAGS], got ${v}`);
+    const tree = Deno.realPathSync(m[2]!);
+    const make = Deno.readTextFileSync(`${tree}/Makefile`);
+    let flags = make.match(/^RUN_FLAGS := (.*)$/m)![1]!.trim().split(/\s+/);
+    if (m[3] !== undefined) flags = flags.map((f) => f.startsWith("--v8-flags=") ? `--v8-flags=${m[3]}` : f);
+    return { name: m[1]!, tree, flags };
+  },
+);
 
 interface Sample {
   idleMiB: number;
@@ -110,7 +112,16 @@ async function measure(dir: string, v: Variant, upstreamPort: number): Promise<S
     conf,
     configs.meshctlYaml({ listenPort: port, adminPort: freePort(), upstreamPort, protocol: LOAD }),
   );
-  const argv = [DENO, "run", ...v.flags, `${v.tree}/main.ts`, "serve", "--concurrency", String(CONCURRENCY), conf];
+  const argv = [
+    DENO,
+    "run",
+    ...v.flags,
+    `${v.tree}/main.ts`,
+    "serve",
+    "--concurrency",
+    String(CONCURRENCY),
+    conf,
+  ];
   const server: Server = start("meshctl", ["taskset", "-c", MESHCTL_CORES, ...argv], {
     env: { MESHCTL_LOG_LEVEL: "error", NO_COLOR: "1" },
   });
@@ -220,14 +231,18 @@ try {
       );
     }
   }
-  console.log("\nvariant       idle MiB (min/med)  peak MiB (min/med/max)  CPU µs/req (min/med)  req/s (med)");
+  console.log(
+    "\nvariant       idle MiB (min/med)  peak MiB (min/med/max)  CPU µs/req (min/med)  req/s (med)",
+  );
   for (const v of variants) {
     const ss = samples.get(v.name)!;
     if (ss.length === 0) continue;
     const col = (k: keyof Sample) => ss.map((s) => s[k]);
     console.log(
       `${v.name.padEnd(13)} ${f1(Math.min(...col("idleMiB")))} / ${f1(median(col("idleMiB")))}`.padEnd(34) +
-        `${f1(Math.min(...col("peakMiB")))} / ${f1(median(col("peakMiB")))} / ${f1(Math.max(...col("peakMiB")))}`
+        `${f1(Math.min(...col("peakMiB")))} / ${f1(median(col("peakMiB")))} / ${
+          f1(Math.max(...col("peakMiB")))
+        }`
           .padEnd(24) +
         `${f1(Math.min(...col("cpuUsPerReq")))} / ${f1(median(col("cpuUsPerReq")))}`.padEnd(22) +
         `${Math.round(median(col("rps")))}`,
