@@ -7,8 +7,8 @@ import {
   createRegistryRuntime,
   createXdsRuntime,
   logConfigWarnings,
+  loadServer,
   type RegistryRuntime,
-  Server,
   validationContext,
   WorkerPool,
 } from "../server/mod.ts";
@@ -154,7 +154,7 @@ export default async function run(args: string[]): Promise<number> {
     }
   };
   const server = concurrency === 1
-    ? new Server({ snapshot: startSnapshot, logger, version: VERSION, onAddressesChange })
+    ? new (await loadServer())({ snapshot: startSnapshot, logger, version: VERSION, onAddressesChange })
     : new WorkerPool({
       snapshot: startSnapshot,
       count: concurrency,
