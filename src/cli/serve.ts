@@ -6,8 +6,8 @@ import {
   ConfigReloader,
   createRegistryRuntime,
   createXdsRuntime,
-  logConfigWarnings,
   loadServer,
+  logConfigWarnings,
   type RegistryRuntime,
   validationContext,
   WorkerPool,
@@ -263,7 +263,7 @@ export default async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Upper bound of --concurrency: each worker is an isolate (~30 MiB idle). */
+/** Upper bound of --concurrency: each worker is an isolate (~21 MiB idle, docs/performance.md). */
 const MAX_CONCURRENCY = 256;
 
 /** --concurrency: a number, "auto" (the cores this process may use), or absent (1). undefined: invalid. */
