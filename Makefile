@@ -4,7 +4,7 @@ DENO_VERSION := 2.9.6
 LOCAL_DENO := .tools/node_modules/.bin/deno
 DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "^deno $(DENO_VERSION) "; then echo deno; else echo $(LOCAL_DENO); fi)
 # The exact permissions the binary gets; `deno task meshctl` uses the same list (tests/permissions_test.ts checks).
-RUN_FLAGS := --no-prompt --unstable-net --allow-net --allow-read --allow-write --allow-sys=hostname,osRelease --allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM,GRPC_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy --v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--no-concurrent-recompilation,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks
+RUN_FLAGS := --no-prompt --unstable-net --allow-net --allow-read --allow-write --allow-sys=hostname,osRelease --allow-env=NO_COLOR,TERM,MESHCTL_LOG_LEVEL,MESHCTL_LOG_FORMAT,LOG_TOKENS,LOG_STREAM,GRPC_*,grpc_proxy,http_proxy,https_proxy,no_grpc_proxy,no_proxy --v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks
 CONFIG ?= config/meshctl.yaml
 
 .PHONY: deno deps run test build bench bench-workers soak check lint fmt clean xds-protos

@@ -13,7 +13,7 @@ export const RUN_FLAGS = [
   // A smaller young generation (shorter scavenges, less peak RSS), major GCs at 1.5 × the live heap (closed
   // TLS sessions hold native memory until a major GC), and linear-time regex matching
   // (see docs/architecture.md).
-  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--no-concurrent-recompilation,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks",
+  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks",
 ];
 
 export const ROOT: string = new URL("..", import.meta.url).pathname;

@@ -14,7 +14,7 @@ Deno.test("xDS end to end (tests/_xds_*_cases.ts, in a child deno test process)"
       "test",
       "--no-prompt",
       "-A",
-      "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--no-concurrent-recompilation,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks",
+      "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50,--enable-experimental-regexp-engine,--enable-experimental-regexp-engine-on-excessive-backtracks",
       `${ROOT}tests/_xds_serve_cases.ts`,
       `${ROOT}tests/_xds_warming_cases.ts`,
       `${ROOT}tests/_xds_istio_cases.ts`,
