@@ -263,7 +263,7 @@ export default async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Upper bound of --concurrency: each worker is an isolate (~21 MiB idle, docs/performance.md). */
+/** Upper bound of --concurrency: each worker is an isolate (~20–25 MiB idle, docs/performance.md). */
 const MAX_CONCURRENCY = 256;
 
 /** --concurrency: a number, "auto" (the cores this process may use), or absent (1). undefined: invalid. */
