@@ -4,11 +4,11 @@ import { type ConfigSnapshot, formatConfigError, loadConfigFile } from "../confi
 import {
   type BoundAddresses,
   ConfigReloader,
-  createRegistryConnector,
+  createRegistryRuntime,
   createXdsRuntime,
+  loadServer,
   logConfigWarnings,
-  RegistryRuntime,
-  Server,
+  type RegistryRuntime,
   validationContext,
   WorkerPool,
 } from "../server/mod.ts";
@@ -136,11 +136,7 @@ export default async function run(args: string[]): Promise<number> {
   let startSnapshot = snapshot;
   if (snapshot.registry !== undefined) {
     try {
-      registry = new RegistryRuntime({
-        file: snapshot,
-        connector: createRegistryConnector(snapshot.registry, logger),
-        logger,
-      });
+      registry = await createRegistryRuntime(snapshot, logger);
       startSnapshot = registry.initialSnapshot();
     } catch (e) {
       console.error(`meshctl serve: cannot start the registry: ${(e as Error).message}`);
@@ -160,7 +156,7 @@ export default async function run(args: string[]): Promise<number> {
     }
   };
   const server = concurrency === 1
-    ? new Server({ snapshot: startSnapshot, logger, version: VERSION, onAddressesChange })
+    ? new (await loadServer())({ snapshot: startSnapshot, logger, version: VERSION, onAddressesChange })
     : new WorkerPool({
       snapshot: startSnapshot,
       count: concurrency,
@@ -269,7 +265,7 @@ export default async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Upper bound of --concurrency: each worker is an isolate (~30 MiB idle). */
+/** Upper bound of --concurrency: each worker is an isolate (~20–25 MiB idle, docs/performance.md). */
 const MAX_CONCURRENCY = 256;
 
 /** --concurrency: a number, or "auto" (also when absent: the cores this process may use). undefined: invalid. */

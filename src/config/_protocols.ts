@@ -1,4 +1,4 @@
-import { didYouMean } from "../core/mod.ts";
+import { AUTO_PROTOCOL, didYouMean } from "../core/mod.ts";
 import { MOSN_PROTOCOLS, type ValidationContext } from "./context.ts";
 
 export type Resolved<T> = { readonly ok: true; readonly value: T } | {
@@ -68,11 +68,7 @@ export function resolveDownstream(
   return { ok: true, value: { protocols, autoDetect: protocols.length > 1 } };
 }
 
-/**
- * MOSN's upstream protocol `Auto`: speak upstream whatever the request arrived in (its `protocol`), as
- * MOSN's `getUpstreamProtocol` turns Auto into the downstream protocol. Not a codec name.
- */
-export const AUTO_PROTOCOL = "Auto";
+export { AUTO_PROTOCOL };
 
 /**
  * Resolves an upstream protocol: a registered name, {@link AUTO_PROTOCOL} (any case), or legacy "X",

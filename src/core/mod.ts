@@ -12,6 +12,7 @@ export { cidrContains, parseCidr, parseIp, parsePortList } from "./cidr.ts";
 export type { CidrRange, PortRange } from "./cidr.ts";
 export { didYouMean, editDistance } from "./did_you_mean.ts";
 export { systemClock } from "./clock.ts";
+export { AUTO_PROTOCOL } from "./protocol.ts";
 export { approximateNow, beginApproximateClock, endApproximateClock } from "./approximate_clock.ts";
 export { FakeClock } from "./fake_clock.ts";
 export type { Clock, TimerId } from "./clock.ts";

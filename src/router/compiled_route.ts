@@ -1,18 +1,17 @@
 import type { RequestHead } from "../codec/mod.ts";
-import {
-  AUTO_PROTOCOL,
-  type HashPolicyConfig,
-  type RedirectConfig,
-  type RetryPolicyConfig,
-  type RouteConfig,
-  type WeightedClusterConfig,
+import type {
+  HashPolicyConfig,
+  RedirectConfig,
+  RetryPolicyConfig,
+  RouteConfig,
+  WeightedClusterConfig,
 } from "../config/mod.ts";
 import { HeaderMatcher } from "./_header_matcher.ts";
 import { QueryMatcher } from "./_query_matcher.ts";
 import { type HeaderEdits, HeaderOps } from "./_header_ops.ts";
 import { compileRouteRegex } from "./_regex.ts";
 import type { HeaderMap } from "../codec/mod.ts";
-import type { Re2, Re2Template } from "../core/mod.ts";
+import { AUTO_PROTOCOL, type Re2, type Re2Template } from "../core/mod.ts";
 
 /** Header that keeps the request path as it was before a prefix or regex rewrite (MOSN's name). */
 export const ORIGINAL_PATH_HEADER = "x-mosn-original-path";
