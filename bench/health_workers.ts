@@ -18,7 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { DENO, MAIN_TS, MESHCTL_FLAGS } from "./_harness.ts";
+import { DENO, MESHCTL_FLAGS } from "./_harness.ts";
 import { installSignalHandlers, sleep, start, stopAll } from "./_proc.ts";
 
 const args = parseArgs({

@@ -343,7 +343,7 @@ const PLANS: Record<string, Plan> = {
 
   "health.yaml": {
     clusters: { backend: "http" },
-    // TODO(health-share): each worker runs its own checks, and membership_healthy is summed over workers.
+    // One event loop (the default): health with workers is tests/health_workers_test.ts.
     args: ["--concurrency", "1"],
     async traffic(mesh) {
       // Priority 0 is healthy: the priority 1 host (:9403) takes nothing.

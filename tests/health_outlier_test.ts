@@ -52,8 +52,7 @@ Deno.test(
         healthy_panic_threshold: 30,
       },
     });
-    // TODO(health-share): health checks and outlier state are per worker until they are shared across
-    // workers (another branch); one event loop until then.
+    // One event loop: the bounds here are N = 1's; tests/health_workers_test.ts has the same cases for 2.
     const mesh = await startMeshctl(config, { args: ["--concurrency", "1"] });
     const port = mesh.port("ingress");
     try {
@@ -143,8 +142,7 @@ Deno.test(
     const write = (hosts: string[]) =>
       Deno.writeTextFile(file, stringify({ ...admin, ...httpProxyConfig({ hosts, cluster }) }));
     await write([a.address, b.address]);
-    // TODO(health-share): health checks and outlier state are per worker until they are shared across
-    // workers (another branch); one event loop until then.
+    // One event loop: the bounds here are N = 1's; tests/health_workers_test.ts has the same cases for 2.
     const mesh = await startMeshctl(file, { args: ["--concurrency", "1"] });
     const port = mesh.port("ingress");
     try {
@@ -186,8 +184,7 @@ Deno.test(
         healthy_panic_threshold: 0,
       },
     });
-    // TODO(health-share): health checks and outlier state are per worker until they are shared across
-    // workers (another branch); one event loop until then.
+    // One event loop: the bounds here are N = 1's; tests/health_workers_test.ts has the same cases for 2.
     const mesh = await startMeshctl(config, { args: ["--concurrency", "1"] });
     try {
       const port = mesh.port("ingress");

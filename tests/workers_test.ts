@@ -448,24 +448,24 @@ Deno.test(
 );
 
 Deno.test(
-  "serve without --concurrency runs one worker per usable core (auto); --concurrency 1 runs none",
+  "serve --concurrency auto runs one worker per usable core; without the flag (default 1) and with --concurrency 1 it runs none",
   opts,
   async () => {
     const origin = startOrigin(() => new Response("ok"));
     const cores = navigator.hardwareConcurrency; // this test process has the same affinity as its child
     try {
-      for (const args of [[], ["--concurrency", "1"]]) {
+      for (const args of [["--concurrency", "auto"], [], ["--concurrency", "1"]]) {
         const mesh = await startMeshctl(httpProxyConfig({ hosts: [origin.address] }), { args });
         try {
           const workers = (await adminStats(mesh.adminPort))["meta"]?.["workers.process"]?.["workers"];
-          assertEquals(workers, args.length === 0 && cores > 1 ? cores : undefined, `args ${args}`);
+          assertEquals(workers, args[1] === "auto" && cores > 1 ? cores : undefined, `args ${args}`);
           assertEquals((await getOnce(mesh.port("ingress"))).status, 200);
         } finally {
           assertEquals(await mesh.stop(), 0, mesh.logs());
         }
       }
       const help = await runCli(["serve", "--help"]);
-      assert(help.stdout.includes('Default "auto"'), help.stdout);
+      assert(help.stdout.includes("Default 1"), help.stdout);
     } finally {
       await origin.close();
     }

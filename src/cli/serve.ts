@@ -53,7 +53,7 @@ Options:
                         the kernel spreads connections), with its own upstream pools; the main thread
                         keeps config, reload and admin, and sums the workers' stats when they are read.
                         Circuit breakers and listener max_connections count for the whole process.
-                        Default "auto": the cores this process may use (its CPU affinity). 1: no worker
+                        "auto": the cores this process may use (its CPU affinity). Default 1: no worker
                         thread, everything on one event loop. Before workers bind, each fixed-port
                         listener without reuseport: true is bound once exclusively, so a second meshctl
                         on the same config fails with "address already in use" as with 1. xDS and the
@@ -268,9 +268,10 @@ export default async function run(args: string[]): Promise<number> {
 /** Upper bound of --concurrency: each worker is an isolate (~20–25 MiB idle, docs/performance.md). */
 const MAX_CONCURRENCY = 256;
 
-/** --concurrency: a number, or "auto" (also when absent: the cores this process may use). undefined: invalid. */
+/** --concurrency: a number, "auto" (the cores this process may use), or absent (1). undefined: invalid. */
 function parseConcurrency(text: string | undefined): number | undefined {
-  if (text === undefined || text === "auto") return usableCores();
+  if (text === undefined) return 1;
+  if (text === "auto") return usableCores();
   if (!/^[0-9]+$/.test(text)) return undefined;
   const n = Number(text);
   return n >= 1 && n <= MAX_CONCURRENCY ? n : undefined;
