@@ -101,11 +101,9 @@ Deno.test("HTTP/2 defences hold while good streams run", opts, async (t) => {
       },
       listener: { connection_idle_timeout: `${IDLE_TIMEOUT_MS}ms` },
     }),
-    {
-      // TODO(workers): with 2 workers the window-zero stall step sees no RST_STREAM within 4 s (every other
-      // step passes); not yet explained, so this file runs one event loop until it is (see the s18 report).
-      args: ["--concurrency", "1"],
-    },
+    // Two workers: the good streams' connection may land on the other one, so the stalled stream's
+    // worker has nothing else to do — which is what exposed a lost stream-idle re-arm (DeadlineQueue).
+    { args: ["--concurrency", "2"] },
   );
   const port = mesh.port("ingress");
   const floods = async () => (await codecStats(mesh)).http2_flood_total ?? 0;

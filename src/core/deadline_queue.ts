@@ -99,7 +99,10 @@ export class DeadlineQueue {
     if (q.tail === undefined) q.head = q.tail = e;
     else q.tail = q.tail.next = e;
     q.size++;
-    if (this.#pending++ === 0) this.#timer = this.#clock.setInterval(this.#tick, this.#resolutionMs);
+    // A handler re-arming from inside a tick sees #pending at 0 while the timer still runs: keep that one.
+    if (this.#pending++ === 0 && this.#timer === undefined) {
+      this.#timer = this.#clock.setInterval(this.#tick, this.#resolutionMs);
+    }
     return e;
   }
 
@@ -117,6 +120,9 @@ export class DeadlineQueue {
         if (fn === undefined) q.cancelled--;
         e.fn = undefined;
         q.head = e = e.next;
+        // Emptied: a handler below that adds to this duration must start a new list, not append to the
+        // entry just taken out (it was then lost with the list, and the stream idle re-arm never fired).
+        if (e === undefined) q.tail = undefined;
         q.size--;
         this.#pending--;
         if (fn !== undefined) {

@@ -137,3 +137,22 @@ Deno.test("DeadlineQueue.addTarget() tells the target which of its deadlines pas
   nodeAssert.deepEqual(fired, ["t1", "fn", "t3"]);
   nodeAssert.equal(q.pending, 0);
 });
+
+Deno.test("DeadlineQueue: a handler that re-arms the same duration as the queue's last entry fires again (the stream idle re-arm)", () => {
+  const { clock, q } = setup();
+  const fired: number[] = [];
+  const rearm = () => {
+    fired.push(clock.now());
+    if (fired.length < 3) q.add(100, rearm);
+  };
+  q.add(100, rearm);
+  clock.tick(100);
+  nodeAssert.deepEqual(fired, [100]);
+  nodeAssert.equal(q.pending, 1, "the re-armed deadline is queued");
+  nodeAssert.equal(clock.pending, 1, "still one tick timer, not a second one");
+  clock.tick(100);
+  clock.tick(100);
+  nodeAssert.deepEqual(fired, [100, 200, 300]);
+  nodeAssert.equal(q.pending, 0);
+  nodeAssert.equal(clock.pending, 0, "the tick timer stopped");
+});
