@@ -322,6 +322,8 @@ Deno.test(
     (config["dynamic_resources"] as Record<string, unknown>)["ignore_filters"] = ["envoy.filters.http.cors"];
     const mesh = await startMeshctl(config, { ready: false });
     try {
+      // A push reaches only open streams: wait for the subscription first, as every other case does.
+      await cp.waitForRequest((r) => r.typeUrl === TYPE.LDS);
       cp.push(TYPE.CDS, "c1", [any(TYPE.CDS, staticCluster("svc_a", a))]);
       const cors = [{ name: "envoy.filters.http.cors", typed_config: { "@type": CORS } }];
       const nonce = cp.push(TYPE.LDS, "l1", [any(TYPE.LDS, listener(cors))]);
