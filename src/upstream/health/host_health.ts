@@ -4,8 +4,6 @@
  * whether it failed its active checks, whether it is ejected, and the counts that lead there.
  */
 
-import type { IntervalCounts } from "./outlier.ts";
-
 /** Why a host is out of the load balancers (Envoy's health flags, the two meshctl sets). */
 export type UnhealthyReason = "active_hc" | "outlier";
 
@@ -270,4 +268,13 @@ export class HealthStore {
     for (const c of this.#clusters.values()) n += c.size;
     return n;
   }
+}
+
+/** One host's results over one outlier-detection interval in one worker. */
+export interface IntervalCounts {
+  readonly address: string;
+  readonly requests: number;
+  readonly failures: number;
+  readonly localRequests: number;
+  readonly localFailures: number;
 }

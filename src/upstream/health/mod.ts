@@ -6,7 +6,8 @@
 export { ClusterHealth, HealthStore, HostHealth } from "./host_health.ts";
 export type { EjectionType, HealthRole, HostHealthUpdate, UnhealthyReason } from "./host_health.ts";
 export { OutlierDetector, OutlierStats } from "./outlier.ts";
-export type { IntervalCounts, LocalOriginFailure, OutlierDetectorOptions } from "./outlier.ts";
+export type { LocalOriginFailure, OutlierDetectorOptions } from "./outlier.ts";
+export type { IntervalCounts } from "./host_health.ts";
 export { heartbeatProbe } from "./heartbeat.ts";
 export { ActiveHealthChecker, httpProbe, statusAccepted, tcpProbe } from "./active.ts";
 export type {

@@ -1,7 +1,9 @@
 import type { Clock, Logger } from "../../core/mod.ts";
 import type { OutlierDetectionConfig } from "../../config/mod.ts";
 import type { Counter, Gauge, Scope } from "../../stats/mod.ts";
-import type { EjectionType, HostHealth } from "./host_health.ts";
+import type { EjectionType, HostHealth, IntervalCounts } from "./host_health.ts";
+
+export type { IntervalCounts };
 
 export type { EjectionType } from "./host_health.ts";
 
@@ -63,15 +65,6 @@ export interface OutlierDetectorOptions {
    * called when none had any). The worker then judges neither itself.
    */
   readonly reportInterval?: (counts: readonly IntervalCounts[]) => void;
-}
-
-/** One host's results over one outlier-detection interval in one worker. */
-export interface IntervalCounts {
-  readonly address: string;
-  readonly requests: number;
-  readonly failures: number;
-  readonly localRequests: number;
-  readonly localFailures: number;
 }
 
 /**
